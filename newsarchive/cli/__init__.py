@@ -1,0 +1,53 @@
+"""The command line: a thin click layer over the library.
+
+Each subcommand parses arguments, calls the library and turns domain errors (NewsarchiveError)
+into one-line messages: this package is the only place that does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from newsarchive import __version__
+from newsarchive.errors import NewsarchiveError
+
+
+def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a NewsarchiveError into `Error: <one line>` and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NewsarchiveError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsarchive")
+def cli() -> None:
+    """Crawl news portals and keep a clean, searchable archive of their articles.
+
+    \b
+    Try it offline first:
+        newsarchive demo          # crawl the bundled demo portal into data/demo.db
+        newsarchive extract page.html --url https://example.com/news/1
+    """
+
+
+def _register() -> None:
+    # Subcommands live in their own modules; importing them attaches them to `cli`.
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
+_register()

@@ -1,0 +1,108 @@
+"""`newsarchive extract`: one page to JSON, or the JSON Lines batch protocol of ../shared/bench."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from newsarchive.cli import cli, friendly_errors
+from newsarchive.errors import NewsarchiveError, NotHtmlError
+from newsarchive.extract import extract_article
+from newsarchive.items import Article
+
+
+def read_page(path: str | Path) -> bytes:
+    """The bytes of a saved page, or a NotHtmlError that names the file and what is wrong."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotHtmlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotHtmlError(f"{path}: is a directory, not a page") from None
+    except OSError as exc:
+        raise NotHtmlError(f"{path}: cannot read: {exc.strerror}") from None
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        import gzip
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise NotHtmlError(f"{path}: broken gzip file: {exc}") from None
+    check_html(data, str(path))
+    return data
+
+
+def check_html(data: bytes, where: str) -> None:
+    """Refuse what is plainly not an HTML page: empty, binary, or text with no markup at all."""
+    head = data[:4096]
+    if not data.strip():
+        raise NotHtmlError(f"{where}: empty file")
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise NotHtmlError(f"{where}: binary data, not an HTML page")
+    if b"<" not in data[:65536]:
+        raise NotHtmlError(f"{where}: no HTML markup found")
+
+
+def record(article: Article) -> dict:
+    return article.to_dict()
+
+
+@cli.command()
+@click.argument("page", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--url", help="The page's URL (for relative links, the profile, URL dates).")
+@click.option("--batch", is_flag=True, help="Read JSON Lines pages on stdin, write records on stdout.")
+@click.option("--compact", is_flag=True, help="One-line JSON instead of pretty-printed.")
+@friendly_errors
+def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> None:
+    """Extract the article record from a saved page and print it as JSON.
+
+    \b
+    Examples:
+        newsarchive extract saved/page.html --url https://news.example.id/2023/07/02/judul
+        echo '{"id": "a", "url": null, "path": "/abs/page.html"}' | newsarchive extract --batch
+
+    In --batch mode each input line is {"id", "url", "path"}; each output line is the record with
+    "id" echoed, or {"id", "error"} for a page that could not be read. The exit status is 1 when
+    any page failed.
+    """
+    if batch:
+        if page is not None:
+            raise click.UsageError("--batch reads pages from stdin; do not pass PAGE too")
+        sys.exit(0 if run_batch(sys.stdin, sys.stdout) == 0 else 1)
+    if page is None:
+        raise click.UsageError("give a PAGE file, or --batch")
+    article = extract_article(read_page(page), url)
+    click.echo(json.dumps(record(article), ensure_ascii=False, indent=None if compact else 2))
+
+
+def run_batch(lines, out) -> int:
+    """The batch protocol. Returns the number of pages that failed."""
+    failed = 0
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict) or "path" not in req:
+                raise ValueError("expected an object with 'id', 'url' and 'path'")
+        except ValueError as exc:
+            failed += 1
+            out.write(json.dumps({"id": None, "error": f"stdin line {lineno}: {exc}"}) + "\n")
+            continue
+        result: dict
+        try:
+            article = extract_article(read_page(req["path"]), req.get("url"))
+            result = {"id": req.get("id"), **record(article)}
+        except NewsarchiveError as exc:
+            failed += 1
+            result = {"id": req.get("id"), "error": str(exc)}
+        except Exception as exc:  # one broken page must not end the batch
+            failed += 1
+            result = {"id": req.get("id"), "error": f"{req['path']}: extractor error: {type(exc).__name__}: {exc}"}
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.flush()
+    return failed

@@ -1,0 +1,73 @@
+"""The data contracts: what a crawl fetches (RawPage) and what extraction makes of it (Article).
+
+Plain dataclasses with no Scrapy import, so extraction, storage and tests share them freely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+ROLES = ("author", "editor", "reporter", "photographer", "translator", "agency")
+
+
+@dataclass
+class RawPage:
+    """One fetched page, exactly as it came over the wire."""
+
+    url: str
+    body: bytes
+    final_url: str | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    fetched_at: datetime | None = None  # timezone-aware, UTC
+    encoding: str | None = None
+
+
+@dataclass
+class Contributor:
+    name: str
+    role: str  # one of ROLES
+
+
+@dataclass
+class Removed:
+    """A piece of chrome cut out of the body region, kept so an analyst can audit the cut."""
+
+    kind: str  # ticker | insert | share | related | tags | author_box | comments | ad | cta | caption | ...
+    text: str
+
+
+@dataclass
+class Article:
+    url: str | None = None
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    contributors: list[Contributor] = field(default_factory=list)
+    published: datetime | None = None
+    modified: datetime | None = None
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    body: str | None = None
+    image: str | None = None
+    captions: list[str] = field(default_factory=list)
+    canonical_url: str | None = None
+    language: str | None = None
+    site_name: str | None = None
+    removed: list[Removed] = field(default_factory=list)
+    # Per field: where the winning value came from (profile / json-ld / meta / time / byline /
+    # generic / url) and, for dates, the raw string it was read from.
+    sources: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    extractor_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: datetimes as ISO-8601 with offset."""
+        d = asdict(self)
+        for key in ("published", "modified"):
+            if d[key] is not None:
+                d[key] = d[key].isoformat()
+        return d
