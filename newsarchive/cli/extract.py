@@ -54,7 +54,9 @@ def record(article: Article) -> dict:
 @cli.command()
 @click.argument("page", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", help="The page's URL (for relative links, the profile, URL dates).")
-@click.option("--batch", is_flag=True, help="Read JSON Lines pages on stdin, write records on stdout.")
+@click.option(
+    "--batch", is_flag=True, help="Read JSON Lines pages on stdin, write records on stdout."
+)
 @click.option("--compact", is_flag=True, help="One-line JSON instead of pretty-printed.")
 @friendly_errors
 def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> None:
@@ -102,7 +104,10 @@ def run_batch(lines, out) -> int:
             result = {"id": req.get("id"), "error": str(exc)}
         except Exception as exc:  # one broken page must not end the batch
             failed += 1
-            result = {"id": req.get("id"), "error": f"{req['path']}: extractor error: {type(exc).__name__}: {exc}"}
+            result = {
+                "id": req.get("id"),
+                "error": f"{req['path']}: extractor error: {type(exc).__name__}: {exc}",
+            }
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
     return failed

@@ -74,7 +74,7 @@ def extract_article(
             art.sources[name] = getattr(dates, name + "_source")
             art.raw[name] = getattr(dates, name + "_raw")
     art.notes.extend(dates.notes)
-    art.category, cat_source = find_category(doc, selectors)
+    art.category, cat_source = find_category(doc, selectors, art.title)
     if cat_source:
         art.sources["category"] = cat_source
     art.tags = find_tags(doc, selectors)
@@ -85,7 +85,9 @@ def extract_article(
     if art.image and url:
         art.image = urljoin(url, art.image)
 
-    body = extract_body(doc, selectors=selectors, chrome_remove=chrome_remove, insert_labels=insert_labels)
+    body = extract_body(
+        doc, selectors=selectors, chrome_remove=chrome_remove, insert_labels=insert_labels
+    )
     art.body = body.text
     art.removed = body.removed
     art.captions = body.captions

@@ -100,8 +100,14 @@ def parse_document(html: str | bytes, url: str | None = None) -> Document:
     doc = Document(url=url, tree=tree)
     doc.meta = _read_meta(tree)
     doc.jsonld = _read_jsonld(tree)
-    lang = tree.get("lang") or tree.get("xml:lang") or doc.meta_first("og:locale", "language", "content-language")
-    doc.lang = lang.strip().replace("_", "-").split("-")[0].lower() if lang and lang.strip() else None
+    lang = (
+        tree.get("lang")
+        or tree.get("xml:lang")
+        or doc.meta_first("og:locale", "language", "content-language")
+    )
+    doc.lang = (
+        lang.strip().replace("_", "-").split("-")[0].lower() if lang and lang.strip() else None
+    )
     return doc
 
 
@@ -173,7 +179,9 @@ def element_text(el: Any) -> str:
     return clean_text(el.text_content())
 
 
-def profile_texts(doc: Document, selectors: dict[str, tuple[str, ...]], field_name: str) -> list[str]:
+def profile_texts(
+    doc: Document, selectors: dict[str, tuple[str, ...]], field_name: str
+) -> list[str]:
     """Texts matched by the profile's selectors for a field: the first selector that matches wins."""
     for selector in selectors.get(field_name, ()):
         texts = [t for t in (element_text(el) for el in css(doc.tree, selector)) if t]

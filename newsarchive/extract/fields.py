@@ -14,7 +14,9 @@ from newsarchive.extract.document import Document, clean_text, css, element_text
 # Separators sites put between a headline and their own name in <title> / og:title.
 TITLE_SEPARATORS = re.compile(r"\s+(?:[-|–—:»·]|::)\s+")
 # Month names that only Indonesian dates use: a cheap language hint for pages without lang.
-_ID_HINT = re.compile(r"\b(Januari|Februari|Maret|Mei|Juni|Juli|Agustus|Oktober|Desember|WIB|WITA)\b")
+_ID_HINT = re.compile(
+    r"\b(Januari|Februari|Maret|Mei|Juni|Juli|Agustus|Oktober|Desember|WIB|WITA)\b"
+)
 
 
 def is_indonesian(doc: Document) -> bool:
@@ -35,9 +37,18 @@ def _jsonld_str(value: Any) -> str | None:
     return clean_text(value) if isinstance(value, str) and value.strip() else None
 
 
+_PUNCT = re.compile(r"[^\w\s]+")
+
+
+def _norm(text: str) -> str:
+    """Lowercase, punctuation dropped, whitespace collapsed: compares headlines that meta tags
+    re-punctuate (':' and '?' dropped, curly quotes straightened)."""
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
+
+
 def _similar(a: str, b: str) -> bool:
-    na, nb = a.lower(), b.lower()
-    return na == nb or (len(na) > 10 and (na in nb or nb in na))
+    na, nb = _norm(a), _norm(b)
+    return bool(na) and (na == nb or (len(na) > 10 and len(nb) > 10 and (na in nb or nb in na)))
 
 
 def strip_site_suffix(title: str, site_name: str | None = None) -> str:
@@ -54,77 +65,278 @@ def strip_site_suffix(title: str, site_name: str | None = None) -> str:
     return max(parts, key=len) if len(parts) > 1 else parts[0]
 
 
-def find_title(doc: Document, selectors: dict[str, tuple[str, ...]]) -> tuple[str | None, str | None]:
+# Where a displayed headline can sit besides <h1>: sites put the channel name in <h1> and the
+# headline in <h2> (kompas 2016), or the headline in a styled div (republika photo pages).
+HEADLINE_CANDIDATES = (
+    "h1",
+    "h2",
+    "[itemprop='headline']",
+    "[class*='title']",
+    "[class*='headline']",
+    "[class*='jdl']",
+)
+# A displayed headline may carry a rubric prefix ('In Picture: ', 'FOTO: ') that meta tags drop.
+MAX_RUBRIC_PREFIX = 30
+
+
+def _displayed_headline(doc: Document, reference: str) -> str | None:
+    """The displayed text of the headline that meta tags give as `reference`."""
+    ref = _norm(reference)
+    if len(ref) < 8:
+        return None
+    prefixed = None
+    for selector in HEADLINE_CANDIDATES:
+        for el in css(doc.tree, selector):
+            if el.tag in ("meta", "title", "script", "style", "a", "body", "html"):
+                continue
+            text = element_text(el)
+            if not text or len(text) > len(reference) + MAX_RUBRIC_PREFIX + 10:
+                continue
+            norm = _norm(text)
+            if norm == ref:
+                return text
+            if (
+                prefixed is None
+                and norm.endswith(" " + ref)
+                and len(norm) - len(ref) <= MAX_RUBRIC_PREFIX
+            ):
+                prefixed = text
+    return prefixed
+
+
+def find_title(
+    doc: Document, selectors: dict[str, tuple[str, ...]]
+) -> tuple[str | None, str | None]:
     texts = profile_texts(doc, selectors, "title")
     if texts:
         return texts[0], "profile"
     article = doc.jsonld_article() or {}
-    meta_title = doc.meta_first("og:title", "twitter:title") or _jsonld_str(article.get("headline"))
-    h1s = [t for t in (element_text(h) for h in doc.tree.iter("h1")) if t]
-    if meta_title:
-        for h in h1s:
-            if _similar(h, meta_title) or _similar(h, strip_site_suffix(meta_title)):
-                return h, "h1"
-    headline = _jsonld_str(article.get("headline"))
-    if headline:
-        for h in h1s:
-            if _similar(h, headline):
-                return h, "h1"
-        return headline, "json-ld"
-    if meta_title:
-        return strip_site_suffix(meta_title, find_site_name(doc)), "meta"
-    if len(h1s) == 1:
-        return h1s[0], "h1"
+    site = find_site_name(doc)
+    references = [
+        (doc.meta_first("og:title"), "meta"),
+        (_jsonld_str(article.get("headline")), "json-ld"),
+        (doc.meta_first("twitter:title"), "meta"),
+    ]
     title_el = doc.tree.find(".//title")
     if title_el is not None and element_text(title_el):
-        return strip_site_suffix(element_text(title_el), find_site_name(doc)), "title"
+        references.append((element_text(title_el), "title"))
+    for reference, _source in references:
+        if not reference:
+            continue
+        for candidate in dict.fromkeys((reference, strip_site_suffix(reference, site))):
+            shown = _displayed_headline(doc, candidate)
+            if shown:
+                return shown, "h1"
+    h1s = [t for t in (element_text(h) for h in doc.tree.iter("h1")) if t]
+    for reference, source in references:
+        if reference:
+            return strip_site_suffix(reference, site), source
     return (h1s[0], "h1") if h1s else (None, None)
 
 
-# Breadcrumb containers, most explicit first: schema.org microdata, then the class names CMSs use.
-BREADCRUMB_SELECTORS = (
-    "[itemtype*='BreadcrumbList']",
-    "nav[aria-label*='readcrumb']",
-    ".breadcrumb",
-    ".breadcrumbs",
-    "#breadcrumb",
-    "#breadcrumbs",
-    ".breadcrumb-list",
-    ".breadcumb",
-    ".brcrumb",
+# Breadcrumb containers by name. Only container tags: a menu <li class="sf-breadcrumb"> holds a
+# whole submenu, not a trail.
+BREADCRUMB_XPATH = (
+    "//*[not(self::li or self::a or self::body or self::html)]"
+    "[contains(@class, 'crumb') or contains(@class, 'breadcumb') or contains(@class, 'breadcrump')"
+    " or contains(@id, 'crumb') or contains(@itemtype, 'BreadcrumbList')]"
 )
-_HOME = {"home", "beranda", "index", "homepage", "halaman utama", "depan"}
+# Links that start a trail: the home page.
+_HOME = {"home", "beranda", "index", "homepage", "halaman utama", "depan", "news home"}
+# Crumbs that name the kind of page rather than a section ('Detail Berita' on detik).
+PAGE_KIND_CRUMB = re.compile(r"^(detail|details|read|baca|artikel|article|berita detail)\b", re.I)
+MAX_TRAIL_LINKS = 7
 
 
-def _breadcrumb_items(doc: Document) -> list[str]:
-    for sel in BREADCRUMB_SELECTORS:
-        for crumb in css(doc.tree, sel):
-            items = [element_text(a) for a in crumb.iter("a")]
-            items = [i for i in items if i and i.lower() not in _HOME and len(i) < 60]
-            if items:
-                return items
+def _crumb_texts(container, doc: Document, title: str | None) -> list[str]:
+    items = []
+    own_urls = {u for u in (doc.url, find_canonical_url(doc)) if u}
+    for a in container.iter("a"):
+        text = element_text(a)
+        if not text or len(text) > 60 or text.lower() in _HOME:
+            continue
+        href = (a.get("href") or "").strip()
+        if href in own_urls or PAGE_KIND_CRUMB.match(text) or (title and _similar(text, title)):
+            continue
+        items.append(text)
+    return items
+
+
+def _url_path(href: str) -> str:
+    return re.sub(r"^(?:https?:)?//[^/]+", "", href.strip())
+
+
+def _host(href: str | None) -> str:
+    m = re.match(r"^(?:https?:)?//(?:www\.)?([^/:]+)", (href or "").strip())
+    return m.group(1).lower() if m else ""
+
+
+def _is_home_link(a, site_host: str = "") -> bool:
+    """A link to the site's own home page (relative, or on the page's host)."""
+    href = (a.get("href") or "").strip()
+    host = _host(href)
+    if (
+        host
+        and site_host
+        and not (
+            host == site_host or host.endswith("." + site_host) or site_host.endswith("." + host)
+        )
+    ):
+        return False
+    return element_text(a).lower() in _HOME or (href != "" and _url_path(href) in ("", "/"))
+
+
+def _jsonld_trail(doc: Document, title: str | None) -> list[str]:
+    own = {u.rstrip("/") for u in (doc.url, find_canonical_url(doc)) if u}
     for obj in doc.jsonld:
-        if str(obj.get("@type", "")).lower() == "breadcrumblist":
-            names = []
-            for el in obj.get("itemListElement") or []:
-                if not isinstance(el, dict):
+        if str(obj.get("@type", "")).lower() != "breadcrumblist":
+            continue
+        names, seen_urls = [], set()
+        elements = [e for e in obj.get("itemListElement") or [] if isinstance(e, dict)]
+        elements.sort(
+            key=lambda e: int(e["position"]) if str(e.get("position", "")).isdigit() else 0
+        )
+        for el in elements:
+            item = el.get("item")
+            item_url = (item.get("@id") or item.get("url")) if isinstance(item, dict) else item
+            name = _jsonld_str(el.get("name")) or (
+                _jsonld_str(item) if isinstance(item, dict) else None
+            )
+            if isinstance(item_url, str):
+                if _url_path(item_url) in ("", "/"):
+                    continue  # the home page
+                # Templates repeat the section's URL under the channel's name: first name wins.
+                if item_url.rstrip("/") in own or item_url.rstrip("/") in seen_urls:
                     continue
-                name = _jsonld_str(el.get("name")) or _jsonld_str((el.get("item") or {}) if isinstance(el.get("item"), dict) else None)
-                if name and name.lower() not in _HOME:
-                    names.append(name)
-            if names:
-                return names
+                seen_urls.add(item_url.rstrip("/"))
+            if not name or name.lower() in _HOME or PAGE_KIND_CRUMB.match(name):
+                continue
+            if title and _similar(name, title):
+                continue
+            names.append(name)
+        if names:
+            return names
     return []
 
 
-def find_category(doc: Document, selectors: dict[str, tuple[str, ...]]) -> tuple[str | None, str | None]:
+# How far (in elements, document order) an unnamed trail may sit before the headline.
+TRAIL_MAX_DISTANCE = 40
+
+
+def _headline_positions(doc: Document, title: str | None, positions: dict) -> list[int]:
+    """Document-order positions of the elements that display the headline."""
+    if not title:
+        return []
+    found = []
+    for el in doc.tree.iter("h1", "h2", "h3", "div", "span"):
+        if len(el) < 5:
+            text = element_text(el)
+            if text and len(text) < len(title) + 40 and _similar(text, title):
+                found.append(positions[el])
+    return found
+
+
+def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
+    # JSON-LD first: it is what the site declares, where the visible trail may be abbreviated.
+    names = _jsonld_trail(doc, title)
+    for crumb in doc.tree.xpath(BREADCRUMB_XPATH):
+        if len(crumb.findall(".//a")) > MAX_TRAIL_LINKS:
+            continue
+        items = _crumb_texts(crumb, doc, title)
+        if items:
+            # The visible trail wins only where it names the declared section more fully
+            # ('Bola Dunia' shown for a declared 'Dunia').
+            shown, declared = _norm(items[-1]), _norm(names[-1]) if names else ""
+            if not names or (shown != declared and shown.endswith(" " + declared)):
+                return items, "breadcrumb"
+            break
+    if names:
+        return names, "json-ld"
+    # An unnamed trail: a short run of links that starts at the home page, just before the
+    # headline (tempo's 'kanal map').
+    positions = {el: pos for pos, el in enumerate(doc.tree.iter())}
+    headlines = _headline_positions(doc, title, positions)
+    if not headlines:
+        return [], ""
+    site_host = _host(find_canonical_url(doc) or doc.url)
+    for container in doc.tree.xpath("//ul|//ol|//div|//nav"):
+        start = positions.get(container, 0)
+        if not any(0 < h - start < TRAIL_MAX_DISTANCE for h in headlines):
+            continue
+        links = container.findall(".//a")
+        if not 2 <= len(links) <= MAX_TRAIL_LINKS or not _is_home_link(links[0], site_host):
+            continue
+        text = element_text(container)
+        link_text = sum(len(element_text(a)) for a in links)
+        if len(text) > link_text + 6 * len(links):
+            continue
+        items = _crumb_texts(container, doc, title)
+        if items:
+            return items, "breadcrumb"
+    return [], ""
+
+
+# Links that mark the current section in a site's navigation.
+ACTIVE_NAV_XPATH = (
+    "//a[contains(concat(' ', @class, ' '), ' active ') or contains(@class, 'current')"
+    " or contains(@class, 'selected')]"
+    "|//li[contains(concat(' ', @class, ' '), ' active ') or contains(@class, 'current')"
+    " or contains(@class, 'selected')]/a"
+)
+
+
+# Active links that are not the site's section navigation: tabs of 'popular/newest' widgets,
+# comment threads, article bodies, sidebars and footers.
+NOT_NAVIGATION_XPATH = (
+    "ancestor::*[self::article or self::aside or self::footer"
+    " or contains(@class, 'comment') or contains(@id, 'comment') or contains(@class, 'widget')"
+    " or contains(@class, 'tab') or contains(@class, 'sidebar') or contains(@id, 'sidebar')]"
+)
+
+
+def _active_nav_item(doc: Document) -> str | None:
+    best, best_depth = None, -1
+    for a in doc.tree.xpath(ACTIVE_NAV_XPATH):
+        text = element_text(a)
+        href = a.get("href") or ""
+        if (
+            not text
+            or len(text) > 40
+            or text.lower() in _HOME
+            or href.startswith("#")
+            or _is_home_link(a)
+        ):
+            continue
+        if a.xpath(NOT_NAVIGATION_XPATH) or not a.xpath("ancestor::ul or ancestor::nav"):
+            continue
+        # Sub-sections sit deeper in the menu than their parent sections.
+        depth = len(a.xpath("ancestor::*"))
+        if depth > best_depth:
+            best, best_depth = text, depth
+    return best
+
+
+def find_category(
+    doc: Document, selectors: dict[str, tuple[str, ...]], title: str | None = None
+) -> tuple[str | None, str | None]:
+    """The most specific section: breadcrumb, category link, active navigation, then metadata.
+
+    `title` keeps the headline itself out of trails that end with it.
+    """
     texts = profile_texts(doc, selectors, "category")
     if texts:
         return texts[-1], "profile"
-    title = find_title(doc, selectors)[0]
-    crumbs = [c for c in _breadcrumb_items(doc) if not (title and _similar(c, title))]
+    crumbs, source = _breadcrumb_items(doc, title)
     if crumbs:
-        return crumbs[-1], "breadcrumb"
+        return crumbs[-1], source
+    # WordPress themes mark the post's categories with rel="category tag".
+    for a in doc.tree.xpath("//a[contains(@rel, 'category')]"):
+        text = element_text(a)
+        if text:
+            return text, "category-link"
+    active = _active_nav_item(doc)
+    if active:
+        return active, "navigation"
     section = _jsonld_str((doc.jsonld_article() or {}).get("articleSection"))
     if section:
         return section, "json-ld"

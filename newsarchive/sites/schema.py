@@ -76,7 +76,9 @@ class SiteProfile:
     layouts: tuple[Layout, ...] = ()
     crawl: dict[str, Any] = field(default_factory=dict)
 
-    def for_fetched_at(self, fetched_at_iso: str | None) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    def for_fetched_at(
+        self, fetched_at_iso: str | None
+    ) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
         """Selectors and chrome for a page fetched at that time: the oldest layout still valid."""
         if fetched_at_iso:
             for layout in sorted(self.layouts, key=lambda lay: lay.valid_until or "9999"):
@@ -179,7 +181,11 @@ def parse_profile(data: dict[str, Any], path: Path | str) -> SiteProfile:
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise _fail(path, "name", "expected a lowercase identifier like 'detik' or 'my-portal'")
-    domains = tuple(d.lower() for d in _str_list(data.get("domains", []), path, "domains")) if "domains" in data else ()
+    domains = (
+        tuple(d.lower() for d in _str_list(data.get("domains", []), path, "domains"))
+        if "domains" in data
+        else ()
+    )
     tz = parse_timezone(data["timezone"], path) if "timezone" in data else None
     if "timezone" in data and not isinstance(data["timezone"], str):
         raise _fail(path, "timezone", "expected a string")
@@ -188,8 +194,14 @@ def parse_profile(data: dict[str, Any], path: Path | str) -> SiteProfile:
         raise _fail(path, "language", "expected a string such as 'id'")
     selectors = _selector_table(data.get("selectors", {}), path, "selectors.")
     chrome = _check_keys(data.get("chrome", {}), CHROME_KEYS, path, "chrome.")
-    chrome_remove = _selectors(chrome["remove"], path, "chrome.remove") if "remove" in chrome else ()
-    labels = _str_list(chrome["insert_labels"], path, "chrome.insert_labels") if "insert_labels" in chrome else ()
+    chrome_remove = (
+        _selectors(chrome["remove"], path, "chrome.remove") if "remove" in chrome else ()
+    )
+    labels = (
+        _str_list(chrome["insert_labels"], path, "chrome.insert_labels")
+        if "insert_labels" in chrome
+        else ()
+    )
     layouts = []
     raw_layouts = data.get("layouts", [])
     if not isinstance(raw_layouts, list):
@@ -206,7 +218,10 @@ def parse_profile(data: dict[str, Any], path: Path | str) -> SiteProfile:
         layouts.append(
             Layout(
                 valid_until=until,
-                selectors={**selectors, **_selector_table(lay.get("selectors", {}), path, prefix + "selectors.")},
+                selectors={
+                    **selectors,
+                    **_selector_table(lay.get("selectors", {}), path, prefix + "selectors."),
+                },
                 chrome_remove=(
                     _selectors(lay_chrome["remove"], path, prefix + "chrome.remove")
                     if "remove" in lay_chrome
