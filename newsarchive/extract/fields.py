@@ -346,22 +346,58 @@ def find_category(
     return None, None
 
 
+# Visible tag lists: WordPress rel="tag" links, then containers the CMSs name after tags/topics.
+TAG_CONTAINER_XPATH = (
+    "//*[contains(@class, 'tag') or contains(@class, 'topik') or contains(@class, 'topic')]"
+    "[not(self::a or self::li or self::body or self::html)]"
+)
+# Site-wide topic lists (trending, popular, picks) and menus are not the article's tags.
+NOT_ARTICLE_TAGS_XPATH = (
+    "ancestor-or-self::*[self::header or self::nav or self::footer"
+    " or contains(@class, 'trend') or contains(@class, 'popul') or contains(@class, 'pilihan')"
+    " or contains(@class, 'hot') or contains(@class, 'choice') or contains(@class, 'menu')"
+    " or contains(@class, 'header')"
+    " or contains(@class, 'footer') or contains(@id, 'header') or contains(@id, 'footer')]"
+)
+MAX_TAGS = 20
+
+
+def _visible_tags(doc: Document) -> list[str]:
+    texts = [
+        element_text(a) for a in doc.tree.xpath("//a[contains(concat(' ', @rel, ' '), ' tag ')]")
+    ]
+    if texts:
+        return texts[:MAX_TAGS]
+    for container in doc.tree.xpath(TAG_CONTAINER_XPATH):
+        links = container.findall(".//a")
+        if not 0 < len(links) <= MAX_TAGS or container.xpath(NOT_ARTICLE_TAGS_XPATH):
+            continue
+        texts = [element_text(a) for a in links if 0 < len(element_text(a)) <= 50]
+        if texts:
+            return texts
+    return []
+
+
 def find_tags(doc: Document, selectors: dict[str, tuple[str, ...]]) -> list[str]:
     texts = profile_texts(doc, selectors, "tags")
     if not texts:
         texts = [clean_text(v) for v in doc.meta.get("article:tag", [])]
+    if not texts:
+        texts = _visible_tags(doc)
     if not texts:
         kw = (doc.jsonld_article() or {}).get("keywords")
         if isinstance(kw, str):
             texts = [clean_text(k) for k in kw.split(",")]
         elif isinstance(kw, list):
             texts = [clean_text(str(k)) for k in kw]
-    seen: dict[str, None] = {}
+    if not texts:
+        texts = [clean_text(k) for k in (doc.meta_first("news_keywords") or "").split(",")]
+    seen: dict[str, str] = {}
     for t in texts:
         t = t.lstrip("#").strip()
-        if t and t.lower() not in (s.lower() for s in seen):
-            seen[t] = None
-    return list(seen)
+        if t and t.lower() not in seen:
+            seen[t.lower()] = t
+    return list(seen.values())
 
 
 def find_description(doc: Document, selectors: dict[str, tuple[str, ...]]) -> str | None:
