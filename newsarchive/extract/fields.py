@@ -372,6 +372,8 @@ def _visible_tags(doc: Document) -> list[str]:
         links = container.findall(".//a")
         if not 0 < len(links) <= MAX_TAGS or container.xpath(NOT_ARTICLE_TAGS_XPATH):
             continue
+        if container.xpath(NOT_ARTICLE_TAGS_XPATH.replace("ancestor-or-self::", "descendant::")):
+            continue
         texts = [element_text(a) for a in links if 0 < len(element_text(a)) <= 50]
         if texts:
             return texts
