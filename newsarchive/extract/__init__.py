@@ -83,7 +83,10 @@ def extract_article(
     art.canonical_url = find_canonical_url(doc)
     art.site_name = find_site_name(doc)
     if art.image and url:
-        art.image = urljoin(url, art.image)
+        try:
+            art.image = urljoin(url, art.image)
+        except ValueError:  # an unparseable page URL: keep the image URL as written
+            pass
 
     body = extract_body(
         doc, selectors=selectors, chrome_remove=chrome_remove, insert_labels=insert_labels

@@ -1,11 +1,135 @@
-"""The article body: find the container, cut the chrome, return clean paragraphs. (stub)"""
+"""The article body: find the container, cut the chrome, return clean paragraphs.
+
+The container is chosen in this order:
+
+1. the profile's `body` selectors, when one matches (source "profile");
+2. a known CMS body container (`itemprop=articleBody`, WordPress `.entry-content`, class names
+   such as `article-body` / `detail__body-text` / `read__content`), when it holds most of the
+   page's article-like text (source "container");
+3. otherwise a readability-style score: every paragraph-like element gives points (length,
+   commas) to its parent and, decaying, to its ancestors; the best element, weighed by its link
+   density, wins, and sibling blocks that carry the same article are added (source "scored").
+
+Inside the container the walker turns the markup into text blocks in reading order, skipping
+chrome elements (chrome.element_kind) and keeping an audit of each; chrome.filter_blocks then cuts
+the chrome lines (inserts, ad markers, share bars, related lists...). Image captions go to
+`captions`. When the page has no usable container at all, JSON-LD `articleBody` is the fallback
+(source "jsonld").
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from newsarchive.extract.document import Document
+from lxml import etree
+
+from newsarchive.extract.chrome import (
+    DEFAULT_INSERT_RE,
+    JUNK_TAGS,
+    Block,
+    attr_kind,
+    compile_insert_labels,
+    element_kind,
+    filter_blocks,
+    line_kind,
+)
+from newsarchive.extract.document import Document, clean_text, css
 from newsarchive.items import Removed
+
+# Block-level tags: each starts a new text block.
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "figure",
+        "figcaption",
+        "header",
+        "footer",
+        "address",
+        "center",
+        "hr",
+        "details",
+        "summary",
+        "fieldset",
+        "legend",
+        "hgroup",
+        "aside",
+        "nav",
+        "form",
+        "body",
+        "html",
+    }
+)
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+ITEM_TAGS = frozenset({"li", "dt", "dd"})
+LIST_TAGS = frozenset({"ul", "ol", "dl"})
+LINK_TAGS = frozenset({"a"})
+BOLD_TAGS = frozenset({"strong", "b"})
+# Inline tags: a chrome class on them only counts for kinds that can sit inside a sentence's
+# paragraph (an ad slot, a share button, a caption); never for links (`<a class="tag">` is an
+# in-text link to a tag page).
+INLINE_TAGS = frozenset(
+    {"a", "span", "strong", "b", "em", "i", "u", "font", "small", "big", "sup", "sub", "label",
+     "time", "abbr", "cite", "q", "mark", "code", "s", "del", "ins", "kbd", "var", "tt"}
+)
+INLINE_CHROME_KINDS = frozenset({"ad", "share", "caption", "hidden", "embed", "cta", "media"})
+
+# Elements whose text counts as a paragraph when scoring containers.
+PARAGRAPH_TAGS = ("p", "pre", "td", "blockquote", "dd", "li", "div", "section", "article", "font", "span", "h2", "h3")
+_PARAGRAPH_TAG_SET = frozenset(PARAGRAPH_TAGS)
+# Paragraph elements scored on their whole text (the others only on the text they hold directly).
+_TEXT_TAGS = frozenset({"p", "pre", "td", "blockquote", "dd", "li", "h2", "h3"})
+# Class/id tokens of well-known body containers (WordPress, schema.org microdata, news CMSs).
+BODY_CLASS = re.compile(
+    r"(?:.*[-_])?(?:article|story|post|entry|news|detail|read|blog|single|main|page|text|berita|"
+    r"isi|artikel|konten|content|itp)[-_]*(?:body|content|text|detail|entry|isi|copy|konten|"
+    r"artikel|berita|bodycontent)(?:[-_]*(?:inner|wrapper|wrap|container|main|area|text|body|"
+    r"content|detail|\d+))*|articlebody|article_body|td-post-content|entry|story|post-body|"
+    r"the-content|body-copy|txt-article|isi-berita|content-detail|detail-content"
+)
+# Class/id words that make a container more likely to be the article (readability's list).
+POSITIVE_CLASS = re.compile(r"article|body|content|entry|main|page|post|text|blog|story|berita|detail|isi|artikel|read", re.I)
+# How much a paragraph gives to its ancestors, by distance (readability's decay).
+ANCESTOR_DECAY = (1.0, 0.5, 1 / 6, 1 / 9, 1 / 12)
+# A known container must hold at least this much article-like text to be trusted.
+MIN_CONTAINER_CHARS = 60
+# A body container nested in another one replaces it when it holds this share of its text.
+TIGHT_CONTAINER_SHARE = 0.85
+# Caption boxes around images: how far up from the image, which tags, how much text at most.
+MEDIA_BOX_LEVELS = 4
+MEDIA_BOX_TAGS = frozenset({"div", "span", "figure", "a", "td", "center", "section", "dl", "dd", "dt", "table", "tbody", "tr"})
+MEDIA_BOX_MAX_CHARS = 300
+# Lines above the headline inside the container longer than this are text, not a kicker.
+KICKER_MAX_CHARS = 150
+# The longest audit text kept per removed piece (comment sections can be long).
+AUDIT_MAX_CHARS = 600
 
 
 @dataclass
@@ -13,7 +137,7 @@ class BodyResult:
     text: str | None
     removed: list[Removed] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
-    source: str | None = None  # profile | jsonld | container | scored
+    source: str | None = None  # profile | container | scored | jsonld
 
 
 def extract_body(
@@ -23,6 +147,576 @@ def extract_body(
     chrome_remove: tuple[str, ...] = (),
     insert_labels: tuple[str, ...] = (),
 ) -> BodyResult:
-    paras = [" ".join(p.text_content().split()) for p in doc.tree.iter("p")]
-    paras = [p for p in paras if len(p) > 40]
-    return BodyResult(text="\n\n".join(paras) or None, source="scored")
+    """The article text of a parsed page. Mutates doc.tree (chrome is cut out of it)."""
+    tree = doc.tree
+    insert_re = compile_insert_labels(insert_labels) if insert_labels else DEFAULT_INSERT_RE
+    profile_chrome: set[Any] = set()
+    for selector in chrome_remove:
+        profile_chrome.update(css(tree, selector))
+    media_boxes = find_media_boxes(tree)
+    prune(tree)
+
+    containers: list[Any] = []
+    source = None
+    for selector in selectors.get("body", ()):
+        found = [el for el in css(tree, selector) if clean_text(el.text_content())]
+        if found:
+            containers, source = _outermost(found), "profile"
+            break
+    if not containers:
+        containers, source = find_containers(tree)
+
+    result = BodyResult(text=None, source=source)
+    if containers:
+        walker = Walker(insert_re, profile_chrome, media_boxes)
+        for container in containers:
+            walker.walk_container(container)
+        blocks = walker.finish()
+        filtered = filter_blocks(blocks, insert_re)
+        result.removed = walker.removed + filtered.removed
+        result.captions = walker.captions + filtered.captions
+        result.text = "\n\n".join(b.text for b in filtered.kept) or None
+    if not result.text:
+        jsonld_text = _jsonld_body(doc, insert_re)
+        if jsonld_text:
+            result.text, result.source = jsonld_text, "jsonld"
+    if not result.text:
+        gallery = _gallery_captions(tree)
+        if gallery:
+            # A photo page: its captions are all the text it has.
+            result.text, result.source = "\n\n".join(gallery), "captions"
+            result.captions = gallery
+    if not result.text:
+        result.source = None
+    for item in result.removed:
+        if len(item.text) > AUDIT_MAX_CHARS:
+            item.text = item.text[: AUDIT_MAX_CHARS - 1] + "…"
+    return result
+
+
+def find_media_boxes(tree: Any) -> set[Any]:
+    """Boxes that hold an image and a little text and nothing else: the text is its caption.
+
+    Found before the images are pruned. A box is climbed to from each image, up to a few levels,
+    while it stays short and holds no paragraph; icons (tiny images) and inline images inside a
+    paragraph do not count.
+    """
+    boxes: set[Any] = set()
+    for img in tree.iter("img"):
+        width, height = img.get("width", ""), img.get("height", "")
+        if (width.isdigit() and int(width) < 60) or (height.isdigit() and int(height) < 60):
+            continue
+        node, best = img.getparent(), None
+        for _ in range(MEDIA_BOX_LEVELS):
+            if node is None or node.tag not in MEDIA_BOX_TAGS:
+                break
+            text_len = len(node.text_content().strip())
+            if text_len > MEDIA_BOX_MAX_CHARS or node.find(".//p") is not None:
+                break
+            if text_len:
+                best = node
+            node = node.getparent()
+        if best is not None:
+            boxes.add(best)
+    return boxes
+
+
+def prune(tree: Any) -> None:
+    """Drop what is never text (scripts, styles, media, form controls, HTML comments)."""
+    etree.strip_elements(tree, etree.Comment, etree.ProcessingInstruction, *JUNK_TAGS, with_tail=False)
+
+
+def _outermost(elements: list[Any]) -> list[Any]:
+    """Elements not nested in another element of the list, in document order."""
+    chosen = set(elements)
+    out = []
+    for el in elements:
+        parent = el.getparent()
+        nested = False
+        while parent is not None:
+            if parent in chosen:
+                nested = True
+                break
+            parent = parent.getparent()
+        if not nested:
+            out.append(el)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing the container
+# ---------------------------------------------------------------------------------------------
+
+
+def _own_text(el: Any) -> tuple[str, int]:
+    """The text an element shows outside its block-level children, and how much of it is links."""
+    parts = [el.text or ""]
+    links = 0
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str) and tag not in BLOCK_TAGS:
+            text = child.text_content()
+            parts.append(text)
+            if tag == "a":
+                links += len(text.strip())
+            elif len(child):
+                links += _link_len(child)
+        if child.tail:
+            parts.append(child.tail)
+    return " ".join(parts), links
+
+
+_LINK_TEXTS = etree.XPath(".//a//text()")
+
+
+def _link_len(el: Any) -> int:
+    """Characters of link text inside an element (one XPath call, not one per link)."""
+    return sum(len(t.strip()) for t in _LINK_TEXTS(el))
+
+
+_body_attr_cache: dict[tuple[str | None, str | None], bool] = {}
+
+
+def _is_body_container(el: Any) -> bool:
+    """Markup of a well-known body container: articleBody microdata or a CMS body class."""
+    itemprop = el.get("itemprop")
+    if itemprop and "articlebody" in itemprop.lower():
+        return True
+    key = (el.get("class"), el.get("id"))
+    if key == (None, None):
+        return False
+    hit = _body_attr_cache.get(key)
+    if hit is None:
+        hit = False
+        for value in key:
+            if value and any(len(t) < 60 and BODY_CLASS.fullmatch(t) for t in value.lower().split()):
+                hit = True
+                break
+        if len(_body_attr_cache) < 50_000:
+            _body_attr_cache[key] = hit
+    return hit
+
+
+def _chrome_zone(elements: list[Any], page_len: int) -> tuple[set[Any], list[Any]]:
+    """Every element inside an element whose markup says it is chrome, and the well-known body
+    containers. Guarded: an element that holds a body container or most of the page's text is
+    never chrome, whatever its class says (broken markup nests articles in headers)."""
+    known = [el for el in elements if _is_body_container(el)]
+    protected: set[Any] = set()
+    for el in known:
+        node = el
+        while node is not None and node not in protected:
+            protected.add(node)
+            node = node.getparent()
+    inside: set[Any] = set()
+    for el in elements:
+        if el in inside or el.tag in INLINE_TAGS or el in protected:
+            continue
+        kind = element_kind(el, in_body=False)
+        if kind is None:
+            continue
+        if kind == "media":
+            if len(el.text_content()) > MEDIA_BOX_MAX_CHARS:
+                continue
+        elif kind != "comments" and page_len > 0:
+            text_len = len(el.text_content())
+            if text_len > 0.5 * page_len and text_len > 800:
+                continue
+        inside.update(el.iter())
+    return inside, [el for el in known if el not in inside]
+
+
+def find_containers(tree: Any) -> tuple[list[Any], str | None]:
+    """The element(s) holding the article, and how they were found."""
+    body = tree.find("body")
+    root = body if body is not None else tree
+    page_len = len(root.text_content())
+    # One list of the elements keeps their Python proxies alive: lxml.html builds each proxy
+    # through a Python class lookup, so iterating the tree again would pay it again.
+    elements = list(root.iter(etree.Element))
+    zone, known_containers = _chrome_zone(elements, page_len)
+
+    score: dict[Any, float] = {}
+    good: dict[Any, float] = {}  # article-like text in the subtree (no decay)
+    for el in elements:
+        tag = el.tag
+        if tag not in _PARAGRAPH_TAG_SET or el in zone:
+            continue
+        if tag in _TEXT_TAGS:
+            text = el.text_content()
+            length = len(text.strip())
+            if length < 25:
+                continue
+            links = _link_len(el)
+        else:
+            if not (el.text and el.text.strip()) and not any(c.tail and c.tail.strip() for c in el):
+                continue
+            text, links = _own_text(el)
+            length = len(text.strip())
+            if length < 25:
+                continue
+        density = min(1.0, links / length) if length else 1.0
+        if density > 0.6:
+            continue
+        points = (1 + text.count(",") + text.count("،") + min(length // 100, 3)) * (1 - density)
+        if tag in ("li", "h2", "h3"):
+            points *= 0.5
+        weight = length * (1 - density)
+        good[el] = good.get(el, 0.0) + weight
+        if tag in _TEXT_TAGS:
+            node, level = el.getparent(), 0
+        else:
+            node, level = el, 0
+            good[el] -= weight  # counted again below as level 0
+        while node is not None:
+            good[node] = good.get(node, 0.0) + weight
+            if level < len(ANCESTOR_DECAY):
+                score[node] = score.get(node, 0.0) + points * ANCESTOR_DECAY[level]
+            level += 1
+            node = node.getparent()
+
+    if not score:
+        return [], None
+
+    best, best_score = None, 0.0
+    for el, points in score.items():
+        if el.tag in ("p", "li", "td", "h2", "h3", "pre", "span", "font", "blockquote", "dd"):
+            continue
+        total = good.get(el, 0.0)
+        text_len = len(el.text_content().strip()) or 1
+        density = min(1.0, _link_len(el) / text_len)
+        value = points * (1 - density)
+        if el.tag in LIST_TAGS:
+            # A list wins only when the page has nothing better: lists are mostly link lists.
+            value *= 0.3
+        cls = (el.get("class") or "") + " " + (el.get("id") or "")
+        if POSITIVE_CLASS.search(cls):
+            value += 5
+        value += total / 1000
+        if value > best_score:
+            best, best_score = el, value
+    if best is None:
+        return [], None
+
+    known = _known_container(known_containers, good)
+    if known is not None:
+        k_good, c_good = good.get(known, 0.0), good.get(best, 0.0)
+        if _is_ancestor(best, known):
+            if k_good >= 0.6 * c_good:
+                return [known], "container"
+        elif _is_ancestor(known, best) or known is best:
+            return [known], "container"
+        elif k_good >= 0.5 * c_good:
+            return [known], "container"
+    return _with_siblings(best, good, zone), "scored"
+
+
+def _known_container(candidates: list[Any], good: dict[Any, float]) -> Any:
+    """The well-known body container with the most article-like text (articleBody first)."""
+    best, best_good, itemprop_best = None, 0.0, None
+    for el in candidates:
+        g = good.get(el)
+        if not g or g < MIN_CONTAINER_CHARS:
+            continue
+        itemprop = el.get("itemprop")
+        if itemprop and "articlebody" in itemprop.lower():
+            if itemprop_best is None or g > good[itemprop_best]:
+                itemprop_best = el
+        elif g > best_good:
+            best, best_good = el, g
+    if itemprop_best is not None and (best is None or good[itemprop_best] >= 0.5 * best_good):
+        best, best_good = itemprop_best, good[itemprop_best]
+    if best is None:
+        return None
+    # Nested body classes (`content_detail` > `text_detail`): the innermost one that still holds
+    # nearly all the text leaves out the photo, kicker and boxes around the text.
+    tightest, depth = best, 0
+    for el in candidates:
+        if el is best or good.get(el, 0.0) < TIGHT_CONTAINER_SHARE * best_good:
+            continue
+        d, node = 0, el.getparent()
+        while node is not None and node is not best:
+            d, node = d + 1, node.getparent()
+        if node is best and d + 1 > depth:
+            tightest, depth = el, d + 1
+    return tightest
+
+
+def _is_ancestor(ancestor: Any, el: Any) -> bool:
+    node = el.getparent()
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _with_siblings(best: Any, good: dict[Any, float], zone: set[Any]) -> list[Any]:
+    """The best container plus siblings that carry the same article (split by ads or wrappers)."""
+    parent = best.getparent()
+    if parent is None:
+        return [best]
+    best_good = good.get(best, 0.0)
+    threshold = max(80.0, 0.2 * best_good)
+    best_cls = best.get("class")
+    out = []
+    for sib in parent:
+        if sib is best:
+            out.append(sib)
+            continue
+        if not isinstance(sib.tag, str) or sib in zone or sib.tag in ("h1", "header", "footer", "nav", "aside"):
+            continue
+        g = good.get(sib, 0.0)
+        if g >= threshold or (best_cls and sib.get("class") == best_cls and g > 0):
+            out.append(sib)
+        elif sib.tag == "p" and g >= 80:
+            out.append(sib)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking the container
+# ---------------------------------------------------------------------------------------------
+
+
+class Walker:
+    """Turns container markup into text blocks, cutting chrome elements with an audit."""
+
+    def __init__(self, insert_re: re.Pattern[str], profile_chrome: set[Any], media_boxes: set[Any]) -> None:
+        self.insert_re = insert_re
+        self.profile_chrome = profile_chrome
+        self.media_boxes = media_boxes
+        self.blocks: list[Block] = []
+        self.removed: list[Removed] = []
+        self.captions: list[str] = []
+        self._parts: list[str] = []
+        self._link_chars = 0
+        self._bold_chars = 0
+        self._in_link = 0
+        self._in_bold = 0
+        self._heading = False
+        self._item = False
+        self._parent: Any = None
+        self._skip: set[Any] = set()
+        self._container_len = 1
+        self._container_start = 0
+
+    def walk_container(self, container: Any) -> None:
+        self._container_len = max(1, len(container.text_content()))
+        self._flush()
+        self._container_start = len(self.blocks)
+        self._parent = container
+        self._walk(container, top=True)
+        self._flush()
+
+    def finish(self) -> list[Block]:
+        self._flush()
+        return self.blocks
+
+    def _add(self, text: str | None) -> None:
+        if not text:
+            return
+        self._parts.append(text)
+        if self._in_link or self._in_bold:
+            n = len(text.strip())
+            if self._in_link:
+                self._link_chars += n
+            if self._in_bold:
+                self._bold_chars += n
+
+    def _flush(self) -> None:
+        if self._parts:
+            text = clean_text("".join(self._parts))
+            if text:
+                self.blocks.append(
+                    Block(
+                        text=text,
+                        link_chars=min(self._link_chars, len(text)),
+                        bold_chars=min(self._bold_chars, len(text)),
+                        heading=self._heading,
+                        item=self._item,
+                        parent=self._parent,
+                    )
+                )
+        self._parts = []
+        self._link_chars = 0
+        self._bold_chars = 0
+
+    def _cut(self, el: Any, kind: str, text: str | None = None) -> None:
+        text = clean_text(el.text_content()) if text is None else text
+        if not text:
+            return
+        if kind in ("hidden", None) or kind == "profile":
+            refined = line_kind(Block(text=text), self.insert_re)
+            if refined:
+                kind = refined if kind != "profile" else kind
+            elif kind == "hidden":
+                kind = "hidden"
+        if kind == "caption":
+            self.captions.append(text)
+        self.removed.append(Removed(kind, text))
+
+    def _chrome_kind(self, el: Any, tag: str) -> str | None:
+        if el in self.profile_chrome:
+            return "profile"
+        kind = element_kind(el, in_body=True)
+        if kind is None:
+            if tag == "figure" or el in self.media_boxes:
+                return "caption"
+            return None
+        if tag in INLINE_TAGS and kind not in INLINE_CHROME_KINDS:
+            return None
+        if kind == "media":
+            return "caption" if len(el.text_content()) <= MEDIA_BOX_MAX_CHARS else None
+        if _is_body_container(el):
+            # `article-body pagination-first`: the body class wins over the chrome one.
+            return None
+        if kind != "comments":
+            # A class that says "chrome" on an element holding most of the container's text is
+            # a naming accident (`content has-share-bar`), not chrome.
+            text_len = len(el.text_content())
+            if text_len > 0.5 * self._container_len and text_len > 400:
+                return None
+        return kind
+
+    def _walk(self, el: Any, top: bool = False) -> None:
+        tag = el.tag
+        if not top:
+            if el in self._skip:
+                return
+            kind = self._chrome_kind(el, tag)
+            if kind is not None:
+                if tag in BLOCK_TAGS:
+                    self._flush()
+                if tag == "figure":
+                    self._cut_figure(el)
+                else:
+                    self._cut(el, kind)
+                if kind == "title":
+                    self._cut_kickers()
+                if self.blocks and not self._parts and self.removed:
+                    # The block right before a cut list is its heading ("Baca Juga" + a box).
+                    self.blocks[-1].cut_after = self.removed[-1].kind
+                return
+            if tag in BOLD_TAGS or tag == "span":
+                if self._inline_insert(el):
+                    return
+        block = tag in BLOCK_TAGS
+        if tag == "br":
+            self._flush()
+            return
+        if block:
+            self._flush()
+            saved = (self._parent, self._heading, self._item)
+            self._parent = el
+            if tag in HEADING_TAGS:
+                self._heading = True
+            if tag in ITEM_TAGS:
+                self._item = True
+        link = tag in LINK_TAGS
+        bold = tag in BOLD_TAGS
+        if link:
+            self._in_link += 1
+        if bold:
+            self._in_bold += 1
+        self._add(el.text)
+        for child in el:
+            ctag = child.tag
+            if isinstance(ctag, str):
+                self._walk(child)
+            if child.tail:
+                self._add(child.tail)
+            elif ctag in ("td", "th"):
+                self._add(" ")
+        if link:
+            self._in_link -= 1
+        if bold:
+            self._in_bold -= 1
+        if block:
+            self._flush()
+            self._parent, self._heading, self._item = saved
+        elif tag in ("td", "th", "dt"):
+            self._add(" ")
+
+    def _cut_kickers(self) -> None:
+        """Short lines above the headline (rubric, kicker, series label) are not body."""
+        above = self.blocks[self._container_start :]
+        if above and all(len(b.text) <= KICKER_MAX_CHARS for b in above):
+            self.removed.extend(Removed("header", b.text) for b in above)
+            del self.blocks[self._container_start :]
+
+    def _cut_figure(self, el: Any) -> None:
+        """A figure: its caption (and credit) go to `captions`; embeds inside it are cut."""
+        captions = [clean_text(c.text_content()) for c in el.iter("figcaption")]
+        captions = [c for c in captions if c]
+        text = " ".join(captions) if captions else clean_text(el.text_content())
+        if text:
+            self.captions.append(text)
+            self.removed.append(Removed("caption", text))
+
+    def _inline_insert(self, el: Any) -> bool:
+        """`<strong>Baca juga:</strong> <a>headline</a>` inside a paragraph: cut label and link."""
+        if len(el) > 1:
+            return False
+        label = clean_text(el.text_content())
+        if not label or len(label) > 40:
+            return False
+        m = self.insert_re.match(label)
+        if not m or m.group("rest").strip():
+            # `<strong>Baca juga: <a>headline</a></strong>`: the label and link in one element.
+            if m and len(el) == 1 and el[0].tag == "a" and len(label) <= 320 and m.group("sep"):
+                rest_len = len(clean_text(el[0].text_content()))
+                if rest_len >= 0.5 * len(m.group("rest").strip()):
+                    self.removed.append(Removed("insert", label))
+                    return True
+            return False
+        if len(el) == 1 and el[0].tag == "a":
+            # Label and headline inside one bold element.
+            return False
+        nxt = el.getnext()
+        if nxt is None or nxt.tag != "a" or (el.tail and el.tail.strip()):
+            return False
+        if not m.group("sep"):
+            return False
+        headline = clean_text(nxt.text_content())
+        self.removed.append(Removed("insert", f"{label} {headline}".strip()))
+        self._skip.add(nxt)
+        return True
+
+
+# Chrome that holds other articles' captions (teaser thumbnails), never the page's own photos.
+_FOREIGN_CAPTION_KINDS = frozenset(
+    {"related", "nav", "sidebar", "footer", "header", "comments", "ad", "share", "cta", "tags", "ticker"}
+)
+
+
+def _gallery_captions(tree: Any) -> list[str]:
+    """The figure captions of a photo page (outside related lists, menus and sidebars)."""
+    out: list[str] = []
+    for cap in tree.iter("figcaption"):
+        text = clean_text(cap.text_content())
+        if len(text) < 30 or text in out:
+            continue
+        node, foreign = cap.getparent(), False
+        while node is not None:
+            if element_kind(node, in_body=False) in _FOREIGN_CAPTION_KINDS:
+                foreign = True
+                break
+            node = node.getparent()
+        if not foreign:
+            out.append(text)
+    return out
+
+
+def _jsonld_body(doc: Document, insert_re: re.Pattern[str]) -> str | None:
+    """JSON-LD articleBody, split into lines and filtered like the DOM body."""
+    article = doc.jsonld_article()
+    if not article:
+        return None
+    raw = article.get("articleBody")
+    if not isinstance(raw, str) or len(raw.strip()) < 50:
+        return None
+    lines = [clean_text(line) for line in re.split(r"\n\s*\n|\r?\n", raw)]
+    blocks = [Block(text=line) for line in lines if line]
+    kept = filter_blocks(blocks, insert_re).kept
+    return "\n\n".join(b.text for b in kept) or None

@@ -1,16 +1,635 @@
-"""Bylines: who wrote the article, and who else is credited in what role. (stub)"""
+"""Bylines: who wrote the article, and who else is credited in what role.
+
+`parse_byline` reads one credit line (`Oleh:Yulfi Alfikri Noer S.IP., M.AP`, `Pewarta: A dan B`,
+`Reporter: A | Editor: B`, `(ant)`) into contributors with roles. `find_contributors` looks for the
+credits of a page, strongest source first (see its docstring); names credited as editors anywhere
+on the page never become authors.
+"""
 
 from __future__ import annotations
 
-from newsarchive.extract.document import Document
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from newsarchive.extract.document import Document, clean_text, profile_texts
 from newsarchive.items import Contributor
 
+# Credit labels -> role. "sumber"/"source" credit where a story came from (an attribution, not a
+# writer) and yield nothing. Longer labels first so "laporan wartawan" wins over "laporan".
+LABEL_ROLES: dict[str, str | None] = {
+    "laporan wartawan": "reporter",
+    "ditulis oleh": "author",
+    "written by": "author",
+    "reported by": "reporter",
+    "edited by": "editor",
+    "translated by": "translator",
+    "photos by": "photographer",
+    "photo by": "photographer",
+    "pewarta foto": "photographer",
+    "alih bahasa": "translator",
+    "penerjemah": "translator",
+    "translator": "translator",
+    "fotografer": "photographer",
+    "photographer": "photographer",
+    "penyunting": "editor",
+    "redaktur": "editor",
+    "editor": "editor",
+    "reporter": "reporter",
+    "pewarta": "reporter",
+    "wartawan": "reporter",
+    "koresponden": "reporter",
+    "kontributor": "reporter",
+    "jurnalis": "reporter",
+    "laporan": "reporter",
+    "penulis": "author",
+    "author": "author",
+    "writer": "author",
+    "oleh": "author",
+    "foto": "photographer",
+    "photo": "photographer",
+    "rep": "reporter",
+    "red": "editor",
+    "by": "author",
+    "sumber": None,
+    "source": None,
+}
+# Labels that also work without a colon ("Oleh Desca", "by Admin", "Laporan wartawan X"): only
+# when the next word is capitalised, so running text ("dimiliki oleh pekerja") never matches.
+BARE_LABELS = (
+    "laporan wartawan",
+    "ditulis oleh",
+    "written by",
+    "reported by",
+    "edited by",
+    "translated by",
+    "photos by",
+    "photo by",
+    "oleh",
+    "by",
+)
+_LABEL_ALT = "|".join(sorted(LABEL_ROLES, key=len, reverse=True))
+_BARE_ALT = "|".join(sorted(BARE_LABELS, key=len, reverse=True))
+# A label in a credit line: "Label:" / "Label :" anywhere, or a bare label before a capital.
+LABEL = re.compile(
+    rf"(?<![\w.])(?:({_LABEL_ALT})\s*[:\uff1a]|({_BARE_ALT})\s+(?=[A-Z\u00c0-\u024f]))",
+    re.I,
+)
+LABEL_PREFIXES = tuple(LABEL_ROLES)
+# A text node that starts a credit: a label then a colon, the label alone (its value sits in the
+# next table cell: `<td>Penulis</td><td>: Nama</td>`), or a bare label before a capital.
+LABEL_START = re.compile(
+    rf"^\s*(?:({_LABEL_ALT})\s*(?:[:\uff1a]|$)|({_BARE_ALT})\s+[A-Z\u00c0-\u024f])",
+    re.I,
+)
+# Desk codes closing an article: "(ant)", "(mdk/ded)", "(fyk/ash)". Only wire-agency codes name a
+# contributor; the rest are staff initials.
+DESK_CODE = re.compile(r"\(\s*([a-z]{2,8})(?:\s*/\s*[a-z0-9-]{1,8}){0,3}\s*\)\s*$", re.I)
+AGENCY_CODES = {
+    "ant": "ANTARA",
+    "antara": "ANTARA",
+    "afp": "AFP",
+    "rtr": "Reuters",
+    "reuters": "Reuters",
+    "ap": "AP",
+    "xinhua": "Xinhua",
+}
+# News agencies: credited as role "agency", kept as written.
+AGENCIES = {
+    "antara",
+    "antara news",
+    "antaranews",
+    "afp",
+    "agence france-presse",
+    "agence france presse",
+    "reuters",
+    "ap",
+    "associated press",
+    "the associated press",
+    "xinhua",
+    "bloomberg",
+    "kyodo",
+    "dpa",
+    "anadolu",
+    "anadolu agency",
+    "bernama",
+    "efe",
+    "upi",
+}
+# Words that start a job description rather than a name ("Kontributor Lhokseumawe, Masriadi").
+ROLE_WORDS = re.compile(r"^(kontributor|koresponden|wartawan|jurnalis|reporter|pewarta)\b", re.I)
+# Academic and honorific titles written after a name and separated by a comma ("Noer S.IP., M.AP"):
+# dotted abbreviations, and the undotted ones in common use.
+TITLE_PART = re.compile(r"^(?:[A-Z][A-Za-z]{0,3}\.\s?){1,4}[A-Za-z]{0,4}\.?$")
+UNDOTTED_TITLES = {
+    "mba", "ma", "msc", "phd", "sh", "mh", "se", "mm", "mt", "st", "ak", "cpa", "lc", "ba", "bsc",
+    "md", "jr", "sr", "ii", "iii",
+}  # fmt: skip
+# Separators between names in one credit.
+NAME_SPLIT = re.compile(r"\s*(?:\s(?:dan|and|serta)\s|&|;|/|\+)\s*", re.I)
+# Where a credit's value ends: a pipe/bullet, or " - outlet" ("Bagus Kurniawan - detiknews").
+VALUE_END = re.compile(r"\s*(?:[|\u2022\u00b7]|\s[-\u2013\u2014]\s).*$", re.S)
+# Day names: a credit line that runs into its date line ("By Name on Senin, ...").
+DAY_NAMES = re.compile(
+    r"\b(?:senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\b,?",
+    re.I,
+)
+TRAILING_WORDS = re.compile(r"(?:\s+(?:on|pada|at|di|,|-))+\s*$", re.I)
+# Names that are never people or desks: share widgets, social networks, link texts.
+NOT_NAMES = {
+    "facebook", "twitter", "instagram", "youtube", "tiktok", "whatsapp", "line", "share",
+    "bagikan", "home", "beranda", "more", "view more articles", "lihat", "selengkapnya",
+    "getty images", "istimewa", "dok", "dokumentasi", "ilustrasi",
+}  # fmt: skip
+# Teams / desks are kept as shown even when they carry the site's brand ("Tim detikBali").
+TEAM_PREFIX = re.compile(r"^(tim|team|redaksi|desk)\b", re.I)
+MAX_NAME_LEN = 60
+MAX_NAME_WORDS = 7
+MAX_CREDIT_TEXT = 200
 
-def parse_byline(text: str) -> list[Contributor]:
+
+def _role_of(label: str) -> str | None:
+    return LABEL_ROLES[label.lower()]
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip(" \t,;:|/()[]{}\"'\u201c\u201d\u2018\u2019-\u2013\u2014")
+    # A full stop after a word ("Budi.") ends a sentence; after an initial or title it is kept.
+    if name.endswith(".") and re.search(r"[a-z]{3}\.$", name):
+        name = name[:-1]
+    return name.strip()
+
+
+def _is_title_part(part: str) -> bool:
+    part = part.strip()
+    return bool(TITLE_PART.match(part)) or part.lower().replace(".", "") in UNDOTTED_TITLES
+
+
+def _valid_name(name: str, *, labelled: bool) -> bool:
+    if not name or len(name) < 2 or len(name) > MAX_NAME_LEN:
+        return False
+    if len(name.split()) > MAX_NAME_WORDS or any(c.isdigit() for c in name):
+        return False
+    low = name.lower()
+    if "@" in name or "://" in name or low.startswith("www.") or low in NOT_NAMES:
+        return False
+    if low in LABEL_ROLES or not name[0].isalpha():
+        return False
+    # Unlabelled lowercase text is prose or a code ("bgs"), not a byline; a labelled one is kept
+    # ("Pewarta: prwir" credits a wire account).
+    return labelled or not name.islower()
+
+
+def _looks_like_outlet(part: str) -> bool:
+    return bool(re.search(r"\.(?:com|co\.id|id|net|org|co)\b", part, re.I))
+
+
+def _split_names(value: str, *, labelled: bool) -> list[str]:
+    """Names in one credit value: "A dan B", "A, B", "A & B"; titles after commas stay attached."""
+    names: list[str] = []
+    for chunk in NAME_SPLIT.split(value):
+        parts = [p.strip() for p in chunk.split(",")]
+        merged: list[str] = []
+        for part in parts:
+            if not part:
+                continue
+            if merged and _is_title_part(part):
+                merged[-1] = f"{merged[-1]}, {part}"
+            else:
+                merged.append(part)
+        kept: list[str] = []
+        for i, part in enumerate(merged):
+            if _looks_like_outlet(part):
+                continue  # "Laporan wartawan Tribunnews.com, Nama"
+            if ROLE_WORDS.match(part):
+                if i + 1 < len(merged):
+                    continue  # "Kontributor Lhokseumawe, Masriadi": a job description
+                part = ROLE_WORDS.sub("", part).strip()
+            if kept and part.isupper() and not kept[0].isupper() and len(part) > 2:
+                break  # "Agence France-Presse, CHARLESTON, South Carolina": a dateline follows
+            kept.append(part)
+        names.extend(kept)
+    return names
+
+
+def _credit_value(value: str) -> str:
+    """The names part of a credit: up to a pipe, " - outlet", a date or a day name."""
+    value = VALUE_END.sub("", value)
+    m = re.search(r"\d", value)
+    if m:
+        value = value[: m.start()]
+    m = DAY_NAMES.search(value)
+    if m:
+        value = value[: m.start()]
+    return TRAILING_WORDS.sub("", value).strip()
+
+
+def parse_byline(text: str, *, default_role: str | None = "author") -> list[Contributor]:
+    """Contributors named in one credit line, with roles.
+
+    Labels set the role (`Oleh:`/`Penulis:` author, `Reporter:`/`Pewarta:`/`Laporan wartawan`
+    reporter, `Editor:`/`Redaktur:`/`Red:` editor, `Foto:` photographer, `Penerjemah:` translator;
+    `Sumber:` is an attribution and names nobody). Text before any label takes `default_role`
+    (None: ignored, for lines such as "Posted on 30 Maret 2015 by Admin").
+    News agencies get role agency; wire desk codes such as `(ant)` name the agency.
+    """
+    t = clean_text(text)
+    if not t:
+        return []
+    m = DESK_CODE.fullmatch(t) or (DESK_CODE.match(t) if t.startswith("(") else None)
+    if m and m.start() == 0:
+        agency = AGENCY_CODES.get(m.group(1).lower())
+        return [Contributor(agency, "agency")] if agency else []
+    # (role, value, how it was introduced: "colon" label, "bare" label, or "none")
+    segments: list[tuple[str | None, str, str]] = []
+    labels = list(LABEL.finditer(t))
+    head = t[: labels[0].start()] if labels else t
+    if head.strip() and default_role is not None:
+        segments.append((default_role, head, "none"))
+    for i, lm in enumerate(labels):
+        end = labels[i + 1].start() if i + 1 < len(labels) else len(t)
+        label = lm.group(1) or lm.group(2)
+        segments.append((_role_of(label), t[lm.end() : end], "colon" if lm.group(1) else "bare"))
+    out: list[Contributor] = []
+    seen: set[tuple[str, str]] = set()
+    for role, value, kind in segments:
+        if role is None:
+            continue
+        value = _credit_value(value)
+        if not value:
+            continue
+        labelled = kind == "colon"
+        names = [_clean_name(n) for n in _split_names(value, labelled=labelled)]
+        if kind == "bare" and not all(_valid_name(n, labelled=False) for n in names):
+            # "By June, the company..." is prose, not a credit: a bare "by"/"oleh" must be
+            # followed by nothing but names.
+            continue
+        for name in names:
+            if not _valid_name(name, labelled=labelled):
+                continue
+            final_role = role
+            if role in ("author", "reporter") and name.lower() in AGENCIES:
+                final_role = "agency"
+            key = (name.lower(), final_role)
+            if key not in seen:
+                seen.add(key)
+                out.append(Contributor(name, final_role))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the credits of a page
+# --------------------------------------------------------------------------------------------
+
+WRITER_ROLES = ("author", "reporter", "agency")
+# Containers whose credits are not the article's: comment threads, captions, related-article
+# lists, sidebars.
+FOREIGN_CONTAINER = re.compile(
+    r"comment|komentar|caption|related|terkait|lainnya|popular|terpopuler|sidebar|widget|"
+    r"respond|reply",
+    re.I,
+)
+FOREIGN_TAGS = frozenset({"figure", "figcaption", "nav", "aside", "select", "option"})
+# For unlabelled byline markup, photo blocks are foreign too: a class="author" inside them is the
+# photo credit (kompas's span.author "KOMPAS.COM/NAME" under the lead photo).
+PHOTO_CONTAINER = re.compile(r"photo|foto|gallery|figure|image|img|pic", re.I)
+# Classes/ids of byline elements (as whole class tokens or token parts: "detail__author",
+# "author-2", "read-page--header__author").
+BYLINE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:author|authors|byline|by-line|writer|penulis|reporter|wartawan|"
+    r"contributor|kontributor|creator)(?:$|[\s_-]|\d)",
+    re.I,
+)
+# Candidates for BYLINE_CLASS, preselected in C with a few cheap tests (each extra contains()
+# costs a full pass); the regex then checks token boundaries.
+_BYLINE_MARKED = etree.XPath(
+    "//body//*[@itemprop='author' or @rel='author' or contains(@class, 'uthor')"
+    " or contains(@class, 'yline') or contains(@class, 'enulis')]"
+)
+# ...except avatars, images and comment authors.
+BYLINE_CLASS_EXCLUDE = re.compile(r"img|image|avatar|photo|foto|comment|pic|icon|bio|desc", re.I)
+# Meta tags naming the author, best first. article:author is often a profile URL (filtered).
+AUTHOR_META = (
+    "author",
+    "dtk:author",
+    "article:author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "byl",
+    "cxenseparse:author",
+)
+# A sign-off line closing the article text: the writer's or agency's name in capitals, bold
+# (Tempo's "DINI TEJA", "ANTARA" on en.tempo.co).
+SIGNATURE = re.compile(r"^[A-Z][A-Z.'\- ]{1,40}[A-Z.]$")
+MAX_SIGNATURE_WORDS = 4
+# The article text before a sign-off must be this long (a sign-off ends an article, not a teaser).
+MIN_SIGNED_TEXT = 400
+SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "textarea"})
+
+
+# Non-blank text nodes (smart strings that know their element), collected in C.
+_TEXT_NODES = etree.XPath(".//text()[normalize-space()]")
+
+
+def _text(el: Any) -> str:
+    """Element text with a space between child elements ("By <a>Name</a><p>on 16 Feb</p>")."""
+    return clean_text(" ".join(el.itertext()))
+
+
+def _in_foreign_container(el: Any, *, photo_too: bool = False) -> bool:
+    for anc in el.iterancestors():
+        if anc.tag in FOREIGN_TAGS:
+            return True
+        marks = (anc.get("class") or "") + " " + (anc.get("id") or "")
+        if marks.strip() and FOREIGN_CONTAINER.search(marks):
+            return True
+        if photo_too and marks.strip() and PHOTO_CONTAINER.search(marks):
+            return True
+        if anc.tag in ("body", "article", "main"):
+            break
+    return False
+
+
+# Second-level labels of country domains (kompas.co.id, bbc.co.uk): the brand sits before them.
+SECOND_LEVEL_LABELS = frozenset({"co", "or", "ac", "go", "web", "my", "sch", "com", "net", "org"})
+
+
+def _brand(doc: Document) -> str | None:
+    """The site's brand token from its host ("kompas" for regional.kompas.com)."""
+    url = doc.url or doc.meta_first("og:url") or ""
+    host = urlsplit(url).hostname or ""
+    labels = [p for p in host.split(".") if p and p not in ("www", "m")]
+    if len(labels) >= 3 and labels[-2] in SECOND_LEVEL_LABELS:
+        labels = labels[:-2]
+    elif len(labels) >= 2:
+        labels = labels[:-1]
+    return labels[-1].lower() if labels else None
+
+
+def _is_publisher(name: str, doc: Document, brand: str | None) -> bool:
+    """Whether a name is the site itself ("Kompas Cyber Media", "Liputan6.com")."""
+    if TEAM_PREFIX.match(name):
+        return False
+    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
+    site = doc.meta_first("og:site_name")
+    if site and re.sub(r"[^a-z0-9]", "", site.lower()) == squashed:
+        return True
+    return bool(brand and len(brand) >= 3 and brand in squashed) or "developer" in squashed
+
+
+class _Credits:
+    """Credit lines found in the page, in document order."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[Any, list[Contributor]]] = []
+        self.editors: set[str] = set()
+
+
+def _credit_context(el: Any, from_tail: bool) -> Any | None:
+    """The element whose text is the whole credit line for a label found in el.text / el.tail."""
+    ctx = el.getparent() if from_tail else el
+    for _ in range(4):
+        if ctx is None:
+            return None
+        text = _text(ctx)
+        if len(text) > MAX_CREDIT_TEXT:
+            return None
+        # Climb while the context is the bare label ("<td>Penulis</td>"): the value is next door.
+        m = LABEL_START.match(text)
+        if not (m and not text[m.end() :].strip(" :\uff1a")):
+            return ctx
+        ctx = ctx.getparent()
+    return None
+
+
+def _labelled_credits(doc: Document) -> _Credits:
+    credits = _Credits()
+    body = doc.tree.find("body")
+    if body is None:
+        return credits
+    seen: set[Any] = set()
+    for text in _TEXT_NODES(body):
+        # Cheap prefilter (most text nodes are prose) before the regex.
+        if not text.lstrip()[:20].lower().startswith(LABEL_PREFIXES) or not LABEL_START.match(text):
+            continue
+        el = text.getparent()
+        if el is None or (el.tag in SKIP_TEXT_TAGS and not text.is_tail):
+            continue
+        ctx = _credit_context(el, text.is_tail)
+        if ctx is None or ctx in seen:
+            continue
+        seen.add(ctx)
+        if _in_foreign_container(ctx) or ctx.tag in FOREIGN_TAGS:
+            continue
+        # Only what follows a label counts: the context may open with a date or a menu.
+        people = parse_byline(_text(ctx), default_role=None)
+        if not people:
+            continue
+        credits.lines.append((ctx, people))
+        credits.editors.update(p.name.lower() for p in people if p.role == "editor")
+    return credits
+
+
+def _jsonld_people(value: Any) -> list[tuple[str, str]]:
+    """(name, @type) pairs from a JSON-LD author/creator value."""
+    out = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            out.append((item, "Person"))
+        elif isinstance(item, dict):
+            name = item.get("name")
+            kind = item.get("@type") or "Person"
+            if isinstance(name, list):
+                name = name[0] if name else None
+            if isinstance(name, str):
+                out.append((name, kind if isinstance(kind, str) else "Person"))
+    return out
+
+
+def _from_jsonld(doc: Document, editors: set[str], brand: str | None) -> list[Contributor]:
+    article = doc.jsonld_article()
+    if not article:
+        return []
+    out: list[Contributor] = []
+    for name, kind in _jsonld_people(article.get("author")):
+        name = clean_text(name)
+        if "://" in name or name.lower() in editors:
+            continue
+        if kind.lower() == "organization" and _is_publisher(name, doc, brand):
+            continue
+        for person in parse_byline(name):
+            if person.name.lower() not in editors:
+                out.append(person)
+    return out
+
+
+def _from_structure(doc: Document, editors: set[str]) -> tuple[Any, list[Contributor]] | None:
+    """The first byline element by markup: itemprop=author, rel=author, byline/author classes."""
+    body = doc.tree.find("body")
+    if body is None:
+        return None
+    for el in _BYLINE_MARKED(body):
+        if el.tag in SKIP_TEXT_TAGS or el.tag in ("meta", "link", "img"):
+            continue
+        marks = el.get("class") or ""
+        is_byline = (
+            el.get("itemprop") == "author"
+            or el.get("rel") == "author"
+            or (BYLINE_CLASS.search(marks) and not BYLINE_CLASS_EXCLUDE.search(marks))
+        )
+        if not is_byline:
+            continue
+        if el.get("itemprop") == "author":
+            name_el = next((c for c in el.iter() if c.get("itemprop") == "name"), None)
+            if name_el is not None:
+                el = name_el
+        text = el.get("content") if el.tag == "meta" else _text(el)
+        if not text or len(text) > MAX_CREDIT_TEXT or _in_foreign_container(el, photo_too=True):
+            continue
+        people = [p for p in parse_byline(text) if p.name.lower() not in editors]
+        if any(p.role in WRITER_ROLES for p in people):
+            return el, people
+    return None
+
+
+def _from_meta(doc: Document, editors: set[str], brand: str | None) -> list[Contributor]:
+    for name in AUTHOR_META:
+        for value in doc.meta.get(name, ()):
+            value = clean_text(value)
+            if not value or "://" in value or value.startswith("@"):
+                continue
+            if re.fullmatch(r"[a-z]{1,4}", value):
+                continue  # staff initials ("bgs")
+            if _looks_like_outlet(value) or _is_publisher(value, doc, brand):
+                continue  # the site itself ("Liputan6.com", "Kompas Cyber Media")
+            people = [
+                p
+                for p in parse_byline(value)
+                if p.name.lower() not in editors and not _is_publisher(p.name, doc, brand)
+            ]
+            if people:
+                return people
     return []
+
+
+def _from_signature(doc: Document) -> list[Contributor]:
+    """A capitalised bold sign-off ending the article text, or a wire desk code closing it."""
+    body = doc.tree.find("body")
+    if body is None:
+        return []
+    for el in body.iter("strong", "b"):
+        text = clean_text(el.text_content())
+        if not SIGNATURE.match(text) or len(text.split()) > MAX_SIGNATURE_WORDS:
+            continue
+        if (el.tail or "").strip():
+            continue
+        block = el.getparent()
+        # The sign-off closes its paragraph, and that paragraph closes a long article text.
+        while block is not None and block.tag not in ("div", "article", "section", "td", "body"):
+            block = block.getparent()
+        if block is None:
+            continue
+        block_text = clean_text(block.text_content())
+        if len(block_text) < MIN_SIGNED_TEXT or not block_text.endswith(text):
+            continue
+        return parse_byline(text)
+    for el in body.iter("p", "div"):
+        tail_text = (el.text or "") if len(el) == 0 else ""
+        m = DESK_CODE.search(tail_text.strip())
+        if m and len(tail_text) > 100:
+            agency = AGENCY_CODES.get(m.group(1).lower())
+            if agency:
+                return [Contributor(agency, "agency")]
+    return []
+
+
+def _closest_to_headline(
+    doc: Document, lines: list[tuple[Any, list[Contributor]]]
+) -> tuple[Any, list[Contributor]]:
+    if len(lines) == 1:
+        return lines[0]
+    from newsarchive.extract.dates import find_headline
+
+    headline = find_headline(doc)
+    body = doc.tree.find("body")
+    if headline is None or body is None:
+        return lines[0]
+    position = {el: i for i, el in enumerate(body.iter())}
+    center = position.get(headline, 0)
+
+    def distance(line: tuple[Any, list[Contributor]]) -> float:
+        offset = position.get(line[0], 0) - center
+        return offset if offset >= 0 else -2.0 * offset
+
+    return min(lines, key=distance)
 
 
 def find_contributors(
     doc: Document, *, selectors: dict[str, tuple[str, ...]]
 ) -> tuple[list[Contributor], str | None]:
-    return [], None
+    """Credited people and their roles, and where the writers came from.
+
+    Writers come from the first source that names any, in this order: the profile's `authors`
+    selectors; a labelled credit line on the page (`Oleh:`, `Penulis :`, `Pewarta:`, `By`; the
+    one nearest the headline when several); JSON-LD author; byline markup (itemprop/rel=author,
+    author/byline classes); meta author (not URLs, handles, initials or the site's own name); a
+    capitalised sign-off or wire desk code closing the text. Anyone credited as editor on the page
+    is never a writer (JSON-LD `author` is often the editor). A page whose only credit is a
+    photographer's byline (a photo story) has the photographer as its author.
+    """
+    credits = _labelled_credits(doc)
+    editors = credits.editors
+    extras = [p for _, people in credits.lines for p in people if p.role not in WRITER_ROLES]
+    brand = _brand(doc)
+
+    writers: list[Contributor] = []
+    source: str | None = None
+    for text in profile_texts(doc, selectors, "authors"):
+        writers.extend(p for p in parse_byline(text) if p.name.lower() not in editors)
+    if writers:
+        source = "profile"
+    if not writers:
+        lines = [(el, ps) for el, ps in credits.lines if any(p.role in WRITER_ROLES for p in ps)]
+        if lines:
+            _, people = _closest_to_headline(doc, lines)
+            writers = [p for p in people if p.role in WRITER_ROLES]
+            source = "byline"
+    if not writers:
+        writers = _from_jsonld(doc, editors, brand)
+        source = "json-ld" if writers else None
+    if not writers:
+        found = _from_structure(doc, editors)
+        if found:
+            writers = [p for p in found[1] if p.role in WRITER_ROLES]
+            extras.extend(p for p in found[1] if p.role not in WRITER_ROLES)
+            source = "byline"
+    if not writers:
+        writers = [p for p in _from_meta(doc, editors, brand) if p.role in WRITER_ROLES]
+        source = "meta" if writers else None
+    if not writers:
+        writers = [p for p in _from_signature(doc) if p.role in WRITER_ROLES]
+        source = "byline" if writers else None
+    if not writers:
+        photographers = [
+            p
+            for el, people in credits.lines
+            for p in people
+            if p.role == "photographer"
+            and re.match(r"\s*(fotografer|photographer|pewarta foto)", _text(el), re.I)
+        ]
+        if photographers:
+            writers = [Contributor(p.name, "author") for p in photographers]
+            source = "byline"
+
+    out: list[Contributor] = []
+    seen: set[tuple[str, str]] = set()
+    for person in writers + extras:
+        key = (person.name.lower(), person.role)
+        if key not in seen:
+            seen.add(key)
+            out.append(person)
+    return out, source

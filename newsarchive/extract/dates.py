@@ -1,15 +1,395 @@
-"""Dates: Indonesian forms, zone labels, relative forms, and source disagreement. (stub)"""
+"""Dates: Indonesian forms, zone labels, relative forms, and source disagreement.
+
+Two layers:
+
+* `parse_date` reads one date string: ISO-8601 and its malformed cousins, Indonesian and English
+  day/month names, numeric day-first dates, 24-hour and dotted (`19.17`) times, 12-hour times,
+  zone labels (WIB/WITA/WIT, UTC/GMT, numeric offsets) and relative forms (`2 jam yang lalu`,
+  `kemarin`) resolved against `fetched_at`. A fast regex parser handles the known forms; dateparser
+  (slow) is the fallback for the rare rest.
+* `find_dates` gathers candidates from the page (profile selectors, JSON-LD, meta tags, <time>
+  elements, the visible date line near the headline, the URL) and picks published/modified by the
+  rules documented on `find_dates`, explaining every disagreement in `notes`.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any
 
-from newsarchive.extract.document import Document
+from lxml import etree
+
+from newsarchive.extract.document import Document, clean_text, profile_texts
 
 WIB = timezone(timedelta(hours=7), "WIB")
 WITA = timezone(timedelta(hours=8), "WITA")
 WIT = timezone(timedelta(hours=9), "WIT")
+
+# Zone labels written after times. Indonesian labels first; UTC/GMT/Z are the zero offset.
+ZONE_LABELS: dict[str, tzinfo] = {
+    "wib": WIB,
+    "wita": WITA,
+    "wit": WIT,
+    "utc": UTC,
+    "gmt": UTC,
+    "z": UTC,
+}
+
+# Month names and abbreviations, Indonesian and English (with the old spellings Pebruari and
+# Nopember, and the abbreviations Indonesian portals print: Agu/Agt/Ags, Okt, Nop, Des).
+MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "januari january jan",
+        "februari pebruari february feb peb",
+        "maret march mar",
+        "april apr",
+        "mei may",
+        "juni june jun",
+        "juli july jul",
+        "agustus august agu agt ags aug",
+        "september sept sep",
+        "oktober october okt oct",
+        "november nopember nov nop",
+        "desember december des dec",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        MONTHS[_name] = _number
+
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MONTH = rf"(?<![a-z])({_MONTH_ALT})(?![a-z])"
+
+# ISO-like year-first dates, with the malformed variants real pages carry: `2015-11-05 T10:08:58Z`
+# (space before T), `2015-06-16T14-05-11Z` (dashes in the time), `2022/12/10 13:19:56` (slashes).
+ISO_DATE = re.compile(
+    r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"
+    r"(?:(?:\s*t\s*|\s+|,\s*)(\d{1,2})[:.-](\d{2})(?:[:.-](\d{2})(?:[.,]\d+)?)?(?!\d))?"
+)
+# Day before month name: `2 Juli 2023`, `10 Des 2022`, `04 November, 2015`, `16-Feb-2016`.
+DAY_MONTH_YEAR = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\s*[-/.\s]\s*{_MONTH}\.?,?\s*[-/.\s]?\s*(\d{{4}})(?!\d)"
+)
+# Month name before day (English, and Indonesian names in WordPress's English pattern:
+# `June 19 2015`, `November 20, 2019`, `Maret 30, 2015`).
+MONTH_DAY_YEAR = re.compile(rf"{_MONTH}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)")
+# Numeric day-first dates (the Indonesian convention): `05/11/2015`, `08/1/2026`, `2.7.2023`.
+NUMERIC_DMY = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?!\d)")
+# A time: 24-hour `19:17`, dotted `19.17`, optional seconds, optional am/pm. The lookarounds keep
+# numbers such as `1.229 views` and `Rp 10.500` from reading as times.
+TIME = re.compile(
+    r"(?<![\d.:,])([01]?\d|2[0-3])[:.]([0-5]\d)(?:[:.]([0-5]\d))?(?![\d]|[.,]\d)"
+    r"(?:\s*(a\.?\s?m\.?|p\.?\s?m\.?)(?![a-z]))?"
+)
+# A zone right after a time: a label (WIB, WITA, WIT, UTC, GMT, Z) and/or a numeric offset
+# (`+07:00`, `+0700`, `GMT+7`), possibly in parentheses.
+ZONE = re.compile(
+    r"\s*\(?\s*(?:(wita|wib|wit|utc|gmt|z)(?![a-z]))?\s*([+-])?(?(2)(\d{1,2})(?::?(\d{2}))?)"
+)
+# Epoch timestamps (seconds or milliseconds), as some CMSs put in meta tags.
+EPOCH = re.compile(r"^(\d{10})(\d{3})?$")
+# Relative forms, resolved against fetched_at: `2 jam yang lalu`, `30 menit lalu`, `sejam lalu`,
+# `about 10 hours ago`.
+RELATIVE = re.compile(
+    r"(?<![a-z])(\d+|se|satu|an?|one)\s*"
+    r"(detik|menit|jam|hari|minggu|pekan|bulan|tahun|"
+    r"seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)"
+    r"\s+(?:yang\s+)?(?:lalu|ago)(?![a-z])"
+)
+RELATIVE_UNITS = {
+    "detik": timedelta(seconds=1),
+    "sec": timedelta(seconds=1),
+    "menit": timedelta(minutes=1),
+    "min": timedelta(minutes=1),
+    "jam": timedelta(hours=1),
+    "hour": timedelta(hours=1),
+    "hr": timedelta(hours=1),
+    "hari": timedelta(days=1),
+    "day": timedelta(days=1),
+    "minggu": timedelta(weeks=1),
+    "pekan": timedelta(weeks=1),
+    "week": timedelta(weeks=1),
+    "bulan": timedelta(days=30),
+    "month": timedelta(days=30),
+    "tahun": timedelta(days=365),
+    "year": timedelta(days=365),
+}
+# Day words relative to fetched_at; the time, when one follows, is local wall-clock time.
+DAY_WORDS = re.compile(r"(?<![a-z])(kemarin|yesterday|hari ini|today|baru saja|just now)(?![a-z])")
+DAY_WORD_OFFSET = {"kemarin": 1, "yesterday": 1, "hari ini": 0, "today": 0}
+
+# Years outside this range are typos or unrelated numbers, not publication dates.
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """What one string says: naive `value` when the string names no zone."""
+
+    value: datetime
+    has_time: bool
+    zone: str | None  # the zone as written ("WIB", "Z", "+07:00"), None when absent
+    relative: bool = False
+
+
+def _make(year: int, month: int, day: int) -> datetime | None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    try:
+        return datetime(year, month, day)
+    except ValueError:
+        return None
+
+
+def _offset_zone(sign: str, hours: str, minutes: str | None) -> tzinfo | None:
+    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    if delta > timedelta(hours=14):
+        return None
+    return timezone(-delta if sign == "-" else delta)
+
+
+def _read_zone(text: str, pos: int) -> tuple[tzinfo | None, str | None]:
+    """The zone written at `pos` (right after a time), if any."""
+    m = ZONE.match(text, pos)
+    if not m or not (m.group(1) or m.group(2)):
+        return None, None
+    label, sign, hours, minutes = m.group(1), m.group(2), m.group(3), m.group(4)
+    if sign and hours:
+        zone = _offset_zone(sign, hours, minutes)
+        if zone is not None:
+            return zone, m.group(0).strip(" (")
+    if label:
+        return ZONE_LABELS[label], label.upper()
+    return None, None
+
+
+def _find_date(text: str) -> tuple[datetime, int, int] | None:
+    """The first calendar date in `text` (lower-cased) and its span."""
+    best: tuple[datetime, int, int] | None = None
+    m = ISO_DATE.search(text)
+    if m:
+        d = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if d is not None:
+            if m.group(4) is not None:
+                d = d.replace(
+                    hour=int(m.group(4)), minute=int(m.group(5)), second=int(m.group(6) or 0)
+                )
+                return d, m.start(), -m.end()  # negative end: the time is already read
+            best = (d, m.start(), m.end())
+    for pattern, order in ((DAY_MONTH_YEAR, "dmy"), (MONTH_DAY_YEAR, "mdy"), (NUMERIC_DMY, "num")):
+        m = pattern.search(text)
+        if not m or (best and best[1] <= m.start()):
+            continue
+        if order == "dmy":
+            d = _make(int(m.group(3)), MONTHS[m.group(2)], int(m.group(1)))
+        elif order == "mdy":
+            d = _make(int(m.group(3)), MONTHS[m.group(1)], int(m.group(2)))
+        else:
+            day, month = int(m.group(1)), int(m.group(3))
+            if month > 12 >= day:  # only a month-first reading fits (US style)
+                day, month = month, day
+            d = _make(int(m.group(4)), month, day)
+        if d is not None:
+            best = (d, m.start(), m.end())
+    return best
+
+
+def _apply_time(d: datetime, m: re.Match[str]) -> datetime:
+    hour, minute, second = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    ampm = (m.group(4) or "").replace(".", "").replace(" ", "")
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    elif ampm == "am" and hour == 12:
+        hour = 0
+    return d.replace(hour=hour, minute=minute, second=second)
+
+
+def _as_local(fetched_at: datetime, zone: tzinfo | None) -> datetime:
+    if fetched_at.tzinfo is None:
+        fetched_at = fetched_at.replace(tzinfo=UTC)
+    return fetched_at.astimezone(zone) if zone is not None else fetched_at
+
+
+def parse_date_parts(
+    text: str, *, fetched_at: datetime | None = None, local_tz: tzinfo | None = None
+) -> ParsedDate | None:
+    """Read one date string with the fast rules only (no dateparser). None when nothing fits.
+
+    `local_tz` is only used to resolve day words (`kemarin 19.17`) against fetched_at.
+    """
+    if not text:
+        return None
+    t = clean_text(text).lower()
+    if not t or len(t) > 400:
+        return None
+    m = EPOCH.match(t)
+    if m:
+        seconds = int(m.group(1))
+        value = datetime.fromtimestamp(seconds, UTC)
+        return ParsedDate(value, True, "epoch") if MIN_YEAR <= value.year <= MAX_YEAR else None
+    found = _find_date(t)
+    if found is not None:
+        d, start, end = found
+        if end < 0:  # ISO form with its own time
+            zone, zone_text = _read_zone(t, -end)
+            return ParsedDate(d.replace(tzinfo=zone) if zone else d, True, zone_text)
+        tm = TIME.search(t, end) or TIME.search(t[:start])
+        if tm is None:
+            return ParsedDate(d, False, None)
+        d = _apply_time(d, tm)
+        zone, zone_text = _read_zone(t, tm.end())
+        return ParsedDate(d.replace(tzinfo=zone) if zone else d, True, zone_text)
+    if fetched_at is None:
+        return None
+    m = RELATIVE.search(t)
+    if m:
+        count = 1 if m.group(1) in ("se", "satu", "a", "an", "one") else int(m.group(1))
+        unit = m.group(2)
+        step = RELATIVE_UNITS.get(unit) or RELATIVE_UNITS[unit.rstrip("s")]
+        value = _as_local(fetched_at, local_tz) - count * step
+        return ParsedDate(value, step < timedelta(days=1), "relative", relative=True)
+    m = DAY_WORDS.search(t)
+    if m:
+        local = _as_local(fetched_at, local_tz)
+        if m.group(1) in ("baru saja", "just now"):
+            return ParsedDate(local, True, "relative", relative=True)
+        day = (local - timedelta(days=DAY_WORD_OFFSET[m.group(1)])).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        tm = TIME.search(t)
+        if tm is None:
+            return ParsedDate(day, False, "relative", relative=True)
+        return ParsedDate(_apply_time(day, tm), True, "relative", relative=True)
+    return None
+
+
+# dateparser is slow to import and to call: only strings that look like a date (a digit and a
+# letter, short) and that the fast rules could not read are handed to it.
+_DATEPARSER_CANDIDATE = re.compile(r"(?=.*\d)(?=.*[a-z])", re.I)
+
+
+def _dateparser_fallback(text: str, fetched_at: datetime | None) -> ParsedDate | None:
+    if len(text) > 80 or not _DATEPARSER_CANDIDATE.match(text):
+        return None
+    low = text.lower()
+    if ISO_DATE.search(low) or NUMERIC_DMY.search(low):
+        return None  # a numeric date the fast rules rejected (year 0001, month 13): not a date
+    import dateparser  # lazy: costs ~0.1 s on first use
+
+    settings: dict[str, Any] = {"RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DATES_FROM": "past"}
+    if fetched_at is not None:
+        settings["RELATIVE_BASE"] = _as_local(fetched_at, None).replace(tzinfo=None)
+    try:
+        value = dateparser.parse(text, languages=["id", "en"], settings=settings)
+    except Exception:  # dateparser raises assorted errors on odd input; no date is the answer
+        return None
+    if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+        return None
+    has_time = bool(TIME.search(text.lower()))
+    return ParsedDate(value, has_time, None)
+
+
+def parse_date(
+    text: str, *, fetched_at: datetime | None = None, default_tz: tzinfo | None = WIB
+) -> datetime | None:
+    """A timezone-aware datetime from one date string, or None.
+
+    A string without a zone is read in `default_tz`; with `default_tz=None` it gives None (an
+    offset is never guessed). A date without a time gives local midnight. Relative forms need
+    `fetched_at` (taken as UTC when naive).
+    """
+    parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=default_tz)
+    if parsed is None:
+        parsed = _dateparser_fallback(clean_text(text), fetched_at)
+    if parsed is None:
+        return None
+    value = parsed.value
+    if value.tzinfo is None:
+        if default_tz is None:
+            return None
+        value = value.replace(tzinfo=default_tz)
+    elif parsed.relative and default_tz is not None:
+        value = value.astimezone(default_tz)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the dates of a page
+# --------------------------------------------------------------------------------------------
+
+# Meta names (name / property / itemprop, lower-cased) that carry the publication time, best first.
+PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "datepublished",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "pubdate",
+    "article.published",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "date",
+    "datecreated",
+    "createdate",
+    "dcterms.created",
+)
+# Meta names that carry the last modification time, best first.
+MODIFIED_META = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "article.updated",
+    "lastmod",
+    "last-modified",
+    "dc.date.modified",
+    "dcterms.modified",
+    "updatedate",
+)
+# Labels that say a visible date is the update time, not the publication time.
+MODIFIED_LABEL = re.compile(
+    r"(?<![a-z])(diperbarui|diperbaharui|pembaruan|update[d]?|diubah|last modified|modified)(?![a-z])",
+    re.I,
+)
+# Labels that say a visible date is the publication time (they win over an update label in the
+# same line: "Diterbitkan 2 Juli 2023 | Diperbarui 3 Juli 2023").
+PUBLISHED_LABEL = re.compile(
+    r"(?<![a-z])(terbit|diterbitkan|dipublikasikan|published|posted)", re.I
+)
+# How far around the headline (in elements, document order) the visible date line is looked for:
+# dates sit right above (detik's date line, kicker) or below (byline block) the headline, and
+# further away they belong to teasers and sidebars.
+WINDOW_BEFORE = 25
+WINDOW_AFTER = 80
+# Elements with more children than this are containers, not a date line.
+MAX_DATE_CHILDREN = 8
+MAX_DATE_TEXT = 200
+# Tags whose text is never a visible date.
+SKIP_TAGS = frozenset({"script", "style", "noscript", "option", "select", "textarea", "template"})
+# The window in document order (XPath runs in C; ancestors of the headline are containers and
+# its descendants are the headline itself, so neither axis needs them).
+_PRECEDING = etree.XPath(f"preceding::*[position() <= {WINDOW_BEFORE}]")
+_FOLLOWING = etree.XPath(f"following::*[position() <= {WINDOW_AFTER}]")
+# Elements whose class/id marks a visible date, for pages whose headline cannot be located.
+_DATE_MARKED = etree.XPath(
+    "(.//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'tanggal')"
+    " or contains(@class, 'publish') or contains(@class, 'posted') or contains(@id, 'date')])"
+    "[position() <= 20]"
+)
+_DIGIT = re.compile(r"\d")
+# Dates in article URLs: /2023/07/02/ (date only).
+URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/-])")
+# A visible date that differs from the machine-readable value by more than this is more likely a
+# neighbouring teaser's date than a correction of the machine value.
+MAX_VISIBLE_CORRECTION = timedelta(days=1)
 
 
 @dataclass
@@ -23,8 +403,214 @@ class DatesResult:
     notes: list[str] = field(default_factory=list)
 
 
-def parse_date(text: str, *, fetched_at: datetime | None = None, default_tz: tzinfo | None = WIB) -> datetime | None:
-    return None
+@dataclass
+class _Candidate:
+    parsed: ParsedDate
+    raw: str
+    source: str  # profile / json-ld / meta / time / byline / url
+    where: str  # for notes: "JSON-LD datePublished", "meta pubdate", ...
+    value: datetime | None = None  # aware, once the zone is resolved
+    zone_note: str | None = None
+
+
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
+def _same_minute(a: datetime, b: datetime) -> bool:
+    return _minute(a.astimezone(UTC)) == _minute(b.astimezone(UTC))
+
+
+def _is_utc(value: datetime) -> bool:
+    return value.utcoffset() == timedelta(0)
+
+
+def _fmt(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _jsonld_dates(doc: Document, key: str) -> list[str]:
+    article = doc.jsonld_article()
+    out = []
+    if article is not None:
+        value = article.get(key)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if isinstance(value, str) and value.strip():
+            out.append(value.strip())
+    return out
+
+
+def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -> list[_Candidate]:
+    """Machine-readable candidates for 'published' or 'modified', best first."""
+    out: list[_Candidate] = []
+    keys = ("datePublished", "dateCreated") if kind == "published" else ("dateModified",)
+    for key in keys:
+        for raw in _jsonld_dates(doc, key):
+            parsed = parse_date_parts(raw, fetched_at=fetched_at)
+            if parsed is None:
+                parsed = _dateparser_fallback(raw, fetched_at)
+            if parsed is not None:
+                out.append(_Candidate(parsed, raw, "json-ld", f"JSON-LD {key}"))
+    for name in PUBLISHED_META if kind == "published" else MODIFIED_META:
+        for raw in doc.meta.get(name, ()):
+            raw = raw.strip()
+            parsed = parse_date_parts(raw, fetched_at=fetched_at) if raw else None
+            if parsed is None and raw:
+                parsed = _dateparser_fallback(raw, fetched_at)
+            if parsed is not None:
+                out.append(_Candidate(parsed, raw, "meta", f"meta {name}"))
+    itemprop = "datePublished" if kind == "published" else "dateModified"
+    # <time> elements marked as the article's date (other microdata carriers are <meta> tags, read
+    # above, or visible text, read near the headline).
+    for el in doc.tree.iter("time"):
+        if el.get("itemprop") != itemprop and not (
+            kind == "published" and el.get("pubdate") is not None
+        ):
+            continue
+        raw = (el.get("datetime") or el.get("content") or el.get("title") or "").strip()
+        parsed = parse_date_parts(raw, fetched_at=fetched_at) if raw else None
+        if parsed is not None:
+            out.append(_Candidate(parsed, raw, "time", f"<{el.tag} itemprop={itemprop}>"))
+    return out
+
+
+# Separators between a headline and the site name in <title> / og:title.
+TITLE_PARTS = re.compile(r"\s+(?:[-|–—»:]|::)\s+")
+
+
+def _title_keys(doc: Document) -> list[str]:
+    """Lower-cased headline texts from the page's metadata, with and without site suffixes."""
+    keys = []
+    for value in (
+        doc.meta_first("og:title"),
+        doc.meta_first("twitter:title"),
+        (doc.jsonld_article() or {}).get("headline"),
+        doc.tree.findtext(".//title"),
+    ):
+        if isinstance(value, str):
+            value = clean_text(value).lower()
+            if len(value) >= 10:
+                keys.append(value)
+                # "Headline | Site" -> "Headline": the longest part, when it is long enough to
+                # be a headline on its own.
+                longest = max(TITLE_PARTS.split(value), key=len)
+                if longest != value and len(longest) >= 20:
+                    keys.append(longest)
+    return keys
+
+
+def _matches_title(text: str, keys: list[str]) -> bool:
+    return len(text) >= 10 and any(text in key or key in text for key in keys)
+
+
+# Tags that hold headlines outside h1-h3 (republika's div.jdl-pic, spans in table layouts).
+HEADLINE_TAGS = ("div", "span", "p", "td", "strong", "b", "header", "section")
+
+
+def find_headline(doc: Document) -> Any | None:
+    """The element showing the headline: the h1/h2 (else any short element) whose text matches
+    og:title / JSON-LD headline / <title>; else the first h1. None when the page has neither."""
+    keys = _title_keys(doc)
+    first_h1 = None
+    for tag in ("h1", "h2", "h3"):
+        for el in doc.tree.iter(tag):
+            if tag == "h1" and first_h1 is None:
+                first_h1 = el
+            if keys and _matches_title(clean_text(el.text_content()).lower(), keys):
+                return el
+    if keys:
+        # Headlines in plain divs (republika's div.jdl-pic): an element whose own text matches.
+        lengths = [len(k) for k in keys]
+        low, high = min(lengths) // 2, max(lengths) * 2
+        body = doc.tree.find("body")
+        for el in body.iter(*HEADLINE_TAGS) if body is not None else ():
+            own = el.text
+            if own and low <= len(own) <= high and _matches_title(clean_text(own).lower(), keys):
+                return el
+    return first_h1
+
+
+def _visible_candidates(
+    doc: Document, headline: Any | None, fetched_at: datetime | None, local_tz: tzinfo | None
+) -> tuple[list[tuple[float, _Candidate]], list[tuple[float, _Candidate]], list[_Candidate]]:
+    """Visible dates around the headline, as (distance, candidate) for published and for modified,
+    plus the datetime attributes of <time> elements found there."""
+    body = doc.tree.find("body")
+    if body is None:
+        return [], [], []
+    if headline is not None:
+        before = _PRECEDING(headline)
+        after = _FOLLOWING(headline)
+        window = [(i - len(before), el) for i, el in enumerate(before)]
+        window += [(i + 1, el) for i, el in enumerate(after)]
+    else:
+        # No headline: the first elements whose class/id says "date".
+        window = [(i, el) for i, el in enumerate(_DATE_MARKED(body))]
+    published: list[tuple[float, _Candidate]] = []
+    modified: list[tuple[float, _Candidate]] = []
+    times: list[_Candidate] = []
+    last_el: Any = None
+    last_entry: tuple[list[tuple[float, _Candidate]], int] | None = None
+    for offset, el in window:
+        if el.tag in SKIP_TAGS or len(el) > MAX_DATE_CHILDREN:
+            continue
+        if el.tag == "time" and el.get("datetime"):
+            parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
+            if parsed is not None:
+                times.append(_Candidate(parsed, el.get("datetime"), "time", "<time datetime>"))
+        text = clean_text(el.text_content())
+        if not text or len(text) > MAX_DATE_TEXT:
+            continue
+        if not _DIGIT.search(text) and not DAY_WORDS.search(text.lower()):
+            continue
+        parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=local_tz)
+        if parsed is None:
+            continue
+        # Backwards (above the headline) counts double: kickers and date lines sit there, but so
+        # does the end of the previous block.
+        distance = float(offset) if offset >= 0 else -2.0 * offset
+        if last_entry is not None and last_el in el.iterancestors():
+            # A child repeating its parent's date: keep the child's tighter text as the raw string.
+            bucket, index = last_entry
+            previous = bucket[index][1]
+            if previous.parsed.value == parsed.value:
+                previous.raw = text
+                last_el = el
+                continue
+        candidate = _Candidate(parsed, text, "byline", "visible date")
+        label = MODIFIED_LABEL.search(text)
+        bucket = modified if label and not PUBLISHED_LABEL.search(text) else published
+        bucket.append((distance, candidate))
+        last_el, last_entry = el, (bucket, len(bucket) - 1)
+    return published, modified, times
+
+
+def _page_zone(candidates: list[_Candidate]) -> tuple[tzinfo | None, str | None]:
+    """The zone a zone-less time on this page is read in, when the profile and the page language
+    give none: the offset another source on the page writes explicitly (a non-UTC offset, since
+    UTC labels are often local times mislabelled), else an Indonesian zone label seen on the page."""
+    for c in candidates:
+        v = c.parsed.value
+        if v.tzinfo is not None and not c.parsed.relative and not _is_utc(v):
+            label = c.parsed.zone or _fmt(v)[-6:]
+            if label.upper() in ("WIB", "WITA", "WIT"):
+                return ZONE_LABELS[label.lower()], f"the {label.upper()} label on the page"
+            return v.tzinfo, f"the offset {_fmt(v)[-6:]} of {c.where}"
+    return None, None
+
+
+def _resolve(c: _Candidate, zone: tzinfo | None, zone_why: str | None) -> bool:
+    v = c.parsed.value
+    if v.tzinfo is None:
+        if zone is None:
+            return False
+        c.value = v.replace(tzinfo=zone)
+        if zone_why:
+            c.zone_note = f"zone-less '{c.raw}' read in {zone_why}"
+    else:
+        c.value = v.astimezone(zone) if c.parsed.relative and zone is not None else v
+    return True
 
 
 def find_dates(
@@ -34,4 +620,231 @@ def find_dates(
     default_tz: tzinfo | None,
     selectors: dict[str, tuple[str, ...]],
 ) -> DatesResult:
-    return DatesResult()
+    """Published and modified dates of the page, each with its raw string and source.
+
+    Rules, in order:
+    1. A profile selector that yields a readable date wins.
+    2. Zone-less values are read in `default_tz` (the profile's zone, or WIB on an Indonesian page);
+       with none, in the offset another source on the same page writes (JSON-LD `+08:00`, a `WIB`
+       label), since a site writes all its times in one local zone; with none of those, a zone-less
+       value is unusable (an offset is never guessed).
+    3. The machine-readable value (JSON-LD, then meta, then itemprop/<time>) is checked against the
+       visible date line next to the headline. Same minute: the machine value is kept (it carries
+       seconds). Same wall-clock time but the machine says UTC: the machine value is local time
+       mislabelled as UTC (detik), the visible one is used. Other disagreement within a day: the
+       visible date is what the publisher shows and corrects, the machine value is stale; the
+       visible one is used. Beyond a day, or when the visible date has no time, the machine value
+       is kept. Every disagreement is explained in `notes`.
+    4. Without machine values, the visible date; without either, the date in the URL (day only).
+    5. A modified time earlier than the published minute is dropped (it cannot be).
+    """
+    result = DatesResult()
+    local_zone = default_tz
+    profile_pub = _profile_candidate(doc, selectors, "published", fetched_at, default_tz)
+    profile_mod = _profile_candidate(doc, selectors, "modified", fetched_at, default_tz)
+    machine_pub = _machine_candidates(doc, "published", fetched_at)
+    machine_mod = _machine_candidates(doc, "modified", fetched_at)
+    headline = find_headline(doc)
+    visible_pub, visible_mod, times = _visible_candidates(doc, headline, fetched_at, default_tz)
+    machine_pub.extend(c for c in times if not any(c.raw == m.raw for m in machine_pub))
+
+    zone, zone_why = default_tz, None
+    if zone is None:
+        every = machine_pub + machine_mod + [c for _, c in visible_pub + visible_mod]
+        zone, zone_why = _page_zone(every)
+        local_zone = zone
+    for c in [*profile_pub, *profile_mod, *machine_pub, *machine_mod]:
+        _resolve(c, zone, zone_why)
+    for _, c in visible_pub + visible_mod:
+        _resolve(c, zone, zone_why)
+
+    machine_pub = [c for c in machine_pub if c.value is not None]
+    machine_mod = [c for c in machine_mod if c.value is not None]
+    visible_pub.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
+    visible_mod.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
+    visible = next((c for _, c in visible_pub if c.value is not None), None)
+    visible_m = next((c for _, c in visible_mod if c.value is not None), None)
+
+    mislabelled: set[str] = set()
+    published = _pick_published(
+        [c for c in profile_pub if c.value is not None],
+        machine_pub,
+        visible,
+        result.notes,
+        mislabelled,
+    )
+    if published is None and doc.url:
+        published = _url_candidate(doc.url, zone, zone_why)
+        if published is not None:
+            result.notes.append(
+                f"published: only the URL gives a date ({published.raw}); time unknown"
+            )
+    if published is not None:
+        assert published.value is not None
+        if zone is not None and _is_utc(published.value) and published.source != "url":
+            # Same instant, shown in the site's local zone (the raw string keeps what was written).
+            published.value = published.value.astimezone(zone)
+        result.published, result.published_raw = published.value, published.raw
+        result.published_source = published.source
+        if published.zone_note:
+            result.notes.append(f"published: {published.zone_note}")
+
+    modified = _pick_modified(
+        [c for c in profile_mod if c.value is not None],
+        machine_mod,
+        visible_m,
+        mislabelled,
+        local_zone,
+        result.notes,
+    )
+    if (
+        modified is not None
+        and result.published is not None
+        and modified.value is not None
+        and _minute(modified.value) < _minute(result.published)
+    ):
+        result.notes.append(
+            f"modified: {modified.where} '{modified.raw}' is earlier than published; dropped"
+        )
+        modified = None
+    if modified is not None:
+        assert modified.value is not None
+        if zone is not None and _is_utc(modified.value):
+            modified.value = modified.value.astimezone(zone)
+        result.modified, result.modified_raw = modified.value, modified.raw
+        result.modified_source = modified.source
+    return result
+
+
+def _profile_candidate(
+    doc: Document,
+    selectors: dict[str, tuple[str, ...]],
+    name: str,
+    fetched_at: datetime | None,
+    default_tz: tzinfo | None,
+) -> list[_Candidate]:
+    out = []
+    for text in profile_texts(doc, selectors, name):
+        parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=default_tz)
+        if parsed is None:
+            parsed = _dateparser_fallback(text, fetched_at)
+        if parsed is not None:
+            out.append(_Candidate(parsed, text, "profile", f"profile {name} selector"))
+            break
+    return out
+
+
+def _pick_published(
+    profile: list[_Candidate],
+    machine: list[_Candidate],
+    visible: _Candidate | None,
+    notes: list[str],
+    mislabelled: set[str],
+) -> _Candidate | None:
+    if profile:
+        return profile[0]
+    timed = [c for c in machine if c.parsed.has_time]
+    if visible is None or visible.value is None:
+        return timed[0] if timed else (machine[0] if machine else None)
+    assert visible.value is not None
+    if not visible.parsed.has_time:
+        # The visible line gives the day only: a machine value on that day supplies the time.
+        for c in timed:
+            assert c.value is not None
+            if c.value.astimezone(visible.value.tzinfo).date() == visible.value.date():
+                return c
+        if timed:
+            notes.append(
+                f"published: visible date '{visible.raw}' has no time and no machine value falls "
+                f"on that day; used {timed[0].where} '{timed[0].raw}'"
+            )
+            return timed[0]
+        return visible
+    for c in timed:
+        assert c.value is not None
+        if _same_minute(c.value, visible.value):
+            return c
+    if not timed:
+        return visible
+    top = timed[0]
+    assert top.value is not None
+    local_wall = visible.value.replace(tzinfo=None)
+    if (
+        _is_utc(top.value)
+        and not _is_utc(visible.value)
+        and _minute(top.value.replace(tzinfo=None)) == _minute(local_wall)
+    ):
+        mislabelled.add(top.source)
+        notes.append(
+            f"published: {top.where} says '{top.raw}' but the visible date says '{visible.raw}': "
+            "the machine value is local time mislabelled as UTC; used the visible date"
+        )
+        return visible
+    gap = abs(top.value - visible.value)
+    if gap <= MAX_VISIBLE_CORRECTION:
+        # Any UTC-labelled machine value that matches the visible wall clock marks that source
+        # as writing local times with a UTC label (so its modified time is read the same way).
+        for c in timed:
+            assert c.value is not None
+            if _is_utc(c.value) and not _is_utc(visible.value):
+                mislabelled.add(c.source)
+        notes.append(
+            f"published: {top.where} says '{top.raw}' but the visible date next to the headline "
+            f"says '{visible.raw}' ({_describe_gap(gap)} apart): the machine value is stale or "
+            "mislabelled; used the visible date"
+        )
+        return visible
+    notes.append(
+        f"published: visible date '{visible.raw}' is {_describe_gap(gap)} from {top.where} "
+        f"'{top.raw}'; too far to be a correction, so it is taken for a teaser's date; used "
+        f"{top.where}"
+    )
+    return top
+
+
+def _describe_gap(gap: timedelta) -> str:
+    minutes = int(gap.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 2880:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"
+
+
+def _pick_modified(
+    profile: list[_Candidate],
+    machine: list[_Candidate],
+    visible: _Candidate | None,
+    mislabelled: set[str],
+    local_zone: tzinfo | None,
+    notes: list[str],
+) -> _Candidate | None:
+    if profile:
+        return profile[0]
+    if visible is not None and visible.parsed.has_time:
+        return visible
+    for c in machine:
+        assert c.value is not None
+        if c.source in mislabelled and _is_utc(c.value) and local_zone is not None:
+            fixed = _Candidate(
+                c.parsed, c.raw, c.source, c.where, c.value.replace(tzinfo=local_zone)
+            )
+            notes.append(
+                f"modified: {c.where} '{c.raw}' read as local time (that source labels local "
+                "times as UTC on this page)"
+            )
+            return fixed
+        return c
+    return visible
+
+
+def _url_candidate(url: str, zone: tzinfo | None, zone_why: str | None) -> _Candidate | None:
+    m = URL_DATE.search(url)
+    if not m or zone is None:
+        return None
+    d = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if d is None:
+        return None
+    c = _Candidate(ParsedDate(d, False, None), m.group(0).strip("/"), "url", "URL")
+    _resolve(c, zone, zone_why)
+    return c

@@ -142,11 +142,11 @@ def _read_jsonld(tree: Any) -> list[dict[str, Any]]:
             continue
         try:
             data = json.loads(raw, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             # Real pages carry trailing commas and raw newlines; one lenient retry.
             try:
                 data = json.loads(re.sub(r",\s*([}\]])", r"\1", raw), strict=False)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         _flatten_jsonld(data, out)
     return out

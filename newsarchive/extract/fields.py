@@ -276,6 +276,29 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
     return [], ""
 
 
+# A section label shown just above the headline ('kanal', 'rubrik', 'kicker' boxes).
+SECTION_LABEL_XPATH = (
+    "//*[contains(@class, 'kanal') or contains(@class, 'rubrik') or contains(@class, 'rubric')"
+    " or contains(@class, 'kategori') or contains(@class, 'category') or contains(@class, 'subkat')"
+    " or contains(@class, 'section-label') or contains(@class, 'channel')]"
+    "[not(self::body or self::html or self::article)]"
+)
+MAX_LABEL_LENGTH = 30
+
+
+def _section_label(doc: Document, title: str | None) -> str | None:
+    positions = {el: pos for pos, el in enumerate(doc.tree.iter())}
+    headlines = _headline_positions(doc, title, positions)
+    for el in doc.tree.xpath(SECTION_LABEL_XPATH):
+        start = positions.get(el, 0)
+        if not any(0 < h - start < TRAIL_MAX_DISTANCE for h in headlines):
+            continue
+        text = element_text(el)
+        if 0 < len(text) <= MAX_LABEL_LENGTH and len(el.findall(".//a")) <= 1 and not el.xpath(NOT_NAVIGATION_XPATH):
+            return text
+    return None
+
+
 # Links that mark the current section in a site's navigation.
 ACTIVE_NAV_XPATH = (
     "//a[contains(concat(' ', @class, ' '), ' active ') or contains(@class, 'current')"
@@ -334,6 +357,9 @@ def find_category(
         text = element_text(a)
         if text:
             return text, "category-link"
+    label = _section_label(doc, title)
+    if label:
+        return label, "section-label"
     active = _active_nav_item(doc)
     if active:
         return active, "navigation"

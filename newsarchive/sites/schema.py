@@ -87,7 +87,10 @@ class SiteProfile:
         return self.selectors, self.chrome_remove
 
     def matches(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:  # an unparseable URL ('http://[::1') belongs to no site
+            return False
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 

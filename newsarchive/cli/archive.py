@@ -1,0 +1,336 @@
+"""Archive commands: import, search, reextract, export, browse, stats (over newsarchive.storage)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli.extract import read_page
+from newsarchive.errors import NewsarchiveError
+from newsarchive.storage import DEFAULT_DB, Archive
+from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
+from newsarchive.storage.queries import FILL_RATE_FIELDS, article_rows, search, stats
+from newsarchive.storage.records import parse_since
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="The archive file (raw pages live next to it: archive.db -> pages.db).",
+)
+site_option = click.option("--site", help="Only this site (profile name, or host for imports).")
+since_option = click.option(
+    "--since",
+    metavar="DATE",
+    help="Only articles published on/after DATE (YYYY-MM-DD or ISO time); first-seen date "
+    "when the publication date is unknown.",
+)
+
+
+def _since(value: str | None) -> str | None:
+    return parse_since(value) if value else None
+
+
+def _error(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+
+
+@cli.command("import")
+@click.argument("pages", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--url", help="The page's URL (one PAGE only): key, relative links, site profile.")
+@click.option("--site", help="Site name to file the pages under (default: profile name or host).")
+@click.option("--batch", is_flag=True, help="Read JSON Lines pages on stdin, as `extract --batch`.")
+@db_option
+@friendly_errors
+def import_pages(
+    pages: tuple[Path, ...], url: str | None, site: str | None, batch: bool, db: Path
+) -> None:
+    """Store saved pages in the archive: the raw page (compressed) and its article record.
+
+    \b
+    Examples:
+        newsarchive import saved/*.html saved/*.html.gz
+        newsarchive import page.html --url https://news.example.id/2024/01/31/judul
+        echo '{"id": "a", "url": null, "path": "/abs/page.html"}' | newsarchive import --batch
+
+    Importing a page again adds nothing: the same article stays one row (a changed page becomes
+    a new version of it). In --batch mode each output line is {"id", "outcome", "url"} or
+    {"id", "error"}. The exit status is 1 when any page failed.
+    """
+    if batch and pages:
+        raise NewsarchiveError("--batch reads pages from stdin; do not pass PAGE too")
+    if not batch and not pages:
+        raise NewsarchiveError("give PAGE files to import, or --batch")
+    if url and len(pages) > 1:
+        raise NewsarchiveError("--url names one page; give a single PAGE with it")
+    outcomes: Counter[str] = Counter()
+    with Archive(db) as archive, archive.batch():
+        if batch:
+            _import_batch(archive, site, outcomes)
+        else:
+            for path in pages:
+                try:
+                    outcomes[
+                        archive.import_page(read_page(path), url=url, path=path, site=site)
+                    ] += 1
+                except NewsarchiveError as exc:
+                    outcomes["failed"] += 1
+                    _error(str(exc))
+    imported = sum(outcomes.values()) - outcomes["failed"]
+    click.echo(
+        f"imported {imported} pages into {db}: {outcomes['new']} new, {outcomes['updated']} updated, "
+        f"{outcomes['unchanged']} unchanged, {outcomes['page']} without an article; "
+        f"{outcomes['failed']} failed",
+        err=batch,
+    )
+    if outcomes["failed"]:
+        sys.exit(1)
+
+
+def _import_batch(archive: Archive, site: str | None, outcomes: Counter[str]) -> None:
+    for lineno, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict) or "path" not in request:
+                raise ValueError("expected an object with 'id', 'url' and 'path'")
+        except ValueError as exc:
+            outcomes["failed"] += 1
+            click.echo(json.dumps({"id": None, "error": f"stdin line {lineno}: {exc}"}))
+            continue
+        page_url = request.get("url")
+        try:
+            body = read_page(request["path"])
+            outcome = archive.import_page(body, url=page_url, path=request["path"], site=site)
+            outcomes[outcome] += 1
+            result = {"id": request.get("id"), "outcome": outcome, "path": request["path"]}
+        except NewsarchiveError as exc:
+            outcomes["failed"] += 1
+            result = {"id": request.get("id"), "error": str(exc)}
+        click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@cli.command("search")
+@click.argument("query")
+@site_option
+@since_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
+@db_option
+@friendly_errors
+def search_command(
+    query: str, site: str | None, since: str | None, limit: int, as_json: bool, db: Path
+) -> None:
+    """Full-text search over titles, descriptions and bodies (SQLite FTS5 syntax).
+
+    \b
+    Examples:
+        newsarchive search "banjir jakarta"            # both words, anywhere
+        newsarchive search '"kereta cepat" OR lrt'     # an exact phrase, or a word
+        newsarchive search 'gempa NOT latihan' --site detik --since 2024-01-01 --json
+
+    Words are matched whole and case-insensitively; end a word with * for a prefix (pemilu*).
+    Punctuation belongs inside double quotes: '"Jakarta, 31 Januari"'.
+    """
+    with Archive(db, create=False) as archive:
+        hits = search(archive, query, site=site, since=_since(since), limit=limit)
+    if as_json:
+        click.echo(json.dumps([asdict(hit) for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo(f"no articles match {query!r}", err=True)
+        return
+    for hit in hits:
+        day = (hit.published or "")[:10] or "----------"
+        click.echo(
+            f"{day}  {click.style(hit.site, fg='cyan')}  {click.style(hit.title or '(no title)', bold=True)}"
+        )
+        click.echo(f"    {hit.url}")
+        click.echo(f"    {hit.snippet}")
+
+
+@cli.command("reextract")
+@site_option
+@click.option(
+    "--since",
+    metavar="DATE",
+    help="Only pages fetched (or imported) on/after DATE (YYYY-MM-DD or ISO time).",
+)
+@db_option
+@friendly_errors
+def reextract_command(site: str | None, since: str | None, db: Path) -> None:
+    """Rebuild article records from the archived raw pages with the current extractor.
+
+    \b
+    Example:
+        newsarchive reextract --site detik
+
+    No network: each article is re-extracted from its latest raw page, as the crawl would. A
+    record whose content changes keeps its old content in the `versions` table. The summary says
+    which fields were filled, changed or emptied; "0 changes" means the records already match.
+    """
+    with Archive(db, create=False) as archive:
+        targets = archive.reextract_targets(site=site, since=_since(since))
+        filled: Counter[str] = Counter()
+        changed: Counter[str] = Counter()
+        emptied: Counter[str] = Counter()
+        touched = versions = 0
+        errors: list[str] = []
+        with click.progressbar(
+            archive.reextract(targets), length=len(targets), label="Re-extracting", file=sys.stderr
+        ) as results:
+            for result in results:
+                if result.error:
+                    errors.append(result.error)
+                    continue
+                filled.update(result.filled)
+                changed.update(result.changed)
+                emptied.update(result.emptied)
+                touched += result.touched
+                versions += result.new_version
+    click.echo(
+        f"re-extracted {len(targets) - len(errors)} of {len(targets)} articles: "
+        f"{touched} changes ({versions} new versions); {len(errors)} failed"
+    )
+    for label, counts in (("filled", filled), ("changed", changed), ("emptied", emptied)):
+        if counts:
+            click.echo(
+                f"  fields {label}: " + ", ".join(f"{name} {n}" for name, n in counts.most_common())
+            )
+    for error in errors[:10]:
+        _error(error)
+    if len(errors) > 10:
+        _error(f"... and {len(errors) - 10} more (see the failures table)")
+    if errors:
+        sys.exit(1)
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@site_option
+@since_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
+@db_option
+@friendly_errors
+def export_command(
+    fmt: str, site: str | None, since: str | None, output: Path | None, db: Path
+) -> None:
+    """Export articles for analysis: every record field, one row per article.
+
+    \b
+    Examples:
+        newsarchive export --format csv -o articles.csv
+        newsarchive export --format parquet --site detik --since 2024-01-01 -o detik.parquet
+        newsarchive export | jq .title
+
+    JSON Lines and Parquet keep authors, tags and the other lists as lists; CSV has them as JSON
+    text.
+    """
+    if fmt == "parquet" and output is None:
+        raise NewsarchiveError("Parquet is binary: give a file with -o FILE")
+    with Archive(db, create=False) as archive:
+        rows = article_rows(archive, site=site, since=_since(since))
+        if fmt == "parquet":
+            count = write_parquet(rows, str(output))
+        elif output is None:
+            count = (write_csv if fmt == "csv" else write_jsonl)(rows, sys.stdout)
+        else:
+            try:
+                with output.open("w", encoding="utf-8", newline="") as out:
+                    count = (write_csv if fmt == "csv" else write_jsonl)(rows, out)
+            except OSError as exc:
+                raise NewsarchiveError(f"{output}: cannot write: {exc.strerror}") from None
+    click.echo(f"exported {count} articles" + (f" to {output}" if output else ""), err=True)
+
+
+@cli.command("browse")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open a web browser on it.")
+@db_option
+@friendly_errors
+def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
+    """Browse the archive in Datasette: facets, full-text search, canned queries.
+
+    \b
+    Example:
+        newsarchive browse --port 8001      # then open http://127.0.0.1:8001/
+
+    Serves the records only; the raw pages file is never served. Stop it with Ctrl-C.
+    """
+    from newsarchive.datasette import load_metadata
+
+    with Archive(db, create=False):
+        pass  # migrates an older archive before Datasette reads it
+    metadata = load_metadata(db.stem)
+    with tempfile.TemporaryDirectory(prefix="newsarchive-browse-") as tmp:
+        metadata_path = Path(tmp) / "metadata.json"
+        metadata_path.write_text(json.dumps(metadata), encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "datasette",
+            "serve",
+            str(db),
+            "--metadata",
+            str(metadata_path),
+        ]
+        command += ["--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "5000"]
+        if open_browser:
+            command.append("--open")
+        click.echo(f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        try:
+            returncode = subprocess.call(command)
+        except KeyboardInterrupt:
+            returncode = 0
+    sys.exit(returncode)
+
+
+@cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@db_option
+@friendly_errors
+def stats_command(as_json: bool, db: Path) -> None:
+    """Counts per site, date ranges and field fill-rates.
+
+    \b
+    Example:
+        newsarchive stats --db data/demo.db
+    """
+    with Archive(db, create=False) as archive:
+        numbers = stats(archive)
+    if as_json:
+        click.echo(json.dumps(asdict(numbers), indent=2))
+        return
+    ratio = numbers.page_stored_bytes / numbers.page_bytes if numbers.page_bytes else 0.0
+    click.echo(
+        f"{db}: {numbers.articles} articles ({numbers.versions} old versions), {numbers.pages} raw "
+        f"pages ({numbers.page_bytes / 1e6:.1f} MB, stored as {numbers.page_stored_bytes / 1e6:.1f} MB "
+        f"= {ratio:.1%}), {numbers.crawl_runs} crawl runs, {numbers.failures} failures"
+    )
+    if not numbers.sites:
+        return
+    width = max(len(site.site) for site in numbers.sites)
+    header = f"{'site':<{width}}  {'articles':>8}  {'published':<23}  " + " ".join(
+        f"{name[:8]:>8}" for name in FILL_RATE_FIELDS
+    )
+    click.echo("\n" + header)
+    for site in numbers.sites:
+        span = f"{site.first_published or '?'}..{site.last_published or '?'}"
+        fills = " ".join(f"{site.fill_rates[name]:>7.0f}%" for name in FILL_RATE_FIELDS)
+        click.echo(f"{site.site:<{width}}  {site.articles:>8}  {span:<23}  {fills}")

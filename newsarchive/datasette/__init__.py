@@ -1,0 +1,27 @@
+"""The packaged Datasette metadata for an archive (see metadata.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsarchive.storage.queries import fill_rates_sql
+
+METADATA_PATH = Path(__file__).with_name("metadata.yaml")
+TEMPLATE_DATABASE = "archive"
+
+
+def load_metadata(database_name: str = TEMPLATE_DATABASE) -> dict[str, Any]:
+    """The metadata with its database entry named after the served file (Datasette keys
+    metadata by file stem: data/demo.db is served as `demo`)."""
+    metadata = yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
+    database = metadata["databases"].pop(TEMPLATE_DATABASE)
+    database["queries"]["field_fill_rates"] = {
+        "title": "Field fill-rates per site",
+        "description": "Per site: articles, and the percentage of them that have each field.",
+        "sql": fill_rates_sql(),
+    }
+    metadata["databases"][database_name] = database
+    return metadata

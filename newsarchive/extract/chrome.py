@@ -1,0 +1,631 @@
+"""Site chrome: what is cut out of the article body, and the audit of each cut.
+
+Two kinds of evidence, both generic (no rule names a site):
+
+* **Markup** (`element_kind`): an element whose tag, ARIA role or class/id tokens say it is a
+  share bar, a related list, a comment section, an ad slot... Class and id values are split into
+  tokens and each token is matched whole, so `post-comments` and `shareBar` match while
+  `tag-politics` (WordPress puts that on the <article> itself) does not.
+* **Text** (`filter_blocks`): the text blocks of the body container, in reading order, checked for
+  Indonesian and English chrome lines: inline inserts (`Baca juga: <headline>`), ad markers
+  (`ADVERTISEMENT`, `SCROLL TO CONTINUE WITH CONTENT`), share bars (`Share :`), related-list
+  headings with the links under them, tag lists, calls to action, photo credits, byline lines at
+  the top and credit lines at the bottom.
+
+An insert label only cuts a block that *is* an insert: the block starts with the label and is
+short, and either a separator follows the label or the rest is a link/bold headline. A sentence
+that merely contains the words ("... baca juga buku ini") is never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from newsarchive.items import Removed
+
+# ---------------------------------------------------------------------------------------------
+# Markup evidence
+# ---------------------------------------------------------------------------------------------
+
+# Tags that are never article text: scripts, styles, embedded media and form controls. Dropped
+# silently (there is nothing an analyst would want to audit in them).
+JUNK_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "video",
+        "audio",
+        "source",
+        "track",
+        "picture",
+        "img",
+        "map",
+        "input",
+        "select",
+        "option",
+        "textarea",
+        "button",
+        "link",
+        "meta",
+        "head",
+        "title",
+        "base",
+        "dialog",
+    }
+)
+
+# Semantic tags that hold page chrome when they sit inside the body container: navigation,
+# asides (sidebars, pull quotes that repeat body text), the article's own header (title, byline,
+# date: metadata, not body) and footer (tags, share bars), forms (comment and newsletter forms).
+CHROME_TAGS = {
+    "nav": "nav",
+    "aside": "sidebar",
+    "header": "header",
+    "footer": "footer",
+    "form": "form",
+    "marquee": "ticker",
+    "h1": "title",
+}
+
+# ARIA landmark roles that are chrome wherever they appear.
+CHROME_ROLES = {
+    "navigation": "nav",
+    "complementary": "sidebar",
+    "contentinfo": "footer",
+    "banner": "header",
+    "search": "nav",
+    "menu": "nav",
+    "menubar": "nav",
+    "dialog": "cta",
+    "alertdialog": "cta",
+}
+
+# Words a class/id token may carry after the keyword without changing what the element is:
+# `share-buttons`, `related__list`, `comment-area`, `tags-wrapper`.
+_SUFFIXES = (
+    r"list|lists|items?|wrap|wrapper|wrap?per|container|cont|box|area|bar|block|blocks|section|"
+    r"links?|buttons?|btns?|icons?|widget|widgets|module|panel|holder|inner|outer|content|"
+    r"title|header|heading|head|label|count|counter|text|txt|tools?|top|bottom|left|right|"
+    r"side|body|main|zone|slot|unit|group|row|col|column|frame|placeholder|desktop|mobile|"
+    r"new|news|post|posts|articles?|stories|story|feed|fixed|sticky|floating|float|global|"
+    r"mod|el|nav|card|cards|galeri|gallery|foto|photo|tengah|atas|bawah|kanan|kiri|samping|"
+    r"primary|secondary|first|last|default|small|large|big|home|single|page|"
+    r"v\d|\d+"
+)
+
+# Class/id keywords per chrome kind, most specific first (a token is given the first kind
+# whose keywords match it whole). Each list says what it is for.
+CLASS_KEYWORDS: tuple[tuple[str, str], ...] = (
+    # Video and audio players: their text is the player's fallback ("Your browser does not
+    # support..."), not prose. Embedded posts (tweets, Instagram) stay: they are quoted content.
+    ("embed", r"video-?player|player|jwplayer|vjs|video-?js|audio-?player|podcast-?player"),
+    # Comment sections and comment forms (WordPress #respond, Disqus, Facebook, Livefyre).
+    ("comments", r"comments?|komentar|disqus|respond|replies|reply|discussions?|livefyre|"
+     r"fb-comments|commentlist|comment-?form|fbcomments?"),
+    # Running headlines above the article.
+    ("ticker", r"ticker|newsticker|news-?ticker|marquee|running-?text|breaking-?news|"
+     r"headline-?ticker|breaking"),
+    # Photo captions and credits: they go to `captions`, not to the body.
+    ("caption", r"caption|captions|figcaption|wp-caption-text|credit|credits|photo-?credit|"
+     r"image-?credit|img-?credit|keterangan|ket-?foto|foto-?caption|photo-?caption"),
+    # Share and social bars, reaction and rating widgets, print/font-size tools.
+    ("share", r"share|shares|sharing|sharer|social|socials|social-?media|sosmed|socmed|"
+     r"addthis|sharethis|sharedaddy|a2a|addtoany|share-?bar|reactions?|rating|rate|vote|"
+     r"likes?|emoji|print|font-?size|text-?size|bookmark|sociable"),
+    # Related / recommended / popular lists and the "read also" boxes of Indonesian portals.
+    ("related", r"related|terkait|lainnya|recommend|recommended|recommendations?|rekomendasi|"
+     r"more-?stories|more-?from|more-?news|also-?read|read-?also|baca-?juga|bacajuga|"
+     r"lihat-?juga|read-?more|readmore|read-?next|popular|terpopuler|populer|trending|"
+     r"most-?read|most-?popular|most-?viewed|outbrain|taboola|relatedposts|jp-relatedposts|"
+     r"you-?may-?like|next-?article|prev-?next|post-?navigation|nav-?links|pilihan|"
+     r"berita-?pilihan|linksisip|sisip|inline-?related|topik-?pilihan|headline-?lain"),
+    # Tag and topic lists.
+    ("tags", r"tags?|tag-?list|tagcloud|tag-?cloud|post-?tags|topics?|keywords?|"
+     r"tagline-?list|hashtags?|labels"),
+    # Author boxes (bio, avatar, "more by this author").
+    ("author_box", r"author-?bio|author-?box|about-?the-?author|about-?author|author-?info|"
+     r"author-?card|bio-?box|authorbox|author-?profile|author-?details|biography"),
+    # Bylines, dates and other article metadata printed inside the body region.
+    ("byline", r"byline|bylines|author|authors|penulis|reporter|editor-?name|redaktur|writer|post-?meta|"
+     r"entry-?meta|article-?meta|meta|date|time|timestamp|published|pubdate|posted-?on|"
+     r"credit-?line|jurnalis"),
+    # Ads and sponsored slots.
+    ("ad", r"ad|ads|adv|advert|adverts|advertisement|advertising|advertorial|iklan|banner|"
+     r"banners|sponsor|sponsored|sponsors|promo|promos|promoted|promotion|dfp|gpt|adsense|"
+     r"adsbygoogle|adslot|adunit|billboard|leaderboard|skyscraper|mrec|parallax|"
+     r"paradetail|commercial|native-?ad|dable"),
+    # Newsletter, app, follow-us and paywall calls to action.
+    ("cta", r"newsletter|newsletters|subscribe|subscription|signup|sign-?up|app-?download|"
+     r"download-?app|follow-?us|cta|paywall|membership|register|google-?news|whatsapp|"
+     r"telegram|push-?notif|notification|optin|opt-?in|mailchimp|popup"),
+    # Navigation: breadcrumbs, menus, pagination of the site (not of the article).
+    ("nav", r"breadcrumbs?|nav|navigation|navbar|menu|menus|submenu|pagination|pager|"
+     r"skip-?link|skip"),
+    # Page and article headers (title, kicker, byline: metadata) and footers.
+    ("header", r"header|masthead|site-?header|topbar|hero"),
+    # Page and article footers, and the site's contact box ("Redaksi: ...", "Kontak").
+    ("footer", r"footer|site-?footer|entry-?footer|article-?footer|post-?footer|redaksi|"
+     r"info-?redaksi|kontak|contact|contact-?info|copyright|disclaimer"),
+    # Sidebars and widgets beside the article.
+    ("sidebar", r"sidebar|side-?bar|widget|widgets|aside|rail|right-?rail|right-?col"),
+)
+# Hidden helpers (screen-reader text, collapsed menus): not what a reader sees. Whole tokens only
+# (`field-label-hidden` hides a label, not the field).
+HIDDEN_TOKENS = frozenset(
+    {"hidden", "hide", "d-none", "sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden",
+     "invisible", "offscreen", "is-hidden", "u-hidden", "hidden-xs-up"}
+)
+
+# One regex for all kinds (one C-level match per token); the named group that matched is the kind.
+_TOKEN_KIND_RE = re.compile(
+    r"(?:.*?[-_])?(?:"
+    + "|".join(f"(?P<{kind}>{words})" for kind, words in CLASS_KEYWORDS)
+    + rf")(?:[-_]*(?:{_SUFFIXES}))*\d*"
+)
+# Tokens that look like chrome but name the article itself (WordPress `entry-content`, a body
+# wrapper named `has-sidebar`...): never chrome.
+_NEVER_CHROME_TOKEN = re.compile(
+    r"(?:.*[-_])?(?:has|with|no|without|is|show|hide|post-?type|type|format)[-_].*|"
+    r".*(?:article|entry|post|story|news|detail|read|body)[-_]*(?:body|content|text|detail)s?"
+)
+# Photo and media boxes (`pic_artikel`, `photo-wrap`, `image-container`): the image is gone once
+# the page is parsed for text, what is left of them is a caption or a credit. Only short boxes
+# count (body_walker checks the length).
+MEDIA_TOKEN = re.compile(
+    r"(?:.*[-_])?(?:pic|pics|photo|photos|foto|image|images|img|gambar|thumb|thumbnail|figure|"
+    r"lead-?image|featured-?image|media-?image|wp-caption|gallery-?item)(?:[-_].*)?"
+)
+_token_cache: dict[str, str | None] = {}
+
+
+def token_kind(token: str) -> str | None:
+    """The chrome kind one lower-cased class/id token names, or None."""
+    try:
+        return _token_cache[token]
+    except KeyError:
+        pass
+    kind = "hidden" if token in HIDDEN_TOKENS else None
+    if kind is None and len(token) < 60 and not _NEVER_CHROME_TOKEN.fullmatch(token):
+        m = _TOKEN_KIND_RE.fullmatch(token)
+        if m:
+            kind = m.lastgroup
+        if kind is None and MEDIA_TOKEN.fullmatch(token):
+            kind = "media"
+    if len(_token_cache) < 50_000:
+        _token_cache[token] = kind
+    return kind
+
+
+_attr_cache: dict[str, str | None] = {}
+
+
+def attr_kind(value: str) -> str | None:
+    """The chrome kind a class (or id) attribute value names, or None."""
+    try:
+        return _attr_cache[value]
+    except KeyError:
+        pass
+    kind = None
+    for token in value.lower().split():
+        kind = token_kind(token)
+        if kind:
+            break
+    if len(_attr_cache) < 50_000:
+        _attr_cache[value] = kind
+    return kind
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def is_hidden(el: Any) -> bool:
+    """Hidden by the page itself: a `hidden` attribute or an inline display:none style."""
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def element_kind(el: Any, *, in_body: bool = True) -> str | None:
+    """The chrome kind of an element from its markup alone (tag, role, class, id), or None.
+
+    `in_body=False` leaves out the semantic tags that are chrome only inside a body container
+    (<header>, <footer>, <h1>): outside it they are the page's own frame.
+    """
+    tag = el.tag
+    if in_body:
+        kind = CHROME_TAGS.get(tag)
+        if kind:
+            return kind
+    elif tag in ("nav", "aside", "marquee", "form"):
+        return CHROME_TAGS[tag]
+    role = el.get("role")
+    if role:
+        kind = CHROME_ROLES.get(role.strip().lower())
+        if kind:
+            return kind
+    itemprop = el.get("itemprop")
+    if itemprop and itemprop.strip().lower() in ("comment", "comments"):
+        return "comments"
+    cls = el.get("class")
+    if cls:
+        kind = attr_kind(cls)
+        if kind:
+            return kind
+    ident = el.get("id")
+    if ident:
+        kind = attr_kind(ident)
+        if kind:
+            return kind
+    if is_hidden(el):
+        return "hidden"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Text evidence
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    """One paragraph-like run of text from the body container, in reading order."""
+
+    text: str
+    link_chars: int = 0  # characters inside <a>
+    bold_chars: int = 0  # characters inside <strong>/<b>/<em>
+    heading: bool = False  # from <h2>..<h6>
+    item: bool = False  # from <li>/<dt>/<dd>
+    parent: Any = None  # the block-level element the text came from
+    cut_after: str | None = None  # kind of the chrome element cut right after this block
+
+    @property
+    def link_ratio(self) -> float:
+        return self.link_chars / len(self.text) if self.text else 0.0
+
+    @property
+    def bold_ratio(self) -> float:
+        return self.bold_chars / len(self.text) if self.text else 0.0
+
+
+# Inline "read also" labels. Indonesian portals' forms first (`Baca :`, `Baca juga:`,
+# `Lihat juga`, `Simak juga`, `Simak video ...`, `Berita terkait`), then their English twins.
+INSERT_LABELS = (
+    r"baca(?:\s+juga)?",
+    r"baca\s+(?:selengkapnya|berita\s+lainnya|artikel\s+lainnya)",
+    r"lihat\s+juga",
+    r"lihat\s+video",
+    r"simak\s+juga",
+    r"simak(?:\s+\w+){0,2}\s+video",
+    r"simak\s+video",
+    r"tonton\s+juga",
+    r"tonton\s+video",
+    r"saksikan\s+juga",
+    r"saksikan\s+video",
+    r"berita\s+terkait",
+    r"artikel\s+terkait",
+    r"baca\s+berita\s+terkait",
+    r"read\s+also",
+    r"also\s+read",
+    r"read\s+more",
+    r"see\s+also",
+    r"related",
+    r"more\s+on\s+this",
+    r"recommended",
+    r"watch",
+    r"listen",
+    r"also\s+see",
+)
+# English labels are only inserts when a separator follows (`Related: ...`): as bare words they
+# open ordinary sentences too often.
+_LABELS_NEED_SEPARATOR = re.compile(
+    r"related|read\s+more|recommended|watch|listen|see\s+also|also\s+see|more\s+on\s+this|"
+    r"lihat\s+video|tonton\s+video|saksikan\s+video"
+)
+_SEPARATOR = r"\s*(?:[:|»>–—-]+|\.{2,}|…)\s*"
+# An insert is short: a label and one headline (a stacked pair at most).
+INSERT_MAX_CHARS = 320
+
+
+def compile_insert_labels(extra: tuple[str, ...] = ()) -> re.Pattern[str]:
+    """The insert-label regex: built-in labels plus a profile's own (matched literally)."""
+    labels = list(INSERT_LABELS) + [r"\s+".join(map(re.escape, e.split())) for e in extra if e.strip()]
+    return re.compile(rf"^(?P<label>{'|'.join(labels)})(?P<sep>{_SEPARATOR})?(?P<rest>.*)$", re.I | re.S)
+
+
+DEFAULT_INSERT_RE = compile_insert_labels()
+
+# Standalone ad markers and the scroll prompts that surround in-body ads.
+AD_LINE = re.compile(
+    r"^(?:advertisement|advertisment|advertising|iklan|ads?|sponsored|sponsored content|"
+    r"sponsored links?|informasi pemasangan iklan|pasang iklan|advertise with us|"
+    r"konten sponsor|promoted|scroll to continue with content|scroll to resume content|"
+    r"scroll untuk melanjutkan(?: membaca)?|lanjutkan membaca|continue reading below|"
+    r"(?:story|article|content) continues below(?: advertisement)?|"
+    r"advertisement\s*-\s*scroll to continue|—\s*advertisement\s*—|\W*ad\W*)$",
+    re.I,
+)
+
+# Share bars: lines made only of share words, network names and counters (`Share :`,
+# `Share 0 Whatsapp 0`, `Share this:`, `Sukai ini:`).
+_SHARE_WORDS = (
+    r"share|shares|sharing|share this|share on|bagikan|bagikan artikel|bagikan ke|sukai ini|"
+    r"like this|like|suka|tweet|retweet|whatsapp|wa|facebook|fb|twitter|x|line|telegram|"
+    r"linkedin|pinterest|pin it|pint it|email|e-mail|print|cetak|copy link|copy|salin tautan|"
+    r"salin link|link|reddit|tumblr|messenger|google\+?|g\+|kakao|plurk|more|lainnya|"
+    r"flipboard|pocket|sms|comment|comments|komentar"
+)
+SHARE_LINE = re.compile(
+    rf"^(?:(?:{_SHARE_WORDS})\s*[:|/]?\s*\(?\d*[.,]?\d*[kKmM]?\)?\s*[:|/,·]?\s*)+$", re.I
+)
+
+# Headings of related/popular lists (the links under them go too).
+RELATED_HEADING = re.compile(
+    r"^(?:baca juga|baca|berita terkait|berita lainnya|artikel terkait|artikel lainnya|"
+    r"berita pilihan|pilihan editor|pilihan redaksi|topik pilihan|terpopuler|terkomentari|"
+    r"terbaru|berita terbaru|populer|paling populer|rekomendasi|rekomendasi untuk anda|"
+    r"video terkait|foto terkait|lihat juga|simak juga|terkait|fokus|"
+    r"related|related (?:news|articles?|stories|posts|content|coverage|links|topics|videos?)|"
+    r"more (?:stories|news|articles|from [\w .]+|on this story|on this topic|to read)"
+    r"(?: like this one)?|read more|read next|up next|you (?:may|might) (?:also )?like|"
+    r"recommended(?: for you| stories| articles)?|popular(?: now| news| stories| videos)?|"
+    r"most (?:read|popular|viewed|shared)|trending(?: now| stories)?|editor'?s picks?|"
+    r"top stories|latest(?: news| stories)?|also on [\w .]+|further reading)\s*[:»>]*$",
+    re.I,
+)
+
+# Tag lists, as a labelled line (`Tags: a, b`) or as a line of hashtags.
+TAGS_LINE = re.compile(
+    r"^(?:tags?|tagged(?: with)?|topik|topics?|kata kunci|keywords?|filed under|label|labels|"
+    r"tema|subjek)\s*[:\-]\s*.{0,300}$|^(?:#\s?[\w.\-]+(?:[ \w.\-]{0,40}))(?:\s*#\s?[\w.\-]+[ \w.\-]{0,40})*$",
+    re.I,
+)
+TAGS_HEADING = re.compile(r"^(?:tags?|topik|topics?|kata kunci|keywords?|label)\s*:?$", re.I)
+
+# Comment-section headings: everything after one of these is comments.
+COMMENTS_HEADING = re.compile(
+    r"^(?:\d+\s+)?(?:komentar|comments?|tanggapan|\d+ tanggapan|satu tanggapan|"
+    r"tinggalkan balasan|tinggalkan komentar|tulis komentar|beri komentar|komentar pembaca|"
+    r"leave a (?:reply|comment)|post (?:a|your) comment|post your say|join the discussion|"
+    r"discussion|reader comments|sign in to (?:post a )?comment|add a comment|"
+    r"show comments|view comments|\d+ responses?|one response|responses)\s*(?:\(\d+\))?\s*:?$",
+    re.I,
+)
+
+# Calls to action: newsletters, apps, channels, "follow us".
+CTA_LINE = re.compile(
+    r"(?:^(?:dapatkan|download|unduh|ikuti|follow|subscribe|sign up|daftar|langganan|"
+    r"berlangganan|gabung|join|install|get the|get our|klik|click here|tap here)\b.{0,200}"
+    r"(?:newsletter|aplikasi|app\b|apps\b|channel|saluran|google news|whatsapp|telegram|"
+    r"instagram|twitter|facebook|tiktok|youtube|update|notifikasi|notifications|inbox|"
+    r"email|berita terkini|subscribe))|google news|whatsapp channel|saluran whatsapp|"
+    r"^cek berita dan artikel|^jangan (?:sampai )?ketinggalan|^sign up for|^subscribe to|"
+    r"^get (?:our|the) (?:daily|free|weekly)|newsletter\b.{0,80}(?:sign up|subscribe|inbox)",
+    re.I,
+)
+
+# Photo captions and credits as text lines.
+CAPTION_LINE = re.compile(
+    r"^[(\[]?\s*(?:foto|photo|photos|image|images|gambar|ilustrasi|illustration|credit|"
+    r"kredit|sumber foto|fotografer|photographer|pic|picture)\s*(?:/|:|by\b)\s*.{1,160}$"
+    r"|^(?:getty images|ap photo|reuters|afp|antara foto|shutterstock|istock(?:photo)?)"
+    r"(?:/[\w .]+)?[)\]]?$",
+    re.I,
+)
+
+# Byline lines that open the body (`Oleh:Name`, `Penulis: Name`, `By Name`).
+BYLINE_LINE = re.compile(
+    r"^(?:oleh|penulis|reporter|pewarta|wartawan|kontributor|laporan(?: wartawan| reporter)?"
+    r"(?: [\w.]+)?|by|written by|words by|ditulis oleh)\s*:?\s*\S.{0,100}$",
+    re.I,
+)
+# Credit lines that close the body (`Editor: Name`); `Sumber:` (the source) stays, it is text.
+CREDIT_LINE = re.compile(
+    r"^(?:editor|penyunting|redaktur|red|penulis|pewarta|reporter|fotografer|foto|"
+    r"videografer|kontributor|penerjemah|translator|writer|author|copy ?editor|"
+    r"dilaporkan oleh|laporan)\s*:\s*\S.{0,120}$",
+    re.I,
+)
+COPYRIGHT_LINE = re.compile(r"^(?:copyright|hak cipta|©|\(c\))\b.{0,200}$|^.{0,80}©\s*\d{4}.{0,120}$", re.I)
+
+# Placeholders of embeds that did not render (`[Gambas:Video 20detik]`, `[embedded content]`).
+EMBED_LINE = re.compile(r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|ad|iklan)\]$", re.I)
+
+# A line that is only a date and/or time (`Kamis, 05 November 2015 | 11:13 WIB`, `Updated
+# 19 Nov 2019 7:36 AM`): the page's date stamp, metadata rather than text.
+_DATE_WORDS = (
+    r"senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|januari|februari|maret|april|mei|"
+    r"juni|juli|agustus|september|oktober|november|desember|jan|feb|mar|apr|jun|jul|agu|agt|"
+    r"ags|aug|sep|sept|okt|oct|nov|des|dec|may|january|february|march|june|july|august|"
+    r"october|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|"
+    r"wed|thu|thur|thurs|fri|sat|sun|wib|wita|wit|am|pm|gmt|utc|est|edt|pst|pdt|cet|bst|"
+    r"pukul|jam|updated|update|published|posted|diperbarui|dipublikasikan|diterbitkan|terbit|"
+    r"on|at|last|modified|diposting|pada|tanggal|date|hours?|jam|menit|minutes?|ago|lalu|yang"
+)
+DATE_LINE = re.compile(
+    rf"^(?:(?:{_DATE_WORDS})\b\.?|\d{{1,4}}(?:st|nd|rd|th)?|[\s,.:/|\-–—()+])+$", re.I
+)
+_HAS_DIGIT = re.compile(r"\d")
+
+# Sentence-ending punctuation: a role line under a byline has none.
+_SENTENCE_END = re.compile(r"[.!?…\"”’)]$")
+
+
+def insert_match(block: Block, insert_re: re.Pattern[str]) -> bool:
+    """True when the whole block is a "read also" insert: a label, then a headline."""
+    text = block.text
+    if len(text) > INSERT_MAX_CHARS:
+        return False
+    m = insert_re.match(text)
+    if not m:
+        return False
+    label = m.group("label").lower()
+    rest = m.group("rest").strip()
+    if not rest:
+        # A bare label ("Baca Juga") is a related-list heading; filter_blocks handles it.
+        return False
+    if m.group("sep") and m.group("sep").strip():
+        if _LABELS_NEED_SEPARATOR.fullmatch(" ".join(label.split())):
+            # English labels: only with a linked or bold headline after them.
+            return block.link_ratio >= 0.4 or block.bold_ratio >= 0.8
+        return True
+    if _LABELS_NEED_SEPARATOR.fullmatch(" ".join(label.split())) or label in ("watch", "listen"):
+        return False
+    # No separator: the rest must be a headline shown as a link or in bold, not a sentence.
+    return block.link_ratio >= 0.5 or block.bold_ratio >= 0.8
+
+
+def _links_only(block: Block) -> bool:
+    return block.link_ratio >= 0.6 and len(block.text) <= 250
+
+
+# A labelled line (`Sumber: <link>`, `KONTAK: <email>`) or a bare URL/e-mail: contact and source
+# lines of the article, not a headline linking elsewhere.
+_LABELLED_OR_URL = re.compile(r"^[\w .()/-]{1,25}:\s|^\S*(?:https?://|www\.|@)\S*$", re.I)
+
+
+def _teaser_link(block: Block) -> bool:
+    return _links_only(block) and not _LABELLED_OR_URL.search(block.text)
+
+
+def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> str | None:
+    """The chrome kind of one block judged on its own text, or None for article text."""
+    text = block.text
+    n = len(text)
+    if n <= 90 and AD_LINE.match(text):
+        return "ad"
+    if insert_match(block, insert_re):
+        return "insert"
+    if n <= 120 and SHARE_LINE.match(text):
+        return "share"
+    if n <= 60 and EMBED_LINE.match(text):
+        return "embed"
+    if n <= 300 and CTA_LINE.search(text) and (n <= 160 or block.link_ratio > 0.2):
+        return "cta"
+    if n <= 250 and COPYRIGHT_LINE.match(text):
+        return "copyright"
+    if n <= 320 and TAGS_LINE.match(text) and (text.startswith("#") or block.link_ratio >= 0.3 or ":" in text[:15]):
+        return "tags"
+    if n <= 180 and CAPTION_LINE.match(text):
+        return "caption"
+    if n <= 70 and _HAS_DIGIT.search(text) and DATE_LINE.match(text):
+        return "date"
+    return None
+
+
+@dataclass
+class Filtered:
+    kept: list[Block] = field(default_factory=list)
+    removed: list[Removed] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+
+
+def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> Filtered:
+    """Cut the chrome lines out of the body blocks; keep the audit of each cut."""
+    out = Filtered()
+    list_kind: str | None = None  # set after a related/tags heading: the links under it go too
+    in_comments = False
+    n = len(blocks)
+    for i, block in enumerate(blocks):
+        text = block.text
+        if in_comments:
+            out.removed.append(Removed("comments", text))
+            continue
+        if list_kind:
+            if _links_only(block) or (len(text) <= 40 and not _SENTENCE_END.search(text)):
+                # Related lists put a category label above each linked headline.
+                out.removed.append(Removed(list_kind, text))
+                continue
+            list_kind = None
+        kind = line_kind(block, insert_re)
+        if kind is None and len(text) <= 60:
+            if COMMENTS_HEADING.match(text) and (block.heading or block.bold_ratio > 0.5 or i >= n // 2):
+                in_comments = True
+                kind = "comments"
+            elif RELATED_HEADING.match(text) or _bare_label(text, insert_re):
+                nxt = blocks[i + 1] if i + 1 < n else None
+                if block.cut_after in ("related", "insert", "tags", "share", "ad", "nav", "sidebar"):
+                    kind = "related"
+                elif nxt is None or _links_only(nxt) or len(nxt.text) <= 40 or insert_match(nxt, insert_re):
+                    kind = list_kind = "related"
+            elif TAGS_HEADING.match(text):
+                nxt = blocks[i + 1] if i + 1 < n else None
+                if nxt is None or _links_only(nxt):
+                    kind = list_kind = "tags"
+        if kind is None and i < 3 and len(out.kept) == 0 and _is_top_byline(blocks, i):
+            kind = "byline"
+        if kind is None and i >= n - 4 and len(text) <= 140 and CREDIT_LINE.match(text):
+            kind = "byline"
+        if kind is None:
+            out.kept.append(block)
+            continue
+        out.removed.append(Removed(kind, text))
+        if kind == "caption":
+            out.captions.append(text)
+    _trim_link_runs(out)
+    return out
+
+
+# A tail of the body where at least this share of the blocks (and this many) are bare links is a
+# list of other articles (teasers: headline link, date, summary), not the article.
+TEASER_LINK_SHARE = 0.4
+TEASER_MIN_LINKS = 3
+TEASER_MAX_TEXT = 400  # the summaries in a teaser list are short
+
+
+def _trim_link_runs(out: Filtered) -> None:
+    """Cut link-only blocks before the first paragraph (breadcrumbs, kickers) and the teaser
+    lists and link runs after the last one."""
+    kept = out.kept
+    start = 0
+    while start < len(kept) and _teaser_link(kept[start]) and len(kept[start].text) <= 120:
+        out.removed.append(Removed("nav", kept[start].text))
+        start += 1
+    n = len(kept)
+    links_after = [0] * (n + 1)
+    for j in range(n - 1, start - 1, -1):
+        links_after[j] = links_after[j + 1] + (1 if _teaser_link(kept[j]) else 0)
+    longest_after = [0] * (n + 1)
+    for j in range(n - 1, start - 1, -1):
+        longest_after[j] = max(longest_after[j + 1], len(kept[j].text))
+    end = n
+    for j in range(start, n):
+        if (
+            _teaser_link(kept[j])
+            and links_after[j] >= TEASER_MIN_LINKS
+            and links_after[j] >= TEASER_LINK_SHARE * (n - j)
+            and longest_after[j] <= TEASER_MAX_TEXT
+        ):
+            end = j
+            break
+    while end > start and _teaser_link(kept[end - 1]):
+        end -= 1
+    for block in kept[end:]:
+        out.removed.append(Removed("related", block.text))
+    out.kept = kept[start:end]
+
+
+def _bare_label(text: str, insert_re: re.Pattern[str]) -> bool:
+    m = insert_re.match(text)
+    return bool(m) and not m.group("rest").strip()
+
+
+def _is_top_byline(blocks: list[Block], i: int) -> bool:
+    """A byline line before the first paragraph, or the role line right under one."""
+    text = blocks[i].text
+    if len(text) <= 110 and BYLINE_LINE.match(text) and not _SENTENCE_END.search(text.rstrip(".")):
+        return True
+    if i > 0 and len(text) <= 90 and not _SENTENCE_END.search(text) and len(text.split()) <= 12:
+        prev = blocks[i - 1].text
+        return bool(BYLINE_LINE.match(prev)) and len(prev) <= 110
+    return False

@@ -1,0 +1,86 @@
+"""Scrapy settings for newsarchive: polite and safe by default, every default overridable.
+
+Override any of these with `-s NAME=VALUE` (both `scrapy crawl portal` and `newsarchive crawl`
+take it), or per site in the profile's `[crawl]` table (`download_delay`,
+`concurrent_requests_per_domain`). The contact URL in the User-Agent comes from the
+NEWSARCHIVE_CONTACT environment variable or `newsarchive crawl --contact URL`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from newsarchive import __version__
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["newsarchive.spiders"]
+NEWSPIDER_MODULE = "newsarchive.spiders"
+
+# --- Safe by default -------------------------------------------------------------------------
+# A scheduled crawler on a shared server opens no control ports. Scrapy 2.19's remote control
+# runs submitted Python code (and writes a token under the user's home); the telnet console gives a
+# Python shell. Both stay off unless the user turns them on.
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+# --- Polite by default -----------------------------------------------------------------------
+# An honest User-Agent: who we are and how to reach the operator.
+NEWSARCHIVE_CONTACT = os.environ.get("NEWSARCHIVE_CONTACT", "").strip()
+USER_AGENT = f"newsarchive/{__version__} (+{NEWSARCHIVE_CONTACT or 'contact URL not set; see NEWSARCHIVE_CONTACT'})"
+ROBOTSTXT_OBEY = True
+# One second between requests to the same host, randomised by ±50%.
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# AutoThrottle slows down when the site answers slowly; it never goes below DOWNLOAD_DELAY.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# No article page is 10 MB; a response that big is a mistake or a trap.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+# Listing pagination counts towards depth: 30 listing pages deep is a generous first crawl; later
+# runs stop much earlier (a listing page that brings nothing new ends its pagination).
+DEPTH_LIMIT = 30
+# Retries with back-off: 429 and 503 wait for Retry-After (capped) or an exponential back-off.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+RETRY_BACKOFF_BASE = 2.0  # seconds; doubled on each retry of a 429/503
+RETRY_AFTER_MAX = 300.0  # never sleep longer than this on a Retry-After header
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newsarchive.middlewares.BackoffRetryMiddleware": 550,
+    # After a redirect, skip a target the archive already holds (and is not due for a revisit).
+    "newsarchive.middlewares.ArchivedRedirectFilter": 610,
+}
+COOKIES_ENABLED = False
+
+# --- Pipeline --------------------------------------------------------------------------------
+ITEM_PIPELINES = {
+    "newsarchive.pipelines.ExtractPipeline": 100,
+    "newsarchive.pipelines.ValidatePipeline": 200,
+    "newsarchive.pipelines.StorePipeline": 300,
+}
+# Scrapy's default (100) starts 100 tasks per response; one article per response needs few.
+CONCURRENT_ITEMS = 10
+
+# --- newsarchive's own ------------------------------------------------------------------------
+NEWSARCHIVE_DB = "data/archive.db"
+# Revisit young articles this many hours after publication (or first sight), to catch edits.
+NEWSARCHIVE_REVISIT_HOURS = [1, 6, 24, 168]
+# Listing pagination stops after this many pages in a row that bring no article new to the archive.
+NEWSARCHIVE_MAX_LISTING_DEPTH = 1
+# Multi-page articles longer than this are cut (a loop guard).
+NEWSARCHIVE_MAX_ARTICLE_PAGES = 30
+# Extract in this many worker processes (0: in the crawl's own process). Extraction is CPU-bound
+# and the crawl is single-threaded, so on a big crawl workers keep the downloads flowing.
+NEWSARCHIVE_EXTRACT_WORKERS = 0
+# A live progress line on stderr when it is a terminal.
+NEWSARCHIVE_PROGRESS = True
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,267 @@
+"""What a link is, read from its URL and its place on the page: the crawler's discovery rules.
+
+Pure functions over strings and parsed pages (no Scrapy), so they are cheap to test and to reuse:
+article URLs by shape, listing pagination in its real forms, multi-page article continuations,
+robots.txt Sitemap lines, sitemaps and feeds with their dates.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from lxml import etree
+
+# Article URLs by shape, for sites without a profile: a date in the path (/2023/07/02/,
+# /20230702/), a numeric id of 5+ digits as a segment or glued to a slug (detik d-6801234,
+# kompas 19170011, `-123456`), or a long hyphenated slug (five words or more).
+ARTICLE_SHAPES = (
+    re.compile(r"/(19|20)\d{2}/(0?[1-9]|1[0-2])(/(0?[1-9]|[12]\d|3[01]))?/[^/]+"),
+    re.compile(r"/(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d*/"),
+    re.compile(r"/(?:[a-z]{1,3}-)?\d{5,}(?:/|-|$)"),
+    re.compile(r"-\d{5,}(?:\.html?)?/?$"),
+    re.compile(r"/[a-z0-9]+(?:-[a-z0-9]+){4,}(?:\.html?)?/?$"),
+)
+# Paths that look like articles by those rules but are listings, archives or utilities.
+NOT_ARTICLE = re.compile(
+    r"/(?:page|halaman|tag|tags|topik|topic|kategori|category|author|penulis|indeks|index|search|"
+    r"cari|feed|rss|amp-stories|wp-admin|wp-login|login|register|daftar)(?:/|$|\?)",
+    re.IGNORECASE,
+)
+# Links no crawler of articles wants: files, mail, scripts, share intents.
+SKIP_EXTENSIONS = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|json|pdf|zip|rar|gz|mp[34]|avi|mov|webm|woff2?|ttf|xml)$",
+    re.IGNORECASE,
+)
+# "Next page" link texts on Indonesian and English portals.
+NEXT_LABELS = re.compile(
+    r"^(?:selanjutnya|berikutnya|lanjut|next(?: page)?|halaman berikutnya|older posts|»|›|>|>>|→)"
+    r"(?:\s*[»›>→]+)?$",
+    re.IGNORECASE,
+)
+# Where a listing's page number sits: /page/N/, ?page=N (also ?p=N, ?hal=N, ?halaman=N).
+PAGE_IN_PATH = re.compile(r"/(?:page|halaman|hal)/(\d+)/?$", re.IGNORECASE)
+PAGE_PARAMS = ("page", "p", "hal", "halaman", "paged")
+# Date-indexed listings: /indeks?date=2023-07-02 (or detik's 07/02/2023).
+DATE_PARAMS = ("date", "tanggal", "tgl")
+# "Show the whole article" switches; their presence on an article's first page ends the paging.
+SHOW_ALL_PARAMS = {"page": {"all"}, "single": {"1", "true"}, "showall": {"1", "true", "all"}, "show_all": {"1", "true"}}
+# Hrefs in raw HTML, read without parsing (article pages are mined for links cheaply).
+HREF = re.compile(rb"""<(?:a|link)\s[^>]*?href\s*=\s*["']([^"'#<>\s]+)""", re.IGNORECASE)
+# robots.txt `Sitemap:` lines.
+ROBOTS_SITEMAP = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def same_site(url: str, hosts: tuple[str, ...]) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+def path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def looks_like_article(url: str) -> bool:
+    """True when the URL has the shape of an article on a typical news portal."""
+    parts = urlsplit(url)
+    path = parts.path
+    if SKIP_EXTENSIONS.search(path) or NOT_ARTICLE.search(path):
+        return False
+    return any(shape.search(path.lower()) for shape in ARTICLE_SHAPES)
+
+
+def crawlable(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and not SKIP_EXTENSIONS.search(parts.path)
+
+
+def date_in_url(url: str) -> date | None:
+    """The publication date many portals put in article paths (/2023/07/02/)."""
+    m = re.search(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/", urlsplit(url).path + "/")
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def parse_when(text: str | None) -> datetime | None:
+    """ISO-8601 (sitemaps, Atom, <time datetime>) or RFC 822 (RSS) dates; naive ones are UTC."""
+    if not text:
+        return None
+    text = text.strip()
+    value: datetime | None = None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            value = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def page_number(url: str) -> int:
+    """The page number of a listing URL (1 when it shows none)."""
+    parts = urlsplit(url)
+    m = PAGE_IN_PATH.search(parts.path)
+    if m:
+        return int(m.group(1))
+    for name, value in parse_qsl(parts.query):
+        if name.lower() in PAGE_PARAMS and value.isdigit():
+            return int(value)
+    return 1
+
+
+def previous_day_url(url: str) -> str | None:
+    """For a date-indexed listing (/indeks?date=2023-07-02), the same listing one day earlier."""
+    parts = urlsplit(url)
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    for i, (name, value) in enumerate(params):
+        if name.lower() not in DATE_PARAMS:
+            continue
+        for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d"):
+            try:
+                day = datetime.strptime(value, fmt).date()
+            except ValueError:
+                continue
+            params[i] = (name, (day - timedelta(days=1)).strftime(fmt))
+            return urlunsplit(parts._replace(query=urlencode(params, safe="/")))
+    return None
+
+
+def listing_date(url: str) -> date | None:
+    """The day a date-indexed listing shows."""
+    for name, value in parse_qsl(urlsplit(url).query):
+        if name.lower() in DATE_PARAMS:
+            for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d"):
+                try:
+                    return datetime.strptime(value, fmt).date()
+                except ValueError:
+                    continue
+    return None
+
+
+def is_pagination_of(candidate: str, current: str, number: int) -> bool:
+    """Is `candidate` page `number` of the listing `current` is a page of?"""
+    cur, cand = urlsplit(current), urlsplit(candidate)
+    if cur.netloc != cand.netloc or page_number(candidate) != number:
+        return False
+    base_cur = PAGE_IN_PATH.sub("/", cur.path).rstrip("/")
+    base_cand = PAGE_IN_PATH.sub("/", cand.path).rstrip("/")
+    return base_cur == base_cand
+
+
+def show_all_url(url: str) -> bool:
+    return any(
+        name.lower() in SHOW_ALL_PARAMS and value.lower() in SHOW_ALL_PARAMS[name.lower()]
+        for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    )
+
+
+def article_continuation(candidate: str, article_url: str, number: int) -> bool:
+    """Is `candidate` page `number` of the multi-page article at `article_url`?
+
+    The forms portals use: `?page=N` on the article URL, or `/N` (`/N/`) appended to its path.
+    """
+    art, cand = urlsplit(article_url), urlsplit(candidate)
+    if art.netloc != cand.netloc:
+        return False
+    base = art.path.rstrip("/")
+    if cand.path.rstrip("/") == base:
+        params = dict(parse_qsl(cand.query))
+        return any(params.get(name) == str(number) for name in PAGE_PARAMS)
+    return cand.path.rstrip("/") == f"{base}/{number}" and not cand.query
+
+
+def hrefs(body: bytes, base_url: str) -> list[str]:
+    """Absolute link targets of a page, read from the raw bytes without parsing it."""
+    out = []
+    for match in HREF.finditer(body):
+        href = match.group(1).decode("utf-8", "replace").replace("&amp;", "&")
+        if href.startswith(("javascript:", "mailto:", "tel:", "whatsapp:", "data:")):
+            continue
+        out.append(urljoin(base_url, href))
+    return out
+
+
+def robots_sitemaps(text: str, base_url: str) -> list[str]:
+    return [urljoin(base_url, m.group(1)) for m in ROBOTS_SITEMAP.finditer(text)]
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+_XML_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def parse_sitemap(body: bytes) -> tuple[str, list[tuple[str, datetime | None]]]:
+    """('index' | 'urlset' | 'unknown', [(loc, date)]): date = news:publication_date or lastmod."""
+    if body[:2] == b"\x1f\x8b":
+        import gzip
+
+        body = gzip.decompress(body)
+    try:
+        root = etree.fromstring(body.strip(), parser=_XML_PARSER)
+    except etree.XMLSyntaxError:
+        return "unknown", []
+    if root is None:
+        return "unknown", []
+    kind = {"sitemapindex": "index", "urlset": "urlset"}.get(_local(root.tag), "unknown")
+    entries = []
+    for entry in root:
+        loc = lastmod = published = None
+        for el in entry.iter():
+            name = _local(el.tag)
+            if name == "loc" and loc is None and el.getparent() is entry:
+                loc = (el.text or "").strip()
+            elif name == "lastmod":
+                lastmod = el.text
+            elif name == "publication_date":
+                published = el.text
+        if loc:
+            entries.append((loc, parse_when(published) or parse_when(lastmod)))
+    return kind, entries
+
+
+def parse_feed(body: bytes, base_url: str) -> list[tuple[str, datetime | None]]:
+    """[(link, date)] of an RSS or Atom feed."""
+    try:
+        root = etree.fromstring(body.strip(), parser=_XML_PARSER)
+    except etree.XMLSyntaxError:
+        return []
+    if root is None:
+        return []
+    out = []
+    for item in root.iter():
+        name = _local(item.tag)
+        if name not in ("item", "entry"):
+            continue
+        link = when = None
+        for el in item:
+            child = _local(el.tag)
+            if child == "link":
+                href = el.get("href")
+                if href and el.get("rel", "alternate") == "alternate":
+                    link = href
+                elif el.text and el.text.strip():
+                    link = el.text.strip()
+            elif child in ("pubdate", "published", "date", "updated") and when is None:
+                when = parse_when(el.text)
+            elif child == "guid" and link is None and (el.text or "").startswith("http"):
+                link = el.text.strip()
+        if link:
+            out.append((urljoin(base_url, link), when))
+    return out
+
+
+def looks_like_feed(url: str) -> bool:
+    path = urlsplit(url).path.lower()
+    return path.endswith(("/feed", "/feed/", "/rss", "/rss/", ".rss", "/atom.xml", "/rss.xml", "/feed.xml"))

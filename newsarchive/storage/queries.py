@@ -1,0 +1,180 @@
+"""Read-side queries behind `search`, `stats` and `export`: full-text search, fill rates, rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from newsarchive.errors import NewsarchiveError
+from newsarchive.storage.archive import Archive
+
+# Fields whose fill rate `stats` and the Datasette canned query report: the ones an analyst
+# notices missing. JSON list columns count as filled when the list is not empty.
+FILL_RATE_FIELDS = (
+    "title",
+    "authors",
+    "published",
+    "modified",
+    "category",
+    "tags",
+    "description",
+    "body",
+    "image",
+)
+LIST_FIELDS = frozenset({"authors", "tags"})
+
+# Highlight marks and context size for search snippets (FTS5 snippet(): up to 16 tokens).
+SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS = "[", "]", "…", 16
+
+
+@dataclass
+class SearchHit:
+    id: int
+    url: str
+    site: str
+    title: str | None
+    published: str | None
+    snippet: str
+
+
+def _filters(site: str | None, since: str | None, alias: str = "a") -> tuple[str, list[Any]]:
+    """SQL conditions for --site and --since (published on/after, else first seen on/after)."""
+    clauses, params = [], []
+    if site is not None:
+        clauses.append(f"{alias}.site = ?")
+        params.append(site)
+    if since is not None:
+        clauses.append(f"coalesce({alias}.published_utc, {alias}.first_seen) >= ?")
+        params.append(since)
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+def search(
+    archive: Archive,
+    query: str,
+    *,
+    site: str | None = None,
+    since: str | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Articles matching an FTS5 query, best first (bm25 over title, description and body)."""
+    if not query.strip():
+        raise NewsarchiveError("search: empty query")
+    where, params = _filters(site, since)
+    # Rank and cut first, then make snippets for the survivors only: snippet() on every match
+    # of a common word would dominate the query time.
+    sql = f"""
+        WITH best AS (
+            SELECT articles_fts.rowid AS id, articles_fts.rank AS rank
+            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+            WHERE articles_fts MATCH ?{where}
+            ORDER BY articles_fts.rank LIMIT ?
+        )
+        SELECT a.id, a.url, a.site, a.title, a.published,
+            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet
+        FROM best
+        JOIN articles_fts ON articles_fts.rowid = best.id
+        JOIN articles a ON a.id = best.id
+        WHERE articles_fts MATCH ?
+        ORDER BY best.rank
+    """
+    args = [
+        query,
+        *params,
+        limit,
+        SNIPPET_OPEN,
+        SNIPPET_CLOSE,
+        SNIPPET_ELLIPSIS,
+        SNIPPET_TOKENS,
+        query,
+    ]
+    try:
+        rows = archive.db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        message = str(exc)
+        if "fts5" in message or "no such column" in message or "unterminated" in message:
+            raise NewsarchiveError(
+                f"search query {query!r} is not valid FTS5 syntax ({message}); "
+                "put an exact phrase in double quotes, e.g. '\"kereta cepat\"'"
+            ) from None
+        raise
+    return [SearchHit(*row) for row in rows]
+
+
+def _fill_expression(column: str) -> str:
+    if column in LIST_FIELDS:
+        return f"round(100.0 * sum({column} != '[]') / count(*), 1)"
+    return f"round(100.0 * count(nullif(trim({column}), '')) / count(*), 1)"
+
+
+def fill_rates_sql() -> str:
+    """Per site: articles and the percentage of them with each field filled."""
+    fills = ",\n    ".join(f"{_fill_expression(column)} AS {column}" for column in FILL_RATE_FIELDS)
+    return (
+        f"SELECT site, count(*) AS articles,\n    {fills}\n"
+        "FROM articles GROUP BY site ORDER BY articles DESC, site"
+    )
+
+
+@dataclass
+class SiteStats:
+    site: str
+    articles: int
+    first_published: str | None
+    last_published: str | None
+    first_seen: str | None
+    last_seen: str | None
+    fill_rates: dict[str, float]
+
+
+@dataclass
+class ArchiveStats:
+    articles: int
+    versions: int
+    pages: int
+    page_bytes: int
+    page_stored_bytes: int
+    failures: int
+    crawl_runs: int
+    sites: list[SiteStats]
+
+
+def stats(archive: Archive) -> ArchiveStats:
+    db = archive.db
+    ranges = {
+        row[0]: row[1:]
+        for row in db.execute(
+            "SELECT site, min(published_date), max(published_date), min(first_seen), max(last_seen) "
+            "FROM articles GROUP BY site"
+        )
+    }
+    sites = []
+    for row in db.query(fill_rates_sql()):
+        site, count = row.pop("site"), row.pop("articles")
+        sites.append(SiteStats(site, count, *ranges[site], fill_rates=row))
+    page_count, page_bytes, stored_bytes = archive.pages.execute(
+        "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(length(body)), 0) FROM pages"
+    ).fetchone()
+    return ArchiveStats(
+        articles=archive.count("articles"),
+        versions=archive.count("versions"),
+        pages=page_count,
+        page_bytes=page_bytes,
+        page_stored_bytes=stored_bytes,
+        failures=archive.count("failures"),
+        crawl_runs=archive.count("crawl_runs"),
+        sites=sites,
+    )
+
+
+def article_rows(
+    archive: Archive, *, site: str | None = None, since: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every article row (JSON columns still JSON text), oldest publication first."""
+    where, params = _filters(site, since)
+    yield from archive.db.query(
+        f"SELECT * FROM articles a WHERE 1{where} ORDER BY coalesce(a.published_utc, a.first_seen), a.id",
+        params,
+    )

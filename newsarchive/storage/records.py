@@ -1,0 +1,87 @@
+"""Between Article records and `articles` rows: column values, content hashes, UTC timestamps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from newsarchive.errors import NewsarchiveError
+from newsarchive.items import Article
+from newsarchive.storage.schema import CONTENT_COLUMNS, JSON_COLUMNS, RECORD_COLUMNS
+
+# Every stored instant is UTC in this one spelling, so text order is time order.
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    """`moment` as UTC ISO-8601 text ending in Z (a naive datetime is taken to be UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime(UTC_FORMAT)
+
+
+def parse_stored_time(text: str | None) -> datetime | None:
+    """A stored ISO-8601 value (UTC `...Z` or with an offset) back as an aware datetime."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_since(value: str) -> str:
+    """A `--since` value (YYYY-MM-DD or an ISO-8601 time) as stored UTC text to compare with."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).strftime("%Y-%m-%dT00:00:00Z")
+        return utc_iso(datetime.fromisoformat(value)) or ""
+    except ValueError:
+        raise NewsarchiveError(
+            f"--since {value!r}: expected a date like 2024-01-31 or a time like 2024-01-31T08:00+07:00"
+        ) from None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def article_columns(article: Article) -> dict[str, Any]:
+    """The `articles` columns that come from the record itself (not from when/where it was seen)."""
+    record = article.to_dict()
+    row = {
+        column: (_json(record[column]) if column in JSON_COLUMNS else record[column])
+        for column in RECORD_COLUMNS
+    }
+    row["published_utc"] = utc_iso(article.published)
+    # The calendar date printed on the article, in the article's own zone.
+    row["published_date"] = article.published.date().isoformat() if article.published else None
+    row["word_count"] = len(article.body.split()) if article.body else None
+    row["extractor_version"] = article.extractor_version
+    row["content_hash"] = content_hash(row)
+    return row
+
+
+def content_hash(row: dict[str, Any]) -> str:
+    """SHA-256 of the content columns: equal hashes mean no new version."""
+    payload = _json([row.get(column) for column in CONTENT_COLUMNS])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def is_empty(value: Any) -> bool:
+    """No value: NULL, blank text, or an empty JSON list/object."""
+    return value is None or (isinstance(value, str) and value.strip() in ("", "[]", "{}"))
+
+
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its JSON columns decoded into lists and dicts (for JSON Lines and Parquet)."""
+    return {
+        key: (json.loads(value) if key in JSON_COLUMNS and isinstance(value, str) else value)
+        for key, value in row.items()
+    }

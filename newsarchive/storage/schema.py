@@ -1,0 +1,269 @@
+"""The archive's schema, as an ordered list of migrations applied when a file is opened.
+
+Each database file records how far it has been migrated in `PRAGMA user_version`; opening runs the
+missing steps in one transaction each, so an archive written by an older newsarchive upgrades in
+place without losing anything, and a half-applied step never sticks. Never edit a released step:
+add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from newsarchive.errors import NewsarchiveError
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+# The record fields of an Article, in the column order of the `articles` table. Lists and dicts
+# are stored as JSON text (authors and tags as JSON arrays, so Datasette can facet on them).
+RECORD_COLUMNS = (
+    "title",
+    "description",
+    "body",
+    "authors",
+    "contributors",
+    "published",
+    "modified",
+    "category",
+    "tags",
+    "image",
+    "captions",
+    "canonical_url",
+    "language",
+    "site_name",
+    "removed",
+    "sources",
+    "raw",
+    "notes",
+)
+JSON_COLUMNS = frozenset(
+    {"authors", "contributors", "tags", "captions", "removed", "sources", "raw", "notes"}
+)
+# What counts as the article's content: a change in any of these is a new version.
+CONTENT_COLUMNS = (
+    "title",
+    "description",
+    "body",
+    "authors",
+    "published",
+    "modified",
+    "category",
+    "tags",
+)
+FTS_COLUMNS = ("title", "description", "body")
+
+
+# --- archive.db -----------------------------------------------------------------------------
+
+
+def _archive_v1(db: sqlite_utils.Database) -> None:
+    """Articles, their old versions, crawl runs, failures and the full-text index."""
+    db.executescript(
+        """
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            site TEXT NOT NULL,
+            title TEXT,
+            description TEXT,
+            body TEXT,
+            authors TEXT NOT NULL DEFAULT '[]',
+            contributors TEXT NOT NULL DEFAULT '[]',
+            published TEXT,
+            modified TEXT,
+            category TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            image TEXT,
+            captions TEXT NOT NULL DEFAULT '[]',
+            canonical_url TEXT,
+            language TEXT,
+            site_name TEXT,
+            removed TEXT NOT NULL DEFAULT '[]',
+            sources TEXT NOT NULL DEFAULT '{}',
+            raw TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT '[]',
+            word_count INTEGER,
+            page_url TEXT,
+            final_url TEXT,
+            page_id INTEGER,
+            extractor_version TEXT,
+            content_hash TEXT NOT NULL,
+            content_since TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            fetch_count INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX articles_site ON articles(site);
+        CREATE INDEX articles_published ON articles(published);
+        CREATE INDEX articles_first_seen ON articles(first_seen);
+
+        CREATE TABLE versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            url TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            seen_from TEXT NOT NULL,
+            seen_until TEXT NOT NULL,
+            replaced_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            extractor_version TEXT,
+            title TEXT,
+            description TEXT,
+            body TEXT,
+            authors TEXT,
+            published TEXT,
+            modified TEXT,
+            category TEXT,
+            tags TEXT
+        );
+        CREATE INDEX versions_article ON versions(article_id);
+
+        CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            pages_fetched INTEGER,
+            articles_new INTEGER,
+            articles_updated INTEGER,
+            articles_unchanged INTEGER,
+            failures INTEGER
+        );
+
+        CREATE TABLE failures (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            status INTEGER,
+            site TEXT,
+            run_id INTEGER REFERENCES crawl_runs(id)
+        );
+        CREATE INDEX failures_at ON failures(at);
+
+        -- External-content FTS5 index: the text lives once, in articles. unicode61 with
+        -- diacritics removed, no stemmer: Porter would mangle Indonesian words.
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, description, body,
+            content="articles", content_rowid="id",
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        -- Re-index only when the indexed text changes: a revisit that merely bumps last_seen
+        -- must not rewrite the index.
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+            INSERT INTO articles_fts(rowid, title, description, body)
+            VALUES (new.id, new.title, new.description, new.body);
+        END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, description, body)
+            VALUES ('delete', old.id, old.title, old.description, old.body);
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, description, body ON articles
+        WHEN old.title IS NOT new.title OR old.description IS NOT new.description
+            OR old.body IS NOT new.body
+        BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, description, body)
+            VALUES ('delete', old.id, old.title, old.description, old.body);
+            INSERT INTO articles_fts(rowid, title, description, body)
+            VALUES (new.id, new.title, new.description, new.body);
+        END;
+        """
+    )
+
+
+def _archive_v2(db: sqlite_utils.Database) -> None:
+    """Every URL an article was reached by, and publication times that sort across time zones.
+
+    `article_urls` maps each normalised request, final and canonical URL to its article, so a
+    revisit through any of them finds the same row. `published_utc` sorts and filters correctly
+    when sites mix offsets; `published_date` is the calendar date printed on the article (its own
+    zone), the one to count articles per day by.
+    """
+    db.executescript(
+        """
+        CREATE TABLE article_urls (
+            url TEXT PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id)
+        ) WITHOUT ROWID;
+        CREATE INDEX article_urls_article ON article_urls(article_id);
+        INSERT OR IGNORE INTO article_urls(url, article_id) SELECT url, id FROM articles;
+
+        ALTER TABLE articles ADD COLUMN published_utc TEXT;
+        ALTER TABLE articles ADD COLUMN published_date TEXT;
+        UPDATE articles SET
+            published_utc = strftime('%Y-%m-%dT%H:%M:%SZ', published),
+            published_date = substr(published, 1, 10)
+        WHERE published IS NOT NULL;
+        CREATE INDEX articles_published_utc ON articles(published_utc);
+        CREATE INDEX articles_site_published_utc ON articles(site, published_utc);
+        """
+    )
+
+
+ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2)
+
+
+# --- pages.db -------------------------------------------------------------------------------
+
+
+def _pages_v1(db: sqlite_utils.Database) -> None:
+    """Raw pages as fetched, the body zstandard-compressed. Identical refetches share one row."""
+    db.executescript(
+        """
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            final_url TEXT,
+            status INTEGER,
+            headers TEXT NOT NULL DEFAULT '{}',
+            encoding TEXT,
+            fetched_at TEXT,
+            first_stored TEXT NOT NULL,
+            last_stored TEXT NOT NULL,
+            fetch_count INTEGER NOT NULL DEFAULT 1,
+            site TEXT,
+            run_id INTEGER,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            compression TEXT NOT NULL,
+            body BLOB NOT NULL
+        );
+        CREATE UNIQUE INDEX pages_url_sha256 ON pages(url, sha256);
+        CREATE INDEX pages_site ON pages(site);
+        """
+    )
+
+
+PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1,)
+
+
+def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...], path: Path) -> int:
+    """Bring the file up to the newest schema; return the schema version it was at before."""
+    try:
+        found = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise NewsarchiveError(f"{path}: not an archive database ({exc})") from None
+    if found > len(migrations):
+        raise NewsarchiveError(
+            f"{path}: schema version {found} is newer than this newsarchive knows "
+            f"({len(migrations)}); upgrade newsarchive"
+        )
+    if found == 0 and _has_foreign_tables(db):
+        raise NewsarchiveError(f"{path}: an SQLite file that is not a newsarchive archive")
+    for version in range(found + 1, len(migrations) + 1):
+        # Inside atomic(), sqlite-utils runs a script statement by statement instead of letting
+        # sqlite3 commit first, so a failing step rolls back whole.
+        with db.atomic():
+            migrations[version - 1](db)
+            # user_version lives in the file header, which is part of this transaction.
+            db.execute(f"PRAGMA user_version = {version}")
+    return found
+
+
+def _has_foreign_tables(db: sqlite_utils.Database) -> bool:
+    return bool(db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' LIMIT 1").fetchone())

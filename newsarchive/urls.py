@@ -1,0 +1,146 @@
+"""URL normalisation: one spelling per article, so the archive keys, the crawler's "have I got this
+already?" check and the re-extraction all agree on which URLs are the same page.
+
+Conservative on purpose: only differences that never change what the page shows are folded
+(tracking parameters, "show the whole article on one page" switches, fragments, letter case of the
+host, default ports). Scheme, `www.` and paths are kept as they are, because some portals do serve
+different pages there.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only tell the publisher where a reader came from: analytics campaign tags
+# (Google, Facebook, Microsoft, Mailchimp, HubSpot, Marketo, Yandex, Instagram, Twitter), and the
+# click trackers portals add to their own internal links (detik's `tag_from`, Medium-style
+# `source`).
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "_hsenc",
+        "_hsmi",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "s_cid",
+        "ocid",
+        "tag_from",
+        "source",
+        "utm",
+        "__twitter_impression",
+    }
+)
+
+# Prefixes of whole families of campaign parameters (utm_source, utm_medium, ...; hsa_*, pk_*).
+TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_")
+
+# "Show the whole article on one page" and AMP switches: the same article as the plain URL
+# (kompas `?page=all`, detik `?single=1`, WordPress `?amp`, `?page=1` = first page). Only these
+# exact values fold; `?page=2` is a different part of a multi-page article and is kept.
+ONE_PAGE_VARIANTS = {
+    "page": {"all", "1", "0"},
+    "single": {"1", "true"},
+    "showall": {"1", "true", "all"},
+    "show_all": {"1", "true"},
+    "amp": {"", "1", "true"},
+    "outputtype": {"amp"},
+}
+
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+# Percent-escapes of unreserved characters are equivalent to the characters themselves (RFC 3986).
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_SAFE_PATH = "/:@!$&'()*+,;=-._~"
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _is_one_page_variant(name: str, value: str) -> bool:
+    values = ONE_PAGE_VARIANTS.get(name.lower())
+    return values is not None and value.lower() in values
+
+
+def _unescape_unreserved(match: re.Match[str]) -> str:
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def _normalise_path(path: str) -> str:
+    # `%7E`, `%7e` and `~` agree; escapes of reserved characters (`%2F`) stay escaped; characters
+    # that need escaping (spaces, non-ASCII) are escaped.
+    path = _PERCENT_ESCAPE.sub(_unescape_unreserved, path)
+    return quote(path, safe=_SAFE_PATH + "%") or "/"
+
+
+def normalize_url(url: str) -> str:
+    """The archive's spelling of `url`.
+
+    >>> normalize_url("HTTPS://News.Example.ID:443/a/b?utm_source=x&page=all&id=3#top")
+    'https://news.example.id/a/b?id=3'
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        # file: URIs of imported pages and anything exotic: only the fragment goes.
+        return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+    host = (parts.hostname or "").rstrip(".")
+    netloc = host
+    if parts.port is not None and str(parts.port) != DEFAULT_PORTS[scheme]:
+        netloc = f"{host}:{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    path = _normalise_path(parts.path)
+    params = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not _is_tracking(name) and not _is_one_page_variant(name, value)
+    ]
+    # Sorted, so the order a link happened to list its parameters in does not matter.
+    query = urlencode(sorted(params), quote_via=quote, safe="/:@!$'()*+,;-._~")
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def usable_canonical(canonical: str | None) -> str | None:
+    """The page's canonical URL if it can name the article, else None.
+
+    Some portals point every page's canonical at their home page or a section front; keying on
+    that would merge unrelated articles into one, so a canonical URL without a path is ignored.
+    """
+    if not canonical:
+        return None
+    parts = urlsplit(canonical.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path.strip("/") == "":
+        return None
+    return canonical.strip()
+
+
+def site_from_url(url: str | None) -> str | None:
+    """The host of `url` without `www.`: the site name used when no profile or `--site` names it."""
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host

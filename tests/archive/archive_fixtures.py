@@ -1,0 +1,69 @@
+"""Small news pages of our own and ready-made records for the archive tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from newsarchive.items import Article, Contributor, RawPage
+
+WIB = timezone(timedelta(hours=7))
+
+
+def news_page(
+    title: str,
+    paragraphs: list[str],
+    *,
+    canonical: str | None = None,
+    published: str = "2024-03-05T09:15:00+07:00",
+    category: str = "Nasional",
+) -> bytes:
+    """A portal-style article page: meta tags, byline, chrome around the body."""
+    link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    body = "\n".join(f"<p>{text}</p>" for text in paragraphs)
+    return f"""<!doctype html><html lang="id"><head><meta charset="utf-8">
+<title>{title} - Warta Contoh</title>{link}
+<meta property="og:title" content="{title}">
+<meta property="article:published_time" content="{published}">
+<meta property="article:section" content="{category}">
+<meta name="description" content="{paragraphs[0][:120]}">
+</head><body><nav><a href="/">Beranda</a> <a href="/nasional">Nasional</a></nav>
+<div class="ticker">BREAKING: Harga cabai naik lagi di pasar induk</div>
+<article><h1>{title}</h1><div class="byline">Oleh Sari Wulandari</div>
+<div class="entry-content">{body}
+<div class="share">Bagikan: Facebook Twitter WhatsApp</div></div></article>
+<footer>Hak cipta Warta Contoh</footer></body></html>""".encode()
+
+
+def make_article(
+    url: str,
+    *,
+    title: str = "Banjir rob genangi pesisir utara",
+    body: str = "Air laut pasang menggenangi permukiman warga sejak Selasa pagi.",
+    authors: tuple[str, ...] = ("Sari Wulandari",),
+    category: str | None = "Nasional",
+    tags: tuple[str, ...] = ("banjir", "pesisir"),
+    published: datetime | None = datetime(2024, 3, 5, 9, 15, tzinfo=WIB),
+    extractor_version: str = "test",
+) -> Article:
+    return Article(
+        url=url,
+        title=title,
+        authors=list(authors),
+        contributors=[Contributor(name, "author") for name in authors],
+        published=published,
+        category=category,
+        tags=list(tags),
+        description=body[:60],
+        body=body,
+        canonical_url=url,
+        language="id",
+        sources={"title": "meta"},
+        extractor_version=extractor_version,
+    )
+
+
+def make_raw(
+    url: str, body: bytes = b"<html><body><p>halaman</p></body></html>", **kwargs
+) -> RawPage:
+    kwargs.setdefault("fetched_at", datetime(2024, 3, 5, 3, 0, tzinfo=UTC))
+    return RawPage(url=url, body=body, **kwargs)

@@ -1,0 +1,185 @@
+"""The archive commands end to end on real files: import, search, reextract, export, stats, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from archive_fixtures import news_page
+from click.testing import CliRunner
+
+from newsarchive.cli import cli
+
+PAGES = {
+    "sawah.html": (
+        "https://warta.example.id/daerah/2024/03/05/sawah-kering",
+        news_page(
+            "Ratusan hektare sawah kering di Indramayu",
+            [
+                "INDRAMAYU - Ratusan hektare sawah di pesisir Indramayu mengering karena kemarau panjang "
+                "yang belum juga berakhir.",
+                "Petani berharap pemerintah segera membangun embung untuk menampung air hujan.",
+            ],
+            canonical="https://warta.example.id/daerah/2024/03/05/sawah-kering",
+        ),
+    ),
+    "kereta.html": (
+        "https://warta.example.id/nasional/2024/03/06/kereta-cepat",
+        news_page(
+            "Penumpang kereta cepat melonjak saat libur panjang",
+            [
+                "JAKARTA - Jumlah penumpang kereta cepat melonjak selama libur panjang akhir pekan, kata "
+                "operator pada Rabu.",
+                "Operator menambah jadwal perjalanan untuk mengurai antrean di stasiun.",
+            ],
+            published="2024-03-06T10:00:00+07:00",
+            canonical="https://warta.example.id/nasional/2024/03/06/kereta-cepat",
+        ),
+    ),
+}
+
+
+def invoke(*args, stdin=None):
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+def one_line_error(result, *expected: str) -> None:
+    assert result.exit_code != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error:")
+    for text in expected:
+        assert text in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def filled(tmp_path):
+    db = tmp_path / "archive.db"
+    for name, (url, html) in PAGES.items():
+        (tmp_path / name).write_bytes(html)
+        result = invoke(
+            "import", str(tmp_path / name), "--url", url, "--site", "warta", "--db", str(db)
+        )
+        assert result.exit_code == 0, result.output
+    return db
+
+
+def test_import_twice_gives_the_same_articles(tmp_path, filled):
+    files = [str(tmp_path / name) for name in PAGES]
+    result = invoke("import", *files, "--db", str(filled))
+    assert result.exit_code == 0, result.output
+    # Without --url the pages are keyed by their canonical URLs: the same two articles.
+    assert "0 new" in result.output and "2 unchanged" in result.output
+    stats = json.loads(invoke("stats", "--json", "--db", str(filled)).output)
+    assert stats["articles"] == 2
+    assert stats["pages"] == 4  # the same bytes under file: URIs and under the web URLs
+    assert stats["page_stored_bytes"] < stats["page_bytes"]
+
+
+def test_import_batch_speaks_the_extract_protocol(tmp_path):
+    db = tmp_path / "batch.db"
+    lines = []
+    for n, (name, (url, html)) in enumerate(PAGES.items()):
+        (tmp_path / name).write_bytes(html)
+        lines.append(json.dumps({"id": n, "url": url, "path": str(tmp_path / name)}))
+    lines.append(json.dumps({"id": "gone", "url": None, "path": str(tmp_path / "missing.html")}))
+    result = invoke("import", "--batch", "--db", str(db), stdin="\n".join(lines) + "\n")
+    assert result.exit_code == 1
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [reply.get("outcome") for reply in replies] == ["new", "new", None]
+    assert replies[2]["id"] == "gone" and "no such file" in replies[2]["error"]
+
+
+def test_search_finds_a_known_sentence(filled):
+    result = invoke("search", '"sawah di pesisir Indramayu mengering"', "--db", str(filled))
+    assert result.exit_code == 0, result.output
+    assert "Ratusan hektare sawah kering di Indramayu" in result.output
+    hits = json.loads(invoke("search", "penumpang stasiun", "--json", "--db", str(filled)).output)
+    assert [hit["url"] for hit in hits] == [PAGES["kereta.html"][0]]
+    assert (
+        json.loads(
+            invoke(
+                "search", "penumpang", "--since", "2024-03-07", "--json", "--db", str(filled)
+            ).output
+        )
+        == []
+    )
+
+
+def test_reextract_over_unchanged_pages_reports_zero_changes(filled):
+    result = invoke("reextract", "--db", str(filled))
+    assert result.exit_code == 0, result.output
+    assert "re-extracted 2 of 2 articles: 0 changes" in result.stdout
+
+
+def test_export_formats(filled, tmp_path):
+    jsonl = invoke("export", "--db", str(filled))
+    records = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [r["url"] for r in records] == [PAGES["sawah.html"][0], PAGES["kereta.html"][0]]
+    assert isinstance(records[0]["tags"], list)
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("export", "--format", "csv", "--db", str(filled)).stdout))
+    )
+    assert len(rows) == 2 and json.loads(rows[0]["authors"]) == records[0]["authors"]
+    out = tmp_path / "articles.parquet"
+    result = invoke(
+        "export",
+        "--format",
+        "parquet",
+        "--since",
+        "2024-03-06",
+        "-o",
+        str(out),
+        "--db",
+        str(filled),
+    )
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.column("title").to_pylist() == [
+        "Penumpang kereta cepat melonjak saat libur panjang"
+    ]
+    authors_type = table.schema.field("authors").type
+    assert pa.types.is_list(authors_type) and pa.types.is_string(authors_type.value_type)
+
+
+def test_stats_lists_sites_and_fill_rates(filled):
+    result = invoke("stats", "--db", str(filled))
+    assert result.exit_code == 0, result.output
+    assert "2 articles" in result.output
+    [row] = [line for line in result.output.splitlines() if line.startswith("warta")]
+    assert "2024-03-05..2024-03-06" in row
+
+
+def test_user_mistakes_are_one_line_errors(tmp_path, filled):
+    one_line_error(invoke("search", "banjir AND (", "--db", str(filled)), "banjir AND (", "FTS5")
+    one_line_error(
+        invoke("search", "banjir", "--db", str(tmp_path / "none.db")), "none.db", "no archive"
+    )
+    one_line_error(
+        invoke("export", "--since", "kemarin", "--db", str(filled)), "--since", "kemarin"
+    )
+    one_line_error(invoke("export", "--format", "parquet", "--db", str(filled)), "-o FILE")
+    one_line_error(
+        invoke("import", "a.html", "b.html", "--url", "https://x.id/a", "--db", str(filled)),
+        "--url",
+    )
+    one_line_error(
+        invoke("import", str(tmp_path / "missing.html"), "--db", str(filled)),
+        "missing.html",
+        "no such file",
+    )
+    not_db = tmp_path / "notes.db"
+    not_db.write_text("not a database")
+    one_line_error(invoke("stats", "--db", str(not_db)), "notes.db")
+
+
+def test_help_teaches_with_examples():
+    for command in ("import", "search", "reextract", "export", "browse", "stats"):
+        result = invoke(command, "--help")
+        assert result.exit_code == 0
+        assert "Example" in result.output and "newsarchive " + command in result.output

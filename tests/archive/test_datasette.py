@@ -1,0 +1,108 @@
+"""Datasette with the packaged metadata: facets, search and canned queries work; raw pages never show."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+import pytest
+from archive_fixtures import WIB, make_article, make_raw
+from datasette.app import Datasette
+
+from newsarchive.datasette import load_metadata
+from newsarchive.storage import Archive
+
+# Only in the raw pages: if this string shows up in any response, raw HTML leaked.
+RAW_MARKER = "RAW-PAGE-MARKER-7f3a"
+ARTICLES = [
+    ("warta", "Nasional", ("Sari Wulandari",), "Nelayan tidak melaut karena ombak tinggi", 5),
+    ("warta", "Ekonomi", ("Sari Wulandari", "Budi Santoso"), "Harga beras naik di pasar induk", 5),
+    ("kabar", "Ekonomi", ("Budi Santoso",), "Ekspor kopi meningkat tajam tahun ini", 6),
+]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    path = tmp_path_factory.mktemp("datasette") / "archive.db"
+    with Archive(path) as archive:
+        for n, (site, category, authors, body, day) in enumerate(ARTICLES):
+            url = f"https://{site}.example.id/berita/{n}"
+            raw = make_raw(url, body=f"<html><!-- {RAW_MARKER} --><p>{body}</p></html>".encode())
+            article = make_article(
+                url,
+                title=body.split(" karena")[0],
+                body=body,
+                authors=authors,
+                category=category,
+                published=datetime(2024, 3, day, 8, tzinfo=WIB),
+            )
+            archive.store(raw, article, site=site)
+        archive.record_failure(
+            "https://kabar.example.id/rusak", "HTTP 500", status=500, site="kabar"
+        )
+    datasette = Datasette([str(path)], metadata=load_metadata(path.stem))
+
+    def get(url: str):
+        async def fetch():
+            return await datasette.client.get(url)
+
+        return asyncio.run(fetch())
+
+    return get
+
+
+def test_articles_are_faceted_by_site_category_author_and_date(served):
+    response = served("/archive/articles.json?_shape=objects")
+    assert response.status_code == 200
+    data = response.json()
+    facets = data["facet_results"]
+    counts = {
+        name: {r["value"]: r["count"] for r in facet["results"]} for name, facet in facets.items()
+    }
+    assert counts["site"] == {"warta": 2, "kabar": 1}
+    assert counts["category"] == {"Ekonomi": 2, "Nasional": 1}
+    assert counts["authors"] == {"Sari Wulandari": 2, "Budi Santoso": 2}
+    assert counts["published_date"] == {"2024-03-05": 2, "2024-03-06": 1}
+    # Newest first by default.
+    assert [row["published_date"] for row in data["rows"]] == [
+        "2024-03-06",
+        "2024-03-05",
+        "2024-03-05",
+    ]
+
+
+def test_full_text_search_is_wired(served):
+    data = served("/archive/articles.json?_search=beras&_shape=objects").json()
+    assert [row["title"] for row in data["rows"]] == ["Harga beras naik di pasar induk"]
+    data = served("/archive/articles.json?_search=kopi+ekspor&_shape=objects").json()
+    assert len(data["rows"]) == 1
+
+
+def test_canned_queries_run(served):
+    per_day = served("/archive/articles_per_day.json?_shape=objects").json()["rows"]
+    assert {"day": "2024-03-05", "site": "warta", "articles": 2} in per_day
+    fill = {
+        row["site"]: row
+        for row in served("/archive/field_fill_rates.json?_shape=objects").json()["rows"]
+    }
+    assert fill["warta"]["articles"] == 2 and fill["warta"]["authors"] == 100.0
+    assert fill["kabar"]["modified"] == 0.0
+    failures = served("/archive/latest_failures.json?_shape=objects").json()["rows"]
+    assert [row["reason"] for row in failures] == ["HTTP 500"]
+
+
+def test_raw_pages_are_not_reachable(served):
+    databases = {db["name"] for db in served("/-/databases.json").json()}
+    assert databases == {"archive"}
+    assert served("/pages").status_code == 404
+    assert served("/archive/pages").status_code == 404
+    sql = served("/archive.json?sql=select+*+from+pages")
+    assert sql.status_code == 400 and "no such table" in sql.text
+    tables = [table["name"] for table in served("/archive.json").json()["tables"]]
+    assert "articles" in tables
+    for table in tables:
+        response = served(f"/archive/{table}.json?_shape=array&_size=max")
+        assert response.status_code == 200, table
+        assert RAW_MARKER not in response.text, table
+        assert "<html" not in json.dumps(response.json()), table

@@ -1,0 +1,97 @@
+"""An archive written by an older schema opens, upgrades in place and keeps everything."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlite_utils
+from archive_fixtures import make_article, make_raw
+
+from newsarchive.errors import NewsarchiveError
+from newsarchive.storage import Archive
+from newsarchive.storage.schema import ARCHIVE_MIGRATIONS
+
+V1_ARTICLE = {
+    "url": "https://warta.example.id/ekonomi/harga-beras",
+    "site": "warta",
+    "title": "Harga beras naik menjelang Ramadan",
+    "body": "Harga beras medium naik dua ribu rupiah per kilogram di pasar tradisional.",
+    "authors": '["Budi Santoso"]',
+    "published": "2023-03-01T06:30:00+07:00",
+    "category": "Ekonomi",
+    "tags": '["beras", "inflasi"]',
+    "extractor_version": "0.0.9",
+    "content_hash": "abc",
+    "content_since": "2023-03-01T00:00:00Z",
+    "first_seen": "2023-03-01T00:00:00Z",
+    "last_seen": "2023-03-02T00:00:00Z",
+    "fetch_count": 2,
+}
+
+
+def make_v1_archive(path) -> None:
+    """What newsarchive's first schema wrote: the v1 tables, one article, a version and a run."""
+    db = sqlite_utils.Database(path)
+    ARCHIVE_MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    db["articles"].insert(V1_ARTICLE)
+    db["versions"].insert(
+        {
+            "article_id": 1,
+            "url": V1_ARTICLE["url"],
+            "content_hash": "old",
+            "seen_from": "2023-02-28",
+            "seen_until": "2023-03-01",
+            "replaced_at": "2023-03-01",
+            "reason": "refetch",
+            "title": "Harga beras naik",
+        }
+    )
+    db["crawl_runs"].insert(
+        {"site": "warta", "started": "2023-03-01T00:00:00Z", "pages_fetched": 5}
+    )
+    db.close()
+
+
+def test_v1_archive_upgrades_without_loss(tmp_path):
+    path = tmp_path / "archive.db"
+    make_v1_archive(path)
+    with Archive(path) as archive:
+        assert archive.db.execute("PRAGMA user_version").fetchone()[0] == len(ARCHIVE_MIGRATIONS)
+        [row] = archive.db.query("SELECT * FROM articles")
+        for key, value in V1_ARTICLE.items():
+            assert row[key] == value, key
+        # v2 backfilled the new columns from the old data.
+        assert row["published_utc"] == "2023-02-28T23:30:00Z"
+        assert row["published_date"] == "2023-03-01"
+        assert archive.count("versions") == 1
+        assert archive.count("crawl_runs") == 1
+        # The old article is reachable by URL and in the search index, and new writes work.
+        assert archive.fetch_state()[V1_ARTICLE["url"]].fetch_count == 2
+        hits = archive.db.execute(
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'ramadan'"
+        ).fetchall()
+        assert hits == [(1,)]
+        url = V1_ARTICLE["url"]
+        assert archive.store(make_raw(url), make_article(url), site="warta") == "updated"
+        assert archive.count("articles") == 1
+    # Opening again is a no-op.
+    with Archive(path) as archive:
+        assert archive.count("versions") == 2
+
+
+def test_a_newer_archive_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "future.db"
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {len(ARCHIVE_MIGRATIONS) + 1}")
+    connection.close()
+    with pytest.raises(NewsarchiveError, match=r"future\.db.*newer"):
+        Archive(path)
+
+
+def test_some_other_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "notes.db"
+    sqlite_utils.Database(path)["notes"].insert({"text": "hello"})
+    with pytest.raises(NewsarchiveError, match=r"notes\.db.*not a newsarchive archive"):
+        Archive(path)

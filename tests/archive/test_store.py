@@ -1,0 +1,220 @@
+"""Archive.store and friends: one article per page however often it comes, versions, runs, failures."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from archive_fixtures import make_article, make_raw
+
+from newsarchive.errors import NewsarchiveError
+from newsarchive.storage import Archive, StoreError, default_pages_path
+
+URL = "https://warta.example.id/nasional/2024/03/05/banjir-rob"
+
+
+def test_pages_file_sits_next_to_the_archive(tmp_path):
+    assert default_pages_path(tmp_path / "data" / "archive.db") == tmp_path / "data" / "pages.db"
+    assert default_pages_path(tmp_path / "demo.db") == tmp_path / "demo-pages.db"
+    with Archive(tmp_path / "data" / "archive.db") as archive:
+        assert archive.db.journal_mode == "wal"
+        assert archive.pages.journal_mode == "wal"
+    assert (tmp_path / "data" / "pages.db").exists()
+
+
+def test_a_page_stored_twice_is_one_article(archive):
+    raw = make_raw(URL)
+    assert archive.store(raw, make_article(URL), site="warta") == "new"
+    assert archive.store(raw, make_article(URL), site="warta") == "unchanged"
+    assert archive.count("articles") == 1
+    assert archive.count("pages") == 1  # identical bytes are kept once
+    row = archive.article(URL)
+    assert row["fetch_count"] == 2
+    assert archive.versions(row["id"]) == []
+
+
+def test_tracking_and_one_page_variants_reach_the_same_article(archive):
+    archive.store(make_raw(URL), make_article(URL), site="warta")
+    variant = URL + "?utm_source=twitter&page=all#komentar"
+    outcome = archive.store(
+        make_raw(variant, body=b"<p>other bytes</p>"), make_article(URL), site="warta"
+    )
+    assert outcome == "unchanged"
+    assert archive.count("articles") == 1
+    assert archive.count("pages") == 2
+
+
+def test_request_final_and_canonical_urls_all_lead_to_the_article(archive):
+    short = "https://warta.example.id/s/abc"
+    redirected = "https://m.warta.example.id/nasional/banjir-rob"
+    archive.store(make_raw(short, final_url=redirected), make_article(URL), site="warta")
+    state = archive.fetch_state()
+    assert set(state) == {URL, short, redirected}
+    assert state[short] is state[URL]
+    assert state[URL].fetch_count == 1
+    assert state[URL].published.isoformat() == "2024-03-05T09:15:00+07:00"
+    assert state[URL].first_seen == datetime(2024, 3, 5, 3, 0, tzinfo=UTC)
+    assert archive.fetch_state(site="other") == {}
+    # A later fetch by the redirecting URL alone still finds it, even without a canonical URL.
+    article = make_article(URL)
+    article.canonical_url = None
+    assert (
+        archive.store(make_raw(short, final_url=redirected), article, site="warta") == "unchanged"
+    )
+    assert archive.count("articles") == 1
+
+
+def test_changed_content_keeps_the_old_version(archive):
+    archive.store(make_raw(URL), make_article(URL, title="Banjir rob"), site="warta")
+    later = make_raw(URL, body=b"<p>edited</p>", fetched_at=datetime(2024, 3, 6, tzinfo=UTC))
+    assert (
+        archive.store(later, make_article(URL, title="Banjir rob meluas"), site="warta")
+        == "updated"
+    )
+    row = archive.article(URL)
+    assert row["title"] == "Banjir rob meluas"
+    assert row["first_seen"] == "2024-03-05T03:00:00Z"
+    assert row["last_seen"] == row["content_since"] == "2024-03-06T00:00:00Z"
+    [old] = archive.versions(row["id"])
+    assert old["title"] == "Banjir rob"
+    assert old["reason"] == "refetch"
+    assert old["seen_from"] == "2024-03-05T03:00:00Z"
+    assert old["content_hash"] != row["content_hash"]
+
+
+def test_raw_page_is_kept_even_without_an_article(archive):
+    raw = make_raw(
+        "https://warta.example.id/indeks",
+        body=b"<html>listing</html>",
+        status=200,
+        headers={"Content-Type": "text/html"},
+        encoding="utf-8",
+    )
+    assert archive.store(raw, None, site="warta") == "page"
+    assert archive.count("articles") == 0
+    [page_id] = [row[0] for row in archive.pages.execute("SELECT id FROM pages")]
+    meta, body = archive.raw_page(page_id)
+    assert body == b"<html>listing</html>"
+    assert meta["headers"] == '{"Content-Type": "text/html"}'
+    assert meta["fetched_at"] == "2024-03-05T03:00:00Z"
+
+
+def test_a_failing_item_is_recorded_and_the_rest_go_on(archive):
+    broken = make_article(URL + "-2")
+    broken.tags = [object()]  # not JSON-serialisable: this item cannot be stored
+    with archive.batch():
+        assert archive.store(make_raw(URL), make_article(URL), site="warta") == "new"
+        with pytest.raises(StoreError, match="could not store"):
+            archive.store(make_raw(URL + "-2"), broken, site="warta")
+        assert archive.store(make_raw(URL + "-3"), make_article(URL + "-3"), site="warta") == "new"
+    assert archive.count("articles") == 2
+    # Atomic per item: the failed item left no raw page behind either.
+    assert archive.count("pages") == 2
+    [failure] = archive.db.query("SELECT url, reason, site FROM failures")
+    assert failure["url"] == URL + "-2" and "could not store" in failure["reason"]
+
+
+def test_batch_commits_every_n_items_and_at_the_end(tmp_path):
+    path = tmp_path / "archive.db"
+    reader = None
+    with Archive(path) as archive, archive.batch(size=3):
+        for n in range(5):
+            archive.store(make_raw(f"{URL}-{n}"), make_article(f"{URL}-{n}"), site="warta")
+        reader = sqlite3.connect(path)
+        # Three items are committed; the last two are still in the open batch.
+        assert reader.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
+    assert reader.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+    reader.close()
+
+
+def test_runs_and_failures_are_recorded(archive):
+    run_id = archive.start_run("warta", {"download_delay": 1.5, "max_pages": 10})
+    archive.store(make_raw(URL), make_article(URL), site="warta", run_id=run_id)
+    archive.record_failure(URL + "-x", "HTTP 404", status=404, run_id=run_id, site="warta")
+    archive.finish_run(
+        run_id,
+        pages_fetched=2,
+        articles_new=1,
+        articles_updated=0,
+        articles_unchanged=0,
+        failures=1,
+    )
+    [run] = archive.db.query("SELECT * FROM crawl_runs")
+    assert run["finished"] >= run["started"]
+    assert run["settings"] == '{"download_delay": 1.5, "max_pages": 10}'
+    assert (run["pages_fetched"], run["articles_new"], run["failures"]) == (2, 1, 1)
+    [failure] = archive.db.query("SELECT * FROM failures")
+    assert (failure["status"], failure["run_id"], failure["reason"]) == (404, run_id, "HTTP 404")
+
+
+def test_fts_follows_inserts_and_updates(archive):
+    archive.store(
+        make_raw(URL),
+        make_article(URL, body="Nelayan tidak melaut karena ombak tinggi."),
+        site="warta",
+    )
+    search = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?"
+    assert archive.db.execute(search, ["nelayan"]).fetchall() == [(1,)]
+    archive.store(
+        make_raw(URL, body=b"v2"),
+        make_article(URL, body="Petani memanen padi lebih awal."),
+        site="warta",
+    )
+    assert archive.db.execute(search, ["nelayan"]).fetchall() == []
+    assert archive.db.execute(search, ["petani"]).fetchall() == [(1,)]
+    archive.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
+
+
+def test_concurrent_reader_while_writing_does_not_error(tmp_path):
+    path = tmp_path / "archive.db"
+    Archive(path).close()
+    errors: list[BaseException] = []
+    done = threading.Event()
+    counts: list[int] = []
+
+    def write() -> None:
+        try:
+            with Archive(path) as archive, archive.batch(size=5):
+                for n in range(200):
+                    body = f"Berita nomor {n} tentang pasar dan harga beras."
+                    archive.store(
+                        make_raw(f"{URL}-{n}"), make_article(f"{URL}-{n}", body=body), site="warta"
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def read() -> None:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            while not done.is_set():
+                counts.append(connection.execute("SELECT count(*) FROM articles").fetchone()[0])
+                connection.execute(
+                    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'beras' LIMIT 5"
+                ).fetchall()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert counts == sorted(counts)  # readers only ever see whole batches appear
+    with Archive(path) as archive:
+        assert archive.count("articles") == 200
+
+
+def test_opening_something_that_is_not_an_archive_names_the_file(tmp_path):
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(NewsarchiveError, match="notes.db"):
+        Archive(junk)
+    with pytest.raises(NewsarchiveError, match="no archive here"):
+        Archive(tmp_path / "missing.db", create=False)
