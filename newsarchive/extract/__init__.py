@@ -6,6 +6,7 @@ Scrapy: the crawl, `reextract`, the golden tests and the benchmarks all call the
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -83,10 +84,9 @@ def extract_article(
     art.canonical_url = find_canonical_url(doc)
     art.site_name = find_site_name(doc)
     if art.image and url:
-        try:
+        # An unparseable page URL ('http://[::1'): keep the image URL as written.
+        with contextlib.suppress(ValueError):
             art.image = urljoin(url, art.image)
-        except ValueError:  # an unparseable page URL: keep the image URL as written
-            pass
 
     body = extract_body(
         doc, selectors=selectors, chrome_remove=chrome_remove, insert_labels=insert_labels
