@@ -317,11 +317,16 @@ def stats_command(as_json: bool, db: Path) -> None:
     if as_json:
         click.echo(json.dumps(asdict(numbers), indent=2))
         return
-    ratio = numbers.page_stored_bytes / numbers.page_bytes if numbers.page_bytes else 0.0
+    raw_mb = numbers.page_bytes / 1e6
+    on_disk = numbers.pages_file_bytes / numbers.page_bytes if numbers.page_bytes else 0.0
     click.echo(
-        f"{db}: {numbers.articles} articles ({numbers.versions} old versions), {numbers.pages} raw "
-        f"pages ({numbers.page_bytes / 1e6:.1f} MB, stored as {numbers.page_stored_bytes / 1e6:.1f} MB "
-        f"= {ratio:.1%}), {numbers.crawl_runs} crawl runs, {numbers.failures} failures"
+        f"{db}: {numbers.articles} articles ({numbers.versions} old versions), "
+        f"{numbers.crawl_runs} crawl runs, {numbers.failures} failures; "
+        f"{numbers.archive_file_bytes / 1e6:.1f} MB on disk"
+    )
+    click.echo(
+        f"{archive.pages_path}: {numbers.pages} raw pages, {raw_mb:.1f} MB of HTML kept in "
+        f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size)"
     )
     if not numbers.sites:
         return

@@ -23,6 +23,7 @@ from newsarchive.extract.fields import (
     find_tags,
     find_title,
     is_indonesian,
+    is_indonesian_site,
 )
 from newsarchive.items import Article
 from newsarchive.sites import SiteProfile, find_profile
@@ -58,7 +59,10 @@ def extract_article(
     art.language = (profile.language if profile and profile.language else None) or doc.lang
     if art.language is None and indonesian:
         art.language = "id"
-    default_tz = profile.timezone if profile and profile.timezone else (WIB if indonesian else None)
+    indonesian_site = indonesian or is_indonesian_site(doc)
+    default_tz = (
+        profile.timezone if profile and profile.timezone else (WIB if indonesian_site else None)
+    )
 
     # Metadata is read from the intact tree; body extraction cuts chrome out of it afterwards.
     art.title, art.sources["title"] = find_title(doc, selectors)

@@ -27,11 +27,12 @@ from lxml import etree
 
 from newsarchive.extract.chrome import (
     DEFAULT_INSERT_RE,
+    INSERT_MAX_CHARS,
     JUNK_TAGS,
     Block,
-    attr_kind,
     compile_insert_labels,
     element_kind,
+    element_markup,
     filter_blocks,
     line_kind,
 )
@@ -96,14 +97,59 @@ BOLD_TAGS = frozenset({"strong", "b"})
 # paragraph (an ad slot, a share button, a caption); never for links (`<a class="tag">` is an
 # in-text link to a tag page).
 INLINE_TAGS = frozenset(
-    {"a", "span", "strong", "b", "em", "i", "u", "font", "small", "big", "sup", "sub", "label",
-     "time", "abbr", "cite", "q", "mark", "code", "s", "del", "ins", "kbd", "var", "tt"}
+    {
+        "a",
+        "span",
+        "strong",
+        "b",
+        "em",
+        "i",
+        "u",
+        "font",
+        "small",
+        "big",
+        "sup",
+        "sub",
+        "label",
+        "time",
+        "abbr",
+        "cite",
+        "q",
+        "mark",
+        "code",
+        "s",
+        "del",
+        "ins",
+        "kbd",
+        "var",
+        "tt",
+    }
 )
 INLINE_CHROME_KINDS = frozenset({"ad", "share", "caption", "hidden", "embed", "cta", "media"})
 
 # Elements whose text counts as a paragraph when scoring containers.
-PARAGRAPH_TAGS = ("p", "pre", "td", "blockquote", "dd", "li", "div", "section", "article", "font", "span", "h2", "h3")
+PARAGRAPH_TAGS = (
+    "p",
+    "pre",
+    "td",
+    "blockquote",
+    "dd",
+    "li",
+    "div",
+    "section",
+    "article",
+    "font",
+    "span",
+    "h2",
+    "h3",
+)
 _PARAGRAPH_TAG_SET = frozenset(PARAGRAPH_TAGS)
+# Paragraph-level elements: they give points to containers, they are not containers themselves.
+_NOT_CONTAINERS = frozenset(
+    {"p", "li", "td", "h2", "h3", "pre", "span", "font", "blockquote", "dd"}
+)
+# How many of the best-scoring containers are weighed in full (link density, class).
+TOP_CANDIDATES = 12
 # Paragraph elements scored on their whole text (the others only on the text they hold directly).
 _TEXT_TAGS = frozenset({"p", "pre", "td", "blockquote", "dd", "li", "h2", "h3"})
 # Class/id tokens of well-known body containers (WordPress, schema.org microdata, news CMSs).
@@ -115,19 +161,43 @@ BODY_CLASS = re.compile(
     r"the-content|body-copy|txt-article|isi-berita|content-detail|detail-content"
 )
 # Class/id words that make a container more likely to be the article (readability's list).
-POSITIVE_CLASS = re.compile(r"article|body|content|entry|main|page|post|text|blog|story|berita|detail|isi|artikel|read", re.I)
+POSITIVE_CLASS = re.compile(
+    r"article|body|content|entry|main|page|post|text|blog|story|berita|detail|isi|artikel|read",
+    re.I,
+)
 # How much a paragraph gives to its ancestors, by distance (readability's decay).
 ANCESTOR_DECAY = (1.0, 0.5, 1 / 6, 1 / 9, 1 / 12)
 # A known container must hold at least this much article-like text to be trusted.
 MIN_CONTAINER_CHARS = 60
+# Disjoint from the scored best, articleBody microdata with this much text still wins: it is the
+# page's own statement of where the article is.
+ARTICLEBODY_TRUSTED_CHARS = 250
 # A body container nested in another one replaces it when it holds this share of its text.
 TIGHT_CONTAINER_SHARE = 0.85
 # Caption boxes around images: how far up from the image, which tags, how much text at most.
 MEDIA_BOX_LEVELS = 4
-MEDIA_BOX_TAGS = frozenset({"div", "span", "figure", "a", "td", "center", "section", "dl", "dd", "dt", "table", "tbody", "tr"})
+MEDIA_BOX_TAGS = frozenset(
+    {
+        "div",
+        "span",
+        "figure",
+        "a",
+        "td",
+        "center",
+        "section",
+        "dl",
+        "dd",
+        "dt",
+        "table",
+        "tbody",
+        "tr",
+    }
+)
 MEDIA_BOX_MAX_CHARS = 300
 # Lines above the headline inside the container longer than this are text, not a kicker.
 KICKER_MAX_CHARS = 150
+# Kinds from markup that the element's own text may correct.
+REFINED_KINDS = frozenset({"hidden", "related", "sidebar", "ad", "tags", "share", "footer", "nav"})
 # The longest audit text kept per removed piece (comment sections can be long).
 AUDIT_MAX_CHARS = 600
 
@@ -223,7 +293,9 @@ def find_media_boxes(tree: Any) -> set[Any]:
 
 def prune(tree: Any) -> None:
     """Drop what is never text (scripts, styles, media, form controls, HTML comments)."""
-    etree.strip_elements(tree, etree.Comment, etree.ProcessingInstruction, *JUNK_TAGS, with_tail=False)
+    etree.strip_elements(
+        tree, etree.Comment, etree.ProcessingInstruction, *JUNK_TAGS, with_tail=False
+    )
 
 
 def _outermost(elements: list[Any]) -> list[Any]:
@@ -271,77 +343,99 @@ _LINK_TEXTS = etree.XPath(".//a//text()")
 
 def _link_len(el: Any) -> int:
     """Characters of link text inside an element (one XPath call, not one per link)."""
+    if el.find(".//a") is None:
+        return 0
     return sum(len(t.strip()) for t in _LINK_TEXTS(el))
-
-
-_body_attr_cache: dict[tuple[str | None, str | None], bool] = {}
 
 
 def _is_body_container(el: Any) -> bool:
     """Markup of a well-known body container: articleBody microdata or a CMS body class."""
-    itemprop = el.get("itemprop")
-    if itemprop and "articlebody" in itemprop.lower():
-        return True
-    key = (el.get("class"), el.get("id"))
-    if key == (None, None):
-        return False
-    hit = _body_attr_cache.get(key)
+    return _body_names(element_markup(el)[1])
+
+
+_NO_NAMES = (None, None, None)
+
+
+def _body_names(names: tuple[str | None, str | None, str | None]) -> bool:
+    cls, ident, itemprop = names
+    return bool(
+        (cls and _body_attr(cls))
+        or (ident and _body_attr(ident))
+        or (itemprop and "articlebody" in itemprop.lower())
+    )
+
+
+_DIGITS = re.compile(r"\d+")
+_body_attr_cache: dict[str, bool] = {}
+
+
+def _body_attr(value: str) -> bool:
+    """A class or id value names a body container (cached; numbers do not matter)."""
+    hit = _body_attr_cache.get(value)
     if hit is None:
-        hit = False
-        for value in key:
-            if value and any(len(t) < 60 and BODY_CLASS.fullmatch(t) for t in value.lower().split()):
-                hit = True
-                break
+        key = _DIGITS.sub("0", value.lower())
+        hit = _body_attr_cache.get(key)
+        if hit is None:
+            hit = any(len(t) < 60 and BODY_CLASS.fullmatch(t) for t in key.split())
         if len(_body_attr_cache) < 50_000:
-            _body_attr_cache[key] = hit
+            _body_attr_cache[key] = _body_attr_cache[value] = hit
     return hit
 
 
-def _chrome_zone(elements: list[Any], page_len: int) -> tuple[set[Any], list[Any]]:
-    """Every element inside an element whose markup says it is chrome, and the well-known body
-    containers. Guarded: an element that holds a body container or most of the page's text is
-    never chrome, whatever its class says (broken markup nests articles in headers)."""
-    known = [el for el in elements if _is_body_container(el)]
-    protected: set[Any] = set()
-    for el in known:
-        node = el
-        while node is not None and node not in protected:
-            protected.add(node)
-            node = node.getparent()
-    inside: set[Any] = set()
-    for el in elements:
-        if el in inside or el.tag in INLINE_TAGS or el in protected:
-            continue
-        kind = element_kind(el, in_body=False)
-        if kind is None:
-            continue
+class _Markers:
+    """What the markup says about each element that holds text, looked up lazily and memoised.
+
+    An element is "known" (a well-known body container) or "chrome" (its tag, role, class or id
+    says so) or neither. The nearest marker above a paragraph decides: chrome excludes it, a
+    body container protects it from any chrome further up (broken markup nests articles in
+    headers). Chrome that holds most of the page's text is not chrome, whatever its class says.
+    """
+
+    def __init__(self, page_len: int) -> None:
+        self.page_len = page_len
+        self.memo: dict[Any, str | None] = {}
+        self.known: list[Any] = []
+
+    def _own(self, el: Any) -> str | None:
+        kind, names = element_markup(el, in_body=False)
+        if names != _NO_NAMES and _body_names(names):
+            self.known.append(el)
+            return "known"
+        if kind is None or el.tag in INLINE_TAGS or el.tag in ("html", "body"):
+            return None
         if kind == "media":
-            if len(el.text_content()) > MEDIA_BOX_MAX_CHARS:
-                continue
-        elif kind != "comments" and page_len > 0:
+            return "chrome" if len(el.text_content()) <= MEDIA_BOX_MAX_CHARS else None
+        if kind != "comments" and self.page_len > 0:
             text_len = len(el.text_content())
-            if text_len > 0.5 * page_len and text_len > 800:
-                continue
-        inside.update(el.iter())
-    return inside, [el for el in known if el not in inside]
+            if text_len > 0.5 * self.page_len and text_len > 800:
+                return None
+        return "chrome"
+
+    def nearest(self, el: Any) -> str | None:
+        """The nearest marker at or above the element."""
+        memo = self.memo
+        chain = []
+        node = el
+        while node is not None and node not in memo:
+            chain.append(node)
+            node = node.getparent()
+        state = memo[node] if node is not None else None
+        for n in reversed(chain):
+            state = self._own(n) or state
+            memo[n] = state
+        return memo[el]
 
 
 def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     """The element(s) holding the article, and how they were found."""
     body = tree.find("body")
     root = body if body is not None else tree
-    page_len = len(root.text_content())
-    # One list of the elements keeps their Python proxies alive: lxml.html builds each proxy
-    # through a Python class lookup, so iterating the tree again would pay it again.
-    elements = list(root.iter(etree.Element))
-    zone, known_containers = _chrome_zone(elements, page_len)
+    markers = _Markers(len(root.text_content()))
 
     score: dict[Any, float] = {}
     good: dict[Any, float] = {}  # article-like text in the subtree (no decay)
-    for el in elements:
+    for el in root.iter(*PARAGRAPH_TAGS):
         tag = el.tag
-        if tag not in _PARAGRAPH_TAG_SET or el in zone:
-            continue
         if tag in _TEXT_TAGS:
             text = el.text_content()
             length = len(text.strip())
@@ -356,7 +450,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
             if length < 25:
                 continue
         density = min(1.0, links / length) if length else 1.0
-        if density > 0.6:
+        if density > 0.6 or markers.nearest(el) == "chrome":
             continue
         points = (1 + text.count(",") + text.count("،") + min(length // 100, 3)) * (1 - density)
         if tag in ("li", "h2", "h3"):
@@ -378,27 +472,35 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     if not score:
         return [], None
 
+    # Link density and class only lower or nudge a score: weighing the best few by raw points
+    # finds the same winner without measuring every ancestor of every paragraph.
+    ranked = sorted(
+        (
+            (points + good.get(el, 0.0) / 1000, el)
+            for el, points in score.items()
+            if el.tag not in _NOT_CONTAINERS
+        ),
+        key=lambda item: item[0],
+        reverse=True,
+    )[:TOP_CANDIDATES]
     best, best_score = None, 0.0
-    for el, points in score.items():
-        if el.tag in ("p", "li", "td", "h2", "h3", "pre", "span", "font", "blockquote", "dd"):
-            continue
-        total = good.get(el, 0.0)
+    for raw, el in ranked:
         text_len = len(el.text_content().strip()) or 1
         density = min(1.0, _link_len(el) / text_len)
-        value = points * (1 - density)
+        value = (raw - good.get(el, 0.0) / 1000) * (1 - density)
         if el.tag in LIST_TAGS:
             # A list wins only when the page has nothing better: lists are mostly link lists.
             value *= 0.3
         cls = (el.get("class") or "") + " " + (el.get("id") or "")
         if POSITIVE_CLASS.search(cls):
             value += 5
-        value += total / 1000
+        value += good.get(el, 0.0) / 1000
         if value > best_score:
             best, best_score = el, value
     if best is None:
         return [], None
 
-    known = _known_container(known_containers, good)
+    known = _known_container(markers.known, good)
     if known is not None:
         k_good, c_good = good.get(known, 0.0), good.get(best, 0.0)
         if _is_ancestor(best, known):
@@ -406,9 +508,12 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
                 return [known], "container"
         elif _is_ancestor(known, best) or known is best:
             return [known], "container"
-        elif k_good >= 0.5 * c_good:
+        elif k_good >= 0.5 * c_good or (
+            _is_articlebody(known) and k_good >= ARTICLEBODY_TRUSTED_CHARS
+        ):
+            # Disjoint: articleBody microdata is the page's own statement, trusted further.
             return [known], "container"
-    return _with_siblings(best, good, zone), "scored"
+    return _with_siblings(best, good, markers), "scored"
 
 
 def _known_container(candidates: list[Any], good: dict[Any, float]) -> Any:
@@ -442,6 +547,11 @@ def _known_container(candidates: list[Any], good: dict[Any, float]) -> Any:
     return tightest
 
 
+def _is_articlebody(el: Any) -> bool:
+    itemprop = el.get("itemprop")
+    return bool(itemprop) and "articlebody" in itemprop.lower()
+
+
 def _is_ancestor(ancestor: Any, el: Any) -> bool:
     node = el.getparent()
     while node is not None:
@@ -451,7 +561,7 @@ def _is_ancestor(ancestor: Any, el: Any) -> bool:
     return False
 
 
-def _with_siblings(best: Any, good: dict[Any, float], zone: set[Any]) -> list[Any]:
+def _with_siblings(best: Any, good: dict[Any, float], markers: _Markers) -> list[Any]:
     """The best container plus siblings that carry the same article (split by ads or wrappers)."""
     parent = best.getparent()
     if parent is None:
@@ -464,12 +574,13 @@ def _with_siblings(best: Any, good: dict[Any, float], zone: set[Any]) -> list[An
         if sib is best:
             out.append(sib)
             continue
-        if not isinstance(sib.tag, str) or sib in zone or sib.tag in ("h1", "header", "footer", "nav", "aside"):
+        if not isinstance(sib.tag, str) or sib.tag in ("h1", "header", "footer", "nav", "aside"):
+            continue
+        if markers.nearest(sib) == "chrome":
             continue
         g = good.get(sib, 0.0)
-        if g >= threshold or (best_cls and sib.get("class") == best_cls and g > 0):
-            out.append(sib)
-        elif sib.tag == "p" and g >= 80:
+        same_class = bool(best_cls) and sib.get("class") == best_cls and g > 0
+        if g >= threshold or same_class or (sib.tag == "p" and g >= 80):
             out.append(sib)
     return out
 
@@ -482,7 +593,9 @@ def _with_siblings(best: Any, good: dict[Any, float], zone: set[Any]) -> list[An
 class Walker:
     """Turns container markup into text blocks, cutting chrome elements with an audit."""
 
-    def __init__(self, insert_re: re.Pattern[str], profile_chrome: set[Any], media_boxes: set[Any]) -> None:
+    def __init__(
+        self, insert_re: re.Pattern[str], profile_chrome: set[Any], media_boxes: set[Any]
+    ) -> None:
         self.insert_re = insert_re
         self.profile_chrome = profile_chrome
         self.media_boxes = media_boxes
@@ -546,12 +659,12 @@ class Walker:
         text = clean_text(el.text_content()) if text is None else text
         if not text:
             return
-        if kind in ("hidden", None) or kind == "profile":
-            refined = line_kind(Block(text=text), self.insert_re)
-            if refined:
-                kind = refined if kind != "profile" else kind
-            elif kind == "hidden":
-                kind = "hidden"
+        if kind in REFINED_KINDS and len(text) <= INSERT_MAX_CHARS:
+            # A "read also" box is an insert whatever its class calls it (related, sidebar...);
+            # a hidden block is what its text says (an ad marker...).
+            refined = line_kind(Block(text=text, link_chars=_link_len(el)), self.insert_re)
+            if refined == "insert" or (kind == "hidden" and refined):
+                kind = refined
         if kind == "caption":
             self.captions.append(text)
         self.removed.append(Removed(kind, text))
@@ -598,9 +711,8 @@ class Walker:
                     # The block right before a cut list is its heading ("Baca Juga" + a box).
                     self.blocks[-1].cut_after = self.removed[-1].kind
                 return
-            if tag in BOLD_TAGS or tag == "span":
-                if self._inline_insert(el):
-                    return
+            if (tag in BOLD_TAGS or tag == "span") and self._inline_insert(el):
+                return
         block = tag in BLOCK_TAGS
         if tag == "br":
             self._flush()
@@ -686,7 +798,19 @@ class Walker:
 
 # Chrome that holds other articles' captions (teaser thumbnails), never the page's own photos.
 _FOREIGN_CAPTION_KINDS = frozenset(
-    {"related", "nav", "sidebar", "footer", "header", "comments", "ad", "share", "cta", "tags", "ticker"}
+    {
+        "related",
+        "nav",
+        "sidebar",
+        "footer",
+        "header",
+        "comments",
+        "ad",
+        "share",
+        "cta",
+        "tags",
+        "ticker",
+    }
 )
 
 

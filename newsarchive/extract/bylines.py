@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from lxml import etree
 
-from newsarchive.extract.document import Document, clean_text, profile_texts
+from newsarchive.extract.dates import MONTHS, find_headline
+from newsarchive.extract.document import Document, clean_text, host_of, profile_texts
 from newsarchive.items import Contributor
 
 # Credit labels -> role. "sumber"/"source" credit where a story came from (an attribution, not a
@@ -56,10 +56,19 @@ LABEL_ROLES: dict[str, str | None] = {
     "sumber": None,
     "source": None,
 }
-# Labels that also work without a colon ("Oleh Desca", "by Admin", "Laporan wartawan X"): only
-# when the next word is capitalised, so running text ("dimiliki oleh pekerja") never matches.
+# Labels that also work without a colon ("Oleh Desca", "by Admin", "Penulis Nabilla Tashandra |
+# Editor Bayu Galih"): only when the next word is capitalised and only names follow, so running
+# text ("dimiliki oleh pekerja", "Penulis Andrea Hirata mengatakan...") never matches.
 BARE_LABELS = (
     "laporan wartawan",
+    "penulis",
+    "reporter",
+    "pewarta",
+    "wartawan",
+    "editor",
+    "redaktur",
+    "penyunting",
+    "fotografer",
     "ditulis oleh",
     "written by",
     "reported by",
@@ -78,6 +87,8 @@ LABEL = re.compile(
     re.I,
 )
 LABEL_PREFIXES = tuple(LABEL_ROLES)
+# A label opening a line without a colon, for labels that sit alone in their own element.
+LABEL_NO_COLON = re.compile(rf"^\s*({_LABEL_ALT})\b(?!\s*[:\uff1a])", re.I)
 # A text node that starts a credit: a label then a colon, the label alone (its value sits in the
 # next table cell: `<td>Penulis</td><td>: Nama</td>`), or a bare label before a capital.
 LABEL_START = re.compile(
@@ -125,8 +136,11 @@ ROLE_WORDS = re.compile(r"^(kontributor|koresponden|wartawan|jurnalis|reporter|p
 TITLE_PART = re.compile(r"^(?:[A-Z][A-Za-z]{0,3}\.\s?){1,4}[A-Za-z]{0,4}\.?$")
 UNDOTTED_TITLES = {
     "mba", "ma", "msc", "phd", "sh", "mh", "se", "mm", "mt", "st", "ak", "cpa", "lc", "ba", "bsc",
-    "md", "jr", "sr", "ii", "iii",
+    "md", "jr", "sr", "ii", "iii", "ms", "rd", "rn", "mph", "cfa", "esq", "dds",
 }  # fmt: skip
+# Lower-case words that belong inside names ("Ludwig van Beethoven", "Siti binti Ahmad").
+NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "da", "di", "dos", "du", "la", "le",
+                  "bin", "binti", "al", "el", "y", "e", "ter", "ten"}  # fmt: skip
 # Separators between names in one credit.
 NAME_SPLIT = re.compile(r"\s*(?:\s(?:dan|and|serta)\s|&|;|/|\+)\s*", re.I)
 # Where a credit's value ends: a pipe/bullet, or " - outlet" ("Bagus Kurniawan - detiknews").
@@ -135,6 +149,31 @@ VALUE_END = re.compile(r"\s*(?:[|\u2022\u00b7]|\s[-\u2013\u2014]\s).*$", re.S)
 DAY_NAMES = re.compile(
     r"\b(?:senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\b,?",
+    re.I,
+)
+# A date line before a credit label: a digit, or a "posted on" phrase.
+DATE_LINE = re.compile(r"\d|^\s*(?:posted|diposting|published|diterbitkan|dipublikasikan)\b", re.I)
+_DIGIT = re.compile(r"\d")
+# Stamps that follow a byline on the same line ("Umair Irfan Updated Nov 13").
+STAMP_WORDS = re.compile(
+    r"\b(?:updated|published|publish date|posted|last modified|diperbarui|diterbitkan)\b", re.I
+)
+# A month name left at the end once the day and year are cut ("Associated Press November").
+TRAILING_MONTH = re.compile(
+    rf"\s+(?:{'|'.join(sorted(MONTHS, key=len, reverse=True))})\.?\s*$", re.I
+)
+# Job titles written after a name. With a rank word ("Staff Writer") they are cut off; a name
+# that ends in a job word without one ("AP Auto Writer") is a title, not a person.
+JOB_TITLE = re.compile(
+    r"(?:\b(staff|senior|contributing|chief|special|associate|deputy|managing|political|"
+    r"foreign|business|sports|science|news)\s+)?"
+    r"\b(?:writer|reporter|correspondent|columnist|contributor|editor)s?\s*$",
+    re.I,
+)
+# Words before a bare "by" that make it a site credit, not a byline ("Designed by", "Powered by").
+SITE_CREDIT = re.compile(
+    r"(?:designed|powered|crafted|developed|built|made|hosted|theme|template|created)"
+    r"(?:\s+with\W*\w*)?\W*$",
     re.I,
 )
 TRAILING_WORDS = re.compile(r"(?:\s+(?:on|pada|at|di|,|-))+\s*$", re.I)
@@ -183,6 +222,24 @@ def _valid_name(name: str, *, labelled: bool) -> bool:
     return labelled or not name.islower()
 
 
+def _capitalised_name(name: str) -> bool:
+    """Every word capitalised (or a name particle, or camel-cased like "detikBali"): what a bare
+    "by"/"oleh" must be followed by, so prose ("by the Chinese government") is not a credit."""
+    for word in name.split():
+        if not (word[0].isupper() or word in NAME_PARTICLES or any(c.isupper() for c in word[1:])):
+            return False
+    return True
+
+
+def _dedupe_repeated(name: str) -> str:
+    """ "Sean Martin Sean Martin" (a name printed twice in one byline block) -> "Sean Martin"."""
+    words = name.split()
+    half = len(words) // 2
+    if len(words) % 2 == 0 and half and words[:half] == words[half:]:
+        return " ".join(words[:half])
+    return name
+
+
 def _looks_like_outlet(part: str) -> bool:
     return bool(re.search(r"\.(?:com|co\.id|id|net|org|co)\b", part, re.I))
 
@@ -216,15 +273,25 @@ def _split_names(value: str, *, labelled: bool) -> list[str]:
 
 
 def _credit_value(value: str) -> str:
-    """The names part of a credit: up to a pipe, " - outlet", a date or a day name."""
+    """The names part of a credit: up to a pipe, " - outlet", a date, a day name or an
+    "Updated" / "Published" stamp."""
     value = VALUE_END.sub("", value)
-    m = re.search(r"\d", value)
-    if m:
-        value = value[: m.start()]
-    m = DAY_NAMES.search(value)
-    if m:
-        value = value[: m.start()]
+    for pattern in (_DIGIT, DAY_NAMES, STAMP_WORDS):
+        m = pattern.search(value)
+        if m:
+            value = value[: m.start()]
+    value = TRAILING_MONTH.sub("", value)
     return TRAILING_WORDS.sub("", value).strip()
+
+
+def _strip_job_title(name: str) -> str | None:
+    """ "Meg James Staff Writer" -> "Meg James"; a bare job title ("AP Auto Writer") -> None."""
+    m = JOB_TITLE.search(name)
+    if not m:
+        return name
+    if m.group(1) and m.start() > 0:
+        return name[: m.start()].strip(" ,-")
+    return None
 
 
 def parse_byline(text: str, *, default_role: str | None = "author") -> list[Contributor]:
@@ -247,11 +314,17 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
     segments: list[tuple[str | None, str, str]] = []
     labels = list(LABEL.finditer(t))
     head = t[: labels[0].start()] if labels else t
-    if head.strip() and default_role is not None:
-        segments.append((default_role, head, "none"))
+    # Text before a label is a credit of its own ("Andi | Editor: Budi") unless it is the date
+    # line the credit follows ("Posted on Maret 30, 2015 by Admin").
+    if head.strip() and default_role is not None and not (labels and DATE_LINE.search(head)):
+        # Before a label, only a clean name list counts ("Andi | Editor: Budi"), not a phrase
+        # ("Crafted with love by ...").
+        segments.append((default_role, head, "bare" if labels else "none"))
     for i, lm in enumerate(labels):
         end = labels[i + 1].start() if i + 1 < len(labels) else len(t)
         label = lm.group(1) or lm.group(2)
+        if lm.group(2) and SITE_CREDIT.search(t[: lm.start()]):
+            continue  # "Crafted with love by TemplatesYard": the site's credit, not a byline
         segments.append((_role_of(label), t[lm.end() : end], "colon" if lm.group(1) else "bare"))
     out: list[Contributor] = []
     seen: set[tuple[str, str]] = set()
@@ -262,8 +335,16 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
         if not value:
             continue
         labelled = kind == "colon"
-        names = [_clean_name(n) for n in _split_names(value, labelled=labelled)]
-        if kind == "bare" and not all(_valid_name(n, labelled=False) for n in names):
+        names = [
+            _dedupe_repeated(n)
+            for n in (
+                _strip_job_title(_clean_name(n)) for n in _split_names(value, labelled=labelled)
+            )
+            if n is not None
+        ]
+        if kind == "bare" and not all(
+            _valid_name(n, labelled=False) and _capitalised_name(n) for n in names
+        ):
             # "By June, the company..." is prose, not a credit: a bare "by"/"oleh" must be
             # followed by nothing but names.
             continue
@@ -289,10 +370,10 @@ WRITER_ROLES = ("author", "reporter", "agency")
 # lists, sidebars.
 FOREIGN_CONTAINER = re.compile(
     r"comment|komentar|caption|related|terkait|lainnya|popular|terpopuler|sidebar|widget|"
-    r"respond|reply",
+    r"respond|reply|copyright|site-footer|footer-",
     re.I,
 )
-FOREIGN_TAGS = frozenset({"figure", "figcaption", "nav", "aside", "select", "option"})
+FOREIGN_TAGS = frozenset({"figure", "figcaption", "nav", "aside", "select", "option", "footer"})
 # For unlabelled byline markup, photo blocks are foreign too: a class="author" inside them is the
 # photo credit (kompas's span.author "KOMPAS.COM/NAME" under the lead photo).
 PHOTO_CONTAINER = re.compile(r"photo|foto|gallery|figure|image|img|pic", re.I)
@@ -309,6 +390,9 @@ _BYLINE_MARKED = etree.XPath(
     "//body//*[@itemprop='author' or @rel='author' or contains(@class, 'uthor')"
     " or contains(@class, 'yline') or contains(@class, 'enulis')]"
 )
+# Byline-marked elements compared for distance to the headline (author lists of teasers can be
+# long; the article's own byline is among the first).
+MAX_STRUCTURE_CANDIDATES = 12
 # ...except avatars, images and comment authors.
 BYLINE_CLASS_EXCLUDE = re.compile(r"img|image|avatar|photo|foto|comment|pic|icon|bio|desc", re.I)
 # Meta tags naming the author, best first. article:author is often a profile URL (filtered).
@@ -328,6 +412,8 @@ SIGNATURE = re.compile(r"^[A-Z][A-Z.'\- ]{1,40}[A-Z.]$")
 MAX_SIGNATURE_WORDS = 4
 # The article text before a sign-off must be this long (a sign-off ends an article, not a teaser).
 MIN_SIGNED_TEXT = 400
+# A photographer's byline (not a caption's "Foto:" credit): on a photo story it names the author.
+PHOTO_BYLINE = re.compile(r"\s*(?:fotografer|photographer|pewarta foto)\b", re.I)
 SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "textarea"})
 
 
@@ -361,7 +447,7 @@ SECOND_LEVEL_LABELS = frozenset({"co", "or", "ac", "go", "web", "my", "sch", "co
 def _brand(doc: Document) -> str | None:
     """The site's brand token from its host ("kompas" for regional.kompas.com)."""
     url = doc.url or doc.meta_first("og:url") or ""
-    host = urlsplit(url).hostname or ""
+    host = host_of(url)
     labels = [p for p in host.split(".") if p and p not in ("www", "m")]
     if len(labels) >= 3 and labels[-2] in SECOND_LEVEL_LABELS:
         labels = labels[:-2]
@@ -425,8 +511,13 @@ def _labelled_credits(doc: Document) -> _Credits:
         seen.add(ctx)
         if _in_foreign_container(ctx) or ctx.tag in FOREIGN_TAGS:
             continue
+        line = _text(ctx)
+        if text.strip().lower() in LABEL_ROLES:
+            # The label stood alone in its element ("<h6>Penulis</h6><a>Nama</a>"): the value
+            # follows it without a colon.
+            line = LABEL_NO_COLON.sub(r"\1:", line, count=1)
         # Only what follows a label counts: the context may open with a date or a menu.
-        people = parse_byline(_text(ctx), default_role=None)
+        people = parse_byline(line, default_role=None)
         if not people:
             continue
         credits.lines.append((ctx, people))
@@ -468,10 +559,12 @@ def _from_jsonld(doc: Document, editors: set[str], brand: str | None) -> list[Co
 
 
 def _from_structure(doc: Document, editors: set[str]) -> tuple[Any, list[Contributor]] | None:
-    """The first byline element by markup: itemprop=author, rel=author, byline/author classes."""
+    """The byline element by markup (itemprop=author, rel=author, byline/author classes) nearest
+    the headline."""
     body = doc.tree.find("body")
     if body is None:
         return None
+    found: list[tuple[Any, list[Contributor]]] = []
     for el in _BYLINE_MARKED(body):
         if el.tag in SKIP_TEXT_TAGS or el.tag in ("meta", "link", "img"):
             continue
@@ -492,8 +585,10 @@ def _from_structure(doc: Document, editors: set[str]) -> tuple[Any, list[Contrib
             continue
         people = [p for p in parse_byline(text) if p.name.lower() not in editors]
         if any(p.role in WRITER_ROLES for p in people):
-            return el, people
-    return None
+            found.append((el, people))
+            if len(found) >= MAX_STRUCTURE_CANDIDATES:
+                break
+    return _closest_to_headline(doc, found) if found else None
 
 
 def _from_meta(doc: Document, editors: set[str], brand: str | None) -> list[Contributor]:
@@ -552,8 +647,6 @@ def _closest_to_headline(
 ) -> tuple[Any, list[Contributor]]:
     if len(lines) == 1:
         return lines[0]
-    from newsarchive.extract.dates import find_headline
-
     headline = find_headline(doc)
     body = doc.tree.find("body")
     if headline is None or body is None:
@@ -566,6 +659,21 @@ def _closest_to_headline(
         return offset if offset >= 0 else -2.0 * offset
 
     return min(lines, key=distance)
+
+
+def _strip_affiliation(person: Contributor, doc: Document, brand: str | None) -> Contributor:
+    """ "Kevin McCoy USA TODAY", "Tom Davies Associated Press": a person's name followed by the
+    outlet or agency they write for (printed in the same byline block) -> the person."""
+    words = person.name.split()
+    for k in (3, 2, 1):
+        if len(words) - k < 2:
+            continue
+        tail = " ".join(words[-k:])
+        if tail.lower() in AGENCIES or _is_publisher(tail, doc, brand):
+            return Contributor(
+                " ".join(words[:-k]), person.role if person.role != "agency" else "author"
+            )
+    return person
 
 
 def find_contributors(
@@ -618,13 +726,17 @@ def find_contributors(
             p
             for el, people in credits.lines
             for p in people
-            if p.role == "photographer"
-            and re.match(r"\s*(fotografer|photographer|pewarta foto)", _text(el), re.I)
+            if p.role == "photographer" and PHOTO_BYLINE.match(_text(el))
         ]
         if photographers:
             writers = [Contributor(p.name, "author") for p in photographers]
             source = "byline"
 
+    writers = [_strip_affiliation(p, doc, brand) for p in writers]
+    if len(writers) > 1:
+        # "Jill Disis, CNN Business": the site's own name next to a person is not a second writer.
+        people = [p for p in writers if p.role == "agency" or not _is_publisher(p.name, doc, brand)]
+        writers = people or writers
     out: list[Contributor] = []
     seen: set[tuple[str, str]] = set()
     for person in writers + extras:

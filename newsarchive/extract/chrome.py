@@ -108,62 +108,115 @@ _SUFFIXES = (
 CLASS_KEYWORDS: tuple[tuple[str, str], ...] = (
     # Video and audio players: their text is the player's fallback ("Your browser does not
     # support..."), not prose. Embedded posts (tweets, Instagram) stay: they are quoted content.
-    ("embed", r"video-?player|player|jwplayer|vjs|video-?js|audio-?player|podcast-?player"),
+    # (A bare `player` is a column of a sports table, not a player.)
+    (
+        "embed",
+        r"video-?player|jwplayer|jw-player|vjs|video-?js|audio-?player|podcast-?player|"
+        r"player-?container|player-?wrapper|media-?player",
+    ),
     # Comment sections and comment forms (WordPress #respond, Disqus, Facebook, Livefyre).
-    ("comments", r"comments?|komentar|disqus|respond|replies|reply|discussions?|livefyre|"
-     r"fb-comments|commentlist|comment-?form|fbcomments?"),
+    (
+        "comments",
+        r"comments?|komentar|disqus|respond|replies|reply|discussions?|livefyre|"
+        r"fb-comments|commentlist|comment-?form|fbcomments?|diskusi",
+    ),
     # Running headlines above the article.
-    ("ticker", r"ticker|newsticker|news-?ticker|marquee|running-?text|breaking-?news|"
-     r"headline-?ticker|breaking"),
+    (
+        "ticker",
+        r"ticker|newsticker|news-?ticker|marquee|running-?text|breaking-?news|"
+        r"headline-?ticker|breaking",
+    ),
     # Photo captions and credits: they go to `captions`, not to the body.
-    ("caption", r"caption|captions|figcaption|wp-caption-text|credit|credits|photo-?credit|"
-     r"image-?credit|img-?credit|keterangan|ket-?foto|foto-?caption|photo-?caption"),
+    (
+        "caption",
+        r"caption|captions|figcaption|wp-caption-text|credit|credits|photo-?credit|"
+        r"image-?credit|img-?credit|keterangan|ket-?foto|foto-?caption|photo-?caption",
+    ),
     # Share and social bars, reaction and rating widgets, print/font-size tools.
-    ("share", r"share|shares|sharing|sharer|social|socials|social-?media|sosmed|socmed|"
-     r"addthis|sharethis|sharedaddy|a2a|addtoany|share-?bar|reactions?|rating|rate|vote|"
-     r"likes?|emoji|print|font-?size|text-?size|bookmark|sociable"),
+    (
+        "share",
+        r"share|shares|sharing|sharer|social|socials|social-?media|sosmed|socmed|"
+        r"addthis|sharethis|sharedaddy|a2a|addtoany|share-?bar|reactions?|rating|rate|vote|"
+        r"likes?|emoji|print|font-?size|text-?size|bookmark|sociable",
+    ),
     # Related / recommended / popular lists and the "read also" boxes of Indonesian portals.
-    ("related", r"related|terkait|lainnya|recommend|recommended|recommendations?|rekomendasi|"
-     r"more-?stories|more-?from|more-?news|also-?read|read-?also|baca-?juga|bacajuga|"
-     r"lihat-?juga|read-?more|readmore|read-?next|popular|terpopuler|populer|trending|"
-     r"most-?read|most-?popular|most-?viewed|outbrain|taboola|relatedposts|jp-relatedposts|"
-     r"you-?may-?like|next-?article|prev-?next|post-?navigation|nav-?links|pilihan|"
-     r"berita-?pilihan|linksisip|sisip|inline-?related|topik-?pilihan|headline-?lain"),
+    (
+        "related",
+        r"related|terkait|lainnya|recommend|recommended|recommendations?|rekomendasi|"
+        r"more-?stories|more-?from|more-?news|also-?read|read-?also|baca-?juga|bacajuga|"
+        r"lihat-?juga|read-?more|readmore|read-?next|popular|terpopuler|populer|trending|"
+        r"most-?read|most-?popular|most-?viewed|outbrain|taboola|relatedposts|jp-relatedposts|"
+        r"you-?may-?like|next-?article|prev-?next|post-?navigation|nav-?links|pilihan|"
+        r"berita-?pilihan|linksisip|sisip|inline-?related|topik-?pilihan|headline-?lain",
+    ),
     # Tag and topic lists.
-    ("tags", r"tags?|tag-?list|tagcloud|tag-?cloud|post-?tags|topics?|keywords?|"
-     r"tagline-?list|hashtags?|labels"),
+    (
+        "tags",
+        r"tags?|tag-?list|tagcloud|tag-?cloud|post-?tags|topics?|keywords?|"
+        r"tagline-?list|hashtags?|labels",
+    ),
     # Author boxes (bio, avatar, "more by this author").
-    ("author_box", r"author-?bio|author-?box|about-?the-?author|about-?author|author-?info|"
-     r"author-?card|bio-?box|authorbox|author-?profile|author-?details|biography"),
+    (
+        "author_box",
+        r"author-?bio|author-?box|about-?the-?author|about-?author|author-?info|"
+        r"author-?card|bio-?box|authorbox|author-?profile|author-?details|biography",
+    ),
     # Bylines, dates and other article metadata printed inside the body region.
-    ("byline", r"byline|bylines|author|authors|penulis|reporter|editor-?name|redaktur|writer|post-?meta|"
-     r"entry-?meta|article-?meta|meta|date|time|timestamp|published|pubdate|posted-?on|"
-     r"credit-?line|jurnalis"),
+    (
+        "byline",
+        r"byline|bylines|author|authors|penulis|reporter|editor-?name|redaktur|writer|post-?meta|"
+        r"entry-?meta|article-?meta|meta|date|time|timestamp|published|pubdate|posted-?on|"
+        r"credit-?line|jurnalis",
+    ),
     # Ads and sponsored slots.
-    ("ad", r"ad|ads|adv|advert|adverts|advertisement|advertising|advertorial|iklan|banner|"
-     r"banners|sponsor|sponsored|sponsors|promo|promos|promoted|promotion|dfp|gpt|adsense|"
-     r"adsbygoogle|adslot|adunit|billboard|leaderboard|skyscraper|mrec|parallax|"
-     r"paradetail|commercial|native-?ad|dable"),
+    (
+        "ad",
+        r"ad|ads|adv|advert|adverts|advertisement|advertising|advertorial|iklan|banner|"
+        r"banners|sponsor|sponsored|sponsors|promo|promos|promoted|promotion|dfp|gpt|adsense|"
+        r"adsbygoogle|adslot|adunit|billboard|leaderboard|skyscraper|mrec|parallax|"
+        r"paradetail|commercial|native-?ad|dable",
+    ),
     # Newsletter, app, follow-us and paywall calls to action.
-    ("cta", r"newsletter|newsletters|subscribe|subscription|signup|sign-?up|app-?download|"
-     r"download-?app|follow-?us|cta|paywall|membership|register|google-?news|whatsapp|"
-     r"telegram|push-?notif|notification|optin|opt-?in|mailchimp|popup"),
+    (
+        "cta",
+        r"newsletter|newsletters|subscribe|subscription|signup|sign-?up|app-?download|"
+        r"download-?app|follow-?us|cta|paywall|membership|register|google-?news|whatsapp|"
+        r"telegram|push-?notif|notification|optin|opt-?in|mailchimp|popup",
+    ),
     # Navigation: breadcrumbs, menus, pagination of the site (not of the article).
-    ("nav", r"breadcrumbs?|nav|navigation|navbar|menu|menus|submenu|pagination|pager|"
-     r"skip-?link|skip"),
+    (
+        "nav",
+        r"breadcrumbs?|nav|navigation|navbar|menu|menus|submenu|pagination|pager|"
+        r"skip-?link|skip",
+    ),
     # Page and article headers (title, kicker, byline: metadata) and footers.
     ("header", r"header|masthead|site-?header|topbar|hero"),
     # Page and article footers, and the site's contact box ("Redaksi: ...", "Kontak").
-    ("footer", r"footer|site-?footer|entry-?footer|article-?footer|post-?footer|redaksi|"
-     r"info-?redaksi|kontak|contact|contact-?info|copyright|disclaimer"),
+    (
+        "footer",
+        r"footer|site-?footer|entry-?footer|article-?footer|post-?footer|redaksi|"
+        r"info-?redaksi|kontak|contact|contact-?info|copyright|disclaimer",
+    ),
     # Sidebars and widgets beside the article.
     ("sidebar", r"sidebar|side-?bar|widget|widgets|aside|rail|right-?rail|right-?col"),
 )
 # Hidden helpers (screen-reader text, collapsed menus): not what a reader sees. Whole tokens only
 # (`field-label-hidden` hides a label, not the field).
 HIDDEN_TOKENS = frozenset(
-    {"hidden", "hide", "d-none", "sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden",
-     "invisible", "offscreen", "is-hidden", "u-hidden", "hidden-xs-up"}
+    {
+        "hidden",
+        "hide",
+        "d-none",
+        "sr-only",
+        "screen-reader-text",
+        "visually-hidden",
+        "visuallyhidden",
+        "invisible",
+        "offscreen",
+        "is-hidden",
+        "u-hidden",
+        "hidden-xs-up",
+    }
 )
 
 # One regex for all kinds (one C-level match per token); the named group that matched is the kind.
@@ -207,6 +260,8 @@ def token_kind(token: str) -> str | None:
 
 
 _attr_cache: dict[str, str | None] = {}
+_DIGITS = re.compile(r"\d+")
+_MISSING: Any = object()
 
 
 def attr_kind(value: str) -> str | None:
@@ -215,11 +270,18 @@ def attr_kind(value: str) -> str | None:
         return _attr_cache[value]
     except KeyError:
         pass
-    kind = None
-    for token in value.lower().split():
-        kind = token_kind(token)
-        if kind:
-            break
+    # Ids and classes carry numbers (`post-2551586`, `div-gpt-ad-1572507980488-0`); the same name
+    # with other numbers is the same kind, so the cache is keyed without them.
+    key = _DIGITS.sub("0", value.lower())
+    kind = _attr_cache.get(key, _MISSING)
+    if kind is _MISSING:
+        kind = None
+        for token in key.split():
+            kind = token_kind(token)
+            if kind:
+                break
+        if len(_attr_cache) < 50_000:
+            _attr_cache[key] = kind
     if len(_attr_cache) < 50_000:
         _attr_cache[value] = kind
     return kind
@@ -236,40 +298,56 @@ def is_hidden(el: Any) -> bool:
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
+# Semantic tags that are chrome anywhere on the page (outside a body container too).
+OUTER_CHROME_TAGS = {tag: CHROME_TAGS[tag] for tag in ("nav", "aside", "marquee", "form")}
+
+
 def element_kind(el: Any, *, in_body: bool = True) -> str | None:
     """The chrome kind of an element from its markup alone (tag, role, class, id), or None.
 
     `in_body=False` leaves out the semantic tags that are chrome only inside a body container
     (<header>, <footer>, <h1>): outside it they are the page's own frame.
     """
-    tag = el.tag
-    if in_body:
-        kind = CHROME_TAGS.get(tag)
-        if kind:
-            return kind
-    elif tag in ("nav", "aside", "marquee", "form"):
-        return CHROME_TAGS[tag]
-    role = el.get("role")
+    return element_markup(el, in_body=in_body)[0]
+
+
+def element_markup(
+    el: Any, *, in_body: bool = True
+) -> tuple[str | None, tuple[str | None, str | None, str | None]]:
+    """The chrome kind of an element (as element_kind) and its (class, id, itemprop) values.
+
+    One pass over the element's attributes: lxml attribute lookups are slow enough that the
+    per-element cost of the page-wide scan is dominated by them.
+    """
+    tag_kind = (CHROME_TAGS if in_body else OUTER_CHROME_TAGS).get(el.tag)
+    get = el.get
+    cls = get("class")
+    ident = get("id")
+    itemprop = get("itemprop")
+    names = (cls, ident, itemprop)
+    if tag_kind:
+        return tag_kind, names
+    role = get("role")
     if role:
         kind = CHROME_ROLES.get(role.strip().lower())
         if kind:
-            return kind
-    itemprop = el.get("itemprop")
+            return kind, names
     if itemprop and itemprop.strip().lower() in ("comment", "comments"):
-        return "comments"
-    cls = el.get("class")
+        return "comments", names
     if cls:
         kind = attr_kind(cls)
         if kind:
-            return kind
-    ident = el.get("id")
+            return kind, names
     if ident:
         kind = attr_kind(ident)
         if kind:
-            return kind
-    if is_hidden(el):
-        return "hidden"
-    return None
+            return kind, names
+    if get("hidden") is not None:
+        return "hidden", names
+    style = get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return "hidden", names
+    return None, names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,8 +417,12 @@ INSERT_MAX_CHARS = 320
 
 def compile_insert_labels(extra: tuple[str, ...] = ()) -> re.Pattern[str]:
     """The insert-label regex: built-in labels plus a profile's own (matched literally)."""
-    labels = list(INSERT_LABELS) + [r"\s+".join(map(re.escape, e.split())) for e in extra if e.strip()]
-    return re.compile(rf"^(?P<label>{'|'.join(labels)})(?P<sep>{_SEPARATOR})?(?P<rest>.*)$", re.I | re.S)
+    labels = list(INSERT_LABELS) + [
+        r"\s+".join(map(re.escape, e.split())) for e in extra if e.strip()
+    ]
+    return re.compile(
+        rf"^(?P<label>{'|'.join(labels)})(?P<sep>{_SEPARATOR})?(?P<rest>.*)$", re.I | re.S
+    )
 
 
 DEFAULT_INSERT_RE = compile_insert_labels()
@@ -363,7 +445,8 @@ _SHARE_WORDS = (
     r"like this|like|suka|tweet|retweet|whatsapp|wa|facebook|fb|twitter|x|line|telegram|"
     r"linkedin|pinterest|pin it|pint it|email|e-mail|print|cetak|copy link|copy|salin tautan|"
     r"salin link|link|reddit|tumblr|messenger|google\+?|g\+|kakao|plurk|more|lainnya|"
-    r"flipboard|pocket|sms|comment|comments|komentar"
+    r"flipboard|pocket|sms|comment|comments|komentar|share this on|share it|share it with friends|"
+    r"with friends|print this article|print this|email this article|email this|on|via|surat elektronik"
 )
 SHARE_LINE = re.compile(
     rf"^(?:(?:{_SHARE_WORDS})\s*[:|/]?\s*\(?\d*[.,]?\d*[kKmM]?\)?\s*[:|/,·]?\s*)+$", re.I
@@ -380,7 +463,8 @@ RELATED_HEADING = re.compile(
     r"(?: like this one)?|read more|read next|up next|you (?:may|might) (?:also )?like|"
     r"recommended(?: for you| stories| articles)?|popular(?: now| news| stories| videos)?|"
     r"most (?:read|popular|viewed|shared)|trending(?: now| stories)?|editor'?s picks?|"
-    r"top stories|latest(?: news| stories)?|also on [\w .]+|further reading)\s*[:»>]*$",
+    r"top stories|latest(?: news| stories)?|also on [\w .]+|further reading|news ?feed|"
+    r"berita terkini|indeks berita|more from [\w .]+)\s*[:»>]*$",
     re.I,
 )
 
@@ -402,15 +486,40 @@ COMMENTS_HEADING = re.compile(
     re.I,
 )
 
-# Calls to action: newsletters, apps, channels, "follow us".
-CTA_LINE = re.compile(
-    r"(?:^(?:dapatkan|download|unduh|ikuti|follow|subscribe|sign up|daftar|langganan|"
-    r"berlangganan|gabung|join|install|get the|get our|klik|click here|tap here)\b.{0,200}"
+# Calls to action: newsletters, apps, channels, "follow us". A line that opens with a call and
+# names a channel (`Dapatkan update berita pilihan ... Grup Telegram ...`) is one even when long.
+CTA_OPENING = re.compile(
+    r"^(?:dapatkan|download|unduh|ikuti|follow|subscribe|sign up|daftar|langganan|berlangganan|"
+    r"gabung|join|install|get the|get our|klik|click here|tap here|simak breaking news|"
+    r"simak berita|pilih saluran|baca berita .{0,40} di aplikasi)\b.{0,240}"
     r"(?:newsletter|aplikasi|app\b|apps\b|channel|saluran|google news|whatsapp|telegram|"
     r"instagram|twitter|facebook|tiktok|youtube|update|notifikasi|notifications|inbox|"
-    r"email|berita terkini|subscribe))|google news|whatsapp channel|saluran whatsapp|"
+    r"email|berita terkini|subscribe)",
+    re.I,
+)
+CTA_LINE = re.compile(
+    r"google news|whatsapp channel|saluran whatsapp|"
     r"^cek berita dan artikel|^jangan (?:sampai )?ketinggalan|^sign up for|^subscribe to|"
     r"^get (?:our|the) (?:daily|free|weekly)|newsletter\b.{0,80}(?:sign up|subscribe|inbox)",
+    re.I,
+)
+CTA_MAX_CHARS = 340
+
+# Syndication notes (`Artikel ini telah tayang di Kompas.com dengan judul ...`): where the text
+# also appeared, not text.
+SYNDICATION_LINE = re.compile(
+    r"^[-–—_*\s]*(?:artikel|berita|tulisan) ini (?:telah |sudah |juga |pertama kali )?"
+    r"(?:tayang|naik|terbit|dimuat|diterbitkan|ditayangkan|dipublikasikan)\b.{0,300}$"
+    r"|^(?:this (?:article|story) (?:was|first) (?:originally |first )?"
+    r"(?:published|appeared))\b.{0,300}$",
+    re.I,
+)
+
+# Pagination of a multi-page article (`Halaman 1 2 3 Selanjutnya`, `Halaman Selanjutnya`).
+PAGINATION_LINE = re.compile(
+    r"^(?:(?:halaman|hal\.?|page)\s*(?:\d+\s*(?:dari|of|/)\s*\d+|selanjutnya|berikutnya|"
+    r"sebelumnya)?\s*:?\s*)?(?:[\d\s»«>|<….]+)?\s*(?:selanjutnya|berikutnya|sebelumnya|next|"
+    r"previous|prev|next page|lanjut|tampilkan semua|show all|lihat semua)?\s*[»>]*$",
     re.I,
 )
 
@@ -418,7 +527,7 @@ CTA_LINE = re.compile(
 CAPTION_LINE = re.compile(
     r"^[(\[]?\s*(?:foto|photo|photos|image|images|gambar|ilustrasi|illustration|credit|"
     r"kredit|sumber foto|fotografer|photographer|pic|picture)\s*(?:/|:|by\b)\s*.{1,160}$"
-    r"|^(?:getty images|ap photo|reuters|afp|antara foto|shutterstock|istock(?:photo)?)"
+    r"|^lihat foto$|^(?:getty images|ap photo|reuters|afp|antara foto|shutterstock|istock(?:photo)?)"
     r"(?:/[\w .]+)?[)\]]?$",
     re.I,
 )
@@ -436,7 +545,9 @@ CREDIT_LINE = re.compile(
     r"dilaporkan oleh|laporan)\s*:\s*\S.{0,120}$",
     re.I,
 )
-COPYRIGHT_LINE = re.compile(r"^(?:copyright|hak cipta|©|\(c\))\b.{0,200}$|^.{0,80}©\s*\d{4}.{0,120}$", re.I)
+COPYRIGHT_LINE = re.compile(
+    r"^(?:copyright|hak cipta|©|\(c\))\b.{0,200}$|^.{0,80}©\s*\d{4}.{0,120}$", re.I
+)
 
 # Placeholders of embeds that did not render (`[Gambas:Video 20detik]`, `[embedded content]`).
 EMBED_LINE = re.compile(r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|ad|iklan)\]$", re.I)
@@ -455,7 +566,13 @@ _DATE_WORDS = (
 DATE_LINE = re.compile(
     rf"^(?:(?:{_DATE_WORDS})\b\.?|\d{{1,4}}(?:st|nd|rd|th)?|[\s,.:/|\-–—()+])+$", re.I
 )
-_HAS_DIGIT = re.compile(r"\d")
+# A date line carries a year, a time or a d/m date (a bare "2" is not a date).
+_DATE_ANCHOR = re.compile(
+    r"\d{4}|\d{1,2}[:.]\d{2}|\d{1,2}/\d{1,2}|\d+ (?:jam|menit|hours?|minutes?)"
+)
+_HAS_PAGE_WORD = re.compile(
+    r"halaman|hal\b|page|selanjutnya|berikutnya|sebelumnya|next|prev|lanjut|semua|all", re.I
+)
 
 # Sentence-ending punctuation: a role line under a byline has none.
 _SENTENCE_END = re.compile(r"[.!?…\"”’)]$")
@@ -510,15 +627,25 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "share"
     if n <= 60 and EMBED_LINE.match(text):
         return "embed"
+    if n <= CTA_MAX_CHARS and CTA_OPENING.match(text):
+        return "cta"
     if n <= 300 and CTA_LINE.search(text) and (n <= 160 or block.link_ratio > 0.2):
         return "cta"
+    if n <= 360 and SYNDICATION_LINE.match(text):
+        return "syndication"
+    if n <= 80 and _HAS_PAGE_WORD.search(text) and PAGINATION_LINE.match(text):
+        return "nav"
     if n <= 250 and COPYRIGHT_LINE.match(text):
         return "copyright"
-    if n <= 320 and TAGS_LINE.match(text) and (text.startswith("#") or block.link_ratio >= 0.3 or ":" in text[:15]):
+    if (
+        n <= 320
+        and TAGS_LINE.match(text)
+        and (text.startswith("#") or block.link_ratio >= 0.3 or ":" in text[:15])
+    ):
         return "tags"
     if n <= 180 and CAPTION_LINE.match(text):
         return "caption"
-    if n <= 70 and _HAS_DIGIT.search(text) and DATE_LINE.match(text):
+    if n <= 70 and _DATE_ANCHOR.search(text) and DATE_LINE.match(text):
         return "date"
     return None
 
@@ -542,21 +669,44 @@ def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSE
             out.removed.append(Removed("comments", text))
             continue
         if list_kind:
-            if _links_only(block) or (len(text) <= 40 and not _SENTENCE_END.search(text)):
+            nxt = blocks[i + 1] if i + 1 < n else None
+            if (
+                _links_only(block)
+                or (len(text) <= 40 and not _SENTENCE_END.search(text))
+                or (
+                    len(text) <= TEASER_MAX_TEXT
+                    and ((nxt is not None and _links_only(nxt)) or _links_only(blocks[i - 1]))
+                )
+            ):
                 # Related lists put a category label above each linked headline.
                 out.removed.append(Removed(list_kind, text))
                 continue
             list_kind = None
         kind = line_kind(block, insert_re)
         if kind is None and len(text) <= 60:
-            if COMMENTS_HEADING.match(text) and (block.heading or block.bold_ratio > 0.5 or i >= n // 2):
+            if COMMENTS_HEADING.match(text) and (
+                block.heading or block.bold_ratio > 0.5 or i >= n // 2
+            ):
                 in_comments = True
                 kind = "comments"
             elif RELATED_HEADING.match(text) or _bare_label(text, insert_re):
                 nxt = blocks[i + 1] if i + 1 < n else None
-                if block.cut_after in ("related", "insert", "tags", "share", "ad", "nav", "sidebar"):
+                if block.cut_after in (
+                    "related",
+                    "insert",
+                    "tags",
+                    "share",
+                    "ad",
+                    "nav",
+                    "sidebar",
+                ):
                     kind = "related"
-                elif nxt is None or _links_only(nxt) or len(nxt.text) <= 40 or insert_match(nxt, insert_re):
+                elif (
+                    nxt is None
+                    or _links_only(nxt)
+                    or len(nxt.text) <= 40
+                    or insert_match(nxt, insert_re)
+                ):
                     kind = list_kind = "related"
             elif TAGS_HEADING.match(text):
                 nxt = blocks[i + 1] if i + 1 < n else None
@@ -579,8 +729,8 @@ def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSE
 # A tail of the body where at least this share of the blocks (and this many) are bare links is a
 # list of other articles (teasers: headline link, date, summary), not the article.
 TEASER_LINK_SHARE = 0.4
-TEASER_MIN_LINKS = 3
-TEASER_MAX_TEXT = 400  # the summaries in a teaser list are short
+TEASER_MIN_LINKS = 4
+TEASER_MAX_TEXT = 260  # the summaries in a teaser list are short
 
 
 def _trim_link_runs(out: Filtered) -> None:
@@ -608,7 +758,10 @@ def _trim_link_runs(out: Filtered) -> None:
         ):
             end = j
             break
-    while end > start and _teaser_link(kept[end - 1]):
+    while end > start and (
+        _teaser_link(kept[end - 1]) or (kept[end - 1].heading and len(kept[end - 1].text) <= 60)
+    ):
+        # Link runs, and a heading left with nothing under it, close no article.
         end -= 1
     for block in kept[end:]:
         out.removed.append(Removed("related", block.text))

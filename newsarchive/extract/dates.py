@@ -37,6 +37,24 @@ ZONE_LABELS: dict[str, tzinfo] = {
     "z": UTC,
 }
 
+# Other zone abbreviations met on English-language pages, with their fixed offsets (hours). IST is
+# read as India (+05:30), by far the most common on news pages.
+FIXED_ZONES: dict[str, float] = {
+    "pst": -8, "pdt": -7, "mst": -7, "mdt": -6, "cst": -6, "cdt": -5, "est": -5, "edt": -4,
+    "akst": -9, "akdt": -8, "hst": -10, "bst": 1, "cet": 1, "cest": 2, "eet": 2, "eest": 3,
+    "msk": 3, "ist": 5.5, "pkt": 5, "ict": 7, "sgt": 8, "myt": 8, "pht": 8, "hkt": 8, "awst": 8,
+    "jst": 9, "kst": 9, "aest": 10, "aedt": 11, "nzst": 12, "nzdt": 13, "wat": 1, "cat": 2,
+    "eat": 3, "sast": 2,
+}  # fmt: skip
+for _label, _hours in FIXED_ZONES.items():
+    ZONE_LABELS[_label] = timezone(timedelta(hours=_hours), _label.upper())
+# US generic labels ("04:05 pm PT"): the offset depends on daylight saving time at that date, so
+# they map to IANA zones. Two letters are common words in other languages ("et"), so they count
+# only when written in capitals.
+GENERIC_ZONES = {"pt": "America/Los_Angeles", "mt": "America/Denver", "ct": "America/Chicago",
+                 "et": "America/New_York"}  # fmt: skip
+_ZONE_ALT = "|".join(sorted([*ZONE_LABELS, *GENERIC_ZONES], key=len, reverse=True))
+
 # Month names and abbreviations, Indonesian and English (with the old spellings Pebruari and
 # Nopember, and the abbreviations Indonesian portals print: Agu/Agt/Ags, Okt, Nop, Des).
 MONTHS: dict[str, int] = {}
@@ -87,7 +105,7 @@ TIME = re.compile(
 # A zone right after a time: a label (WIB, WITA, WIT, UTC, GMT, Z) and/or a numeric offset
 # (`+07:00`, `+0700`, `GMT+7`), possibly in parentheses.
 ZONE = re.compile(
-    r"\s*\(?\s*(?:(wita|wib|wit|utc|gmt|z)(?![a-z]))?\s*([+-])?(?(2)(\d{1,2})(?::?(\d{2}))?)"
+    rf"\s*\(?\s*(?:({_ZONE_ALT})(?![a-z]))?\s*([+-])?(?(2)(\d{{1,2}})(?::?(\d{{2}}))?)"
 )
 # Epoch timestamps (seconds or milliseconds), as some CMSs put in meta tags.
 EPOCH = re.compile(r"^(\d{10})(\d{3})?$")
@@ -101,8 +119,10 @@ RELATIVE = re.compile(
 )
 RELATIVE_UNITS = {
     "detik": timedelta(seconds=1),
+    "second": timedelta(seconds=1),
     "sec": timedelta(seconds=1),
     "menit": timedelta(minutes=1),
+    "minute": timedelta(minutes=1),
     "min": timedelta(minutes=1),
     "jam": timedelta(hours=1),
     "hour": timedelta(hours=1),
@@ -151,8 +171,8 @@ def _offset_zone(sign: str, hours: str, minutes: str | None) -> tzinfo | None:
     return timezone(-delta if sign == "-" else delta)
 
 
-def _read_zone(text: str, pos: int) -> tuple[tzinfo | None, str | None]:
-    """The zone written at `pos` (right after a time), if any."""
+def _read_zone(text: str, pos: int, original: str) -> tuple[tzinfo | None, str | None]:
+    """The zone written at `pos` (right after a time), if any. `text` is lower-cased `original`."""
     m = ZONE.match(text, pos)
     if not m or not (m.group(1) or m.group(2)):
         return None, None
@@ -161,6 +181,16 @@ def _read_zone(text: str, pos: int) -> tuple[tzinfo | None, str | None]:
         zone = _offset_zone(sign, hours, minutes)
         if zone is not None:
             return zone, m.group(0).strip(" (")
+    if label in GENERIC_ZONES:
+        written = original[m.start(1) : m.end(1)] if len(original) == len(text) else ""
+        if written != label.upper():
+            return None, None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # lazy: rare on the pages we read
+
+        try:
+            return ZoneInfo(GENERIC_ZONES[label]), label.upper()
+        except ZoneInfoNotFoundError:
+            return None, None
     if label:
         return ZONE_LABELS[label], label.upper()
     return None, None
@@ -222,7 +252,8 @@ def parse_date_parts(
     """
     if not text:
         return None
-    t = clean_text(text).lower()
+    original = clean_text(text)
+    t = original.lower()
     if not t or len(t) > 400:
         return None
     m = EPOCH.match(t)
@@ -234,13 +265,13 @@ def parse_date_parts(
     if found is not None:
         d, start, end = found
         if end < 0:  # ISO form with its own time
-            zone, zone_text = _read_zone(t, -end)
+            zone, zone_text = _read_zone(t, -end, original)
             return ParsedDate(d.replace(tzinfo=zone) if zone else d, True, zone_text)
         tm = TIME.search(t, end) or TIME.search(t[:start])
         if tm is None:
             return ParsedDate(d, False, None)
         d = _apply_time(d, tm)
-        zone, zone_text = _read_zone(t, tm.end())
+        zone, zone_text = _read_zone(t, tm.end(), original)
         return ParsedDate(d.replace(tzinfo=zone) if zone else d, True, zone_text)
     if fetched_at is None:
         return None
@@ -271,12 +302,20 @@ def parse_date_parts(
 _DATEPARSER_CANDIDATE = re.compile(r"(?=.*\d)(?=.*[a-z])", re.I)
 
 
+# A year the string writes itself: four digits, or two after a separator ("2-Jul-23").
+_YEAR_HINT = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[-/'\s]\d{2}(?![\d:.])")
+
+
 def _dateparser_fallback(text: str, fetched_at: datetime | None) -> ParsedDate | None:
     if len(text) > 80 or not _DATEPARSER_CANDIDATE.match(text):
         return None
     low = text.lower()
     if ISO_DATE.search(low) or NUMERIC_DMY.search(low):
         return None  # a numeric date the fast rules rejected (year 0001, month 13): not a date
+    if RELATIVE.search(low) or DAY_WORDS.search(low) or not _YEAR_HINT.search(low):
+        # dateparser would resolve these against the clock (relative forms without fetched_at)
+        # or invent the current year ("12 Juli"): both are guesses.
+        return None
     import dateparser  # lazy: costs ~0.1 s on first use
 
     settings: dict[str, Any] = {"RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DATES_FROM": "past"}
@@ -372,12 +411,15 @@ WINDOW_AFTER = 80
 # Elements with more children than this are containers, not a date line.
 MAX_DATE_CHILDREN = 8
 MAX_DATE_TEXT = 200
+# A date line is mostly date: a text with more words is a caption or a sentence that mentions a date.
+MAX_DATE_WORDS = 16
+# Captions mention dates ("...pose for a photo on June 28, 2019"): never the article's date.
+CAPTION_MARK = re.compile(r"caption|keterangan", re.I)
 # Tags whose text is never a visible date.
 SKIP_TAGS = frozenset({"script", "style", "noscript", "option", "select", "textarea", "template"})
-# The window in document order (XPath runs in C; ancestors of the headline are containers and
-# its descendants are the headline itself, so neither axis needs them).
+# The window before the headline in document order (XPath runs in C; ancestors of the headline are
+# containers, so the preceding:: axis rightly skips them).
 _PRECEDING = etree.XPath(f"preceding::*[position() <= {WINDOW_BEFORE}]")
-_FOLLOWING = etree.XPath(f"following::*[position() <= {WINDOW_AFTER}]")
 # Elements whose class/id marks a visible date, for pages whose headline cannot be located.
 _DATE_MARKED = etree.XPath(
     "(.//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'tanggal')"
@@ -541,7 +583,7 @@ def _visible_candidates(
         return [], [], []
     if headline is not None:
         before = _PRECEDING(headline)
-        after = _FOLLOWING(headline)
+        after = _following(headline, WINDOW_AFTER)
         window = [(i - len(before), el) for i, el in enumerate(before)]
         window += [(i + 1, el) for i, el in enumerate(after)]
     else:
@@ -559,13 +601,27 @@ def _visible_candidates(
             parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
             if parsed is not None:
                 times.append(_Candidate(parsed, el.get("datetime"), "time", "<time datetime>"))
-        text = clean_text(el.text_content())
-        if not text or len(text) > MAX_DATE_TEXT:
+        raw = el.text_content() if len(el) else el.text
+        # Cheap rejections on the raw text before normalising it.
+        if not raw or len(raw) > 4 * MAX_DATE_TEXT:
             continue
-        if not _DIGIT.search(text) and not DAY_WORDS.search(text.lower()):
+        if not _DIGIT.search(raw) and not DAY_WORDS.search(raw.lower()):
             continue
+        text = clean_text(raw)
+        if not text or len(text) > MAX_DATE_TEXT or text.count(" ") >= MAX_DATE_WORDS:
+            continue
+        label = MODIFIED_LABEL.search(text)
+        if label and label.start() > 0 and not PUBLISHED_LABEL.search(text[label.start() :]):
+            # "2:26 PM HST - Updated November 18 at 4:46 PM": the part before the update label
+            # is the publication date, the rest the update.
+            head, tail = text[: label.start()], text[label.start() :]
+            parsed_tail = parse_date_parts(tail, fetched_at=fetched_at, local_tz=local_tz)
+            if parsed_tail is not None:
+                tail_candidate = _Candidate(parsed_tail, tail, "byline", "visible date")
+                modified.append((abs(offset), tail_candidate))
+            text = head
         parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=local_tz)
-        if parsed is None:
+        if parsed is None or _in_caption(el):
             continue
         # Backwards (above the headline) counts double: kickers and date lines sit there, but so
         # does the end of the previous block.
@@ -584,6 +640,34 @@ def _visible_candidates(
         bucket.append((distance, candidate))
         last_el, last_entry = el, (bucket, len(bucket) - 1)
     return published, modified, times
+
+
+def _following(el: Any, limit: int) -> list[Any]:
+    """The next `limit` elements after `el` in document order, outside its own subtree (the
+    XPath following:: axis, walked by hand: it stops early instead of scanning the document)."""
+    out: list[Any] = []
+    node = el
+    while node is not None and len(out) < limit:
+        nxt = node.getnext()
+        if nxt is None:
+            node = node.getparent()
+            continue
+        for sub in nxt.iter():
+            if isinstance(sub.tag, str):
+                out.append(sub)
+                if len(out) >= limit:
+                    break
+        node = nxt
+    return out
+
+
+def _in_caption(el: Any) -> bool:
+    for node in (el, *el.iterancestors()):
+        if node.tag in ("figcaption", "figure") or CAPTION_MARK.search(node.get("class") or ""):
+            return True
+        if node.tag in ("body", "article", "main"):
+            break
+    return False
 
 
 def _page_zone(candidates: list[_Candidate]) -> tuple[tzinfo | None, str | None]:
@@ -629,14 +713,19 @@ def find_dates(
        label), since a site writes all its times in one local zone; with none of those, a zone-less
        value is unusable (an offset is never guessed).
     3. The machine-readable value (JSON-LD, then meta, then itemprop/<time>) is checked against the
-       visible date line next to the headline. Same minute: the machine value is kept (it carries
-       seconds). Same wall-clock time but the machine says UTC: the machine value is local time
+       visible date line next to the headline (captions excluded). Same minute, or less than a
+       minute apart: the machine value is kept (it carries seconds), shown in the site's zone.
+       Same wall-clock time but the machine says UTC: the machine value is local time
        mislabelled as UTC (detik), the visible one is used. Other disagreement within a day: the
        visible date is what the publisher shows and corrects, the machine value is stale; the
        visible one is used. Beyond a day, or when the visible date has no time, the machine value
        is kept. Every disagreement is explained in `notes`.
-    4. Without machine values, the visible date; without either, the date in the URL (day only).
-    5. A modified time earlier than the published minute is dropped (it cannot be).
+       A visible day without a time takes its time from a machine value on that day.
+    4. Without machine values, the visible date; without either, the date in the URL (day only,
+       local midnight, with a note).
+    5. Modified: a visible "Diperbarui"/"Updated" line, else the machine value (re-read as local
+       time when step 3 found that source mislabelling local times as UTC). One earlier than the
+       published minute is dropped (it cannot be).
     """
     result = DatesResult()
     local_zone = default_tz
@@ -762,7 +851,10 @@ def _pick_published(
         return visible
     for c in timed:
         assert c.value is not None
-        if _same_minute(c.value, visible.value):
+        # Same minute, or less than a minute apart (the visible time rounded, not truncated).
+        if _same_minute(c.value, visible.value) or abs(c.value - visible.value) < timedelta(
+            minutes=1
+        ):
             return c
     if not timed:
         return visible

@@ -188,3 +188,14 @@ def profile_texts(
         if texts:
             return texts
     return []
+
+
+def host_of(url: str | None) -> str:
+    """The lowercased host of a URL without 'www.', '' when there is none or it does not parse."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit((url or "").strip()).hostname or ""
+    except ValueError:  # 'http://[::1' and other unparseable URLs
+        return ""
+    return host.removeprefix("www.")

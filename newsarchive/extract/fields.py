@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from newsarchive.extract.document import Document, clean_text, css, element_text, profile_texts
+from newsarchive.extract.document import (
+    Document,
+    clean_text,
+    css,
+    element_text,
+    host_of,
+    profile_texts,
+)
 
 # Separators sites put between a headline and their own name in <title> / og:title.
 TITLE_SEPARATORS = re.compile(r"\s+(?:[-|–—:»·]|::)\s+")
@@ -27,6 +34,24 @@ def is_indonesian(doc: Document) -> bool:
     head = doc.tree.find("body")
     sample = (head.text_content() if head is not None else "")[:20000]
     return bool(_ID_HINT.search(sample))
+
+
+# Names that mark an Indonesian publication, whatever language a page is written in (The Jakarta
+# Post, Tempo English): their zone-less times are Jakarta time.
+_ID_PUBLICATION = re.compile(
+    r"(indonesia|jakarta|surabaya|bandung|medan|makassar|semarang|yogyakarta|denpasar|bali)", re.I
+)
+
+
+def is_indonesian_site(doc: Document) -> bool:
+    """True for pages in Indonesian and for Indonesian publications writing in other languages."""
+    if is_indonesian(doc):
+        return True
+    url = find_canonical_url(doc) or doc.url or ""
+    if re.search(r"^(?:https?:)?//[^/]+\.id(?::\d+)?(?:/|$)", url):
+        return True
+    names = (host_of(url), doc.meta_first("og:site_name", "copyright", "author"))
+    return any(n and _ID_PUBLICATION.search(n) for n in names)
 
 
 def _jsonld_str(value: Any) -> str | None:
@@ -166,15 +191,10 @@ def _url_path(href: str) -> str:
     return re.sub(r"^(?:https?:)?//[^/]+", "", href.strip())
 
 
-def _host(href: str | None) -> str:
-    m = re.match(r"^(?:https?:)?//(?:www\.)?([^/:]+)", (href or "").strip())
-    return m.group(1).lower() if m else ""
-
-
 def _is_home_link(a, site_host: str = "") -> bool:
     """A link to the site's own home page (relative, or on the page's host)."""
     href = (a.get("href") or "").strip()
-    host = _host(href)
+    host = host_of(href)
     if (
         host
         and site_host
@@ -258,7 +278,7 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
     headlines = _headline_positions(doc, title, positions)
     if not headlines:
         return [], ""
-    site_host = _host(find_canonical_url(doc) or doc.url)
+    site_host = host_of(find_canonical_url(doc) or doc.url)
     for container in doc.tree.xpath("//ul|//ol|//div|//nav"):
         start = positions.get(container, 0)
         if not any(0 < h - start < TRAIL_MAX_DISTANCE for h in headlines):
@@ -294,7 +314,11 @@ def _section_label(doc: Document, title: str | None) -> str | None:
         if not any(0 < h - start < TRAIL_MAX_DISTANCE for h in headlines):
             continue
         text = element_text(el)
-        if 0 < len(text) <= MAX_LABEL_LENGTH and len(el.findall(".//a")) <= 1 and not el.xpath(NOT_NAVIGATION_XPATH):
+        if (
+            0 < len(text) <= MAX_LABEL_LENGTH
+            and len(el.findall(".//a")) <= 1
+            and not el.xpath(NOT_NAVIGATION_XPATH)
+        ):
             return text
     return None
 

@@ -15,7 +15,6 @@ from datetime import timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from lxml.cssselect import CSSSelector, SelectorError
 
@@ -87,10 +86,10 @@ class SiteProfile:
         return self.selectors, self.chrome_remove
 
     def matches(self, url: str) -> bool:
-        try:
-            host = (urlsplit(url).hostname or "").lower()
-        except ValueError:  # an unparseable URL ('http://[::1') belongs to no site
-            return False
+        # Imported here: newsarchive.extract imports this module at its own import time.
+        from newsarchive.extract.document import host_of
+
+        host = host_of(url)
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 

@@ -445,9 +445,7 @@ class PortalSpider(scrapy.Spider):
             text = " ".join(anchor.css("::text").getall()).strip()
             cls = anchor.attrib.get("class", "")
             href = anchor.attrib["href"]
-            if disc.NEXT_LABELS.match(text) or re.search(r"\bnext\b", cls):
-                candidates.append(href)
-            elif text == str(number + 1):
+            if disc.NEXT_LABELS.match(text) or re.search(r"\bnext\b", cls) or text == str(number + 1):
                 candidates.append(href)
             elif self._patterns["pagination_patterns"] and self._matches("pagination_patterns", response.urljoin(href)):
                 if disc.page_number(response.urljoin(href)) == number + 1:

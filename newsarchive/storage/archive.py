@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import sqlite_utils
 
@@ -100,6 +100,13 @@ def extraction_url(page_url: str | None) -> str | None:
     if page_url and urlsplit(page_url).scheme.lower() in ("http", "https"):
         return page_url
     return None
+
+
+def _canonical(article: Article, page_url: str | None) -> str | None:
+    """The article's canonical URL made absolute against the page's URL, if it is usable."""
+    if not article.canonical_url:
+        return None
+    return usable_canonical(urljoin(page_url or "", article.canonical_url.strip()))
 
 
 def _insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
@@ -303,7 +310,7 @@ class Archive:
         if article is None:
             return "page"
         columns = article_columns(article)
-        canonical = usable_canonical(article.canonical_url)
+        canonical = _canonical(article, raw.final_url or raw.url)
         key = normalize_url(canonical or raw.final_url or raw.url)
         aliases = {key, normalize_url(raw.url)}
         if raw.final_url:
@@ -623,6 +630,6 @@ class Archive:
             update["content_since"] = now
             result.new_version = True
         _update(self.db, "articles", old["id"], update)
-        canonical = usable_canonical(article.canonical_url)
+        canonical = _canonical(article, old["final_url"] or old["page_url"])
         if canonical:
             self._add_aliases(old["id"], {normalize_url(canonical)})

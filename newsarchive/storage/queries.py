@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
@@ -63,33 +64,16 @@ def search(
     if not query.strip():
         raise NewsarchiveError("search: empty query")
     where, params = _filters(site, since)
-    # Rank and cut first, then make snippets for the survivors only: snippet() on every match
-    # of a common word would dominate the query time.
+    # FTS5 sorts by rank itself (the ORDER BY goes to the virtual table), so SQLite computes
+    # snippet() only for the rows it emits: measured faster than ranking in a subquery first.
     sql = f"""
-        WITH best AS (
-            SELECT articles_fts.rowid AS id, articles_fts.rank AS rank
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE articles_fts MATCH ?{where}
-            ORDER BY articles_fts.rank LIMIT ?
-        )
         SELECT a.id, a.url, a.site, a.title, a.published,
             snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet
-        FROM best
-        JOIN articles_fts ON articles_fts.rowid = best.id
-        JOIN articles a ON a.id = best.id
-        WHERE articles_fts MATCH ?
-        ORDER BY best.rank
+        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+        WHERE articles_fts MATCH ?{where}
+        ORDER BY articles_fts.rank LIMIT ?
     """
-    args = [
-        query,
-        *params,
-        limit,
-        SNIPPET_OPEN,
-        SNIPPET_CLOSE,
-        SNIPPET_ELLIPSIS,
-        SNIPPET_TOKENS,
-        query,
-    ]
+    args = [SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, query, *params, limit]
     try:
         rows = archive.db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:
@@ -138,6 +122,8 @@ class ArchiveStats:
     page_stored_bytes: int
     failures: int
     crawl_runs: int
+    archive_file_bytes: int  # archive.db with its WAL, as on disk
+    pages_file_bytes: int  # pages.db with its WAL, as on disk
     sites: list[SiteStats]
 
 
@@ -165,8 +151,15 @@ def stats(archive: Archive) -> ArchiveStats:
         page_stored_bytes=stored_bytes,
         failures=archive.count("failures"),
         crawl_runs=archive.count("crawl_runs"),
+        archive_file_bytes=_file_bytes(archive.path),
+        pages_file_bytes=_file_bytes(archive.pages_path),
         sites=sites,
     )
+
+
+def _file_bytes(path: Path) -> int:
+    files = (path, path.with_name(path.name + "-wal"))
+    return sum(file.stat().st_size for file in files if file.exists())
 
 
 def article_rows(

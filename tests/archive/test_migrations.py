@@ -14,11 +14,14 @@ from newsarchive.storage.schema import ARCHIVE_MIGRATIONS
 
 V1_ARTICLE = {
     "url": "https://warta.example.id/ekonomi/harga-beras",
+    "page_url": "https://warta.example.id/s/beras?utm_source=wa",
     "site": "warta",
     "title": "Harga beras naik menjelang Ramadan",
     "body": "Harga beras medium naik dua ribu rupiah per kilogram di pasar tradisional.",
     "authors": '["Budi Santoso"]',
     "published": "2023-03-01T06:30:00+07:00",
+    "published_utc": "2023-02-28T23:30:00Z",
+    "published_date": "2023-03-01",
     "category": "Ekonomi",
     "tags": '["beras", "inflasi"]',
     "extractor_version": "0.0.9",
@@ -62,13 +65,14 @@ def test_v1_archive_upgrades_without_loss(tmp_path):
         [row] = archive.db.query("SELECT * FROM articles")
         for key, value in V1_ARTICLE.items():
             assert row[key] == value, key
-        # v2 backfilled the new columns from the old data.
-        assert row["published_utc"] == "2023-02-28T23:30:00Z"
-        assert row["published_date"] == "2023-03-01"
+        # v2 backfilled the URL aliases from the URLs v1 kept.
+        aliases = dict(archive.db.execute("SELECT url, article_id FROM article_urls").fetchall())
+        assert aliases == {V1_ARTICLE["url"]: 1, "https://warta.example.id/s/beras": 1}
         assert archive.count("versions") == 1
         assert archive.count("crawl_runs") == 1
-        # The old article is reachable by URL and in the search index, and new writes work.
-        assert archive.fetch_state()[V1_ARTICLE["url"]].fetch_count == 2
+        # The old article is reachable by its URLs and in the search index, and new writes work.
+        state = archive.fetch_state()
+        assert state["https://warta.example.id/s/beras"].fetch_count == 2
         hits = archive.db.execute(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'ramadan'"
         ).fetchall()

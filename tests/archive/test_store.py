@@ -218,3 +218,18 @@ def test_opening_something_that_is_not_an_archive_names_the_file(tmp_path):
         Archive(junk)
     with pytest.raises(NewsarchiveError, match="no archive here"):
         Archive(tmp_path / "missing.db", create=False)
+
+
+def test_home_page_canonicals_do_not_merge_articles_and_relative_ones_resolve(archive):
+    first, second = make_article(URL + "-a"), make_article(URL + "-b")
+    first.canonical_url = second.canonical_url = "https://warta.example.id/"
+    archive.store(make_raw(URL + "-a"), first, site="warta")
+    archive.store(make_raw(URL + "-b"), second, site="warta")
+    assert archive.count("articles") == 2
+
+    relative = make_article(URL)
+    relative.canonical_url = "/nasional/banjir-rob"
+    archive.store(make_raw(URL + "?from=home"), relative, site="warta")
+    assert archive.article("https://warta.example.id/nasional/banjir-rob")["page_url"] == (
+        URL + "?from=home"
+    )

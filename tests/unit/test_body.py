@@ -1,0 +1,223 @@
+"""The body container: which element holds the article, and how its text comes out."""
+
+from __future__ import annotations
+
+import json
+
+from newsarchive.extract.body import extract_body
+from newsarchive.extract.document import parse_document
+
+PARAS = [
+    "Pemerintah kota meresmikan taman baru di pusat kota, Minggu (2/7/2023), setelah pembangunan "
+    "yang berlangsung hampir dua tahun dan menelan biaya miliaran rupiah.",
+    "Wali kota mengatakan taman itu dirancang sebagai ruang terbuka hijau yang ramah anak, lansia, "
+    "dan penyandang disabilitas, dengan jalur pejalan kaki yang lebar.",
+    "Warga menyambut baik kehadiran taman tersebut, meski sebagian berharap pemerintah juga "
+    "menambah lampu penerangan dan tempat sampah di sekitar area bermain.",
+    "Pengelola taman berjanji akan mengevaluasi fasilitas setiap tiga bulan, termasuk kebersihan, "
+    "keamanan, dan kebutuhan tambahan yang disampaikan oleh pengunjung.",
+]
+SIDEBAR_LINKS = "".join(
+    f'<li><a href="/read/{i}">Berita populer nomor {i} tentang kota dan warganya hari ini</a></li>'
+    for i in range(12)
+)
+
+
+def run(html: str, **kwargs):
+    kwargs.setdefault("selectors", {})
+    return extract_body(parse_document(html, "https://news.example.id/read/1"), **kwargs)
+
+
+def paragraphs(items: list[str] = PARAS) -> str:
+    return "".join(f"<p>{p}</p>" for p in items)
+
+
+def test_paragraphs_are_separated_by_a_blank_line() -> None:
+    html = f'<html><body><div class="entry-content">{paragraphs()}</div></body></html>'
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_dateline_outside_the_first_paragraph_is_kept() -> None:
+    # detik puts the dateline in a <strong> before the first <p>.
+    html = f'<html><body><div class="detail__body-text"><strong>Jakarta</strong> - {paragraphs()}</div></body></html>'
+    result = run(html)
+    assert result.text.startswith("Jakarta -")
+    assert " ".join(result.text.split()).startswith("Jakarta - " + PARAS[0][:40])
+
+
+def test_br_separated_text_becomes_paragraphs() -> None:
+    text = "<br><br>".join(PARAS)
+    html = f'<html><body><div class="isi"><p><b>KOTA, PORTAL - </b>{text}</p></div></body></html>'
+    result = run(html)
+    assert result.text.split("\n\n")[1] == PARAS[1]
+    assert result.text.startswith("KOTA, PORTAL - " + PARAS[0][:30])
+
+
+def test_articlebody_microdata_beats_a_longer_comment_section() -> None:
+    comments = "".join(f"<p>Komentar pembaca nomor {i}: {PARAS[i % 4]}</p>" for i in range(10))
+    html = f"""<html><body>
+      <div itemprop="articleBody">{paragraphs(PARAS[:2])}</div>
+      <div class="box-lain">{comments}</div></body></html>"""
+    result = run(html)
+    assert result.source == "container"
+    assert result.text == "\n\n".join(PARAS[:2])
+
+
+def test_wordpress_entry_content_is_the_container() -> None:
+    html = f"""<html><body><article class="post type-post tag-politik">
+      <header class="entry-header"><h1>Taman baru</h1><span class="posted-on">2 Juli 2023</span></header>
+      <div class="entry-content">{paragraphs()}</div>
+      <footer class="entry-footer">Filed under: Kota</footer></article>
+      <aside class="widget-area"><ul>{SIDEBAR_LINKS}</ul></aside></body></html>"""
+    result = run(html)
+    assert result.source == "container"
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_innermost_body_class_is_preferred() -> None:
+    # An outer "content_detail" holds the photo box and a kicker; the inner "text_detail" the text.
+    html = f"""<html><body><div class="content_detail">
+      <div class="label_fokus"><a href="/fokus/1">Fokus: Taman Kota</a></div>
+      <div class="text_detail">{paragraphs()}</div></div></body></html>"""
+    result = run(html)
+    assert "Fokus: Taman Kota" not in result.text
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_scoring_picks_the_paragraphs_not_the_link_lists() -> None:
+    # No known class anywhere: the readability-style score decides.
+    html = f"""<html><body>
+      <div id="a1"><ul>{SIDEBAR_LINKS}</ul></div>
+      <div id="a2"><div id="a3">{paragraphs()}</div></div>
+      <div id="a4"><ul>{SIDEBAR_LINKS}</ul></div></body></html>"""
+    result = run(html)
+    assert result.source == "scored"
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_scored_container_takes_siblings_split_by_an_ad() -> None:
+    html = f"""<html><body><div id="wrap">
+      <div class="x">{paragraphs(PARAS[:2])}</div>
+      <div class="slot-123"></div>
+      <div class="x">{paragraphs(PARAS[2:])}</div>
+      </div><div id="other"><ul>{SIDEBAR_LINKS}</ul></div></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_profile_selector_is_used_first() -> None:
+    html = f"""<html><body><div class="entry-content"><p>Teks lain yang bukan isi berita ini.</p></div>
+      <section class="isi-berita-kami">{paragraphs()}</section></body></html>"""
+    result = run(html, selectors={"body": ("section.isi-berita-kami",)})
+    assert result.source == "profile"
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_profile_selector_that_matches_nothing_falls_back() -> None:
+    html = f'<html><body><div class="entry-content">{paragraphs()}</div></body></html>'
+    result = run(html, selectors={"body": ("div.tidak-ada",)})
+    assert result.source == "container"
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_profile_chrome_selectors_are_cut_and_audited() -> None:
+    html = f"""<html><body><div class="entry-content">{paragraphs(PARAS[:2])}
+      <div class="kotak-promo-khusus">Promo langganan edisi cetak hanya hari ini</div>
+      {paragraphs(PARAS[2:])}</div></body></html>"""
+    result = run(html, chrome_remove=("div.kotak-promo-khusus",))
+    assert "Promo langganan" not in result.text
+    assert [(r.kind, r.text) for r in result.removed] == [
+        ("profile", "Promo langganan edisi cetak hanya hari ini")
+    ]
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_profile_insert_labels_extend_the_builtin_ones() -> None:
+    insert = '<p>Klik juga: <a href="/read/9">Taman Serupa Dibangun di Kota Tetangga</a></p>'
+    html = f'<html><body><div class="entry-content">{paragraphs(PARAS[:2])}{insert}{paragraphs(PARAS[2:])}</div></body></html>'
+    without = run(html)
+    assert "Taman Serupa" in without.text
+    result = run(html, insert_labels=("Klik juga",))
+    assert "Taman Serupa" not in result.text
+    assert any(r.kind == "insert" for r in result.removed)
+
+
+def test_title_and_kicker_inside_the_container_are_not_body() -> None:
+    html = f"""<html><body><div class="detail_content"><h2>LIPUTAN KHUSUS</h2><h1>Taman baru kota</h1>
+      <div class="date">Minggu, 2 Juli 2023 - 19:17 WIB</div>{paragraphs()}</div></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    kinds = {r.text: r.kind for r in result.removed}
+    assert kinds["Taman baru kota"] == "title"
+    assert kinds["LIPUTAN KHUSUS"] == "header"
+
+
+def test_date_only_line_is_not_body() -> None:
+    html = f'<html><body><div class="artikel"><p>Kamis, 05 November 2015 | 11:13 WIB</p>{paragraphs()}</div></body></html>'
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    assert ("date", "Kamis, 05 November 2015 | 11:13 WIB") in [
+        (r.kind, r.text) for r in result.removed
+    ]
+
+
+def test_teaser_list_after_the_article_is_cut() -> None:
+    teasers = "".join(
+        f'<div><a href="/r/{i}">Judul berita lain nomor {i} di kanal ini</a></div>'
+        f"<div>KANAL | Kamis 18 Jun 2015 Ringkasan singkat berita lain nomor {i}.</div>"
+        for i in range(4)
+    )
+    html = f'<html><body><div class="detail_text">{paragraphs()}<h3>News Feed</h3>{teasers}</div></body></html>'
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_embedded_tweet_text_is_kept() -> None:
+    tweet = (
+        '<blockquote class="twitter-tweet"><p>Taman kota akhirnya dibuka untuk umum hari ini, '
+        "ramai sekali pengunjungnya.</p>— Warga Kota (@wargakota) July 2, 2023</blockquote>"
+    )
+    html = f'<html><body><div class="entry-content">{paragraphs(PARAS[:2])}{tweet}{paragraphs(PARAS[2:])}</div></body></html>'
+    result = run(html)
+    assert "ramai sekali pengunjungnya" in result.text
+
+
+def test_photo_page_without_prose_falls_back_to_its_captions() -> None:
+    figures = "".join(
+        f'<figure><img src="/{i}.jpg" width="800"><figcaption>Pengunjung menikmati taman kota baru '
+        f"pada hari pertama dibuka, foto nomor {i}. (Foto: Dok)</figcaption></figure>"
+        for i in range(3)
+    )
+    html = (
+        f'<html><body><div class="gallery">{figures}</div><div class="related"><figure>'
+        "<figcaption>Foto berita lain yang tidak terkait dengan halaman ini sama sekali</figcaption>"
+        "</figure></div></body></html>"
+    )
+    result = run(html)
+    assert result.source == "captions"
+    assert result.text.count("\n\n") == 2
+    assert "tidak terkait" not in result.text
+
+
+def test_jsonld_article_body_is_the_last_resort() -> None:
+    body = "\n".join(PARAS + ["Baca juga: Taman Serupa Dibangun di Kota Tetangga"])
+    ld = json.dumps({"@type": "NewsArticle", "headline": "Taman", "articleBody": body})
+    html = f'<html><head><script type="application/ld+json">{ld}</script></head><body><div id="app"></div></body></html>'
+    result = run(html)
+    assert result.source == "jsonld"
+    assert result.text == "\n\n".join(PARAS)
+
+
+def test_page_without_text_has_no_body() -> None:
+    result = run("<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    assert result.text is None
+    assert result.source is None
+
+
+def test_long_removed_text_is_truncated_in_the_audit() -> None:
+    comments = "".join(f"<p>{p}</p>" for p in PARAS * 6)
+    html = f'<html><body><div class="entry-content">{paragraphs()}<div id="comments">{comments}</div></div></body></html>'
+    result = run(html)
+    cut = [r for r in result.removed if r.kind == "comments"]
+    assert cut and len(cut[0].text) <= 600 and cut[0].text.endswith("…")
