@@ -611,6 +611,10 @@ def _from_meta(doc: Document, editors: set[str], brand: str | None) -> list[Cont
     return []
 
 
+# A desk code closes a paragraph of article text, not a caption or a one-line teaser.
+MIN_DESK_CODED_TEXT = 40
+
+
 def _from_signature(doc: Document) -> list[Contributor]:
     """A capitalised bold sign-off ending the article text, or a wire desk code closing it."""
     body = doc.tree.find("body")
@@ -635,7 +639,7 @@ def _from_signature(doc: Document) -> list[Contributor]:
     for el in body.iter("p", "div"):
         tail_text = (el.text or "") if len(el) == 0 else ""
         m = DESK_CODE.search(tail_text.strip())
-        if m and len(tail_text) > 100:
+        if m and len(tail_text) > MIN_DESK_CODED_TEXT:
             agency = AGENCY_CODES.get(m.group(1).lower())
             if agency:
                 return [Contributor(agency, "agency")]

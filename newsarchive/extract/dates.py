@@ -601,6 +601,8 @@ def _visible_candidates(
             parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
             if parsed is not None:
                 times.append(_Candidate(parsed, el.get("datetime"), "time", "<time datetime>"))
+        if _hidden(el):
+            continue  # not what the reader sees (WordPress hides its 'updated' <time>)
         raw = el.text_content() if len(el) else el.text
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
@@ -635,11 +637,24 @@ def _visible_candidates(
                 last_el = el
                 continue
         candidate = _Candidate(parsed, text, "byline", "visible date")
-        label = MODIFIED_LABEL.search(text)
+        label = MODIFIED_LABEL.search(text) or _MODIFIED_CLASS.search(el.get("class") or "")
         bucket = modified if label and not PUBLISHED_LABEL.search(text) else published
         bucket.append((distance, candidate))
         last_el, last_entry = el, (bucket, len(bucket) - 1)
     return published, modified, times
+
+
+# Markup that names a date element as the update time (WordPress 'updated', 'date-modified').
+_MODIFIED_CLASS = re.compile(r"updated|modified", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _hidden(el: Any) -> bool:
+    return (
+        el.get("hidden") is not None
+        or el.get("aria-hidden") == "true"
+        or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+    )
 
 
 def _following(el: Any, limit: int) -> list[Any]:

@@ -221,3 +221,45 @@ def test_long_removed_text_is_truncated_in_the_audit() -> None:
     result = run(html)
     cut = [r for r in result.removed if r.kind == "comments"]
     assert cut and len(cut[0].text) <= 600 and cut[0].text.endswith("…")
+
+
+def test_seed_like_wordpress_page() -> None:
+    # Modelled on the seed page: ticker, breadcrumb, date, title, "Oleh:" byline with a role
+    # line, "Baca :" inserts between paragraphs, "***" end, "Share :", a "Baca Juga" list.
+    body_paras = [
+        "TAHUN 2012, Pemerintah melalui Kementerian Sosial menerbitkan peraturan tentang pekerja "
+        "sosial masyarakat yang menjadi tonggak penting.",
+        "Peraturan ini memperkuat peran dan fungsi pekerja sosial masyarakat dalam melayani "
+        "masyarakat di seluruh daerah.",
+        "Mereka menjadi tulang punggung perubahan positif di tengah masyarakat yang membutuhkan "
+        "bantuan dan dukungan.",
+        "Teruslah menginspirasi dan membawa perubahan positif.Sosdukcapil Hadir. Mantap. ***",
+    ]
+    html = f"""<html><body>
+    <div class="jeg_breakingnews"><a href="/1">Prajurit Yonif Melaksanakan Lomba Memasak</a>
+      <a href="/2">Babinsa Ajak Warga Berdayakan Sampah Menjadi Tabungan Emas</a></div>
+    <div class="breadcrumbs"><a href="/">Home</a> / <a href="/opini">Opini</a></div>
+    <article class="post-77 post type-post category-opini">
+      <div class="post-date">Minggu, 2 Juli 2023 - 19:17 WIB</div>
+      <h1 class="entry-title">Empati dan Dedikasi</h1>
+      <div class="entry-content">
+        <p><strong>Oleh:Yulfi Alfikri Noer S.IP., M.AP</strong></p>
+        <p>Tenaga Ahli Gubernur Bidang Tata Kelola Pemerintahan</p>
+        <p>{body_paras[0]}</p>
+        <p>Baca :&nbsp; <a href="/read/9">Kapolresta Bersama Jajaran Geruduk Kodim</a></p>
+        <p>{body_paras[1]}</p>
+        <p>{body_paras[2]}</p>
+        <p>Baca :&nbsp; <a href="/read/10">Dirkumad Pimpin Upacara Penutupan Pendidikan</a></p>
+        <p>{body_paras[3]}</p>
+      </div>
+      <div class="share-box">Share : <a href="#">f</a> <a href="#">t</a></div>
+      <div class="jeg_postblock related"><h3>Baca Juga</h3>
+        <div><span>Daerah</span><h4><a href="/r/1">Kekerasan Pada Anak, Psikolog: Warisan</a></h4></div>
+        <div><span>Opini</span><h4><a href="/r/2">Membuat Media (Siber)</a></h4></div></div>
+    </article></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(body_paras)
+    kinds = [(r.kind, r.text) for r in result.removed]
+    assert ("byline", "Oleh:Yulfi Alfikri Noer S.IP., M.AP") in kinds
+    assert ("byline", "Tenaga Ahli Gubernur Bidang Tata Kelola Pemerintahan") in kinds
+    assert ("insert", "Baca : Kapolresta Bersama Jajaran Geruduk Kodim") in kinds
