@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from collections import Counter
@@ -273,32 +272,29 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
 
     Serves the records only; the raw pages file is never served. Stop it with Ctrl-C.
     """
+    from datasette.cli import cli as datasette_cli
+
+    from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
     from newsarchive.datasette import load_metadata
 
     with Archive(db, create=False):
         pass  # migrates an older archive before Datasette reads it
-    metadata = load_metadata(db.stem)
     with tempfile.TemporaryDirectory(prefix="newsarchive-browse-") as tmp:
         metadata_path = Path(tmp) / "metadata.json"
-        metadata_path.write_text(json.dumps(metadata), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "datasette",
-            "serve",
-            str(db),
-            "--metadata",
-            str(metadata_path),
-        ]
-        command += ["--host", host, "--port", str(port), "--setting", "sql_time_limit_ms", "5000"]
+        metadata_path.write_text(json.dumps(load_metadata(db.stem)), encoding="utf-8")
+        args = ["serve", str(db), "--metadata", str(metadata_path), "--host", host]
+        args += ["--port", str(port)]
+        for name, value in DATASETTE_SETTINGS.items():
+            args += [
+                "--setting",
+                name,
+                str(value).lower() if isinstance(value, bool) else str(value),
+            ]
         if open_browser:
-            command.append("--open")
+            args.append("--open")
         click.echo(f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
-        try:
-            returncode = subprocess.call(command)
-        except KeyboardInterrupt:
-            returncode = 0
-    sys.exit(returncode)
+        # In this process, not a child: Ctrl-C and kill reach the server itself.
+        datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
 
 
 @cli.command("stats")
@@ -325,17 +321,20 @@ def stats_command(as_json: bool, db: Path) -> None:
         f"{numbers.archive_file_bytes / 1e6:.1f} MB on disk"
     )
     click.echo(
-        f"{archive.pages_path}: {numbers.pages} raw pages, {raw_mb:.1f} MB of HTML kept in "
+        f"{archive.pages_path}: {numbers.pages} raw pages ({numbers.fetches} fetches), "
+        f"{raw_mb:.1f} MB of HTML kept in "
         f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size)"
     )
     if not numbers.sites:
         return
     width = max(len(site.site) for site in numbers.sites)
-    header = f"{'site':<{width}}  {'articles':>8}  {'published':<23}  " + " ".join(
-        f"{name[:8]:>8}" for name in FILL_RATE_FIELDS
+    header = f"{'site':<{width}}  {'articles':>8}  {'publication dates':<22}  " + "  ".join(
+        FILL_RATE_FIELDS
     )
-    click.echo("\n" + header)
+    click.echo("\nfield fill-rates per site:\n" + header)
     for site in numbers.sites:
         span = f"{site.first_published or '?'}..{site.last_published or '?'}"
-        fills = " ".join(f"{site.fill_rates[name]:>7.0f}%" for name in FILL_RATE_FIELDS)
-        click.echo(f"{site.site:<{width}}  {site.articles:>8}  {span:<23}  {fills}")
+        fills = "  ".join(
+            f"{site.fill_rates[name]:>{len(name) - 1}.0f}%" for name in FILL_RATE_FIELDS
+        )
+        click.echo(f"{site.site:<{width}}  {site.articles:>8}  {span:<22}  {fills}")

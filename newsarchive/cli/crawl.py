@@ -20,6 +20,7 @@ from newsarchive.errors import NewsarchiveError
 from newsarchive.storage import DEFAULT_DB
 
 DEMO_DB = Path("data") / "demo.db"
+DEMO_PORT = 8638
 # The demo portal is our own server on loopback: no need to wait between requests. robots.txt is
 # still obeyed (the demo shows that it is).
 DEMO_SETTINGS = {
@@ -86,7 +87,7 @@ def run_crawls(
     verbose: bool = False,
 ) -> list[CrawlResult]:
     """Crawl each site in turn with the `portal` spider; returns each crawl's Scrapy stats."""
-    from scrapy.crawler import Crawler, CrawlerProcess
+    from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
     from twisted.internet import defer
 
@@ -101,22 +102,29 @@ def run_crawls(
     settings.set("RETRY_GIVE_UP_LOG_LEVEL", "INFO", priority="cmdline")
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
+    process = CrawlerProcess(settings)
+    # The first crawler created installs the reactor (asyncio); each crawler has its own copy of
+    # the settings, so each site gets its own job directory.
     crawlers = []
     for site, name in zip(sites, names, strict=True):
-        crawler_settings = settings.copy()
+        crawler = process.create_crawler(PortalSpider)
         if resume:
-            crawler_settings.set("JOBDIR", str(job_dir(db, name)), priority="cmdline")
-        crawlers.append((site, crawler_settings))
+            crawler.settings.set("JOBDIR", str(job_dir(db, name)), priority="cmdline")
+        crawlers.append((site, crawler))
     results: list[CrawlResult] = []
 
     @defer.inlineCallbacks
     def crawl_all():
         try:
-            for site, crawler_settings in crawlers:
-                crawler = Crawler(PortalSpider, crawler_settings)
+            for site, crawler in crawlers:
                 yield process.crawl(
-                    crawler, site=site, base_url=base_url, db=str(db), since=since, max_pages=max_pages
+                    crawler,
+                    site=site,
+                    base_url=base_url,
+                    db=str(db),
+                    since=since,
+                    max_pages=max_pages,
                 )
                 stats = crawler.stats.get_stats() if crawler.stats else {}
                 results.append(CrawlResult(getattr(crawler.spider, "site_name", site), dict(stats)))
@@ -145,10 +153,25 @@ db_option = click.option(
 @db_option
 @click.option("--since", metavar="DATE", help="Skip articles published before DATE (YYYY-MM-DD).")
 @click.option("--max-pages", type=click.IntRange(min=1), help="Stop each site after N responses.")
-@click.option("--resume", is_flag=True, help="Continue a stopped or killed crawl (job state under data/jobs/).")
-@click.option("--base-url", help="Where a profile's relative start URLs live (e.g. a local mirror).")
-@click.option("--contact", metavar="URL", help="Your contact URL for the User-Agent (or NEWSARCHIVE_CONTACT).")
-@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue a stopped or killed crawl (job state under data/jobs/).",
+)
+@click.option(
+    "--base-url", help="Where a profile's relative start URLs live (e.g. a local mirror)."
+)
+@click.option(
+    "--contact", metavar="URL", help="Your contact URL for the User-Agent (or NEWSARCHIVE_CONTACT)."
+)
+@click.option(
+    "-s",
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 @friendly_errors
 def crawl_command(
@@ -191,7 +214,8 @@ def crawl_command(
     for result in results:
         click.echo(result.summary())
     if len(results) < len(sites) or any(
-        r.stats.get("finish_reason") not in ("finished", "max_pages", "closespider_pagecount") for r in results
+        r.stats.get("finish_reason") not in ("finished", "max_pages", "closespider_pagecount")
+        for r in results
     ):
         raise NewsarchiveError("a crawl did not finish; run again with --resume to continue it")
 
@@ -204,7 +228,9 @@ def crawl_command(
     show_default=True,
     help="The archive to crawl the demo portal into.",
 )
-@click.option("--serve", is_flag=True, help="Keep serving the demo portal after the crawl (Ctrl-C stops).")
+@click.option(
+    "--serve", is_flag=True, help="Keep serving the demo portal after the crawl (Ctrl-C stops)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 @friendly_errors
 def demo_command(db: Path, serve: bool, verbose: bool) -> None:
@@ -219,11 +245,20 @@ def demo_command(db: Path, serve: bool, verbose: bool) -> None:
     from newsarchive.storage import Archive
     from newsarchive.storage.queries import article_rows
 
-    server = DemoServer().start()
     try:
-        click.echo(f"Demo portal serving {len(server.portal.articles)} articles at {server.base_url}")
+        # The same port on every run keeps the demo's URLs stable, so a second `newsarchive demo`
+        # is an incremental crawl of the same portal rather than a new one.
+        server = DemoServer(port=DEMO_PORT).start()
+    except OSError:
+        server = DemoServer().start()
+    try:
+        click.echo(
+            f"Demo portal serving {len(server.portal.articles)} articles at {server.base_url}"
+        )
         started = time.monotonic()
-        results = run_crawls(["demo"], db=db, base_url=server.base_url, overrides=DEMO_SETTINGS, verbose=verbose)
+        results = run_crawls(
+            ["demo"], db=db, base_url=server.base_url, overrides=DEMO_SETTINGS, verbose=verbose
+        )
         for result in results:
             click.echo(result.summary())
         with Archive(db) as archive:

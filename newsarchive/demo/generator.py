@@ -172,6 +172,7 @@ def _esc(text: str) -> str:
 def _make_articles(rng: random.Random, count: int) -> list[DemoArticle]:
     articles = []
     seen_titles: set[str] = set()
+    used_slugs: set[str] = set()
     for n in range(count):
         slug_cat, label, style = CATEGORIES[n % len(CATEGORIES)]
         while True:
@@ -196,6 +197,9 @@ def _make_articles(rng: random.Random, count: int) -> list[DemoArticle]:
         published = NEWEST - timedelta(days=n // 2, hours=(n % 2) * 5, minutes=(n * 17) % 60)
         paras = _paragraphs(rng, actor, topic, place, style, rng.randint(8, 13))
         slug = _slugify(title)
+        if slug in used_slugs:  # long titles can agree on their first 80 characters
+            slug = f"{slug[:70]}-{n}"
+        used_slugs.add(slug)
         if style == "seed":
             path = f"/{published:%Y/%m/%d}/{slug}/"
         elif style == "detik":
@@ -222,7 +226,9 @@ def _make_articles(rng: random.Random, count: int) -> list[DemoArticle]:
     return articles
 
 
-def _paragraphs(rng: random.Random, actor: str, topic: str, place: str, style: str, count: int) -> list[str]:
+def _paragraphs(
+    rng: random.Random, actor: str, topic: str, place: str, style: str, count: int
+) -> list[str]:
     paras = []
     for i in range(count):
         sentences = []
@@ -276,9 +282,13 @@ class _Renderer:
         self.rng = rng
         newest = portal.articles[:6]
         self.ticker = " ".join(a.title for a in newest)
-        self.nav = "\n".join(
-            f'<li><a href="{self._category_path(slug)}">{label}</a></li>' for slug, label, _ in CATEGORIES
-        ) + f'\n<li><a href="/indeks?date={NEWEST:%Y-%m-%d}">Indeks</a></li>'
+        self.nav = (
+            "\n".join(
+                f'<li><a href="{self._category_path(slug)}">{label}</a></li>'
+                for slug, label, _ in CATEGORIES
+            )
+            + f'\n<li><a href="/indeks?date={NEWEST:%Y-%m-%d}">Indeks</a></li>'
+        )
         self.footer = (
             f'<a href="/redaksi/">Redaksi</a> · <a href="/pedoman-media-siber/">Pedoman Media Siber</a> · '
             f'<a href="/cetak/">Edisi Cetak</a> · <a href="{portal.offsite_url}">Jaringan Portal Lain</a>'
@@ -404,7 +414,9 @@ class _Renderer:
 
     def listing(self, heading: str, items: list[str], pager: str, head_extra: str = "") -> str:
         values = self.common(heading)
-        values.update(heading=_esc(heading), items="\n".join(items), pager=pager, head_extra=head_extra)
+        values.update(
+            heading=_esc(heading), items="\n".join(items), pager=pager, head_extra=head_extra
+        )
         return _template("listing.html").substitute(values)
 
 
@@ -417,7 +429,9 @@ def _pager(style: str, base: str, page: int, last: int) -> tuple[str, str]:
         return base if p == 1 else f"{base}?page={p}"
 
     nums = " ".join(
-        f'<span class="current">{p}</span>' if p == page else f'<a class="page-numbers" href="{page_url(p)}">{p}</a>'
+        f'<span class="current">{p}</span>'
+        if p == page
+        else f'<a class="page-numbers" href="{page_url(p)}">{p}</a>'
         for p in range(1, last + 1)
     )
     head = ""
@@ -448,14 +462,18 @@ def generate_portal(
     arts = _make_articles(rng, articles)
     portal = Portal(base_url=base_url, articles=arts, offsite_url=offsite_url)
     # The multi-page article: an ekonomi (kompas-style) one, three pages long.
-    multi = next(a for a in arts[6:] if a.style == "kompas")
-    multi.pages = 3
-    multi.paragraphs += _paragraphs(rng, "Bank Indonesia", "inflasi daerah", "Jambi", "kompas", 6)[1:]
-    portal.multipage_path = multi.path
+    multi = next((a for a in arts[6:] if a.style == "kompas"), None)
+    if multi is not None:
+        multi.pages = 3
+        multi.paragraphs += _paragraphs(
+            rng, "Bank Indonesia", "inflasi daerah", "Jambi", "kompas", 6
+        )[1:]
+        portal.multipage_path = multi.path
     # The moved article: listings still link its old URL, which answers 301.
-    moved = next(a for a in arts[8:] if a.style == "detik")
-    moved.link_path = f"/berita/{100000 + moved.number}/{moved.slug}"
-    portal.redirect_from, portal.redirect_to = moved.link_path, moved.path
+    moved = next((a for a in arts[8:] if a.style == "detik"), None)
+    if moved is not None:
+        moved.link_path = f"/berita/{100000 + moved.number}/{moved.slug}"
+        portal.redirect_from, portal.redirect_to = moved.link_path, moved.path
     portal.gone_path = "/nasional/d-6799999/berita-yang-sudah-dihapus-redaksi"
     portal.broken_path = "/2023/06/15/halaman-ini-sedang-rusak-di-server/"
 
@@ -464,8 +482,13 @@ def generate_portal(
     for art in arts:
         for path, html in render.article_pages(art).items():
             pages[path] = _html(html)
-    pages[moved.link_path] = (301, {"Location": portal.url(moved.path)}, b"")
-    pages[portal.broken_path] = (500, {"Content-Type": "text/html"}, b"<h1>500 Internal Server Error</h1>")
+    if moved is not None:
+        pages[moved.link_path] = (301, {"Location": portal.url(moved.path)}, b"")
+    pages[portal.broken_path] = (
+        500,
+        {"Content-Type": "text/html"},
+        b"<h1>500 Internal Server Error</h1>",
+    )
 
     # Category listings with pagination.
     for slug, label, _style in CATEGORIES:
@@ -487,8 +510,16 @@ def generate_portal(
                 )
             pager, head = _pager(LISTING_STYLES[slug], base, page, last)
             style = LISTING_STYLES[slug]
-            path = base if page == 1 else (f"{base}page/{page}/" if style == "wordpress" else f"{base}?page={page}")
-            pages[path] = _html(render.listing(f"{label} - halaman {page}" if page > 1 else label, items, pager, head))
+            path = (
+                base
+                if page == 1
+                else (f"{base}page/{page}/" if style == "wordpress" else f"{base}?page={page}")
+            )
+            pages[path] = _html(
+                render.listing(
+                    f"{label} - halaman {page}" if page > 1 else label, items, pager, head
+                )
+            )
 
     # Date index: one page per day that has articles.
     by_day: dict[str, list[DemoArticle]] = {}
@@ -496,9 +527,15 @@ def generate_portal(
         by_day.setdefault(f"{art.published:%Y-%m-%d}", []).append(art)
     days = sorted(by_day, reverse=True)
     for i, day in enumerate(days):
-        prev = f'<a class="prev-day" href="/indeks?date={days[i + 1]}">« Sebelumnya</a>' if i + 1 < len(days) else ""
+        prev = (
+            f'<a class="prev-day" href="/indeks?date={days[i + 1]}">« Sebelumnya</a>'
+            if i + 1 < len(days)
+            else ""
+        )
         pages[f"/indeks?date={day}"] = _html(
-            render.listing(f"Indeks Berita {day}", [render.listing_item(a) for a in by_day[day]], prev)
+            render.listing(
+                f"Indeks Berita {day}", [render.listing_item(a) for a in by_day[day]], prev
+            )
         )
 
     # Home page: the newest of each category, plus the links a crawler must not follow.
@@ -511,7 +548,10 @@ def generate_portal(
             '<link rel="alternate" type="application/rss+xml" title="RSS" href="/feed/">',
         )
     )
-    for path, heading in (("/redaksi/", "Redaksi"), ("/pedoman-media-siber/", "Pedoman Media Siber")):
+    for path, heading in (
+        ("/redaksi/", "Redaksi"),
+        ("/pedoman-media-siber/", "Pedoman Media Siber"),
+    ):
         pages[path] = _html(render.listing(heading, ["<p>Informasi redaksi portal demo.</p>"], ""))
 
     pages["/robots.txt"] = (

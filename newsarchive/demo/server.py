@@ -39,7 +39,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, send_body: bool) -> None:
         status, headers, body = self.server.portal.response(self.path)
-        self.server.record(LoggedRequest(self.command, self.path, status, self.headers.get("User-Agent", "")))
+        self.server.record(
+            LoggedRequest(self.command, self.path, status, self.headers.get("User-Agent", ""))
+        )
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -90,12 +92,17 @@ class DemoServer:
         port: int = 0,
         offsite_url: str = DEFAULT_OFFSITE,
         log_path: Path | None = None,
+        host: str = "127.0.0.1",
     ):
-        self._httpd = _PortalHTTPServer(("127.0.0.1", port), None, log_path)
+        if not host.startswith("127."):
+            raise ValueError("the demo portal serves on loopback only (127.x.x.x)")
+        self._httpd = _PortalHTTPServer((host, port), None, log_path)
         self.port: int = self._httpd.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/"
+        self.base_url = f"http://{host}:{self.port}/"
         # The pages carry absolute URLs (sitemaps, canonical links), so they are made for the port.
-        self.portal = generate_portal(self.base_url, articles=articles, seed=seed, offsite_url=offsite_url)
+        self.portal = generate_portal(
+            self.base_url, articles=articles, seed=seed, offsite_url=offsite_url
+        )
         self._httpd.portal = self.portal
         self._thread: threading.Thread | None = None
 
@@ -113,7 +120,9 @@ class DemoServer:
             self._httpd.requests.clear()
 
     def start(self) -> DemoServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="demo-portal", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="demo-portal", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -144,7 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url-file", type=Path, help="write the base URL here once serving")
     args = parser.parse_args(argv)
     server = DemoServer(
-        articles=args.articles, seed=args.seed, port=args.port, offsite_url=args.offsite_url, log_path=args.log
+        articles=args.articles,
+        seed=args.seed,
+        port=args.port,
+        offsite_url=args.offsite_url,
+        log_path=args.log,
     )
     if args.url_file:
         args.url_file.write_text(server.base_url + "\n")

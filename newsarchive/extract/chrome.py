@@ -439,18 +439,112 @@ AD_LINE = re.compile(
 )
 
 # Share bars: lines made only of share words, network names and counters (`Share :`,
-# `Share 0 Whatsapp 0`, `Share this:`, `Sukai ini:`).
-_SHARE_WORDS = (
-    r"share|shares|sharing|share this|share on|bagikan|bagikan artikel|bagikan ke|sukai ini|"
-    r"like this|like|suka|tweet|retweet|whatsapp|wa|facebook|fb|twitter|x|line|telegram|"
-    r"linkedin|pinterest|pin it|pint it|email|e-mail|print|cetak|copy link|copy|salin tautan|"
-    r"salin link|link|reddit|tumblr|messenger|google\+?|g\+|kakao|plurk|more|lainnya|"
-    r"flipboard|pocket|sms|comment|comments|komentar|share this on|share it|share it with friends|"
-    r"with friends|print this article|print this|email this article|email this|on|via|surat elektronik"
+# `Share 0 Whatsapp 0`, `Share this:`, `Sukai ini:`). Checked word by word (no backtracking
+# regex): every word must be one of these, and one of SHARE_CORE_WORDS must be there.
+SHARE_WORDS = frozenset(
+    [
+        "share",
+        "shares",
+        "sharing",
+        "bagikan",
+        "artikel",
+        "ke",
+        "sukai",
+        "ini",
+        "like",
+        "likes",
+        "suka",
+        "tweet",
+        "retweet",
+        "whatsapp",
+        "wa",
+        "facebook",
+        "fb",
+        "twitter",
+        "x",
+        "line",
+        "telegram",
+        "linkedin",
+        "pinterest",
+        "pin",
+        "pint",
+        "it",
+        "email",
+        "e",
+        "mail",
+        "print",
+        "cetak",
+        "copy",
+        "link",
+        "salin",
+        "tautan",
+        "reddit",
+        "tumblr",
+        "messenger",
+        "google",
+        "g",
+        "kakao",
+        "plurk",
+        "more",
+        "lainnya",
+        "flipboard",
+        "pocket",
+        "sms",
+        "comment",
+        "comments",
+        "komentar",
+        "this",
+        "on",
+        "with",
+        "friends",
+        "article",
+        "via",
+        "surat",
+        "elektronik",
+        "k",
+        "m",
+    ]
 )
-SHARE_LINE = re.compile(
-    rf"^(?:(?:{_SHARE_WORDS})\s*[:|/]?\s*\(?\d*[.,]?\d*[kKmM]?\)?\s*[:|/,·]?\s*)+$", re.I
+SHARE_CORE_WORDS = frozenset(
+    [
+        "share",
+        "shares",
+        "sharing",
+        "bagikan",
+        "sukai",
+        "tweet",
+        "whatsapp",
+        "facebook",
+        "twitter",
+        "telegram",
+        "linkedin",
+        "pinterest",
+        "print",
+        "cetak",
+        "copy",
+        "salin",
+        "reddit",
+        "tumblr",
+    ]
 )
+_WORDS = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+
+
+def _only_words(text: str, allowed: frozenset[str], core: frozenset[str]) -> bool:
+    """Every word of the line is in `allowed` (numbers always are) and one is in `core`."""
+    has_core = False
+    for word in _WORDS.findall(text.lower()):
+        if word.isdigit():
+            continue
+        if word not in allowed:
+            return False
+        has_core = has_core or word in core
+    return has_core
+
+
+def is_share_line(text: str) -> bool:
+    return _only_words(text, SHARE_WORDS, SHARE_CORE_WORDS)
+
 
 # Headings of related/popular lists (the links under them go too).
 RELATED_HEADING = re.compile(
@@ -515,13 +609,53 @@ SYNDICATION_LINE = re.compile(
     re.I,
 )
 
-# Pagination of a multi-page article (`Halaman 1 2 3 Selanjutnya`, `Halaman Selanjutnya`).
-PAGINATION_LINE = re.compile(
-    r"^(?:(?:halaman|hal\.?|page)\s*(?:\d+\s*(?:dari|of|/)\s*\d+|selanjutnya|berikutnya|"
-    r"sebelumnya)?\s*:?\s*)?(?:[\d\s»«>|<….]+)?\s*(?:selanjutnya|berikutnya|sebelumnya|next|"
-    r"previous|prev|next page|lanjut|tampilkan semua|show all|lihat semua)?\s*[»>]*$",
-    re.I,
+# Pagination of a multi-page article (`Halaman 1 2 3 Selanjutnya`, `Halaman Selanjutnya`),
+# checked word by word like share bars.
+PAGINATION_WORDS = frozenset(
+    [
+        "halaman",
+        "hal",
+        "page",
+        "pages",
+        "dari",
+        "of",
+        "selanjutnya",
+        "berikutnya",
+        "sebelumnya",
+        "next",
+        "previous",
+        "prev",
+        "lanjut",
+        "tampilkan",
+        "semua",
+        "show",
+        "all",
+        "lihat",
+        "first",
+        "last",
+        "pertama",
+        "terakhir",
+    ]
 )
+PAGINATION_CORE_WORDS = frozenset(
+    [
+        "halaman",
+        "hal",
+        "page",
+        "selanjutnya",
+        "berikutnya",
+        "sebelumnya",
+        "next",
+        "previous",
+        "prev",
+        "lanjut",
+    ]
+)
+
+
+def is_pagination_line(text: str) -> bool:
+    return _only_words(text, PAGINATION_WORDS, PAGINATION_CORE_WORDS)
+
 
 # Photo captions and credits as text lines.
 CAPTION_LINE = re.compile(
@@ -553,25 +687,129 @@ COPYRIGHT_LINE = re.compile(
 EMBED_LINE = re.compile(r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|ad|iklan)\]$", re.I)
 
 # A line that is only a date and/or time (`Kamis, 05 November 2015 | 11:13 WIB`, `Updated
-# 19 Nov 2019 7:36 AM`): the page's date stamp, metadata rather than text.
-_DATE_WORDS = (
-    r"senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|januari|februari|maret|april|mei|"
-    r"juni|juli|agustus|september|oktober|november|desember|jan|feb|mar|apr|jun|jul|agu|agt|"
-    r"ags|aug|sep|sept|okt|oct|nov|des|dec|may|january|february|march|june|july|august|"
-    r"october|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|"
-    r"wed|thu|thur|thurs|fri|sat|sun|wib|wita|wit|am|pm|gmt|utc|est|edt|pst|pdt|cet|bst|"
-    r"pukul|jam|updated|update|published|posted|diperbarui|dipublikasikan|diterbitkan|terbit|"
-    r"on|at|last|modified|diposting|pada|tanggal|date|hours?|jam|menit|minutes?|ago|lalu|yang"
+# 19 Nov 2019 7:36 AM`): the page's date stamp, metadata rather than text. Word by word: every
+# word is a day, month, zone or date word (numbers always pass).
+DATE_WORDS = frozenset(
+    [
+        "senin",
+        "selasa",
+        "rabu",
+        "kamis",
+        "jumat",
+        "jum",
+        "at",
+        "sabtu",
+        "minggu",
+        "ahad",
+        "januari",
+        "februari",
+        "maret",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "agustus",
+        "september",
+        "oktober",
+        "november",
+        "desember",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "agu",
+        "agt",
+        "ags",
+        "aug",
+        "sep",
+        "sept",
+        "okt",
+        "oct",
+        "nov",
+        "des",
+        "dec",
+        "may",
+        "january",
+        "february",
+        "march",
+        "june",
+        "july",
+        "august",
+        "october",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thur",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "wib",
+        "wita",
+        "wit",
+        "am",
+        "pm",
+        "gmt",
+        "utc",
+        "est",
+        "edt",
+        "pst",
+        "pdt",
+        "cet",
+        "bst",
+        "pukul",
+        "jam",
+        "updated",
+        "update",
+        "published",
+        "posted",
+        "diperbarui",
+        "dipublikasikan",
+        "diterbitkan",
+        "terbit",
+        "on",
+        "at",
+        "last",
+        "modified",
+        "diposting",
+        "pada",
+        "tanggal",
+        "date",
+        "hour",
+        "hours",
+        "menit",
+        "minute",
+        "minutes",
+        "ago",
+        "lalu",
+        "yang",
+        "st",
+        "nd",
+        "rd",
+        "th",
+    ]
 )
-DATE_LINE = re.compile(
-    rf"^(?:(?:{_DATE_WORDS})\b\.?|\d{{1,4}}(?:st|nd|rd|th)?|[\s,.:/|\-–—()+])+$", re.I
-)
+
+
+def is_date_line(text: str) -> bool:
+    return bool(_DATE_ANCHOR.search(text)) and _only_words(text, DATE_WORDS, DATE_WORDS)
+
+
 # A date line carries a year, a time or a d/m date (a bare "2" is not a date).
 _DATE_ANCHOR = re.compile(
     r"\d{4}|\d{1,2}[:.]\d{2}|\d{1,2}/\d{1,2}|\d+ (?:jam|menit|hours?|minutes?)"
-)
-_HAS_PAGE_WORD = re.compile(
-    r"halaman|hal\b|page|selanjutnya|berikutnya|sebelumnya|next|prev|lanjut|semua|all", re.I
 )
 
 # Sentence-ending punctuation: a role line under a byline has none.
@@ -623,7 +861,7 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "ad"
     if insert_match(block, insert_re):
         return "insert"
-    if n <= 120 and SHARE_LINE.match(text):
+    if n <= 120 and is_share_line(text):
         return "share"
     if n <= 60 and EMBED_LINE.match(text):
         return "embed"
@@ -633,7 +871,7 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "cta"
     if n <= 360 and SYNDICATION_LINE.match(text):
         return "syndication"
-    if n <= 80 and _HAS_PAGE_WORD.search(text) and PAGINATION_LINE.match(text):
+    if n <= 80 and is_pagination_line(text):
         return "nav"
     if n <= 250 and COPYRIGHT_LINE.match(text):
         return "copyright"
@@ -645,7 +883,7 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "tags"
     if n <= 180 and CAPTION_LINE.match(text):
         return "caption"
-    if n <= 70 and _DATE_ANCHOR.search(text) and DATE_LINE.match(text):
+    if n <= 70 and is_date_line(text):
         return "date"
     return None
 

@@ -30,6 +30,8 @@ NOT_ARTICLE = re.compile(
     r"cari|feed|rss|amp-stories|wp-admin|wp-login|login|register|daftar)(?:/|$|\?)",
     re.IGNORECASE,
 )
+# `/2`, `/3/` after an article path: a later page of a multi-page article.
+CONTINUATION_SUFFIX = re.compile(r"[a-z].*/\d{1,2}/?$")
 # Links no crawler of articles wants: files, mail, scripts, share intents.
 SKIP_EXTENSIONS = re.compile(
     r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|json|pdf|zip|rar|gz|mp[34]|avi|mov|webm|woff2?|ttf|xml)$",
@@ -47,7 +49,12 @@ PAGE_PARAMS = ("page", "p", "hal", "halaman", "paged")
 # Date-indexed listings: /indeks?date=2023-07-02 (or detik's 07/02/2023).
 DATE_PARAMS = ("date", "tanggal", "tgl")
 # "Show the whole article" switches; their presence on an article's first page ends the paging.
-SHOW_ALL_PARAMS = {"page": {"all"}, "single": {"1", "true"}, "showall": {"1", "true", "all"}, "show_all": {"1", "true"}}
+SHOW_ALL_PARAMS = {
+    "page": {"all"},
+    "single": {"1", "true"},
+    "showall": {"1", "true", "all"},
+    "show_all": {"1", "true"},
+}
 # Hrefs in raw HTML, read without parsing (article pages are mined for links cheaply).
 HREF = re.compile(rb"""<(?:a|link)\s[^>]*?href\s*=\s*["']([^"'#<>\s]+)""", re.IGNORECASE)
 # robots.txt `Sitemap:` lines.
@@ -70,6 +77,9 @@ def looks_like_article(url: str) -> bool:
     path = parts.path
     if SKIP_EXTENSIONS.search(path) or NOT_ARTICLE.search(path):
         return False
+    if page_number(url) > 1 or CONTINUATION_SUFFIX.search(path):
+        # Page 2.. of a multi-page article: reached from its first page and stitched there.
+        return False
     return any(shape.search(path.lower()) for shape in ARTICLE_SHAPES)
 
 
@@ -80,7 +90,9 @@ def crawlable(url: str) -> bool:
 
 def date_in_url(url: str) -> date | None:
     """The publication date many portals put in article paths (/2023/07/02/)."""
-    m = re.search(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/", urlsplit(url).path + "/")
+    m = re.search(
+        r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/", urlsplit(url).path + "/"
+    )
     if not m:
         return None
     try:
@@ -182,12 +194,20 @@ def article_continuation(candidate: str, article_url: str, number: int) -> bool:
 
 def hrefs(body: bytes, base_url: str) -> list[str]:
     """Absolute link targets of a page, read from the raw bytes without parsing it."""
+    parts = urlsplit(base_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
     out = []
     for match in HREF.finditer(body):
         href = match.group(1).decode("utf-8", "replace").replace("&amp;", "&")
         if href.startswith(("javascript:", "mailto:", "tel:", "whatsapp:", "data:")):
             continue
-        out.append(urljoin(base_url, href))
+        # Most links are absolute or root-relative: no need for the (slow) general urljoin.
+        if href.startswith(("http://", "https://")):
+            out.append(href)
+        elif href.startswith("/") and not href.startswith("//") and "/." not in href:
+            out.append(origin + href)
+        else:
+            out.append(urljoin(base_url, href))
     return out
 
 
@@ -264,4 +284,6 @@ def parse_feed(body: bytes, base_url: str) -> list[tuple[str, datetime | None]]:
 
 def looks_like_feed(url: str) -> bool:
     path = urlsplit(url).path.lower()
-    return path.endswith(("/feed", "/feed/", "/rss", "/rss/", ".rss", "/atom.xml", "/rss.xml", "/feed.xml"))
+    return path.endswith(
+        ("/feed", "/feed/", "/rss", "/rss/", ".rss", "/atom.xml", "/rss.xml", "/feed.xml")
+    )

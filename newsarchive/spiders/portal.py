@@ -129,7 +129,9 @@ class PortalSpider(scrapy.Spider):
                 )
             base_url = absolute[0]
         self.base_url = base_url if urlsplit(base_url).path else base_url + "/"
-        self.site_name = self.profile.name if self.profile else (site_from_url(self.base_url) or "site")
+        self.site_name = (
+            self.profile.name if self.profile else (site_from_url(self.base_url) or "site")
+        )
         host = (urlsplit(self.base_url).hostname or "").lower()
         self.hosts = tuple(dict.fromkeys([host, *(self.profile.domains if self.profile else ())]))
         self.allowed_domains = list(self.hosts)
@@ -140,13 +142,19 @@ class PortalSpider(scrapy.Spider):
         self.crawl_rules = crawl
         self._patterns = {
             key: [re.compile(p) for p in crawl.get(key, ())]
-            for key in ("article_patterns", "category_patterns", "deny_patterns", "pagination_patterns")
+            for key in (
+                "article_patterns",
+                "category_patterns",
+                "deny_patterns",
+                "pagination_patterns",
+            )
         }
         if "download_delay" in crawl:
             self.download_delay = crawl["download_delay"]
         if "concurrent_requests_per_domain" in crawl:
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
         self.known: dict[str, Any] = {}
+        self.links_considered: set[str] = set()
         self.resume_walk = False  # set when resuming after a kill: walk listings past known pages
         self.pages_seen = 0
         self.started = datetime.now(UTC)
@@ -159,10 +167,15 @@ class PortalSpider(scrapy.Spider):
         settings = crawler.settings
         spider.db_path = spider.db_path or settings.get("NEWSARCHIVE_DB")
         spider.revisit_hours = tuple(
-            float(h) for h in spider.crawl_rules.get("revisit_hours", settings.getlist("NEWSARCHIVE_REVISIT_HOURS"))
+            float(h)
+            for h in spider.crawl_rules.get(
+                "revisit_hours", settings.getlist("NEWSARCHIVE_REVISIT_HOURS")
+            )
         )
         spider.max_listing_depth = int(
-            spider.crawl_rules.get("max_listing_depth", settings.getint("NEWSARCHIVE_MAX_LISTING_DEPTH", 1))
+            spider.crawl_rules.get(
+                "max_listing_depth", settings.getint("NEWSARCHIVE_MAX_LISTING_DEPTH", 1)
+            )
         )
         spider.max_article_pages = settings.getint("NEWSARCHIVE_MAX_ARTICLE_PAGES", 30)
         jobdir = settings.get("JOBDIR")
@@ -177,7 +190,9 @@ class PortalSpider(scrapy.Spider):
         is done; listings are then walked past pages that bring nothing new."""
         marker = jobdir / RUNNING_MARKER
         if marker.exists():
-            logger.warning("the last crawl into %s was killed: resuming from what the archive holds", jobdir)
+            logger.warning(
+                "the last crawl into %s was killed: resuming from what the archive holds", jobdir
+            )
             for name in JOBDIR_STATE:
                 path = jobdir / name
                 if path.is_dir():
@@ -277,16 +292,27 @@ class PortalSpider(scrapy.Spider):
         if not self.should_fetch(url, changed):
             self.crawler.stats.inc_value("newsarchive/skipped_archived")
             return None
-        return Request(url, callback=self.parse_article, errback=self.on_error, meta={"article": True}, priority=10)
+        return Request(
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
+            meta={"article": True},
+            priority=10,
+        )
 
     def listing_request(self, url: str, *, stale: int = 0, nav: bool = False) -> Request:
         return Request(
-            url, callback=self.parse_listing, errback=self.on_error, meta={"stale": stale, "nav": nav}
+            url,
+            callback=self.parse_listing,
+            errback=self.on_error,
+            meta={"stale": stale, "nav": nav},
         )
 
     def probe(self, url: str, callback: Any) -> Request:
         # A guessed location: a miss is normal, not a failure.
-        return Request(url, callback=callback, errback=self.on_error, meta={"probe": True}, priority=5)
+        return Request(
+            url, callback=callback, errback=self.on_error, meta={"probe": True}, priority=5
+        )
 
     async def start(self) -> AsyncIterator[Request]:
         self._load_known()
@@ -309,7 +335,11 @@ class PortalSpider(scrapy.Spider):
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         self._count_page()
-        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
+        text = (
+            response.text
+            if isinstance(response, TextResponse)
+            else response.body.decode("utf-8", "replace")
+        )
         found = disc.robots_sitemaps(text, response.url)
         for url in found:
             yield Request(url, callback=self.parse_sitemap, errback=self.on_error, priority=5)
@@ -324,13 +354,17 @@ class PortalSpider(scrapy.Spider):
             loc = urljoin(response.url, loc)
             if kind == "index":
                 if not self.too_old(when) and self.on_site(loc):
-                    yield Request(loc, callback=self.parse_sitemap, errback=self.on_error, priority=5)
+                    yield Request(
+                        loc, callback=self.parse_sitemap, errback=self.on_error, priority=5
+                    )
                 continue
             if self.too_old(when):
                 self.crawler.stats.inc_value("newsarchive/skipped_old")
                 continue
             if self.is_article(loc) or (
-                not self._patterns["article_patterns"] and self.on_site(loc) and not self.is_category(loc)
+                not self._patterns["article_patterns"]
+                and self.on_site(loc)
+                and not self.is_category(loc)
             ):
                 req = self.article_request(loc, changed=when)
                 if req is not None:
@@ -352,13 +386,14 @@ class PortalSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         url = response.url
-        articles: dict[str, date | None] = {}
-        for anchor in response.css("a[href]"):
-            href = anchor.attrib.get("href", "")
-            link = response.urljoin(href)
-            if link.split("#")[0] == url or not self.is_article(link):
+        # Plain lxml elements: a listing has hundreds of links, and a Selector per link is slow.
+        anchors = [(a, response.urljoin(a.get("href")).split("#")[0]) for a in self._anchors(response)]
+        articles: dict[str, date | datetime | None] = {}
+        for anchor, link in anchors:
+            if link == url or link in articles or not self.is_article(link):
                 continue
-            articles.setdefault(link.split("#")[0], self._listed_date(anchor, link))
+            # Listing dates only matter for --since.
+            articles[link] = self._listed_date(anchor, link) if self.since else None
         new = 0
         dated = old = 0
         for link, when in articles.items():
@@ -385,9 +420,16 @@ class PortalSpider(scrapy.Spider):
         if self.max_listing_depth and stale >= self.max_listing_depth and not self.resume_walk:
             self.crawler.stats.inc_value("newsarchive/listing_stopped_nothing_new")
             return
-        next_url = self._next_page(response)
+        next_url = self._next_page(response, anchors)
         if next_url:
             yield self.listing_request(next_url, stale=stale)
+
+    @staticmethod
+    def _anchors(response: TextResponse) -> list[Any]:
+        root = response.selector.root
+        if not hasattr(root, "iter"):
+            return []
+        return [a for a in root.iter("a") if a.get("href")]
 
     def _listed_date(self, anchor: Any, link: str) -> date | datetime | None:
         from_url = disc.date_in_url(link)
@@ -396,13 +438,12 @@ class PortalSpider(scrapy.Spider):
         # A <time datetime> beside the link in its list item.
         node = anchor
         for _ in range(3):
-            node = node.xpath("..")
-            if not node:
+            node = node.getparent()
+            if node is None:
                 return None
-            node = node[0]
-            stamp = node.xpath(".//time/@datetime").getall()
+            stamp = node.xpath(".//time/@datetime")
             if stamp:
-                return disc.parse_when(stamp[0])
+                return disc.parse_when(str(stamp[0]))
         return None
 
     def _categories(self, response: Response) -> Iterator[Request]:
@@ -429,31 +470,39 @@ class PortalSpider(scrapy.Spider):
         found = response.css(
             "link[rel=alternate][type*=rss]::attr(href), link[rel=alternate][type*=atom]::attr(href)"
         ).getall()
-        urls = [response.urljoin(u) for u in found] or [urljoin(self.base_url, p) for p in FEED_PROBES]
+        urls = [response.urljoin(u) for u in found] or [
+            urljoin(self.base_url, p) for p in FEED_PROBES
+        ]
         for url in urls:
             if self.on_site(url):
-                yield self.probe(url, self.parse_feed) if not found else Request(
-                    url, callback=self.parse_feed, errback=self.on_error, priority=5
+                yield (
+                    self.probe(url, self.parse_feed)
+                    if not found
+                    else Request(url, callback=self.parse_feed, errback=self.on_error, priority=5)
                 )
 
-    def _next_page(self, response: Response) -> str | None:
+    def _next_page(self, response: TextResponse, anchors: list[tuple[Any, str]]) -> str | None:
         url = response.url
         number = disc.page_number(url)
-        candidates: list[str] = []
-        candidates += response.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
-        for anchor in response.css("a[href]"):
-            text = " ".join(anchor.css("::text").getall()).strip()
-            cls = anchor.attrib.get("class", "")
-            href = anchor.attrib["href"]
-            if disc.NEXT_LABELS.match(text) or re.search(r"\bnext\b", cls) or text == str(number + 1):
-                candidates.append(href)
-            elif self._patterns["pagination_patterns"] and self._matches("pagination_patterns", response.urljoin(href)):
-                if disc.page_number(response.urljoin(href)) == number + 1:
-                    candidates.append(href)
-        for href in candidates:
-            cand = response.urljoin(href).split("#")[0]
+        candidates: list[str] = [
+            response.urljoin(h) for h in response.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
+        ]
+        paginating = bool(self._patterns["pagination_patterns"])
+        for anchor, link in anchors:
+            text = " ".join(anchor.text_content().split())
+            if (
+                disc.NEXT_LABELS.match(text)
+                or re.search(r"\bnext\b", anchor.get("class", ""))
+                or text == str(number + 1)
+                or (paginating and self._matches("pagination_patterns", link) and disc.page_number(link) == number + 1)
+            ):
+                candidates.append(link)
+        for cand in candidates:
+            cand = cand.split("#")[0]
             if cand != url and self.on_site(cand) and not self.is_article(cand):
-                if disc.listing_date(url) is None and not disc.is_pagination_of(cand, url, number + 1):
+                if disc.listing_date(url) is None and not disc.is_pagination_of(
+                    cand, url, number + 1
+                ):
                     # A "next" link that is not this listing's next page (a "next article" link).
                     if not self._matches("pagination_patterns", cand):
                         continue
@@ -467,7 +516,9 @@ class PortalSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         self._count_page()
         meta = response.meta
-        requested = meta.get("first_url") or (meta.get("redirect_urls") or [response.request.url])[0]
+        requested = (
+            meta.get("first_url") or (meta.get("redirect_urls") or [response.request.url])[0]
+        )
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("newsarchive/not_html")
             return
@@ -483,7 +534,11 @@ class PortalSpider(scrapy.Spider):
             article_url = response.url
             # A "show all" link on page 1 replaces the paging: one request for the whole article.
             for link in links:
-                if disc.show_all_url(link) and normalize_url(link) == normalize_url(article_url) and link != response.url:
+                if (
+                    disc.show_all_url(link)
+                    and normalize_url(link) == normalize_url(article_url)
+                    and link != response.url
+                ):
                     yield Request(
                         link,
                         callback=self.parse_article,
@@ -495,7 +550,12 @@ class PortalSpider(scrapy.Spider):
             if meta.get("show_all_of"):
                 page.url, page.final_url = meta["show_all_of"], response.url
             # Discovery from the article: links to other articles of the site (related lists).
+            # Pages of a site share most links (menus, tickers, related lists): each link is
+            # considered once per run, before any URL parsing.
             for link in dict.fromkeys(links):
+                if link in self.links_considered:
+                    continue
+                self.links_considered.add(link)
                 if link != response.url and self.is_article(link) and not disc.show_all_url(link):
                     if self.too_old(disc.date_in_url(link)):
                         continue

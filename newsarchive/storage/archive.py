@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,7 @@ import sqlite_utils
 
 from newsarchive.errors import NewsarchiveError
 from newsarchive.items import Article, RawPage
+from newsarchive.sites import SiteProfile
 from newsarchive.storage.compression import compress, decompress
 from newsarchive.storage.records import (
     article_columns,
@@ -102,11 +103,26 @@ def extraction_url(page_url: str | None) -> str | None:
     return None
 
 
+def _packaged_profile(site: str) -> SiteProfile | None:
+    """The packaged profile named like the site (crawls file articles under their profile's
+    name), or None: then extraction picks the profile by URL, as it did at import."""
+    from newsarchive.sites import list_profiles
+
+    return next((profile for profile in list_profiles() if profile.name == site), None)
+
+
 def _canonical(article: Article, page_url: str | None) -> str | None:
     """The article's canonical URL made absolute against the page's URL, if it is usable."""
     if not article.canonical_url:
         return None
     return usable_canonical(urljoin(page_url or "", article.canonical_url.strip()))
+
+
+def _other_scheme(url: str) -> str | None:
+    for this, other in (("http://", "https://"), ("https://", "http://")):
+        if url.startswith(this):
+            return other + url[len(this) :]
+    return None
 
 
 def _insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
@@ -214,7 +230,7 @@ class Archive:
     def _begin(self) -> None:
         for db in (self.pages, self.db):
             if not db.conn.in_transaction:
-                db.execute("BEGIN")
+                db.begin()
         self._uncommitted = 0
 
     def _commit(self) -> None:
@@ -246,16 +262,25 @@ class Archive:
         *,
         site: str,
         run_id: int | None = None,
+        continuations: Sequence[RawPage] = (),
     ) -> str:
         """Keep the raw page and, if there is one, its article record.
 
         Returns 'new', 'updated' (content changed; the old version went to `versions`),
-        'unchanged', or 'page' (raw page kept, no article). Atomic per item: on any error nothing
-        of the item is kept, the failure is recorded and StoreError is raised.
+        'unchanged', or 'page' (raw page kept, no article). `continuations` are the later pages
+        of a multi-page article whose record was stitched from all of them: they are kept as
+        parts of `raw`, so re-extraction can stitch them again. Atomic per item: on any error
+        nothing of the item is kept, the failure is recorded and StoreError is raised.
         """
         try:
             with self._item():
-                outcome = self._store(raw, article, site=site, run_id=run_id)
+                now = utc_now()
+                page_id, _ = self._store_page(raw, site=site, run_id=run_id, now=now)
+                for part, later in enumerate(continuations, start=2):
+                    part_id, is_new = self._store_page(later, site=site, run_id=run_id, now=now)
+                    if is_new:
+                        _update(self.pages, "pages", part_id, {"part_of": page_id, "part": part})
+                outcome = self._store_article(raw, article, page_id=page_id, site=site, now=now)
         except Exception as exc:
             reason = f"could not store: {type(exc).__name__}: {exc}"
             self.record_failure(raw.url, reason, status=raw.status, run_id=run_id, site=site)
@@ -276,7 +301,8 @@ class Archive:
 
         The record is what `extract_article(body, url)` makes of it, exactly as `extract` prints
         it. Without `url` the page is kept under its file: URI and keyed by its canonical URL when
-        it names one. `site` defaults to the matching site profile's name, else the host.
+        it names one. `site` defaults to the name of the site profile matching `url`, else the
+        host of `url` or of the canonical URL, else "local".
         """
         from newsarchive.extract import extract_article
         from newsarchive.sites import find_profile
@@ -296,17 +322,17 @@ class Archive:
         if article is not None and not (article.title or article.body):
             article = None  # nothing of an article in it: keep the page only
         if site is None:
+            # A profile name only when the extractor used that profile (it picks one by `url`),
+            # since re-extraction picks the profile by site name; else the host.
+            profile = find_profile(url) if url else None
             named_url = url or (article.canonical_url if article else None)
-            profile = find_profile(named_url) if named_url else None
             site = profile.name if profile else (site_from_url(named_url) or "local")
         return self.store(raw, article, site=site)
 
-    def _store(
-        self, raw: RawPage, article: Article | None, *, site: str, run_id: int | None
+    def _store_article(
+        self, raw: RawPage, article: Article | None, *, page_id: int, site: str, now: str
     ) -> str:
-        now = utc_now()
         fetched = utc_iso(raw.fetched_at) or now
-        page_id = self._store_page(raw, site=site, run_id=run_id, now=now)
         if article is None:
             return "page"
         columns = article_columns(article)
@@ -351,54 +377,64 @@ class Archive:
         self._add_aliases(article_id, aliases)
         return outcome
 
-    def _store_page(self, raw: RawPage, *, site: str, run_id: int | None, now: str) -> int:
+    def _store_page(
+        self, raw: RawPage, *, site: str, run_id: int | None, now: str
+    ) -> tuple[int, bool]:
+        """Keep the page (once per distinct body and URL) and log the fetch; (page id, is new)."""
         body = raw.body if isinstance(raw.body, bytes) else str(raw.body).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()
         found = self.pages.execute(
             "SELECT id FROM pages WHERE url = ? AND sha256 = ?", [raw.url, digest]
         ).fetchone()
         if found:
-            # The same bytes again: one row, counted, instead of a second copy.
-            self.pages.execute(
-                "UPDATE pages SET last_stored = ?, fetch_count = fetch_count + 1 WHERE id = ?",
-                [now, found[0]],
+            page_id, is_new = found[0], False
+        else:
+            blob, codec = compress(body)
+            headers = json.dumps(dict(raw.headers or {}), ensure_ascii=False, default=str)
+            page_id, is_new = (
+                _insert(
+                    self.pages,
+                    "pages",
+                    {
+                        "url": raw.url,
+                        "final_url": raw.final_url,
+                        "status": raw.status,
+                        "headers": headers,
+                        "encoding": raw.encoding,
+                        "fetched_at": utc_iso(raw.fetched_at),
+                        "stored_at": now,
+                        "site": site,
+                        "run_id": run_id,
+                        "size": len(body),
+                        "sha256": digest,
+                        "compression": codec,
+                        "body": blob,
+                    },
+                ),
+                True,
             )
-            return found[0]
-        blob, codec = compress(body)
-        return _insert(
-            self.pages,
-            "pages",
-            {
-                "url": raw.url,
-                "final_url": raw.final_url,
-                "status": raw.status,
-                "headers": json.dumps(dict(raw.headers or {}), ensure_ascii=False, default=str),
-                "encoding": raw.encoding,
-                "fetched_at": utc_iso(raw.fetched_at),
-                "first_stored": now,
-                "last_stored": now,
-                "fetch_count": 1,
-                "site": site,
-                "run_id": run_id,
-                "size": len(body),
-                "sha256": digest,
-                "compression": codec,
-                "body": blob,
-            },
-        )
+        fetch = {"page_id": page_id, "fetched_at": utc_iso(raw.fetched_at), "stored_at": now}
+        _insert(self.pages, "fetches", {**fetch, "status": raw.status, "run_id": run_id})
+        return page_id, is_new
 
     def _find_article(self, key: str, aliases: set[str]) -> dict[str, Any] | None:
+        """The article stored under `key`, else under any alias, else under the other scheme.
+
+        The last step catches a site's move from http to https: an article archived in the http
+        years is the same article when its https URL comes back.
+        """
         rows = self.db.query("SELECT * FROM articles WHERE url = ?", [key])
         for row in rows:
             return row
-        placeholders = ", ".join("?" for _ in aliases)
-        rows = self.db.query(
-            f"SELECT a.* FROM article_urls u JOIN articles a ON a.id = u.article_id "
-            f"WHERE u.url IN ({placeholders}) LIMIT 1",
-            sorted(aliases),
-        )
-        for row in rows:
-            return row
+        for candidates in (aliases, {_other_scheme(url) for url in aliases | {key}} - {None}):
+            placeholders = ", ".join("?" for _ in candidates)
+            rows = self.db.query(
+                f"SELECT a.* FROM article_urls u JOIN articles a ON a.id = u.article_id "
+                f"WHERE u.url IN ({placeholders}) ORDER BY a.id LIMIT 1",
+                sorted(candidates),
+            )
+            for row in rows:
+                return row
         return None
 
     def _add_aliases(self, article_id: int, aliases: set[str]) -> None:
@@ -540,7 +576,7 @@ class Archive:
         return row, body
 
     def count(self, table: str = "articles") -> int:
-        db = self.pages if table == "pages" else self.db
+        db = self.pages if table in ("pages", "fetches") else self.db
         return db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
 
     # --- re-extraction -------------------------------------------------------------------
@@ -550,7 +586,8 @@ class Archive:
     ) -> list[tuple[int, int]]:
         """(article id, page id) of the articles to rebuild: each from its latest raw page.
 
-        `since` (stored UTC text) keeps the pages fetched (or, for imports, stored) since then.
+        `since` (a date or UTC text, see records.parse_since) keeps the pages fetched (imports:
+        stored) on or after it.
         """
         sql = "SELECT id, page_id FROM articles WHERE page_id IS NOT NULL"
         params: list[Any] = []
@@ -562,19 +599,43 @@ class Archive:
             recent = {
                 row[0]
                 for row in self.pages.execute(
-                    "SELECT id FROM pages WHERE coalesce(fetched_at, first_stored) >= ?", [since]
+                    "SELECT id FROM pages WHERE coalesce(fetched_at, stored_at) >= ?", [since]
                 )
             }
             targets = [target for target in targets if target[1] in recent]
         return targets
 
-    def reextract(self, targets: list[tuple[int, int]]) -> Iterator[ReextractResult]:
-        """Rebuild each target's record from its raw page with the current extractor.
+    def article_pages(self, page_id: int) -> list[RawPage]:
+        """The raw page `page_id` and, for a multi-page article, its later pages in order."""
+        rows = self.pages.execute(
+            "SELECT url, final_url, status, headers, fetched_at, encoding, compression, body "
+            "FROM pages WHERE id = ? OR part_of = ? ORDER BY coalesce(part, 1)",
+            [page_id, page_id],
+        ).fetchall()
+        return [
+            RawPage(
+                url=url,
+                body=decompress(body, compression),
+                final_url=final_url,
+                status=status,
+                headers=json.loads(headers),
+                fetched_at=parse_stored_time(fetched_at),
+                encoding=encoding,
+            )
+            for url, final_url, status, headers, fetched_at, encoding, compression, body in rows
+        ]
 
-        Yields one result per article, as it goes (for a progress bar). A record whose fields
-        changed is updated; if its content changed, the old content is kept in `versions`.
+    def reextract(self, targets: list[tuple[int, int]]) -> Iterator[ReextractResult]:
+        """Rebuild each target's record from its raw pages with the current extractor.
+
+        The same extraction as the crawl: the crawl's page-stitching function over the article's
+        pages, with the site's packaged profile. Yields one result per article, as it goes (for a
+        progress bar). A record whose fields changed is updated; if its content changed, the old
+        content is kept in `versions`.
         """
-        from newsarchive.extract import extract_article
+        # The crawl's own extraction step (pure; it lives with the pipelines, which import
+        # Scrapy, hence the import here and not at the top).
+        from newsarchive.pipelines import extract_pages
 
         with self.batch():
             for article_id, page_id in targets:
@@ -583,20 +644,18 @@ class Archive:
                     continue
                 old = rows[0]
                 result = ReextractResult(article_id=article_id, url=old["url"])
-                stored = self.raw_page(page_id)
-                if stored is None:
+                pages = self.article_pages(page_id)
+                if not pages:
                     result.error = (
                         f"{old['url']}: raw page {page_id} is missing from {self.pages_path}"
                     )
                     yield result
                     continue
-                page, body = stored
+                for page in pages:
+                    # Imported files: the extractor saw no URL then, so it sees none now.
+                    page.url = extraction_url(page.url) or ""
                 try:
-                    article = extract_article(
-                        body,
-                        extraction_url(page["url"]),
-                        fetched_at=parse_stored_time(page["fetched_at"]),
-                    )
+                    article = extract_pages(pages, _packaged_profile(old["site"]))
                     with self._item():
                         self._apply_reextraction(old, article, result)
                 except Exception as exc:  # one broken page must not end the run

@@ -41,12 +41,17 @@ class SearchHit:
 
 
 def _filters(site: str | None, since: str | None, alias: str = "a") -> tuple[str, list[Any]]:
-    """SQL conditions for --site and --since (published on/after, else first seen on/after)."""
+    """SQL conditions for --site and --since (from `parse_since`): published on/after, or first
+    seen on/after when the publication time is unknown."""
     clauses, params = [], []
     if site is not None:
         clauses.append(f"{alias}.site = ?")
         params.append(site)
-    if since is not None:
+    if since is not None and len(since) == 10:
+        # A date: the date printed on the article (its own zone), as a reader would count.
+        clauses.append(f"coalesce({alias}.published_date, substr({alias}.first_seen, 1, 10)) >= ?")
+        params.append(since)
+    elif since is not None:
         clauses.append(f"coalesce({alias}.published_utc, {alias}.first_seen) >= ?")
         params.append(since)
     return "".join(f" AND {clause}" for clause in clauses), params
@@ -118,6 +123,7 @@ class ArchiveStats:
     articles: int
     versions: int
     pages: int
+    fetches: int
     page_bytes: int
     page_stored_bytes: int
     failures: int
@@ -147,6 +153,7 @@ def stats(archive: Archive) -> ArchiveStats:
         articles=archive.count("articles"),
         versions=archive.count("versions"),
         pages=page_count,
+        fetches=archive.count("fetches"),
         page_bytes=page_bytes,
         page_stored_bytes=stored_bytes,
         failures=archive.count("failures"),

@@ -37,10 +37,11 @@ def parse_stored_time(text: str | None) -> datetime | None:
 
 
 def parse_since(value: str) -> str:
-    """A `--since` value (YYYY-MM-DD or an ISO-8601 time) as stored UTC text to compare with."""
+    """A `--since` value as text to compare stored values with: a date stays YYYY-MM-DD (compared
+    with the date printed on the article), a time becomes stored UTC text."""
     try:
         if len(value) == 10:
-            return date.fromisoformat(value).strftime("%Y-%m-%dT00:00:00Z")
+            return date.fromisoformat(value).isoformat()
         return utc_iso(datetime.fromisoformat(value)) or ""
     except ValueError:
         raise NewsarchiveError(

@@ -208,7 +208,9 @@ def _archive_v2(db: sqlite_utils.Database) -> None:
         "SELECT id, url, page_url, final_url FROM articles ORDER BY id"
     ).fetchall():
         aliases.extend((normalize_url(url), article_id) for url in urls if url)
-    db.conn.executemany("INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", aliases)
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO article_urls(url, article_id) VALUES (?, ?)", aliases
+    )
 
 
 ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2)
@@ -218,7 +220,12 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2)
 
 
 def _pages_v1(db: sqlite_utils.Database) -> None:
-    """Raw pages as fetched, the body zstandard-compressed. Identical refetches share one row."""
+    """Raw pages as fetched, the body zstandard-compressed, and every fetch of them.
+
+    Identical bytes fetched again from the same URL are one `pages` row and one more `fetches`
+    row: a page row is never updated, because SQLite rewrites a whole record (its compressed
+    body included) on any UPDATE.
+    """
     db.executescript(
         """
         CREATE TABLE pages (
@@ -229,9 +236,7 @@ def _pages_v1(db: sqlite_utils.Database) -> None:
             headers TEXT NOT NULL DEFAULT '{}',
             encoding TEXT,
             fetched_at TEXT,
-            first_stored TEXT NOT NULL,
-            last_stored TEXT NOT NULL,
-            fetch_count INTEGER NOT NULL DEFAULT 1,
+            stored_at TEXT NOT NULL,
             site TEXT,
             run_id INTEGER,
             size INTEGER NOT NULL,
@@ -241,11 +246,34 @@ def _pages_v1(db: sqlite_utils.Database) -> None:
         );
         CREATE UNIQUE INDEX pages_url_sha256 ON pages(url, sha256);
         CREATE INDEX pages_site ON pages(site);
+
+        CREATE TABLE fetches (
+            id INTEGER PRIMARY KEY,
+            page_id INTEGER NOT NULL REFERENCES pages(id),
+            fetched_at TEXT,
+            stored_at TEXT NOT NULL,
+            status INTEGER,
+            run_id INTEGER
+        );
+        CREATE INDEX fetches_page ON fetches(page_id);
         """
     )
 
 
-PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1,)
+def _pages_v2(db: sqlite_utils.Database) -> None:
+    """Later pages of a multi-page article point at its first page, in order, so re-extraction
+    can stitch the article together again exactly as the crawl did. (Set once, when the page is
+    first stored as a part.)"""
+    db.executescript(
+        """
+        ALTER TABLE pages ADD COLUMN part_of INTEGER REFERENCES pages(id);
+        ALTER TABLE pages ADD COLUMN part INTEGER;
+        CREATE INDEX pages_part_of ON pages(part_of, part);
+        """
+    )
+
+
+PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1, _pages_v2)
 
 
 def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...], path: Path) -> int:

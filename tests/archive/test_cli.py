@@ -5,6 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -183,3 +190,34 @@ def test_help_teaches_with_examples():
         result = invoke(command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.output and "newsarchive " + command in result.output
+
+
+def test_browse_serves_the_records_and_not_the_raw_pages(filled):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", "browse", "--db", str(filled), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/-/databases.json", timeout=2) as response:
+                    databases = json.load(response)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "browse did not start in 30 s"
+                time.sleep(0.2)
+        assert [db["name"] for db in databases] == ["archive"]
+        query = urllib.parse.urlencode({"_search": "Indramayu", "_shape": "array"})
+        with urllib.request.urlopen(f"{base}/archive/articles.json?{query}") as response:
+            rows = json.load(response)
+        assert [row["url"] for row in rows] == [PAGES["sawah.html"][0]]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=20)

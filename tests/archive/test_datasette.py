@@ -10,7 +10,7 @@ import pytest
 from archive_fixtures import WIB, make_article, make_raw
 from datasette.app import Datasette
 
-from newsarchive.datasette import load_metadata
+from newsarchive.datasette import SETTINGS, load_metadata
 from newsarchive.storage import Archive
 
 # Only in the raw pages: if this string shows up in any response, raw HTML leaked.
@@ -41,7 +41,7 @@ def served(tmp_path_factory):
         archive.record_failure(
             "https://kabar.example.id/rusak", "HTTP 500", status=500, site="kabar"
         )
-    datasette = Datasette([str(path)], metadata=load_metadata(path.stem))
+    datasette = Datasette([str(path)], metadata=load_metadata(path.stem), settings=SETTINGS)
 
     def get(url: str):
         async def fetch():
@@ -106,3 +106,11 @@ def test_raw_pages_are_not_reachable(served):
         assert response.status_code == 200, table
         assert RAW_MARKER not in response.text, table
         assert "<html" not in json.dumps(response.json()), table
+
+
+def test_the_articles_page_renders_with_the_data_dictionary(served):
+    page = served("/archive/articles")
+    assert page.status_code == 200
+    assert "Articles" in page.text
+    assert "Publication time as ISO-8601" in page.text  # a column description
+    assert "authors" in page.text and "published_date" in page.text  # facet names

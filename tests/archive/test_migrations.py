@@ -99,3 +99,30 @@ def test_some_other_sqlite_file_is_refused(tmp_path):
     sqlite_utils.Database(path)["notes"].insert({"text": "hello"})
     with pytest.raises(NewsarchiveError, match=r"notes\.db.*not a newsarchive archive"):
         Archive(path)
+
+
+def test_v1_pages_file_upgrades_and_keeps_its_pages(tmp_path):
+    from newsarchive.storage.compression import compress
+    from newsarchive.storage.schema import PAGES_MIGRATIONS
+
+    pages_path = tmp_path / "pages.db"
+    db = sqlite_utils.Database(pages_path)
+    PAGES_MIGRATIONS[0](db)
+    db.execute("PRAGMA user_version = 1")
+    blob, codec = compress(b"<html><p>arsip lama</p></html>")
+    db["pages"].insert(
+        {
+            "url": "https://warta.example.id/a",
+            "stored_at": "2023-01-01T00:00:00Z",
+            "size": 30,
+            "sha256": "x",
+            "compression": codec,
+            "body": blob,
+        }
+    )
+    db.close()
+    with Archive(tmp_path / "archive.db", pages_path) as archive:
+        assert archive.pages.execute("PRAGMA user_version").fetchone()[0] == len(PAGES_MIGRATIONS)
+        [page] = archive.article_pages(1)
+        assert page.body == b"<html><p>arsip lama</p></html>"
+        assert "part_of" in archive.pages["pages"].columns_dict

@@ -84,3 +84,26 @@ def test_filters_pick_the_pages_to_rebuild(archive):
     # Both raw pages were fetched on 2024-03-05 (make_raw's fetched_at).
     assert run(archive, since="2024-03-06T00:00:00Z") == []
     assert len(run(archive, since="2024-03-05T00:00:00Z")) == 2
+
+
+def test_a_multi_page_article_is_stitched_again_from_all_its_pages(archive):
+    from newsarchive.pipelines import extract_pages
+
+    second_url = URL + "?page=2"
+    second = news_page(
+        "Jembatan baru di Kali Brantas dibuka untuk umum (2)",
+        [
+            "Pemerintah kabupaten juga menyiapkan penerangan jalan dan trotoar di kedua ujung "
+            "jembatan agar pejalan kaki aman pada malam hari."
+        ],
+        canonical=URL,
+    )
+    pages = [make_raw(URL, body=PAGE), make_raw(second_url, body=second)]
+    article = extract_pages(pages, None)
+    assert "penerangan jalan" in article.body
+    assert archive.store(pages[0], article, site="warta", continuations=pages[1:]) == "new"
+    assert archive.count("pages") == 2
+
+    [result] = run(archive)
+    assert result.error is None and not result.touched
+    assert "penerangan jalan" in archive.article(URL)["body"]

@@ -30,6 +30,7 @@ def test_a_page_stored_twice_is_one_article(archive):
     assert archive.store(raw, make_article(URL), site="warta") == "unchanged"
     assert archive.count("articles") == 1
     assert archive.count("pages") == 1  # identical bytes are kept once
+    assert archive.count("fetches") == 2  # and each fetch of them is logged
     row = archive.article(URL)
     assert row["fetch_count"] == 2
     assert archive.versions(row["id"]) == []
@@ -233,3 +234,13 @@ def test_home_page_canonicals_do_not_merge_articles_and_relative_ones_resolve(ar
     assert archive.article("https://warta.example.id/nasional/banjir-rob")["page_url"] == (
         URL + "?from=home"
     )
+
+
+def test_an_article_from_the_http_years_is_found_again_over_https(archive):
+    old_url = "http://warta.example.id/berita/2015/11/05/lombok"
+    archive.store(make_raw(old_url), make_article(old_url), site="warta")
+    new_url = "https://warta.example.id/berita/2015/11/05/lombok"
+    assert archive.store(make_raw(new_url), make_article(new_url), site="warta") == "unchanged"
+    assert archive.count("articles") == 1
+    assert archive.article(old_url)["url"] == old_url  # the key stays; https is now an alias
+    assert new_url in archive.fetch_state()

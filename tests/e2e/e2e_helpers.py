@@ -1,0 +1,87 @@
+"""Helpers of the end-to-end tests: crawls run in subprocesses, archive readers.
+
+Scrapy's reactor cannot be restarted inside one process, so every crawl here is a subprocess:
+`newsarchive crawl ...` or `python -m scrapy crawl portal ...`, exactly as a user runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsarchive.demo import DemoServer
+from newsarchive.storage import Archive, default_pages_path
+from newsarchive.storage.queries import article_rows
+
+# Our own loopback server: no politeness delay needed, and a short e2e suite.
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+]
+CLI = [sys.executable, "-c", "from newsarchive.cli import cli; cli()"]
+CRAWL_TIMEOUT = 120
+
+
+def crawl_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["NEWSARCHIVE_CONTACT"] = "https://example.org/newsarchive-e2e"
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return env
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env=crawl_env(),
+        capture_output=True,
+        text=True,
+        timeout=CRAWL_TIMEOUT,
+    )
+    assert proc.returncode == 0, f"crawl failed:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def crawl_demo(server: DemoServer, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(
+        "crawl",
+        "demo",
+        "--base-url",
+        server.base_url,
+        "--db",
+        str(db),
+        *FAST,
+        *extra,
+        cwd=db.parent,
+    )
+
+
+def articles(db: Path) -> list[dict]:
+    with Archive(db, create=False) as archive:
+        return list(article_rows(archive))
+
+
+def copy_archive(src: Path, dst: Path) -> None:
+    for a, b in ((src, dst), (default_pages_path(src), default_pages_path(dst))):
+        shutil.copy(a, b)
+
+
+@dataclass
+class Portal:
+    server: DemoServer
+    offsite: DemoServer
+
+
+@dataclass
+class FirstCrawl:
+    db: Path
+    requests: list  # the server's log of this crawl
+    output: str

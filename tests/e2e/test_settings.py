@@ -1,0 +1,137 @@
+"""Safe and polite defaults, as a crawl actually gets them, and back-off that honours Retry-After."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from e2e_helpers import crawl_env
+
+from newsarchive.middlewares import retry_after_seconds
+
+
+def _crawl_settings() -> dict:
+    code = (
+        "import json; from scrapy.utils.project import get_project_settings; s = get_project_settings(); "
+        "print(json.dumps({k: s.get(k) for k in ('REMOTE_CONTROL_ENABLED', 'TELNETCONSOLE_ENABLED', "
+        "'ROBOTSTXT_OBEY', 'AUTOTHROTTLE_ENABLED', 'DOWNLOAD_DELAY', 'USER_AGENT', 'DOWNLOAD_MAXSIZE', "
+        "'DEPTH_LIMIT', 'CONCURRENT_ITEMS', 'RETRY_HTTP_CODES', 'CONCURRENT_REQUESTS_PER_DOMAIN')}))"
+    )
+    env = crawl_env()
+    env["SCRAPY_SETTINGS_MODULE"] = "newsarchive.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    import json
+
+    return json.loads(out.stdout)
+
+
+def test_no_control_ports_and_polite_defaults() -> None:
+    s = _crawl_settings()
+    assert s["REMOTE_CONTROL_ENABLED"] is False
+    assert s["TELNETCONSOLE_ENABLED"] is False
+    assert s["ROBOTSTXT_OBEY"] is True
+    assert s["AUTOTHROTTLE_ENABLED"] is True
+    assert float(s["DOWNLOAD_DELAY"]) >= 0.5
+    assert (
+        s["USER_AGENT"].startswith("newsarchive/")
+        and "https://example.org/newsarchive-e2e" in s["USER_AGENT"]
+    )
+    assert 0 < int(s["DOWNLOAD_MAXSIZE"]) <= 50 * 1024 * 1024
+    assert int(s["DEPTH_LIMIT"]) > 0
+    assert int(s["CONCURRENT_ITEMS"]) <= 10
+    assert {429, 503} <= {int(c) for c in s["RETRY_HTTP_CODES"]}
+
+
+def test_retry_after_forms() -> None:
+    now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds("7") == 7.0
+    assert (
+        retry_after_seconds(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now)
+        == 30.0
+    )
+    assert (
+        retry_after_seconds(format_datetime(now - timedelta(seconds=30), usegmt=True), now=now)
+        == 0.0
+    )
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+
+
+class _Throttling(BaseHTTPRequestHandler):
+    """Answers the article with 429 + Retry-After: 2 once, then serves it."""
+
+    protocol_version = "HTTP/1.1"
+    hits: list[tuple[float, str, int]] = []
+    lock = threading.Lock()
+
+    def do_GET(self) -> None:  # noqa: N802
+        with self.lock:
+            seen = sum(1 for _, path, _ in self.hits if path == self.path)
+            if self.path == "/robots.txt":
+                status, body, extra = 404, b"", {}
+            elif self.path == "/":
+                status, extra = 200, {}
+                body = b"<html><body><a href='/2024/01/01/sebuah-berita-panjang-sekali-judulnya/'>x</a></body></html>"
+            elif seen == 0:
+                status, body, extra = 429, b"slow down", {"Retry-After": "2"}
+            else:
+                status, extra = 200, {}
+                body = (
+                    b"<html lang='id'><head><title>Sebuah berita</title></head><body><h1>Sebuah berita</h1>"
+                    + b"<p>"
+                    + b"Isi berita yang cukup panjang untuk sebuah artikel. " * 10
+                    + b"</p></body></html>"
+                )
+            self.hits.append((time.monotonic(), self.path, status))
+        self.send_response(status)
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_429_waits_for_retry_after(tmp_path: Path) -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        cmd = [
+            sys.executable,
+            "-c",
+            "from newsarchive.cli import cli; cli()",
+            "crawl",
+            url,
+            "--db",
+            str(tmp_path / "a.db"),
+        ]
+        cmd += [
+            "-s",
+            "DOWNLOAD_DELAY=0",
+            "-s",
+            "AUTOTHROTTLE_ENABLED=False",
+            "-s",
+            "NEWSARCHIVE_MAX_LISTING_DEPTH=0",
+        ]
+        proc = subprocess.run(
+            cmd, cwd=tmp_path, env=crawl_env(), capture_output=True, text=True, timeout=60
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    article = [(t, s) for t, p, s in _Throttling.hits if p.startswith("/2024/")]
+    assert [s for _, s in article] == [429, 200]
+    assert article[1][0] - article[0][0] >= 1.9
