@@ -274,8 +274,8 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
     """
     from datasette.cli import cli as datasette_cli
 
+    from newsarchive.datasette import PLUGINS_DIR, load_metadata
     from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
-    from newsarchive.datasette import load_metadata
 
     with Archive(db, create=False):
         pass  # migrates an older archive before Datasette reads it
@@ -283,6 +283,7 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
         metadata_path = Path(tmp) / "metadata.json"
         metadata_path.write_text(json.dumps(load_metadata(db.stem)), encoding="utf-8")
         args = ["serve", str(db), "--metadata", str(metadata_path), "--host", host]
+        args += ["--plugins-dir", str(PLUGINS_DIR)]
         args += ["--port", str(port)]
         for name, value in DATASETTE_SETTINGS.items():
             args += [

@@ -10,15 +10,15 @@ import yaml
 from newsarchive.storage.queries import fill_rates_sql
 
 METADATA_PATH = Path(__file__).with_name("metadata.yaml")
+PLUGINS_DIR = Path(__file__).with_name("plugins")
 TEMPLATE_DATABASE = "archive"
 
 # Datasette settings for `newsarchive browse`, measured on a 100,000-article archive: facet
 # suggestions probe every column and cost seconds there (our facets are chosen in the metadata
-# instead); Datasette 0.65's array facet (authors) reads whole rows and needs ~1.5 s, over the
-# default 200 ms limit; canned queries such as the fill rates scan the table.
+# instead); canned queries such as the fill rates scan the table (~1 s there).
 SETTINGS = {
     "suggest_facets": False,
-    "facet_time_limit_ms": 3000,
+    "facet_time_limit_ms": 1000,
     "sql_time_limit_ms": 5000,
 }
 

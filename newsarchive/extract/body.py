@@ -14,11 +14,16 @@ Inside the container the walker turns the markup into text blocks in reading ord
 chrome elements (chrome.element_kind) and keeping an audit of each; chrome.filter_blocks then cuts
 the chrome lines (inserts, ad markers, share bars, related lists...). Image captions go to
 `captions`. When the page has no usable container at all, JSON-LD `articleBody` is the fallback
-(source "jsonld").
+(source "jsonld"), and a photo page with no prose gets its figure captions (source "captions").
+
+Speed matters (the crawl and `reextract` run this on every page): the page-wide pass only
+scores paragraph elements and looks at the markup of their ancestors (memoised); the per-element
+work (class tokens, link text) is cached or done in one XPath call.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,123 +40,45 @@ from newsarchive.extract.chrome import (
     element_markup,
     filter_blocks,
     line_kind,
+    word_set,
+    word_tuple,
 )
 from newsarchive.extract.document import Document, clean_text, css
 from newsarchive.items import Removed
 
 # Block-level tags: each starts a new text block.
-BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "section",
-        "article",
-        "main",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "ul",
-        "ol",
-        "li",
-        "dl",
-        "dt",
-        "dd",
-        "blockquote",
-        "pre",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "td",
-        "th",
-        "caption",
-        "figure",
-        "figcaption",
-        "header",
-        "footer",
-        "address",
-        "center",
-        "hr",
-        "details",
-        "summary",
-        "fieldset",
-        "legend",
-        "hgroup",
-        "aside",
-        "nav",
-        "form",
-        "body",
-        "html",
-    }
+BLOCK_TAGS = word_set(
+    """
+    p div section article main h1 h2 h3 h4 h5 h6 ul ol li dl dt dd blockquote pre table
+    thead tbody tfoot tr td th caption figure figcaption header footer address center hr
+    details summary fieldset legend hgroup aside nav form body html
+    """
 )
 HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
-ITEM_TAGS = frozenset({"li", "dt", "dd"})
 LIST_TAGS = frozenset({"ul", "ol", "dl"})
 LINK_TAGS = frozenset({"a"})
 BOLD_TAGS = frozenset({"strong", "b"})
 # Inline tags: a chrome class on them only counts for kinds that can sit inside a sentence's
 # paragraph (an ad slot, a share button, a caption); never for links (`<a class="tag">` is an
 # in-text link to a tag page).
-INLINE_TAGS = frozenset(
-    {
-        "a",
-        "span",
-        "strong",
-        "b",
-        "em",
-        "i",
-        "u",
-        "font",
-        "small",
-        "big",
-        "sup",
-        "sub",
-        "label",
-        "time",
-        "abbr",
-        "cite",
-        "q",
-        "mark",
-        "code",
-        "s",
-        "del",
-        "ins",
-        "kbd",
-        "var",
-        "tt",
-    }
+INLINE_TAGS = word_set(
+    """
+    a span strong b em i u font small big sup sub label time abbr cite q mark code s del
+    ins kbd var tt
+    """
 )
-INLINE_CHROME_KINDS = frozenset({"ad", "share", "caption", "hidden", "embed", "cta", "media"})
+INLINE_CHROME_KINDS = word_set("ad share caption hidden embed cta media")
 
-# Elements whose text counts as a paragraph when scoring containers.
-PARAGRAPH_TAGS = (
-    "p",
-    "pre",
-    "td",
-    "blockquote",
-    "dd",
-    "li",
-    "div",
-    "section",
-    "article",
-    "font",
-    "span",
-    "h2",
-    "h3",
-)
-_PARAGRAPH_TAG_SET = frozenset(PARAGRAPH_TAGS)
+# Elements whose text counts as a paragraph when scoring containers: text tags on all their
+# text, wrappers on the text they hold directly.
+_TEXT_TAGS = word_tuple("p pre td blockquote dd li h2 h3")
+_TEXT_TAG_SET = frozenset(_TEXT_TAGS)
+_WRAPPER_TAGS = word_set("div section article font span")
+_TEXT_PARENTS = etree.XPath("//text()[normalize-space()]/..")
 # Paragraph-level elements: they give points to containers, they are not containers themselves.
-_NOT_CONTAINERS = frozenset(
-    {"p", "li", "td", "h2", "h3", "pre", "span", "font", "blockquote", "dd"}
-)
+_NOT_CONTAINERS = word_set("p li td h2 h3 pre span font blockquote dd")
 # How many of the best-scoring containers are weighed in full (link density, class).
 TOP_CANDIDATES = 12
-# Paragraph elements scored on their whole text (the others only on the text they hold directly).
-_TEXT_TAGS = frozenset({"p", "pre", "td", "blockquote", "dd", "li", "h2", "h3"})
 # Class/id tokens of well-known body containers (WordPress, schema.org microdata, news CMSs).
 BODY_CLASS = re.compile(
     r"(?:.*[-_])?(?:article|story|post|entry|news|detail|read|blog|single|main|page|text|berita|"
@@ -174,30 +101,27 @@ MIN_CONTAINER_CHARS = 60
 ARTICLEBODY_TRUSTED_CHARS = 250
 # A body container nested in another one replaces it when it holds this share of its text.
 TIGHT_CONTAINER_SHARE = 0.85
+# What prune() drops: the never-text tags except images.
+PRUNED_TAGS = tuple(JUNK_TAGS - {"img"})
 # Caption boxes around images: how far up from the image, which tags, how much text at most.
 MEDIA_BOX_LEVELS = 4
-MEDIA_BOX_TAGS = frozenset(
-    {
-        "div",
-        "span",
-        "figure",
-        "a",
-        "td",
-        "center",
-        "section",
-        "dl",
-        "dd",
-        "dt",
-        "table",
-        "tbody",
-        "tr",
-    }
-)
+MEDIA_BOX_TAGS = word_set("div span figure a td center section dl dd dt table tbody tr p")
 MEDIA_BOX_MAX_CHARS = 300
+CAPTION_SET_APART_MAX_CHARS = 200
 # Lines above the headline inside the container longer than this are text, not a kicker.
 KICKER_MAX_CHARS = 150
 # Kinds from markup that the element's own text may correct.
-REFINED_KINDS = frozenset({"hidden", "related", "sidebar", "ad", "tags", "share", "footer", "nav"})
+REFINED_KINDS = word_set("hidden related sidebar ad tags share footer nav")
+# Inline tags an insert label is set in (`<strong>Baca juga:</strong>`).
+INSERT_LABEL_TAGS = word_set("strong b span em i u font")
+# A "read also" label at the end of the running text, right before a link: the label and the
+# link are an insert even inside a paragraph. Only with a colon, so "baca juga" in a sentence
+# followed by a link is left alone.
+LABEL_BEFORE_LINK = re.compile(
+    r"(?:^|(?<=[\s.!?;,(\[]))(?P<label>(?:baca|lihat|simak|tonton|saksikan) juga|baca|"
+    r"berita terkait|artikel terkait|read also|also read|see also|related)\s*[:：]\s*$",
+    re.I,
+)
 # The longest audit text kept per removed piece (comment sections can be long).
 AUDIT_MAX_CHARS = 600
 
@@ -207,7 +131,7 @@ class BodyResult:
     text: str | None
     removed: list[Removed] = field(default_factory=list)
     captions: list[str] = field(default_factory=list)
-    source: str | None = None  # profile | container | scored | jsonld
+    source: str | None = None  # profile | container | scored | jsonld | captions
 
 
 def extract_body(
@@ -223,7 +147,6 @@ def extract_body(
     profile_chrome: set[Any] = set()
     for selector in chrome_remove:
         profile_chrome.update(css(tree, selector))
-    media_boxes = find_media_boxes(tree)
     prune(tree)
 
     containers: list[Any] = []
@@ -238,11 +161,17 @@ def extract_body(
 
     result = BodyResult(text=None, source=source)
     if containers:
+        media_boxes: set[Any] = set()
+        for container in containers:
+            media_boxes |= find_media_boxes(container)
         walker = Walker(insert_re, profile_chrome, media_boxes)
         for container in containers:
             walker.walk_container(container)
         blocks = walker.finish()
         filtered = filter_blocks(blocks, insert_re)
+        if filtered.kept and _is_headline(doc, filtered.kept[0].text):
+            # The headline repeated at the top of the container (not in an <h1>).
+            filtered.removed.append(Removed("title", filtered.kept.pop(0).text))
         result.removed = walker.removed + filtered.removed
         result.captions = walker.captions + filtered.captions
         result.text = "\n\n".join(b.text for b in filtered.kept) or None
@@ -264,37 +193,72 @@ def extract_body(
     return result
 
 
+def _is_headline(doc: Document, text: str) -> bool:
+    """The text is the page's headline as its metadata states it."""
+    if len(text) > 300:
+        return False
+    wanted = text.casefold()
+    article = doc.jsonld_article() or {}
+    headline = article.get("headline")
+    names = [doc.meta_first("og:title"), doc.meta_first("twitter:title")]
+    names.append(headline if isinstance(headline, str) else None)
+    return any(name and clean_text(name).casefold() == wanted for name in names)
+
+
 def find_media_boxes(tree: Any) -> set[Any]:
     """Boxes that hold an image and a little text and nothing else: the text is its caption.
 
-    Found before the images are pruned. A box is climbed to from each image, up to a few levels,
-    while it stays short and holds no paragraph; icons (tiny images) and inline images inside a
-    paragraph do not count.
+    Looked for inside the chosen container only. A box is climbed to from each image, up to a
+    few levels, while it stays short and holds no paragraph; icons (tiny images) do not count.
+    A paragraph is a caption box only when its short text is set apart (italic or small), and
+    so is such a short paragraph right under an image that stands alone.
     """
     boxes: set[Any] = set()
     for img in tree.iter("img"):
         width, height = img.get("width", ""), img.get("height", "")
         if (width.isdigit() and int(width) < 60) or (height.isdigit() and int(height) < 60):
             continue
-        node, best = img.getparent(), None
+        node, best, bare = img.getparent(), None, None
         for _ in range(MEDIA_BOX_LEVELS):
             if node is None or node.tag not in MEDIA_BOX_TAGS:
                 break
             text_len = len(node.text_content().strip())
-            if text_len > MEDIA_BOX_MAX_CHARS or node.find(".//p") is not None:
+            if text_len > MEDIA_BOX_MAX_CHARS or (
+                node.tag != "p" and node.find(".//p") is not None
+            ):
+                break
+            if node.tag == "p" and text_len and not _set_apart(node):
                 break
             if text_len:
                 best = node
+            else:
+                bare = node
             node = node.getparent()
+        if best is None and bare is not None:
+            after = bare.getnext()
+            if after is not None and after.tag in ("p", "div") and _set_apart(after):
+                best = after
         if best is not None:
             boxes.add(best)
     return boxes
 
 
+def _set_apart(el: Any) -> bool:
+    """Short text all in italic/small type: how captions are set when they have no markup."""
+    text = el.text_content().strip()
+    if not text or len(text) > CAPTION_SET_APART_MAX_CHARS:
+        return False
+    styled = sum(len(e.text_content().strip()) for e in el.iter("em", "i", "small", "figcaption"))
+    return styled >= 0.9 * len(text)
+
+
 def prune(tree: Any) -> None:
-    """Drop what is never text (scripts, styles, media, form controls, HTML comments)."""
+    """Drop what is never text (scripts, styles, media, form controls, HTML comments).
+
+    Images stay: they carry no text, and they tell caption boxes apart (find_media_boxes).
+    """
     etree.strip_elements(
-        tree, etree.Comment, etree.ProcessingInstruction, *JUNK_TAGS, with_tail=False
+        tree, etree.Comment, etree.ProcessingInstruction, *PRUNED_TAGS, with_tail=False
     )
 
 
@@ -338,6 +302,14 @@ def _own_text(el: Any) -> tuple[str, int]:
     return " ".join(parts), links
 
 
+def _bare_link(el: Any) -> bool:
+    """An element whose only content is one link (checked without reading its text)."""
+    if len(el) != 1 or el[0].tag != "a" or (el.text and el.text.strip()):
+        return False
+    tail = el[0].tail
+    return not (tail and tail.strip())
+
+
 _LINK_TEXTS = etree.XPath(".//a//text()")
 
 
@@ -346,11 +318,6 @@ def _link_len(el: Any) -> int:
     if el.find(".//a") is None:
         return 0
     return sum(len(t.strip()) for t in _LINK_TEXTS(el))
-
-
-def _is_body_container(el: Any) -> bool:
-    """Markup of a well-known body container: articleBody microdata or a CMS body class."""
-    return _body_names(element_markup(el)[1])
 
 
 _NO_NAMES = (None, None, None)
@@ -434,17 +401,20 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
 
     score: dict[Any, float] = {}
     good: dict[Any, float] = {}  # article-like text in the subtree (no decay)
-    for el in root.iter(*PARAGRAPH_TAGS):
+    # Text tags are scored on all their text; wrappers (div, span...) only when they hold text
+    # directly, found in one XPath run over the text nodes instead of a test on every wrapper.
+    wrappers = [el for el in _TEXT_PARENTS(root) if el.tag in _WRAPPER_TAGS]
+    for el in itertools.chain(root.iter(*_TEXT_TAGS), wrappers):
         tag = el.tag
-        if tag in _TEXT_TAGS:
+        if tag in _TEXT_TAG_SET:
+            if _bare_link(el):
+                continue  # menus and link lists: never a paragraph
             text = el.text_content()
             length = len(text.strip())
             if length < 25:
                 continue
             links = _link_len(el)
         else:
-            if not (el.text and el.text.strip()) and not any(c.tail and c.tail.strip() for c in el):
-                continue
             text, links = _own_text(el)
             length = len(text.strip())
             if length < 25:
@@ -457,7 +427,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
             points *= 0.5
         weight = length * (1 - density)
         good[el] = good.get(el, 0.0) + weight
-        if tag in _TEXT_TAGS:
+        if tag in _TEXT_TAG_SET:
             node, level = el.getparent(), 0
         else:
             node, level = el, 0
@@ -608,8 +578,6 @@ class Walker:
         self._in_link = 0
         self._in_bold = 0
         self._heading = False
-        self._item = False
-        self._parent: Any = None
         self._skip: set[Any] = set()
         self._container_len = 1
         self._container_start = 0
@@ -618,7 +586,6 @@ class Walker:
         self._container_len = max(1, len(container.text_content()))
         self._flush()
         self._container_start = len(self.blocks)
-        self._parent = container
         self._walk(container, top=True)
         self._flush()
 
@@ -647,8 +614,6 @@ class Walker:
                         link_chars=min(self._link_chars, len(text)),
                         bold_chars=min(self._bold_chars, len(text)),
                         heading=self._heading,
-                        item=self._item,
-                        parent=self._parent,
                     )
                 )
         self._parts = []
@@ -672,7 +637,7 @@ class Walker:
     def _chrome_kind(self, el: Any, tag: str) -> str | None:
         if el in self.profile_chrome:
             return "profile"
-        kind = element_kind(el, in_body=True)
+        kind, names = element_markup(el, in_body=True)
         if kind is None:
             if tag == "figure" or el in self.media_boxes:
                 return "caption"
@@ -681,7 +646,7 @@ class Walker:
             return None
         if kind == "media":
             return "caption" if len(el.text_content()) <= MEDIA_BOX_MAX_CHARS else None
-        if _is_body_container(el):
+        if names != _NO_NAMES and _body_names(names):
             # `article-body pagination-first`: the body class wins over the chrome one.
             return None
         if kind != "comments":
@@ -694,6 +659,8 @@ class Walker:
 
     def _walk(self, el: Any, top: bool = False) -> None:
         tag = el.tag
+        if tag == "img":
+            return
         if not top:
             if el in self._skip:
                 return
@@ -701,17 +668,20 @@ class Walker:
             if kind is not None:
                 if tag in BLOCK_TAGS:
                     self._flush()
+                cuts = len(self.removed)
                 if tag == "figure":
                     self._cut_figure(el)
                 else:
                     self._cut(el, kind)
                 if kind == "title":
                     self._cut_kickers()
-                if self.blocks and not self._parts and self.removed:
+                if self.blocks and not self._parts and len(self.removed) > cuts:
                     # The block right before a cut list is its heading ("Baca Juga" + a box).
                     self.blocks[-1].cut_after = self.removed[-1].kind
                 return
-            if (tag in BOLD_TAGS or tag == "span") and self._inline_insert(el):
+            if tag in INSERT_LABEL_TAGS and self._inline_insert(el):
+                return
+            if tag == "a" and self._parts and self._text_label_insert(el):
                 return
         block = tag in BLOCK_TAGS
         if tag == "br":
@@ -719,12 +689,9 @@ class Walker:
             return
         if block:
             self._flush()
-            saved = (self._parent, self._heading, self._item)
-            self._parent = el
+            saved_heading = self._heading
             if tag in HEADING_TAGS:
                 self._heading = True
-            if tag in ITEM_TAGS:
-                self._item = True
         link = tag in LINK_TAGS
         bold = tag in BOLD_TAGS
         if link:
@@ -746,7 +713,7 @@ class Walker:
             self._in_bold -= 1
         if block:
             self._flush()
-            self._parent, self._heading, self._item = saved
+            self._heading = saved_heading
         elif tag in ("td", "th", "dt"):
             self._add(" ")
 
@@ -767,32 +734,52 @@ class Walker:
             self.removed.append(Removed("caption", text))
 
     def _inline_insert(self, el: Any) -> bool:
-        """`<strong>Baca juga:</strong> <a>headline</a>` inside a paragraph: cut label and link."""
+        """A bold "read also" inside a paragraph: `<strong>Baca juga:</strong> <a>headline</a>`
+        or `<strong>Baca juga: <a>headline</a></strong>`. Cuts the label and the link."""
         if len(el) > 1:
             return False
         label = clean_text(el.text_content())
-        if not label or len(label) > 40:
+        if not label or len(label) > INSERT_MAX_CHARS:
             return False
         m = self.insert_re.match(label)
-        if not m or m.group("rest").strip():
-            # `<strong>Baca juga: <a>headline</a></strong>`: the label and link in one element.
-            if m and len(el) == 1 and el[0].tag == "a" and len(label) <= 320 and m.group("sep"):
-                rest_len = len(clean_text(el[0].text_content()))
-                if rest_len >= 0.5 * len(m.group("rest").strip()):
-                    self.removed.append(Removed("insert", label))
-                    return True
+        if not m or not (m.group("sep") or "").strip():
             return False
-        if len(el) == 1 and el[0].tag == "a":
-            # Label and headline inside one bold element.
+        rest = m.group("rest").strip()
+        if rest:
+            # Label and headline in one bold element: the headline must be its link.
+            linked = len(el) == 1 and el[0].tag == "a"
+            if linked and len(clean_text(el[0].text_content())) >= 0.5 * len(rest):
+                self.removed.append(Removed("insert", label))
+                return True
             return False
         nxt = el.getnext()
         if nxt is None or nxt.tag != "a" or (el.tail and el.tail.strip()):
             return False
-        if not m.group("sep"):
-            return False
         headline = clean_text(nxt.text_content())
         self.removed.append(Removed("insert", f"{label} {headline}".strip()))
         self._skip.add(nxt)
+        return True
+
+    def _text_label_insert(self, link: Any) -> bool:
+        """A plain-text label right before a link in running text (`... Baca juga: <a>...</a>`):
+        cut the label and the link, keep the sentence around them."""
+        joined = "".join(self._parts)
+        tail = joined[-60:]
+        m = LABEL_BEFORE_LINK.search(tail)
+        if not m:
+            return False
+        headline = clean_text(link.text_content())
+        if len(headline.split()) < 3:
+            return False
+        start = len(joined) - len(tail) + m.start("label")
+        before = joined[:start].rstrip()
+        if before.endswith(("(", "[")):
+            # `(Baca juga: <a>...</a>)`: the brackets go with the insert.
+            start = len(before) - 1
+            if link.tail and link.tail.lstrip().startswith((")", "]")):
+                link.tail = link.tail.lstrip()[1:]
+        self._parts = [joined[:start]]
+        self.removed.append(Removed("insert", f"{clean_text(m.group(0))} {headline}"))
         return True
 
 

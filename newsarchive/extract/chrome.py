@@ -25,43 +25,29 @@ from typing import Any
 
 from newsarchive.items import Removed
 
+
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one string (long word lists stay readable)."""
+    return frozenset(text.split())
+
+
+def word_tuple(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 # ---------------------------------------------------------------------------------------------
 # Markup evidence
 # ---------------------------------------------------------------------------------------------
 
 # Tags that are never article text: scripts, styles, embedded media and form controls. Dropped
 # silently (there is nothing an analyst would want to audit in them).
-JUNK_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "math",
-        "iframe",
-        "object",
-        "embed",
-        "canvas",
-        "video",
-        "audio",
-        "source",
-        "track",
-        "picture",
-        "img",
-        "map",
-        "input",
-        "select",
-        "option",
-        "textarea",
-        "button",
-        "link",
-        "meta",
-        "head",
-        "title",
-        "base",
-        "dialog",
-    }
+JUNK_TAGS = word_set(
+    """
+    script style noscript template svg math iframe object embed canvas video audio source
+    track picture img map input select option textarea button link meta head title base
+    dialog amp-ad amp-embed amp-analytics amp-sticky-ad amp-social-share amp-iframe
+    amp-video amp-youtube amp-auto-ads
+    """
 )
 
 # Semantic tags that hold page chrome when they sit inside the body container: navigation,
@@ -202,21 +188,11 @@ CLASS_KEYWORDS: tuple[tuple[str, str], ...] = (
 )
 # Hidden helpers (screen-reader text, collapsed menus): not what a reader sees. Whole tokens only
 # (`field-label-hidden` hides a label, not the field).
-HIDDEN_TOKENS = frozenset(
-    {
-        "hidden",
-        "hide",
-        "d-none",
-        "sr-only",
-        "screen-reader-text",
-        "visually-hidden",
-        "visuallyhidden",
-        "invisible",
-        "offscreen",
-        "is-hidden",
-        "u-hidden",
-        "hidden-xs-up",
-    }
+HIDDEN_TOKENS = word_set(
+    """
+    hidden hide d-none sr-only screen-reader-text visually-hidden visuallyhidden invisible
+    offscreen is-hidden u-hidden hidden-xs-up
+    """
 )
 
 # One regex for all kinds (one C-level match per token); the named group that matched is the kind.
@@ -290,14 +266,6 @@ def attr_kind(value: str) -> str | None:
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
-def is_hidden(el: Any) -> bool:
-    """Hidden by the page itself: a `hidden` attribute or an inline display:none style."""
-    if el.get("hidden") is not None:
-        return True
-    style = el.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
-
-
 # Semantic tags that are chrome anywhere on the page (outside a body container too).
 OUTER_CHROME_TAGS = {tag: CHROME_TAGS[tag] for tag in ("nav", "aside", "marquee", "form")}
 
@@ -363,8 +331,6 @@ class Block:
     link_chars: int = 0  # characters inside <a>
     bold_chars: int = 0  # characters inside <strong>/<b>/<em>
     heading: bool = False  # from <h2>..<h6>
-    item: bool = False  # from <li>/<dt>/<dd>
-    parent: Any = None  # the block-level element the text came from
     cut_after: str | None = None  # kind of the chrome element cut right after this block
 
     @property
@@ -420,8 +386,10 @@ def compile_insert_labels(extra: tuple[str, ...] = ()) -> re.Pattern[str]:
     labels = list(INSERT_LABELS) + [
         r"\s+".join(map(re.escape, e.split())) for e in extra if e.strip()
     ]
+    # `(Baca juga: ...)` in parentheses is the same insert.
     return re.compile(
-        rf"^(?P<label>{'|'.join(labels)})(?P<sep>{_SEPARATOR})?(?P<rest>.*)$", re.I | re.S
+        rf"^[(\[]?\s*(?P<label>{'|'.join(labels)})(?P<sep>{_SEPARATOR})?(?P<rest>.*?)\s*[)\]]?$",
+        re.I | re.S,
     )
 
 
@@ -432,100 +400,40 @@ AD_LINE = re.compile(
     r"^(?:advertisement|advertisment|advertising|iklan|ads?|sponsored|sponsored content|"
     r"sponsored links?|informasi pemasangan iklan|pasang iklan|advertise with us|"
     r"konten sponsor|promoted|scroll to continue with content|scroll to resume content|"
-    r"scroll untuk melanjutkan(?: membaca)?|lanjutkan membaca|continue reading below|"
+    r"(?:scroll|gulir) (?:ke bawah )?untuk (?:melanjutkan|lanjut)(?: membaca)?|lanjutkan membaca|"
+    r"continue reading below|[\w ]{0,20}video of the day|"
     r"(?:story|article|content) continues below(?: advertisement)?|"
     r"advertisement\s*-\s*scroll to continue|—\s*advertisement\s*—|\W*ad\W*)$",
     re.I,
 )
 
+
+# "Read more" buttons and audio-player prompts left as lines of text.
+READ_MORE_LINE = re.compile(
+    r"^(?:baca selengkapnya|lihat selengkapnya|selengkapnya|read more|continue reading|"
+    r"read the full (?:story|article)|klik di sini|click here|dengarkan(?: berita| artikel)? ini|"
+    r"listen to (?:this|the) (?:article|story)|listen to article|putar audio)\s*[:.»>…]*$",
+    re.I,
+)
+
+
 # Share bars: lines made only of share words, network names and counters (`Share :`,
 # `Share 0 Whatsapp 0`, `Share this:`, `Sukai ini:`). Checked word by word (no backtracking
 # regex): every word must be one of these, and one of SHARE_CORE_WORDS must be there.
-SHARE_WORDS = frozenset(
-    [
-        "share",
-        "shares",
-        "sharing",
-        "bagikan",
-        "artikel",
-        "ke",
-        "sukai",
-        "ini",
-        "like",
-        "likes",
-        "suka",
-        "tweet",
-        "retweet",
-        "whatsapp",
-        "wa",
-        "facebook",
-        "fb",
-        "twitter",
-        "x",
-        "line",
-        "telegram",
-        "linkedin",
-        "pinterest",
-        "pin",
-        "pint",
-        "it",
-        "email",
-        "e",
-        "mail",
-        "print",
-        "cetak",
-        "copy",
-        "link",
-        "salin",
-        "tautan",
-        "reddit",
-        "tumblr",
-        "messenger",
-        "google",
-        "g",
-        "kakao",
-        "plurk",
-        "more",
-        "lainnya",
-        "flipboard",
-        "pocket",
-        "sms",
-        "comment",
-        "comments",
-        "komentar",
-        "this",
-        "on",
-        "with",
-        "friends",
-        "article",
-        "via",
-        "surat",
-        "elektronik",
-        "k",
-        "m",
-    ]
+SHARE_WORDS = word_set(
+    """
+    share shares sharing bagikan artikel ke sukai ini like likes suka tweet retweet whatsapp
+    wa facebook fb twitter x line telegram linkedin pinterest pin pint it email e mail print
+    cetak copy link salin tautan reddit tumblr messenger google g kakao plurk more lainnya
+    flipboard pocket sms comment comments komentar this on with friends article via surat
+    elektronik k m
+    """
 )
-SHARE_CORE_WORDS = frozenset(
-    [
-        "share",
-        "shares",
-        "sharing",
-        "bagikan",
-        "sukai",
-        "tweet",
-        "whatsapp",
-        "facebook",
-        "twitter",
-        "telegram",
-        "linkedin",
-        "pinterest",
-        "print",
-        "cetak",
-        "copy",
-        "salin",
-        "reddit",
-        "tumblr",
-    ]
+SHARE_CORE_WORDS = word_set(
+    """
+    share shares sharing bagikan sukai tweet whatsapp facebook twitter telegram linkedin
+    pinterest print cetak copy salin reddit tumblr
+    """
 )
 _WORDS = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
@@ -558,7 +466,9 @@ RELATED_HEADING = re.compile(
     r"recommended(?: for you| stories| articles)?|popular(?: now| news| stories| videos)?|"
     r"most (?:read|popular|viewed|shared)|trending(?: now| stories)?|editor'?s picks?|"
     r"top stories|latest(?: news| stories)?|also on [\w .]+|further reading|news ?feed|"
-    r"berita terkini|indeks berita|more from [\w .]+)\s*[:»>]*$",
+    r"berita terkini|indeks berita|more from [\w .]+|newsticker|news ticker|breaking news|"
+    r"running news|pilihan untuk anda|artikel menarik lainnya|jangan lewatkan|"
+    r"konten terkait|baca berita lainnya|you may also like|recommended for you)\s*[:»>]*$",
     re.I,
 )
 
@@ -570,13 +480,14 @@ TAGS_LINE = re.compile(
 )
 TAGS_HEADING = re.compile(r"^(?:tags?|topik|topics?|kata kunci|keywords?|label)\s*:?$", re.I)
 
-# Comment-section headings: everything after one of these is comments.
+# Comment-section headings: everything after one of these is comments. (Not "Discussion" or
+# "Responses": articles use those as section titles.)
 COMMENTS_HEADING = re.compile(
     r"^(?:\d+\s+)?(?:komentar|comments?|tanggapan|\d+ tanggapan|satu tanggapan|"
     r"tinggalkan balasan|tinggalkan komentar|tulis komentar|beri komentar|komentar pembaca|"
     r"leave a (?:reply|comment)|post (?:a|your) comment|post your say|join the discussion|"
-    r"discussion|reader comments|sign in to (?:post a )?comment|add a comment|"
-    r"show comments|view comments|\d+ responses?|one response|responses)\s*(?:\(\d+\))?\s*:?$",
+    r"reader comments|sign in to (?:post a )?comment|add a comment|"
+    r"show comments|view comments|\d+ responses?|one response)\s*(?:\(\d+\))?\s*:?$",
     re.I,
 )
 
@@ -611,45 +522,16 @@ SYNDICATION_LINE = re.compile(
 
 # Pagination of a multi-page article (`Halaman 1 2 3 Selanjutnya`, `Halaman Selanjutnya`),
 # checked word by word like share bars.
-PAGINATION_WORDS = frozenset(
-    [
-        "halaman",
-        "hal",
-        "page",
-        "pages",
-        "dari",
-        "of",
-        "selanjutnya",
-        "berikutnya",
-        "sebelumnya",
-        "next",
-        "previous",
-        "prev",
-        "lanjut",
-        "tampilkan",
-        "semua",
-        "show",
-        "all",
-        "lihat",
-        "first",
-        "last",
-        "pertama",
-        "terakhir",
-    ]
+PAGINATION_WORDS = word_set(
+    """
+    halaman hal page pages dari of selanjutnya berikutnya sebelumnya next previous prev
+    lanjut tampilkan semua show all lihat first last pertama terakhir
+    """
 )
-PAGINATION_CORE_WORDS = frozenset(
-    [
-        "halaman",
-        "hal",
-        "page",
-        "selanjutnya",
-        "berikutnya",
-        "sebelumnya",
-        "next",
-        "previous",
-        "prev",
-        "lanjut",
-    ]
+PAGINATION_CORE_WORDS = word_set(
+    """
+    halaman hal page selanjutnya berikutnya sebelumnya next previous prev lanjut
+    """
 )
 
 
@@ -689,117 +571,17 @@ EMBED_LINE = re.compile(r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|a
 # A line that is only a date and/or time (`Kamis, 05 November 2015 | 11:13 WIB`, `Updated
 # 19 Nov 2019 7:36 AM`): the page's date stamp, metadata rather than text. Word by word: every
 # word is a day, month, zone or date word (numbers always pass).
-DATE_WORDS = frozenset(
-    [
-        "senin",
-        "selasa",
-        "rabu",
-        "kamis",
-        "jumat",
-        "jum",
-        "at",
-        "sabtu",
-        "minggu",
-        "ahad",
-        "januari",
-        "februari",
-        "maret",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "agustus",
-        "september",
-        "oktober",
-        "november",
-        "desember",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "agu",
-        "agt",
-        "ags",
-        "aug",
-        "sep",
-        "sept",
-        "okt",
-        "oct",
-        "nov",
-        "des",
-        "dec",
-        "may",
-        "january",
-        "february",
-        "march",
-        "june",
-        "july",
-        "august",
-        "october",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
-        "wib",
-        "wita",
-        "wit",
-        "am",
-        "pm",
-        "gmt",
-        "utc",
-        "est",
-        "edt",
-        "pst",
-        "pdt",
-        "cet",
-        "bst",
-        "pukul",
-        "jam",
-        "updated",
-        "update",
-        "published",
-        "posted",
-        "diperbarui",
-        "dipublikasikan",
-        "diterbitkan",
-        "terbit",
-        "on",
-        "at",
-        "last",
-        "modified",
-        "diposting",
-        "pada",
-        "tanggal",
-        "date",
-        "hour",
-        "hours",
-        "menit",
-        "minute",
-        "minutes",
-        "ago",
-        "lalu",
-        "yang",
-        "st",
-        "nd",
-        "rd",
-        "th",
-    ]
+DATE_WORDS = word_set(
+    """
+    senin selasa rabu kamis jumat jum at sabtu minggu ahad januari februari maret april mei
+    juni juli agustus september oktober november desember jan feb mar apr jun jul agu agt
+    ags aug sep sept okt oct nov des dec may january february march june july august october
+    december monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu
+    thur thurs fri sat sun wib wita wit am pm gmt utc est edt pst pdt cet bst pukul jam
+    updated update published posted diperbarui dipublikasikan diterbitkan terbit on at last
+    modified diposting pada tanggal date hour hours menit minute minutes ago lalu yang st nd
+    rd th
+    """
 )
 
 
@@ -865,6 +647,8 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "share"
     if n <= 60 and EMBED_LINE.match(text):
         return "embed"
+    if n <= 60 and READ_MORE_LINE.match(text):
+        return "nav"
     if n <= CTA_MAX_CHARS and CTA_OPENING.match(text):
         return "cta"
     if n <= 300 and CTA_LINE.search(text) and (n <= 160 or block.link_ratio > 0.2):
@@ -922,11 +706,13 @@ def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSE
             list_kind = None
         kind = line_kind(block, insert_re)
         if kind is None and len(text) <= 60:
-            if COMMENTS_HEADING.match(text) and (
-                block.heading or block.bold_ratio > 0.5 or i >= n // 2
-            ):
-                in_comments = True
+            if COMMENTS_HEADING.match(text):
+                # A comments heading after the article opens the comment section; one before
+                # any text (a "0 Comments" counter) is just a line.
                 kind = "comments"
+                kept_chars = sum(len(b.text) for b in out.kept)
+                if kept_chars >= 200 and (block.heading or block.bold_ratio > 0.5 or i >= n // 2):
+                    in_comments = True
             elif RELATED_HEADING.match(text) or _bare_label(text, insert_re):
                 nxt = blocks[i + 1] if i + 1 < n else None
                 if block.cut_after in (
@@ -961,7 +747,23 @@ def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSE
         if kind == "caption":
             out.captions.append(text)
     _trim_link_runs(out)
+    _join_datelines(out)
     return out
+
+
+# A dateline set apart from its paragraph (`<strong>Jakarta</strong> - <p>...`): short, ending in
+# a dash. It opens the first paragraph.
+DATELINE_ALONE = re.compile(r"^[^\n]{2,60}?\s*(?:-|–|—|--)$")
+
+
+def _join_datelines(out: Filtered) -> None:
+    kept = out.kept
+    if len(kept) >= 2 and DATELINE_ALONE.match(kept[0].text) and not kept[0].heading:
+        first, second = kept[0], kept[1]
+        second.text = f"{first.text} {second.text}"
+        second.link_chars += first.link_chars
+        second.bold_chars += first.bold_chars
+        del kept[0]
 
 
 # A tail of the body where at least this share of the blocks (and this many) are bare links is a

@@ -34,7 +34,7 @@ NOT_ARTICLE = re.compile(
 CONTINUATION_SUFFIX = re.compile(r"[a-z].*/\d{1,2}/?$")
 # Links no crawler of articles wants: files, mail, scripts, share intents.
 SKIP_EXTENSIONS = re.compile(
-    r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|json|pdf|zip|rar|gz|mp[34]|avi|mov|webm|woff2?|ttf|xml)$",
+    r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|json|pdf|zip|rar|gz|mp[34]|avi|mov|webm|woff2?|ttf)$",
     re.IGNORECASE,
 )
 # "Next page" link texts on Indonesian and English portals.
@@ -238,11 +238,12 @@ def parse_sitemap(body: bytes) -> tuple[str, list[tuple[str, datetime | None]]]:
     entries = []
     for entry in root:
         loc = lastmod = published = None
+        for el in entry:
+            if _local(el.tag) == "loc" and loc is None:
+                loc = (el.text or "").strip()
         for el in entry.iter():
             name = _local(el.tag)
-            if name == "loc" and loc is None and el.getparent() is entry:
-                loc = (el.text or "").strip()
-            elif name == "lastmod":
+            if name == "lastmod":
                 lastmod = el.text
             elif name == "publication_date":
                 published = el.text

@@ -155,6 +155,8 @@ class PortalSpider(scrapy.Spider):
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
         self.known: dict[str, Any] = {}
         self.links_considered: set[str] = set()
+        self.requested: set[str] = set()
+        self.depth_limit = 0
         self.resume_walk = False  # set when resuming after a kill: walk listings past known pages
         self.pages_seen = 0
         self.started = datetime.now(UTC)
@@ -178,6 +180,7 @@ class PortalSpider(scrapy.Spider):
             )
         )
         spider.max_article_pages = settings.getint("NEWSARCHIVE_MAX_ARTICLE_PAGES", 30)
+        spider.depth_limit = settings.getint("DEPTH_LIMIT", 0)
         jobdir = settings.get("JOBDIR")
         if jobdir:
             spider._prepare_jobdir(Path(jobdir))
@@ -288,7 +291,15 @@ class PortalSpider(scrapy.Spider):
         if self.max_pages and self.pages_seen >= self.max_pages:
             raise CloseSpider("max_pages")
 
-    def article_request(self, url: str, *, changed: datetime | None = None) -> Request | None:
+    def article_request(self, url: str, source: Response, *, changed: datetime | None = None) -> Request | None:
+        if self.depth_limit and source.meta.get("depth", 0) + 1 > self.depth_limit:
+            # Scrapy's DepthMiddleware would drop it; another page may still reach it less deep.
+            return None
+        # Sitemaps, feeds, listings and related-article lists name the same articles many times;
+        # one request per URL per run (Scrapy's dupefilter would drop the rest, at a higher cost).
+        if url in self.requested:
+            return None
+        self.requested.add(url)
         if not self.should_fetch(url, changed):
             self.crawler.stats.inc_value("newsarchive/skipped_archived")
             return None
@@ -366,7 +377,7 @@ class PortalSpider(scrapy.Spider):
                 and self.on_site(loc)
                 and not self.is_category(loc)
             ):
-                req = self.article_request(loc, changed=when)
+                req = self.article_request(loc, response, changed=when)
                 if req is not None:
                     yield req
 
@@ -377,7 +388,7 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newsarchive/skipped_old")
                 continue
             if self.on_site(link):
-                req = self.article_request(link)
+                req = self.article_request(link, response)
                 if req is not None:
                     yield req
 
@@ -404,7 +415,7 @@ class PortalSpider(scrapy.Spider):
                     continue
             if self.is_new(link):
                 new += 1
-            req = self.article_request(link)
+            req = self.article_request(link, response)
             if req is not None:
                 yield req
         # Categories: from the start pages' navigation (or the profile's category patterns).
@@ -559,7 +570,7 @@ class PortalSpider(scrapy.Spider):
                 if link != response.url and self.is_article(link) and not disc.show_all_url(link):
                     if self.too_old(disc.date_in_url(link)):
                         continue
-                    req = self.article_request(link)
+                    req = self.article_request(link, response)
                     if req is not None:
                         yield req
         number = len(pages) + 1

@@ -5,9 +5,11 @@ file Datasette serves. `pages.db` next to it holds the raw pages, compressed: pu
 kept so any record can be rebuilt, never served. Both run in WAL mode, so readers never block the
 writer and a killed crawl leaves both files intact.
 
-Every item is written atomically (savepoints in both files; the raw page commits first, so a crash
-between the two leaves a page that `reextract` can turn into its record, never a record without its
-page). Inside `with archive.batch():` commits happen every `batch_size` items instead of per item.
+Every item is written atomically (a savepoint in each file). SQLite cannot commit two files as one,
+so the raw pages commit first: a crash between the two commits can leave raw pages without their
+records (the crawler does not know them yet, fetches them again and completes them), never a record
+whose page is missing. Inside `with archive.batch():` commits happen every `batch_size` items
+instead of per item.
 """
 
 from __future__ import annotations

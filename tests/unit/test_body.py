@@ -42,8 +42,9 @@ def test_dateline_outside_the_first_paragraph_is_kept() -> None:
     # detik puts the dateline in a <strong> before the first <p>.
     html = f'<html><body><div class="detail__body-text"><strong>Jakarta</strong> - {paragraphs()}</div></body></html>'
     result = run(html)
-    assert result.text.startswith("Jakarta -")
-    assert " ".join(result.text.split()).startswith("Jakarta - " + PARAS[0][:40])
+    # The dateline opens the first paragraph (not a paragraph of its own).
+    assert result.text.startswith("Jakarta - " + PARAS[0][:40])
+    assert result.text.count("\n\n") == len(PARAS) - 1
 
 
 def test_br_separated_text_becomes_paragraphs() -> None:
@@ -263,3 +264,12 @@ def test_seed_like_wordpress_page() -> None:
     assert ("byline", "Oleh:Yulfi Alfikri Noer S.IP., M.AP") in kinds
     assert ("byline", "Tenaga Ahli Gubernur Bidang Tata Kelola Pemerintahan") in kinds
     assert ("insert", "Baca : Kapolresta Bersama Jajaran Geruduk Kodim") in kinds
+
+
+def test_headline_repeated_at_the_top_of_the_container_is_not_body() -> None:
+    html = f"""<html><head><meta property="og:title" content="Taman Baru Kota Diresmikan"></head>
+      <body><div class="entry-content"><p><b>Taman Baru Kota Diresmikan</b></p>{paragraphs()}</div>
+      </body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    assert ("title", "Taman Baru Kota Diresmikan") in [(r.kind, r.text) for r in result.removed]

@@ -382,3 +382,99 @@ def test_filter_blocks_keeps_text_and_audits_every_cut() -> None:
         ("ad", "ADVERTISEMENT"),
         ("share", "Share :"),
     ]
+
+
+def test_plain_text_label_before_a_link_inside_a_paragraph_is_cut() -> None:
+    html = page(
+        f'<p>{AFTER[:70]} Baca juga: <a href="/r/2">{HEADLINE}</a> Sisa kalimat tetap ada di sini.</p>'
+    )
+    result = run(html)
+    assert HEADLINE not in result.text
+    assert "Baca juga" not in result.text
+    assert f"{AFTER[:70]} Sisa kalimat tetap ada di sini." in " ".join(result.text.split())
+    assert ("insert", f"Baca juga: {HEADLINE}") in [(r.kind, r.text) for r in result.removed]
+
+
+def test_bold_label_and_link_inside_running_text_are_cut() -> None:
+    html = page(
+        f'<p>{AFTER[:70]} <strong>Baca Juga: <a href="/r/2">{HEADLINE}</a></strong> Lanjutan teks.</p>'
+    )
+    result = run(html)
+    assert HEADLINE not in result.text
+    assert "Lanjutan teks." in result.text
+
+
+def test_link_after_a_colon_in_a_sentence_is_kept() -> None:
+    sentence = 'Menurut laporan itu, hasilnya bisa dibaca di situs resmi: <a href="/r/5">laporan tahunan dinas pekerjaan umum</a>.'
+    result = run(page(f"<p>{sentence}</p>"))
+    assert "laporan tahunan dinas pekerjaan umum" in result.text
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("Halaman 1 2 3 Selanjutnya", "nav"),
+        ("Baca selengkapnya", "nav"),
+        (
+            "Artikel ini telah tayang di Portal.com dengan judul 'Jalan Desa Diperbaiki'",
+            "syndication",
+        ),
+        (
+            "Dapatkan update berita pilihan dan breaking news setiap hari. Mari bergabung di Grup "
+            'Telegram "Portal News Update", caranya klik link https://t.me/portal, kemudian join.',
+            "cta",
+        ),
+        ("Kamis, 05 November 2015 | 11:13 WIB", "date"),
+        ("2 jam yang lalu", "date"),
+        ("[Gambas:Video 20detik]", "embed"),
+        ("COPYRIGHT © ANTARA 2016", "copyright"),
+        ("Share 0 Whatsapp 0", "share"),
+        ("#Sandiaga Uno", "tags"),
+        ("Gulir untuk melanjutkan", "ad"),
+    ],
+)
+def test_chrome_lines_are_cut_with_their_kind(line: str, kind: str) -> None:
+    result = run(page(f"<p>{line}</p>"))
+    assert_cut(result, line, kind)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Pada 2 Juli 2023 warga berkumpul di balai desa untuk membahas anggaran perbaikan jalan.",
+        "Share of voters who backed the plan rose to 52 percent, the survey found last week.",
+        "Halaman sekolah itu kini dipakai sebagai tempat parkir sementara bagi warga sekitar.",
+    ],
+)
+def test_text_that_looks_like_chrome_words_is_kept(line: str) -> None:
+    result = run(page(f"<p>{line}</p>"))
+    assert line in result.text
+
+
+def test_insert_in_parentheses_is_cut() -> None:
+    result = run(page(f'<p>(Baca juga: <a href="/r/2">{HEADLINE}</a>)</p>'))
+    assert_cut(result, HEADLINE, "insert")
+    assert "()" not in result.text
+
+
+def test_insert_in_parentheses_inside_running_text_is_cut() -> None:
+    html = page(
+        f'<p>{AFTER[:70]} (Baca juga: <a href="/r/2">{HEADLINE}</a>) Kalimat berikutnya.</p>'
+    )
+    result = run(html)
+    assert HEADLINE not in result.text
+    assert f"{AFTER[:70]} Kalimat berikutnya." in " ".join(result.text.split())
+
+
+def test_italic_line_under_a_lone_image_is_a_caption() -> None:
+    figure = '<p><img src="/c.jpg" width="700"></p><p><em>Bupati meninjau jalan rusak, Senin (3/7).</em></p>'
+    result = run(page(figure))
+    assert_cut(result, "Bupati meninjau jalan rusak", "caption")
+
+
+def test_paragraph_with_an_inline_image_is_still_text() -> None:
+    text = (
+        "Warga memasang spanduk protes di sepanjang jalan desa yang rusak parah sejak tahun lalu."
+    )
+    result = run(page(f'<p><img src="/d.jpg" width="300"> {text}</p>'))
+    assert text in result.text

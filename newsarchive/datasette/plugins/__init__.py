@@ -1,0 +1,1 @@
+"""Datasette plugins that `newsarchive browse` loads (with --plugins-dir)."""
