@@ -36,7 +36,7 @@ FAST = {
     "NEWSARCHIVE_PROGRESS": "False",
 }
 
-BARE_SPIDER = r'''
+BARE_SPIDER = r"""
 import json, sys
 import scrapy
 from scrapy.crawler import CrawlerProcess
@@ -60,13 +60,17 @@ process.start()
 stats = crawler.stats.get_stats()
 print(json.dumps({"pages": stats.get("response_received_count", 0),
                   "elapsed": stats.get("elapsed_time_seconds")}))
-'''
+"""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=None, help="NEWSARCHIVE_EXTRACT_WORKERS (default: settings)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="NEWSARCHIVE_EXTRACT_WORKERS (default: settings)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary archive")
     args = parser.parse_args()
 
@@ -74,8 +78,17 @@ def main() -> None:
     log = tmp / "server.log"
     url_file = tmp / "url"
     server = subprocess.Popen(
-        [sys.executable, "-m", "newsarchive.demo.server", "--articles", str(args.articles), "--log", str(log),
-         "--url-file", str(url_file)],
+        [
+            sys.executable,
+            "-m",
+            "newsarchive.demo.server",
+            "--articles",
+            str(args.articles),
+            "--log",
+            str(log),
+            "--url-file",
+            str(url_file),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -89,8 +102,17 @@ def main() -> None:
 
         # 1. The real crawl.
         db = tmp / "bench.db"
-        cmd = [sys.executable, "-c", "from newsarchive.cli import cli; cli()", "crawl", "demo", "--base-url", base,
-               "--db", str(db)]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from newsarchive.cli import cli; cli()",
+            "crawl",
+            "demo",
+            "--base-url",
+            base,
+            "--db",
+            str(db),
+        ]
         settings = dict(FAST)
         if args.workers is not None:
             settings["NEWSARCHIVE_EXTRACT_WORKERS"] = str(args.workers)
@@ -118,7 +140,9 @@ def main() -> None:
         urls.write_text("\n".join(base.rstrip("/") + p for p in paths) + "\n")
         start = time.monotonic()
         bare = subprocess.run(
-            [sys.executable, "-c", BARE_SPIDER, str(urls), json.dumps(FAST)], capture_output=True, text=True
+            [sys.executable, "-c", BARE_SPIDER, str(urls), json.dumps(FAST)],
+            capture_output=True,
+            text=True,
         )
         bare_wall = time.monotonic() - start
         if bare.returncode != 0:
@@ -127,13 +151,19 @@ def main() -> None:
 
         pages = len(paths)
         print()
-        print(f"full crawl : {new} articles ({pages} pages) in {elapsed:.2f}s crawl time ({wall:.2f}s wall) "
-              f"= {new / elapsed:.0f} articles/s ({new / wall:.0f}/s wall)")
-        print(f"bare spider: {bare_stats['pages']} pages in {bare_stats['elapsed']:.2f}s crawl time "
-              f"({bare_wall:.2f}s wall) = {bare_stats['pages'] / bare_stats['elapsed']:.0f} pages/s "
-              f"({bare_stats['pages'] / bare_wall:.0f}/s wall)")
-        print(f"ratio      : full crawl keeps {bare_stats['elapsed'] / elapsed:.2f} of the bare speed "
-              f"({bare_wall / wall:.2f} by wall time)")
+        print(
+            f"full crawl : {new} articles ({pages} pages) in {elapsed:.2f}s crawl time ({wall:.2f}s wall) "
+            f"= {new / elapsed:.0f} articles/s ({new / wall:.0f}/s wall)"
+        )
+        print(
+            f"bare spider: {bare_stats['pages']} pages in {bare_stats['elapsed']:.2f}s crawl time "
+            f"({bare_wall:.2f}s wall) = {bare_stats['pages'] / bare_stats['elapsed']:.0f} pages/s "
+            f"({bare_stats['pages'] / bare_wall:.0f}/s wall)"
+        )
+        print(
+            f"ratio      : full crawl keeps {bare_stats['elapsed'] / elapsed:.2f} of the bare speed "
+            f"({bare_wall / wall:.2f} by wall time)"
+        )
     finally:
         server.terminate()
         server.wait()

@@ -71,7 +71,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if response.status in BACKOFF_STATUSES:
             delay = self.backoff_delay(request, response)
             if delay > 0:
-                logger.info("%s answered %s: waiting %.1fs before retrying", request.url, response.status, delay)
+                logger.info(
+                    "%s answered %s: waiting %.1fs before retrying",
+                    request.url,
+                    response.status,
+                    delay,
+                )
                 self.crawler.stats.inc_value("newsarchive/backoff_waits")
                 await sleep(delay)
         return retry
@@ -92,6 +97,10 @@ class ArchivedRedirectFilter:
             return
         spider = self.crawler.spider
         should_fetch = getattr(spider, "should_fetch", None)
-        if should_fetch is not None and request.meta.get("article") and not should_fetch(request.url):
+        if (
+            should_fetch is not None
+            and request.meta.get("article")
+            and not should_fetch(request.url)
+        ):
             self.crawler.stats.inc_value("newsarchive/skipped_archived_redirect")
             raise IgnoreRequest(f"redirect target already archived: {request.url}")

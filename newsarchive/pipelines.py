@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from newsarchive.extract import extract_article
@@ -34,11 +34,18 @@ EXPECTED_FIELDS = ("title", "body", "authors", "published")
 def extract_pages(pages: list[RawPage], profile: Any) -> Article:
     """The record of an article from its pages: page 1 gives every field; later pages add body."""
     first = pages[0]
-    article = extract_article(first.body, first.final_url or first.url, fetched_at=first.fetched_at, profile=profile)
+    article = extract_article(
+        first.body, first.final_url or first.url, fetched_at=first.fetched_at, profile=profile
+    )
     if len(pages) > 1:
         bodies = [article.body] if article.body else []
         for later in pages[1:]:
-            part = extract_article(later.body, later.final_url or later.url, fetched_at=later.fetched_at, profile=profile)
+            part = extract_article(
+                later.body,
+                later.final_url or later.url,
+                fetched_at=later.fetched_at,
+                profile=profile,
+            )
             if part.body:
                 bodies.append(part.body)
             article.removed.extend(part.removed)
@@ -46,6 +53,23 @@ def extract_pages(pages: list[RawPage], profile: Any) -> Article:
         article.body = "\n\n".join(bodies) or None
         article.notes.append(f"stitched from {len(pages)} pages")
     return article
+
+
+def _exit_with(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the crawl process is gone (even after SIGKILL,
+    which gives the pool no chance to shut its workers down)."""
+    import os
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class ExtractPipeline:
@@ -62,7 +86,14 @@ class ExtractPipeline:
             import multiprocessing
 
             # forkserver: the workers do not inherit the reactor and its sockets.
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            import os
+
+            self.pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
 
     def close_spider(self, spider: Any = None) -> None:
         if self.pool is not None:
@@ -145,6 +176,9 @@ class StorePipeline:
         self.archive: Any = None
         self.run_id: int | None = None
         self.started = time.monotonic()
+        # One thread owns the archive (SQLite connections stay in the thread that opened them):
+        # SQLite and zstd work there while the crawl thread goes on fetching and parsing.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -155,7 +189,6 @@ class StorePipeline:
 
         spider = spider or self.crawler.spider
         self.site = spider.site_name
-        self.archive = Archive(spider.db_path)
         settings = self.crawler.settings
         run_settings = {
             "base_url": spider.base_url,
@@ -175,25 +208,36 @@ class StorePipeline:
                 )
             },
         }
-        self.run_id = self.archive.start_run(self.site, run_settings)
-        self._batch = self.archive.batch(self.commit_every)
-        self._batch.__enter__()
+
+        def open_archive() -> None:
+            self.archive = Archive(spider.db_path)
+            self.run_id = self.archive.start_run(self.site, run_settings)
+            self._batch = self.archive.batch(self.commit_every)
+            self._batch.__enter__()
+
+        self.writer.submit(open_archive).result()
         self.started = time.monotonic()
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
+    def _write(self, item: Any) -> str:
+        """In the writer thread: one item into the archive; returns the outcome to count."""
         if isinstance(item, FetchFailure):
-            self.archive.record_failure(item.url, item.reason, status=item.status, run_id=self.run_id, site=item.site)
-            self.counts["failures"] += 1
-        elif isinstance(item, CrawledPage):
-            try:
-                outcome = self.archive.store(item.raw, item.article, site=item.site, run_id=self.run_id)
-                for later in item.continuations:
-                    self.archive.store(later, None, site=item.site, run_id=self.run_id)
-            except Exception as exc:  # StoreError: recorded in failures by the archive
-                logger.warning("%s", exc)
-                self.counts["failures"] += 1
-            else:
-                self.counts[outcome] = self.counts.get(outcome, 0) + 1
+            self.archive.record_failure(
+                item.url, item.reason, status=item.status, run_id=self.run_id, site=item.site
+            )
+            return "failures"
+        try:
+            outcome = self.archive.store(item.raw, item.article, site=item.site, run_id=self.run_id)
+            for later in item.continuations:
+                self.archive.store(later, None, site=item.site, run_id=self.run_id)
+        except Exception as exc:  # StoreError: recorded in failures by the archive
+            logger.warning("%s", exc)
+            return "failures"
+        return outcome
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        if isinstance(item, FetchFailure | CrawledPage):
+            outcome = await asyncio.wrap_future(self.writer.submit(self._write, item))
+            self.counts[outcome] = self.counts.get(outcome, 0) + 1
         self.progress.show(self.line())
         return item
 
@@ -210,20 +254,27 @@ class StorePipeline:
     def close_spider(self, spider: Any = None) -> None:
         self.progress.show(self.line(), force=True)
         self.progress.done()
+        c = self.counts
+        fetched = self.stats.get_value("response_received_count", 0)
+
+        def close_archive() -> None:
+            try:
+                self._batch.__exit__(None, None, None)
+                self.archive.finish_run(
+                    self.run_id,
+                    pages_fetched=fetched,
+                    articles_new=c["new"],
+                    articles_updated=c["updated"],
+                    articles_unchanged=c["unchanged"],
+                    failures=c["failures"],
+                )
+            finally:
+                self.archive.close()
+
         try:
-            self._batch.__exit__(None, None, None)
-            c = self.counts
-            fetched = self.stats.get_value("response_received_count", 0)
-            self.archive.finish_run(
-                self.run_id,
-                pages_fetched=fetched,
-                articles_new=c["new"],
-                articles_updated=c["updated"],
-                articles_unchanged=c["unchanged"],
-                failures=c["failures"],
-            )
+            self.writer.submit(close_archive).result()
         finally:
-            self.archive.close()
+            self.writer.shutdown(wait=True)
         elapsed = time.monotonic() - self.started
         for key, value in self.counts.items():
             self.stats.set_value(f"newsarchive/{key}", value)

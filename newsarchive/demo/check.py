@@ -64,8 +64,12 @@ def audit(rows: Iterable[dict[str, Any]], portal: Portal) -> DemoAudit:
         authors = json.loads(row.get("authors") or "[]")
         if art.author not in authors:
             problems.append(f"authors {authors!r}")
-        if not row.get("published") or not row["published"].startswith(art.published.isoformat()[:16]):
-            problems.append(f"published {row.get('published')!r} (expected {art.published.isoformat()})")
+        if not row.get("published") or not row["published"].startswith(
+            art.published.isoformat()[:16]
+        ):
+            problems.append(
+                f"published {row.get('published')!r} (expected {art.published.isoformat()})"
+            )
         body = row.get("body") or ""
         for para in art.paragraphs:
             if para.removesuffix(" ***")[:60] not in body:

@@ -112,12 +112,14 @@ CLASS_KEYWORDS: tuple[tuple[str, str], ...] = (
         r"ticker|newsticker|news-?ticker|marquee|running-?text|breaking-?news|"
         r"headline-?ticker|breaking",
     ),
-    # Photo captions and credits: they go to `captions`, not to the body.
+    # Photo captions: they go to `captions`, not to the body.
     (
         "caption",
-        r"caption|captions|figcaption|wp-caption-text|credit|credits|photo-?credit|"
-        r"image-?credit|img-?credit|keterangan|ket-?foto|foto-?caption|photo-?caption",
+        r"caption|captions|figcaption|wp-caption-text|keterangan|ket-?foto|foto-?caption|"
+        r"photo-?caption|image-?caption|img-?caption",
     ),
+    # Photo credits set apart from the caption (`foto-credit`): cut, not a caption.
+    ("credit", r"credit|credits|photo-?credit|image-?credit|img-?credit|foto-?credit"),
     # Share and social bars, reaction and rating widgets, print/font-size tools.
     (
         "share",
@@ -236,7 +238,8 @@ def token_kind(token: str) -> str | None:
 
 
 _attr_cache: dict[str, str | None] = {}
-_DIGITS = re.compile(r"\d+")
+# Numbers in class and id values (`post-2551586`): dropped from cache keys.
+DIGITS = re.compile(r"\d+")
 _MISSING: Any = object()
 
 
@@ -248,7 +251,7 @@ def attr_kind(value: str) -> str | None:
         pass
     # Ids and classes carry numbers (`post-2551586`, `div-gpt-ad-1572507980488-0`); the same name
     # with other numbers is the same kind, so the cache is keyed without them.
-    key = _DIGITS.sub("0", value.lower())
+    key = DIGITS.sub("0", value.lower())
     kind = _attr_cache.get(key, _MISSING)
     if kind is _MISSING:
         kind = None
@@ -263,6 +266,7 @@ def attr_kind(value: str) -> str | None:
     return kind
 
 
+# Inline styles that hide an element.
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
@@ -376,6 +380,7 @@ _LABELS_NEED_SEPARATOR = re.compile(
     r"related|read\s+more|recommended|watch|listen|see\s+also|also\s+see|more\s+on\s+this|"
     r"lihat\s+video|tonton\s+video|saksikan\s+video"
 )
+# What separates an insert label from its headline (`Baca juga:`, `Baca -`, `Baca juga »`).
 _SEPARATOR = r"\s*(?:[:|»>–—-]+|\.{2,}|…)\s*"
 # An insert is short: a label and one headline (a stacked pair at most).
 INSERT_MAX_CHARS = 320
@@ -435,6 +440,7 @@ SHARE_CORE_WORDS = word_set(
     pinterest print cetak copy salin reddit tumblr
     """
 )
+# Words and numbers of a line, for the word-by-word checks.
 _WORDS = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
 
@@ -478,6 +484,7 @@ TAGS_LINE = re.compile(
     r"tema|subjek)\s*[:\-]\s*.{0,300}$|^(?:#\s?[\w.\-]+(?:[ \w.\-]{0,40}))(?:\s*#\s?[\w.\-]+[ \w.\-]{0,40})*$",
     re.I,
 )
+# A tag list's heading on its own line (the links follow).
 TAGS_HEADING = re.compile(r"^(?:tags?|topik|topics?|kata kunci|keywords?|label)\s*:?$", re.I)
 
 # Comment-section headings: everything after one of these is comments. (Not "Discussion" or
@@ -516,7 +523,7 @@ SYNDICATION_LINE = re.compile(
     r"^[-–—_*\s]*(?:artikel|berita|tulisan) ini (?:telah |sudah |juga |pertama kali )?"
     r"(?:tayang|naik|terbit|dimuat|diterbitkan|ditayangkan|dipublikasikan)\b.{0,300}$"
     r"|^(?:this (?:article|story) (?:was|first) (?:originally |first )?"
-    r"(?:published|appeared))\b.{0,300}$",
+    r"(?:published|appeared)|(?:originally|first) (?:published|appeared) (?:on|in|at|by))\b.{0,300}$",
     re.I,
 )
 
@@ -561,6 +568,7 @@ CREDIT_LINE = re.compile(
     r"dilaporkan oleh|laporan)\s*:\s*\S.{0,120}$",
     re.I,
 )
+# Copyright notices (`COPYRIGHT © ANTARA 2016`).
 COPYRIGHT_LINE = re.compile(
     r"^(?:copyright|hak cipta|©|\(c\))\b.{0,200}$|^.{0,80}©\s*\d{4}.{0,120}$", re.I
 )
@@ -747,8 +755,35 @@ def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSE
         if kind == "caption":
             out.captions.append(text)
     _trim_link_runs(out)
+    _trim_end_marks(out)
     _join_datelines(out)
     return out
+
+
+# Desk codes closing a news item: the initials of reporter/editor (`(ant)`, `(mdk/ded)`,
+# `(Cas/Isk)`, `(H-4)`). Lower-case initials, initials with a slash, or a letter and a number:
+# an acronym in parentheses (`(PBB)`) is none of these.
+DESK_CODE = re.compile(
+    r"\s*\(\s*(?:[a-z]{2,6}(?:\s*/\s*[a-z]{2,6}){0,3}|[A-Za-z]{2,8}(?:\s*/\s*[A-Za-z]{2,8}){1,3}"
+    r"|[A-Z]{1,3}-\d{1,3})\s*\)$"
+)
+# End marks (`***`, `###`, `(selesai)`) closing the text.
+END_MARK = re.compile(r"\s*(?:(?:\*\s*){3,}|#{3,}|\(\s*(?:selesai|end|habis|tamat)\s*\))$", re.I)
+
+
+def _trim_end_marks(out: Filtered) -> None:
+    """Cut desk codes and end marks from the end of the body, as lines or as the last words."""
+    kept = out.kept
+    while kept:
+        last = kept[-1]
+        m = END_MARK.search(last.text) or DESK_CODE.search(last.text)
+        if not m:
+            return
+        kind = "end_mark" if END_MARK.search(last.text) else "desk_code"
+        out.removed.append(Removed(kind, m.group(0).strip()))
+        last.text = last.text[: m.start()].rstrip()
+        if not last.text:
+            kept.pop()
 
 
 # A dateline set apart from its paragraph (`<strong>Jakarta</strong> - <p>...`): short, ending in

@@ -171,6 +171,8 @@ def is_pagination_of(candidate: str, current: str, number: int) -> bool:
 
 
 def show_all_url(url: str) -> bool:
+    if "?" not in url:
+        return False
     return any(
         name.lower() in SHOW_ALL_PARAMS and value.lower() in SHOW_ALL_PARAMS[name.lower()]
         for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)

@@ -156,6 +156,7 @@ class PortalSpider(scrapy.Spider):
         self.known: dict[str, Any] = {}
         self.links_considered: set[str] = set()
         self.requested: set[str] = set()
+        self.skipped: set[str] = set()
         self.depth_limit = 0
         self.resume_walk = False  # set when resuming after a kill: walk listings past known pages
         self.pages_seen = 0
@@ -291,7 +292,9 @@ class PortalSpider(scrapy.Spider):
         if self.max_pages and self.pages_seen >= self.max_pages:
             raise CloseSpider("max_pages")
 
-    def article_request(self, url: str, source: Response, *, changed: datetime | None = None) -> Request | None:
+    def article_request(
+        self, url: str, source: Response, *, changed: datetime | None = None
+    ) -> Request | None:
         if self.depth_limit and source.meta.get("depth", 0) + 1 > self.depth_limit:
             # Scrapy's DepthMiddleware would drop it; another page may still reach it less deep.
             return None
@@ -299,10 +302,12 @@ class PortalSpider(scrapy.Spider):
         # one request per URL per run (Scrapy's dupefilter would drop the rest, at a higher cost).
         if url in self.requested:
             return None
-        self.requested.add(url)
         if not self.should_fetch(url, changed):
-            self.crawler.stats.inc_value("newsarchive/skipped_archived")
+            # Not remembered as requested: a later mention (a sitemap lastmod) may say it changed.
+            self.skipped.add(url)
+            self.crawler.stats.set_value("newsarchive/skipped_archived", len(self.skipped))
             return None
+        self.requested.add(url)
         return Request(
             url,
             callback=self.parse_article,
@@ -398,7 +403,9 @@ class PortalSpider(scrapy.Spider):
             return
         url = response.url
         # Plain lxml elements: a listing has hundreds of links, and a Selector per link is slow.
-        anchors = [(a, response.urljoin(a.get("href")).split("#")[0]) for a in self._anchors(response)]
+        anchors = [
+            (a, response.urljoin(a.get("href")).split("#")[0]) for a in self._anchors(response)
+        ]
         articles: dict[str, date | datetime | None] = {}
         for anchor, link in anchors:
             if link == url or link in articles or not self.is_article(link):
@@ -496,7 +503,8 @@ class PortalSpider(scrapy.Spider):
         url = response.url
         number = disc.page_number(url)
         candidates: list[str] = [
-            response.urljoin(h) for h in response.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
+            response.urljoin(h)
+            for h in response.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
         ]
         paginating = bool(self._patterns["pagination_patterns"])
         for anchor, link in anchors:
@@ -505,19 +513,25 @@ class PortalSpider(scrapy.Spider):
                 disc.NEXT_LABELS.match(text)
                 or re.search(r"\bnext\b", anchor.get("class", ""))
                 or text == str(number + 1)
-                or (paginating and self._matches("pagination_patterns", link) and disc.page_number(link) == number + 1)
+                or (
+                    paginating
+                    and self._matches("pagination_patterns", link)
+                    and disc.page_number(link) == number + 1
+                )
             ):
                 candidates.append(link)
         for cand in candidates:
             cand = cand.split("#")[0]
-            if cand != url and self.on_site(cand) and not self.is_article(cand):
-                if disc.listing_date(url) is None and not disc.is_pagination_of(
-                    cand, url, number + 1
-                ):
-                    # A "next" link that is not this listing's next page (a "next article" link).
-                    if not self._matches("pagination_patterns", cand):
-                        continue
-                return cand
+            if cand == url or not self.on_site(cand) or self.is_article(cand):
+                continue
+            if (
+                disc.listing_date(url) is None
+                and not disc.is_pagination_of(cand, url, number + 1)
+                and not self._matches("pagination_patterns", cand)
+            ):
+                # A "next" link that is not this listing's next page (a "next article" link).
+                continue
+            return cand
         # Date-indexed listings go back one day at a time.
         previous = disc.previous_day_url(url)
         if previous and not self.too_old(disc.listing_date(previous)):

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -247,3 +247,56 @@ def test_scrapy_crawl_discovers_the_portal_without_a_profile(
         runs = list(archive.db.query("SELECT site FROM crawl_runs"))
     assert report.complete == 60
     assert runs == [{"site": "127.0.0.1"}]
+
+
+def test_sitemaps_feed_and_pagination_forms_followed(first_crawl: FirstCrawl) -> None:
+    paths = {r.path for r in first_crawl.requests}
+    assert {"/sitemap_index.xml", "/post-sitemap.xml", "/news-sitemap.xml", "/feed/"} <= paths
+    # The three pagination forms and the date index.
+    assert {
+        "/kategori/opini/page/2/",
+        "/nasional/?page=2",
+        "/ekonomi/?page=2",
+        "/indeks?date=2023-07-01",
+    } <= paths
+
+
+def test_changed_article_gets_a_new_version(tmp_path: Path) -> None:
+    """A sitemap lastmod newer than the archive's copy makes the next run fetch that article only."""
+    from newsarchive.demo import DemoServer
+
+    with DemoServer(articles=12) as server:
+        db = tmp_path / "demo.db"
+        crawl_demo(server, db)
+        site = server.portal
+        art = site.articles[3]
+        status, headers, body = site.pages[art.path]
+        old_para = art.paragraphs[1]
+        site.pages[art.path] = (
+            status,
+            headers,
+            body.replace(old_para.encode(), b"Paragraf ini diperbarui redaksi."),
+        )
+        now = datetime.now(UTC).isoformat()
+        sitemap = site.pages["/post-sitemap.xml"]
+        loc = f"<loc>{site.url(art.path)}</loc><lastmod>{art.published.isoformat()}</lastmod>"
+        assert loc.encode() in sitemap[2]
+        site.pages["/post-sitemap.xml"] = (
+            sitemap[0],
+            sitemap[1],
+            sitemap[2].replace(
+                loc.encode(), f"<loc>{site.url(art.path)}</loc><lastmod>{now}</lastmod>".encode()
+            ),
+        )
+        start = len(server.requests)
+        crawl_demo(server, db)
+        article_paths = {a.path for a in site.articles}
+        refetched = [r.path for r in server.requests[start:] if r.path in article_paths]
+    assert refetched == [art.path]
+    rows = {_path(r["url"]): r for r in articles(db)}
+    assert "Paragraf ini diperbarui redaksi." in rows[art.path]["body"]
+    with Archive(db, create=False) as archive:
+        versions = archive.versions(rows[art.path]["id"])
+        run = list(archive.db.query("SELECT * FROM crawl_runs ORDER BY id"))[-1]
+    assert len(versions) == 1 and old_para[:60] in versions[0]["body"]
+    assert run["articles_updated"] == 1 and run["articles_new"] == 0

@@ -234,7 +234,7 @@ def test_seed_like_wordpress_page() -> None:
         "masyarakat di seluruh daerah.",
         "Mereka menjadi tulang punggung perubahan positif di tengah masyarakat yang membutuhkan "
         "bantuan dan dukungan.",
-        "Teruslah menginspirasi dan membawa perubahan positif.Sosdukcapil Hadir. Mantap. ***",
+        "Teruslah menginspirasi dan membawa perubahan positif.Sosdukcapil Hadir. Mantap.",
     ]
     html = f"""<html><body>
     <div class="jeg_breakingnews"><a href="/1">Prajurit Yonif Melaksanakan Lomba Memasak</a>
@@ -251,7 +251,7 @@ def test_seed_like_wordpress_page() -> None:
         <p>{body_paras[1]}</p>
         <p>{body_paras[2]}</p>
         <p>Baca :&nbsp; <a href="/read/10">Dirkumad Pimpin Upacara Penutupan Pendidikan</a></p>
-        <p>{body_paras[3]}</p>
+        <p>{body_paras[3]} ***</p>
       </div>
       <div class="share-box">Share : <a href="#">f</a> <a href="#">t</a></div>
       <div class="jeg_postblock related"><h3>Baca Juga</h3>
@@ -264,6 +264,7 @@ def test_seed_like_wordpress_page() -> None:
     assert ("byline", "Oleh:Yulfi Alfikri Noer S.IP., M.AP") in kinds
     assert ("byline", "Tenaga Ahli Gubernur Bidang Tata Kelola Pemerintahan") in kinds
     assert ("insert", "Baca : Kapolresta Bersama Jajaran Geruduk Kodim") in kinds
+    assert ("end_mark", "***") in kinds
 
 
 def test_headline_repeated_at_the_top_of_the_container_is_not_body() -> None:
@@ -273,3 +274,32 @@ def test_headline_repeated_at_the_top_of_the_container_is_not_body() -> None:
     result = run(html)
     assert result.text == "\n\n".join(PARAS)
     assert ("title", "Taman Baru Kota Diresmikan") in [(r.kind, r.text) for r in result.removed]
+
+
+def test_desk_code_closing_the_text_is_not_body() -> None:
+    last = PARAS[-1] + " (ant/mea)"
+    html = f'<html><body><div class="entry-content">{paragraphs(PARAS[:-1] + [last])}</div></body></html>'
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    assert ("desk_code", "(ant/mea)") in [(r.kind, r.text) for r in result.removed]
+
+
+def test_lead_photo_caption_above_the_container_goes_to_captions() -> None:
+    html = f"""<html><body><div class="wrap-detail"><h1>Taman baru</h1>
+      <div class="image-detail"><img src="/a.jpg" width="800">
+        <div class="foto-credit">Dok. Pemkot</div>
+        <div class="foto-caption">Taman kota pada hari pertama dibuka.</div></div>
+      <div class="artikel">{paragraphs()}</div>
+      <div class="sidebar"><figure><figcaption>Foto berita lain</figcaption></figure></div>
+      </div></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    assert result.captions == ["Taman kota pada hari pertama dibuka."]
+
+
+def test_profile_container_with_only_chrome_falls_back_to_the_generic_path() -> None:
+    html = f"""<html><body><div class="kotak-lama"><p>ADVERTISEMENT</p></div>
+      <div class="entry-content">{paragraphs()}</div></body></html>"""
+    result = run(html, selectors={"body": ("div.kotak-lama",)})
+    assert result.source == "container"
+    assert result.text == "\n\n".join(PARAS)
