@@ -553,6 +553,12 @@ HEADLINE_TAGS = ("div", "span", "p", "td", "strong", "b", "header", "section")
 def find_headline(doc: Document) -> Any | None:
     """The element showing the headline: the h1/h2 (else any short element) whose text matches
     og:title / JSON-LD headline / <title>; else the first h1. None when the page has neither."""
+    if "headline" not in doc.cache:
+        doc.cache["headline"] = _find_headline(doc)
+    return doc.cache["headline"]
+
+
+def _find_headline(doc: Document) -> Any | None:
     keys = _title_keys(doc)
     first_h1 = None
     for tag in ("h1", "h2", "h3"):

@@ -36,6 +36,8 @@ class Document:
     meta: dict[str, list[str]] = field(default_factory=dict)
     jsonld: list[dict[str, Any]] = field(default_factory=list)
     lang: str | None = None
+    # Values computed once per page and shared by the field finders (the headline element).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def meta_first(self, *names: str) -> str | None:
         """First non-empty value among meta names/properties, in the order given."""
@@ -81,6 +83,18 @@ def decode_html(data: str | bytes) -> str:
         return data.decode("cp1252", "replace")
 
 
+# lxml.html's default parser picks each element's Python class through a Python callback, a cost
+# paid for every element touched; a fixed default lookup gives the same classes in C.
+_PARSER = etree.HTMLParser()
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -94,7 +108,7 @@ def parse_document(html: str | bytes, url: str | None = None) -> Document:
     if text.lstrip().startswith("<?xml"):
         text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = lxml.html.document_fromstring(text, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise NotHtmlError(f"cannot parse as HTML: {exc}") from exc
     doc = Document(url=url, tree=tree)

@@ -104,8 +104,8 @@ HEADLINE_CANDIDATES = (
 MAX_RUBRIC_PREFIX = 30
 
 
-def _displayed_headline(doc: Document, reference: str) -> str | None:
-    """The displayed text of the headline that meta tags give as `reference`."""
+def _displayed_headline(doc: Document, reference: str) -> Any | None:
+    """The element displaying the headline that meta tags give as `reference`."""
     ref = _norm(reference)
     if len(ref) < 8:
         return None
@@ -119,13 +119,13 @@ def _displayed_headline(doc: Document, reference: str) -> str | None:
                 continue
             norm = _norm(text)
             if norm == ref:
-                return text
+                return el
             if (
                 prefixed is None
                 and norm.endswith(" " + ref)
                 and len(norm) - len(ref) <= MAX_RUBRIC_PREFIX
             ):
-                prefixed = text
+                prefixed = el
     return prefixed
 
 
@@ -150,8 +150,10 @@ def find_title(
             continue
         for candidate in dict.fromkeys((reference, strip_site_suffix(reference, site))):
             shown = _displayed_headline(doc, candidate)
-            if shown:
-                return shown, "h1"
+            if shown is not None:
+                # The date and byline finders look around this element.
+                doc.cache["headline"] = shown
+                return element_text(shown), "h1"
     h1s = [t for t in (element_text(h) for h in doc.tree.iter("h1")) if t]
     for reference, source in references:
         if reference:
@@ -243,17 +245,16 @@ def _jsonld_trail(doc: Document, title: str | None) -> list[str]:
 TRAIL_MAX_DISTANCE = 40
 
 
-def _headline_positions(doc: Document, title: str | None, positions: dict) -> list[int]:
-    """Document-order positions of the elements that display the headline."""
-    if not title:
-        return []
-    found = []
-    for el in doc.tree.iter("h1", "h2", "h3", "div", "span"):
-        if len(el) < 5:
-            text = element_text(el)
-            if text and len(text) < len(title) + 40 and _similar(text, title):
-                found.append(positions[el])
-    return found
+def _before_headline(doc: Document) -> list[Any]:
+    """The elements just before the displayed headline, nearest first (computed once a page)."""
+    if "before_headline" not in doc.cache:
+        from newsarchive.extract.dates import find_headline
+
+        headline = find_headline(doc)
+        doc.cache["before_headline"] = (
+            [] if headline is None else headline.xpath("preceding::*[position() <= $n]", n=TRAIL_MAX_DISTANCE)[::-1]
+        )
+    return doc.cache["before_headline"]
 
 
 def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
@@ -274,14 +275,9 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
         return names, "json-ld"
     # An unnamed trail: a short run of links that starts at the home page, just before the
     # headline (tempo's 'kanal map').
-    positions = {el: pos for pos, el in enumerate(doc.tree.iter())}
-    headlines = _headline_positions(doc, title, positions)
-    if not headlines:
-        return [], ""
     site_host = host_of(find_canonical_url(doc) or doc.url)
-    for container in doc.tree.xpath("//ul|//ol|//div|//nav"):
-        start = positions.get(container, 0)
-        if not any(0 < h - start < TRAIL_MAX_DISTANCE for h in headlines):
+    for container in _before_headline(doc):
+        if container.tag not in ("ul", "ol", "div", "nav"):
             continue
         links = container.findall(".//a")
         if not 2 <= len(links) <= MAX_TRAIL_LINKS or not _is_home_link(links[0], site_host):
@@ -297,21 +293,15 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
 
 
 # A section label shown just above the headline ('kanal', 'rubrik', 'kicker' boxes).
-SECTION_LABEL_XPATH = (
-    "//*[contains(@class, 'kanal') or contains(@class, 'rubrik') or contains(@class, 'rubric')"
-    " or contains(@class, 'kategori') or contains(@class, 'category') or contains(@class, 'subkat')"
-    " or contains(@class, 'section-label') or contains(@class, 'channel')]"
-    "[not(self::body or self::html or self::article)]"
+SECTION_LABEL_CLASS = re.compile(
+    r"kanal|rubrik|rubric|kategori|category|subkat|section-label|channel", re.I
 )
 MAX_LABEL_LENGTH = 30
 
 
-def _section_label(doc: Document, title: str | None) -> str | None:
-    positions = {el: pos for pos, el in enumerate(doc.tree.iter())}
-    headlines = _headline_positions(doc, title, positions)
-    for el in doc.tree.xpath(SECTION_LABEL_XPATH):
-        start = positions.get(el, 0)
-        if not any(0 < h - start < TRAIL_MAX_DISTANCE for h in headlines):
+def _section_label(doc: Document) -> str | None:
+    for el in _before_headline(doc):
+        if not SECTION_LABEL_CLASS.search(el.get("class") or ""):
             continue
         text = element_text(el)
         if (
@@ -381,7 +371,7 @@ def find_category(
         text = element_text(a)
         if text:
             return text, "category-link"
-    label = _section_label(doc, title)
+    label = _section_label(doc)
     if label:
         return label, "section-label"
     active = _active_nav_item(doc)
