@@ -213,3 +213,18 @@ def host_of(url: str | None) -> str:
     except ValueError:  # 'http://[::1' and other unparseable URLs
         return ""
     return host.removeprefix("www.")
+
+
+def classed(doc: Document) -> list[tuple[Any, str]]:
+    """Every element with a class, id or itemtype, with those attributes lowercased in one string.
+
+    Computed once a page: the field finders filter this list with their regexes instead of each
+    running a whole-tree XPath.
+    """
+    found = doc.cache.get("classed")
+    if found is None:
+        found = doc.cache["classed"] = [
+            (el, f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemtype') or ''}".lower())
+            for el in doc.tree.xpath("//*[@class or @id or @itemtype]")
+        ]
+    return found

@@ -11,6 +11,7 @@ from typing import Any
 
 from newsarchive.extract.document import (
     Document,
+    classed,
     clean_text,
     css,
     element_text,
@@ -91,17 +92,34 @@ def strip_site_suffix(title: str, site_name: str | None = None) -> str:
 
 
 # Where a displayed headline can sit besides <h1>: sites put the channel name in <h1> and the
-# headline in <h2> (kompas 2016), or the headline in a styled div (republika photo pages).
-HEADLINE_CANDIDATES = (
-    "h1",
-    "h2",
-    "[itemprop='headline']",
-    "[class*='title']",
-    "[class*='headline']",
-    "[class*='jdl']",
-)
+# headline in <h2> (kompas 2016), or the headline in a styled div (republika photo pages). In
+# this order of preference.
+HEADLINE_TAGS = ("h1", "h2")
+HEADLINE_CLASSES = (re.compile("title"), re.compile("headline"), re.compile("jdl"))
+NOT_HEADLINE_TAGS = frozenset({"meta", "title", "script", "style", "a", "body", "html"})
 # A displayed headline may carry a rubric prefix ('In Picture: ', 'FOTO: ') that meta tags drop.
 MAX_RUBRIC_PREFIX = 30
+MAX_HEADLINE_LENGTH = 400
+
+
+def _headline_candidates(doc: Document) -> list[tuple[Any, str, str]]:
+    """(element, text, normalised text) of every element that may display the headline."""
+    found = doc.cache.get("headline_candidates")
+    if found is None:
+        elements = [el for tag in HEADLINE_TAGS for el in doc.tree.iter(tag)]
+        elements += doc.tree.xpath("//*[@itemprop='headline']")
+        marked = classed(doc)
+        for pattern in HEADLINE_CLASSES:
+            elements += [el for el, _ in marked if pattern.search((el.get("class") or "").lower())]
+        found = []
+        for el in dict.fromkeys(elements):
+            if el.tag in NOT_HEADLINE_TAGS:
+                continue
+            text = element_text(el)
+            if text and len(text) <= MAX_HEADLINE_LENGTH:
+                found.append((el, text, _norm(text)))
+        doc.cache["headline_candidates"] = found
+    return found
 
 
 def _displayed_headline(doc: Document, reference: str) -> Any | None:
@@ -110,22 +128,17 @@ def _displayed_headline(doc: Document, reference: str) -> Any | None:
     if len(ref) < 8:
         return None
     prefixed = None
-    for selector in HEADLINE_CANDIDATES:
-        for el in css(doc.tree, selector):
-            if el.tag in ("meta", "title", "script", "style", "a", "body", "html"):
-                continue
-            text = element_text(el)
-            if not text or len(text) > len(reference) + MAX_RUBRIC_PREFIX + 10:
-                continue
-            norm = _norm(text)
-            if norm == ref:
-                return el
-            if (
-                prefixed is None
-                and norm.endswith(" " + ref)
-                and len(norm) - len(ref) <= MAX_RUBRIC_PREFIX
-            ):
-                prefixed = el
+    for el, text, norm in _headline_candidates(doc):
+        if len(text) > len(reference) + MAX_RUBRIC_PREFIX + 10:
+            continue
+        if norm == ref:
+            return el
+        if (
+            prefixed is None
+            and norm.endswith(" " + ref)
+            and len(norm) - len(ref) <= MAX_RUBRIC_PREFIX
+        ):
+            prefixed = el
     return prefixed
 
 
@@ -163,11 +176,8 @@ def find_title(
 
 # Breadcrumb containers by name. Only container tags: a menu <li class="sf-breadcrumb"> holds a
 # whole submenu, not a trail.
-BREADCRUMB_XPATH = (
-    "//*[not(self::li or self::a or self::body or self::html)]"
-    "[contains(@class, 'crumb') or contains(@class, 'breadcumb') or contains(@class, 'breadcrump')"
-    " or contains(@id, 'crumb') or contains(@itemtype, 'BreadcrumbList')]"
-)
+BREADCRUMB_MARK = re.compile(r"crumb|breadcumb|breadcrump")
+NOT_CONTAINER_TAGS = frozenset({"li", "a", "body", "html"})
 # Links that start a trail: the home page.
 _HOME = {"home", "beranda", "index", "homepage", "halaman utama", "depan", "news home"}
 # Crumbs that name the kind of page rather than a section ('Detail Berita' on detik).
@@ -252,7 +262,9 @@ def _before_headline(doc: Document) -> list[Any]:
 
         headline = find_headline(doc)
         doc.cache["before_headline"] = (
-            [] if headline is None else headline.xpath("preceding::*[position() <= $n]", n=TRAIL_MAX_DISTANCE)[::-1]
+            []
+            if headline is None
+            else headline.xpath("preceding::*[position() <= $n]", n=TRAIL_MAX_DISTANCE)[::-1]
         )
     return doc.cache["before_headline"]
 
@@ -260,8 +272,9 @@ def _before_headline(doc: Document) -> list[Any]:
 def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
     # JSON-LD first: it is what the site declares, where the visible trail may be abbreviated.
     names = _jsonld_trail(doc, title)
-    for crumb in doc.tree.xpath(BREADCRUMB_XPATH):
-        if len(crumb.findall(".//a")) > MAX_TRAIL_LINKS:
+    crumbs = [el for el, marks in classed(doc) if BREADCRUMB_MARK.search(marks)]
+    for crumb in crumbs:
+        if crumb.tag in NOT_CONTAINER_TAGS or len(crumb.findall(".//a")) > MAX_TRAIL_LINKS:
             continue
         items = _crumb_texts(crumb, doc, title)
         if items:
@@ -387,10 +400,7 @@ def find_category(
 
 
 # Visible tag lists: WordPress rel="tag" links, then containers the CMSs name after tags/topics.
-TAG_CONTAINER_XPATH = (
-    "//*[contains(@class, 'tag') or contains(@class, 'topik') or contains(@class, 'topic')]"
-    "[not(self::a or self::li or self::body or self::html)]"
-)
+TAG_CONTAINER_CLASS = re.compile(r"tag|topik|topic")
 # Site-wide topic lists (trending, popular, picks) and menus are not the article's tags.
 NOT_ARTICLE_TAGS_XPATH = (
     "ancestor-or-self::*[self::header or self::nav or self::footer"
@@ -408,7 +418,11 @@ def _visible_tags(doc: Document) -> list[str]:
     ]
     if texts:
         return texts[:MAX_TAGS]
-    for container in doc.tree.xpath(TAG_CONTAINER_XPATH):
+    for container, _ in classed(doc):
+        if container.tag in NOT_CONTAINER_TAGS or not TAG_CONTAINER_CLASS.search(
+            (container.get("class") or "").lower()
+        ):
+            continue
         links = container.findall(".//a")
         if not 0 < len(links) <= MAX_TAGS or container.xpath(NOT_ARTICLE_TAGS_XPATH):
             continue
