@@ -75,6 +75,15 @@ def audit(rows: Iterable[dict[str, Any]], portal: Portal) -> DemoAudit:
             if para.removesuffix(" ***")[:60] not in body:
                 problems.append(f"body lacks {para[:40]!r}")
                 break
+        # Nothing before the first paragraph (byline, role line, date) and, after the last, at
+        # most its own end mark (`***`, editor initials such as `(rdp/imk)`).
+        if not body.startswith(art.paragraphs[0][:60]):
+            problems.append(f"body starts {body[:60]!r}")
+        last = art.paragraphs[-1].removesuffix(" ***")
+        last_core = last[: last.rfind(" (")] if last.endswith(")") else last
+        tail = body.rsplit(last_core, 1)
+        if len(tail) == 2 and len(tail[1].strip()) > 20:
+            problems.append(f"body ends {body[-60:]!r}")
         leaked = [m for m in CHROME_MARKERS if m in body]
         if leaked:
             problems.append(f"chrome in body: {leaked}")

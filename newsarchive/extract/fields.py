@@ -95,7 +95,7 @@ def strip_site_suffix(title: str, site_name: str | None = None) -> str:
 # headline in <h2> (kompas 2016), or the headline in a styled div (republika photo pages). In
 # this order of preference.
 HEADLINE_TAGS = ("h1", "h2")
-HEADLINE_CLASSES = (re.compile("title"), re.compile("headline"), re.compile("jdl"))
+HEADLINE_MARK = re.compile("title|headline|jdl")
 NOT_HEADLINE_TAGS = frozenset({"meta", "title", "script", "style", "a", "body", "html"})
 # A displayed headline may carry a rubric prefix ('In Picture: ', 'FOTO: ') that meta tags drop.
 MAX_RUBRIC_PREFIX = 30
@@ -108,9 +108,7 @@ def _headline_candidates(doc: Document) -> list[tuple[Any, str, str]]:
     if found is None:
         elements = [el for tag in HEADLINE_TAGS for el in doc.tree.iter(tag)]
         elements += doc.tree.xpath("//*[@itemprop='headline']")
-        marked = classed(doc)
-        for pattern in HEADLINE_CLASSES:
-            elements += [el for el, _ in marked if pattern.search((el.get("class") or "").lower())]
+        elements += [el for el, marks in classed(doc) if HEADLINE_MARK.search(marks)]
         found = []
         for el in dict.fromkeys(elements):
             if el.tag in NOT_HEADLINE_TAGS:
