@@ -35,7 +35,10 @@ class Contributor:
 class Removed:
     """A piece of chrome cut out of the body region, kept so an analyst can audit the cut."""
 
-    kind: str  # ticker | insert | share | related | tags | author_box | comments | ad | cta | caption | ...
+    # ticker, insert, share, related, tags, author_box, comments, ad, cta, caption, credit, byline,
+    # date, nav, header, footer, sidebar, form, title, hidden, embed, copyright, syndication,
+    # desk_code, end_mark, profile (cut by a profile's chrome.remove)
+    kind: str
     text: str
 
 
