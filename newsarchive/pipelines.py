@@ -18,8 +18,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
-from newsarchive.extract import extract_article
-from newsarchive.items import Article, RawPage
+from newsarchive.extract import extract_pages
+from newsarchive.items import Article
 from newsarchive.spiders.portal import CrawledPage, FetchFailure
 
 logger = logging.getLogger(__name__)
@@ -29,30 +29,6 @@ MIN_BODY_CHARS = 200
 # Fields an article should have; each one missing is counted per crawl (a portal redesign shows up
 # as a jump in these counts).
 EXPECTED_FIELDS = ("title", "body", "authors", "published")
-
-
-def extract_pages(pages: list[RawPage], profile: Any) -> Article:
-    """The record of an article from its pages: page 1 gives every field; later pages add body."""
-    first = pages[0]
-    article = extract_article(
-        first.body, first.final_url or first.url, fetched_at=first.fetched_at, profile=profile
-    )
-    if len(pages) > 1:
-        bodies = [article.body] if article.body else []
-        for later in pages[1:]:
-            part = extract_article(
-                later.body,
-                later.final_url or later.url,
-                fetched_at=later.fetched_at,
-                profile=profile,
-            )
-            if part.body:
-                bodies.append(part.body)
-            article.removed.extend(part.removed)
-            article.captions.extend(c for c in part.captions if c not in article.captions)
-        article.body = "\n\n".join(bodies) or None
-        article.notes.append(f"stitched from {len(pages)} pages")
-    return article
 
 
 def _exit_with(parent_pid: int) -> None:
@@ -226,9 +202,13 @@ class StorePipeline:
             )
             return "failures"
         try:
-            outcome = self.archive.store(item.raw, item.article, site=item.site, run_id=self.run_id)
-            for later in item.continuations:
-                self.archive.store(later, None, site=item.site, run_id=self.run_id)
+            outcome = self.archive.store(
+                item.raw,
+                item.article,
+                site=item.site,
+                run_id=self.run_id,
+                continuations=item.continuations,
+            )
         except Exception as exc:  # StoreError: recorded in failures by the archive
             logger.warning("%s", exc)
             return "failures"

@@ -25,14 +25,14 @@ from newsarchive.extract.fields import (
     is_indonesian,
     is_indonesian_site,
 )
-from newsarchive.items import Article
+from newsarchive.items import Article, RawPage
 from newsarchive.sites import SiteProfile, find_profile
 
 # Bumped whenever a change can alter records, so the archive knows which records `reextract` may
 # improve.
 EXTRACTOR_VERSION = "0.1.0"
 
-__all__ = ["EXTRACTOR_VERSION", "Document", "extract_article", "parse_document"]
+__all__ = ["EXTRACTOR_VERSION", "Document", "extract_article", "extract_pages", "parse_document"]
 
 
 def extract_article(
@@ -101,3 +101,27 @@ def extract_article(
     if body.source:
         art.sources["body"] = body.source
     return art
+
+
+def extract_pages(pages: list[RawPage], profile: SiteProfile | None = None) -> Article:
+    """The record of an article from its pages: page 1 gives every field; later pages add body."""
+    first = pages[0]
+    article = extract_article(
+        first.body, first.final_url or first.url, fetched_at=first.fetched_at, profile=profile
+    )
+    if len(pages) > 1:
+        bodies = [article.body] if article.body else []
+        for later in pages[1:]:
+            part = extract_article(
+                later.body,
+                later.final_url or later.url,
+                fetched_at=later.fetched_at,
+                profile=profile,
+            )
+            if part.body:
+                bodies.append(part.body)
+            article.removed.extend(part.removed)
+            article.captions.extend(c for c in part.captions if c not in article.captions)
+        article.body = "\n\n".join(bodies) or None
+        article.notes.append(f"stitched from {len(pages)} pages")
+    return article

@@ -637,7 +637,7 @@ class Archive:
         """
         # The crawl's own extraction step (pure; it lives with the pipelines, which import
         # Scrapy, hence the import here and not at the top).
-        from newsarchive.pipelines import extract_pages
+        from newsarchive.extract import extract_pages
 
         with self.batch():
             for article_id, page_id in targets:

@@ -77,6 +77,8 @@ def test_batch_echoes_ids_and_reports_failures_per_page(tmp_path):
 def test_batch_exit_status_is_zero_when_all_pages_succeed(tmp_path):
     good = tmp_path / "good.html"
     good.write_bytes(PAGE)
-    result = run(["extract", "--batch"], stdin=json.dumps({"id": 1, "url": None, "path": str(good)}))
+    result = run(
+        ["extract", "--batch"], stdin=json.dumps({"id": 1, "url": None, "path": str(good)})
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["id"] == 1

@@ -69,7 +69,7 @@ def test_layout_is_chosen_by_fetched_at(tmp_path):
         ('[chrome]\nremuve = [".x"]', "chrome.remuve"),
         ('timezone = "Mars/Olympus"', "timezone"),
         ('[crawl]\narticle_patterns = ["(unclosed"]', "crawl.article_patterns"),
-        ('[crawl]\nfollow = true', "crawl.follow"),
+        ("[crawl]\nfollow = true", "crawl.follow"),
         ("[crawl]\ndownload_delay = -1", "crawl.download_delay"),
         ('[[layouts]]\nvalid_until = "soon"', "layouts[0].valid_until"),
         ('name = "Not Valid"', "name"),
