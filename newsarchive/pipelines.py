@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from newsarchive.extract import extract_pages
@@ -48,6 +48,20 @@ def _exit_with(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes that do not inherit the reactor and its sockets (forkserver), and that
+    end when the crawl process is gone."""
+    import multiprocessing
+    import os
+
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
+
+
 class ExtractPipeline:
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -59,17 +73,7 @@ class ExtractPipeline:
 
     def open_spider(self, spider: Any = None) -> None:
         if self.workers > 0:
-            import multiprocessing
-
-            # forkserver: the workers do not inherit the reactor and its sockets.
-            import os
-
-            self.pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_exit_with,
-                initargs=(os.getpid(),),
-            )
+            self.pool = _worker_pool(self.workers)
 
     def close_spider(self, spider: Any = None) -> None:
         if self.pool is not None:
@@ -142,6 +146,49 @@ class ProgressLine:
             sys.stderr.flush()
 
 
+# The archive lives in a process of its own (one, so SQLite has one writer): SQLite, zstd and
+# record serialisation then run beside the crawl instead of taking turns with it for the GIL.
+# These functions run in that process; `_WRITER` is its open archive.
+_WRITER: dict[str, Any] = {}
+
+
+def _writer_open(db_path: str, site: str, run_settings: dict[str, Any], commit_every: int) -> int:
+    from newsarchive.storage import Archive
+
+    archive = Archive(db_path)
+    _WRITER["archive"] = archive
+    _WRITER["run_id"] = run_id = archive.start_run(site, run_settings)
+    _WRITER["batch"] = batch = archive.batch(commit_every)
+    batch.__enter__()
+    return run_id
+
+
+def _writer_store(item: Any) -> str:
+    """One item into the archive; returns the outcome to count."""
+    archive, run_id = _WRITER["archive"], _WRITER["run_id"]
+    if isinstance(item, FetchFailure):
+        archive.record_failure(
+            item.url, item.reason, status=item.status, run_id=run_id, site=item.site
+        )
+        return "failures"
+    try:
+        return archive.store(
+            item.raw, item.article, site=item.site, run_id=run_id, continuations=item.continuations
+        )
+    except Exception as exc:  # StoreError: recorded in failures by the archive
+        logger.warning("%s", exc)
+        return "failures"
+
+
+def _writer_close(counts: dict[str, int]) -> None:
+    archive = _WRITER.pop("archive")
+    try:
+        _WRITER.pop("batch").__exit__(None, None, None)
+        archive.finish_run(_WRITER.pop("run_id"), **counts)
+    finally:
+        archive.close()
+
+
 class StorePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -149,20 +196,15 @@ class StorePipeline:
         self.commit_every = crawler.settings.getint("NEWSARCHIVE_COMMIT_EVERY", 100)
         self.progress = ProgressLine(crawler.settings.getbool("NEWSARCHIVE_PROGRESS", True))
         self.counts = {"new": 0, "updated": 0, "unchanged": 0, "page": 0, "failures": 0}
-        self.archive: Any = None
         self.run_id: int | None = None
         self.started = time.monotonic()
-        # One thread owns the archive (SQLite connections stay in the thread that opened them):
-        # SQLite and zstd work there while the crawl thread goes on fetching and parsing.
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
+        self.writer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
         return cls(crawler)
 
     def open_spider(self, spider: Any = None) -> None:
-        from newsarchive.storage import Archive
-
         spider = spider or self.crawler.spider
         self.site = spider.site_name
         settings = self.crawler.settings
@@ -184,39 +226,15 @@ class StorePipeline:
                 )
             },
         }
-
-        def open_archive() -> None:
-            self.archive = Archive(spider.db_path)
-            self.run_id = self.archive.start_run(self.site, run_settings)
-            self._batch = self.archive.batch(self.commit_every)
-            self._batch.__enter__()
-
-        self.writer.submit(open_archive).result()
+        self.writer = _worker_pool(1)
+        self.run_id = self.writer.submit(
+            _writer_open, str(spider.db_path), self.site, run_settings, self.commit_every
+        ).result()
         self.started = time.monotonic()
-
-    def _write(self, item: Any) -> str:
-        """In the writer thread: one item into the archive; returns the outcome to count."""
-        if isinstance(item, FetchFailure):
-            self.archive.record_failure(
-                item.url, item.reason, status=item.status, run_id=self.run_id, site=item.site
-            )
-            return "failures"
-        try:
-            outcome = self.archive.store(
-                item.raw,
-                item.article,
-                site=item.site,
-                run_id=self.run_id,
-                continuations=item.continuations,
-            )
-        except Exception as exc:  # StoreError: recorded in failures by the archive
-            logger.warning("%s", exc)
-            return "failures"
-        return outcome
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if isinstance(item, FetchFailure | CrawledPage):
-            outcome = await asyncio.wrap_future(self.writer.submit(self._write, item))
+            outcome = await asyncio.wrap_future(self.writer.submit(_writer_store, item))
             self.counts[outcome] = self.counts.get(outcome, 0) + 1
         self.progress.show(self.line())
         return item
@@ -237,22 +255,15 @@ class StorePipeline:
         c = self.counts
         fetched = self.stats.get_value("response_received_count", 0)
 
-        def close_archive() -> None:
-            try:
-                self._batch.__exit__(None, None, None)
-                self.archive.finish_run(
-                    self.run_id,
-                    pages_fetched=fetched,
-                    articles_new=c["new"],
-                    articles_updated=c["updated"],
-                    articles_unchanged=c["unchanged"],
-                    failures=c["failures"],
-                )
-            finally:
-                self.archive.close()
-
+        counts = {
+            "pages_fetched": fetched,
+            "articles_new": c["new"],
+            "articles_updated": c["updated"],
+            "articles_unchanged": c["unchanged"],
+            "failures": c["failures"],
+        }
         try:
-            self.writer.submit(close_archive).result()
+            self.writer.submit(_writer_close, counts).result()
         finally:
             self.writer.shutdown(wait=True)
         elapsed = time.monotonic() - self.started

@@ -607,8 +607,6 @@ def _visible_candidates(
             parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
             if parsed is not None:
                 times.append(_Candidate(parsed, el.get("datetime"), "time", "<time datetime>"))
-        if _hidden(el):
-            continue  # not what the reader sees (WordPress hides its 'updated' <time>)
         raw = el.text_content() if len(el) else el.text
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
@@ -629,7 +627,8 @@ def _visible_candidates(
                 modified.append((abs(offset), tail_candidate))
             text = head
         parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=local_tz)
-        if parsed is None or _in_caption(el):
+        # Hidden elements are not what the reader sees (WordPress hides its 'updated' <time>).
+        if parsed is None or _in_caption(el) or _hidden(el):
             continue
         # Backwards (above the headline) counts double: kickers and date lines sit there, but so
         # does the end of the previous block.

@@ -184,6 +184,9 @@ def article_continuation(candidate: str, article_url: str, number: int) -> bool:
 
     The forms portals use: `?page=N` on the article URL, or `/N` (`/N/`) appended to its path.
     """
+    # Both forms extend the article URL's path: a string test rules out almost every link cheaply.
+    if not candidate.startswith(article_url.split("?", 1)[0].rstrip("/")):
+        return False
     art, cand = urlsplit(article_url), urlsplit(candidate)
     if art.netloc != cand.netloc:
         return False

@@ -155,6 +155,7 @@ class PortalSpider(scrapy.Spider):
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
         self.known: dict[str, Any] = {}
         self.links_considered: set[str] = set()
+        self._is_article_cache: dict[str, bool] = {}
         self.requested: set[str] = set()
         self.skipped: set[str] = set()
         self.depth_limit = 0
@@ -271,6 +272,13 @@ class PortalSpider(scrapy.Spider):
         return disc.crawlable(url) and disc.same_site(url, self.hosts)
 
     def is_article(self, url: str) -> bool:
+        # Every page of a portal links the same menus and tickers: decide each URL once per run.
+        known = self._is_article_cache.get(url)
+        if known is None:
+            known = self._is_article_cache[url] = self._is_article(url)
+        return known
+
+    def _is_article(self, url: str) -> bool:
         if not self.on_site(url) or self._matches("deny_patterns", url):
             return False
         if self._patterns["article_patterns"]:
