@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from newsarchive.cli import cli, friendly_errors
-from newsarchive.cli.extract import read_page
+from newsarchive.cli.extract import batch_requests, read_page
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage import DEFAULT_DB, Archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
@@ -96,16 +96,10 @@ def import_pages(
 
 
 def _import_batch(archive: Archive, site: str | None, outcomes: Counter[str]) -> None:
-    for lineno, line in enumerate(sys.stdin, 1):
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-            if not isinstance(request, dict) or "path" not in request:
-                raise ValueError("expected an object with 'id', 'url' and 'path'")
-        except ValueError as exc:
+    for request, error in batch_requests(sys.stdin):
+        if request is None:
             outcomes["failed"] += 1
-            click.echo(json.dumps({"id": None, "error": f"stdin line {lineno}: {exc}"}))
+            click.echo(json.dumps({"id": None, "error": error}))
             continue
         page_url = request.get("url")
         try:

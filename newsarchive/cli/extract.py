@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -81,9 +83,9 @@ def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> N
     click.echo(json.dumps(record(article), ensure_ascii=False, indent=None if compact else 2))
 
 
-def run_batch(lines, out) -> int:
-    """The batch protocol. Returns the number of pages that failed."""
-    failed = 0
+def batch_requests(lines: Iterable[str]) -> Iterator[tuple[dict | None, str | None]]:
+    """The requests of the batch protocol, one per non-blank line: (request, None), or
+    (None, error) for a line that is not a request object."""
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -92,8 +94,18 @@ def run_batch(lines, out) -> int:
             if not isinstance(req, dict) or "path" not in req:
                 raise ValueError("expected an object with 'id', 'url' and 'path'")
         except ValueError as exc:
+            yield None, f"stdin line {lineno}: {exc}"
+            continue
+        yield req, None
+
+
+def run_batch(lines: Iterable[str], out: TextIO) -> int:
+    """The batch protocol. Returns the number of pages that failed."""
+    failed = 0
+    for req, error in batch_requests(lines):
+        if req is None:
             failed += 1
-            out.write(json.dumps({"id": None, "error": f"stdin line {lineno}: {exc}"}) + "\n")
+            out.write(json.dumps({"id": None, "error": error}) + "\n")
             continue
         result: dict
         try:
