@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
+import socket
+import struct
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from multiprocessing.connection import Connection
 from typing import Any
 
 from newsarchive.extract import extract_pages
@@ -31,53 +35,195 @@ MIN_BODY_CHARS = 200
 EXPECTED_FIELDS = ("title", "body", "authors", "published")
 
 
-def _exit_with(parent_pid: int) -> None:
-    """Worker initializer: end this worker when the crawl process is gone (even after SIGKILL,
-    which gives the pool no chance to shut its workers down)."""
-    import os
-    import threading
+# The frame header of multiprocessing's Connection, which the worker's end of the socket speaks:
+# the length as a signed 32-bit big-endian integer, or -1 and then a 64-bit one from 2 GiB up.
+_FRAME_HEADER = struct.Struct("!i")
+_LONG_FRAME_HEADER = struct.Struct("!Q")
+# How long a worker gets to exit after its socket closes before it is terminated.
+WORKER_EXIT_TIMEOUT = 10.0
 
-    def watch() -> None:
+
+def _serve(conn: Connection) -> None:
+    """A worker process: run each (function, args) that comes down the socket and send back
+    (True, result) or (False, exception), in order. It ends when the crawl process closes its end
+    of the socket, which also happens when the crawl process is killed (even by SIGKILL)."""
+    import signal
+
+    # Ctrl-C goes to the whole process group: the crawl process stops gracefully and then closes
+    # its workers; a worker interrupted midway would lose what the graceful stop still needs.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            function, args = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        try:
+            reply = (True, function(*args))
+        except Exception as exc:
+            reply = (False, exc)
+        try:
+            payload = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an exception or result that does not pickle
+            payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        try:
+            conn.send_bytes(payload)
+        except OSError:
+            return
+
+
+class WorkerProcess:
+    """One worker process, called from the crawl's event loop over a socket.
+
+    Not a ProcessPoolExecutor: each submit to one wakes its management thread, and a feeder thread
+    pickles and sends the work; with two round trips per article those threads take the GIL from
+    the reactor thread several times per page, and the reactor thread is the crawl's bottleneck.
+    Here the event loop itself writes each call to a non-blocking socket and reads the replies
+    (which come back in order: the worker runs one call at a time), so the crawl process runs no
+    extra thread, and a full socket buffer never blocks the reactor.
+    """
+
+    def __init__(self, name: str) -> None:
+        import multiprocessing
+
+        ours, theirs = socket.socketpair()
+        conn = Connection(theirs.detach())
+        # forkserver: the worker does not inherit the reactor, its sockets, or our end of this one,
+        # so it sees the end of the socket when the crawl process ends.
+        context = multiprocessing.get_context("forkserver")
+        self.process = context.Process(target=_serve, args=(conn,), name=name, daemon=True)
+        self.process.start()
+        conn.close()
+        self.sock = ours
+        self.pending: deque[asyncio.Future[Any]] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost: BaseException | None = None
+        self.buffer = bytearray()
+        self.writable: asyncio.Future[None] | None = None
+        self.closed: asyncio.Future[None] | None = None
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.closed = loop.create_future()
+        await loop.connect_accepted_socket(lambda: _WorkerProtocol(self), sock=self.sock)
+
+    async def call(self, function: Any, *args: Any) -> Any:
+        """function(*args) in the worker process; raises what it raises."""
+        if self.writable is not None:
+            # The socket buffer is full: wait until the worker has read some of it.
+            await asyncio.shield(self.writable)
+        if self.transport is None or self.lost is not None:
+            raise RuntimeError(f"{self.process.name}: the worker process is gone ({self.lost})")
+        payload = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
+        if len(payload) < 0x7FFFFFFF:
+            header = _FRAME_HEADER.pack(len(payload))
+        else:
+            header = _FRAME_HEADER.pack(-1) + _LONG_FRAME_HEADER.pack(len(payload))
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append(future)
+        self.transport.write(header + payload)
+        return await future
+
+    def received(self, data: bytes) -> None:
+        """Replies (maybe a part of one) from the worker: each complete one settles its call."""
+        buffer = self.buffer
+        buffer += data
+        offset = 0
         while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
+            start = offset + 4
+            if len(buffer) < start:
+                break
+            (size,) = _FRAME_HEADER.unpack_from(buffer, offset)
+            if size == -1:
+                start += 8
+                if len(buffer) < start:
+                    break
+                (size,) = _LONG_FRAME_HEADER.unpack_from(buffer, offset + 4)
+            end = start + size
+            if len(buffer) < end:
+                break
+            ok, value = pickle.loads(buffer[start:end])
+            offset = end
+            future = self.pending.popleft()
+            if not future.cancelled():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        if offset:
+            del buffer[:offset]
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    def lost_connection(self, exc: BaseException | None) -> None:
+        """The socket closed (we closed it, or the worker ended): calls still waiting fail."""
+        self.lost = exc or EOFError("connection closed")
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(
+                    RuntimeError(f"{self.process.name}: the worker process ended ({self.lost})")
+                )
+        if self.writable is not None and not self.writable.done():
+            self.writable.set_result(None)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    async def close(self) -> None:
+        """Close the socket (the worker ends when it reads its end) and wait for the worker."""
+        if self.transport is not None:
+            self.transport.close()  # sends what is still buffered first
+            if self.lost is None:
+                await self.closed
+        else:
+            self.sock.close()
+        deadline = time.monotonic() + WORKER_EXIT_TIMEOUT
+        while self.process.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self.process.is_alive():
+            logger.warning("%s did not exit; terminating it", self.process.name)
+            self.process.terminate()
+        self.process.join()
 
 
-def _worker_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes that do not inherit the reactor and its sockets (forkserver), and that
-    end when the crawl process is gone."""
-    import multiprocessing
-    import os
+class _WorkerProtocol(asyncio.Protocol):
+    def __init__(self, worker: WorkerProcess) -> None:
+        self.worker = worker
 
-    return ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_exit_with,
-        initargs=(os.getpid(),),
-    )
+    def connection_made(self, transport: Any) -> None:
+        self.worker.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.worker.received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.worker.lost_connection(exc)
+
+    def pause_writing(self) -> None:
+        self.worker.writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        writable, self.worker.writable = self.worker.writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
 
 
 class ExtractPipeline:
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: list[WorkerProcess] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractPipeline:
         return cls(crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0))
 
-    def open_spider(self, spider: Any = None) -> None:
-        if self.workers > 0:
-            self.pool = _worker_pool(self.workers)
+    async def open_spider(self, spider: Any = None) -> None:
+        for number in range(self.workers):
+            worker = WorkerProcess(f"newsarchive-extract-{number + 1}")
+            self.pool.append(worker)
+            await worker.connect()
 
-    def close_spider(self, spider: Any = None) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    async def close_spider(self, spider: Any = None) -> None:
+        for worker in self.pool:
+            await worker.close()
+        self.pool = []
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, CrawledPage):
@@ -85,9 +231,9 @@ class ExtractPipeline:
         profile = getattr(spider, "profile", None) if spider is not None else None
         pages = [item.raw, *item.continuations]
         try:
-            if self.pool is not None:
-                future = self.pool.submit(extract_pages, pages, profile)
-                item.article = await asyncio.wrap_future(future)
+            if self.pool:
+                worker = min(self.pool, key=lambda w: len(w.pending))
+                item.article = await worker.call(extract_pages, pages, profile)
             else:
                 item.article = extract_pages(pages, profile)
         except Exception as exc:  # one broken page must not end the crawl
@@ -204,7 +350,7 @@ class StorePipeline:
     def from_crawler(cls, crawler: Any) -> StorePipeline:
         return cls(crawler)
 
-    def open_spider(self, spider: Any = None) -> None:
+    async def open_spider(self, spider: Any = None) -> None:
         spider = spider or self.crawler.spider
         self.site = spider.site_name
         settings = self.crawler.settings
@@ -226,15 +372,16 @@ class StorePipeline:
                 )
             },
         }
-        self.writer = _worker_pool(1)
-        self.run_id = self.writer.submit(
+        self.writer = WorkerProcess("newsarchive-writer")
+        await self.writer.connect()
+        self.run_id = await self.writer.call(
             _writer_open, str(spider.db_path), self.site, run_settings, self.commit_every
-        ).result()
+        )
         self.started = time.monotonic()
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if isinstance(item, FetchFailure | CrawledPage):
-            outcome = await asyncio.wrap_future(self.writer.submit(_writer_store, item))
+            outcome = await self.writer.call(_writer_store, item)
             self.counts[outcome] = self.counts.get(outcome, 0) + 1
         self.progress.show(self.line())
         return item
@@ -249,7 +396,7 @@ class StorePipeline:
             f"{c['unchanged']} unchanged | {c['failures']} failures | {done / elapsed:.1f} articles/s"
         )
 
-    def close_spider(self, spider: Any = None) -> None:
+    async def close_spider(self, spider: Any = None) -> None:
         self.progress.show(self.line(), force=True)
         self.progress.done()
         c = self.counts
@@ -263,9 +410,9 @@ class StorePipeline:
             "failures": c["failures"],
         }
         try:
-            self.writer.submit(_writer_close, counts).result()
+            await self.writer.call(_writer_close, counts)
         finally:
-            self.writer.shutdown(wait=True)
+            await self.writer.close()
         elapsed = time.monotonic() - self.started
         for key, value in self.counts.items():
             self.stats.set_value(f"newsarchive/{key}", value)

@@ -65,8 +65,10 @@ ITEM_PIPELINES = {
     "newsarchive.pipelines.ValidatePipeline": 200,
     "newsarchive.pipelines.StorePipeline": 300,
 }
-# Scrapy's default (100) starts 100 tasks per response; one article per response needs few.
-CONCURRENT_ITEMS = 10
+# Scrapy starts this many tasks per response to process its output (default 100). A response
+# yields one item (its page) after its requests, which take no time to process: one task is enough,
+# and each extra one costs the reactor thread time and memory for every response in flight.
+CONCURRENT_ITEMS = 1
 
 # --- newsarchive's own ------------------------------------------------------------------------
 NEWSARCHIVE_DB = "data/archive.db"

@@ -7,6 +7,7 @@ settings and pipelines), in this process, one site after another; it adds the jo
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from dataclasses import dataclass
@@ -130,8 +131,10 @@ def run_crawls(
                 results.append(CrawlResult(getattr(crawler.spider, "site_name", site), dict(stats)))
         finally:
             from twisted.internet import reactor
+            from twisted.internet.error import ReactorNotRunning
 
-            if reactor.running:
+            # Ctrl-C may have stopped the reactor already (Scrapy's own signal handling).
+            with contextlib.suppress(ReactorNotRunning):
                 reactor.stop()
 
     crawl_all()

@@ -14,6 +14,7 @@ and FetchFailure items, which the pipelines extract, validate and store.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import shutil
@@ -97,6 +98,30 @@ def _since(value: str | date | None) -> datetime | None:
     except ValueError:
         raise NewsarchiveError(f"--since: expected a date YYYY-MM-DD, got {value!r}") from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# Python's cyclic GC runs a young-generation pass whenever 700 more container objects have been
+# allocated than freed. A crawl keeps thousands of requests, responses and tasks in flight, so
+# passes are frequent and each one walks many survivors (about 2 of the reactor thread's 11 CPU
+# seconds in a 5,000-article crawl). A larger first threshold makes passes rarer; freezing what
+# exists when the crawl starts (Scrapy, Twisted, settings, the spider: alive until the end anyway)
+# keeps the full passes from re-walking it. Both last while the crawl runs: the spider puts the GC
+# back as it was when it closes.
+GC_YOUNG_THRESHOLD = 5000
+
+
+def _tune_gc() -> tuple[int, int, int]:
+    """Tune the GC for a crawl; returns the thresholds to restore."""
+    before = gc.get_threshold()
+    gc.collect()  # garbage from before the crawl is collected, not frozen with the rest
+    gc.freeze()
+    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
+    return before
+
+
+def _untune_gc(thresholds: tuple[int, int, int]) -> None:
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
 
 
 class PortalSpider(scrapy.Spider):
@@ -213,6 +238,9 @@ class PortalSpider(scrapy.Spider):
         self._jobdir = jobdir
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        thresholds = getattr(self, "_gc_thresholds", None)
+        if thresholds is not None:
+            _untune_gc(thresholds)
         jobdir = getattr(self, "_jobdir", None)
         if jobdir is None:
             return
@@ -340,6 +368,7 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         self._load_known()
+        self._gc_thresholds = _tune_gc()
         base = self.base_url
         starts = [urljoin(base, u) for u in self.crawl_rules.get("start_urls", ())] or [base]
         sitemaps = [urljoin(base, u) for u in self.crawl_rules.get("sitemaps", ())]

@@ -183,8 +183,15 @@ def test_killed_crawl_resumes_to_the_same_archive(
         if len(fetched) >= 25:
             break
         time.sleep(0.05)
+    workers = _descendants(proc.pid)
+    assert workers, "the crawl runs its extraction and archive writer in worker processes"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    # Its workers see their socket close and end too: a killed crawl leaves no process behind.
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "worker processes outlived the crawl"
     jobdir = tmp_path / "jobs" / "demo" / "demo"
     assert jobdir.is_dir(), "the crawl kept no job directory"
     partial = len(articles(db))
@@ -204,6 +211,30 @@ def test_killed_crawl_resumes_to_the_same_archive(
     # What the killed run had committed was not fetched again.
     assert len(set(refetched)) <= 60 + 2 - partial
     assert not jobdir.exists(), "a finished crawl leaves no job state behind"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped by init."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_since_skips_old_articles_without_fetching(portal: Portal, tmp_path: Path) -> None:
