@@ -66,6 +66,11 @@ class Article:
     raw: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     extractor_version: str = ""
+    # What the page is: "article" (kept in `articles`), "listing" (a section front, an index, a
+    # search result) or "other" (about, contact, policy, error pages...). Every raw page is kept
+    # whatever its kind; only articles become records. `kind_reasons` says why, in plain words.
+    page_kind: str = "article"
+    kind_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: datetimes as ISO-8601 with offset."""
@@ -74,3 +79,29 @@ class Article:
             if d[key] is not None:
                 d[key] = d[key].isoformat()
         return d
+
+
+PAGE_KINDS = ("article", "listing", "other")
+
+
+@dataclass
+class CrawledPage:
+    """An article candidate as fetched: the raw page, plus pages 2..n of a multi-page article."""
+
+    raw: RawPage
+    site: str
+    continuations: list[RawPage] = field(default_factory=list)
+    # Filled by the pipelines:
+    article: Article | None = None
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FetchFailure:
+    """A URL the crawl met that ended without a stored page: `reason` is for a person to read
+    ("HTTP 404", "redirect loop", "not an HTML page (application/pdf)")."""
+
+    url: str
+    reason: str
+    site: str
+    status: int | None = None

@@ -23,8 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from newsarchive.extract import extract_pages
-from newsarchive.items import Article
-from newsarchive.spiders.portal import CrawledPage, FetchFailure
+from newsarchive.items import Article, CrawledPage, FetchFailure
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ import logging
 import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from newsarchive.errors import NewsarchiveError, ProfileError
-from newsarchive.items import RawPage
+from newsarchive.items import CrawledPage, FetchFailure, RawPage
 from newsarchive.sites import SiteProfile, find_profile, load_profile
 from newsarchive.spiders import discovery as disc
 from newsarchive.urls import normalize_url, site_from_url
@@ -53,24 +52,6 @@ RUNNING_MARKER = "newsarchive-running"
 JOBDIR_STATE = ("requests.queue", "requests.seen", "spider.state")
 
 
-@dataclass
-class CrawledPage:
-    """An article candidate as fetched: the raw page, plus pages 2..n of a multi-page article."""
-
-    raw: RawPage
-    site: str
-    continuations: list[RawPage] = field(default_factory=list)
-    # Filled by the pipelines:
-    article: Any = None
-    missing: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FetchFailure:
-    url: str
-    reason: str
-    site: str
-    status: int | None = None
 
 
 def raw_page(response: Response, requested_url: str) -> RawPage:
