@@ -1,8 +1,9 @@
 """Is the demo crawl's archive right? Each generated article against its record.
 
 The demo knows what it published, so a record can be checked exactly: title, author, date, and a
-body that holds every paragraph and none of the page's chrome. `newsarchive demo` prints the count
-and the end-to-end tests assert it.
+body that holds every paragraph and none of the page's chrome; and it knows which of its pages
+are not news (about, contact, policies), none of which may be a record. `newsarchive demo` prints
+the count and the end-to-end tests assert it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class DemoAudit:
     archived: int
     complete: int
     problems: dict[str, list[str]] = field(default_factory=dict)
+    # Pages the portal publishes that are not news (about, contact, policies) but were stored
+    # as article records: each is also listed in `problems`.
+    non_articles: list[str] = field(default_factory=list)
 
 
 def _path(url: str | None) -> str:
@@ -52,6 +56,12 @@ def _path(url: str | None) -> str:
 def audit(rows: Iterable[dict[str, Any]], portal: Portal) -> DemoAudit:
     by_path = {_path(row.get("url")): row for row in rows}
     result = DemoAudit(expected=len(portal.articles), archived=0, complete=0)
+    for path in portal.info_paths:
+        if path in by_path:
+            result.non_articles.append(path)
+            result.problems[path] = [
+                "not an article (an about/contact/policy page) but in articles"
+            ]
     for art in portal.articles:
         row = by_path.get(art.path)
         if row is None:

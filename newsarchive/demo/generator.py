@@ -15,7 +15,15 @@ The site's shape (what a crawler meets on real portals):
 - robots.txt with a Sitemap line and Disallow paths (`/cetak/`, `/cari`) that pages link into;
   a sitemap index with a post sitemap and a news sitemap; an RSS feed;
 - one multi-page article (`?page=2`, `?page=3`), one old URL that redirects (301), one link that
-  is gone (404), one that breaks (500), and links to another site.
+  is gone (404), one that breaks (500), and links to another site;
+- the same article reached by several spellings: listings, related lists and the ticker add
+  tracking parameters (`?utm_source=...&utm_medium=...`, `?fbclid=...`) and `#comments`
+  fragments to some links, as real portals do (the server ignores them, as real servers do);
+- pages that are not news (about, contact, staff, advertising, editorial guideline, privacy:
+  `info_pages.py`) linked from the footer and the navigation and listed in `page-sitemap.xml`.
+
+Which links carry tracking parameters is decided by article number, not by the random stream,
+so adding them left every article's words exactly as they were.
 """
 
 from __future__ import annotations
@@ -26,7 +34,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from string import Template
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape as xml_escape
+
+from newsarchive.demo.info_pages import INFO_LASTMOD, INFO_PAGES, InfoPage
 
 TEMPLATES = Path(__file__).parent / "templates"
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -139,6 +150,8 @@ class Portal:
     broken_path: str = ""
     multipage_path: str = ""
     offsite_url: str = DEFAULT_OFFSITE
+    # The pages that are not news (about, contact, policies): never records in `articles`.
+    info_paths: tuple[str, ...] = tuple(page.path for page in INFO_PAGES)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
@@ -146,7 +159,46 @@ class Portal:
     def response(self, path: str) -> tuple[int, dict[str, str], bytes]:
         if path in self.pages:
             return self.pages[path]
+        # Like a real server, the portal ignores the tracking parameters its own links carry.
+        plain = strip_tracking(path)
+        if plain in self.pages:
+            return self.pages[plain]
         return 404, {"Content-Type": "text/html; charset=utf-8"}, _not_found_page()
+
+
+def is_tracking_param(name: str) -> bool:
+    """The demo's tracking parameters (a deliberately small, independent list: the tests check
+    the crawler's own normalisation against it)."""
+    return name.startswith("utm_") or name in ("fbclid", "gclid")
+
+
+def strip_tracking(path: str) -> str:
+    """`path` (with its query) without fragment and tracking parameters; the rest kept in order."""
+    parts = urlsplit(path.split("#", 1)[0])
+    kept = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not is_tracking_param(k)
+    ]
+    return parts.path + (f"?{urlencode(kept)}" if kept else "")
+
+
+def tracked(link: str, number: int, where: str) -> str:
+    """How a link to article `number` is spelled in `where` (a listing, a related list, the
+    ticker): most links plain, some with tracking parameters or a fragment, fixed by number."""
+    if where == "related":
+        if number % 3 == 2:
+            return f"{link}?fbclid=IwAR0{number:06d}dEm0"
+        if number % 3 == 0:
+            return f"{link}?utm_source=related&utm_medium=artikel#comments"
+        return link
+    if where == "ticker":
+        return f"{link}?utm_source=ticker&utm_medium=terkini"
+    if number % 3 == 1:
+        return f"{link}?utm_source={where}&utm_medium=listing&utm_campaign=terkini"
+    if where == "beranda" and number % 3 == 2:
+        return f"{link}#comments"
+    return link
 
 
 def _slugify(text: str) -> str:
@@ -281,17 +333,26 @@ class _Renderer:
         self.portal = portal
         self.rng = rng
         newest = portal.articles[:6]
-        self.ticker = " ".join(a.title for a in newest)
+        # The ticker links the newest articles, tagged with where the click came from.
+        self.ticker = " ".join(
+            f'<a href="{tracked(a.link_path, a.number, "ticker")}">{_esc(a.title)}</a>'
+            for a in newest
+        )
         self.nav = (
             "\n".join(
                 f'<li><a href="{self._category_path(slug)}">{label}</a></li>'
                 for slug, label, _ in CATEGORIES
             )
             + f'\n<li><a href="/indeks?date={NEWEST:%Y-%m-%d}">Indeks</a></li>'
+            + "".join(
+                f'\n<li><a href="{page.path}">{page.link_text}</a></li>'
+                for page in INFO_PAGES
+                if page.in_nav
+            )
         )
         self.footer = (
-            f'<a href="/redaksi/">Redaksi</a> · <a href="/pedoman-media-siber/">Pedoman Media Siber</a> · '
-            f'<a href="/cetak/">Edisi Cetak</a> · <a href="{portal.offsite_url}">Jaringan Portal Lain</a>'
+            " · ".join(f'<a href="{page.path}">{page.link_text}</a>' for page in INFO_PAGES)
+            + f' · <a href="/cetak/">Edisi Cetak</a> · <a href="{portal.offsite_url}">Jaringan Portal Lain</a>'
         )
 
     @staticmethod
@@ -301,7 +362,7 @@ class _Renderer:
     def common(self, title: str) -> dict[str, str]:
         return {
             "page_title": _esc(title),
-            "ticker": _esc(self.ticker),
+            "ticker": self.ticker,
             "nav": self.nav,
             "footer": self.footer,
             "base": self.portal.base_url.rstrip("/"),
@@ -352,7 +413,8 @@ class _Renderer:
         for other in self._others(art, 6):
             items.append(
                 f'<li><span class="cat">{other.label}</span>'
-                f'<h3><a href="{other.link_path}">{_esc(other.title)}</a></h3></li>'
+                f'<h3><a href="{tracked(other.link_path, other.number, "related")}">'
+                f"{_esc(other.title)}</a></h3></li>"
             )
         return "\n".join(items)
 
@@ -404,10 +466,10 @@ class _Renderer:
         return out
 
     # ----- listings -------------------------------------------------------------------------
-    def listing_item(self, art: DemoArticle) -> str:
+    def listing_item(self, art: DemoArticle, where: str = "kanal") -> str:
         return (
             f'<article class="post"><span class="cat">{art.label}</span>'
-            f'<h2><a href="{art.link_path}">{_esc(art.title)}</a></h2>'
+            f'<h2><a href="{tracked(art.link_path, art.number, where)}">{_esc(art.title)}</a></h2>'
             f'<time datetime="{art.published.isoformat()}">{_long_date(art.published)}</time>'
             f"<p>{_esc(art.paragraphs[0][:140])}…</p></article>"
         )
@@ -418,6 +480,16 @@ class _Renderer:
             heading=_esc(heading), items="\n".join(items), pager=pager, head_extra=head_extra
         )
         return _template("listing.html").substitute(values)
+
+    def info_page(self, page: InfoPage) -> str:
+        values = self.common(page.title)
+        values.update(
+            title=_esc(page.title),
+            description=_esc(page.paragraphs[0][:150]),
+            canonical=self.portal.url(page.path),
+            body="\n".join(f"<p>{_esc(p)}</p>" for p in page.paragraphs),
+        )
+        return _template("page.html").substitute(values)
 
 
 def _pager(style: str, base: str, page: int, last: int) -> tuple[str, str]:
@@ -534,12 +606,14 @@ def generate_portal(
         )
         pages[f"/indeks?date={day}"] = _html(
             render.listing(
-                f"Indeks Berita {day}", [render.listing_item(a) for a in by_day[day]], prev
+                f"Indeks Berita {day}",
+                [render.listing_item(a, "indeks") for a in by_day[day]],
+                prev,
             )
         )
 
     # Home page: the newest of each category, plus the links a crawler must not follow.
-    home_items = [render.listing_item(a) for a in arts[:12]]
+    home_items = [render.listing_item(a, "beranda") for a in arts[:12]]
     pages["/"] = _html(
         render.listing(
             "Beranda",
@@ -548,11 +622,8 @@ def generate_portal(
             '<link rel="alternate" type="application/rss+xml" title="RSS" href="/feed/">',
         )
     )
-    for path, heading in (
-        ("/redaksi/", "Redaksi"),
-        ("/pedoman-media-siber/", "Pedoman Media Siber"),
-    ):
-        pages[path] = _html(render.listing(heading, ["<p>Informasi redaksi portal demo.</p>"], ""))
+    for info in INFO_PAGES:
+        pages[info.path] = _html(render.info_page(info))
 
     pages["/robots.txt"] = (
         200,
@@ -568,7 +639,18 @@ def generate_portal(
         '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
         f"<sitemap><loc>{portal.url('/post-sitemap.xml')}</loc><lastmod>{NEWEST.isoformat()}</lastmod></sitemap>\n"
         f"<sitemap><loc>{portal.url('/news-sitemap.xml')}</loc><lastmod>{NEWEST.isoformat()}</lastmod></sitemap>\n"
+        f"<sitemap><loc>{portal.url('/page-sitemap.xml')}</loc><lastmod>{INFO_LASTMOD}</lastmod></sitemap>\n"
         "</sitemapindex>\n"
+    )
+    # WordPress (Yoast) lists the site's static pages in a sitemap of their own.
+    pages["/page-sitemap.xml"] = _xml(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "".join(
+            f"<url><loc>{_esc(portal.url(info.path))}</loc><lastmod>{INFO_LASTMOD}</lastmod></url>\n"
+            for info in INFO_PAGES
+        )
+        + "</urlset>\n"
     )
     pages["/post-sitemap.xml"] = _xml(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
