@@ -1,0 +1,144 @@
+"""kill -9 at seeded random points, then --resume until done: nothing lost, nothing doubled; and
+SIGTERM, which must stop a crawl as gracefully as Ctrl-C."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from e2e_helpers import CLI, FAST, crawl_env, run_cli
+from hostile_server import kill_group
+
+from newsarchive.demo import DemoServer
+
+pytestmark = pytest.mark.e2e
+
+ARTICLES = 30
+# Slow enough that a kill lands mid-crawl; small commits so some work is in the archive.
+SLOW = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "DOWNLOAD_DELAY_JITTER=0"]
+SLOW += ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "NEWSARCHIVE_COMMIT_EVERY=3"]
+
+
+def _articles(db: Path) -> list[tuple[str, str]]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return sorted(conn.execute("SELECT url, body FROM articles"))
+    except sqlite3.OperationalError:  # killed before the schema was written
+        return []
+    finally:
+        conn.close()
+
+
+def _crawl(server: DemoServer, db: Path) -> subprocess.Popen:
+    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), "--resume"]
+    return subprocess.Popen(
+        [*cmd, *FAST, *SLOW],
+        cwd=db.parent,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def server():
+    with DemoServer(articles=ARTICLES) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def reference(server: DemoServer, tmp_path_factory: pytest.TempPathFactory) -> list:
+    db = tmp_path_factory.mktemp("ref") / "ref.db"
+    run_cli("crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST, cwd=db.parent)
+    return _articles(db)
+
+
+def test_kill_9_at_random_points_then_resume(server: DemoServer, reference: list, tmp_path: Path):
+    rng = random.Random(20231207)
+    db = tmp_path / "killed.db"
+    # After the first commit, mid-crawl, near the end (as fractions of the articles archived).
+    points = [1, rng.randint(ARTICLES // 3, ARTICLES // 2), rng.randint(ARTICLES - 8, ARTICLES - 3)]
+    survived = []
+    for target in points:
+        proc = _crawl(server, db)
+        _until(lambda t=target, p=proc: len(_articles(db)) >= t or p.poll() is not None, 40)
+        # A kill only counts when it landed on a running crawl.
+        killed = proc.poll() is None
+        if killed:
+            kill_group(proc.pid)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        if killed:
+            survived.append((target, len(_articles(db))))
+    assert len(survived) == len(points), f"kill points not reached: {survived}"
+    for _ in range(3):  # --resume until done
+        if len(_articles(db)) == len(reference):
+            break
+        proc = run_cli(
+            "crawl",
+            "demo",
+            "--base-url",
+            server.base_url,
+            "--db",
+            str(db),
+            "--resume",
+            *FAST,
+            cwd=tmp_path,
+        )
+        assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
+    got = _articles(db)
+    assert [u for u, _ in got] == [u for u, _ in reference], "articles lost or added"
+    assert got == reference, "bodies differ from the uninterrupted crawl"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    counts = [n for (n,) in conn.execute("SELECT fetch_count FROM articles")]
+    conn.close()
+    assert set(counts) == {1}, "an article was archived twice"
+
+
+def test_sigterm_stops_gracefully_then_resume(server: DemoServer, reference: list, tmp_path: Path):
+    db = tmp_path / "term.db"
+    proc = _crawl(server, db)
+    assert _until(lambda: len(_articles(db)) >= 6 or proc.poll() is not None, 40)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        kill_group(proc.pid)
+    assert proc.returncode not in (0, None), "a stopped crawl must not say it finished"
+    assert "Traceback" not in out + err, err[-3000:]
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    runs = list(conn.execute("SELECT finished FROM crawl_runs"))
+    conn.close()
+    assert runs and all(finished for (finished,) in runs), "the run row was never finished"
+    resumed = run_cli(
+        "crawl",
+        "demo",
+        "--base-url",
+        server.base_url,
+        "--db",
+        str(db),
+        "--resume",
+        *FAST,
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in resumed.stdout + resumed.stderr, resumed.stderr[-3000:]
+    assert _articles(db) == reference
