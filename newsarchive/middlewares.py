@@ -5,6 +5,13 @@
   HTTP date, capped at RETRY_AFTER_MAX), or else RETRY_BACKOFF_BASE doubled per attempt.
 - ArchivedRedirectFilter drops a redirect whose target the archive already holds and is not due
   for a revisit, so an old URL that moved does not make every run re-fetch the article.
+- RobotsTxt is Scrapy's RobotsTxtMiddleware (the one robots.txt request per host), saying in one
+  line rather than a traceback when robots.txt cannot be fetched, and handing the spider the
+  `Sitemap:` lines of the robots.txt it fetched.
+- FetchGuard sits next to the downloader: it spends the page budget (`max_pages`: exactly that
+  many requests reach the network, then the spider closes with reason "max_pages"), and turns
+  redirect loops and endless redirect chains into failures with a reason (Scrapy's dupefilter
+  would drop the looping hop without a word).
 """
 
 from __future__ import annotations
@@ -15,13 +22,22 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request
+from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.asyncio import sleep
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.defer import Deferred
+
+from newsarchive.urls import fetch_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-    from scrapy.http import Request, Response
+    from scrapy.http import Response
+    from scrapy.robotstxt import RobotParser
 
 logger = logging.getLogger(__name__)
 
@@ -104,3 +120,118 @@ class ArchivedRedirectFilter:
         ):
             self.crawler.stats.inc_value("newsarchive/skipped_archived_redirect")
             raise IgnoreRequest(f"redirect target already archived: {request.url}")
+
+
+class Unfetchable(IgnoreRequest):
+    """A request that cannot give a page, with the reason a person reads in `failures`."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class BudgetSpent(IgnoreRequest):
+    """Not fetched: the crawl's page budget (`max_pages`) is spent. The user's choice, not a
+    failure; with JOBDIR the requests still queued are kept for the next run."""
+
+
+class RobotsTxt(RobotsTxtMiddleware):
+    """Scrapy's RobotsTxtMiddleware, with a one-line warning instead of a traceback when robots.txt
+    cannot be fetched (the site's own pages then carry the failure), and `sitemaps()` for the
+    spider, so robots.txt is fetched once per host, by this middleware."""
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        netloc = urlparse_cached(request).netloc
+        if netloc not in self._parsers:
+            self._parsers[netloc] = Deferred()
+            url = urlparse_cached(request)
+            robotsreq = Request(
+                f"{url.scheme}://{netloc}/robots.txt",
+                priority=self.DOWNLOAD_PRIORITY,
+                meta={"dont_obey_robotstxt": True, "robots": True},
+                callback=NO_CALLBACK,
+            )
+            try:
+                resp = await self.crawler.engine.download_async(robotsreq)
+                await self._parse_robots(resp, netloc, request)
+            except Exception as e:  # noqa: BLE001 (any failure: crawl as if there were no robots.txt)
+                if not isinstance(e, IgnoreRequest):
+                    logger.warning(
+                        "%s could not be fetched (%s: %s); crawling without its rules",
+                        robotsreq.url,
+                        type(e).__name__,
+                        e,
+                    )
+                self._robots_error(e, netloc)
+            self._stats.inc_value("robotstxt/request_count")
+        parser = self._parsers[netloc]
+        if isinstance(parser, Deferred):
+            return await maybe_deferred_to_future(parser)
+        return parser
+
+    async def sitemaps(self, url: str) -> list[str] | None:
+        """The `Sitemap:` lines of `url`'s host's robots.txt (fetching it if nobody has yet), or
+        None when robots.txt could not be fetched at all."""
+        parser = await self.robot_parser(Request(url, callback=NO_CALLBACK))
+        if parser is None:
+            return None
+        protego = getattr(parser, "rp", None)
+        return list(getattr(protego, "sitemaps", ()) or ())
+
+    @staticmethod
+    def of(crawler: Crawler) -> RobotsTxt | None:
+        """The crawl's instance, if robots.txt is obeyed."""
+        for mw in crawler.engine.downloader.middleware.middlewares:
+            if isinstance(mw, RobotsTxt):
+                return mw
+        return None
+
+
+class FetchGuard:
+    """The last downloader middleware before the network: the page budget and redirect sanity."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_redirects = crawler.settings.getint("REDIRECT_MAX_TIMES", 20)
+        self.sent = 0
+        self._closing = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FetchGuard:
+        return cls(crawler)
+
+    def _budget(self) -> int:
+        spider = self.crawler.spider
+        return int(getattr(spider, "max_pages", None) or 0)
+
+    def process_request(self, request: Request) -> None:
+        budget = self._budget()
+        if not budget:
+            return
+        if self.sent >= budget:
+            self.crawler.stats.inc_value("newsarchive/max_pages_dropped")
+            raise BudgetSpent(f"page budget of {budget} spent")
+        self.sent += 1
+        self.crawler.stats.set_value("newsarchive/max_pages_sent", self.sent)
+        if self.sent == budget and not self._closing:
+            # Scrapy's close waits for the requests in flight (this one among them), then keeps
+            # what is still queued in JOBDIR: exactly `budget` requests reach the network.
+            self._closing = True
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_pages"))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
+            return response
+        chain = [*request.meta.get("redirect_urls", ()), request.url]
+        location = response.headers[b"Location"].decode("latin-1").strip()
+        target = response.urljoin(location).split("#", 1)[0]
+        if target in chain:
+            raise Unfetchable(f"redirect loop ({len(chain)} URLs)", response.status)
+        if len(chain) > self.max_redirects:
+            raise Unfetchable(f"more than {self.max_redirects} redirects", response.status)
+        if fetch_key(target) == fetch_key(request.url):
+            # The server insists on a spelling our fingerprint folds (it adds a tracking
+            # parameter): not a repeat, so the dupefilter must let the redirect through.
+            request.dont_filter = True
+        return response

@@ -54,10 +54,24 @@ RETRY_AFTER_MAX = 300.0  # never sleep longer than this on a Retry-After header
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newsarchive.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's robots.txt handling, which also hands the spider the robots.txt Sitemap: lines
+    # (one robots.txt request per host) and fails in one line, not a traceback.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newsarchive.middlewares.RobotsTxt": 100,
     # After a redirect, skip a target the archive already holds (and is not due for a revisit).
     "newsarchive.middlewares.ArchivedRedirectFilter": 610,
+    # Next to the network: the --max-pages budget (exact), redirect loops and endless chains.
+    "newsarchive.middlewares.FetchGuard": 950,
 }
+# A moved article redirects once or twice; ten hops is a chain that will not end (Scrapy: 20).
+REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False
+# One request per page however a link spells it: fingerprints over the canonical URL (tracking
+# parameters, fragments, parameter order folded), so Scrapy's dupefilter drops the repeats.
+REQUEST_FINGERPRINTER_CLASS = "newsarchive.fingerprint.CanonicalFingerprinter"
+# Keeps JOBDIR usable across runs: drops a killed run's half-written state when the next one
+# starts, and a finished run's state once Scrapy has written it (see newsarchive/jobdir.py).
+EXTENSIONS = {"newsarchive.jobdir.JobDirLifecycle": 0}
 
 # --- Pipeline --------------------------------------------------------------------------------
 ITEM_PIPELINES = {
@@ -74,8 +88,13 @@ CONCURRENT_ITEMS = 1
 NEWSARCHIVE_DB = "data/archive.db"
 # Revisit young articles this many hours after publication (or first sight), to catch edits.
 NEWSARCHIVE_REVISIT_HOURS = [1, 6, 24, 168]
-# Listing pagination stops after this many pages in a row that bring no article new to the archive.
+# Listing pagination stops after this many pages in a row that bring no article new to the archive
+# or, whatever the archive holds, no link the same listing's earlier pages did not show (a
+# paginator that repeats itself: a trap).
 NEWSARCHIVE_MAX_LISTING_DEPTH = 1
+# Date-indexed listings (/indeks?date=) go back one day at a time; they stop after this many days
+# in a row with nothing new (a quiet day is normal; an endless calendar is a trap), or at --since.
+NEWSARCHIVE_MAX_STALE_DAYS = 3
 # Multi-page articles longer than this are cut (a loop guard).
 NEWSARCHIVE_MAX_ARTICLE_PAGES = 30
 # Extract in this many worker processes (0: in the crawl's own process). Extraction is CPU-bound

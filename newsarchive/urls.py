@@ -10,7 +10,7 @@ different pages there.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only tell the publisher where a reader came from: analytics campaign tags
 # (Google, Facebook, Microsoft, Mailchimp, HubSpot, Marketo, Yandex, Instagram, Twitter), and the
@@ -97,6 +97,41 @@ def normalize_url(url: str) -> str:
     >>> normalize_url("HTTPS://News.Example.ID:443/a/b?utm_source=x&page=all&id=3#top")
     'https://news.example.id/a/b?id=3'
     """
+    return _normalise(url, fold_one_page=True)
+
+
+def fetch_key(url: str) -> str:
+    """The spelling two requests must share to be one fetch: `normalize_url` without folding the
+    one-page variants. `?page=all`, `?single=1` and `?amp` name the same article but a different
+    response (the whole article, an AMP page), and the crawler asks for them after the plain URL,
+    so they must not be taken for a repeat of it; `?page=1` of a listing stays apart too.
+
+    >>> fetch_key("HTTPS://News.Example.ID/a?utm_source=x&page=all#top")
+    'https://news.example.id/a?page=all'
+    """
+    return _normalise(url, fold_one_page=False)
+
+
+def without_tracking(url: str) -> str:
+    """`url` minus its tracking parameters and fragment, otherwise exactly as written (parameter
+    order and spelling kept, so the server sees the link it published): what the crawler requests.
+
+    >>> without_tracking("https://x.id/a?id=3&utm_source=fb&b=1#top")
+    'https://x.id/a?id=3&b=1'
+    """
+    base, _, _fragment = url.partition("#")
+    if "?" not in base:
+        return base
+    head, _, query = base.partition("?")
+    kept = [
+        pair
+        for pair in query.split("&")
+        if pair and not _is_tracking(unquote_plus(pair.split("=", 1)[0]))
+    ]
+    return f"{head}?{'&'.join(kept)}" if kept else head
+
+
+def _normalise(url: str, *, fold_one_page: bool) -> str:
     url = url.strip()
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -113,7 +148,7 @@ def normalize_url(url: str) -> str:
     params = [
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(name) and not _is_one_page_variant(name, value)
+        if not _is_tracking(name) and not (fold_one_page and _is_one_page_variant(name, value))
     ]
     # Sorted, so the order a link happened to list its parameters in does not matter.
     query = urlencode(sorted(params), quote_via=quote, safe="/:@!$'()*+,;-._~")

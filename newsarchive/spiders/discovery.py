@@ -1,8 +1,9 @@
 """What a link is, read from its URL and its place on the page: the crawler's discovery rules.
 
-Pure functions over strings and parsed pages (no Scrapy), so they are cheap to test and to reuse:
-article URLs by shape, listing pagination in its real forms, multi-page article continuations,
-robots.txt Sitemap lines, sitemaps and feeds with their dates.
+Pure functions over strings and parsed pages (no network, no crawler), so they are cheap to test
+and to reuse: article URLs by shape, listing pagination in its real forms, multi-page article
+continuations, sitemaps and feeds with their dates. Sitemaps are read with Scrapy's own parser and
+gunzip (`scrapy.utils.sitemap`, `scrapy.utils.gz`): no entity resolution, bounded inflation.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import etree
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap
 
 # Article URLs by shape, for sites without a profile: a date in the path (/2023/07/02/,
 # /20230702/), a numeric id of 5+ digits as a segment or glued to a slug (detik d-6801234,
@@ -57,8 +60,6 @@ SHOW_ALL_PARAMS = {
 }
 # Hrefs in raw HTML, read without parsing (article pages are mined for links cheaply).
 HREF = re.compile(rb"""<(?:a|link)\s[^>]*?href\s*=\s*["']([^"'#<>\s]+)""", re.IGNORECASE)
-# robots.txt `Sitemap:` lines.
-ROBOTS_SITEMAP = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 def same_site(url: str, hosts: tuple[str, ...]) -> bool:
@@ -216,44 +217,57 @@ def hrefs(body: bytes, base_url: str) -> list[str]:
     return out
 
 
-def robots_sitemaps(text: str, base_url: str) -> list[str]:
-    return [urljoin(base_url, m.group(1)) for m in ROBOTS_SITEMAP.finditer(text)]
-
-
 def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
 _XML_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
+GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def sitemap_body(body: bytes, max_size: int) -> bytes:
+    """The XML of a sitemap or feed response: a `.xml.gz` file (served without Content-Encoding,
+    so still compressed) is gunzipped the way SitemapSpider does, never past `max_size` bytes
+    (DOWNLOAD_MAXSIZE applies to the inflated size). Raises ValueError past it, OSError/EOFError
+    on a broken gzip stream."""
+    if body[:3] == GZIP_MAGIC:
+        return gunzip(body, max_size=max_size)
+    return body
+
+
+class _NewsSitemap(Sitemap):
+    """Scrapy's sitemap parser, also keeping a news sitemap's `news:publication_date` (nested
+    inside `news:news`, which Scrapy's reads only one level deep)."""
+
+    def _process_sitemap_element(self, elem: etree._Element) -> dict | None:
+        published = next(
+            (
+                (el.text or "").strip()
+                for el in elem.iter()
+                if self._get_tag_name(el) == "publication_date"
+            ),
+            None,
+        )
+        entry = super()._process_sitemap_element(elem)
+        if entry is not None and published:
+            entry["publication_date"] = published
+        return entry
 
 
 def parse_sitemap(body: bytes) -> tuple[str, list[tuple[str, datetime | None]]]:
     """('index' | 'urlset' | 'unknown', [(loc, date)]): date = news:publication_date or lastmod."""
-    if body[:2] == b"\x1f\x8b":
-        import gzip
-
-        body = gzip.decompress(body)
     try:
-        root = etree.fromstring(body.strip(), parser=_XML_PARSER)
-    except etree.XMLSyntaxError:
+        sitemap = _NewsSitemap(body.strip())
+        kind = {"sitemapindex": "index", "urlset": "urlset"}.get(sitemap.type, "unknown")
+        if kind == "unknown":
+            return kind, []
+        entries = [
+            (d["loc"], parse_when(d.get("publication_date")) or parse_when(d.get("lastmod")))
+            for d in sitemap
+            if d.get("loc")
+        ]
+    except (etree.XMLSyntaxError, StopIteration):
         return "unknown", []
-    if root is None:
-        return "unknown", []
-    kind = {"sitemapindex": "index", "urlset": "urlset"}.get(_local(root.tag), "unknown")
-    entries = []
-    for entry in root:
-        loc = lastmod = published = None
-        for el in entry:
-            if _local(el.tag) == "loc" and loc is None:
-                loc = (el.text or "").strip()
-        for el in entry.iter():
-            name = _local(el.tag)
-            if name == "lastmod":
-                lastmod = el.text
-            elif name == "publication_date":
-                published = el.text
-        if loc:
-            entries.append((loc, parse_when(published) or parse_when(lastmod)))
     return kind, entries
 
 

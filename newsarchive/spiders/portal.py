@@ -5,11 +5,16 @@
 
 Spider arguments: `site` (a packaged profile name, a profile file, or a URL), `base_url` (where a
 profile's relative start URLs live; defaults to the site URL), `db` (the archive; default the
-NEWSARCHIVE_DB setting), `since` (YYYY-MM-DD: skip what is older, without fetching it when a
-sitemap, feed, listing or URL gives the date), `max_pages` (stop after that many responses).
+NEWSARCHIVE_DB setting), `since` (a date or time as `--since` takes it: skip what is older,
+without fetching it when a sitemap, feed, listing or URL gives the date), `max_pages` (exactly
+that many requests reach the site, then the crawl stops with reason "max_pages").
 
 The spider navigates; it never extracts: it yields CrawledPage items (raw pages, never a Response)
-and FetchFailure items, which the pipelines extract, validate and store.
+and FetchFailure items, which the pipelines extract, validate and store. What it leaves to Scrapy:
+one request per page (the dupefilter, over canonical fingerprints: newsarchive/fingerprint.py),
+robots.txt (fetched once, by the robots middleware, which also hands over its Sitemap: lines),
+the page budget, redirect loops (newsarchive/middlewares.py) and the job directory
+(newsarchive/jobdir.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from __future__ import annotations
 import gc
 import logging
 import re
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,17 +30,20 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError  # noqa: A004
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from newsarchive.errors import NewsarchiveError, ProfileError
+from newsarchive.errors import ProfileError
 from newsarchive.items import CrawledPage, FetchFailure, RawPage
+from newsarchive.middlewares import BudgetSpent, RobotsTxt, Unfetchable
 from newsarchive.sites import SiteProfile, find_profile, load_profile
 from newsarchive.spiders import discovery as disc
-from newsarchive.urls import normalize_url, site_from_url
+from newsarchive.spiders.reasons import OFFSITE, ROBOTS_FORBIDDEN, failure_reason, megabytes
+from newsarchive.storage.records import parse_since
+from newsarchive.urls import normalize_url, site_from_url, without_tracking
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +53,16 @@ SITEMAP_PROBES = ("/sitemap_index.xml", "/sitemap.xml", "/post-sitemap.xml")
 FEED_PROBES = ("/feed/",)
 # Navigation containers: their links are the site's categories.
 NAV_LINKS = "nav a[href], header a[href], [class*='menu'] a[href], [id*='menu'] a[href], [class*='nav'] a[href]"
-# A file in JOBDIR while a crawl runs: still there at start means the last run was killed.
-RUNNING_MARKER = "newsarchive-running"
-# What Scrapy keeps in JOBDIR; after a kill it is inconsistent (written only on a clean stop).
-JOBDIR_STATE = ("requests.queue", "requests.seen", "spider.state")
-
-
+# Files that are no web page, by their first bytes: what a server sends at an article URL when it
+# serves a download (or mislabels one as text/html).
+BINARY_MAGIC = (
+    (b"%PDF-", "PDF"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG", "PNG"),
+    (b"GIF8", "GIF"),
+    (b"PK\x03\x04", "ZIP"),
+    (b"\x1f\x8b", "gzip"),
+)
 
 
 def raw_page(response: Response, requested_url: str) -> RawPage:
@@ -69,16 +80,34 @@ def raw_page(response: Response, requested_url: str) -> RawPage:
     )
 
 
-def _since(value: str | date | None) -> datetime | None:
+def not_html(response: Response) -> str | None:
+    """Why `response` is no page to archive (None when it is one)."""
+    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
+    head = response.body[:8]
+    for magic, kind in BINARY_MAGIC:
+        if head.startswith(magic):
+            if ctype.startswith("text/"):
+                return f"not an HTML page ({kind} bytes served as {ctype})"
+            return f"not an HTML page ({ctype or kind})"
+    if not isinstance(response, TextResponse):
+        return f"not an HTML page ({ctype or 'no Content-Type, binary body'})"
+    return None
+
+
+def since_datetime(value: str | date | None) -> datetime | None:
+    """`--since` as the moment the spider compares dates with, read by the archive's one parser
+    (`parse_since`: a date, or a time with its offset). A date means its midnight UTC."""
     if value in (None, ""):
         return None
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    try:
-        day = date.fromisoformat(str(value))
-    except ValueError:
-        raise NewsarchiveError(f"--since: expected a date YYYY-MM-DD, got {value!r}") from None
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    text = parse_since(value.isoformat() if isinstance(value, date) else str(value))
+    if len(text) == 10:
+        day = date.fromisoformat(text)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# The crawl CLI's name for it (`newsarchive.cli.crawl` validates --since with it).
+_since = since_datetime
 
 
 # Python's cyclic GC runs a young-generation pass whenever 700 more container objects have been
@@ -142,7 +171,8 @@ class PortalSpider(scrapy.Spider):
         self.hosts = tuple(dict.fromkeys([host, *(self.profile.domains if self.profile else ())]))
         self.allowed_domains = list(self.hosts)
         self.db_path = db
-        self.since = _since(since)
+        self.since = since_datetime(since)
+        # Spent by newsarchive.middlewares.FetchGuard, which reads it from here.
         self.max_pages = int(max_pages) if max_pages not in (None, "", 0, "0") else None
         crawl = self.profile.crawl if self.profile else {}
         self.crawl_rules = crawl
@@ -160,13 +190,19 @@ class PortalSpider(scrapy.Spider):
         if "concurrent_requests_per_domain" in crawl:
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
         self.known: dict[str, Any] = {}
-        self.links_considered: set[str] = set()
+        # Decisions Scrapy cannot make for us, remembered for the run: whether a URL is an article
+        # (every page links the same menus and tickers), which links of an article page were
+        # already weighed (a CPU saving: the dupefilter would drop their requests anyway), which
+        # archived articles were skipped (a stat), and what each listing's pages showed so far
+        # (to tell a paginator that repeats itself).
         self._is_article_cache: dict[str, bool] = {}
-        self.requested: set[str] = set()
+        self.links_considered: set[str] = set()
         self.skipped: set[str] = set()
+        self._chain_links: dict[str, set[str]] = {}
         self.depth_limit = 0
-        self.resume_walk = False  # set when resuming after a kill: walk listings past known pages
-        self.pages_seen = 0
+        # Set by newsarchive.jobdir when this run continues a stopped or killed one: listings are
+        # walked past pages the archive already has (not past pages that repeat themselves).
+        self.resume_walk = False
         self.started = datetime.now(UTC)
 
     # --- setup -------------------------------------------------------------------------------
@@ -187,49 +223,17 @@ class PortalSpider(scrapy.Spider):
                 "max_listing_depth", settings.getint("NEWSARCHIVE_MAX_LISTING_DEPTH", 1)
             )
         )
+        spider.max_stale_days = settings.getint("NEWSARCHIVE_MAX_STALE_DAYS", 3)
         spider.max_article_pages = settings.getint("NEWSARCHIVE_MAX_ARTICLE_PAGES", 30)
         spider.depth_limit = settings.getint("DEPTH_LIMIT", 0)
-        jobdir = settings.get("JOBDIR")
-        if jobdir:
-            spider._prepare_jobdir(Path(jobdir))
+        spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         return spider
-
-    def _prepare_jobdir(self, jobdir: Path) -> None:
-        """Make a killed run resumable: Scrapy's JOBDIR state is only consistent after a clean
-        stop, so after a kill it is dropped and the archive (which commits as it goes) says what
-        is done; listings are then walked past pages that bring nothing new."""
-        marker = jobdir / RUNNING_MARKER
-        if marker.exists():
-            logger.warning(
-                "the last crawl into %s was killed: resuming from what the archive holds", jobdir
-            )
-            for name in JOBDIR_STATE:
-                path = jobdir / name
-                if path.is_dir():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
-            self.resume_walk = True
-        elif (jobdir / "requests.queue").exists():
-            # Stopped cleanly mid-crawl (Ctrl-C): Scrapy continues its own queue.
-            self.resume_walk = True
-        jobdir.mkdir(parents=True, exist_ok=True)
-        marker.write_text("a crawl is running (or was killed) with this job directory\n")
-        self._jobdir = jobdir
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         thresholds = getattr(self, "_gc_thresholds", None)
         if thresholds is not None:
             _untune_gc(thresholds)
-        jobdir = getattr(self, "_jobdir", None)
-        if jobdir is None:
-            return
-        (jobdir / RUNNING_MARKER).unlink(missing_ok=True)
-        if reason == "finished":
-            # A finished crawl leaves nothing to resume; its seen-set would hide every page from
-            # the next run with the same job directory.
-            shutil.rmtree(jobdir, ignore_errors=True)
 
     def _load_known(self) -> None:
         from newsarchive.storage import Archive
@@ -263,9 +267,6 @@ class PortalSpider(scrapy.Spider):
             return False
         return state.last_fetched < base + timedelta(hours=max(passed))
 
-    def is_new(self, url: str) -> bool:
-        return normalize_url(url) not in self.known
-
     def too_old(self, when: datetime | date | None) -> bool:
         if self.since is None or when is None:
             return False
@@ -280,6 +281,11 @@ class PortalSpider(scrapy.Spider):
     def on_site(self, url: str) -> bool:
         return disc.crawlable(url) and disc.same_site(url, self.hosts)
 
+    def allowed(self, url: str) -> bool:
+        """On the site and not excluded by the profile's deny_patterns: every URL the spider
+        requests passes this, wherever it was found (pages, sitemaps, feeds)."""
+        return self.on_site(url) and not self._matches("deny_patterns", url)
+
     def is_article(self, url: str) -> bool:
         # Every page of a portal links the same menus and tickers: decide each URL once per run.
         known = self._is_article_cache.get(url)
@@ -288,7 +294,7 @@ class PortalSpider(scrapy.Spider):
         return known
 
     def _is_article(self, url: str) -> bool:
-        if not self.on_site(url) or self._matches("deny_patterns", url):
+        if not self.allowed(url):
             return False
         if self._patterns["article_patterns"]:
             return self._matches("article_patterns", url)
@@ -296,18 +302,21 @@ class PortalSpider(scrapy.Spider):
 
     def is_category(self, url: str) -> bool:
         return (
-            self.on_site(url)
-            and not self._matches("deny_patterns", url)
+            self.allowed(url)
             and bool(self._patterns["category_patterns"])
             and self._matches("category_patterns", url)
         )
 
-    # --- requests ----------------------------------------------------------------------------
+    def listed_article(self, url: str) -> bool:
+        """A URL a sitemap or feed lists: an article, unless the profile's patterns say it is not
+        (sitemaps list articles whatever their URLs look like)."""
+        if not self.allowed(url):
+            return False
+        if self._patterns["article_patterns"]:
+            return self._matches("article_patterns", url)
+        return not self.is_category(url)
 
-    def _count_page(self) -> None:
-        self.pages_seen += 1
-        if self.max_pages and self.pages_seen >= self.max_pages:
-            raise CloseSpider("max_pages")
+    # --- requests ----------------------------------------------------------------------------
 
     def article_request(
         self, url: str, source: Response, *, changed: datetime | None = None
@@ -315,36 +324,44 @@ class PortalSpider(scrapy.Spider):
         if self.depth_limit and source.meta.get("depth", 0) + 1 > self.depth_limit:
             # Scrapy's DepthMiddleware would drop it; another page may still reach it less deep.
             return None
-        # Sitemaps, feeds, listings and related-article lists name the same articles many times;
-        # one request per URL per run (Scrapy's dupefilter would drop the rest, at a higher cost).
-        if url in self.requested:
-            return None
         if not self.should_fetch(url, changed):
-            # Not remembered as requested: a later mention (a sitemap lastmod) may say it changed.
-            self.skipped.add(url)
+            # Archived and not due: a decision only the archive can make (a later mention, a
+            # sitemap lastmod, may still say it changed).
+            self.skipped.add(normalize_url(url))
             self.crawler.stats.set_value("newsarchive/skipped_archived", len(self.skipped))
             return None
-        self.requested.add(url)
+        # Requested without its tracking parameters; a second mention of the same page, however
+        # spelled, is dropped by Scrapy's dupefilter (canonical fingerprints).
         return Request(
-            url,
+            without_tracking(url),
             callback=self.parse_article,
             errback=self.on_error,
             meta={"article": True},
             priority=10,
         )
 
-    def listing_request(self, url: str, *, stale: int = 0, nav: bool = False) -> Request:
+    def listing_request(
+        self, url: str, *, stale: int = 0, nav: bool = False, chain: str | None = None
+    ) -> Request:
         return Request(
-            url,
+            without_tracking(url),
             callback=self.parse_listing,
             errback=self.on_error,
-            meta={"stale": stale, "nav": nav},
+            meta={"stale": stale, "nav": nav, "chain": chain},
         )
 
-    def probe(self, url: str, callback: Any) -> Request:
-        # A guessed location: a miss is normal, not a failure.
+    def sitemap_request(self, url: str, *, probe: bool = False) -> Request:
         return Request(
-            url, callback=callback, errback=self.on_error, meta={"probe": True}, priority=5
+            url,
+            callback=self.parse_sitemap,
+            errback=self.on_error,
+            meta={"probe": probe, "sitemap": True},
+            priority=5,
+        )
+
+    def feed_request(self, url: str, *, probe: bool = False) -> Request:
+        return Request(
+            url, callback=self.parse_feed, errback=self.on_error, meta={"probe": probe}, priority=5
         )
 
     async def start(self) -> AsyncIterator[Request]:
@@ -354,70 +371,118 @@ class PortalSpider(scrapy.Spider):
         starts = [urljoin(base, u) for u in self.crawl_rules.get("start_urls", ())] or [base]
         sitemaps = [urljoin(base, u) for u in self.crawl_rules.get("sitemaps", ())]
         feeds = [urljoin(base, u) for u in self.crawl_rules.get("feeds", ())]
-        for url in sitemaps:
-            yield Request(url, callback=self.parse_sitemap, errback=self.on_error, priority=5)
-        for url in feeds:
-            yield Request(url, callback=self.parse_feed, errback=self.on_error, priority=5)
-        if not sitemaps:
-            yield self.probe(urljoin(base, "/robots.txt"), self.parse_robots)
         for url in starts:
             req = self.listing_request(url, nav=True)
             req.meta["start"] = True
             yield req
+        for url in sitemaps:
+            yield self.sitemap_request(url)
+        for url in feeds:
+            yield self.feed_request(url)
+        if sitemaps:
+            return
+        robots = RobotsTxt.of(self.crawler)
+        if robots is None:
+            # ROBOTSTXT_OBEY is off: nobody else fetches robots.txt, so the spider does (once).
+            yield Request(
+                urljoin(base, "/robots.txt"),
+                callback=self.parse_robots,
+                errback=self.on_error,
+                meta={"probe": True},
+                priority=5,
+            )
+            return
+        # The robots.txt the middleware fetched for the start page (one request per host).
+        found = await robots.sitemaps(base)
+        if found is None:
+            return  # robots.txt could not be fetched at all: the start page's failure says why
+        for req in self._robots_sitemaps([urljoin(base, u) for u in found]):
+            yield req
+
+    def _robots_sitemaps(self, found: list[str]) -> Iterator[Request]:
+        for url in found:
+            yield self.sitemap_request(url)
+        if not found:
+            for path in SITEMAP_PROBES:
+                yield self.sitemap_request(urljoin(self.base_url, path), probe=True)
 
     # --- callbacks ---------------------------------------------------------------------------
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        self._count_page()
-        text = (
-            response.text
-            if isinstance(response, TextResponse)
-            else response.body.decode("utf-8", "replace")
-        )
-        found = disc.robots_sitemaps(text, response.url)
-        for url in found:
-            yield Request(url, callback=self.parse_sitemap, errback=self.on_error, priority=5)
-        if not found:
-            for path in SITEMAP_PROBES:
-                yield self.probe(urljoin(self.base_url, path), self.parse_sitemap)
+        if response.status != 200:
+            return self._robots_sitemaps([])
+        return self._robots_sitemaps(list(sitemap_urls_from_robots(response.body, response.url)))
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
-        self._count_page()
-        kind, entries = disc.parse_sitemap(response.body)
+    def _xml_body(self, response: Response, what: str) -> bytes | FetchFailure | None:
+        """The sitemap's or feed's XML, inflated within DOWNLOAD_MAXSIZE; a failure to record
+        when it is too big or broken."""
+        limit = int(response.meta.get("download_maxsize") or self.max_size)
+        try:
+            return disc.sitemap_body(response.body, limit)
+        except ValueError:  # scrapy.utils._compression._DecompressionMaxSizeExceeded
+            reason = f"{what} inflates past {megabytes(limit)}"
+        except (OSError, EOFError):
+            reason = f"{what} is a broken gzip file"
+        return FetchFailure(
+            url=response.url, reason=reason, site=self.site_name, status=response.status
+        )
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        body = self._xml_body(response, "sitemap")
+        if isinstance(body, FetchFailure):
+            yield body
+            return
+        kind, entries = disc.parse_sitemap(body)
+        if kind == "unknown":
+            if response.meta.get("probe"):
+                # A guessed location that holds something else (a soft 404): nothing was lost.
+                self.crawler.stats.inc_value("newsarchive/probe_not_sitemap")
+                return
+            ctype = response.headers.get(b"Content-Type", b"").decode("latin-1")
+            yield FetchFailure(
+                url=response.url,
+                reason=f"not a sitemap ({ctype.split(';')[0] or 'no Content-Type'})",
+                site=self.site_name,
+                status=response.status,
+            )
+            return
         for loc, when in entries:
             loc = urljoin(response.url, loc)
             if kind == "index":
-                if not self.too_old(when) and self.on_site(loc):
-                    yield Request(
-                        loc, callback=self.parse_sitemap, errback=self.on_error, priority=5
-                    )
+                if not self.too_old(when) and self.allowed(loc):
+                    yield self.sitemap_request(loc)
                 continue
             if self.too_old(when):
                 self.crawler.stats.inc_value("newsarchive/skipped_old")
                 continue
-            if self.is_article(loc) or (
-                not self._patterns["article_patterns"]
-                and self.on_site(loc)
-                and not self.is_category(loc)
-            ):
+            if self.listed_article(loc):
                 req = self.article_request(loc, response, changed=when)
                 if req is not None:
                     yield req
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
-        self._count_page()
-        for link, when in disc.parse_feed(response.body, response.url):
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        body = self._xml_body(response, "feed")
+        if isinstance(body, FetchFailure):
+            yield body
+            return
+        for link, when in disc.parse_feed(body, response.url):
             if self.too_old(when):
                 self.crawler.stats.inc_value("newsarchive/skipped_old")
                 continue
-            if self.on_site(link):
+            if self.listed_article(link):
                 req = self.article_request(link, response)
                 if req is not None:
                     yield req
 
-    def parse_listing(self, response: Response) -> Iterator[Request]:
-        self._count_page()
-        if not isinstance(response, TextResponse):
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        problem = not_html(response)
+        if problem:
+            yield FetchFailure(
+                url=self._first_url(response.request),
+                reason=problem,
+                site=self.site_name,
+                status=response.status,
+            )
             return
         url = response.url
         # Plain lxml elements: a listing has hundreds of links, and a Selector per link is slow.
@@ -430,16 +495,22 @@ class PortalSpider(scrapy.Spider):
                 continue
             # Listing dates only matter for --since.
             articles[link] = self._listed_date(anchor, link) if self.since else None
-        new = 0
-        dated = old = 0
+        # What this listing's earlier pages showed: a link they showed is not news, whatever the
+        # archive says, so a paginator that keeps repeating the same links stops.
+        chain = response.meta.get("chain") or url
+        shown = self._chain_links.setdefault(chain, set())
+        fresh = new = dated = old = 0
         for link, when in articles.items():
             if when is not None:
                 dated += 1
                 if self.too_old(when):
                     old += 1
                     continue
-            if self.is_new(link):
-                new += 1
+            key = normalize_url(link)
+            if key not in shown:
+                shown.add(key)
+                fresh += 1
+                new += key not in self.known
             req = self.article_request(link, response)
             if req is not None:
                 yield req
@@ -447,18 +518,26 @@ class PortalSpider(scrapy.Spider):
         if response.meta.get("nav"):
             yield from self._categories(response)
             yield from self._feeds(response)
-        # Pagination: stop when the page brought nothing new (after max_listing_depth such pages
-        # in a row) or when everything on it is older than --since.
-        stale = 0 if new else response.meta.get("stale", 0) + 1
+        # Pagination stops when everything on the page is older than --since, or after
+        # max_listing_depth pages in a row that brought nothing new (max_stale_days for
+        # date-indexed listings). Resuming a killed crawl, pages the archive already has do not
+        # count as stale (the kill may have come mid-listing); pages that repeat do.
         if dated and old == dated:
             logger.debug("%s: every item is older than --since; pagination stops", url)
             return
-        if self.max_listing_depth and stale >= self.max_listing_depth and not self.resume_walk:
+        nothing_new = not fresh if self.resume_walk else not new
+        stale = response.meta.get("stale", 0) + 1 if nothing_new else 0
+        limit = (
+            max(self.max_stale_days, self.max_listing_depth)
+            if disc.listing_date(url)
+            else self.max_listing_depth
+        )
+        if limit and stale >= limit:
             self.crawler.stats.inc_value("newsarchive/listing_stopped_nothing_new")
             return
         next_url = self._next_page(response, anchors)
         if next_url:
-            yield self.listing_request(next_url, stale=stale)
+            yield self.listing_request(next_url, stale=stale, chain=chain)
 
     @staticmethod
     def _anchors(response: TextResponse) -> list[Any]:
@@ -510,12 +589,8 @@ class PortalSpider(scrapy.Spider):
             urljoin(self.base_url, p) for p in FEED_PROBES
         ]
         for url in urls:
-            if self.on_site(url):
-                yield (
-                    self.probe(url, self.parse_feed)
-                    if not found
-                    else Request(url, callback=self.parse_feed, errback=self.on_error, priority=5)
-                )
+            if self.allowed(url):
+                yield self.feed_request(url, probe=not found)
 
     def _next_page(self, response: TextResponse, anchors: list[tuple[Any, str]]) -> str | None:
         url = response.url
@@ -557,13 +632,12 @@ class PortalSpider(scrapy.Spider):
         return None
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        self._count_page()
         meta = response.meta
-        requested = (
-            meta.get("first_url") or (meta.get("redirect_urls") or [response.request.url])[0]
-        )
-        if not isinstance(response, TextResponse):
-            self.crawler.stats.inc_value("newsarchive/not_html")
+        requested = meta.get("first_url") or self._first_url(response.request)
+        problem = not_html(response)
+        if problem:
+            # A PDF or an image is no page we archive: a failures row says what was there.
+            yield from self._ended(response.request, problem, response.status)
             return
         page = raw_page(response, requested if not meta.get("first_url") else response.url)
         links = disc.hrefs(response.body, response.url)
@@ -583,7 +657,7 @@ class PortalSpider(scrapy.Spider):
                     and link != response.url
                 ):
                     yield Request(
-                        link,
+                        without_tracking(link),
                         callback=self.parse_article,
                         errback=self.on_error,
                         meta={"article": True, "show_all_of": requested},
@@ -594,7 +668,7 @@ class PortalSpider(scrapy.Spider):
                 page.url, page.final_url = meta["show_all_of"], response.url
             # Discovery from the article: links to other articles of the site (related lists).
             # Pages of a site share most links (menus, tickers, related lists): each link is
-            # considered once per run, before any URL parsing.
+            # weighed once per run, before any URL parsing.
             for link in dict.fromkeys(links):
                 if link in self.links_considered:
                     continue
@@ -610,7 +684,7 @@ class PortalSpider(scrapy.Spider):
             for link in links:
                 if disc.article_continuation(link, article_url, number):
                     yield Request(
-                        link,
+                        without_tracking(link),
                         callback=self.parse_article,
                         errback=self.on_error,
                         meta={"article": True, "first_url": pages[0].url, "pages": pages},
@@ -619,29 +693,48 @@ class PortalSpider(scrapy.Spider):
                     return
         yield CrawledPage(raw=pages[0], site=self.site_name, continuations=pages[1:])
 
-    def on_error(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request
+    @staticmethod
+    def _first_url(request: Request) -> str:
+        """The URL as the crawl asked for it, before any redirect."""
+        return (request.meta.get("redirect_urls") or [request.url])[0]
+
+    def _ended(self, request: Request, reason: str, status: int | None) -> Iterator[Any]:
+        """A request that gave no page: its failures row (and, for a later page of a multi-page
+        article, the pages already fetched)."""
         meta = request.meta
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # robots.txt, off-site, or an archived redirect target: a decision, not a failure.
-            return
-        if meta.get("probe"):
-            return
-        status = None
-        if failure.check(HttpError):
-            status = failure.value.response.status
-            reason = f"HTTP {status}"
-        elif failure.check(DNSLookupError):
-            reason = "DNS lookup failed"
-        elif failure.check(TimeoutError, TCPTimedOutError):
-            reason = "timed out"
-        else:
-            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        url = meta.get("redirect_urls", [request.url])[0]
+        url = self._first_url(request)
         if meta.get("first_url"):
-            # A later page of a multi-page article failed: keep what we have of it.
             pages = meta["pages"]
             reason = f"page {len(pages) + 1} of a multi-page article: {reason}"
             yield CrawledPage(raw=pages[0], site=self.site_name, continuations=pages[1:])
             url = request.url
         yield FetchFailure(url=url, reason=reason, status=status, site=self.site_name)
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        meta = request.meta
+        exc = failure.value
+        stats = self.crawler.stats
+        if isinstance(exc, BudgetSpent):
+            return  # --max-pages: not fetched by the user's choice (the middleware counts it)
+        if isinstance(exc, IgnoreRequest) and not isinstance(exc, HttpError | Unfetchable):
+            message = str(exc)
+            if message.startswith(ROBOTS_FORBIDDEN):
+                # The site owner's decision, not a failure: counted (robotstxt/forbidden) and
+                # logged, not written to `failures` (every run would add the same rows).
+                logger.info("not fetched, disallowed by robots.txt: %s", request.url)
+                return
+            if message.startswith(OFFSITE):
+                if meta.get("redirect_urls"):
+                    yield from self._ended(
+                        request, f"redirected off the site, to {request.url}", None
+                    )
+                return
+            if "already archived" in message:
+                return  # ArchivedRedirectFilter: the target is in the archive
+        reason, status = failure_reason(failure, self.crawler.settings)
+        if meta.get("probe") and status == 404:
+            # A guessed sitemap or feed location that does not exist: normal, not a failure.
+            stats.inc_value("newsarchive/probe_missing")
+            return
+        yield from self._ended(request, reason, status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, date, datetime
 
 import pytest
@@ -122,15 +123,37 @@ def test_rss_and_atom_feeds() -> None:
     ]
 
 
-def test_robots_sitemap_lines_and_hrefs() -> None:
-    robots = "User-agent: *\nDisallow: /cari\nSitemap: https://x.id/sitemap_index.xml\nsitemap: /news.xml\n"
-    assert disc.robots_sitemaps(robots, "https://x.id/robots.txt") == [
-        "https://x.id/sitemap_index.xml",
-        "https://x.id/news.xml",
-    ]
+def test_hrefs_read_from_raw_bytes() -> None:
     body = b'<a href="/a/1">x</a> <a class="y" href="https://o.id/b">y</a> <a href="c/d?p=1&amp;q=2">z</a> <a href="mailto:r@x.id">m</a>'
     assert disc.hrefs(body, "https://x.id/dir/page") == [
         "https://x.id/a/1",
         "https://o.id/b",
         "https://x.id/dir/c/d?p=1&q=2",
     ]
+
+
+def test_gzipped_sitemap_inflates_within_the_limit_only() -> None:
+    xml = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>https://x.id/a/1</loc></url></urlset>"
+    )
+    assert disc.sitemap_body(gzip.compress(xml), 1024) == xml
+    assert disc.sitemap_body(xml, 10) == xml  # plain XML: DOWNLOAD_MAXSIZE already bounded it
+    bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000)
+    assert len(bomb) < 10_000
+    with pytest.raises(ValueError):
+        disc.sitemap_body(bomb, 1024 * 1024)
+    with pytest.raises((OSError, EOFError)):
+        disc.sitemap_body(b"\x1f\x8b\x08" + b"not gzip at all", 1024)
+
+
+def test_sitemap_entities_are_not_expanded() -> None:
+    billion_laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>https://x.id/&lol2;</loc></url></urlset>"
+    )
+    kind, entries = disc.parse_sitemap(billion_laughs)
+    assert kind == "urlset"
+    assert all("lollol" not in loc for loc, _ in entries)
