@@ -1,245 +1,146 @@
 """ExtractPipeline -> ValidatePipeline -> StorePipeline: what happens to each fetched page.
 
-- ExtractPipeline runs the pure extractor (`extract_article`) on the raw page, and stitches the
-  bodies of a multi-page article's later pages onto the first page's record. With
-  NEWSARCHIVE_EXTRACT_WORKERS > 0 it extracts in worker processes.
-- ValidatePipeline keeps a record only if it is an article (a title and a body); otherwise the
-  raw page is still archived and what was missing is counted.
-- StorePipeline writes raw pages and records to the archive, records failures, keeps the
-  `crawl_runs` row, shows the live progress line and the end summary.
+- ExtractPipeline runs the pure extractor (`extract_pages`) on the raw page (and the later pages of
+  a multi-page article) with the spider's site profile. With NEWSARCHIVE_EXTRACT_WORKERS > 0 it
+  extracts in worker processes (newsarchive.workers).
+- ValidatePipeline keeps a record only for a page the extractor classed as an article
+  (`Article.page_kind`); every other page is still archived as a raw page with its kind, and the
+  kinds and the fields missing from articles are counted in the crawl's stats.
+- StorePipeline writes raw pages, records and failures to the archive from a writer process of
+  its own, keeps the `crawl_runs` row, shows the live progress line and logs the end summary.
+
+Scrapy 2.19 passes `spider` to a pipeline method only where the parameter is required (and warns
+that it will stop doing so): these pipelines take what they need from the crawler instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
-import pickle
-import socket
-import struct
 import sys
 import time
-from collections import deque
-from multiprocessing.connection import Connection
+from collections import Counter
 from typing import Any
+from urllib.parse import urljoin
+
+from scrapy import signals
 
 from newsarchive.extract import extract_pages
-from newsarchive.items import Article, CrawledPage, FetchFailure
+from newsarchive.items import Article, CrawledPage, FetchFailure, RawPage
+from newsarchive.workers import WorkerGone, WorkerProcess
 
 logger = logging.getLogger(__name__)
 
-# A body shorter than this is a teaser or an error page, not an article.
+# A body shorter than this is counted as a missing body in the crawl's stats (a portal redesign
+# shows up as a jump in these counts); whether the page is an article is the extractor's call.
 MIN_BODY_CHARS = 200
-# Fields an article should have; each one missing is counted per crawl (a portal redesign shows up
-# as a jump in these counts).
+# Fields an article should have; each one missing is counted per crawl.
 EXPECTED_FIELDS = ("title", "body", "authors", "published")
+# The writer commits after this many items or this many seconds, whichever comes first: another
+# crawl or an import on the same archive waits at most that long for its turn to write.
+DEFAULT_COMMIT_EVERY = 100
+DEFAULT_COMMIT_SECONDS = 0.25
+# Finish reasons of a crawl that ran to its end (its own, or the page budget the user set).
+COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
+# The finish reason when a worker process died under the crawl.
+WORKER_DIED = "worker_died"
+# `extra` of a log record the `newsarchive crawl` command reports itself in its last line: it
+# leaves such records out of its terminal output (Scrapy's own log, `-v`, still shows them).
+REPORTED = {"newsarchive_reported": True}
 
 
-# The frame header of multiprocessing's Connection, which the worker's end of the socket speaks:
-# the length as a signed 32-bit big-endian integer, or -1 and then a 64-bit one from 2 GiB up.
-_FRAME_HEADER = struct.Struct("!i")
-_LONG_FRAME_HEADER = struct.Struct("!Q")
-# How long a worker gets to exit after its socket closes before it is terminated.
-WORKER_EXIT_TIMEOUT = 10.0
+def stop_crawl(crawler: Any, reason: str) -> None:
+    """Close the spider with `reason`, as CloseSpider from a callback would, from anywhere.
 
-
-def _serve(conn: Connection) -> None:
-    """A worker process: run each (function, args) that comes down the socket and send back
-    (True, result) or (False, exception), in order. It ends when the crawl process closes its end
-    of the socket, which also happens when the crawl process is killed (even by SIGKILL)."""
-    import signal
-
-    # Ctrl-C goes to the whole process group: the crawl process stops gracefully and then closes
-    # its workers; a worker interrupted midway would lose what the graceful stop still needs.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    while True:
-        try:
-            function, args = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        try:
-            reply = (True, function(*args))
-        except Exception as exc:
-            reply = (False, exc)
-        try:
-            payload = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # an exception or result that does not pickle
-            payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
-        try:
-            conn.send_bytes(payload)
-        except OSError:
-            return
-
-
-class WorkerProcess:
-    """One worker process, called from the crawl's event loop over a socket.
-
-    Not a ProcessPoolExecutor: each submit to one wakes its management thread, and a feeder thread
-    pickles and sends the work; with two round trips per article those threads take the GIL from
-    the reactor thread several times per page, and the reactor thread is the crawl's bottleneck.
-    Here the event loop itself writes each call to a non-blocking socket and reads the replies
-    (which come back in order: the worker runs one call at a time), so the crawl process runs no
-    extra thread, and a full socket buffer never blocks the reactor.
+    Scheduled, not awaited: the close waits for the items in progress, and the caller may be one.
     """
+    engine = getattr(crawler, "engine", None)
+    if engine is None or getattr(engine, "spider", None) is None:
+        return
 
-    def __init__(self, name: str) -> None:
-        import multiprocessing
+    async def close() -> None:
+        # Already closing or closed (Ctrl-C, the other worker): nothing to add.
+        with contextlib.suppress(RuntimeError):
+            await engine.close_spider_async(reason=reason)
 
-        ours, theirs = socket.socketpair()
-        conn = Connection(theirs.detach())
-        # forkserver: the worker does not inherit the reactor, its sockets, or our end of this one,
-        # so it sees the end of the socket when the crawl process ends.
-        context = multiprocessing.get_context("forkserver")
-        self.process = context.Process(target=_serve, args=(conn,), name=name, daemon=True)
-        self.process.start()
-        conn.close()
-        self.sock = ours
-        self.pending: deque[asyncio.Future[Any]] = deque()
-        self.transport: asyncio.Transport | None = None
-        self.lost: BaseException | None = None
-        self.buffer = bytearray()
-        self.writable: asyncio.Future[None] | None = None
-        self.closed: asyncio.Future[None] | None = None
-
-    async def connect(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.closed = loop.create_future()
-        await loop.connect_accepted_socket(lambda: _WorkerProtocol(self), sock=self.sock)
-
-    async def call(self, function: Any, *args: Any) -> Any:
-        """function(*args) in the worker process; raises what it raises."""
-        if self.writable is not None:
-            # The socket buffer is full: wait until the worker has read some of it.
-            await asyncio.shield(self.writable)
-        if self.transport is None or self.lost is not None:
-            raise RuntimeError(f"{self.process.name}: the worker process is gone ({self.lost})")
-        payload = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
-        if len(payload) < 0x7FFFFFFF:
-            header = _FRAME_HEADER.pack(len(payload))
-        else:
-            header = _FRAME_HEADER.pack(-1) + _LONG_FRAME_HEADER.pack(len(payload))
-        future = asyncio.get_running_loop().create_future()
-        self.pending.append(future)
-        self.transport.write(header + payload)
-        return await future
-
-    def received(self, data: bytes) -> None:
-        """Replies (maybe a part of one) from the worker: each complete one settles its call."""
-        buffer = self.buffer
-        buffer += data
-        offset = 0
-        while True:
-            start = offset + 4
-            if len(buffer) < start:
-                break
-            (size,) = _FRAME_HEADER.unpack_from(buffer, offset)
-            if size == -1:
-                start += 8
-                if len(buffer) < start:
-                    break
-                (size,) = _LONG_FRAME_HEADER.unpack_from(buffer, offset + 4)
-            end = start + size
-            if len(buffer) < end:
-                break
-            ok, value = pickle.loads(buffer[start:end])
-            offset = end
-            future = self.pending.popleft()
-            if not future.cancelled():
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(value)
-        if offset:
-            del buffer[:offset]
-
-    def lost_connection(self, exc: BaseException | None) -> None:
-        """The socket closed (we closed it, or the worker ended): calls still waiting fail."""
-        self.lost = exc or EOFError("connection closed")
-        while self.pending:
-            future = self.pending.popleft()
-            if not future.done():
-                future.set_exception(
-                    RuntimeError(f"{self.process.name}: the worker process ended ({self.lost})")
-                )
-        if self.writable is not None and not self.writable.done():
-            self.writable.set_result(None)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    async def close(self) -> None:
-        """Close the socket (the worker ends when it reads its end) and wait for the worker."""
-        if self.transport is not None:
-            self.transport.close()  # sends what is still buffered first
-            if self.lost is None:
-                await self.closed
-        else:
-            self.sock.close()
-        deadline = time.monotonic() + WORKER_EXIT_TIMEOUT
-        while self.process.is_alive() and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        if self.process.is_alive():
-            logger.warning("%s did not exit; terminating it", self.process.name)
-            self.process.terminate()
-        self.process.join()
+    asyncio.ensure_future(close())
 
 
-class _WorkerProtocol(asyncio.Protocol):
-    def __init__(self, worker: WorkerProcess) -> None:
-        self.worker = worker
+# --- extraction --------------------------------------------------------------------------------
 
-    def connection_made(self, transport: Any) -> None:
-        self.worker.transport = transport
+# In an extraction worker: the spider's profile, sent once when the worker starts rather than
+# pickled with every page.
+_EXTRACTOR: dict[str, Any] = {}
 
-    def data_received(self, data: bytes) -> None:
-        self.worker.received(data)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.worker.lost_connection(exc)
+def _extract_init(profile: Any) -> None:
+    _EXTRACTOR["profile"] = profile
 
-    def pause_writing(self) -> None:
-        self.worker.writable = asyncio.get_running_loop().create_future()
 
-    def resume_writing(self) -> None:
-        writable, self.worker.writable = self.worker.writable, None
-        if writable is not None and not writable.done():
-            writable.set_result(None)
+def _extract(pages: list[RawPage]) -> Article:
+    return extract_pages(pages, _EXTRACTOR.get("profile"))
 
 
 class ExtractPipeline:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, crawler: Any, workers: int) -> None:
+        self.crawler = crawler
         self.workers = workers
         self.pool: list[WorkerProcess] = []
+        self.profile: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractPipeline:
-        return cls(crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0))
+        return cls(crawler, crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", 0))
 
     async def open_spider(self, spider: Any = None) -> None:
+        # The profile (selectors, time zone, chrome rules, layouts) of the site being crawled: a
+        # packaged one, or the user's own file.
+        self.profile = getattr(self.crawler.spider, "profile", None)
         for number in range(self.workers):
-            worker = WorkerProcess(f"newsarchive-extract-{number + 1}")
+            worker = WorkerProcess(f"newsarchive-extract-{number + 1}", on_lost=self._lost)
             self.pool.append(worker)
             await worker.connect()
+            await worker.call(_extract_init, self.profile)
+
+    def _lost(self, worker: WorkerProcess) -> None:
+        if worker in self.pool:
+            self.pool.remove(worker)
+        why = worker.describe_end()
+        self.crawler.stats.set_value("newsarchive/worker_died", why)
+        logger.error("%s; stopping the crawl", why, extra=REPORTED)
+        stop_crawl(self.crawler, WORKER_DIED)
 
     async def close_spider(self, spider: Any = None) -> None:
         for worker in self.pool:
             await worker.close()
         self.pool = []
 
-    async def process_item(self, item: Any, spider: Any = None) -> Any:
+    async def process_item(self, item: Any) -> Any:
         if not isinstance(item, CrawledPage):
             return item
-        profile = getattr(spider, "profile", None) if spider is not None else None
         pages = [item.raw, *item.continuations]
         try:
             if self.pool:
                 worker = min(self.pool, key=lambda w: len(w.pending))
-                item.article = await worker.call(extract_pages, pages, profile)
+                item.article = await worker.call(_extract, pages)
             else:
-                item.article = extract_pages(pages, profile)
+                item.article = extract_pages(pages, self.profile)
+        except WorkerGone:
+            # The worker died with this page in it (maybe of it): not extracted again here, where
+            # it could take the crawl down too. The raw page is still archived; `reextract`
+            # rebuilds its record later.
+            item.article = None
+            item.missing = ["extraction"]
         except Exception as exc:  # one broken page must not end the crawl
             logger.warning("%s: extraction failed: %s: %s", item.raw.url, type(exc).__name__, exc)
             item.article = None
             item.missing = ["extraction"]
         return item
+
+
+# --- validation --------------------------------------------------------------------------------
 
 
 class ValidatePipeline:
@@ -250,24 +151,41 @@ class ValidatePipeline:
     def from_crawler(cls, crawler: Any) -> ValidatePipeline:
         return cls(crawler.stats)
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
-        if not isinstance(item, CrawledPage) or item.article is None:
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, CrawledPage):
             return item
-        article: Article = item.article
+        article: Article | None = item.article
+        if article is None:
+            self.stats.inc_value("newsarchive/missing/extraction")
+            return item
+        kind = article.page_kind or "article"
+        if kind == "article" and not (article.title and article.body):
+            # Whatever the classifier said, a page without a headline or a body cannot be a
+            # record: archived as another page, with the reason.
+            kind = article.page_kind = "other"
+            article.kind_reasons = [
+                *article.kind_reasons,
+                "no headline" if not article.title else "no body text",
+            ]
+        self.stats.inc_value(f"newsarchive/kind/{kind}")
+        if kind != "article":
+            item.missing = []
+            return item
         missing = [name for name in EXPECTED_FIELDS if not getattr(article, name)]
         if article.body and len(article.body) < MIN_BODY_CHARS:
             missing.append("body")
-        for name in dict.fromkeys(missing):
-            self.stats.inc_value(f"newsarchive/missing/{name}")
         item.missing = list(dict.fromkeys(missing))
-        if "title" in missing or "body" in missing:
-            # Not an article (a section front, an error page): the raw page is still archived.
-            item.article = None
+        for name in item.missing:
+            self.stats.inc_value(f"newsarchive/missing/{name}")
         return item
 
 
+# --- progress ----------------------------------------------------------------------------------
+
+
 class ProgressLine:
-    """One line on stderr, rewritten in place, when stderr is a terminal."""
+    """One line on stderr, rewritten in place, when stderr is a terminal (never `\\r` into a log
+    file or a pipe: there Scrapy's LogStats line, at INFO, tells the progress)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
@@ -291,73 +209,171 @@ class ProgressLine:
             sys.stderr.flush()
 
 
-# The archive lives in a process of its own (one, so SQLite has one writer): SQLite, zstd and
-# record serialisation then run beside the crawl instead of taking turns with it for the GIL.
-# These functions run in that process; `_WRITER` is its open archive.
+# --- the archive writer ------------------------------------------------------------------------
+
+# The archive lives in a process of its own (one, so SQLite has one writer per crawl): SQLite, zstd
+# and record serialisation then run beside the crawl instead of taking turns with it for the GIL.
+# These functions run in that process; `_WRITER` holds its open archive.
 _WRITER: dict[str, Any] = {}
 
 
-def _writer_open(db_path: str, site: str, run_settings: dict[str, Any], commit_every: int) -> int:
+def _open_batch(archive: Any, commit_every: int, commit_seconds: float) -> Any:
+    """`archive.batch(...)`: short write transactions (at most `commit_every` items and about
+    `commit_seconds`), so another writer on the same archive gets its turn."""
+    try:
+        return archive.batch(commit_every, max_seconds=commit_seconds)
+    except TypeError:  # an Archive whose batches are bounded by their size only
+        return archive.batch(commit_every)
+
+
+def _writer_open(
+    db_path: str,
+    site: str,
+    run_settings: dict[str, Any],
+    commit_every: int,
+    commit_seconds: float = DEFAULT_COMMIT_SECONDS,
+) -> int:
     from newsarchive.storage import Archive
 
     archive = Archive(db_path)
-    _WRITER["archive"] = archive
-    _WRITER["run_id"] = run_id = archive.start_run(site, run_settings)
-    _WRITER["batch"] = batch = archive.batch(commit_every)
-    batch.__enter__()
+    try:
+        run_id = archive.start_run(site, run_settings)
+        batch = _open_batch(archive, commit_every, commit_seconds)
+        batch.__enter__()
+    except BaseException:
+        archive.close()
+        raise
+    _WRITER.update(archive=archive, run_id=run_id, batch=batch, kinds=_stores_kinds(archive))
     return run_id
 
 
-def _writer_store(item: Any) -> str:
-    """One item into the archive; returns the outcome to count."""
+def _stores_kinds(archive: Any) -> bool:
+    """Does this archive keep every page's kind (so a non-article Article goes to `store`, which
+    files it as a page with its kind), or does a record exist for every Article it is given?"""
+    try:
+        return "kind" in archive.pages["pages"].columns_dict
+    except Exception:
+        return False
+
+
+def _writer_store(item: Any) -> tuple[str, str | None]:
+    """One item into the archive: (the outcome to count, a warning to log or None)."""
     archive, run_id = _WRITER["archive"], _WRITER["run_id"]
     if isinstance(item, FetchFailure):
-        archive.record_failure(
-            item.url, item.reason, status=item.status, run_id=run_id, site=item.site
-        )
-        return "failures"
+        try:
+            archive.record_failure(
+                item.url, item.reason, status=item.status, run_id=run_id, site=item.site
+            )
+        except Exception as exc:
+            return "failures", f"{item.url}: could not record the failure: {type(exc).__name__}: {exc}"
+        return "failures", None
+    article = item.article
+    if article is not None and article.page_kind != "article" and not _WRITER["kinds"]:
+        article = None  # an archive without page kinds: a raw page only
     try:
-        return archive.store(
-            item.raw, item.article, site=item.site, run_id=run_id, continuations=item.continuations
+        outcome = archive.store(
+            item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
         )
-    except Exception as exc:  # StoreError: recorded in failures by the archive
-        logger.warning("%s", exc)
-        return "failures"
+    except Exception as exc:
+        # StoreError: the archive recorded it in `failures` and kept nothing of the item. Anything
+        # else (the archive's own bug): recorded here, so it is not lost without a word.
+        from newsarchive.storage import StoreError
+
+        if not isinstance(exc, StoreError):
+            with contextlib.suppress(Exception):
+                archive.record_failure(
+                    item.raw.url,
+                    f"could not store: {type(exc).__name__}: {exc}",
+                    status=item.raw.status,
+                    run_id=run_id,
+                    site=item.site,
+                )
+        return "store_failures", f"{exc}" if isinstance(exc, StoreError) else (
+            f"{item.raw.url}: could not store: {type(exc).__name__}: {exc}"
+        )
+    return outcome, None
 
 
-def _writer_close(counts: dict[str, int]) -> None:
+def _finish_run(archive: Any, run_id: int, counts: dict[str, int], reason: str) -> None:
+    """`archive.finish_run`, with the finish reason where the archive keeps one."""
+    parameters = inspect.signature(archive.finish_run).parameters
+    extra = {name: reason for name in ("reason", "finish_reason") if name in parameters}
+    archive.finish_run(run_id, **counts, **extra)
+
+
+def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
-        archive.finish_run(_WRITER.pop("run_id"), **counts)
+        _finish_run(archive, _WRITER.pop("run_id"), counts, reason)
     finally:
         archive.close()
+
+
+def finish_run_here(db_path: str, run_id: int, counts: dict[str, int], reason: str) -> None:
+    """Finish the run row from the crawl process, when the writer process is gone. What the
+    writer had not committed is lost; those pages are not in the archive and are fetched again
+    by the next run."""
+    from newsarchive.storage import Archive
+
+    with Archive(db_path, create=False) as archive:
+        _finish_run(archive, run_id, counts, reason)
+
+
+def robots_failures(stats: dict[str, Any], base_url: str, site: str) -> list[FetchFailure]:
+    """robots.txt fetches that failed, from Scrapy's stats (its middleware records no item)."""
+    failures = []
+    for key, count in stats.items():
+        if not key.startswith("robotstxt/exception_count/") or not count:
+            continue
+        name = key.rsplit("/", 1)[1].strip("<>'").replace("class '", "").rsplit(".", 1)[-1]
+        reason = "connection refused" if "ConnectionRefused" in name else name.rstrip("'>")
+        failures.append(
+            FetchFailure(
+                url=urljoin(base_url, "/robots.txt"),
+                reason=f"robots.txt could not be fetched: {reason}",
+                site=site,
+            )
+        )
+    return failures
 
 
 class StorePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.commit_every = crawler.settings.getint("NEWSARCHIVE_COMMIT_EVERY", 100)
-        self.progress = ProgressLine(crawler.settings.getbool("NEWSARCHIVE_PROGRESS", True))
-        self.counts = {"new": 0, "updated": 0, "unchanged": 0, "page": 0, "failures": 0}
+        settings = crawler.settings
+        self.commit_every = settings.getint("NEWSARCHIVE_COMMIT_EVERY", DEFAULT_COMMIT_EVERY)
+        self.commit_seconds = settings.getfloat("NEWSARCHIVE_COMMIT_SECONDS", DEFAULT_COMMIT_SECONDS)
+        self.progress = ProgressLine(settings.getbool("NEWSARCHIVE_PROGRESS", True))
+        self.counts: Counter[str] = Counter(
+            {"new": 0, "updated": 0, "unchanged": 0, "page": 0, "failures": 0}
+        )
+        # Why requests failed, for the end summary ("nothing answered (connection refused)").
+        self.reasons: Counter[str] = Counter()
+        self.not_stored = 0
         self.run_id: int | None = None
+        self.db_path: str | None = None
+        self.site = "site"
         self.started = time.monotonic()
-        self.writer: Any = None
+        self.writer: WorkerProcess | None = None
+        # The run row is finished once, in spider_closed (where Scrapy says why the crawl ended).
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
         return cls(crawler)
 
     async def open_spider(self, spider: Any = None) -> None:
-        spider = spider or self.crawler.spider
+        spider = self.crawler.spider
         self.site = spider.site_name
+        self.db_path = str(spider.db_path)
         settings = self.crawler.settings
         run_settings = {
             "base_url": spider.base_url,
-            "profile": spider.profile.path if spider.profile else None,
-            "since": spider.since.date().isoformat() if spider.since else None,
-            "max_pages": spider.max_pages,
+            "profile": str(spider.profile.path) if getattr(spider, "profile", None) else None,
+            "since": spider.since.date().isoformat() if getattr(spider, "since", None) else None,
+            "max_pages": getattr(spider, "max_pages", None),
             "resume": bool(settings.get("JOBDIR")),
             **{
                 name: settings.get(name)
@@ -371,19 +387,54 @@ class StorePipeline:
                 )
             },
         }
-        self.writer = WorkerProcess("newsarchive-writer")
-        await self.writer.connect()
-        self.run_id = await self.writer.call(
-            _writer_open, str(spider.db_path), self.site, run_settings, self.commit_every
-        )
+        writer = WorkerProcess("newsarchive-writer", on_lost=self._lost)
+        try:
+            await writer.connect()
+            self.run_id = await writer.call(
+                _writer_open,
+                self.db_path,
+                self.site,
+                run_settings,
+                self.commit_every,
+                self.commit_seconds,
+            )
+        except BaseException:
+            await writer.close()
+            raise
+        self.writer = writer
         self.started = time.monotonic()
 
-    async def process_item(self, item: Any, spider: Any = None) -> Any:
+    def _lost(self, worker: WorkerProcess) -> None:
+        why = worker.describe_end()
+        self.stats.set_value("newsarchive/worker_died", why)
+        logger.error("%s; stopping the crawl", why, extra=REPORTED)
+        stop_crawl(self.crawler, WORKER_DIED)
+
+    async def process_item(self, item: Any) -> Any:
         if isinstance(item, FetchFailure | CrawledPage):
-            outcome = await self.writer.call(_writer_store, item)
-            self.counts[outcome] = self.counts.get(outcome, 0) + 1
+            if isinstance(item, FetchFailure):
+                self.reasons[item.reason] += 1
+            await self._store(item)
         self.progress.show(self.line())
         return item
+
+    async def _store(self, item: FetchFailure | CrawledPage) -> None:
+        writer = self.writer
+        if writer is None or writer.gone:
+            self.not_stored += 1  # said once, in the summary: the writer's death stops the crawl
+            return
+        try:
+            outcome, warning = await writer.call(_writer_store, item)
+        except WorkerGone:
+            self.not_stored += 1
+            return
+        if outcome == "store_failures":
+            self.counts["failures"] += 1
+            self.counts["store_failures"] += 1
+        else:
+            self.counts[outcome] += 1
+        if warning:
+            logger.warning("%s", warning)
 
     def line(self) -> str:
         c = self.counts
@@ -398,23 +449,43 @@ class StorePipeline:
     async def close_spider(self, spider: Any = None) -> None:
         self.progress.show(self.line(), force=True)
         self.progress.done()
-        c = self.counts
-        fetched = self.stats.get_value("response_received_count", 0)
 
+    async def spider_closed(self, spider: Any, reason: str) -> None:
+        """Every item is through the pipelines: record robots.txt failures, finish the run row
+        (with Scrapy's finish reason), close the writer, put the counts in the stats."""
+        spider = self.crawler.spider or spider
+        stats = self.stats.get_stats()
+        if not any(r.startswith("robots.txt") for r in self.reasons):
+            for failure in robots_failures(stats, getattr(spider, "base_url", ""), self.site):
+                self.reasons[failure.reason] += 1
+                await self._store(failure)
+        fetched = stats.get("response_received_count", 0)
         counts = {
             "pages_fetched": fetched,
-            "articles_new": c["new"],
-            "articles_updated": c["updated"],
-            "articles_unchanged": c["unchanged"],
-            "failures": c["failures"],
+            "articles_new": self.counts["new"],
+            "articles_updated": self.counts["updated"],
+            "articles_unchanged": self.counts["unchanged"],
+            "failures": self.counts["failures"],
         }
-        try:
-            await self.writer.call(_writer_close, counts)
-        finally:
-            await self.writer.close()
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            try:
+                if not writer.gone:
+                    with contextlib.suppress(WorkerGone):
+                        await writer.call(_writer_close, counts, reason)
+            finally:
+                await writer.close()
+            if writer.gone and self.run_id is not None and self.db_path:
+                try:
+                    finish_run_here(self.db_path, self.run_id, counts, reason)
+                except Exception as exc:
+                    logger.warning("run %s could not be finished: %s", self.run_id, exc)
         elapsed = time.monotonic() - self.started
         for key, value in self.counts.items():
             self.stats.set_value(f"newsarchive/{key}", value)
+        self.stats.set_value("newsarchive/not_stored", self.not_stored)
+        self.stats.set_value("newsarchive/known_before", len(getattr(spider, "known", None) or ()))
+        self.stats.set_value("newsarchive/failure_reasons", dict(self.reasons))
         self.stats.set_value("newsarchive/run_id", self.run_id)
         self.stats.set_value("newsarchive/seconds", round(elapsed, 3))
-        logger.info("%s (run %s, %.1fs)", self.line(), self.run_id, elapsed)
+        logger.info("%s (run %s, %.1fs, %s)", self.line(), self.run_id, elapsed, reason)

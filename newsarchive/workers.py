@@ -1,0 +1,263 @@
+"""Worker processes called from the crawl's event loop over a socket.
+
+The crawl runs extraction in one process and the archive writer in another, so the Scrapy process
+only fetches and navigates. `WorkerProcess(name)` starts one; `await worker.call(function, *args)`
+runs `function(*args)` there and returns its result (or raises its exception).
+
+Why a socket and not a ProcessPoolExecutor: each submit to an executor wakes its management thread,
+and a feeder thread pickles and sends the work; with two round trips per article those threads took
+the GIL from the reactor thread several times per page, and the reactor thread is the crawl's
+bottleneck. Here the event loop itself writes each call to a non-blocking socket and reads the
+replies (which come back in order: a worker runs one call at a time), so the crawl process runs no
+extra thread, and a full socket buffer never blocks the reactor.
+
+Signals: a worker ignores SIGINT and SIGTERM. Ctrl-C goes to the whole process group, and `timeout`,
+systemd and scrapyd send SIGTERM to every process of the crawl; the crawl process stops gracefully
+(in-flight items stored, the run row finished) and only then closes its workers, which end when they
+read the end of their socket. A worker that dies anyway (kill -9, out of memory) fails every call
+with WorkerGone, and `on_lost` is told once, so the crawl can stop with one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+import signal
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+# The frame header of multiprocessing's Connection, which the worker's end of the socket speaks:
+# the length as a signed 32-bit big-endian integer, or -1 and then a 64-bit one from 2 GiB up.
+_FRAME_HEADER = struct.Struct("!i")
+_LONG_FRAME_HEADER = struct.Struct("!Q")
+# How long a worker gets to exit after its socket closes before it is terminated.
+WORKER_EXIT_TIMEOUT = 10.0
+# The signals a worker (and the forkserver it is forked from) must survive: the crawl process
+# handles them and closes its workers when it is done.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class WorkerGone(RuntimeError):
+    """The worker process ended before answering (it was killed, or crashed)."""
+
+
+def _serve(conn: Connection) -> None:
+    """A worker process: run each (function, args) that comes down the socket and send back
+    (True, result) or (False, exception), in order. It ends when the crawl process closes its end
+    of the socket, which also happens when the crawl process is killed (even by SIGKILL)."""
+    # A worker stopped midway by a signal meant for the crawl would lose what the crawl's graceful
+    # stop still needs (the last items, the run row): the crawl process ends it by closing the
+    # socket instead.
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    while True:
+        try:
+            function, args = pickle.loads(conn.recv_bytes())
+        except (EOFError, OSError):
+            return
+        try:
+            reply = (True, function(*args))
+        except Exception as exc:
+            reply = (False, exc)
+        del function, args  # the call's arguments (raw pages) are not kept while waiting
+        try:
+            payload = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an exception or result that does not pickle
+            payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        del reply
+        try:
+            conn.send_bytes(payload)
+        except OSError:
+            return
+        del payload
+
+
+def _start_forkserver() -> None:
+    """Start multiprocessing's forkserver with SIGINT and SIGTERM ignored.
+
+    The forkserver is a child of the crawl process, so it gets the process group's signals too;
+    killed, it could not report its workers' exit codes (and could fork no worker for the next
+    site). An ignored disposition survives fork and exec, and the forkserver's own children
+    inherit it. The signals are blocked meanwhile, so one that arrives while the forkserver
+    starts stays pending and reaches the crawl's own handler right after.
+    """
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()  # signal dispositions can only be changed from the main thread
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
+    try:
+        forkserver.ensure_running()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def exit_description(exitcode: int | None) -> str:
+    """How a process ended, for a person: 'killed by SIGKILL', 'exit status 1'."""
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}"
+
+
+class WorkerProcess:
+    """One worker process, called from the crawl's event loop over a socket."""
+
+    def __init__(self, name: str, on_lost: Callable[[WorkerProcess], None] | None = None) -> None:
+        import multiprocessing
+
+        _start_forkserver()
+        ours, theirs = socket.socketpair()
+        conn = Connection(theirs.detach())
+        # forkserver: the worker does not inherit the reactor, its sockets, or our end of this one,
+        # so it sees the end of the socket when the crawl process ends.
+        context = multiprocessing.get_context("forkserver")
+        self.process = context.Process(target=_serve, args=(conn,), name=name, daemon=True)
+        self.process.start()
+        conn.close()
+        self.name = name
+        self.on_lost = on_lost
+        self.sock = ours
+        self.pending: deque[asyncio.Future[Any]] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost: BaseException | None = None
+        self.closing = False
+        self.buffer = bytearray()
+        self.writable: asyncio.Future[None] | None = None
+        self.closed: asyncio.Future[None] | None = None
+
+    @property
+    def gone(self) -> bool:
+        """The worker ended while the crawl still needed it."""
+        return self.lost is not None and not self.closing
+
+    def describe_end(self) -> str:
+        """'newsarchive-writer (pid 123) ended unexpectedly (killed by SIGKILL)'."""
+        return (
+            f"{self.name} (pid {self.process.pid}) ended unexpectedly "
+            f"({exit_description(self.process.exitcode)})"
+        )
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.closed = loop.create_future()
+        await loop.connect_accepted_socket(lambda: _WorkerProtocol(self), sock=self.sock)
+
+    async def call(self, function: Any, *args: Any) -> Any:
+        """function(*args) in the worker process; raises what it raises, or WorkerGone."""
+        if self.writable is not None:
+            # The socket buffer is full: wait until the worker has read some of it.
+            await asyncio.shield(self.writable)
+        if self.transport is None or self.lost is not None:
+            raise WorkerGone(f"{self.name}: the worker process is gone")
+        payload = pickle.dumps((function, args), pickle.HIGHEST_PROTOCOL)
+        if len(payload) < 0x7FFFFFFF:
+            header = _FRAME_HEADER.pack(len(payload))
+        else:
+            header = _FRAME_HEADER.pack(-1) + _LONG_FRAME_HEADER.pack(len(payload))
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append(future)
+        # Two writes, not `header + payload`: that would copy a page-sized payload once more.
+        self.transport.write(header)
+        self.transport.write(payload)
+        del payload
+        return await future
+
+    def received(self, data: bytes) -> None:
+        """Replies (maybe a part of one) from the worker: each complete one settles its call."""
+        buffer = self.buffer
+        buffer += data
+        offset = 0
+        while True:
+            start = offset + 4
+            if len(buffer) < start:
+                break
+            (size,) = _FRAME_HEADER.unpack_from(buffer, offset)
+            if size == -1:
+                start += 8
+                if len(buffer) < start:
+                    break
+                (size,) = _LONG_FRAME_HEADER.unpack_from(buffer, offset + 4)
+            end = start + size
+            if len(buffer) < end:
+                break
+            ok, value = pickle.loads(buffer[start:end])
+            offset = end
+            future = self.pending.popleft()
+            if not future.cancelled():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        if offset:
+            del buffer[:offset]
+
+    def lost_connection(self, exc: BaseException | None) -> None:
+        """The socket closed (we closed it, or the worker ended): calls still waiting fail."""
+        self.lost = exc or EOFError("connection closed")
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(WorkerGone(f"{self.name}: the worker process ended"))
+        if self.writable is not None and not self.writable.done():
+            self.writable.set_result(None)
+        if self.closed is not None and not self.closed.done():
+            self.closed.set_result(None)
+        if not self.closing and self.on_lost is not None:
+            self.on_lost(self)
+
+    async def close(self) -> None:
+        """Close the socket (the worker ends when it reads its end) and wait for the worker."""
+        self.closing = True
+        if self.transport is not None:
+            self.transport.close()  # sends what is still buffered first
+            if self.lost is None and self.closed is not None:
+                await self.closed
+        else:
+            self.sock.close()
+        deadline = time.monotonic() + WORKER_EXIT_TIMEOUT
+        while self.process.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self.process.is_alive():
+            logger.warning("%s did not exit; terminating it", self.name)
+            self.process.kill()  # it ignores SIGTERM
+        self.process.join()
+
+
+class _WorkerProtocol(asyncio.Protocol):
+    def __init__(self, worker: WorkerProcess) -> None:
+        self.worker = worker
+
+    def connection_made(self, transport: Any) -> None:
+        self.worker.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.worker.received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.worker.lost_connection(exc)
+
+    def pause_writing(self) -> None:
+        self.worker.writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        writable, self.worker.writable = self.worker.writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
