@@ -265,7 +265,10 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
                 item.url, item.reason, status=item.status, run_id=run_id, site=item.site
             )
         except Exception as exc:
-            return "failures", f"{item.url}: could not record the failure: {type(exc).__name__}: {exc}"
+            return (
+                "failures",
+                f"{item.url}: could not record the failure: {type(exc).__name__}: {exc}",
+            )
         return "failures", None
     article = item.article
     if article is not None and article.page_kind != "article" and not _WRITER["kinds"]:
@@ -344,7 +347,9 @@ class StorePipeline:
         self.stats = crawler.stats
         settings = crawler.settings
         self.commit_every = settings.getint("NEWSARCHIVE_COMMIT_EVERY", DEFAULT_COMMIT_EVERY)
-        self.commit_seconds = settings.getfloat("NEWSARCHIVE_COMMIT_SECONDS", DEFAULT_COMMIT_SECONDS)
+        self.commit_seconds = settings.getfloat(
+            "NEWSARCHIVE_COMMIT_SECONDS", DEFAULT_COMMIT_SECONDS
+        )
         self.progress = ProgressLine(settings.getbool("NEWSARCHIVE_PROGRESS", True))
         self.counts: Counter[str] = Counter(
             {"new": 0, "updated": 0, "unchanged": 0, "page": 0, "failures": 0}

@@ -12,8 +12,9 @@ from pathlib import Path
 import click
 
 from newsarchive.cli import cli, friendly_errors
-from newsarchive.cli.extract import batch_requests, read_page
+from newsarchive.cli.extract import batch_requests
 from newsarchive.errors import NewsarchiveError
+from newsarchive.importing import import_page, read_page, reextract
 from newsarchive.storage import DEFAULT_DB, Archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
 from newsarchive.storage.queries import FILL_RATE_FIELDS, article_rows, search, stats
@@ -79,7 +80,7 @@ def import_pages(
             for path in pages:
                 try:
                     outcomes[
-                        archive.import_page(read_page(path), url=url, path=path, site=site)
+                        import_page(archive, read_page(path), url=url, path=path, site=site)
                     ] += 1
                 except NewsarchiveError as exc:
                     outcomes["failed"] += 1
@@ -104,7 +105,7 @@ def _import_batch(archive: Archive, site: str | None, outcomes: Counter[str]) ->
         page_url = request.get("url")
         try:
             body = read_page(request["path"])
-            outcome = archive.import_page(body, url=page_url, path=request["path"], site=site)
+            outcome = import_page(archive, body, url=page_url, path=request["path"], site=site)
             outcomes[outcome] += 1
             result = {"id": request.get("id"), "outcome": outcome, "path": request["path"]}
         except NewsarchiveError as exc:
@@ -180,7 +181,7 @@ def reextract_command(site: str | None, since: str | None, db: Path) -> None:
         touched = versions = 0
         errors: list[str] = []
         with click.progressbar(
-            archive.reextract(targets), length=len(targets), label="Re-extracting", file=sys.stderr
+            reextract(archive, targets), length=len(targets), label="Re-extracting", file=sys.stderr
         ) as results:
             for result in results:
                 if result.error:

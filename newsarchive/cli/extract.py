@@ -11,42 +11,10 @@ from typing import TextIO
 import click
 
 from newsarchive.cli import cli, friendly_errors
-from newsarchive.errors import NewsarchiveError, NotHtmlError
+from newsarchive.errors import NewsarchiveError
 from newsarchive.extract import extract_article
+from newsarchive.importing import read_page
 from newsarchive.items import Article
-
-
-def read_page(path: str | Path) -> bytes:
-    """The bytes of a saved page, or a NotHtmlError that names the file and what is wrong."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise NotHtmlError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise NotHtmlError(f"{path}: is a directory, not a page") from None
-    except OSError as exc:
-        raise NotHtmlError(f"{path}: cannot read: {exc.strerror}") from None
-    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
-        import gzip
-
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise NotHtmlError(f"{path}: broken gzip file: {exc}") from None
-    check_html(data, str(path))
-    return data
-
-
-def check_html(data: bytes, where: str) -> None:
-    """Refuse what is plainly not an HTML page: empty, binary, or text with no markup at all."""
-    head = data[:4096]
-    if not data.strip():
-        raise NotHtmlError(f"{where}: empty file")
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise NotHtmlError(f"{where}: binary data, not an HTML page")
-    if b"<" not in data[:65536]:
-        raise NotHtmlError(f"{where}: no HTML markup found")
 
 
 def record(article: Article) -> dict:

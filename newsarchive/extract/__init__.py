@@ -25,6 +25,7 @@ from newsarchive.extract.fields import (
     is_indonesian,
     is_indonesian_site,
 )
+from newsarchive.extract.kinds import classify_page, teaser_texts
 from newsarchive.items import Article, RawPage
 from newsarchive.sites import SiteProfile, find_profile
 
@@ -41,13 +42,17 @@ def extract_article(
     *,
     fetched_at: datetime | None = None,
     profile: SiteProfile | None = None,
+    content_type: str | None = None,
 ) -> Article:
     """Extract the article record from one page.
 
     `profile` defaults to the packaged profile whose domains cover `url`; with none, the generic
-    rules alone apply. Raises NotHtmlError for input that is not an HTML page.
+    rules alone apply. `content_type` is the HTTP Content-Type header when the page came over
+    HTTP (its charset decodes the page). The record says what the page is (`page_kind`: article,
+    listing or other, with `kind_reasons`). Raises NotHtmlError for input that is not an HTML
+    page.
     """
-    doc = parse_document(html, url)
+    doc = parse_document(html, url, content_type=content_type)
     if profile is None:
         profile = find_profile(url)
     fetched_iso = fetched_at.isoformat() if fetched_at else None
@@ -92,6 +97,7 @@ def extract_article(
         with contextlib.suppress(ValueError):
             art.image = urljoin(url, art.image)
 
+    teasers = teaser_texts(doc)  # before extract_body cuts chrome out of the tree
     body = extract_body(
         doc, selectors=selectors, chrome_remove=chrome_remove, insert_labels=insert_labels
     )
@@ -100,6 +106,7 @@ def extract_article(
     art.captions = body.captions
     if body.source:
         art.sources["body"] = body.source
+    art.page_kind, art.kind_reasons = classify_page(doc, art, teasers)
     return art
 
 
@@ -107,7 +114,11 @@ def extract_pages(pages: list[RawPage], profile: SiteProfile | None = None) -> A
     """The record of an article from its pages: page 1 gives every field; later pages add body."""
     first = pages[0]
     article = extract_article(
-        first.body, first.final_url or first.url, fetched_at=first.fetched_at, profile=profile
+        first.body,
+        first.final_url or first.url,
+        fetched_at=first.fetched_at,
+        profile=profile,
+        content_type=content_type_of(first),
     )
     if len(pages) > 1:
         bodies = [article.body] if article.body else []
@@ -117,6 +128,7 @@ def extract_pages(pages: list[RawPage], profile: SiteProfile | None = None) -> A
                 later.final_url or later.url,
                 fetched_at=later.fetched_at,
                 profile=profile,
+                content_type=content_type_of(later),
             )
             if part.body:
                 bodies.append(part.body)
@@ -125,3 +137,11 @@ def extract_pages(pages: list[RawPage], profile: SiteProfile | None = None) -> A
         article.body = "\n\n".join(bodies) or None
         article.notes.append(f"stitched from {len(pages)} pages")
     return article
+
+
+def content_type_of(page: RawPage) -> str | None:
+    """The page's HTTP Content-Type header (header names are case-insensitive)."""
+    for name, value in (page.headers or {}).items():
+        if name.lower() == "content-type":
+            return value
+    return None

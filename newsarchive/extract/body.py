@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -407,23 +408,34 @@ def _bare_link(el: Any) -> bool:
     return not (tail and tail.strip())
 
 
-_LINK_TEXTS = etree.XPath(".//a//text()")
+# Text nodes with a link around them: one pass over the text, each checked against its ancestors.
+# (`.//a//text()` merges one node-set per link, quadratic when links nest inside links, as a
+# page with thousands of nested inline tags makes them.) Text inside an element that is itself
+# inside a link counts as link text: it is the link's text.
+_LINK_TEXTS = etree.XPath(".//text()[ancestor::a]")
+_INSIDE_LINK = etree.XPath("boolean(ancestor::a)")
 # Up to this much text an element is measured with one XPath call (no element objects are made
-# for its links); bigger ones are walked, because libxml2 merges the node-sets of `.//a//text()`
-# quadratically in the number of links.
+# for its links); bigger ones are walked.
 XPATH_LINK_MAX_CHARS = 50_000
 
 
 def _link_len(el: Any, text_len: int | None = None) -> int:
     """Characters of link text inside an element."""
+    inside_link = _INSIDE_LINK(el)
+    if not inside_link and el.find(".//a") is None:
+        return 0
     if text_len is not None and text_len <= XPATH_LINK_MAX_CHARS:
-        if el.find(".//a") is None:
-            return 0
         return sum(len(t.strip()) for t in _LINK_TEXTS(el))
+    if inside_link:
+        return sum(len(t.strip()) for t in el.itertext())
     n = 0
-    for a in el.iter("a"):
-        for text in a.itertext():
-            n += len(text.strip())
+    pending = list(el)
+    while pending:  # outermost links only: a link's own text already holds its nested links'
+        child = pending.pop()
+        if child.tag == "a":
+            n += sum(len(t.strip()) for t in child.itertext())
+        elif isinstance(child.tag, str):
+            pending.extend(child)
     return n
 
 
@@ -667,6 +679,18 @@ def _with_siblings(best: Any, good: dict[Any, float], markers: _Markers) -> list
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Frame:
+    """An element being walked: its remaining children and what to undo when it is left."""
+
+    el: Any
+    children: Iterator[Any]
+    block: bool
+    link: bool
+    bold: bool
+    saved_heading: bool = False
+
+
 class Walker:
     """Turns container markup into text blocks, cutting chrome elements with an audit."""
 
@@ -693,7 +717,7 @@ class Walker:
         self._container_len = max(1, len(_text(container)))
         self._flush()
         self._container_start = len(self.blocks)
-        self._walk(container, top=True)
+        self._walk(container)
         self._flush()
 
     def finish(self) -> list[Block]:
@@ -763,13 +787,37 @@ class Walker:
                 return None
         return kind
 
-    def _walk(self, el: Any, top: bool = False) -> None:
+    def _walk(self, root: Any) -> None:
+        """Depth-first over the container with an explicit stack, not recursion: a page may nest
+        elements deeper than Python's recursion limit (libxml2 builds trees 2048 levels deep)."""
+        frame = self._enter(root, top=True)
+        if frame is None:
+            return
+        stack = [frame]
+        while stack:
+            frame = stack[-1]
+            child = next(frame.children, None)
+            if child is None:
+                stack.pop()
+                self._leave(frame)
+                if stack:
+                    self._after_child(frame.el)
+                continue
+            if isinstance(child.tag, str):
+                entered = self._enter(child)
+                if entered is not None:
+                    stack.append(entered)
+                    continue  # its tail is added when it is left
+            self._after_child(child)
+
+    def _enter(self, el: Any, top: bool = False) -> _Frame | None:
+        """Open an element: cut it (None), or add its leading text and return its frame."""
         tag = el.tag
         if tag == "img":
-            return
+            return None
         if not top:
             if el in self._skip:
-                return
+                return None
             kind = self._chrome_kind(el, tag)
             if kind is not None:
                 if tag in BLOCK_TAGS:
@@ -784,43 +832,42 @@ class Walker:
                 if self.blocks and not self._parts and len(self.removed) > cuts:
                     # The block right before a cut list is its heading ("Baca Juga" + a box).
                     self.blocks[-1].cut_after = self.removed[-1].kind
-                return
+                return None
             if tag in INSERT_LABEL_TAGS and self._inline_insert(el):
-                return
+                return None
             if tag == "a" and self._parts and self._text_label_insert(el):
-                return
-        block = tag in BLOCK_TAGS
+                return None
         if tag == "br":
             self._flush()
-            return
-        if block:
+            return None
+        frame = _Frame(el, iter(el), tag in BLOCK_TAGS, tag in LINK_TAGS, tag in BOLD_TAGS)
+        if frame.block:
             self._flush()
-            saved_heading = self._heading
+            frame.saved_heading = self._heading
             if tag in HEADING_TAGS:
                 self._heading = True
-        link = tag in LINK_TAGS
-        bold = tag in BOLD_TAGS
-        if link:
+        if frame.link:
             self._in_link += 1
-        if bold:
+        if frame.bold:
             self._in_bold += 1
         self._add(el.text)
-        for child in el:
-            ctag = child.tag
-            if isinstance(ctag, str):
-                self._walk(child)
-            if child.tail:
-                self._add(child.tail)
-            elif ctag in ("td", "th"):
-                self._add(" ")
-        if link:
+        return frame
+
+    def _after_child(self, child: Any) -> None:
+        if child.tail:
+            self._add(child.tail)
+        elif child.tag in ("td", "th"):
+            self._add(" ")
+
+    def _leave(self, frame: _Frame) -> None:
+        if frame.link:
             self._in_link -= 1
-        if bold:
+        if frame.bold:
             self._in_bold -= 1
-        if block:
+        if frame.block:
             self._flush()
-            self._heading = saved_heading
-        elif tag in ("td", "th", "dt"):
+            self._heading = frame.saved_heading
+        elif frame.el.tag in ("td", "th", "dt"):
             self._add(" ")
 
     def _cut_kickers(self) -> None:

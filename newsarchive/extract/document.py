@@ -11,8 +11,8 @@ import lxml.html
 from lxml import etree
 
 from newsarchive.errors import NotHtmlError
+from newsarchive.extract.decoding import check_html, decode_html
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 # JSON-LD types that describe the article itself (schema.org Article and its subtypes).
 ARTICLE_TYPES = {
     "article",
@@ -61,31 +61,11 @@ class Document:
         return best
 
 
-def decode_html(data: str | bytes) -> str:
-    """Bytes to text: BOM, then <meta charset>, then UTF-8, then cp1252 (never fails)."""
-    if isinstance(data, str):
-        return data
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", "replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace")
-    m = _META_CHARSET.search(data[:4096])
-    if m:
-        enc = m.group(1).decode("ascii", "ignore").lower()
-        if enc not in ("utf-8", "utf8"):
-            try:
-                return data.decode(enc)
-            except (LookupError, UnicodeDecodeError):
-                pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace")
-
-
 # lxml.html's default parser picks each element's Python class through a Python callback, a cost
 # paid for every element touched; a fixed default lookup gives the same classes in C.
-_PARSER = etree.HTMLParser()
+# huge_tree: without it libxml2 stops parsing at 256 levels of nesting and silently drops the
+# rest of the page (mega menus nest that deep before the article); with it the limit is 2048.
+_PARSER = etree.HTMLParser(huge_tree=True)
 _PARSER.set_element_class_lookup(
     etree.ElementDefaultClassLookup(
         element=lxml.html.HtmlElement,
@@ -97,20 +77,113 @@ _PARSER.set_element_class_lookup(
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
+# Nesting kept when a page is deeper than libxml2 parses: Chromium's parser stops nesting at 512
+# levels too (HTMLConstructionSite's maximum DOM depth), so a page is read as a browser shows it.
+MAX_DEPTH = 512
+_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>", re.S)
+_RAW_TEXT_TAGS = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed"})
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta"}
+    | {"param", "source", "track", "wbr"}
+)
+# Elements an open sibling of the same name closes (`<li>a<li>b`), as libxml2 does.
+_SELF_CLOSING_SIBLINGS = frozenset({"p", "li", "dt", "dd", "option", "tr", "td", "th"})
+# A block boundary cut away beyond MAX_DEPTH leaves a line break, so paragraphs stay apart.
+_BLOCK_BOUNDARY = frozenset(
+    {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote", "section"}
+    | {"article"}
+)
 
-def parse_document(html: str | bytes, url: str | None = None) -> Document:
-    """Parse HTML into a Document. Raises NotHtmlError when there is nothing to parse."""
-    text = decode_html(html)
+
+def flatten_deep_nesting(text: str, max_depth: int = MAX_DEPTH) -> str:
+    """The markup with tags nested deeper than `max_depth` removed (their text kept).
+
+    An approximate tokenizer (comments, raw-text elements, void elements and implied closes are
+    handled; the tree builder's finer rules are not): it only runs on a page libxml2 gave up on,
+    and only needs to bring the depth well under libxml2's limit of 2048.
+    """
+    out: list[str] = []
+    stack: list[tuple[str, bool]] = []  # (tag, kept in the output)
+    kept = 0
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _TOKEN.search(text, pos)
+        if m is None:
+            out.append(text[pos:])
+            break
+        out.append(text[pos : m.start()])
+        pos = m.end()
+        name = m.group(2)
+        if name is None:  # a comment
+            out.append(m.group(0))
+            continue
+        name = name.lower()
+        if m.group(1):  # a closing tag: close up to the nearest open element of that name
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == name:
+                    closed_kept = stack[i][1]
+                    kept -= sum(1 for _, k in stack[i:] if k)
+                    del stack[i:]
+                    if closed_kept:
+                        out.append(m.group(0))
+                    elif name in _BLOCK_BOUNDARY:
+                        out.append("<br>")
+                    break
+            else:
+                out.append(m.group(0))  # a stray end tag: libxml2 ignores it, so may we
+            continue
+        if name in _RAW_TEXT_TAGS:
+            end = re.compile(rf"</{name}\s*>", re.I).search(text, pos)
+            stop = end.end() if end else n
+            out.append(m.group(0) + text[pos:stop])
+            pos = stop
+            continue
+        if name in _VOID_TAGS or m.group(0).endswith("/>"):
+            out.append(m.group(0))
+            continue
+        if stack and name in _SELF_CLOSING_SIBLINGS and stack[-1][0] == name:
+            kept -= stack.pop()[1]
+        if kept < max_depth:
+            out.append(m.group(0))
+            stack.append((name, True))
+            kept += 1
+        else:
+            if name in _BLOCK_BOUNDARY:
+                out.append("<br>")
+            stack.append((name, False))
+    return "".join(out)
+
+
+def _parse_tree(text: str) -> Any:
+    tree = lxml.html.document_fromstring(text, parser=_PARSER)
+    last = _PARSER.error_log.last_error
+    if last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        # libxml2 stopped at its depth limit and kept only what came before: parse again with
+        # the excess nesting flattened, so the article after a deep menu is not lost.
+        tree = lxml.html.document_fromstring(flatten_deep_nesting(text), parser=_PARSER)
+    return tree
+
+
+def parse_document(
+    html: str | bytes, url: str | None = None, *, content_type: str | None = None
+) -> Document:
+    """Parse HTML into a Document. Raises NotHtmlError for what is not an HTML page.
+
+    `content_type` is the HTTP Content-Type header, when known: its charset is used to decode.
+    """
+    check_html(html, content_type)
+    text = decode_html(html, content_type)
     text = _CONTROL.sub("", text)
     if not text.strip():
-        raise NotHtmlError("empty document")
+        raise NotHtmlError("not an HTML page: the page is empty")
     # lxml refuses str input that carries an XML encoding declaration.
     if text.lstrip().startswith("<?xml"):
         text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
     try:
-        tree = lxml.html.document_fromstring(text, parser=_PARSER)
+        tree = _parse_tree(text)
     except (etree.ParserError, ValueError) as exc:
-        raise NotHtmlError(f"cannot parse as HTML: {exc}") from exc
+        raise NotHtmlError(f"not an HTML page: cannot parse it as HTML ({exc})") from exc
     doc = Document(url=url, tree=tree)
     doc.meta = _read_meta(tree)
     doc.jsonld = _read_jsonld(tree)
@@ -136,14 +209,22 @@ def _read_meta(tree: Any) -> dict[str, list[str]]:
 
 
 def _flatten_jsonld(value: Any, out: list[dict[str, Any]]) -> None:
-    if isinstance(value, list):
-        for v in value:
-            _flatten_jsonld(v, out)
-    elif isinstance(value, dict):
-        if "@graph" in value:
-            _flatten_jsonld(value["@graph"], out)
-        if "@type" in value:
-            out.append(value)
+    """Every typed object in a JSON-LD value, @graph members before the object holding them.
+
+    Iterative: JSON nested near the recursion limit must not overflow the stack here.
+    """
+    pending: list[tuple[bool, Any]] = [(False, value)]  # (ready to emit, value)
+    while pending:
+        ready, item = pending.pop()
+        if ready:
+            out.append(item)
+        elif isinstance(item, list):
+            pending.extend((False, v) for v in reversed(item))
+        elif isinstance(item, dict):
+            if "@type" in item:
+                pending.append((True, item))
+            if "@graph" in item:
+                pending.append((False, item["@graph"]))
 
 
 def _read_jsonld(tree: Any) -> list[dict[str, Any]]:

@@ -10,7 +10,9 @@ from newsarchive.storage.archive import (
     Archive,
     FetchState,
     ReextractResult,
+    ReextractTarget,
     StoreError,
+    check_archive,
     default_pages_path,
     extraction_url,
 )
@@ -21,7 +23,9 @@ __all__ = [
     "Archive",
     "FetchState",
     "ReextractResult",
+    "ReextractTarget",
     "StoreError",
+    "check_archive",
     "default_pages_path",
     "extraction_url",
 ]

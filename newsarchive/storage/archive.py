@@ -5,18 +5,30 @@ file Datasette serves. `pages.db` next to it holds the raw pages, compressed: pu
 kept so any record can be rebuilt, never served. Both run in WAL mode, so readers never block the
 writer and a killed crawl leaves both files intact.
 
+Opening never writes to a file before it is known to be ours (see opening.py); `readonly=True`
+opens for reading and writes nothing at all (no migration, no pages file, no WAL switch).
+
 Every item is written atomically (a savepoint in each file). SQLite cannot commit two files as one,
 so the raw pages commit first: a crash between the two commits can leave raw pages without their
 records (the crawler does not know them yet, fetches them again and completes them), never a record
-whose page is missing. Inside `with archive.batch():` commits happen every `batch_size` items
-instead of per item.
+whose page is missing.
+
+Several processes may write one archive (two crawls, a crawl and an import): every write
+transaction starts with BEGIN IMMEDIATE, so a writer waits for the lock before it reads anything
+instead of failing when it upgrades a read lock (the SQLITE_BUSY no busy timeout can cure), and
+waits with back-off for up to a minute. Inside `with archive.batch():` the transaction spans several
+items but is committed after `size` items or `max_seconds`, whichever comes first, by a timer
+thread too, so a batch never holds the lock while its caller waits for the network.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +41,16 @@ import sqlite_utils
 
 from newsarchive.errors import NewsarchiveError
 from newsarchive.items import Article, RawPage
-from newsarchive.sites import SiteProfile
 from newsarchive.storage.compression import compress, decompress
+from newsarchive.storage.opening import (
+    ARCHIVE,
+    PAGES,
+    FileState,
+    connect,
+    create_file,
+    inspect_file,
+    retry_busy,
+)
 from newsarchive.storage.records import (
     article_columns,
     is_empty,
@@ -45,14 +65,16 @@ from newsarchive.storage.schema import (
     RECORD_COLUMNS,
     migrate,
 )
-from newsarchive.urls import normalize_url, site_from_url, usable_canonical
+from newsarchive.urls import normalize_url, usable_canonical
 
 DEFAULT_DB = Path("data") / "archive.db"
 DEFAULT_BATCH_SIZE = 500
-# Waiting this long for another writer's lock beats failing a crawl item at once.
-BUSY_TIMEOUT_MS = 10_000
+# A batch commits at least this often: long enough to group a burst of items into one commit,
+# short enough that another writer (a second crawl, an import) waits a fraction of a second.
+DEFAULT_BATCH_SECONDS = 0.2
 
 OUTCOMES = ("new", "updated", "unchanged", "page")
+PAGE_KINDS = ("article", "listing", "other", "error")
 
 
 class StoreError(NewsarchiveError):
@@ -69,6 +91,18 @@ class FetchState:
     fetch_count: int
 
 
+@dataclass(frozen=True)
+class ReextractTarget:
+    """An article to rebuild: from its latest raw page, with the profile it was crawled with."""
+
+    article_id: int
+    page_id: int
+    site: str
+    # The profile file the crawl that fetched the page ran with (crawl_runs.settings "profile"),
+    # or None (imported, or crawled before runs recorded it).
+    profile_path: str | None = None
+
+
 @dataclass
 class ReextractResult:
     """One article rebuilt from its raw page."""
@@ -80,6 +114,9 @@ class ReextractResult:
     emptied: list[str] = field(default_factory=list)  # a value before, empty now
     new_version: bool = False
     error: str | None = None
+    # Set when the extractor now judges the page a listing or other page: the record is left
+    # as it was (records are never deleted by a re-extraction), and the summary says so.
+    not_article: str | None = None
 
     @property
     def touched(self) -> bool:
@@ -105,12 +142,48 @@ def extraction_url(page_url: str | None) -> str | None:
     return None
 
 
-def _packaged_profile(site: str) -> SiteProfile | None:
-    """The packaged profile named like the site (crawls file articles under their profile's
-    name), or None: then extraction picks the profile by URL, as it did at import."""
-    from newsarchive.sites import list_profiles
+def check_archive(
+    path: str | Path,
+    *,
+    for_writing: bool = True,
+    pages_path: str | Path | None = None,
+    thorough: bool = True,
+) -> None:
+    """Raise NewsarchiveError (one line naming the file and the cause) unless `path` and its raw
+    pages file can be opened, for writing or reading. Creates and changes nothing.
 
-    return next((profile for profile in list_profiles() if profile.name == site), None)
+    For writing, a path that does not exist yet is fine (it will be created) if its directory
+    exists and is writable. `thorough` also reads every page of files up to
+    opening.QUICK_CHECK_MAX_BYTES, finding damage the header and schema checks miss. Problems
+    named: not an SQLite file, an SQLite file that is not an archive, made by a newer newsarchive,
+    truncated or corrupt, empty, a directory, a missing directory, permission denied.
+    """
+    path = Path(path)
+    pages = Path(pages_path) if pages_path else default_pages_path(path)
+    state = inspect_file(
+        path,
+        ARCHIVE,
+        len(ARCHIVE_MIGRATIONS),
+        for_writing=for_writing,
+        must_exist=not for_writing,
+        thorough=thorough,
+    )
+    if not for_writing and state.fresh:
+        raise NewsarchiveError(f"{path}: an empty SQLite file, not an archive yet")
+    if _same_file(path, pages):
+        raise NewsarchiveError(f"{path}: raw pages need a file of their own")
+    inspect_file(
+        pages,
+        PAGES,
+        len(PAGES_MIGRATIONS),
+        for_writing=for_writing,
+        must_exist=False,
+        thorough=thorough,
+    )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    return first.absolute().resolve() == second.absolute().resolve()
 
 
 def _canonical(article: Article, page_url: str | None) -> str | None:
@@ -125,6 +198,16 @@ def _other_scheme(url: str) -> str | None:
         if url.startswith(this):
             return other + url[len(this) :]
     return None
+
+
+def _page_kind(raw: RawPage, article: Article | None) -> tuple[str, list[str]]:
+    """The kind to store a page under, and why."""
+    if article is not None:
+        kind = article.page_kind if article.page_kind in PAGE_KINDS else "other"
+        return kind, list(article.kind_reasons)
+    if raw.status and raw.status >= 400:
+        return "error", [f"HTTP {raw.status}"]
+    return "other", ["no article record was made from it"]
 
 
 def _insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
@@ -143,30 +226,24 @@ def _update(db: sqlite_utils.Database, table: str, row_id: int, changes: dict[st
     db.execute(f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*changes.values(), row_id])
 
 
-def _open_database(path: Path, migrations: tuple, *, create: bool) -> sqlite_utils.Database:
-    if not path.exists():
-        if not create:
-            raise NewsarchiveError(
-                f"{path}: no archive here (import pages or crawl first, or pass --db)"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
-        raise NewsarchiveError(f"{path}: is a directory, not an archive file")
-    try:
-        db = sqlite_utils.Database(path)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.enable_wal()
-        # In WAL mode NORMAL still never corrupts the file; it only may lose the last commits
-        # on power loss, and makes each commit far cheaper.
-        db.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as exc:
-        raise NewsarchiveError(f"{path}: cannot open as an SQLite archive ({exc})") from None
-    migrate(db, migrations, path)
+def _empty_pages() -> sqlite_utils.Database:
+    """An in-memory stand-in for a raw pages file that does not exist yet (read-only opening):
+    the schema, no rows."""
+    db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
+    migrate(db, PAGES_MIGRATIONS, Path(":memory:"))
     return db
 
 
+_SAVEPOINTS = itertools.count(1)
+
+
 class Archive:
-    """An archive: records in `db_path`, raw pages in `pages_path` (default: a sibling file)."""
+    """An archive: records in `db_path`, raw pages in `pages_path` (default: a sibling file).
+
+    `create=False`: the archive must exist already. `readonly=True`: open for reading only; the
+    files are not changed in any way (an older schema is read as it is; a missing raw pages file
+    reads as empty). `batch_size` and `batch_seconds` are the defaults of batch().
+    """
 
     def __init__(
         self,
@@ -174,29 +251,119 @@ class Archive:
         pages_path: str | Path | None = None,
         *,
         create: bool = True,
+        readonly: bool = False,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_seconds: float = DEFAULT_BATCH_SECONDS,
     ) -> None:
         self.path = Path(db_path)
         self.pages_path = Path(pages_path) if pages_path else default_pages_path(self.path)
-        if self.pages_path.resolve() == self.path.resolve():
+        self.readonly = readonly
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self._lock = threading.RLock()
+        self._batch_depth = 0
+        self._batch_items = 0
+        self._began: float | None = None  # when the open batch transaction began (monotonic)
+        self._flusher: threading.Thread | None = None
+        self._stop_flusher = threading.Event()
+        self._flush_error: BaseException | None = None
+        self._closed = False
+        if _same_file(self.path, self.pages_path):
             raise NewsarchiveError(f"{self.path}: raw pages need a file of their own")
-        self.db = _open_database(self.path, ARCHIVE_MIGRATIONS, create=create)
+        # Both files are inspected before either is created or written to.
+        db_state = inspect_file(
+            self.path,
+            ARCHIVE,
+            len(ARCHIVE_MIGRATIONS),
+            for_writing=not readonly,
+            must_exist=readonly or not create,
+        )
+        if readonly and db_state.fresh:
+            raise NewsarchiveError(f"{self.path}: an empty SQLite file, not an archive yet")
+        pages_state = inspect_file(
+            self.pages_path,
+            PAGES,
+            len(PAGES_MIGRATIONS),
+            for_writing=not readonly,
+            must_exist=False,
+        )
+        self.schema_versions = (db_state.version, pages_state.version)
+        if readonly:
+            self._open_readonly(pages_state)
+        else:
+            self._open_for_writing(db_state, pages_state)
+
+    def _open_readonly(self, pages_state: FileState) -> None:
+        self.db = connect(self.path, readonly=True)
         try:
-            self.pages = _open_database(self.pages_path, PAGES_MIGRATIONS, create=True)
+            if pages_state.exists and not pages_state.fresh:
+                self.pages = connect(self.pages_path, readonly=True)
+            else:
+                self.pages = _empty_pages()
         except BaseException:
             self.db.close()
             raise
-        self.batch_size = batch_size
-        self._batch_depth = 0
-        self._uncommitted = 0
+
+    def _open_for_writing(self, db_state: FileState, pages_state: FileState) -> None:
+        if not db_state.exists:
+            create_file(self.path, ARCHIVE, self._builder(ARCHIVE_MIGRATIONS, self.path))
+        if not pages_state.exists:
+            create_file(self.pages_path, PAGES, self._builder(PAGES_MIGRATIONS, self.pages_path))
+        self.db = connect(self.path, readonly=False)
+        try:
+            migrate(self.db, ARCHIVE_MIGRATIONS, self.path, application_id=ARCHIVE.application_id)
+            self.pages = connect(self.pages_path, readonly=False)
+        except BaseException:
+            self.db.close()
+            raise
+        try:
+            found = migrate(
+                self.pages, PAGES_MIGRATIONS, self.pages_path, application_id=PAGES.application_id
+            )
+            if 0 < found < 3:
+                self._classify_old_pages()
+        except BaseException:
+            self.db.close()
+            self.pages.close()
+            raise
+
+    @staticmethod
+    def _builder(migrations: tuple, path: Path):
+        return lambda db: migrate(db, migrations, path)
+
+    def _classify_old_pages(self) -> None:
+        """After the page-kinds migration: the pages records point at are articles (with the
+        continuations stitched into them); the rest stay unclassified (kind NULL)."""
+        ids = [row[0] for row in self.db.execute("SELECT page_id FROM articles WHERE page_id > 0")]
+        with self._write(self.pages, self.pages_path):
+            self.pages.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS article_pages(id INTEGER PRIMARY KEY)"
+            )
+            self.pages.conn.executemany(
+                "INSERT OR IGNORE INTO temp.article_pages(id) VALUES (?)", [(i,) for i in ids]
+            )
+            self.pages.execute(
+                "UPDATE pages SET kind = 'article', kind_reasons = "
+                "'[\"its record was in the archive before pages had kinds\"]' "
+                "WHERE kind IS NULL AND (id IN (SELECT id FROM temp.article_pages) "
+                "OR part_of IN (SELECT id FROM temp.article_pages))"
+            )
+            self.pages.execute("DROP TABLE temp.article_pages")
 
     # --- lifecycle and transactions ----------------------------------------------------------
 
     def close(self) -> None:
-        if self._batch_depth:
-            self._commit()
-        self.db.close()
-        self.pages.close()
+        if self._closed:
+            return
+        self._stop_flush_thread()
+        try:
+            with self._lock:
+                if not self.readonly:
+                    self._commit()
+        finally:
+            self._closed = True
+            self.db.close()
+            self.pages.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -204,13 +371,24 @@ class Archive:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextmanager
-    def batch(self, size: int | None = None) -> Iterator[Archive]:
-        """Group writes: one commit per `size` items (default `batch_size`) instead of one each.
+    def _check_writable(self) -> None:
+        if self.readonly:
+            raise NewsarchiveError(f"{self.path}: opened read-only")
 
-        Items stored before an exception leaves the block are committed (each is complete on its
-        own); nested batches join the outer one.
+    @contextmanager
+    def batch(
+        self, size: int | None = None, *, max_seconds: float | None = None
+    ) -> Iterator[Archive]:
+        """Group writes: one commit per `size` items (default `batch_size`) or per `max_seconds`
+        (default `batch_seconds`, 0.2 s), whichever comes first, instead of one per item.
+
+        Each item stays atomic on its own (a savepoint); items stored before an exception leaves
+        the block are committed. A timer thread commits a batch that has been open for
+        `max_seconds` even when no item follows (the crawl waiting for the network), so the
+        write lock is never held for long; `max_seconds=0` turns the time limit off. Nested
+        batches join the outer one.
         """
+        self._check_writable()
         if self._batch_depth:
             self._batch_depth += 1
             try:
@@ -218,41 +396,125 @@ class Archive:
             finally:
                 self._batch_depth -= 1
             return
-        previous_size = self.batch_size
+        previous = (self.batch_size, self.batch_seconds)
         self.batch_size = size or self.batch_size
-        self._begin()
+        if max_seconds is not None:
+            self.batch_seconds = max_seconds
         self._batch_depth = 1
+        self._start_flush_thread()
         try:
             yield self
         finally:
-            self._batch_depth = 0
-            self.batch_size = previous_size
+            self._stop_flush_thread()
+            with self._lock:
+                self._batch_depth = 0
+                self.batch_size, self.batch_seconds = previous
+                self._commit()
+
+    def flush(self) -> None:
+        """Commit what an open batch holds now (the batch goes on)."""
+        with self._lock:
             self._commit()
 
-    def _begin(self) -> None:
-        for db in (self.pages, self.db):
-            if not db.conn.in_transaction:
-                db.begin()
-        self._uncommitted = 0
+    def _start_flush_thread(self) -> None:
+        if self.batch_seconds <= 0:
+            return
+        self._stop_flusher = threading.Event()
+        self._flusher = threading.Thread(
+            target=self._flush_loop,
+            args=(self._stop_flusher,),
+            name="newsarchive-batch-commit",
+            daemon=True,
+        )
+        self._flusher.start()
+
+    def _stop_flush_thread(self) -> None:
+        if self._flusher is not None:
+            self._stop_flusher.set()
+            self._flusher.join()
+            self._flusher = None
+
+    def _flush_loop(self, stop: threading.Event) -> None:
+        interval = max(self.batch_seconds / 4, 0.01)
+        while not stop.wait(interval):
+            with self._lock:
+                if self._began is None or time.monotonic() - self._began < self.batch_seconds:
+                    continue
+                try:
+                    self._commit()
+                except BaseException as exc:  # reported by the next write, in its thread
+                    self._flush_error = exc
+                    return
+
+    def _raise_flush_error(self) -> None:
+        if self._flush_error is not None:
+            error, self._flush_error = self._flush_error, None
+            raise error
+
+    def _begin_batch_transaction(self) -> None:
+        """Open the batch's transaction (lazily, at the first write after a commit): the records
+        file first, then the pages file, in every process, so two writers cannot deadlock."""
+        if self.db.conn.in_transaction:
+            return
+        retry_busy(lambda: self.db.conn.execute("BEGIN IMMEDIATE"), self.path)
+        try:
+            retry_busy(lambda: self.pages.conn.execute("BEGIN IMMEDIATE"), self.pages_path)
+        except BaseException:
+            self.db.conn.rollback()
+            raise
+        self._began = time.monotonic()
+        self._batch_items = 0
 
     def _commit(self) -> None:
         # Raw pages first: a page without its record can be rebuilt, the reverse cannot.
-        self.pages.commit()
-        self.db.commit()
+        if self.pages.conn.in_transaction:
+            self.pages.conn.commit()
+        if self.db.conn.in_transaction:
+            self.db.conn.commit()
+        self._began = None
+        self._batch_items = 0
 
     def _item_done(self) -> None:
-        if not self._batch_depth:
+        if not self._batch_depth or self._began is None:
             return
-        self._uncommitted += 1
-        if self._uncommitted >= self.batch_size:
+        self._batch_items += 1
+        if self._batch_items >= self.batch_size or (
+            self.batch_seconds > 0 and time.monotonic() - self._began >= self.batch_seconds
+        ):
             self._commit()
-            self._begin()
+
+    @contextmanager
+    def _write(self, db: sqlite_utils.Database, path: Path) -> Iterator[None]:
+        """A savepoint inside an open transaction, else a BEGIN IMMEDIATE transaction of its own."""
+        conn = db.conn
+        if conn.in_transaction:
+            name = f"item_{next(_SAVEPOINTS)}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                # An error may have ended the whole transaction already (nothing to undo).
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), path)
+        try:
+            yield
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
 
     @contextmanager
     def _item(self) -> Iterator[None]:
-        # Outer db savepoint, inner pages savepoint: leaving the block commits (or releases)
-        # pages before the records.
-        with self.db.atomic(), self.pages.atomic():
+        # Records first, then pages (the lock order of every writer); leaving the block commits
+        # (or releases) pages before the records.
+        with self._write(self.db, self.path), self._write(self.pages, self.pages_path):
             yield
 
     # --- writing -------------------------------------------------------------------------
@@ -266,70 +528,50 @@ class Archive:
         run_id: int | None = None,
         continuations: Sequence[RawPage] = (),
     ) -> str:
-        """Keep the raw page and, if there is one, its article record.
+        """Keep the raw page and, if it is an article, its record.
 
         Returns 'new', 'updated' (content changed; the old version went to `versions`),
-        'unchanged', or 'page' (raw page kept, no article). `continuations` are the later pages
-        of a multi-page article whose record was stitched from all of them: they are kept as
-        parts of `raw`, so re-extraction can stitch them again. Atomic per item: on any error
-        nothing of the item is kept, the failure is recorded and StoreError is raised.
+        'unchanged', or 'page' (raw page kept, no record: no article, or `article.page_kind` is
+        not "article"). The page is stored with its kind (article / listing / other / error) and
+        the reasons for it. `continuations` are the later pages of a multi-page article whose
+        record was stitched from all of them: they are kept as parts of `raw`, so re-extraction
+        can stitch them again. Atomic per item: on any error nothing of the item is kept, the
+        failure is recorded and StoreError is raised.
         """
-        try:
-            with self._item():
-                now = utc_now()
-                page_id, _ = self._store_page(raw, site=site, run_id=run_id, now=now)
-                for part, later in enumerate(continuations, start=2):
-                    part_id, is_new = self._store_page(later, site=site, run_id=run_id, now=now)
-                    if is_new:
-                        _update(self.pages, "pages", part_id, {"part_of": page_id, "part": part})
-                outcome = self._store_article(raw, article, page_id=page_id, site=site, now=now)
-        except Exception as exc:
-            reason = f"could not store: {type(exc).__name__}: {exc}"
-            self.record_failure(raw.url, reason, status=raw.status, run_id=run_id, site=site)
+        self._check_writable()
+        with self._lock:
+            self._raise_flush_error()
+            if self._batch_depth:
+                self._begin_batch_transaction()
+            kind, reasons = _page_kind(raw, article)
+            try:
+                with self._item():
+                    now = utc_now()
+                    page_id, _ = self._store_page(
+                        raw, site=site, run_id=run_id, now=now, kind=kind, reasons=reasons
+                    )
+                    for part, later in enumerate(continuations, start=2):
+                        part_id, is_new = self._store_page(
+                            later,
+                            site=site,
+                            run_id=run_id,
+                            now=now,
+                            kind=kind,
+                            reasons=[f"page {part} of {raw.url}"],
+                        )
+                        if is_new:
+                            _update(
+                                self.pages, "pages", part_id, {"part_of": page_id, "part": part}
+                            )
+                    record = article if kind == "article" else None
+                    outcome = self._store_article(raw, record, page_id=page_id, site=site, now=now)
+            except Exception as exc:
+                reason = f"could not store: {type(exc).__name__}: {exc}"
+                self.record_failure(raw.url, reason, status=raw.status, run_id=run_id, site=site)
+                self._item_done()
+                raise StoreError(f"{raw.url}: {reason}") from exc
             self._item_done()
-            raise StoreError(f"{raw.url}: {reason}") from exc
-        self._item_done()
-        return outcome
-
-    def import_page(
-        self,
-        body: bytes,
-        *,
-        url: str | None = None,
-        path: str | Path | None = None,
-        site: str | None = None,
-    ) -> str:
-        """Store a page saved earlier (a file, or bytes from elsewhere) as raw page + record.
-
-        The record is what `extract_article(body, url)` makes of it, exactly as `extract` prints
-        it. Without `url` the page is kept under its file: URI and keyed by its canonical URL when
-        it names one. `site` defaults to the name of the site profile matching `url`, else the
-        host of `url` or of the canonical URL, else "local".
-        """
-        from newsarchive.extract import extract_article
-        from newsarchive.sites import find_profile
-
-        page_url = url or (Path(path).resolve().as_uri() if path else None)
-        if not page_url:
-            raise NewsarchiveError("import_page needs the page's url or the path it was read from")
-        raw = RawPage(url=page_url, body=body)
-        try:
-            article: Article | None = extract_article(body, url)
-        except NewsarchiveError:
-            raise
-        except Exception as exc:  # an extractor bug on one page must not end an import
-            reason = f"extractor error: {type(exc).__name__}: {exc}"
-            self.record_failure(page_url, reason, site=site)
-            raise StoreError(f"{path or url}: {reason}") from exc
-        if article is not None and not (article.title or article.body):
-            article = None  # nothing of an article in it: keep the page only
-        if site is None:
-            # A profile name only when the extractor used that profile (it picks one by `url`),
-            # since re-extraction picks the profile by site name; else the host.
-            profile = find_profile(url) if url else None
-            named_url = url or (article.canonical_url if article else None)
-            site = profile.name if profile else (site_from_url(named_url) or "local")
-        return self.store(raw, article, site=site)
+            return outcome
 
     def _store_article(
         self, raw: RawPage, article: Article | None, *, page_id: int, site: str, now: str
@@ -380,9 +622,19 @@ class Archive:
         return outcome
 
     def _store_page(
-        self, raw: RawPage, *, site: str, run_id: int | None, now: str
+        self,
+        raw: RawPage,
+        *,
+        site: str,
+        run_id: int | None,
+        now: str,
+        kind: str,
+        reasons: list[str],
     ) -> tuple[int, bool]:
-        """Keep the page (once per distinct body and URL) and log the fetch; (page id, is new)."""
+        """Keep the page (once per distinct body and URL) and log the fetch; (page id, is new).
+
+        A page stored again keeps the kind it was first stored with (page rows are never
+        updated, see the pages schema)."""
         body = raw.body if isinstance(raw.body, bytes) else str(raw.body).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()
         found = self.pages.execute(
@@ -410,6 +662,8 @@ class Archive:
                         "size": len(body),
                         "sha256": digest,
                         "compression": codec,
+                        "kind": kind,
+                        "kind_reasons": json.dumps(reasons, ensure_ascii=False),
                         "body": blob,
                     },
                 ),
@@ -464,8 +718,12 @@ class Archive:
         )
 
     def start_run(self, site: str, settings: dict[str, Any]) -> int:
-        """Open a `crawl_runs` row; returns its id for finish_run(), store() and record_failure()."""
-        with self.db.atomic():
+        """Open a `crawl_runs` row; returns its id for finish_run(), store() and record_failure().
+
+        `settings["profile"]`, the path of the profile file the crawl ran with, is what
+        `reextract` uses to rebuild the run's records with the same profile."""
+        self._check_writable()
+        with self._lock, self._write(self.db, self.path):
             return _insert(
                 self.db,
                 "crawl_runs",
@@ -488,23 +746,24 @@ class Archive:
         articles_unchanged: int,
         failures: int,
     ) -> None:
-        with self.db.atomic():
-            _update(
-                self.db,
-                "crawl_runs",
-                run_id,
-                {
-                    "finished": utc_now(),
-                    "pages_fetched": pages_fetched,
-                    "articles_new": articles_new,
-                    "articles_updated": articles_updated,
-                    "articles_unchanged": articles_unchanged,
-                    "failures": failures,
-                },
-            )
-        if self._batch_depth:
+        self._check_writable()
+        with self._lock:
+            with self._write(self.db, self.path):
+                _update(
+                    self.db,
+                    "crawl_runs",
+                    run_id,
+                    {
+                        "finished": utc_now(),
+                        "pages_fetched": pages_fetched,
+                        "articles_new": articles_new,
+                        "articles_updated": articles_updated,
+                        "articles_unchanged": articles_unchanged,
+                        "failures": failures,
+                    },
+                )
+            # Inside a batch: the finished run (and everything before it) is visible now.
             self._commit()
-            self._begin()
 
     def record_failure(
         self,
@@ -516,7 +775,8 @@ class Archive:
         site: str | None = None,
     ) -> None:
         """Note that `url` could not be fetched, extracted or stored, and why."""
-        with self.db.atomic():
+        self._check_writable()
+        with self._lock, self._write(self.db, self.path):
             _insert(
                 self.db,
                 "failures",
@@ -581,31 +841,55 @@ class Archive:
         db = self.pages if table in ("pages", "fetches") else self.db
         return db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
 
-    # --- re-extraction -------------------------------------------------------------------
+    def pages_by_kind(self) -> dict[str, int]:
+        """Raw pages per kind; "unclassified" counts pages stored before pages had kinds."""
+        columns = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
+        if "kind" not in columns:  # an older pages file, opened read-only: not migrated
+            total = self.count("pages")
+            return {"unclassified": total} if total else {}
+        return {
+            kind: count
+            for kind, count in self.pages.execute(
+                "SELECT coalesce(kind, 'unclassified'), count(*) FROM pages GROUP BY 1 "
+                "ORDER BY 2 DESC, 1"
+            )
+        }
+
+    # --- re-extraction: the caller extracts (newsarchive.importing.reextract), we store -------
 
     def reextract_targets(
         self, *, site: str | None = None, since: str | None = None
-    ) -> list[tuple[int, int]]:
-        """(article id, page id) of the articles to rebuild: each from its latest raw page.
+    ) -> list[ReextractTarget]:
+        """The articles to rebuild, each from its latest raw page, with the profile file its
+        crawl ran with.
 
         `since` (a date or UTC text, see records.parse_since) keeps the pages fetched (imports:
         stored) on or after it.
         """
-        sql = "SELECT id, page_id FROM articles WHERE page_id IS NOT NULL"
+        sql = "SELECT id, page_id, site FROM articles WHERE page_id IS NOT NULL"
         params: list[Any] = []
         if site is not None:
             sql += " AND site = ?"
             params.append(site)
-        targets = [(row[0], row[1]) for row in self.db.execute(sql + " ORDER BY id", params)]
+        rows = self.db.execute(sql + " ORDER BY id", params).fetchall()
+        condition, page_params = "", []
         if since is not None:
-            recent = {
-                row[0]
-                for row in self.pages.execute(
-                    "SELECT id FROM pages WHERE coalesce(fetched_at, stored_at) >= ?", [since]
-                )
-            }
-            targets = [target for target in targets if target[1] in recent]
-        return targets
+            condition, page_params = " WHERE coalesce(fetched_at, stored_at) >= ?", [since]
+        page_runs = dict(
+            self.pages.execute(f"SELECT id, run_id FROM pages{condition}", page_params).fetchall()
+        )
+        profiles: dict[int, str | None] = {}
+        for run_id, settings in self.db.execute("SELECT id, settings FROM crawl_runs"):
+            try:
+                recorded = json.loads(settings or "{}").get("profile")
+            except (ValueError, AttributeError):
+                recorded = None
+            profiles[run_id] = recorded if isinstance(recorded, str) and recorded else None
+        return [
+            ReextractTarget(article_id, page_id, row_site, profiles.get(page_runs[page_id]))
+            for article_id, page_id, row_site in rows
+            if page_id in page_runs
+        ]
 
     def article_pages(self, page_id: int) -> list[RawPage]:
         """The raw page `page_id` and, for a multi-page article, its later pages in order."""
@@ -627,44 +911,37 @@ class Archive:
             for url, final_url, status, headers, fetched_at, encoding, compression, body in rows
         ]
 
-    def reextract(self, targets: list[tuple[int, int]]) -> Iterator[ReextractResult]:
-        """Rebuild each target's record from its raw pages with the current extractor.
+    def article_row(self, article_id: int) -> dict[str, Any] | None:
+        for row in self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]):
+            return row
+        return None
 
-        The same extraction as the crawl: the crawl's page-stitching function over the article's
-        pages, with the site's packaged profile. Yields one result per article, as it goes (for a
-        progress bar). A record whose fields changed is updated; if its content changed, the old
-        content is kept in `versions`.
+    def apply_reextraction(self, article_id: int, article: Article) -> ReextractResult:
+        """Replace the record `article_id` with `article`, a fresh extraction of its raw pages.
+
+        A record whose fields changed is updated; if its content changed, the old content is kept
+        in `versions`. A page the extractor no longer judges an article leaves its record as it
+        was (`not_article` says why). Atomic; inside a batch like store().
         """
-        # The crawl's own extraction step (pure; it lives with the pipelines, which import
-        # Scrapy, hence the import here and not at the top).
-        from newsarchive.extract import extract_pages
-
-        with self.batch():
-            for article_id, page_id in targets:
-                rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
-                if not rows:
-                    continue
-                old = rows[0]
-                result = ReextractResult(article_id=article_id, url=old["url"])
-                pages = self.article_pages(page_id)
-                if not pages:
-                    result.error = (
-                        f"{old['url']}: raw page {page_id} is missing from {self.pages_path}"
-                    )
-                    yield result
-                    continue
-                for page in pages:
-                    # Imported files: the extractor saw no URL then, so it sees none now.
-                    page.url = extraction_url(page.url) or ""
-                try:
-                    article = extract_pages(pages, _packaged_profile(old["site"]))
-                    with self._item():
-                        self._apply_reextraction(old, article, result)
-                except Exception as exc:  # one broken page must not end the run
-                    result.error = f"{old['url']}: {type(exc).__name__}: {exc}"
-                    self.record_failure(old["url"], f"reextract: {result.error}", site=old["site"])
-                self._item_done()
-                yield result
+        self._check_writable()
+        with self._lock:
+            self._raise_flush_error()
+            old = self.article_row(article_id)
+            if old is None:
+                return ReextractResult(
+                    article_id=article_id, url="", error=f"article {article_id} is gone"
+                )
+            result = ReextractResult(article_id=article_id, url=old["url"])
+            if article.page_kind != "article":
+                reasons = "; ".join(article.kind_reasons) or "no reason given"
+                result.not_article = f"now judged a {article.page_kind} page ({reasons})"
+                return result
+            if self._batch_depth:
+                self._begin_batch_transaction()
+            with self._write(self.db, self.path):
+                self._apply_reextraction(old, article, result)
+            self._item_done()
+            return result
 
     def _apply_reextraction(
         self, old: dict[str, Any], article: Article, result: ReextractResult

@@ -8,13 +8,13 @@ add a new one.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
 from newsarchive.errors import NewsarchiveError
+from newsarchive.storage.opening import retry_busy
 from newsarchive.urls import normalize_url
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -273,30 +273,64 @@ def _pages_v2(db: sqlite_utils.Database) -> None:
     )
 
 
-PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1, _pages_v2)
+def _pages_v3(db: sqlite_utils.Database) -> None:
+    """What each page is: `kind` article / listing / other / error, and `kind_reasons` (a JSON
+    list of plain-language reasons). Every page is kept whatever its kind; only articles get an
+    `articles` row. Pages stored before this step have kind NULL ("not classified"), except those
+    the archive's records point at, which Archive marks 'article' when it upgrades the pair."""
+    db.executescript(
+        """
+        ALTER TABLE pages ADD COLUMN kind TEXT;
+        ALTER TABLE pages ADD COLUMN kind_reasons TEXT NOT NULL DEFAULT '[]';
+        CREATE INDEX pages_kind ON pages(kind);
+        """
+    )
 
 
-def migrate(db: sqlite_utils.Database, migrations: tuple[Migration, ...], path: Path) -> int:
-    """Bring the file up to the newest schema; return the schema version it was at before."""
-    try:
-        found = db.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise NewsarchiveError(f"{path}: not an archive database ({exc})") from None
-    if found > len(migrations):
-        raise NewsarchiveError(
-            f"{path}: schema version {found} is newer than this newsarchive knows "
-            f"({len(migrations)}); upgrade newsarchive"
-        )
-    if found == 0 and _has_foreign_tables(db):
-        raise NewsarchiveError(f"{path}: an SQLite file that is not a newsarchive archive")
-    for version in range(found + 1, len(migrations) + 1):
-        # Inside atomic(), sqlite-utils runs a script statement by statement instead of letting
-        # sqlite3 commit first, so a failing step rolls back whole.
-        with db.atomic():
-            migrations[version - 1](db)
-            # user_version lives in the file header, which is part of this transaction.
-            db.execute(f"PRAGMA user_version = {version}")
-    return found
+PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1, _pages_v2, _pages_v3)
+
+
+def migrate(
+    db: sqlite_utils.Database,
+    migrations: tuple[Migration, ...],
+    path: Path,
+    *,
+    application_id: int = 0,
+) -> int:
+    """Bring the file up to the newest schema; return the schema version it was at before.
+
+    Each step is one BEGIN IMMEDIATE transaction that reads the version inside it, so two
+    processes opening the same old (or new) file at once apply each step exactly once. The caller
+    has already inspected the file (opening.inspect_file): it is ours.
+    """
+    found: int | None = None
+    while True:
+        retry_busy(lambda: db.conn.execute("BEGIN IMMEDIATE"), path)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if found is None:
+                found = version
+            if version > len(migrations):
+                raise NewsarchiveError(
+                    f"{path}: made by a newer newsarchive (schema version {version} > "
+                    f"{len(migrations)}, the newest this one knows); upgrade newsarchive"
+                )
+            if version == 0 and _has_foreign_tables(db):
+                raise NewsarchiveError(f"{path}: an SQLite file that is not a newsarchive archive")
+            if application_id and db.execute("PRAGMA application_id").fetchone()[0] == 0:
+                # The header stamp that lets inspection recognise the file by its first bytes.
+                db.execute(f"PRAGMA application_id = {application_id}")
+            if version < len(migrations):
+                migrations[version](db)
+                # user_version lives in the file header, which is part of this transaction.
+                db.execute(f"PRAGMA user_version = {version + 1}")
+            db.conn.commit()
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            raise
+        if version + 1 >= len(migrations):
+            return found
 
 
 def _has_foreign_tables(db: sqlite_utils.Database) -> bool:

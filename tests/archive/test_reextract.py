@@ -5,6 +5,7 @@ from __future__ import annotations
 from archive_fixtures import make_article, make_raw, news_page
 
 from newsarchive.extract import EXTRACTOR_VERSION, extract_article
+from newsarchive.importing import import_page, reextract
 
 URL = "https://warta.example.id/nasional/2024/03/05/jembatan-baru"
 PAGE = news_page(
@@ -21,7 +22,7 @@ PAGE = news_page(
 
 
 def run(archive, **filters):
-    return list(archive.reextract(archive.reextract_targets(**filters)))
+    return list(reextract(archive, archive.reextract_targets(**filters)))
 
 
 def test_a_record_from_an_older_extractor_is_rebuilt_and_its_version_kept(archive):
@@ -69,8 +70,8 @@ def test_imported_files_reextract_to_zero_changes(archive, tmp_path):
             ["Pedagang kembali berjualan di alun-alun setelah dua pekan libur karena hujan deras."],
         )
     )
-    assert archive.import_page(PAGE, url=URL, path=with_url) == "new"
-    assert archive.import_page(without_url.read_bytes(), path=without_url) == "new"
+    assert import_page(archive, PAGE, url=URL, path=with_url) == "new"
+    assert import_page(archive, without_url.read_bytes(), path=without_url) == "new"
     results = run(archive)
     assert len(results) == 2
     assert [r for r in results if r.touched or r.error] == []

@@ -18,6 +18,7 @@ URL = "https://warta.example.id/nasional/2024/03/05/banjir-rob"
 def test_pages_file_sits_next_to_the_archive(tmp_path):
     assert default_pages_path(tmp_path / "data" / "archive.db") == tmp_path / "data" / "pages.db"
     assert default_pages_path(tmp_path / "demo.db") == tmp_path / "demo-pages.db"
+    (tmp_path / "data").mkdir()
     with Archive(tmp_path / "data" / "archive.db") as archive:
         assert archive.db.journal_mode == "wal"
         assert archive.pages.journal_mode == "wal"

@@ -1,0 +1,257 @@
+"""Records into the archive from outside a crawl: saved pages (`import`) and raw pages already
+archived (`reextract`).
+
+The archive stores records; this module makes them: it reads a saved file (bounded, however it
+is compressed), runs the extractor, and hands the record to `Archive.store` /
+`Archive.apply_reextraction`, as the crawl's pipelines do for fetched pages.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import zstandard
+
+from newsarchive.errors import NewsarchiveError, NotHtmlError, ProfileError
+from newsarchive.extract.decoding import not_html_reason
+from newsarchive.items import Article, RawPage
+from newsarchive.settings import DOWNLOAD_MAXSIZE
+from newsarchive.sites import SiteProfile, find_profile, list_profiles, load_profile_file
+from newsarchive.storage import Archive, ReextractResult, ReextractTarget, StoreError
+from newsarchive.storage.archive import extraction_url
+from newsarchive.urls import site_from_url
+
+# The crawl's download limit applies to saved pages too, and to what a compressed one inflates
+# to: no article page is this big, and a decompression bomb stops here instead of taking the
+# machine's memory (a 10 kB .gz can inflate to gigabytes).
+DEFAULT_MAX_SIZE = DOWNLOAD_MAXSIZE
+_CHUNK = 64 * 1024
+
+# Recognised by their first bytes, not the file name: saved pages are often misnamed.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"BZh", "bzip2"),
+)
+
+
+def format_size(size: int) -> str:
+    """10485760 -> '10 MB' (binary units, as DOWNLOAD_MAXSIZE is written)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size} bytes"
+
+
+def parse_size(text: str) -> int:
+    """'10MB', '512k', '2 GiB', '1048576' -> bytes (k/M/G are binary, as for DOWNLOAD_MAXSIZE)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"{text!r} is not a size like 10MB, 512k or 1048576")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    size = int(number * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit])
+    if size <= 0:
+        raise ValueError(f"{text!r}: the size must be more than 0 bytes")
+    return size
+
+
+def _open_decompressed(codec: str, raw: IO[bytes]) -> IO[bytes]:
+    """A streaming reader: memory stays at one chunk whatever the file inflates to."""
+    if codec == "gzip":
+        return gzip.GzipFile(fileobj=raw)
+    if codec == "xz":
+        return lzma.LZMAFile(raw)
+    if codec == "bzip2":
+        return bz2.BZ2File(raw)
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+
+
+def _read_bounded(stream: IO[bytes], max_size: int) -> bytes | None:
+    """At most `max_size` bytes of `stream`, or None when it holds more."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(_CHUNK, max_size + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_size:
+            return None
+        chunks.append(chunk)
+
+
+def read_page(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
+    """The bytes of a saved page (inflated if gzip, zstd, xz or bzip2), or a NotHtmlError naming
+    the file and what is wrong: missing, a directory, unreadable, too big, inflating past
+    `max_size`, a broken archive, empty, binary, no markup."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+            handle.seek(0)
+            codec = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+            if codec is None:
+                data = _read_bounded(handle, max_size)
+                if data is None:
+                    raise NotHtmlError(
+                        f"{path}: {format_size(path.stat().st_size)}, past the "
+                        f"{format_size(max_size)} limit (--max-size); skipped"
+                    )
+            else:
+                try:
+                    with _open_decompressed(codec, handle) as stream:
+                        data = _read_bounded(stream, max_size)
+                except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+                    raise NotHtmlError(f"{path}: broken {codec} file: {exc}") from None
+                if data is None:
+                    raise NotHtmlError(f"{path}: inflates past {format_size(max_size)}; skipped")
+    except FileNotFoundError:
+        raise NotHtmlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NotHtmlError(f"{path}: is a directory, not a page") from None
+    except PermissionError:
+        raise NotHtmlError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise NotHtmlError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    check_html(data, str(path))
+    return data
+
+
+def check_html(data: bytes, where: str) -> None:
+    """Refuse what is plainly not an HTML page: empty, binary (a PDF, an image...), or text with
+    no markup at all, in one line naming `where`."""
+    if not data.strip():
+        raise NotHtmlError(f"{where}: empty file")
+    reason = not_html_reason(data)
+    if reason is not None:
+        raise NotHtmlError(f"{where}: not an HTML page: {reason}")
+    if b"<" not in data[:65536]:
+        raise NotHtmlError(f"{where}: no HTML markup found")
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+def import_page(
+    archive: Archive,
+    body: bytes,
+    *,
+    url: str | None = None,
+    path: str | Path | None = None,
+    site: str | None = None,
+) -> str:
+    """Store a page saved earlier (a file, or bytes from elsewhere) as raw page + record.
+
+    The record is what `extract_article(body, url)` makes of it, exactly as `extract` prints it;
+    a page the extractor judges a listing or other page is kept as a raw page only. Without
+    `url` the page is kept under its file: URI and keyed by its canonical URL when it names one.
+    `site` defaults to the name of the site profile matching `url`, else the host of `url` or of
+    the canonical URL, else "local". Returns the outcome of Archive.store.
+    """
+    from newsarchive.extract import extract_article
+
+    page_url = url or (Path(path).resolve().as_uri() if path else None)
+    if not page_url:
+        raise NewsarchiveError("import_page needs the page's url or the path it was read from")
+    raw = RawPage(url=page_url, body=body)
+    try:
+        article: Article | None = extract_article(body, url)
+    except NewsarchiveError:
+        raise
+    except Exception as exc:  # an extractor bug on one page must not end an import
+        reason = f"extractor error: {type(exc).__name__}: {exc}"
+        archive.record_failure(page_url, reason, site=site)
+        raise StoreError(f"{path or url}: {reason}") from exc
+    if article is not None and not (article.title or article.body):
+        article = None  # nothing of an article in it: keep the page only
+    if site is None:
+        # A profile name only when the extractor used that profile (it picks one by `url`),
+        # since re-extraction picks the profile by site name; else the host.
+        profile = find_profile(url) if url else None
+        named_url = url or (article.canonical_url if article else None)
+        site = profile.name if profile else (site_from_url(named_url) or "local")
+    return archive.store(raw, article, site=site)
+
+
+# --- reextract ----------------------------------------------------------------------------
+
+
+class ProfileChooser:
+    """The profile to re-extract each article with: `forced` if given, else the profile file
+    the article's crawl ran with (while that file exists), else the packaged profile named like
+    the site, else None (extraction then picks a packaged profile by URL, as at import)."""
+
+    def __init__(self, forced: SiteProfile | None = None) -> None:
+        self.forced = forced
+        self._files: dict[str, SiteProfile | ProfileError] = {}
+        self.gone: set[str] = set()  # recorded profile files that no longer exist
+
+    def choose(self, target: ReextractTarget) -> SiteProfile | None:
+        if self.forced is not None:
+            return self.forced
+        recorded = target.profile_path
+        if recorded:
+            if Path(recorded).is_file():
+                if recorded not in self._files:
+                    try:
+                        self._files[recorded] = load_profile_file(recorded)
+                    except ProfileError as exc:
+                        self._files[recorded] = exc
+                found = self._files[recorded]
+                if isinstance(found, ProfileError):
+                    # Re-extracting with some other profile would silently change the record.
+                    raise found
+                return found
+            self.gone.add(recorded)
+        return next((p for p in list_profiles() if p.name == target.site), None)
+
+
+def reextract(
+    archive: Archive,
+    targets: Iterable[ReextractTarget],
+    *,
+    profile: SiteProfile | None = None,
+) -> Iterator[ReextractResult]:
+    """Rebuild each target's record from its raw pages with the current extractor.
+
+    The same extraction as the crawl (its page-stitching function over the article's pages),
+    with the profile ProfileChooser picks. Yields one result per article, as it goes (for a
+    progress bar); a page that fails is recorded in `failures` and the run goes on.
+    """
+    from newsarchive.extract import extract_pages
+
+    chooser = ProfileChooser(profile)
+    with archive.batch():
+        for target in targets:
+            pages = archive.article_pages(target.page_id)
+            if not pages:
+                row = archive.article_row(target.article_id) or {"url": str(target.article_id)}
+                yield ReextractResult(
+                    article_id=target.article_id,
+                    url=row["url"],
+                    error=f"{row['url']}: raw page {target.page_id} is missing from "
+                    f"{archive.pages_path}",
+                )
+                continue
+            for page in pages:
+                # Imported files: the extractor saw no URL then, so it sees none now.
+                page.url = extraction_url(page.url) or ""
+            try:
+                article = extract_pages(pages, chooser.choose(target))
+                result = archive.apply_reextraction(target.article_id, article)
+            except ProfileError as exc:
+                result = ReextractResult(target.article_id, pages[0].url, error=str(exc))
+            except Exception as exc:  # one broken page must not end the run
+                url = pages[0].url or f"article {target.article_id}"
+                result = ReextractResult(
+                    target.article_id, url, error=f"{url}: {type(exc).__name__}: {exc}"
+                )
+                archive.record_failure(url, f"reextract: {result.error}", site=target.site)
+            yield result
