@@ -14,7 +14,14 @@ import click
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli.extract import batch_requests
 from newsarchive.errors import NewsarchiveError
-from newsarchive.importing import import_page, read_page, reextract
+from newsarchive.importing import (
+    DEFAULT_MAX_SIZE,
+    format_size,
+    import_page,
+    parse_size,
+    read_page,
+    reextract,
+)
 from newsarchive.storage import DEFAULT_DB, Archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
 from newsarchive.storage.queries import FILL_RATE_FIELDS, article_rows, search, stats
@@ -49,10 +56,21 @@ def _error(message: str) -> None:
 @click.option("--url", help="The page's URL (one PAGE only): key, relative links, site profile.")
 @click.option("--site", help="Site name to file the pages under (default: profile name or host).")
 @click.option("--batch", is_flag=True, help="Read JSON Lines pages on stdin, as `extract --batch`.")
+@click.option(
+    "--max-size",
+    default=format_size(DEFAULT_MAX_SIZE).replace(" ", ""),
+    show_default=True,
+    help="Skip pages bigger than this, compressed ones by what they inflate to.",
+)
 @db_option
 @friendly_errors
 def import_pages(
-    pages: tuple[Path, ...], url: str | None, site: str | None, batch: bool, db: Path
+    pages: tuple[Path, ...],
+    url: str | None,
+    site: str | None,
+    batch: bool,
+    max_size: str,
+    db: Path,
 ) -> None:
     """Store saved pages in the archive: the raw page (compressed) and its article record.
 
@@ -72,15 +90,21 @@ def import_pages(
         raise NewsarchiveError("give PAGE files to import, or --batch")
     if url and len(pages) > 1:
         raise NewsarchiveError("--url names one page; give a single PAGE with it")
+    try:
+        limit = parse_size(max_size)
+    except ValueError as exc:
+        raise NewsarchiveError(f"--max-size: {exc}") from None
     outcomes: Counter[str] = Counter()
     with Archive(db) as archive, archive.batch():
         if batch:
-            _import_batch(archive, site, outcomes)
+            _import_batch(archive, site, outcomes, limit)
         else:
             for path in pages:
                 try:
                     outcomes[
-                        import_page(archive, read_page(path), url=url, path=path, site=site)
+                        import_page(
+                            archive, read_page(path, max_size=limit), url=url, path=path, site=site
+                        )
                     ] += 1
                 except NewsarchiveError as exc:
                     outcomes["failed"] += 1
@@ -96,7 +120,9 @@ def import_pages(
         sys.exit(1)
 
 
-def _import_batch(archive: Archive, site: str | None, outcomes: Counter[str]) -> None:
+def _import_batch(
+    archive: Archive, site: str | None, outcomes: Counter[str], max_size: int
+) -> None:
     for request, error in batch_requests(sys.stdin):
         if request is None:
             outcomes["failed"] += 1
@@ -104,7 +130,7 @@ def _import_batch(archive: Archive, site: str | None, outcomes: Counter[str]) ->
             continue
         page_url = request.get("url")
         try:
-            body = read_page(request["path"])
+            body = read_page(request["path"], max_size=max_size)
             outcome = import_page(archive, body, url=page_url, path=request["path"], site=site)
             outcomes[outcome] += 1
             result = {"id": request.get("id"), "outcome": outcome, "path": request["path"]}
@@ -115,29 +141,38 @@ def _import_batch(archive: Archive, site: str | None, outcomes: Counter[str]) ->
 
 
 @cli.command("search")
-@click.argument("query")
+@click.argument("words", nargs=-1, required=True, metavar="QUERY...")
 @site_option
 @since_option
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
+@click.option("--fts", is_flag=True, help="Take QUERY as SQLite FTS5 syntax (OR, NOT, prefix*).")
 @db_option
 @friendly_errors
 def search_command(
-    query: str, site: str | None, since: str | None, limit: int, as_json: bool, db: Path
+    words: tuple[str, ...],
+    site: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+    fts: bool,
+    db: Path,
 ) -> None:
-    """Full-text search over titles, descriptions and bodies (SQLite FTS5 syntax).
+    """Full-text search over titles, descriptions and bodies, best matches first.
 
     \b
     Examples:
-        newsarchive search "banjir jakarta"            # both words, anywhere
-        newsarchive search '"kereta cepat" OR lrt'     # an exact phrase, or a word
-        newsarchive search 'gempa NOT latihan' --site detik --since 2024-01-01 --json
+        newsarchive search banjir jakarta              # both words, anywhere
+        newsarchive search '"kereta cepat" anak-anak'  # an exact phrase and a word
+        newsarchive search gempa --site detik --since 2024-01-01 --json
+        newsarchive search --fts 'pemilu* NOT latihan' # FTS5 syntax: OR, NOT, NEAR, prefix*
 
-    Words are matched whole and case-insensitively; end a word with * for a prefix (pemilu*).
-    Punctuation belongs inside double quotes: '"Jakarta, 31 Januari"'.
+    Plain words are matched whole and case-insensitively, every one of them; punctuation is
+    ignored. With --fts the query is SQLite FTS5 syntax.
     """
-    with Archive(db, create=False) as archive:
-        hits = search(archive, query, site=site, since=_since(since), limit=limit)
+    query = " ".join(words)
+    with Archive(db, readonly=True) as archive:
+        hits = search(archive, query, site=site, since=_since(since), limit=limit, fts=fts)
     if as_json:
         click.echo(json.dumps([asdict(hit) for hit in hits], ensure_ascii=False, indent=2))
         return
@@ -237,7 +272,7 @@ def export_command(
     """
     if fmt == "parquet" and output is None:
         raise NewsarchiveError("Parquet is binary: give a file with -o FILE")
-    with Archive(db, create=False) as archive:
+    with Archive(db, readonly=True) as archive:
         rows = article_rows(archive, site=site, since=_since(since))
         if fmt == "parquet":
             count = write_parquet(rows, str(output))
@@ -304,7 +339,7 @@ def stats_command(as_json: bool, db: Path) -> None:
     Example:
         newsarchive stats --db data/demo.db
     """
-    with Archive(db, create=False) as archive:
+    with Archive(db, readonly=True) as archive:
         numbers = stats(archive)
     if as_json:
         click.echo(json.dumps(asdict(numbers), indent=2))

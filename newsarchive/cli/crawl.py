@@ -66,14 +66,67 @@ def job_dir(db: Path, site: str) -> Path:
     return Path(db).parent / "jobs" / Path(db).stem / re.sub(r"[^A-Za-z0-9_.-]+", "_", site)
 
 
-def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """`-s NAME=VALUE` pairs as settings, each value checked against the type of the setting's
+    default (a number where a number is expected...), so a typo is a one-line error before the
+    crawl starts rather than an exception inside it."""
+    out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise NewsarchiveError(f"-s {pair!r}: expected NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
-        out[name.strip()] = value
+        out[name] = check_setting(name, value)
     return out
+
+
+def _default_settings() -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("newsarchive.settings", priority="project")
+    return settings
+
+
+def check_setting(name: str, value: str) -> Any:
+    """`value` for the setting `name`, converted to its default's type; NewsarchiveError names
+    the setting and what was expected when it does not convert, or when `name` is a near miss
+    of a known setting (DOWNLOAD_DELY)."""
+    import difflib
+
+    from scrapy.settings import Settings
+
+    defaults = _default_settings()
+    if name not in defaults:
+        close = difflib.get_close_matches(name, list(defaults), n=1, cutoff=0.85)
+        if close:
+            raise NewsarchiveError(f"-s {name}: unknown setting; did you mean {close[0]}?")
+        return value  # a setting of some extension: passed on as given
+    default = defaults[name]
+    probe = Settings({name: value})
+    try:
+        if isinstance(default, bool):
+            return probe.getbool(name)
+        if isinstance(default, int):
+            # Scrapy reads most numeric settings as floats even where the default is whole.
+            number = probe.getfloat(name)
+            return int(number) if number.is_integer() else number
+        if isinstance(default, float):
+            return probe.getfloat(name)
+        if isinstance(default, dict) or hasattr(default, "copy_to_dict"):
+            return probe.getdict(name)
+        if isinstance(default, (list, tuple)):
+            return probe.getlist(name)
+    except (TypeError, ValueError):
+        kind = {bool: "true or false", int: "a number", float: "a number"}.get(
+            type(default), f"a value like {default!r}"
+        )
+        if isinstance(default, dict) or hasattr(default, "copy_to_dict"):
+            kind = "a JSON object"
+        raise NewsarchiveError(
+            f"-s {name}={value!r}: expected {kind} (the default is {default!r})"
+        ) from None
+    return value
 
 
 def run_crawls(
@@ -93,9 +146,13 @@ def run_crawls(
     from twisted.internet import defer
 
     from newsarchive.spiders.portal import PortalSpider, _since
+    from newsarchive.storage import check_archive
 
     _since(since)  # a bad date is a one-line error before anything starts
     names = [_site_name(site) for site in sites]
+    # A file that is not our archive (or a damaged one) is named in one line before Scrapy
+    # starts, and is left as it was.
+    check_archive(db, for_writing=True)
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
     settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
@@ -114,6 +171,7 @@ def run_crawls(
             crawler.settings.set("JOBDIR", str(job_dir(db, name)), priority="cmdline")
         crawlers.append((site, crawler))
     results: list[CrawlResult] = []
+    errors: list[BaseException] = []
 
     @defer.inlineCallbacks
     def crawl_all():
@@ -129,6 +187,8 @@ def run_crawls(
                 )
                 stats = crawler.stats.get_stats() if crawler.stats else {}
                 results.append(CrawlResult(getattr(crawler.spider, "site_name", site), dict(stats)))
+        except Exception as exc:  # reported after the reactor stops, in one line
+            errors.append(exc)
         finally:
             from twisted.internet import reactor
             from twisted.internet.error import ReactorNotRunning
@@ -139,7 +199,52 @@ def run_crawls(
 
     crawl_all()
     process.start(stop_after_crawl=False)
+    if errors:
+        exc = errors[0]
+        if isinstance(exc, NewsarchiveError):
+            raise exc
+        raise NewsarchiveError(f"the crawl could not start: {type(exc).__name__}: {exc}")
     return results
+
+
+def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
+    """One line per site whose crawl should alarm whoever reads the cron mail: every request
+    failed, or a first crawl that archived no article (a wrong URL, a site that blocks us, a
+    template the extractor cannot read)."""
+    from newsarchive.storage import Archive
+
+    problems = []
+    with Archive(db, readonly=True) as archive:
+        for result in results:
+            run_id = result.stats.get("newsarchive/run_id")
+            fetched = int(result.stats.get("response_received_count", 0) or 0)
+            failures = result.count("failures")
+            reason = None
+            if run_id is not None:
+                row = archive.db.execute(
+                    "SELECT reason, count(*) FROM failures WHERE run_id = ? GROUP BY reason "
+                    "ORDER BY 2 DESC LIMIT 1",
+                    [run_id],
+                ).fetchone()
+                reason = row[0] if row else None
+            if fetched == 0 or (failures and fetched <= failures and not result.count("new")):
+                why = f" (most often: {reason})" if reason else ""
+                problems.append(f"{result.site}: every request failed, {failures} failures{why}")
+                continue
+            archived = result.count("new") + result.count("updated") + result.count("unchanged")
+            known = archive.db.execute(
+                "SELECT count(*) FROM articles WHERE site = ?", [result.site]
+            ).fetchone()[0]
+            if (
+                archived == 0
+                and known == 0
+                and not result.stats.get("newsarchive/skipped_archived")
+            ):
+                problems.append(
+                    f"{result.site}: no article found in {fetched} pages fetched "
+                    f"({result.count('page')} kept as other pages, {failures} failures)"
+                )
+    return problems
 
 
 db_option = click.option(
@@ -216,11 +321,21 @@ def crawl_command(
     )
     for result in results:
         click.echo(result.summary())
-    if len(results) < len(sites) or any(
-        r.stats.get("finish_reason") not in ("finished", "max_pages", "closespider_pagecount")
+    stopped = [
+        r
         for r in results
-    ):
-        raise NewsarchiveError("a crawl did not finish; run again with --resume to continue it")
+        if r.stats.get("finish_reason") not in ("finished", "max_pages", "closespider_pagecount")
+    ]
+    if len(results) < len(sites) or stopped:
+        reason = stopped[0].stats.get("finish_reason", "not finished") if stopped else "stopped"
+        raise NewsarchiveError(
+            f"a crawl did not finish ({reason}); run again with --resume to continue it"
+        )
+    problems = crawl_problems(results, db)
+    for problem in problems:
+        click.echo(f"Error: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
 
 
 @cli.command("demo")

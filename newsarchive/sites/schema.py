@@ -117,6 +117,20 @@ def _str_list(value: Any, path: Path, key: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _domains(value: Any, path: Path) -> tuple[str, ...]:
+    # A list even for one domain: a string here is most often a list written wrongly, and
+    # taking "a, b" as one host name would match nothing without a word.
+    if not isinstance(value, list):
+        raise _fail(path, "domains", 'expected a list of host names, e.g. ["detik.com"]')
+    hosts = tuple(d.lower() for d in _str_list(value, path, "domains"))
+    for host in hosts:
+        if not re.fullmatch(
+            r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", host
+        ):
+            raise _fail(path, "domains", f"{host!r} is not a host name like 'news.example.id'")
+    return hosts
+
+
 def _selectors(value: Any, path: Path, key: str) -> tuple[str, ...]:
     sels = _str_list(value, path, key)
     for sel in sels:
@@ -183,14 +197,10 @@ def parse_profile(data: dict[str, Any], path: Path | str) -> SiteProfile:
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
         raise _fail(path, "name", "expected a lowercase identifier like 'detik' or 'my-portal'")
-    domains = (
-        tuple(d.lower() for d in _str_list(data.get("domains", []), path, "domains"))
-        if "domains" in data
-        else ()
-    )
-    tz = parse_timezone(data["timezone"], path) if "timezone" in data else None
+    domains = _domains(data["domains"], path) if "domains" in data else ()
     if "timezone" in data and not isinstance(data["timezone"], str):
-        raise _fail(path, "timezone", "expected a string")
+        raise _fail(path, "timezone", "expected a string such as 'WIB' or '+07:00'")
+    tz = parse_timezone(data["timezone"], path) if "timezone" in data else None
     language = data.get("language")
     if language is not None and not isinstance(language, str):
         raise _fail(path, "language", "expected a string such as 'id'")

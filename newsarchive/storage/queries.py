@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,25 @@ def _filters(site: str | None, since: str | None, alias: str = "a") -> tuple[str
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
+# A plain query: "quoted phrases" and words (letters and digits, inner hyphens and apostrophes
+# kept, so reduplicated words like anak-anak and Jum'at stay one term).
+_PLAIN_TERM = re.compile(r'"([^"]*)"|(\w+(?:[-\'’]\w+)*)')
+
+
+def plain_query(text: str) -> str:
+    """A plain search ('banjir jakarta', 'anak-anak', '"kereta cepat" 2024') as an FTS5 query:
+    every word and phrase must match; nothing in it is FTS syntax. Raises NewsarchiveError when
+    it holds no word at all ('*', '--')."""
+    terms = []
+    for phrase, word in _PLAIN_TERM.findall(text):
+        term = " ".join(re.findall(r"\w+", phrase or word))
+        if term:
+            terms.append('"' + term + '"')
+    if not terms:
+        raise NewsarchiveError(f"search: {text!r} holds no word to search for")
+    return " ".join(terms)
+
+
 def search(
     archive: Archive,
     query: str,
@@ -64,10 +84,13 @@ def search(
     site: str | None = None,
     since: str | None = None,
     limit: int = 20,
+    fts: bool = False,
 ) -> list[SearchHit]:
-    """Articles matching an FTS5 query, best first (bm25 over title, description and body)."""
+    """Articles matching plain words (every word; "quoted phrases" kept), best first (bm25 over
+    title, description and body). `fts=True` takes the query as FTS5 syntax instead."""
     if not query.strip():
         raise NewsarchiveError("search: empty query")
+    match = query if fts else plain_query(query)
     where, params = _filters(site, since)
     # FTS5 sorts by rank itself (the ORDER BY goes to the virtual table), so SQLite computes
     # snippet() only for the rows it emits: measured faster than ranking in a subquery first.
@@ -78,17 +101,15 @@ def search(
         WHERE articles_fts MATCH ?{where}
         ORDER BY articles_fts.rank LIMIT ?
     """
-    args = [SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, query, *params, limit]
+    args = [SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, match, *params, limit]
     try:
         rows = archive.db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:
-        message = str(exc)
-        if "fts5" in message or "no such column" in message or "unterminated" in message:
-            raise NewsarchiveError(
-                f"search query {query!r} is not valid FTS5 syntax ({message}); "
-                "put an exact phrase in double quotes, e.g. '\"kereta cepat\"'"
-            ) from None
-        raise
+        if not fts:
+            raise
+        raise NewsarchiveError(
+            f"search: {query!r} is not valid FTS5 syntax ({exc}); drop --fts to search plain words"
+        ) from None
     return [SearchHit(*row) for row in rows]
 
 

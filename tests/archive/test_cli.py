@@ -163,7 +163,9 @@ def test_stats_lists_sites_and_fill_rates(filled):
 
 
 def test_user_mistakes_are_one_line_errors(tmp_path, filled):
-    one_line_error(invoke("search", "banjir AND (", "--db", str(filled)), "banjir AND (", "FTS5")
+    one_line_error(
+        invoke("search", "--fts", "banjir AND (", "--db", str(filled)), "banjir AND (", "FTS5"
+    )
     one_line_error(
         invoke("search", "banjir", "--db", str(tmp_path / "none.db")), "none.db", "no archive"
     )

@@ -73,6 +73,10 @@ def test_layout_is_chosen_by_fetched_at(tmp_path):
         ("[crawl]\ndownload_delay = -1", "crawl.download_delay"),
         ('[[layouts]]\nvalid_until = "soon"', "layouts[0].valid_until"),
         ('name = "Not Valid"', "name"),
+        ("timezone = 5", "timezone"),
+        ('domains = "x.example"', "domains"),
+        ('domains = ["https://x.example/"]', "domains"),
+        ("language = 3", "language"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(tmp_path, text, key):

@@ -1,0 +1,281 @@
+"""Every command on every bad input a user can give it: a non-zero exit, one `Error:` line naming
+the cause, no traceback, and the files it was pointed at left byte for byte as they were (no
+-wal, -shm or raw pages file created beside them)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from archive_fixtures import news_page
+from click.testing import CliRunner
+
+from newsarchive.cli import cli
+from newsarchive.storage import default_pages_path
+
+URL = "https://warta.example.id/daerah/2024/03/05/sawah-kering"
+PAGE = news_page(
+    "Ratusan hektare sawah kering di Indramayu",
+    [
+        "INDRAMAYU - Ratusan hektare sawah di pesisir Indramayu mengering karena kemarau panjang "
+        "yang belum juga berakhir, dan anak-anak petani ikut membantu mengangkut air.",
+        "Petani berharap pemerintah segera membangun embung untuk menampung air hujan.",
+    ],
+    canonical=URL,
+)
+CLI = [sys.executable, "-c", "from newsarchive.cli import cli; cli()"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def assert_one_error(code: int, stderr: str, *expected: str) -> str:
+    assert code != 0, stderr
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+    return errors[0]
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def archive_db(tmp_path: Path) -> Path:
+    """A real archive with one article, checkpointed so it is all in the main file."""
+    db = tmp_path / "made" / "archive.db"
+    db.parent.mkdir()
+    (tmp_path / "page.html").write_bytes(PAGE)
+    result = invoke("import", str(tmp_path / "page.html"), "--url", URL, "--db", str(db))
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def _bad_files(archive_db: Path, where: Path) -> dict[str, tuple[Path, str]]:
+    """name -> (file, a word the error must say)."""
+    where.mkdir()
+    text = where / "notes.db"
+    text.write_text("these are my notes, not a database\n" * 20)
+    empty = where / "empty.db"
+    empty.write_bytes(b"")
+    foreign = where / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO customers(name) VALUES ('Ani')")
+    conn.close()
+    future = where / "future.db"
+    shutil.copy(archive_db, future)
+    with sqlite3.connect(future) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    truncated = where / "truncated.db"
+    data = archive_db.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    return {
+        "text": (text, "not an SQLite file"),
+        "empty": (empty, "empty file"),
+        "foreign": (foreign, "not a newsarchive archive"),
+        "future": (future, "newer newsarchive"),
+        "truncated": (truncated, "truncated or corrupt"),
+    }
+
+
+READ_AND_WRITE_COMMANDS = [
+    ("stats",),
+    ("search", "sawah"),
+    ("export",),
+    ("reextract",),
+    ("import", "{page}"),
+]
+
+
+@pytest.mark.parametrize("command", READ_AND_WRITE_COMMANDS, ids=lambda c: c[0])
+def test_files_that_are_not_our_archive_are_named_and_left_untouched(
+    archive_db: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    page = tmp_path / "page.html"
+    bad = _bad_files(archive_db, tmp_path / "bad")
+    before = snapshot(tmp_path / "bad")
+    for _name, (path, says) in bad.items():
+        args = [a.replace("{page}", str(page)) for a in command]
+        result = invoke(*args, "--db", str(path))
+        assert_one_error(result.exit_code, result.stderr, path.name, says)
+    assert snapshot(tmp_path / "bad") == before, "a bad file was changed or a file was created"
+
+
+def test_crawl_refuses_a_bad_archive_before_contacting_anyone(
+    archive_db: Path, tmp_path: Path
+) -> None:
+    bad = _bad_files(archive_db, tmp_path / "bad")
+    before = snapshot(tmp_path / "bad")
+    for path, says in bad.values():
+        proc = subprocess.run(
+            [*CLI, "crawl", "http://127.0.0.1:9/", "--db", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert_one_error(proc.returncode, proc.stderr, path.name, says)
+        assert "pages fetched" not in proc.stdout  # refused before the crawl started
+    assert snapshot(tmp_path / "bad") == before
+
+
+def test_read_commands_write_nothing(archive_db: Path) -> None:
+    pages = default_pages_path(archive_db)
+    pages.unlink()  # an archive whose raw pages file is gone: read commands still read records
+    before = snapshot(archive_db.parent)
+    assert invoke("stats", "--db", str(archive_db)).exit_code == 0
+    assert invoke("search", "sawah", "--db", str(archive_db)).exit_code == 0
+    assert invoke("export", "--db", str(archive_db)).exit_code == 0
+    assert snapshot(archive_db.parent) == before
+    assert not pages.exists()
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [
+        (("anak-anak",), True),  # reduplicated words are everyday Indonesian
+        (("sawah", "Indramayu"), True),
+        (('"ratusan hektare"',), True),
+        (("embung", "kereta"), False),  # every word must match
+        (("Jum'at", "(sawah"), False),
+    ],
+)
+def test_search_takes_plain_words(archive_db: Path, words: tuple[str, ...], found: bool) -> None:
+    result = invoke("search", *words, "--db", str(archive_db), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert (URL in result.output) is found
+
+
+@pytest.mark.parametrize("query", ["*", "+ -", "()", '""'])
+def test_a_query_without_words_is_one_line(archive_db: Path, query: str) -> None:
+    result = invoke("search", "--db", str(archive_db), query)
+    assert_one_error(result.exit_code, result.stderr, "no word")
+
+
+def test_fts_syntax_only_with_the_flag(archive_db: Path) -> None:
+    ok = invoke("search", "--fts", "sawah NOT kereta", "--db", str(archive_db), "--json")
+    assert ok.exit_code == 0 and URL in ok.output
+    bad = invoke("search", "--fts", "sawah AND (", "--db", str(archive_db))
+    assert_one_error(bad.exit_code, bad.stderr, "FTS5", "--fts")
+
+
+def _bomb(path: Path, inflated: int) -> None:
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        chunk = b"<p>" + b"a" * (1024 * 1024 - 3)
+        for _ in range(inflated // len(chunk)):
+            out.write(chunk)
+
+
+def test_bad_imports_are_one_line_each_and_the_rest_is_imported(
+    archive_db: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "imports"
+    bad.mkdir()
+    (bad / "empty.html").write_bytes(b"")
+    (bad / "scan.pdf.html").write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    (bad / "photo.html").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40)
+    (bad / "words.html").write_text("just words, no markup at all")
+    _bomb(bad / "bomb.html.gz", 64 * 1024 * 1024)
+    (bad / "broken.html.gz").write_bytes(gzip.compress(PAGE)[:40])
+    good = tmp_path / "good.html"
+    good.write_bytes(PAGE.replace(b"sawah-kering", b"sawah-kering-2"))
+    names = sorted(p.name for p in bad.iterdir())
+    result = invoke(
+        "import",
+        *(str(bad / n) for n in names),
+        str(good),
+        "--max-size",
+        "16MB",
+        "--db",
+        str(archive_db),
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == len(names), result.stderr
+    for name, says in {
+        "empty.html": "empty",
+        "scan.pdf.html": "PDF",
+        "photo.html": "JPEG",
+        "words.html": "no HTML markup",
+        "bomb.html.gz": "inflates past 16 MB",
+        "broken.html.gz": "broken gzip",
+    }.items():
+        [line] = [e for e in errors if name in e]
+        assert says in line, line
+    assert "imported 1 pages" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_site_nothing_answers_on_fails_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    proc = subprocess.run(
+        [*CLI, "crawl", f"http://127.0.0.1:{_free_port()}/", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert_one_error(proc.returncode, proc.stderr, "every request failed", "refused")
+
+
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ("DOWNLOAD_TIMEOUT=abc", "expected a number"),
+        ("ROBOTSTXT_OBEY=maybe", "true or false"),
+        ("DOWNLOAD_DELY=2", "did you mean DOWNLOAD_DELAY"),
+        ("DOWNLOAD_DELAY", "NAME=VALUE"),
+    ],
+)
+def test_bad_settings_are_refused_before_the_crawl(tmp_path: Path, setting: str, says: str) -> None:
+    proc = subprocess.run(
+        [*CLI, "crawl", "http://127.0.0.1:9/", "--db", str(tmp_path / "a.db"), "-s", setting],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_error(proc.returncode, proc.stderr, says)
+    assert not (tmp_path / "a.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("profile", "says"),
+    [
+        ("timezone = 5\n", "timezone"),
+        ('domains = "x.example"\n', "domains"),
+        ("name = \n", "not valid TOML"),
+    ],
+)
+def test_bad_profiles_are_one_line(tmp_path: Path, profile: str, says: str) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(profile)
+    proc = subprocess.run(
+        [*CLI, "crawl", str(path), "--db", str(tmp_path / "a.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_error(proc.returncode, proc.stderr, "site.toml", says)
