@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import json
 import logging
 import sys
 import time
@@ -217,43 +217,27 @@ class ProgressLine:
 _WRITER: dict[str, Any] = {}
 
 
-def _open_batch(archive: Any, commit_every: int, commit_seconds: float) -> Any:
-    """`archive.batch(...)`: short write transactions (at most `commit_every` items and about
-    `commit_seconds`), so another writer on the same archive gets its turn."""
-    try:
-        return archive.batch(commit_every, max_seconds=commit_seconds)
-    except TypeError:  # an Archive whose batches are bounded by their size only
-        return archive.batch(commit_every)
-
-
 def _writer_open(
     db_path: str,
     site: str,
     run_settings: dict[str, Any],
     commit_every: int,
     commit_seconds: float = DEFAULT_COMMIT_SECONDS,
+    plan_entry: dict[str, Any] | None = None,
 ) -> int:
     from newsarchive.storage import Archive
+    from newsarchive.storage.archive import RunTally
 
     archive = Archive(db_path)
     try:
-        run_id = archive.start_run(site, run_settings)
-        batch = _open_batch(archive, commit_every, commit_seconds)
+        run_id = archive.start_run(site, run_settings, plan_entry=plan_entry)
+        batch = archive.batch(commit_every, max_seconds=commit_seconds)
         batch.__enter__()
     except BaseException:
         archive.close()
         raise
-    _WRITER.update(archive=archive, run_id=run_id, batch=batch, kinds=_stores_kinds(archive))
+    _WRITER.update(archive=archive, run_id=run_id, batch=batch, tally=RunTally())
     return run_id
-
-
-def _stores_kinds(archive: Any) -> bool:
-    """Does this archive keep every page's kind (so a non-article Article goes to `store`, which
-    files it as a page with its kind), or does a record exist for every Article it is given?"""
-    try:
-        return "kind" in archive.pages["pages"].columns_dict
-    except Exception:
-        return False
 
 
 def _writer_store(item: Any) -> tuple[str, str | None]:
@@ -271,8 +255,6 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
             )
         return "failures", None
     article = item.article
-    if article is not None and article.page_kind != "article" and not _WRITER["kinds"]:
-        article = None  # an archive without page kinds: a raw page only
     try:
         outcome = archive.store(
             item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
@@ -294,21 +276,21 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
         return "store_failures", f"{exc}" if isinstance(exc, StoreError) else (
             f"{item.raw.url}: could not store: {type(exc).__name__}: {exc}"
         )
+    if article is not None:
+        kind = article.page_kind
+    else:
+        kind = "error" if item.raw.status and item.raw.status >= 400 else "other"
+    _WRITER["tally"].add(article if outcome != "page" else None, kind)
     return outcome, None
-
-
-def _finish_run(archive: Any, run_id: int, counts: dict[str, int], reason: str) -> None:
-    """`archive.finish_run`, with the finish reason where the archive keeps one."""
-    parameters = inspect.signature(archive.finish_run).parameters
-    extra = {name: reason for name in ("reason", "finish_reason") if name in parameters}
-    archive.finish_run(run_id, **counts, **extra)
 
 
 def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
-        _finish_run(archive, _WRITER.pop("run_id"), counts, reason)
+        archive.finish_run(
+            _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
+        )
     finally:
         archive.close()
 
@@ -320,7 +302,7 @@ def finish_run_here(db_path: str, run_id: int, counts: dict[str, int], reason: s
     from newsarchive.storage import Archive
 
     with Archive(db_path, create=False) as archive:
-        _finish_run(archive, run_id, counts, reason)
+        archive.finish_run(run_id, **counts, finish_reason=reason)
 
 
 def robots_failures(stats: dict[str, Any], base_url: str, site: str) -> list[FetchFailure]:
@@ -392,6 +374,9 @@ class StorePipeline:
                 )
             },
         }
+        # Set by `newsarchive run` for the plan entry this crawl is made for (JSON).
+        entry = settings.get("NEWSARCHIVE_PLAN_ENTRY")
+        plan_entry = json.loads(entry) if isinstance(entry, str) and entry else entry or None
         writer = WorkerProcess("newsarchive-writer", on_lost=self._lost)
         try:
             await writer.connect()
@@ -402,6 +387,7 @@ class StorePipeline:
                 run_settings,
                 self.commit_every,
                 self.commit_seconds,
+                plan_entry,
             )
         except BaseException:
             await writer.close()

@@ -103,6 +103,8 @@ NEWSARCHIVE_MAX_ARTICLE_PAGES = 30
 NEWSARCHIVE_EXTRACT_WORKERS = 1 if (os.cpu_count() or 1) >= 2 else 0
 # A live progress line on stderr when it is a terminal.
 NEWSARCHIVE_PROGRESS = True
+# The plan file entry a crawl is made for (JSON), set by `newsarchive run`; kept with the run.
+NEWSARCHIVE_PLAN_ENTRY = ""
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -139,6 +139,7 @@ def run_crawls(
     base_url: str | None = None,
     overrides: dict[str, Any] | None = None,
     verbose: bool = False,
+    site_name: str | None = None,
 ) -> list[CrawlResult]:
     """Crawl each site in turn with the `portal` spider; returns each crawl's Scrapy stats."""
     from scrapy.crawler import CrawlerProcess
@@ -149,7 +150,9 @@ def run_crawls(
     from newsarchive.storage import check_archive
 
     _since(since)  # a bad date is a one-line error before anything starts
-    names = [_site_name(site) for site in sites]
+    names = [_site_name(site) for site in sites]  # also checks each site before anything starts
+    if site_name:
+        names = [site_name]
     # A file that is not our archive (or a damaged one) is named in one line before Scrapy
     # starts, and is left as it was.
     check_archive(db, for_writing=True)
@@ -184,6 +187,7 @@ def run_crawls(
                     db=str(db),
                     since=since,
                     max_pages=max_pages,
+                    site_name=site_name,
                 )
                 stats = crawler.stats.get_stats() if crawler.stats else {}
                 results.append(CrawlResult(getattr(crawler.spider, "site_name", site), dict(stats)))
@@ -280,6 +284,12 @@ db_option = click.option(
     metavar="NAME=VALUE",
     help="Override a Scrapy setting.",
 )
+@click.option(
+    "--name",
+    "site_name",
+    metavar="NAME",
+    help="File the articles under this site name (one site only; default: profile name or host).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 @friendly_errors
 def crawl_command(
@@ -291,6 +301,7 @@ def crawl_command(
     base_url: str | None,
     contact: str | None,
     settings: tuple[str, ...],
+    site_name: str | None,
     verbose: bool,
 ) -> None:
     """Crawl news portals into the archive: new and changed articles only.
@@ -304,6 +315,8 @@ def crawl_command(
         newsarchive crawl https://news.example.id/ --since 2024-01-01
         newsarchive crawl demo --base-url http://127.0.0.1:8123/ --db data/demo.db
     """
+    if site_name is not None and len(sites) > 1:
+        raise NewsarchiveError("--name names one site; give a single site with it")
     overrides: dict[str, Any] = parse_overrides(settings)
     if contact:
         from newsarchive import __version__
@@ -318,6 +331,7 @@ def crawl_command(
         base_url=base_url,
         overrides=overrides,
         verbose=verbose,
+        site_name=site_name,
     )
     for result in results:
         click.echo(result.summary())
@@ -361,6 +375,7 @@ def demo_command(db: Path, serve: bool, verbose: bool) -> None:
     from newsarchive.demo import DemoServer
     from newsarchive.demo.check import audit
     from newsarchive.storage import Archive
+    from newsarchive.storage.health import site_alarms
     from newsarchive.storage.queries import article_rows
 
     try:
@@ -382,6 +397,7 @@ def demo_command(db: Path, serve: bool, verbose: bool) -> None:
         with Archive(db) as archive:
             report = audit(article_rows(archive, site="demo"), server.portal)
             failures = archive.count("failures")
+            alarms = site_alarms(archive, "demo")
         click.echo(
             f"Archive {db}: {report.archived} of {report.expected} demo articles archived, "
             f"{report.complete} with title, author, date and a clean body "
@@ -389,6 +405,11 @@ def demo_command(db: Path, serve: bool, verbose: bool) -> None:
         )
         for path, problems in list(report.problems.items())[:5]:
             click.echo(f"  {path}: {'; '.join(problems)}")
+        click.echo(
+            "Health: no alarm (newsarchive health compares each run with the site's history)"
+            if not alarms
+            else "Health: " + "; ".join(alarm.line() for alarm in alarms)
+        )
         click.echo(f"Browse it:  newsarchive browse --db {db}")
         click.echo(f"Search it:  newsarchive search --db {db} pekerja")
         if serve:

@@ -522,14 +522,33 @@ def _pager(style: str, base: str, page: int, last: int) -> tuple[str, str]:
 LISTING_STYLES = {"opini": "wordpress", "nasional": "relnext", "ekonomi": "numbered"}
 
 
+# Lines of the article templates a redesign drops: JSON-LD, date and author metadata, bylines
+# and date lines (each sits on lines of its own in every template).
+_REDESIGN_DROPS = re.compile(
+    r'application/ld\+json|<meta (?:name|property)="(?:author|publishdate|content_PublishedDate|'
+    r'article:[a-z_]+)"|class="(?:detail__author|detail__date|read__time|read__credit|'
+    r'entry-meta|entry-author|author-role)"'
+)
+
+
+def redesigned(html: str) -> str:
+    """An article page as the redesigned site serves it (see generate_portal)."""
+    return "\n".join(line for line in html.splitlines() if not _REDESIGN_DROPS.search(line))
+
+
 def generate_portal(
     base_url: str,
     *,
     articles: int = 60,
     seed: int = 20230702,
     offsite_url: str = DEFAULT_OFFSITE,
+    redesign: bool = False,
 ) -> Portal:
-    """Build the whole site for `base_url` (e.g. http://127.0.0.1:8123/)."""
+    """Build the whole site for `base_url` (e.g. http://127.0.0.1:8123/).
+
+    `redesign`: the same site re-templated the way a portal redesign breaks an archive without
+    breaking the crawl: article pages without structured data, meta dates and bylines (the
+    health alarms must notice)."""
     rng = random.Random(seed)
     arts = _make_articles(rng, articles)
     portal = Portal(base_url=base_url, articles=arts, offsite_url=offsite_url)
@@ -553,7 +572,7 @@ def generate_portal(
     pages = portal.pages
     for art in arts:
         for path, html in render.article_pages(art).items():
-            pages[path] = _html(html)
+            pages[path] = _html(redesigned(html) if redesign else html)
     if moved is not None:
         pages[moved.link_path] = (301, {"Location": portal.url(moved.path)}, b"")
     pages[portal.broken_path] = (

@@ -93,6 +93,7 @@ class DemoServer:
         offsite_url: str = DEFAULT_OFFSITE,
         log_path: Path | None = None,
         host: str = "127.0.0.1",
+        redesign: bool = False,
     ):
         if not host.startswith("127."):
             raise ValueError("the demo portal serves on loopback only (127.x.x.x)")
@@ -101,7 +102,11 @@ class DemoServer:
         self.base_url = f"http://{host}:{self.port}/"
         # The pages carry absolute URLs (sitemaps, canonical links), so they are made for the port.
         self.portal = generate_portal(
-            self.base_url, articles=articles, seed=seed, offsite_url=offsite_url
+            self.base_url,
+            articles=articles,
+            seed=seed,
+            offsite_url=offsite_url,
+            redesign=redesign,
         )
         self._httpd.portal = self.portal
         self._thread: threading.Thread | None = None

@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone, tzinfo
 from functools import lru_cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -258,8 +260,12 @@ def parse_profile(data: dict[str, Any], path: Path | str) -> SiteProfile:
 
 def load_profile_file(path: Path | str) -> SiteProfile:
     path = Path(path)
+    return _load(path, path)
+
+
+def _load(source: Traversable, path: Path) -> SiteProfile:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"{path}: no such profile file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -269,7 +275,12 @@ def load_profile_file(path: Path | str) -> SiteProfile:
 
 @lru_cache(maxsize=1)
 def _packaged() -> tuple[SiteProfile, ...]:
-    return tuple(load_profile_file(p) for p in sorted(PACKAGED_DIR.glob("*.toml")))
+    # Read as package resources, not from PACKAGED_DIR: under scrapyd the package runs from a
+    # zipped egg, where that is no directory.
+    found = sorted(
+        (r for r in files(__package__).iterdir() if r.name.endswith(".toml")), key=lambda r: r.name
+    )
+    return tuple(_load(r, PACKAGED_DIR / r.name) for r in found)
 
 
 def list_profiles() -> list[SiteProfile]:

@@ -144,6 +144,7 @@ class PortalSpider(scrapy.Spider):
         db: str | None = None,
         since: str | None = None,
         max_pages: str | int | None = None,
+        site_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -164,7 +165,9 @@ class PortalSpider(scrapy.Spider):
                 )
             base_url = absolute[0]
         self.base_url = base_url if urlsplit(base_url).path else base_url + "/"
-        self.site_name = (
+        # The name the archive files the site under: given (a plan entry's name), else the
+        # profile's, else the host.
+        self.site_name = site_name or (
             self.profile.name if self.profile else (site_from_url(self.base_url) or "site")
         )
         host = (urlsplit(self.base_url).hostname or "").lower()

@@ -123,6 +123,35 @@ class ReextractResult:
         return bool(self.filled or self.changed or self.emptied)
 
 
+# The record fields whose fill-rate is a site's health signal (a redesign empties them silently).
+HEALTH_FIELDS = ("title", "authors", "published", "category", "body")
+
+
+@dataclass
+class RunTally:
+    """What one crawl run stored, for its row in crawl_runs: articles seen (new, updated or
+    unchanged), how many had each health field filled, and pages per kind."""
+
+    articles: int = 0
+    filled: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HEALTH_FIELDS, 0))
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def add(self, article: Article | None, kind: str) -> None:
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        if article is None or kind != "article":
+            return
+        self.articles += 1
+        for name in HEALTH_FIELDS:
+            if getattr(article, name, None):
+                self.filled[name] += 1
+
+    def fill_rates(self) -> dict[str, float]:
+        """Percent of the run's articles with each field filled (empty when it stored none)."""
+        if not self.articles:
+            return {}
+        return {name: round(100.0 * n / self.articles, 1) for name, n in self.filled.items()}
+
+
 def default_pages_path(db_path: str | Path) -> Path:
     """Where the raw pages of an archive live: data/archive.db -> data/pages.db, X.db -> X-pages.db."""
     db_path = Path(db_path)
@@ -717,11 +746,16 @@ class Archive:
             },
         )
 
-    def start_run(self, site: str, settings: dict[str, Any]) -> int:
+    def start_run(
+        self, site: str, settings: dict[str, Any], *, plan_entry: dict[str, Any] | None = None
+    ) -> int:
         """Open a `crawl_runs` row; returns its id for finish_run(), store() and record_failure().
 
         `settings["profile"]`, the path of the profile file the crawl ran with, is what
-        `reextract` uses to rebuild the run's records with the same profile."""
+        `reextract` uses to rebuild the run's records with the same profile. `plan_entry` is the
+        plan file's entry the run was made for (`newsarchive run`), kept for citation."""
+        from newsarchive import __version__
+
         self._check_writable()
         with self._lock, self._write(self.db, self.path):
             return _insert(
@@ -732,6 +766,12 @@ class Archive:
                     "started": utc_now(),
                     "settings": json.dumps(
                         settings, ensure_ascii=False, sort_keys=True, default=str
+                    ),
+                    "version": __version__,
+                    "plan_entry": (
+                        json.dumps(plan_entry, ensure_ascii=False, sort_keys=True, default=str)
+                        if plan_entry
+                        else None
                     ),
                 },
             )
@@ -745,23 +785,28 @@ class Archive:
         articles_updated: int,
         articles_unchanged: int,
         failures: int,
+        finish_reason: str | None = None,
+        tally: RunTally | None = None,
     ) -> None:
+        """Close the run row with its counts, why it ended, and (from `tally`) the fill-rates
+        and page kinds of what it stored."""
         self._check_writable()
+        changes: dict[str, Any] = {
+            "finished": utc_now(),
+            "pages_fetched": pages_fetched,
+            "articles_new": articles_new,
+            "articles_updated": articles_updated,
+            "articles_unchanged": articles_unchanged,
+            "failures": failures,
+            "finish_reason": finish_reason,
+        }
+        if tally is not None:
+            changes["articles_seen"] = tally.articles
+            changes["fill_rates"] = json.dumps(tally.fill_rates())
+            changes["page_kinds"] = json.dumps(dict(sorted(tally.kinds.items())))
         with self._lock:
             with self._write(self.db, self.path):
-                _update(
-                    self.db,
-                    "crawl_runs",
-                    run_id,
-                    {
-                        "finished": utc_now(),
-                        "pages_fetched": pages_fetched,
-                        "articles_new": articles_new,
-                        "articles_updated": articles_updated,
-                        "articles_unchanged": articles_unchanged,
-                        "failures": failures,
-                    },
-                )
+                _update(self.db, "crawl_runs", run_id, changes)
             # Inside a batch: the finished run (and everything before it) is visible now.
             self._commit()
 

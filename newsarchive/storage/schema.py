@@ -213,7 +213,25 @@ def _archive_v2(db: sqlite_utils.Database) -> None:
     )
 
 
-ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2)
+def _archive_v3(db: sqlite_utils.Database) -> None:
+    """Run provenance, so a crawl can be cited and compared with the site's other runs: the
+    newsarchive version, the plan entry it ran for (JSON, NULL for a manual crawl), Scrapy's
+    finish reason, and the run's health signals — per-field fill-rates of the articles it stored
+    (JSON: field -> percent) and its page-kind counts (JSON: kind -> pages)."""
+    db.executescript(
+        """
+        ALTER TABLE crawl_runs ADD COLUMN version TEXT;
+        ALTER TABLE crawl_runs ADD COLUMN plan_entry TEXT;
+        ALTER TABLE crawl_runs ADD COLUMN finish_reason TEXT;
+        ALTER TABLE crawl_runs ADD COLUMN articles_seen INTEGER;
+        ALTER TABLE crawl_runs ADD COLUMN fill_rates TEXT;
+        ALTER TABLE crawl_runs ADD COLUMN page_kinds TEXT;
+        CREATE INDEX crawl_runs_site ON crawl_runs(site, id);
+        """
+    )
+
+
+ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2, _archive_v3)
 
 
 # --- pages.db -------------------------------------------------------------------------------

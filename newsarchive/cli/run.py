@@ -1,0 +1,226 @@
+"""`newsarchive run`, `health` and `schedule`: crawls a researcher leaves running."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from newsarchive.cli import cli, friendly_errors
+from newsarchive.plan import find_plan, format_interval, load_plan
+
+plan_option = click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The plan file (default: $NEWSARCHIVE_PLAN, else ./newsarchive.toml).",
+)
+
+
+@cli.command("run")
+@plan_option
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@click.option(
+    "--progress-every",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="A progress line on stderr this often while crawls run (not with -q).",
+)
+@click.option("--force", is_flag=True, help="Crawl every site of the plan now, due or not.")
+@friendly_errors
+def run_command(
+    plan_path: Path | None, quiet: bool, as_json: bool, progress_every: float, force: bool
+) -> None:
+    """Crawl every site of the plan that is due, `jobs` at a time, then exit: what cron calls.
+
+    \b
+    Example plan (newsarchive.toml):
+        db = "data/archive.db"
+        contact = "https://my-lab.example/newsarchive"
+        jobs = 2
+        [[sites]]
+        name = "detik"
+        site = "https://news.detik.com/"
+        every = "6h"
+    \b
+    Examples:
+        newsarchive run                          # ./newsarchive.toml
+        newsarchive run --plan ~/plans/jambi.toml -q
+        newsarchive run --json | jq .problems
+
+    A site not due is not contacted. The exit status is 0 when every due site was crawled and
+    no health alarm fired; 1 otherwise, with one `Error:` line per problem on stderr; 75 when
+    another run holds the archive (one line says whose).
+    """
+    from newsarchive.runner import EXIT_LOCKED, RunLocked, run_plan
+
+    plan = load_plan(find_plan(plan_path))
+
+    def progress(line: str) -> None:
+        click.echo(f"{plan.path.name}: {line}", err=True)
+
+    try:
+        report = run_plan(
+            plan,
+            progress=None if quiet else progress,
+            progress_seconds=progress_every,
+            force=force,
+        )
+    except RunLocked as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    elif not quiet:
+        if report.took_over:
+            click.echo(
+                f"took over the lock of a run that is gone (pid {report.took_over.get('pid')}, "
+                f"since {report.took_over.get('since')})",
+                err=True,
+            )
+        for site in report.sites:
+            if site.status == "not-due":
+                click.echo(f"{site.name}: {site.reason}")
+            else:
+                run = f" (run {site.run_id})" if site.run_id is not None else ""
+                click.echo(
+                    f"{site.name}: {site.status}{run} in {site.seconds:.0f}s: {site.summary}"
+                )
+    for problem in report.problems:
+        click.echo(f"Error: {problem}", err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The archive (default: the plan's db, else $NEWSARCHIVE_DB, else data/archive.db).",
+)
+
+
+@cli.command("health")
+@db_option
+@plan_option
+@click.option("--site", help="Only this site.")
+@click.option("--json", "as_json", is_flag=True, help="Print the alarms as a JSON array.")
+@friendly_errors
+def health_command(
+    db: Path | None, plan_path: Path | None, site: str | None, as_json: bool
+) -> None:
+    """Compare each site's latest crawl with its own earlier runs; exit 1 on any alarm.
+
+    \b
+    Examples:
+        newsarchive health --db data/archive.db
+        newsarchive health --json | jq '.[].signal'
+
+    Signals: a field's fill-rate (title, authors, published, category, body) 20 points below
+    the median of the site's previous runs (a redesign the extractor does not read), a surge of
+    failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row.
+    Each alarm is one line: site, signal, before -> now, run id.
+    """
+    from newsarchive.storage import Archive
+    from newsarchive.storage.health import health
+
+    db = _db_for(db, plan_path)
+    with Archive(db, readonly=True) as archive:
+        alarms = health(archive, site)
+        sites = archive.db.execute("SELECT count(DISTINCT site) FROM crawl_runs").fetchone()[0]
+    if as_json:
+        click.echo(json.dumps([alarm.to_dict() for alarm in alarms], indent=2))
+    else:
+        for alarm in alarms:
+            click.echo(f"Error: {alarm.line()}", err=True)
+        if not alarms:
+            click.echo(f"{db}: {sites} sites, no alarm")
+    if alarms:
+        sys.exit(1)
+
+
+def _db_for(db: Path | None, plan_path: Path | None) -> Path:
+    from newsarchive.storage import DEFAULT_DB
+
+    if db is not None:
+        return db
+    plan_file = find_plan(plan_path)
+    if plan_path is not None or plan_file.exists():
+        return load_plan(plan_file).db
+    return DEFAULT_DB
+
+
+@cli.command("schedule")
+@plan_option
+@click.option("--cron", "kind", flag_value="cron", default=True, help="A crontab line (default).")
+@click.option("--systemd", "kind", flag_value="systemd", help="A systemd service and timer.")
+@friendly_errors
+def schedule_command(plan_path: Path | None, kind: str) -> None:
+    """Print what runs `newsarchive run` for this plan on time: a crontab line or systemd units.
+
+    \b
+    Examples:
+        newsarchive schedule --plan newsarchive.toml --cron >> mycron && crontab mycron
+        newsarchive schedule --systemd     # then save the two units it prints
+
+    The interval is the plan's shortest `every`, rounded down to what cron can say; `run` skips
+    the sites that are not due, so the others are not contacted more often than their `every`.
+    """
+    plan = load_plan(find_plan(plan_path))
+    plan_file = plan.path.resolve()
+    workdir = plan_file.parent
+    program = shutil.which("newsarchive") or f"{sys.executable} -m newsarchive"
+    command = f"{program} run --plan {shlex.quote(str(plan_file))} -q"
+    shortest = min(entry.every for entry in plan.sites)
+    if kind == "cron":
+        click.echo(
+            f"{cron_spec(shortest)} cd {shlex.quote(str(workdir))} && {command}"
+            f"  # newsarchive plan {plan_file.name}"
+        )
+        return
+    name = "newsarchive-" + plan_file.stem
+    click.echo(
+        f"# {name}.service\n"
+        "[Unit]\n"
+        f"Description=newsarchive: crawl the sites of {plan_file} that are due\n"
+        "After=network-online.target\nWants=network-online.target\n\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"WorkingDirectory={workdir}\n"
+        f"ExecStart={command}\n"
+        "# SIGTERM stops the crawls gracefully (items stored, runs finished).\n"
+        "KillSignal=SIGTERM\nTimeoutStopSec=120\n\n"
+        f"# {name}.timer\n"
+        "[Unit]\n"
+        f"Description=Run {name}.service every {format_interval(shortest)}\n\n"
+        "[Timer]\n"
+        "OnBootSec=5min\n"
+        f"OnUnitActiveSec={int(shortest.total_seconds())}s\n"
+        "Persistent=true\n\n"
+        "[Install]\nWantedBy=timers.target"
+    )
+
+
+def cron_spec(interval: timedelta) -> str:
+    """The cron schedule for an interval: the largest step cron can repeat evenly that is not
+    longer than it (every 7 h becomes every 6 h: `run` then skips the sites not yet due)."""
+    minutes = int(interval.total_seconds() // 60)
+    if minutes < 60:
+        step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30) if d <= max(minutes, 1))
+        return f"*/{step} * * * *"
+    hours = minutes // 60
+    if hours < 24:
+        step = max(d for d in (1, 2, 3, 4, 6, 8, 12) if d <= hours)
+        return "7 * * * *" if step == 1 else f"7 */{step} * * *"
+    days = hours // 24
+    if days < 7:
+        return "7 3 * * *"
+    return "7 3 * * 1"

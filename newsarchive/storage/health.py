@@ -1,0 +1,143 @@
+"""Site health: each site's latest crawl run compared with its own history.
+
+A portal redesign rarely breaks a crawl outright: the pages still come, but the bylines or the
+dates stop being found, and the archive fills with emptier records without a word. Each finished
+run keeps its per-field fill-rates and counts (crawl_runs); a signal fires when the latest run
+falls clearly below the trailing median of the runs before it. Thresholds are deliberately coarse:
+an alarm a researcher gets by mail must mean something changed.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from newsarchive.storage.archive import HEALTH_FIELDS, Archive
+
+# How many earlier runs make the baseline (their median), and how few are enough to judge.
+HISTORY_RUNS = 5
+MIN_HISTORY_RUNS = 1
+# A field's fill-rate falling this many percentage points below its baseline is an alarm...
+FILL_DROP_POINTS = 20.0
+# ...when the latest run saw enough articles for a rate to mean anything.
+MIN_ARTICLES_FOR_RATES = 5
+# Failures per page fetched: an alarm when the share reaches this and at least doubles.
+FAILURE_SHARE_ALARM = 0.2
+# A run with no new article is an alarm for a site whose runs usually bring at least this many,
+# judged on at least this many earlier runs (one earlier run is a first crawl, not a habit).
+USUAL_NEW_ARTICLES = 3
+USUAL_NEW_MIN_RUNS = 3
+# This many runs in a row that fetched nothing: the site is unreachable.
+UNREACHABLE_RUNS = 2
+
+
+@dataclass(frozen=True)
+class Alarm:
+    site: str
+    signal: str  # fill-rate:<field> | failures | no-new-articles | unreachable
+    before: str
+    now: str
+    run_id: int
+
+    def line(self) -> str:
+        return f"{self.site}: {self.signal} {self.before} -> {self.now} (run {self.run_id})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Run:
+    id: int
+    pages_fetched: int
+    articles_new: int
+    articles_seen: int
+    failures: int
+    fill_rates: dict[str, float]
+
+
+def _runs(archive: Archive, site: str, limit: int) -> list[_Run]:
+    """The site's finished runs, newest first."""
+    columns = {row[1] for row in archive.db.execute("PRAGMA table_info(crawl_runs)")}
+    # An archive from before runs kept health signals (opened read-only, not migrated).
+    seen, fills = ("articles_seen", "fill_rates") if "fill_rates" in columns else ("NULL", "NULL")
+    rows = archive.db.execute(
+        f"SELECT id, pages_fetched, articles_new, {seen}, failures, {fills} "
+        "FROM crawl_runs WHERE site = ? AND finished IS NOT NULL ORDER BY id DESC LIMIT ?",
+        [site, limit],
+    ).fetchall()
+    runs = []
+    for run_id, fetched, new, seen, failures, fills in rows:
+        try:
+            rates = json.loads(fills) if fills else {}
+        except ValueError:
+            rates = {}
+        runs.append(_Run(run_id, fetched or 0, new or 0, seen or 0, failures or 0, rates))
+    return runs
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def site_alarms(archive: Archive, site: str) -> list[Alarm]:
+    """The alarms of `site`'s latest finished run against the runs before it."""
+    runs = _runs(archive, site, HISTORY_RUNS + 1)
+    if not runs:
+        return []
+    latest, history = runs[0], runs[1:]
+    alarms: list[Alarm] = []
+    recent = runs[:UNREACHABLE_RUNS]
+    if len(recent) == UNREACHABLE_RUNS and all(r.pages_fetched == 0 for r in recent):
+        alarms.append(
+            Alarm(site, "unreachable", f"{UNREACHABLE_RUNS} runs", "0 pages fetched", latest.id)
+        )
+    if len(history) < MIN_HISTORY_RUNS:
+        return alarms
+    if latest.articles_seen >= MIN_ARTICLES_FOR_RATES:
+        for name in HEALTH_FIELDS:
+            past = [r.fill_rates[name] for r in history if name in r.fill_rates]
+            if not past or name not in latest.fill_rates:
+                continue
+            baseline, now = statistics.median(past), latest.fill_rates[name]
+            if baseline - now >= FILL_DROP_POINTS:
+                alarms.append(
+                    Alarm(site, f"fill-rate:{name}", _percent(baseline), _percent(now), latest.id)
+                )
+    if latest.pages_fetched:
+        share = latest.failures / latest.pages_fetched
+        past_shares = [r.failures / r.pages_fetched for r in history if r.pages_fetched]
+        baseline = statistics.median(past_shares) if past_shares else 0.0
+        if share >= FAILURE_SHARE_ALARM and share >= 2 * baseline:
+            alarms.append(
+                Alarm(
+                    site,
+                    "failures",
+                    f"{baseline:.0%} of pages",
+                    f"{share:.0%} ({latest.failures} of {latest.pages_fetched})",
+                    latest.id,
+                )
+            )
+    usual_new = statistics.median(r.articles_new for r in history)
+    if (
+        len(history) >= USUAL_NEW_MIN_RUNS
+        and latest.pages_fetched
+        and latest.articles_new == 0
+        and usual_new >= USUAL_NEW_ARTICLES
+    ):
+        alarms.append(
+            Alarm(site, "no-new-articles", f"{usual_new:.0f} new per run", "0 new", latest.id)
+        )
+    return alarms
+
+
+def health(archive: Archive, site: str | None = None) -> list[Alarm]:
+    """Alarms for every site with runs (or just `site`), sites in name order."""
+    if site is not None:
+        return site_alarms(archive, site)
+    sites = [
+        row[0] for row in archive.db.execute("SELECT DISTINCT site FROM crawl_runs ORDER BY 1")
+    ]
+    return [alarm for name in sites for alarm in site_alarms(archive, name)]

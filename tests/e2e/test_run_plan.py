@@ -1,0 +1,182 @@
+"""`newsarchive run` from a plan file, as cron calls it: sites crawled in parallel, a second run
+that contacts nothing, an overlapping run refused, a killed run's lock taken over, and the
+health alarm a portal redesign fires."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from e2e_helpers import crawl_env
+
+from newsarchive.demo import DemoServer
+
+pytestmark = pytest.mark.e2e
+
+RUN = [sys.executable, "-m", "newsarchive", "run"]
+TIMEOUT = 180
+
+
+def write_plan(path: Path, sites: dict[str, str], *, delay: float = 0, every: str = "6h") -> None:
+    entries = "".join(
+        f'[[sites]]\nname = "{name}"\nsite = "{url}"\nevery = "{every}"\n\n'
+        for name, url in sites.items()
+    )
+    path.write_text(
+        'db = "archive/archive.db"\ncontact = "https://example.org/lab"\njobs = 2\n\n'
+        f"[settings]\nDOWNLOAD_DELAY = {delay}\nAUTOTHROTTLE_ENABLED = false\n\n{entries}",
+        encoding="utf-8",
+    )
+    (path.parent / "archive").mkdir(exist_ok=True)
+
+
+def run(plan: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*RUN, "--plan", str(plan), *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=crawl_env(),
+        cwd="/",  # the plan's relative paths are the plan file's, not the working directory's
+    )
+
+
+def runs(plan: Path) -> list[dict]:
+    conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    rows = [dict(r) for r in conn.execute("SELECT * FROM crawl_runs ORDER BY id")]
+    conn.close()
+    return rows
+
+
+def wait_for_lock(plan: Path, seconds: float = 30) -> dict:
+    lock = plan.parent / "archive" / "archive.run.lock"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if lock.exists() and lock.read_text().strip():
+            return json.loads(lock.read_text())
+        time.sleep(0.1)
+    raise AssertionError("the run never took its lock")
+
+
+def test_two_sites_in_parallel_then_a_run_that_contacts_nothing(tmp_path: Path) -> None:
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=20) as alpha, DemoServer(articles=15, seed=7) as beta:
+        write_plan(plan, {"alpha": alpha.base_url, "beta": beta.base_url}, delay=0.02)
+        first = run(plan, "--json")
+        assert first.returncode == 0, first.stderr[-3000:]
+        report = json.loads(first.stdout)
+        assert [s["status"] for s in report["sites"]] == ["crawled", "crawled"]
+        rows = runs(plan)
+        assert sorted(r["site"] for r in rows) == ["alpha", "beta"]
+        # Both at once (jobs = 2): each started before the other finished.
+        assert (
+            rows[0]["started"] <= rows[1]["finished"] and rows[1]["started"] <= rows[0]["finished"]
+        )
+        for row in rows:
+            entry = json.loads(row["plan_entry"])
+            assert entry["name"] == row["site"] and entry["every"] == "6h"
+            assert row["version"] and row["finish_reason"] == "finished"
+            assert json.loads(row["fill_rates"])["title"] == 100.0
+            assert json.loads(row["page_kinds"])["article"] >= 15
+
+        fetched = len(alpha.requests) + len(beta.requests)
+        second = run(plan, "-q")
+        assert second.returncode == 0, second.stderr
+        assert second.stdout == "" and second.stderr == ""  # quiet: nothing to say
+        assert len(alpha.requests) + len(beta.requests) == fetched, "a site not due was contacted"
+        assert len(runs(plan)) == 2
+
+
+def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_path: Path) -> None:
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=30) as server:
+        write_plan(plan, {"slow": server.base_url}, delay=0.1)
+        first = subprocess.Popen(
+            [*RUN, "--plan", str(plan), "-q"],
+            env=crawl_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        holder = wait_for_lock(plan)
+        assert holder["pid"] == first.pid
+        refused = run(plan)
+        assert refused.returncode == 75
+        [line] = refused.stderr.strip().splitlines()
+        assert line.startswith("Error:") and "another run is in progress" in line
+        assert f"pid {first.pid}" in line and holder["since"] in line
+
+        # kill -9 the whole run (a crash): its lock must not block the next run.
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        taken = run(plan)
+        assert taken.returncode == 0, taken.stderr[-3000:]
+        assert f"took over the lock of a run that is gone (pid {first.pid}" in taken.stderr
+        # The killed run never finished, so the site was still due and is now crawled.
+        done = [r for r in runs(plan) if r["finish_reason"] == "finished"]
+        assert len(done) == 1
+        conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
+        urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
+        conn.close()
+        assert len(urls) == len(set(urls)) >= 30
+
+
+def test_a_redesign_fires_a_health_alarm(tmp_path: Path) -> None:
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=20) as healthy:
+        write_plan(plan, {"portal": healthy.base_url})
+        first = run(plan)
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert "Error" not in first.stderr
+    # The same site (same plan entry), redesigned: structured data and bylines gone.
+    with DemoServer(articles=20, seed=99, redesign=True) as redesigned:
+        write_plan(plan, {"portal": redesigned.base_url})
+        second = run(plan, "--force")
+    assert second.returncode == 1, second.stdout + second.stderr
+    errors = [line for line in second.stderr.splitlines() if line.startswith("Error:")]
+    run_id = runs(plan)[-1]["id"]
+    assert f"Error: portal: fill-rate:authors 100% -> 0% (run {run_id})" in errors
+
+    health = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "health", "--plan", str(plan), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert health.returncode == 1
+    alarms = json.loads(health.stdout)
+    assert {"site": "portal", "signal": "fill-rate:authors", "run_id": run_id}.items() <= alarms[
+        0
+    ].items()
+
+
+def test_schedule_prints_a_crontab_line_and_systemd_units(tmp_path: Path) -> None:
+    plan = tmp_path / "newsarchive.toml"
+    write_plan(plan, {"a": "https://a.example.id/", "b": "https://b.example.id/"}, every="7h")
+    cron = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "schedule", "--plan", str(plan), "--cron"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cron.returncode == 0, cron.stderr
+    line = cron.stdout.strip()
+    assert line.startswith("7 */6 * * * cd ")  # 7h is not a cron step: every 6 h, run skips
+    assert f"run --plan {plan.resolve()} -q" in line
+    units = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "schedule", "--plan", str(plan), "--systemd"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "OnUnitActiveSec=25200s" in units.stdout
+    assert f"WorkingDirectory={plan.resolve().parent}" in units.stdout
