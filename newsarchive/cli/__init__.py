@@ -8,12 +8,29 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from newsarchive import __version__
 from newsarchive.errors import NewsarchiveError
+
+
+def db_option(*, default: Path | None = None, help: str | None = None) -> Callable[..., Any]:
+    """The `--db ARCHIVE` option of every command that reads or writes an archive; $NEWSARCHIVE_DB
+    sets it for a whole shell or cron job."""
+    from newsarchive.storage.archive import DEFAULT_DB
+
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=default or DEFAULT_DB,
+        envvar="NEWSARCHIVE_DB",
+        show_default=True,
+        show_envvar=True,
+        help=help or "The archive file (raw pages live next to it: archive.db -> pages.db).",
+    )
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:

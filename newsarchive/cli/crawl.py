@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli import db_option as shared_db_option
 from newsarchive.errors import NewsarchiveError
-from newsarchive.storage import DEFAULT_DB
 
 DEMO_DB = Path("data") / "demo.db"
 DEMO_PORT = 8638
@@ -251,13 +251,7 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
     return problems
 
 
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-    help="The archive file (raw pages live next to it: archive.db -> pages.db).",
-)
+db_option = shared_db_option()
 
 
 @cli.command("crawl")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -104,7 +105,7 @@ db_option = click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The archive (default: the plan's db, else $NEWSARCHIVE_DB, else data/archive.db).",
+    help="The archive (default: $NEWSARCHIVE_DB, else the plan's db, else data/archive.db).",
 )
 
 
@@ -152,6 +153,8 @@ def _db_for(db: Path | None, plan_path: Path | None) -> Path:
 
     if db is not None:
         return db
+    if os.environ.get("NEWSARCHIVE_DB", "").strip() and plan_path is None:
+        return Path(os.environ["NEWSARCHIVE_DB"].strip())
     plan_file = find_plan(plan_path)
     if plan_path is not None or plan_file.exists():
         return load_plan(plan_file).db
