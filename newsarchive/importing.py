@@ -12,7 +12,8 @@ import bz2
 import gzip
 import lzma
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -178,6 +179,51 @@ def import_page(
         named_url = url or (article.canonical_url if article else None)
         site = profile.name if profile else (site_from_url(named_url) or "local")
     return archive.store(raw, article, site=site)
+
+
+def import_fetched(
+    archive: Archive,
+    raw: RawPage,
+    *,
+    continuations: Sequence[RawPage] = (),
+    site: str | None = None,
+    profile: SiteProfile | None = None,
+) -> str:
+    """Store a page fetched elsewhere (a WARC's response record) as raw page + record, keeping
+    what the fetch knew: URL and final URL, HTTP status, headers, fetch time.
+
+    As the crawl does, the record is `extract_pages` over the page and the later pages of its
+    multi-page article (`continuations`, kept as parts of `raw`), with `profile` (default: the
+    packaged profile matching the URL); the HTTP charset decodes the page and the fetch time
+    anchors relative dates. An error status (>= 400) keeps the page as an error page, no record.
+    A page under a file: URI is extracted without a URL, as `import_page` does. `site` defaults
+    as in `import_page`. Returns the outcome of Archive.store.
+    """
+    from newsarchive.extract import extract_pages
+
+    pages = [raw, *continuations]
+    article: Article | None = None
+    if not (raw.status and raw.status >= 400):
+        # Copies: the extractor sees web URLs only; the archive keeps the file: URI.
+        shown = [replace(page, url=extraction_url(page.url) or "") for page in pages]
+        for page, original in zip(shown, pages, strict=True):
+            page.final_url = extraction_url(original.final_url)
+        try:
+            article = extract_pages(shown, profile)
+        except NewsarchiveError:
+            raise
+        except Exception as exc:  # an extractor bug on one page must not end an import
+            reason = f"extractor error: {type(exc).__name__}: {exc}"
+            archive.record_failure(raw.url, reason, status=raw.status, site=site)
+            raise StoreError(f"{raw.url}: {reason}") from exc
+        if article is not None and not (article.title or article.body):
+            article = None  # nothing of an article in it: keep the page only
+    if site is None:
+        web_url = extraction_url(raw.final_url) or extraction_url(raw.url)
+        found = profile or (find_profile(web_url) if web_url else None)
+        named_url = web_url or (article.canonical_url if article else None)
+        site = found.name if found else (site_from_url(named_url) or "local")
+    return archive.store(raw, article, site=site, continuations=continuations)
 
 
 # --- reextract ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli import db_option as shared_db_option
 from newsarchive.cli.extract import batch_requests
 from newsarchive.errors import NewsarchiveError
 from newsarchive.importing import (
@@ -22,18 +23,13 @@ from newsarchive.importing import (
     read_page,
     reextract,
 )
-from newsarchive.storage import DEFAULT_DB, Archive
+from newsarchive.storage import Archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
 from newsarchive.storage.queries import FILL_RATE_FIELDS, article_rows, search, stats
-from newsarchive.storage.records import parse_since
+from newsarchive.storage.records import decode_row, parse_since
+from newsarchive.warc import export_warc, import_warc, is_warc
 
-db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DB,
-    show_default=True,
-    help="The archive file (raw pages live next to it: archive.db -> pages.db).",
-)
+db_option = shared_db_option()
 site_option = click.option("--site", help="Only this site (profile name, or host for imports).")
 since_option = click.option(
     "--since",
@@ -78,7 +74,12 @@ def import_pages(
     Examples:
         newsarchive import saved/*.html saved/*.html.gz
         newsarchive import page.html --url https://news.example.id/2024/01/31/judul
+        newsarchive import crawl.warc.gz          # a WARC (wget --warc-file, Heritrix, export)
         echo '{"id": "a", "url": null, "path": "/abs/page.html"}' | newsarchive import --batch
+
+    A WARC (.warc or .warc.gz, recognised by its content) gives every HTML response in it, with
+    its URL, HTTP status, headers and fetch time (WARC-Date); other records are counted and
+    skipped. --max-size applies to each record's inflated payload.
 
     Importing a page again adds nothing: the same article stays one row (a changed page becomes
     a new version of it). In --batch mode each output line is {"id", "outcome", "url"} or
@@ -95,11 +96,17 @@ def import_pages(
     except ValueError as exc:
         raise NewsarchiveError(f"--max-size: {exc}") from None
     outcomes: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
     with Archive(db) as archive, archive.batch():
         if batch:
             _import_batch(archive, site, outcomes, limit)
         else:
             for path in pages:
+                if is_warc(path):
+                    if url:
+                        raise NewsarchiveError(f"{path}: a WARC names its pages' URLs; drop --url")
+                    _import_warc(archive, path, site, limit, outcomes, skipped)
+                    continue
                 try:
                     outcomes[
                         import_page(
@@ -116,8 +123,31 @@ def import_pages(
         f"{outcomes['failed']} failed",
         err=batch,
     )
+    if skipped:
+        click.echo(
+            f"skipped {sum(skipped.values())} WARC records that are no HTML page to keep: "
+            + ", ".join(f"{why} {n}" for why, n in skipped.most_common())
+        )
     if outcomes["failed"]:
         sys.exit(1)
+
+
+def _import_warc(
+    archive: Archive,
+    path: Path,
+    site: str | None,
+    max_size: int,
+    outcomes: Counter[str],
+    skipped: Counter[str],
+) -> None:
+    result = import_warc(archive, path, max_size=max_size, site=site)
+    outcomes.update(result.outcomes)
+    skipped.update(result.skipped)
+    for error in result.errors:
+        _error(error)
+    if result.stopped:
+        outcomes["failed"] += 1
+        _error(result.stopped)
 
 
 def _import_batch(
@@ -245,7 +275,9 @@ def reextract_command(site: str | None, since: str | None, db: Path) -> None:
 
 
 @cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice((*FORMATS, "warc")), default="jsonl", show_default=True
+)
 @site_option
 @since_option
 @click.option(
@@ -266,12 +298,20 @@ def export_command(
         newsarchive export --format csv -o articles.csv
         newsarchive export --format parquet --site detik --since 2024-01-01 -o detik.parquet
         newsarchive export | jq .title
+        newsarchive export --format warc -o crawl.warc.gz   # the raw pages, for WARC tools
 
     JSON Lines and Parquet keep authors, tags and the other lists as lists; CSV has them as JSON
-    text.
+    text. WARC holds the raw pages instead (every kind, once per stored body): request, metadata
+    and response records (resource for imported files) dated by their fetch; there --since is the
+    fetch date. `newsarchive import` reads it back.
     """
-    if fmt == "parquet" and output is None:
-        raise NewsarchiveError("Parquet is binary: give a file with -o FILE")
+    if fmt in ("parquet", "warc") and output is None:
+        raise NewsarchiveError(f"{fmt.capitalize()} is binary: give a file with -o FILE")
+    if fmt == "warc":
+        with Archive(db, readonly=True) as archive:
+            count = export_warc(archive, output, site=site, since=_since(since))
+        click.echo(f"exported {count} raw pages to {output}", err=True)
+        return
     with Archive(db, readonly=True) as archive:
         rows = article_rows(archive, site=site, since=_since(since))
         if fmt == "parquet":
@@ -369,3 +409,38 @@ def stats_command(as_json: bool, db: Path) -> None:
             f"{site.fill_rates[name]:>{len(name) - 1}.0f}%" for name in FILL_RATE_FIELDS
         )
         click.echo(f"{site.site:<{width}}  {site.articles:>8}  {span:<22}  {fills}")
+
+
+@cli.command("show")
+@click.argument("url")
+@click.option("--raw", is_flag=True, help="Print the raw page bytes as fetched, not the record.")
+@db_option
+@friendly_errors
+def show_command(url: str, raw: bool, db: Path) -> None:
+    """Print one archived article: its record as JSON, or with --raw the page as fetched.
+
+    \b
+    Examples:
+        newsarchive show https://news.example.id/2024/01/31/judul
+        newsarchive show 'https://news.example.id/2024/01/31/judul?utm_source=x' --db data/demo.db
+        newsarchive show https://news.example.id/2024/01/31/judul --raw > page.html
+
+    URL is any URL the article was reached by (request, final or canonical URL), in any spelling
+    the archive keys alike (tracking parameters, case of the host...). --raw writes the stored
+    bytes, decompressed, exactly as fetched (first page of a multi-page article), to stdout; it
+    also finds pages that have no record (listings, error pages) by their URL.
+    """
+    with Archive(db, readonly=True) as archive:
+        if not raw:
+            row = archive.article(url)
+            if row is None:
+                raise NewsarchiveError(f"{url}: no article with this URL in {db}")
+            click.echo(json.dumps(decode_row(row), ensure_ascii=False, indent=2))
+            return
+        page_id = archive.page_id_for_url(url)
+        found = archive.raw_page(page_id) if page_id is not None else None
+        if found is None:
+            raise NewsarchiveError(f"{url}: no raw page with this URL in {archive.pages_path}")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(found[1])  # the bytes as fetched, never re-encoded
+    sys.stdout.buffer.flush()

@@ -1016,3 +1016,66 @@ class Archive:
         canonical = _canonical(article, old["final_url"] or old["page_url"])
         if canonical:
             self._add_aliases(old["id"], {normalize_url(canonical)})
+
+    # --- raw pages for WARC export and `show` (newsarchive.warc, newsarchive.cli.archive) ------
+
+    def iter_raw_pages(
+        self, *, site: str | None = None, since: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every stored raw page once (a page row is one distinct body per URL), metadata plus
+        `body` (decompressed), streamed one at a time: each first page followed by the later
+        pages of its multi-page article, in order (parts carry `part_of` and `part`).
+
+        `site` and `since` (UTC text or a date, see records.parse_since; compared with the fetch
+        time, the stored time for imported files) select by a page's first page, so an article's
+        parts travel with it.
+        """
+        columns = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
+
+        def column(name: str) -> str:
+            # An older pages file opened read-only is not migrated: absent columns read as NULL.
+            return f"p.{name}" if name in columns else f"NULL AS {name}"
+
+        part_of = "p.part_of" if "part_of" in columns else "NULL"
+        head = "coalesce(h.{0}, p.{0})" if "part_of" in columns else "p.{0}"
+        join = "LEFT JOIN pages h ON h.id = p.part_of" if "part_of" in columns else ""
+        where, params = [], []
+        if site is not None:
+            where.append(f"{head.format('site')} = ?")
+            params.append(site)
+        if since is not None:
+            when = "coalesce(h.fetched_at, h.stored_at, p.fetched_at, p.stored_at)"
+            where.append(f"{when if join else 'coalesce(p.fetched_at, p.stored_at)'} >= ?")
+            params.append(since)
+        part = "p.part" if "part" in columns else "NULL"
+        # Metadata only in the sorted query (the sorter would otherwise copy every body); each
+        # body is read by its primary key as the rows stream.
+        sql = (
+            f"SELECT p.id, p.url, p.final_url, p.status, p.headers, p.encoding, p.fetched_at, "
+            f"p.stored_at, p.site, p.sha256, p.size, {column('part_of')}, {column('part')}, "
+            f"{column('kind')} FROM pages p {join}"
+            + (f" WHERE {' AND '.join(where)}" if where else "")
+            + f" ORDER BY coalesce({part_of}, p.id), coalesce({part}, 1), p.id"
+        )
+        cursor = self.pages.conn.execute(sql, params)
+        names = [description[0] for description in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            blob, codec = self.pages.execute(
+                "SELECT body, compression FROM pages WHERE id = ?", [row["id"]]
+            ).fetchone()
+            row["body"] = decompress(blob, codec)
+            yield row
+
+    def page_id_for_url(self, url: str) -> int | None:
+        """The raw page reached by `url`: the page of the article it names (any of its URLs,
+        any spelling), else the latest page stored under that exact (or normalised) URL."""
+        row = self.article(url)
+        if row is not None and row.get("page_id"):
+            return row["page_id"]
+        found = self.pages.execute(
+            "SELECT id FROM pages WHERE url IN (?, ?) ORDER BY coalesce(fetched_at, stored_at) "
+            "DESC, id DESC LIMIT 1",
+            [url, normalize_url(url)],
+        ).fetchone()
+        return found[0] if found else None

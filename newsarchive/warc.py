@@ -1,0 +1,604 @@
+"""WARC in and out: the archive's raw pages as a WARC/1.1 file, and a WARC's HTML pages into the
+archive. Pure functions over an Archive and file paths (warcio for the format; no Scrapy).
+
+Export writes, per stored raw page (one `pages` row: one distinct body per URL), in this order:
+
+- a `request` record (HTTP pages): `GET` of the final URL, the request that produced the body;
+- a `metadata` record (`application/warc-fields`): what HTTP does not say and a round trip must
+  keep: `requested-url` when a redirect was followed, the `site` it was archived under, its `kind`,
+  and for a later page of a multi-page article `part-of` (the WARC-Record-ID of its first page's
+  record) and `part`. A metadata record rather than a second request record or a synthetic 3xx
+  response: we never stored the redirect response, so inventing one would put data in the WARC
+  that was never fetched; a metadata record is the standard place for crawler facts, every WARC
+  tool indexes and skips it, and it comes before its page so an importer can stream;
+- a `response` record (HTTP pages), Target-URI the final URL, the stored status and headers with
+  Content-Length / Content-Encoding / Transfer-Encoding fixed to describe the stored, decoded
+  body; or a `resource` record for pages imported from files (their `file:` URI): there was no
+  HTTP exchange, and `resource` is the WARC type for content without one.
+
+WARC-Date is the fetch time (imported files: the time they were stored). Every record with a
+payload gets a WARC-Payload-Digest (sha1, base32: what warcio, wget and Heritrix write).
+
+Import streams a WARC (gzip per record, or plain) record by record and archives each HTML
+`response` (and HTML `resource`) through newsarchive.importing.import_fetched: URL, status,
+headers and fetch time (= WARC-Date) are kept in the raw page. Memory stays bounded however the
+file inflates: see _Guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import os
+import uuid
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urljoin, urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from newsarchive import __version__
+from newsarchive.errors import NewsarchiveError, NotHtmlError
+from newsarchive.importing import DEFAULT_MAX_SIZE, check_html, format_size, import_fetched
+from newsarchive.items import RawPage
+from newsarchive.sites import SiteProfile, list_profiles
+from newsarchive.storage import Archive, StoreError
+from newsarchive.storage.records import parse_stored_time
+
+WARC_VERSION = "WARC/1.1"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Headers that describe the bytes on the wire, not the stored body (which is decoded: no gzip, no
+# chunks): replaced or dropped on export, dropped on import.
+WIRE_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding"})
+# A gzip member that inflates more than this many times its compressed size, past the size
+# limit, is a decompression bomb: HTML compresses 5-20 times, real media about once; a bomb of
+# zeros about 1000 times.
+BOMB_RATIO = 200
+# Room for a record's WARC and HTTP headers and the blank lines between records, on top of what
+# the record declares, before the reader counts the file as broken.
+HEADER_SLACK = 1024 * 1024
+# Later pages of one multi-page article held back until the article is complete (bounded memory).
+MAX_PARTS = 50
+# Redirects remembered (wget: a 3xx record, then the page it led to) and metadata records waiting
+# for their page: bounded, the oldest forgotten first.
+MAX_PENDING = 1000
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def _warc_date(row: dict[str, Any]) -> str:
+    moment = parse_stored_time(row["fetched_at"] or row["stored_at"]) or datetime.now(UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _clean(value: object) -> str:
+    # A CR or LF inside a header value would end the header block early.
+    return " ".join(str(value).splitlines())
+
+
+def _response_headers(stored: dict[str, Any], body_length: int) -> list[tuple[str, str]]:
+    headers = [
+        (_clean(name), _clean(value))
+        for name, value in stored.items()
+        if name.lower() not in WIRE_HEADERS
+    ]
+    headers.append(("Content-Length", str(body_length)))
+    return headers
+
+
+def _status_line(status: int | None) -> str:
+    status = status or 200
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _fields(values: dict[str, Any]) -> bytes:
+    """application/warc-fields: `name: value` lines, as in warcinfo records."""
+    lines = [f"{name}: {_clean(value)}\r\n" for name, value in values.items() if value is not None]
+    return "".join(lines).encode("utf-8")
+
+
+def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str]) -> str:
+    """The records of one raw page; returns the WARC-Record-ID of its response/resource."""
+    body: bytes = row["body"]
+    target = row["final_url"] or row["url"]
+    date = _warc_date(row)
+    main_id = _record_id()
+    try:
+        stored = json.loads(row["headers"] or "{}")
+    except ValueError:
+        stored = {}
+    if not isinstance(stored, dict):
+        stored = {}
+    parts = urlsplit(target)
+    is_http = parts.scheme.lower() in ("http", "https")
+    if is_http:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request = writer.create_warc_record(
+            target,
+            "request",
+            payload=io.BytesIO(b""),
+            length=0,
+            http_headers=StatusAndHeaders(
+                f"GET {path} HTTP/1.1", [("Host", parts.netloc)], is_http_request=True
+            ),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": main_id},
+        )
+        writer.write_record(request)
+    facts = _fields(
+        {
+            "requested-url": row["url"]
+            if row["final_url"] and row["final_url"] != row["url"]
+            else None,
+            "site": row["site"],
+            "kind": row["kind"],
+            "part-of": head_ids.get(row["part_of"]) if row["part_of"] else None,
+            "part": row["part"] if row["part_of"] else None,
+        }
+    )
+    metadata = writer.create_warc_record(
+        target,
+        "metadata",
+        payload=io.BytesIO(facts),
+        length=len(facts),
+        warc_content_type="application/warc-fields",
+        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": main_id},
+    )
+    writer.write_record(metadata)
+    if is_http:
+        record = writer.create_warc_record(
+            target,
+            "response",
+            payload=io.BytesIO(body),
+            length=len(body),
+            http_headers=StatusAndHeaders(
+                _status_line(row["status"]),
+                _response_headers(stored, len(body)),
+                protocol="HTTP/1.1",
+            ),
+            warc_headers_dict={"WARC-Record-ID": main_id, "WARC-Date": date},
+        )
+    else:
+        content_type = next(
+            (str(v) for k, v in stored.items() if k.lower() == "content-type"), None
+        ) or ("text/html" + (f"; charset={row['encoding']}" if row["encoding"] else ""))
+        record = writer.create_warc_record(
+            target,
+            "resource",
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_content_type=_clean(content_type),
+            warc_headers_dict={"WARC-Record-ID": main_id, "WARC-Date": date},
+        )
+    writer.write_record(record)
+    return main_id
+
+
+def export_warc(
+    archive: Archive, output: str | Path, *, site: str | None = None, since: str | None = None
+) -> int:
+    """Write the archive's raw pages to `output` as WARC/1.1 (gzip per record when the name ends
+    in .gz); returns the number of pages written. Written to a temporary file beside `output` and
+    renamed at the end, so a failed export leaves no half file. `site` and `since` (fetch time, see
+    Archive.iter_raw_pages) select pages."""
+    output = Path(output)
+    partial = output.with_name(f".{output.name}.partial")
+    count = 0
+    try:
+        with partial.open("wb") as out:
+            writer = WARCWriter(out, gzip=output.name.endswith(".gz"), warc_version=WARC_VERSION)
+            info = {
+                "software": f"newsarchive/{__version__}",
+                "format": "WARC File Format 1.1",
+                "description": f"raw pages of {archive.path}",
+            }
+            writer.write_record(writer.create_warcinfo_record(output.name, info))
+            head_ids: dict[int, str] = {}
+            for row in archive.iter_raw_pages(site=site, since=since):
+                record_id = _write_page(writer, row, head_ids)
+                if not row["part_of"]:
+                    # Parts follow their first page directly: only the latest head is needed.
+                    head_ids = {row["id"]: record_id}
+                count += 1
+        os.replace(partial, output)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise NewsarchiveError(f"{output}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    return count
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def is_warc(path: str | Path) -> bool:
+    """Whether `path` holds a WARC, by its first bytes (`WARC/`, after gzip inflation), not its
+    name. False for anything unreadable: the page reader then says what is wrong with it."""
+    try:
+        with Path(path).open("rb") as handle:
+            head = handle.read(5)
+            if head.startswith(b"\x1f\x8b"):
+                handle.seek(0)
+                with gzip.GzipFile(fileobj=handle) as inflated:
+                    head = inflated.read(5)
+            return head == b"WARC/"
+    except (OSError, EOFError):
+        return False
+
+
+class WarcBroken(NewsarchiveError):
+    """The WARC cannot be read on from here (the message names the record offset)."""
+
+
+class _Guard:
+    """The file object warcio reads through: it counts the compressed bytes and, before every
+    block, how far warcio has inflated since the current record began, and stops a record that
+    inflates past the size limit at a bomb's ratio, or that runs far past its declared length.
+
+    warcio inflates one 16 kB block at a time (at most ~16 MB out), but would otherwise read on
+    for as long as a gzip member or a line goes on; this keeps memory and time bounded.
+    """
+
+    def __init__(self, handle: IO[bytes], max_size: int) -> None:
+        self.handle = handle
+        self.max_size = max_size
+        self.offset = 0
+        self.reader: Any = None  # warcio's DecompressingBufferedReader, set once it exists
+        self.start(0)
+
+    def start(self, declared: int) -> None:
+        self.mark_raw = self.offset
+        self.mark_inflated = self.reader.num_read if self.reader is not None else 0
+        self.budget = declared + self.max_size + HEADER_SLACK
+
+    def tell(self) -> int:
+        return self.offset
+
+    def read(self, size: int = -1) -> bytes:
+        if self.reader is not None:
+            inflated = self.reader.num_read - self.mark_inflated
+            raw = self.offset - self.mark_raw
+            if inflated > self.max_size and inflated > BOMB_RATIO * max(raw, 1):
+                raise WarcBroken(
+                    f"inflates past {format_size(self.max_size)} (--max-size) at "
+                    f"{inflated // max(raw, 1)} times its compressed size: a decompression bomb"
+                )
+            if inflated > self.budget:
+                raise WarcBroken("more data than its Content-Length says: a broken WARC")
+        data = self.handle.read(size)
+        self.offset += len(data)
+        return data
+
+
+class _Stderr(io.TextIOBase):
+    """Catches what warcio writes to stderr (it reports broken gzip data and bad Content-Lengths
+    there and reads on): the import turns it into its one error line instead."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        if len(self.text) < 1000:
+            self.text += text
+        return len(text)
+
+
+@dataclass
+class WarcImport:
+    """What an import of one WARC did."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)  # new / updated / unchanged / page
+    skipped: Counter[str] = field(default_factory=Counter)  # why a record was no page to keep
+    errors: list[str] = field(default_factory=list)  # pages that failed; the import went on
+    stopped: str | None = None  # why the file could not be read to its end
+
+    @property
+    def imported(self) -> int:
+        return sum(self.outcomes.values()) - self.outcomes["failed"]
+
+
+@dataclass
+class _Group:
+    """A page waiting for the later pages of its multi-page article."""
+
+    raw: RawPage
+    record_id: str
+    site: str | None
+    offset: int
+    parts: list[RawPage] = field(default_factory=list)
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def _header_dict(headers: StatusAndHeaders, body_length: int) -> dict[str, str]:
+    """HTTP headers as the crawl stores them (repeated names joined with ", "); those that
+    describe the wire encoding are dropped, and Content-Length, when sent, gives the length of
+    the body as stored (decoded), as export writes it."""
+    result: dict[str, str] = {}
+    for name, value in headers.headers:
+        if name.lower() == "content-length":
+            result[name] = str(body_length)
+        elif name.lower() not in WIRE_HEADERS:
+            result[name] = f"{result[name]}, {value}" if name in result else value
+    return result
+
+
+def _read_payload(stream: IO[bytes], limit: int) -> bytes | None:
+    chunks, total = [], 0
+    while True:
+        chunk = stream.read(min(64 * 1024, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > limit:
+            return None
+        chunks.append(chunk)
+
+
+def _parse_fields(data: bytes) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip().lower()] = value.strip()
+    return fields
+
+
+def _profile_named(site: str | None) -> SiteProfile | None:
+    # As `reextract` does: the packaged profile named like the site the page was archived under
+    # (a crawl's site is its profile's name), so a round trip extracts as the crawl did.
+    if not site:
+        return None
+    return next((profile for profile in list_profiles() if profile.name == site), None)
+
+
+def _fetched_at(record: Any) -> datetime | None:
+    text = record.rec_headers.get_header("WARC-Date")
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class _Importer:
+    def __init__(self, archive: Archive, path: Path, max_size: int, site: str | None) -> None:
+        self.archive = archive
+        self.path = path
+        self.max_size = max_size
+        self.site = site
+        self.result = WarcImport()
+        self.group: _Group | None = None
+        self.notes: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self.redirects: OrderedDict[str, str] = OrderedDict()
+        self.too_big: str | None = None  # a page skipped for its size, said once read past
+
+    def run(self, guard: _Guard, iterator: ArchiveIterator) -> None:
+        records = iter(iterator)
+        caught = _Stderr()
+        while True:
+            # Only warcio's reading is watched: extraction and storing may warn on stderr freely.
+            with contextlib.redirect_stderr(caught):
+                record = next(records, None)
+                self._settle_too_big()
+                if record is None:
+                    break
+                offset = iterator.offset
+                guard.start(record.length or 0)
+                page = self.read(record, offset, guard)
+            if caught.text:
+                raise WarcBroken(caught.text.strip().splitlines()[-1])
+            if page is not None:
+                self.place(*page)
+        if caught.text:
+            raise WarcBroken(caught.text.strip().splitlines()[-1])
+        self.flush()
+
+    def _settle_too_big(self) -> None:
+        if self.too_big:
+            self.result.outcomes["failed"] += 1
+            self.result.errors.append(self.too_big)
+            self.too_big = None
+
+    @staticmethod
+    def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > MAX_PENDING:
+            store.popitem(last=False)
+
+    def read(
+        self, record: Any, offset: int, guard: _Guard
+    ) -> tuple[RawPage, str, dict[str, str], int] | None:
+        """The page in `record` with its record id, newsarchive facts and offset; None when the
+        record holds no page to keep (counted in `skipped`)."""
+        kind = record.rec_type
+        headers = record.rec_headers
+        target = (headers.get_header("WARC-Target-URI") or "").strip()
+        if not kind:
+            raise WarcBroken("a record without a WARC-Type: not a WARC record")
+        if kind == "metadata":
+            concurrent = headers.get_header("WARC-Concurrent-To")
+            if concurrent and _media_type(record.content_type) == "application/warc-fields":
+                data = _read_payload(record.content_stream(), 64 * 1024)
+                if data is not None:
+                    self._remember(self.notes, concurrent.strip(), _parse_fields(data))
+            return None
+        if kind in ("warcinfo", "request", "conversion", "continuation"):
+            return  # no page in them
+        if kind == "revisit":
+            self.result.skipped["revisit records (no payload of their own)"] += 1
+            return None
+        if kind not in ("response", "resource"):
+            self.result.skipped[f"{kind} records"] += 1
+            return None
+        status = 200
+        if kind == "response":
+            http = record.http_headers
+            if http is None:
+                self.result.skipped["responses that are not HTTP"] += 1
+                return None
+            try:
+                status = int(http.get_statuscode())
+            except (TypeError, ValueError):
+                self.result.skipped["responses without an HTTP status"] += 1
+                return None
+            if 300 <= status < 400:
+                location = http.get_header("Location")
+                if location:
+                    # wget and browsers record the redirect, then the page it led to: the page
+                    # is kept under the URL first asked for, as the crawl keeps it.
+                    origin = self.redirects.pop(target, target)
+                    self._remember(self.redirects, urljoin(target, location.strip()), origin)
+                self.result.skipped["redirects"] += 1
+                return None
+            content_type = http.get_header("Content-Type")
+        else:
+            content_type = record.content_type
+        media = _media_type(content_type)
+        if media and media not in HTML_TYPES:
+            self.result.skipped[f"not HTML ({media})"] += 1
+            return None
+        body = _read_payload(record.content_stream(), self.max_size)
+        where = f"{self.path}: record at offset {offset} ({target})"
+        if body is None:
+            # Skipped, as `import` skips a too-big file; said once the reader is past it, since
+            # a decompression bomb stops the file there instead (see _Guard) with its own line.
+            self.too_big = (
+                f"{where}: past the {format_size(self.max_size)} limit (--max-size); skipped"
+            )
+            return None
+        if getattr(record.raw_stream, "limit", 0) > 0:
+            raise WarcBroken(f"the record ends {record.raw_stream.limit} bytes early: truncated")
+        try:
+            check_html(body, where)
+        except NotHtmlError as exc:
+            reason = str(exc).removeprefix(f"{where}: ")
+            self.result.skipped[f"not HTML ({media or reason})"] += 1
+            return None
+        if kind == "response":
+            page_headers = _header_dict(record.http_headers, len(body))
+        else:
+            page_headers = {"Content-Type": content_type} if content_type else {}
+        record_id = (headers.get_header("WARC-Record-ID") or "").strip()
+        facts = self.notes.pop(record_id, {})
+        requested = facts.get("requested-url") or self.redirects.pop(target, None)
+        raw = RawPage(
+            url=requested or target,
+            body=body,
+            final_url=target if requested and requested != target else None,
+            status=status,
+            headers=page_headers,
+            fetched_at=_fetched_at(record),
+        )
+        return raw, record_id, facts, offset
+
+    def place(self, raw: RawPage, record_id: str, facts: dict[str, str], offset: int) -> None:
+        """A later page of the article being collected joins it; any other page stores that
+        article and starts a new one."""
+        group = self.group
+        if (
+            group is not None
+            and facts.get("part-of") == group.record_id
+            and len(group.parts) < MAX_PARTS
+        ):
+            group.parts.append(raw)
+            return
+        self.flush()
+        self.group = _Group(raw, record_id, facts.get("site") or None, offset)
+
+    def flush(self) -> None:
+        group, self.group = self.group, None
+        if group is None:
+            return
+        site = self.site or group.site
+        try:
+            outcome = import_fetched(
+                self.archive,
+                group.raw,
+                continuations=group.parts,
+                site=site,
+                profile=_profile_named(site),
+            )
+        except NewsarchiveError as exc:
+            self.result.outcomes["failed"] += 1
+            reason = str(exc)
+            if isinstance(exc, StoreError):
+                reason = reason.removeprefix(f"{group.raw.url}: ")
+            self.result.errors.append(
+                f"{self.path}: record at offset {group.offset} ({group.raw.url}): {reason}"
+            )
+            return
+        self.result.outcomes[outcome] += 1
+
+
+def import_warc(
+    archive: Archive,
+    path: str | Path,
+    *,
+    max_size: int = DEFAULT_MAX_SIZE,
+    site: str | None = None,
+) -> WarcImport:
+    """Archive the HTML pages of the WARC at `path` (gzip or plain), streaming it record by record.
+
+    Each HTML `response` (or `resource`) record becomes a raw page with the record's URL (the URL
+    first asked for when a redirect or a newsarchive metadata record says so), HTTP status,
+    headers and fetch time (WARC-Date), and its article record, as `import` makes them. Other
+    records are counted in `skipped`. `max_size` limits each record's inflated payload. A broken
+    WARC or a decompression bomb stops the file: `stopped` names the record offset, and the pages
+    before it stay imported. Raises NewsarchiveError only when the file cannot be opened.
+    """
+    path = Path(path)
+    importer = _Importer(archive, path, max_size, site)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise NewsarchiveError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    iterator: ArchiveIterator | None = None
+    with handle:
+        guard = _Guard(handle, max_size)
+        try:
+            iterator = ArchiveIterator(guard)
+            guard.reader = iterator.reader
+            importer.run(guard, iterator)
+        except WarcBroken as exc:
+            importer.result.stopped = _where(path, iterator, str(exc))
+        except NewsarchiveError:
+            raise
+        except Exception as exc:  # warcio's parse errors: ArchiveLoadFailed, ValueError, zlib...
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            importer.result.stopped = _where(path, iterator, f"not a readable WARC: {message}")
+        finally:
+            if importer.result.stopped:
+                # What was read before the broken record is complete: keep it.
+                with contextlib.suppress(NewsarchiveError):
+                    importer.flush()
+    return importer.result
+
+
+def _where(path: Path, iterator: ArchiveIterator | None, why: str) -> str:
+    offset = iterator.offset if iterator is not None else 0
+    return f"{path}: record at offset {offset}: {why}; stopped there"
