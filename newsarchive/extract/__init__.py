@@ -61,7 +61,10 @@ def extract_article(
 
     art = Article(url=url, extractor_version=EXTRACTOR_VERSION)
     indonesian = is_indonesian(doc)
-    art.language = (profile.language if profile and profile.language else None) or doc.lang
+    # A declared language loses to prose that is plainly Indonesian (is_indonesian reads the text).
+    art.language = (profile.language if profile and profile.language else None) or (
+        "id" if indonesian and doc.lang != "in" else doc.lang
+    )
     if art.language is None and indonesian:
         art.language = "id"
     indonesian_site = indonesian or is_indonesian_site(doc)

@@ -12,7 +12,10 @@ The container is chosen in this order:
 
 Inside the container the walker turns the markup into text blocks in reading order, skipping
 chrome elements (chrome.element_kind) and keeping an audit of each; chrome.filter_blocks then cuts
-the chrome lines (inserts, ad markers, share bars, related lists...). Image captions go to
+the chrome lines (inserts, ad markers, share bars, related lists...). No chrome markup cuts the
+element that holds the article's paragraphs (prose_holder: judged by paragraph mass, in the page
+and in the container), so a wrapper named `post-share-wrap` that holds the text and the share bar
+loses only the share bar. Image captions go to
 `captions`. When the page has no usable container at all, JSON-LD `articleBody` is the fallback
 (source "jsonld"), and a photo page with no prose gets its figure captions (source "captions").
 
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +130,21 @@ LABEL_BEFORE_LINK = re.compile(
 )
 # The longest audit text kept per removed piece (comment sections can be long).
 AUDIT_MAX_CHARS = 600
+# Where the article's paragraphs are, measured by text mass rather than by class names: portals
+# wrap the whole text in elements named for a feature they also hold (`post-share-wrap` holding
+# the paragraphs and the share bar, `author-content`), and a chrome rule must never cut the
+# element that holds the article. A prose paragraph is a <p> at least this long with few links
+# (teaser summaries and bios are short or stand alone in their own boxes).
+PROSE_MIN_CHARS = 80
+PROSE_MAX_LINK_SHARE = 0.3
+# The parent of the most prose holds the article when it has several such paragraphs and this
+# much text, clearly more than any other parent (teaser summaries sit one per box, so a list of
+# them never adds up under one parent), and its text is mostly that prose (a teaser list with its
+# summaries under one parent is half headlines and dates).
+PROSE_MIN_PARAGRAPHS = 2
+PROSE_MIN_HOLDER_CHARS = 200
+PROSE_LEAD = 2.0
+PROSE_MIN_SHARE = 0.7
 
 
 @dataclass
@@ -474,13 +492,21 @@ class _Markers:
     An element is "known" (a well-known body container) or "chrome" (its tag, role, class or id
     says so) or neither. The nearest marker above a paragraph decides: chrome excludes it, a
     body container protects it from any chrome further up (broken markup nests articles in
-    headers). Chrome that holds most of the page's text is not chrome, whatever its class says.
+    headers). Chrome that holds most of the page's text is not chrome, whatever its class says,
+    nor is chrome around the article's paragraphs (`protect`, from prose_holder).
     """
 
     def __init__(self, page_len: int) -> None:
         self.page_len = page_len
         self.memo: dict[Any, str | None] = {}
         self.known: list[Any] = []
+        self.protected: set[Any] = set()
+
+    def protect(self, elements: list[Any]) -> None:
+        """These elements hold the article's prose: never chrome (the memo starts over)."""
+        self.protected.update(elements)
+        self.memo.clear()
+        self.known.clear()
 
     def _own(self, el: Any) -> str | None:
         kind, names = element_markup(el, in_body=False)
@@ -488,6 +514,8 @@ class _Markers:
             self.known.append(el)
             return "known"
         if kind is None or el.tag in INLINE_TAGS or el.tag in ("html", "body"):
+            return None
+        if self.protected and kind != "comments" and el in self.protected:
             return None
         if kind == "media":
             return "chrome" if len(_text(el)) <= MEDIA_BOX_MAX_CHARS else None
@@ -512,6 +540,84 @@ class _Markers:
         return memo[el]
 
 
+@dataclass
+class Prose:
+    """Where a page's (or container's) prose paragraphs are."""
+
+    holder: Any  # the parent of the most prose: the article's paragraphs
+    chars: int  # its prose text
+    others: list[Any]  # other parents holding enough prose to be an article of their own
+
+
+def prose_holder(paragraphs: Iterable[tuple[Any, int, int]]) -> Prose | None:
+    """The element whose <p> children hold the article's prose.
+
+    `paragraphs` are (element, text length, link text length) of the candidate paragraphs; only
+    prose paragraphs (PROSE_MIN_CHARS, PROSE_MAX_LINK_SHARE) count. None when no parent holds
+    several of them and clearly more than any other parent. (Whether its text is mostly that
+    prose is `mostly_prose`, checked apart: it reads the holder's text, so only when needed.)
+    """
+    mass: dict[Any, int] = {}
+    count: dict[Any, int] = {}
+    for el, length, links in paragraphs:
+        if el.tag != "p" or length < PROSE_MIN_CHARS or links > PROSE_MAX_LINK_SHARE * length:
+            continue
+        parent = el.getparent()
+        if parent is None:
+            continue
+        mass[parent] = mass.get(parent, 0) + length
+        count[parent] = count.get(parent, 0) + 1
+    holder, chars, second = None, 0, 0
+    for el, m in mass.items():
+        if m > chars:
+            holder, chars, second = el, m, chars
+        elif m > second:
+            second = m
+    if (
+        holder is None
+        or count[holder] < PROSE_MIN_PARAGRAPHS
+        or chars < PROSE_MIN_HOLDER_CHARS
+        or chars < PROSE_LEAD * second
+    ):
+        return None
+    others = [
+        el
+        for el, m in mass.items()
+        if el is not holder and count[el] >= PROSE_MIN_PARAGRAPHS and m >= PROSE_MIN_HOLDER_CHARS
+    ]
+    return Prose(holder, chars, others)
+
+
+def mostly_prose(prose: Prose) -> bool:
+    """The holder's text is mostly its prose paragraphs (a teaser box with its summaries under one
+    parent is half headlines and dates)."""
+    return prose.chars >= PROSE_MIN_SHARE * len(_text(prose.holder).strip())
+
+
+def _protect_prose(entries: list[tuple[Any, str, int, int]], markers: _Markers) -> None:
+    """Overrule chrome markup around the page's prose holder, unless an unmarked element holds
+    enough prose to be the article itself: a page whose article is unmarked keeps its chrome as
+    chrome (a preloaded "next article" box stays cut even when it is the longer text)."""
+    prose = prose_holder((el, length, links) for el, _, length, links in entries)
+    if prose is None or markers.nearest(prose.holder) != "chrome":
+        return
+    chain = _chain(prose.holder)
+    if any(element_markup(n, in_body=False)[0] == "comments" for n in chain):
+        return  # a long comment thread is still comments
+    if any(markers.nearest(el) != "chrome" for el in prose.others) or not mostly_prose(prose):
+        return
+    markers.protect(chain)
+
+
+def _chain(el: Any, stop: Any = None) -> list[Any]:
+    """The element and its ancestors, up to (not including) `stop`."""
+    out = []
+    while el is not None and el is not stop:
+        out.append(el)
+        el = el.getparent()
+    return out
+
+
 def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     """The element(s) holding the article, and how they were found."""
     body = tree.find("body")
@@ -523,9 +629,9 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     # Text tags are scored on all their text; wrappers (div, span...) only when they hold text
     # directly. (Not found with XPath `//text()/..`: libxml2 merges that node-set quadratically.)
     wrappers = [el for el in root.iter(*_WRAPPER_TAGS) if _holds_text(el)]
+    entries: list[tuple[Any, str, int, int]] = []
     for el in itertools.chain(root.iter(*_TEXT_TAGS), wrappers):
-        tag = el.tag
-        if tag in _TEXT_TAG_SET:
+        if el.tag in _TEXT_TAG_SET:
             if _bare_link(el):
                 continue  # menus and link lists: never a paragraph
             text = _text(el)
@@ -538,6 +644,11 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
             length = len(text.strip())
             if length < 25:
                 continue
+        entries.append((el, text, length, links))
+    _protect_prose(entries, markers)
+
+    for el, text, length, links in entries:
+        tag = el.tag
         density = min(1.0, links / length) if length else 1.0
         if density > 0.6 or markers.nearest(el) == "chrome":
             continue
@@ -704,6 +815,7 @@ class Walker:
         self.removed: list[Removed] = []
         self.captions: list[str] = []
         self._parts: list[str] = []
+        self._bold_parts: list[bool] = []  # per part of _parts: set in bold
         self._link_chars = 0
         self._bold_chars = 0
         self._in_link = 0
@@ -712,9 +824,14 @@ class Walker:
         self._skip: set[Any] = set()
         self._container_len = 1
         self._container_start = 0
+        self._container: Any = None
+        # The container's prose holder and its ancestors (prose_holder), found when first needed.
+        self._protected: set[Any] | None = None
 
     def walk_container(self, container: Any) -> None:
         self._container_len = max(1, len(_text(container)))
+        self._container = container
+        self._protected = None
         self._flush()
         self._container_start = len(self.blocks)
         self._walk(container)
@@ -728,6 +845,7 @@ class Walker:
         if not text:
             return
         self._parts.append(text)
+        self._bold_parts.append(self._in_bold > 0)
         if self._in_link or self._in_bold:
             n = len(text.strip())
             if self._in_link:
@@ -745,11 +863,22 @@ class Walker:
                         link_chars=min(self._link_chars, len(text)),
                         bold_chars=min(self._bold_chars, len(text)),
                         heading=self._heading,
+                        bold_tail=self._bold_tail() if self._bold_chars else 0,
                     )
                 )
         self._parts = []
+        self._bold_parts = []
         self._link_chars = 0
         self._bold_chars = 0
+
+    def _bold_tail(self) -> int:
+        """Characters of the bold run closing the pending block (a call to action in <strong>)."""
+        tail: list[str] = []
+        for part, bold in zip(reversed(self._parts), reversed(self._bold_parts), strict=True):
+            if not bold and part.strip():
+                break
+            tail.append(part)
+        return len(clean_text("".join(reversed(tail))))
 
     def _cut(self, el: Any, kind: str, text: str | None = None) -> None:
         text = clean_text(_text(el)) if text is None else text
@@ -780,12 +909,25 @@ class Walker:
             # `article-body pagination-first`: the body class wins over the chrome one.
             return None
         if kind != "comments":
+            if self._holds_prose(el):
+                return None
             # A class that says "chrome" on an element holding most of the container's text is
             # a naming accident (`content has-share-bar`), not chrome.
             text_len = len(_text(el))
             if text_len > 0.5 * self._container_len and text_len > 400:
                 return None
         return kind
+
+    def _holds_prose(self, el: Any) -> bool:
+        """The element holds the container's prose paragraphs (prose_holder): never chrome."""
+        if el.find(".//p") is None:
+            return False  # most chrome (share bars, ads, link lists) holds no paragraph at all
+        if self._protected is None:
+            prose = prose_holder(_paragraph_sizes(self._container))
+            self._protected = set()
+            if prose is not None and mostly_prose(prose):
+                self._protected.update(_chain(prose.holder, self._container))
+        return el in self._protected
 
     def _walk(self, root: Any) -> None:
         """Depth-first over the container with an explicit stack, not recursion: a page may nest
@@ -941,8 +1083,19 @@ class Walker:
             if link.tail and link.tail.lstrip().startswith((")", "]")):
                 link.tail = link.tail.lstrip()[1:]
         self._parts = [joined[:start]]
+        self._bold_parts = [False]
         self.removed.append(Removed("insert", f"{clean_text(m.group(0))} {headline}"))
         return True
+
+
+def _paragraph_sizes(container: Any) -> Iterator[tuple[Any, int, int]]:
+    """(element, text length, link text length) of the <p> elements in a container."""
+    for p in container.iter("p"):
+        length = len(_text(p).strip())
+        if length < PROSE_MIN_CHARS:
+            yield p, length, 0
+        else:
+            yield p, length, (_link_len(p, length) if p.find(".//a") is not None else 0)
 
 
 # Chrome that holds other articles' captions (teaser thumbnails), never the page's own photos.

@@ -9,11 +9,12 @@ on the page never become authors.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 
-from newsarchive.extract.dates import MONTHS, find_headline
+from newsarchive.extract.dates import MONTHS, find_headline, parse_date_parts
 from newsarchive.extract.document import Document, clean_text, host_of, profile_texts
 from newsarchive.items import Contributor
 
@@ -129,6 +130,9 @@ AGENCIES = {
     "efe",
     "upi",
 }
+# Labels of report lines ("Laporan Wartawan <outlet>[, <city>], <name>"): the outlet and the city
+# are written before the reporter, so only the last comma-separated part names a person.
+REPORT_LABEL = re.compile(r"^laporan\b", re.I)
 # Words that start a job description rather than a name ("Kontributor Lhokseumawe, Masriadi").
 ROLE_WORDS = re.compile(r"^(kontributor|koresponden|wartawan|jurnalis|reporter|pewarta)\b", re.I)
 # Academic and honorific titles written after a name and separated by a comma ("Noer S.IP., M.AP"):
@@ -272,6 +276,22 @@ def _split_names(value: str, *, labelled: bool) -> list[str]:
     return names
 
 
+def _reporter_of_report(value: str) -> str:
+    """ "Tribunjambi.com, Muara Bulian, Dedi Nurdin" -> "Dedi Nurdin": after "Laporan Wartawan"
+    the outlet (and the reporter's city) come first and the reporter last, each after a comma. A
+    name's academic titles after its own commas ("Dedi Nurdin, S.H.") stay with it."""
+    parts = value.split(",")
+    last = len(parts) - 1
+    while last > 0 and _is_title_part(parts[last]):
+        last -= 1
+    if last > 0:
+        return ",".join(parts[last:]).strip()
+    words = value.split()
+    if len(words) > 1 and _looks_like_outlet(words[0]):
+        return " ".join(words[1:])  # "Laporan Wartawan Tribunjambi.com Dedi Nurdin"
+    return value
+
+
 def _credit_value(value: str) -> str:
     """The names part of a credit: up to a pipe, " - outlet", a date, a day name or an
     "Updated" / "Published" stamp."""
@@ -310,8 +330,8 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
     if m and m.start() == 0:
         agency = AGENCY_CODES.get(m.group(1).lower())
         return [Contributor(agency, "agency")] if agency else []
-    # (role, value, how it was introduced: "colon" label, "bare" label, or "none")
-    segments: list[tuple[str | None, str, str]] = []
+    # (role, value, how it was introduced: "colon" label, "bare" label, or "none", the label)
+    segments: list[tuple[str | None, str, str, str]] = []
     labels = list(LABEL.finditer(t))
     head = t[: labels[0].start()] if labels else t
     # Text before a label is a credit of its own ("Andi | Editor: Budi") unless it is the date
@@ -319,19 +339,23 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
     if head.strip() and default_role is not None and not (labels and DATE_LINE.search(head)):
         # Before a label, only a clean name list counts ("Andi | Editor: Budi"), not a phrase
         # ("Crafted with love by ...").
-        segments.append((default_role, head, "bare" if labels else "none"))
+        segments.append((default_role, head, "bare" if labels else "none", ""))
     for i, lm in enumerate(labels):
         end = labels[i + 1].start() if i + 1 < len(labels) else len(t)
         label = lm.group(1) or lm.group(2)
         if lm.group(2) and SITE_CREDIT.search(t[: lm.start()]):
             continue  # "Crafted with love by TemplatesYard": the site's credit, not a byline
-        segments.append((_role_of(label), t[lm.end() : end], "colon" if lm.group(1) else "bare"))
+        segments.append(
+            (_role_of(label), t[lm.end() : end], "colon" if lm.group(1) else "bare", label)
+        )
     out: list[Contributor] = []
     seen: set[tuple[str, str]] = set()
-    for role, value, kind in segments:
+    for role, value, kind, label in segments:
         if role is None:
             continue
         value = _credit_value(value)
+        if REPORT_LABEL.match(label):
+            value = _reporter_of_report(value)
         if not value:
             continue
         labelled = kind == "colon"
@@ -384,12 +408,70 @@ BYLINE_CLASS = re.compile(
     r"contributor|kontributor|creator)(?:$|[\s_-]|\d)",
     re.I,
 )
+# Non-standard elements some CMS templates print the writer in (`<author>Nama</author>`,
+# `<reporter>`): the browser shows them as plain text, the tag name is the only mark.
+BYLINE_TAGS = ("author", "reporter", "writer", "penulis", "wartawan")
 # Candidates for BYLINE_CLASS, preselected in C with a few cheap tests (each extra contains()
-# costs a full pass); the regex then checks token boundaries.
+# costs about a tenth of a millisecond a page; `@class and` skips them on elements without a
+# class); the regex then checks token boundaries. Reporter/writer/wartawan classes mark the
+# writer on portals that print no "Oleh:"/"Penulis:" label (`span.reporter-name`). BYLINE_TAGS
+# are found apart with iter(), far cheaper than self:: tests on every element.
 _BYLINE_MARKED = etree.XPath(
-    "//body//*[@itemprop='author' or @rel='author' or contains(@class, 'uthor')"
-    " or contains(@class, 'yline') or contains(@class, 'enulis')]"
+    ".//*[@class and (contains(@class, 'uthor') or contains(@class, 'yline')"
+    " or contains(@class, 'enulis') or contains(@class, 'eporter') or contains(@class, 'riter')"
+    " or contains(@class, 'artawan')) or @itemprop='author' or @rel='author']"
 )
+# Marks that say the element credits a reporter (the role it gets) rather than an author.
+REPORTER_MARK = re.compile(r"reporter|wartawan|jurnalis|kontributor|contributor", re.I)
+AUTHOR_MARK = re.compile(r"author|penulis|writer|byline|by-line", re.I)
+# Blocks about the writer rather than this article's credit: bios and profile cards, "more from
+# this author" lists. Their name elements carry the same classes as a byline.
+AUTHOR_BOX = re.compile(
+    r"bio|profil|about-?(?:the-?)?(?:author|writer)|tentang-?penulis|"
+    r"(?:author|writer|penulis|reporter|wartawan)-?(?:box|card)|"
+    r"more-?(?:from|by|posts|articles|stories)|other-?(?:posts|articles)|artikel-?lain|lainnya",
+    re.I,
+)
+# A sentence of five words or more: a bio or a note under a byline class, not a name.
+BIO_SENTENCE = re.compile(r"^(?:\S+\s+){4,}\S*[a-z]{2}[.!?]$")
+# Ancestors checked for AUTHOR_BOX and for being a teaser of another article.
+BOX_DEPTH = 3
+# A teaser is a small block (a list item, a card) with a headline link of its own; a link text of
+# this many words is a headline, not a name or a "Share" button.
+TEASER_MAX_TEXT = 400
+HEADLINE_LINK_WORDS = 4
+# Links to a person's page; other links (sections, tags) name no writer.
+PERSON_HREF = re.compile(r"author|penulis|reporter|wartawan|writer|profil|user|kontributor", re.I)
+# "Andi Saputra - 3 Maret 2018 20:15 wib": a name, a dash (or bar / bullet), then a date line.
+NAME_DATE_LINE = re.compile(
+    r"^(?P<name>[^\d|\u2022\u00b7]{2,60}?)\s+[-\u2013\u2014|\u2022\u00b7]\s+(?P<date>.*\d.*)$"
+)
+# Words a date line may hold besides numbers, month names and day names: zones, and the words of
+# relative stamps ("2 jam yang lalu", "5 minutes ago").
+DATE_LINE_WORDS = frozenset(
+    {
+        "wib", "wita", "wit", "utc", "gmt", "pukul", "am", "pm", "jam", "menit", "detik", "hari",
+        "minggu", "bulan", "yang", "lalu", "ago", "hour", "hours", "minute", "minutes", "day",
+        "days",
+    }
+)  # fmt: skip
+# Only the form of a relative stamp is checked, so any instant resolves it.
+_ANY_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
+# Name-date lines are looked for among this many elements after the headline: they sit right
+# under it, before the article text.
+NAME_DATE_WINDOW = 40
+MAX_NAME_DATE_TEXT = 120
+# Values CMSs put in author meta/JSON-LD when nobody was credited: an account or a desk, not the
+# writer. They count only when the page names nobody else.
+PLACEHOLDER_NAMES = frozenset(
+    {
+        "admin", "administrator", "superadmin", "admin web", "web admin", "webadmin", "adminweb",
+        "developer", "dev", "webmaster", "redaksi", "redaktur", "editor", "penulis", "author",
+        "wartawan", "reporter", "staff", "staf", "newsroom", "user", "tim redaksi",
+    }
+)  # fmt: skip
+# Company forms: "PT Media Kabar Nusantara" is the outlet's publishing company, never a writer.
+COMPANY_NAME = re.compile(r"^(?:PT|P\.T\.|CV)\.?\s+\S|\b(?:Tbk|Ltd|Inc|Corp|LLC)\.?$")
 # Byline-marked elements compared for distance to the headline (author lists of teasers can be
 # long; the article's own byline is among the first).
 MAX_STRUCTURE_CANDIDATES = 12
@@ -460,11 +542,50 @@ def _is_publisher(name: str, doc: Document, brand: str | None) -> bool:
     """Whether a name is the site itself ("Kompas Cyber Media", "Liputan6.com")."""
     if TEAM_PREFIX.match(name):
         return False
-    squashed = re.sub(r"[^a-z0-9]", "", name.lower())
-    site = doc.meta_first("og:site_name")
-    if site and re.sub(r"[^a-z0-9]", "", site.lower()) == squashed:
+    if COMPANY_NAME.search(name):
+        return True
+    squashed = _squash(name)
+    if squashed and squashed in _site_names(doc):
         return True
     return bool(brand and len(brand) >= 3 and brand in squashed) or "developer" in squashed
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _site_names(doc: Document) -> frozenset[str]:
+    """The site's own names, squashed: og:site_name and the JSON-LD publisher."""
+    if "site_names" not in doc.cache:
+        names = [doc.meta_first("og:site_name") or ""]
+        article = doc.jsonld_article() or {}
+        publisher = article.get("publisher")
+        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+            names.append(publisher["name"])
+        doc.cache["site_names"] = frozenset(n for n in map(_squash, names) if n)
+    return doc.cache["site_names"]
+
+
+def _is_placeholder(name: str, doc: Document, brand: str | None) -> bool:
+    """An account or desk standing in for a writer ("admin", "Redaksi", "Redaksi Flores Kini")."""
+    low = " ".join(name.lower().split())
+    if low in PLACEHOLDER_NAMES:
+        return True
+    for site in (doc.meta_first("og:site_name"), brand):
+        if site and len(site) >= 3 and site.lower() in low:
+            rest = " ".join(low.replace(site.lower(), " ").split())
+            if rest in PLACEHOLDER_NAMES:
+                return True
+    return False
+
+
+def _institutional(name: str, doc: Document, brand: str | None) -> bool:
+    """A desk, team, account or the site itself: credited as shown only when no person is."""
+    return (
+        bool(TEAM_PREFIX.match(name))
+        or _is_placeholder(name, doc, brand)
+        or _is_publisher(name, doc, brand)
+    )
 
 
 class _Credits:
@@ -550,28 +671,63 @@ def _from_jsonld(doc: Document, editors: set[str], brand: str | None) -> list[Co
         name = clean_text(name)
         if "://" in name or name.lower() in editors:
             continue
-        if kind.lower() == "organization" and _is_publisher(name, doc, brand):
-            continue
+        if (kind.lower() == "organization" and _is_publisher(name, doc, brand)) or (
+            COMPANY_NAME.search(name) or _squash(name) in _site_names(doc)
+        ):
+            continue  # the outlet or its company, whatever @type says
         for person in parse_byline(name):
             if person.name.lower() not in editors:
                 out.append(person)
     return out
 
 
-def _from_structure(doc: Document, editors: set[str]) -> tuple[Any, list[Contributor]] | None:
-    """The byline element by markup (itemprop=author, rel=author, byline/author classes) nearest
-    the headline."""
+def _structure_role(el: Any) -> str:
+    marks = f"{el.tag} {el.get('class') or ''}"
+    return "reporter" if REPORTER_MARK.search(marks) and not AUTHOR_MARK.search(marks) else "author"
+
+
+def _in_author_box(el: Any) -> bool:
+    for depth, anc in enumerate(el.iterancestors()):
+        if depth >= BOX_DEPTH or anc.tag in ("body", "article", "main"):
+            return False
+        marks = f"{anc.get('class') or ''} {anc.get('id') or ''}"
+        if marks.strip() and AUTHOR_BOX.search(marks):
+            return True
+    return False
+
+
+def _in_teaser(el: Any, headline: Any | None) -> bool:
+    """Inside a teaser of another article: a small block holding a headline link of its own
+    (a "more from this author" or "popular" list item), not the block of this page's headline."""
+    around_headline = set(headline.iterancestors()) if headline is not None else set()
+    inside = set(el.iter())
+    for depth, anc in enumerate(el.iterancestors()):
+        if depth >= BOX_DEPTH or anc.tag in ("body", "article", "main") or anc in around_headline:
+            return False
+        if len(_text(anc)) > TEASER_MAX_TEXT:
+            return False
+        for link in anc.iter("a"):
+            if link not in inside and len(_text(link).split()) >= HEADLINE_LINK_WORDS:
+                return True
+    return False
+
+
+def _marked_bylines(doc: Document, editors: set[str]) -> list[tuple[Any, list[Contributor]]]:
+    """Byline elements by markup (itemprop=author, rel=author, byline/author/reporter classes,
+    `<author>` tags), in document order."""
     body = doc.tree.find("body")
     if body is None:
-        return None
+        return []
+    headline = find_headline(doc)
     found: list[tuple[Any, list[Contributor]]] = []
-    for el in _BYLINE_MARKED(body):
+    for el in [*body.iter(*BYLINE_TAGS), *_BYLINE_MARKED(body)]:
         if el.tag in SKIP_TEXT_TAGS or el.tag in ("meta", "link", "img"):
             continue
         marks = el.get("class") or ""
+        explicit = el.get("itemprop") == "author" or el.get("rel") == "author"
         is_byline = (
-            el.get("itemprop") == "author"
-            or el.get("rel") == "author"
+            explicit
+            or el.tag in BYLINE_TAGS
             or (BYLINE_CLASS.search(marks) and not BYLINE_CLASS_EXCLUDE.search(marks))
         )
         if not is_byline:
@@ -583,15 +739,139 @@ def _from_structure(doc: Document, editors: set[str]) -> tuple[Any, list[Contrib
         text = el.get("content") if el.tag == "meta" else _text(el)
         if not text or len(text) > MAX_CREDIT_TEXT or _in_foreign_container(el, photo_too=True):
             continue
-        people = [p for p in parse_byline(text) if p.name.lower() not in editors]
+        if not explicit and (_in_author_box(el) or _in_teaser(el, headline)):
+            continue
+        if not explicit and BIO_SENTENCE.search(text):
+            continue  # "Rina Wulandari adalah wartawan ... sejak 2015.": a bio, not a byline
+        role = _structure_role(el)
+        people = [p for p in parse_byline(text, default_role=role) if p.name.lower() not in editors]
         if any(p.role in WRITER_ROLES for p in people):
             found.append((el, people))
             if len(found) >= MAX_STRUCTURE_CANDIDATES:
                 break
-    return _closest_to_headline(doc, found) if found else None
+    return found
 
 
-def _from_meta(doc: Document, editors: set[str], brand: str | None) -> list[Contributor]:
+def _following(el: Any, limit: int) -> list[Any]:
+    """The next `limit` elements after `el` in document order, outside its own subtree."""
+    out: list[Any] = []
+    node = el
+    while node is not None and len(out) < limit:
+        nxt = node.getnext()
+        if nxt is None:
+            node = node.getparent()
+            continue
+        for sub in nxt.iter():
+            if isinstance(sub.tag, str):
+                out.append(sub)
+                if len(out) >= limit:
+                    break
+        node = nxt
+    return out
+
+
+def _only_a_date(text: str) -> bool:
+    """Nothing but a date and time ("3 Maret 2018 20:15 wib", "Senin, 03/07/2023 | 10:15")."""
+    for word in re.findall(r"[^\W\d_]+", text.lower()):
+        if word not in MONTHS and word not in DATE_LINE_WORDS and not DAY_NAMES.fullmatch(word):
+            return False
+    return parse_date_parts(text, fetched_at=_ANY_INSTANT) is not None
+
+
+def _short_text(el: Any, limit: int) -> str | None:
+    """The element's text, or None as soon as it runs past `limit` characters (the containers
+    after a headline can hold the whole article: no need to join it to know it is too long)."""
+    parts: list[str] = []
+    size = 0
+    for piece in el.itertext():
+        size += len(piece)
+        if size > 2 * limit:  # raw text still holds the markup's whitespace
+            return None
+        parts.append(piece)
+    text = clean_text(" ".join(parts))
+    return text if len(text) <= limit else None
+
+
+def name_date_byline(text: str) -> str | None:
+    """The name in a "Name - date" line ("Andi Saputra - 3 Maret 2018 20:15 wib" -> "Andi
+    Saputra"), or None when the text is not one: the part after the dash must be nothing but a
+    date, the part before it a capitalised name rather than a dateline city ("JAKARTA - ...")."""
+    if not text or len(text) > MAX_NAME_DATE_TEXT:
+        return None
+    m = NAME_DATE_LINE.match(text)
+    if not m or not _only_a_date(m.group("date")):
+        return None
+    name = m.group("name").strip()
+    if (name.isupper() and len(name.split()) == 1) or not _capitalised_name(name):
+        return None
+    return name
+
+
+def _names_a_section(doc: Document, name: str, line: Any) -> bool:
+    """Whether a link elsewhere on the page shows `name` and leads to no person's page: a section
+    or tag ("Ekonomi - 3 Maret 2018"), not a writer."""
+    body = doc.tree.find("body")
+    low = name.lower()
+    inside = set(line.iter())
+    for link in body.iter("a") if body is not None else ():
+        if (
+            link not in inside
+            and _text(link).lower() == low
+            and not PERSON_HREF.search(link.get("href") or "")
+        ):
+            return True
+    return False
+
+
+def _name_date_lines(
+    doc: Document, editors: set[str], brand: str | None
+) -> list[tuple[Any, list[Contributor]]]:
+    """ "Andi Saputra - 3 Maret 2018 20:15 wib" under the headline: the writer, then the date."""
+    headline = find_headline(doc)
+    if headline is None:
+        return []
+    for el in _following(headline, NAME_DATE_WINDOW):
+        if el.tag in SKIP_TEXT_TAGS:
+            continue
+        text = _short_text(el, MAX_NAME_DATE_TEXT)
+        name = name_date_byline(text) if text else None
+        if name is None:
+            continue
+        people = [p for p in parse_byline(name) if p.name.lower() not in editors]
+        if not people or not all(_capitalised_name(p.name) for p in people):
+            continue
+        if any(
+            _is_publisher(p.name, doc, brand) or _names_a_section(doc, p.name, el) for p in people
+        ):
+            continue  # "Kompas.com - 03/07/2023": the site's stamp; "Ekonomi - ...": a section
+        return [(el, people)]
+    return []
+
+
+def _from_visible(
+    doc: Document, editors: set[str], brand: str | None
+) -> tuple[tuple[Any, list[Contributor]] | None, tuple[Any, list[Contributor]] | None]:
+    """Unlabelled visible bylines (byline markup, name-date lines): the one naming a person
+    nearest the headline, and apart from it the nearest naming only a desk, team or the site."""
+    candidates = _marked_bylines(doc, editors) + _name_date_lines(doc, editors, brand)
+    persons, institutions = [], []
+    for el, people in candidates:
+        if all(_institutional(p.name, doc, brand) for p in people if p.role in WRITER_ROLES):
+            institutions.append((el, people))
+        else:
+            persons.append((el, people))
+    return (
+        _closest_to_headline(doc, persons) if persons else None,
+        _closest_to_headline(doc, institutions) if institutions else None,
+    )
+
+
+def _from_meta(
+    doc: Document, editors: set[str], brand: str | None
+) -> tuple[list[Contributor], list[Contributor]]:
+    """Writers from author meta tags, and apart from them the first placeholder account found
+    ("admin", "redaksi"), which counts only when nothing else names anyone."""
+    placeholder: list[Contributor] = []
     for name in AUTHOR_META:
         for value in doc.meta.get(name, ()):
             value = clean_text(value)
@@ -606,9 +886,11 @@ def _from_meta(doc: Document, editors: set[str], brand: str | None) -> list[Cont
                 for p in parse_byline(value)
                 if p.name.lower() not in editors and not _is_publisher(p.name, doc, brand)
             ]
-            if people:
-                return people
-    return []
+            if people and all(_is_placeholder(p.name, doc, brand) for p in people):
+                placeholder = placeholder or people
+            elif people:
+                return people, placeholder
+    return [], placeholder
 
 
 # A desk code closes a paragraph of article text, not a caption or a one-line teaser.
@@ -687,11 +969,18 @@ def find_contributors(
 
     Writers come from the first source that names any, in this order: the profile's `authors`
     selectors; a labelled credit line on the page (`Oleh:`, `Penulis :`, `Pewarta:`, `By`; the
-    one nearest the headline when several); JSON-LD author; byline markup (itemprop/rel=author,
-    author/byline classes); meta author (not URLs, handles, initials or the site's own name); a
-    capitalised sign-off or wire desk code closing the text. Anyone credited as editor on the page
-    is never a writer (JSON-LD `author` is often the editor). A page whose only credit is a
-    photographer's byline (a photo story) has the photographer as its author.
+    one nearest the headline when several); JSON-LD author; unlabelled visible bylines, the one
+    nearest the headline (itemprop/rel=author, author/byline/reporter/writer/wartawan classes,
+    `<author>`-like tags, a `Name - date` line under the headline); meta author (not URLs,
+    handles, initials or the site's own name); a capitalised sign-off or wire desk code closing
+    the text. Anyone credited as editor on the page is never a writer (JSON-LD `author` is often
+    the editor). A page whose only credit is a photographer's byline (a photo story) has the
+    photographer as its author.
+
+    The outlet (og:site_name, JSON-LD publisher, the host's brand, a "PT ..." company) is never
+    taken from JSON-LD/meta as a writer. Placeholder accounts there ("admin", "redaksi",
+    "webmaster") and visible bylines naming only a desk, team or the site count only when the
+    page names no person; next to a person, a desk or the site is not a second writer.
     """
     credits = _labelled_credits(doc)
     editors = credits.editors
@@ -710,18 +999,38 @@ def find_contributors(
             _, people = _closest_to_headline(doc, lines)
             writers = [p for p in people if p.role in WRITER_ROLES]
             source = "byline"
+    # Placeholder accounts in JSON-LD/meta ("admin", "Redaksi") and bylines naming only a desk or
+    # the site yield to any person named elsewhere; they are used, in this order, only when the
+    # page names nobody else.
+    fallbacks: list[tuple[list[Contributor], list[Contributor], str]] = []
     if not writers:
-        writers = _from_jsonld(doc, editors, brand)
-        source = "json-ld" if writers else None
+        people = _from_jsonld(doc, editors, brand)
+        if people and all(_is_placeholder(p.name, doc, brand) for p in people):
+            fallbacks.append((people, [], "json-ld"))
+        elif people:
+            writers, source = people, "json-ld"
     if not writers:
-        found = _from_structure(doc, editors)
-        if found:
-            writers = [p for p in found[1] if p.role in WRITER_ROLES]
-            extras.extend(p for p in found[1] if p.role not in WRITER_ROLES)
+        person, institution = _from_visible(doc, editors, brand)
+        if person is not None:
+            writers = [p for p in person[1] if p.role in WRITER_ROLES]
+            extras.extend(p for p in person[1] if p.role not in WRITER_ROLES)
             source = "byline"
+        elif institution is not None:
+            people = institution[1]
+            fallbacks.insert(
+                0,
+                (
+                    [p for p in people if p.role in WRITER_ROLES],
+                    [p for p in people if p.role not in WRITER_ROLES],
+                    "byline",
+                ),
+            )
     if not writers:
-        writers = [p for p in _from_meta(doc, editors, brand) if p.role in WRITER_ROLES]
+        people, placeholder = _from_meta(doc, editors, brand)
+        writers = [p for p in people if p.role in WRITER_ROLES]
         source = "meta" if writers else None
+        if placeholder:
+            fallbacks.append(([p for p in placeholder if p.role in WRITER_ROLES], [], "meta"))
     if not writers:
         writers = [p for p in _from_signature(doc) if p.role in WRITER_ROLES]
         source = "byline" if writers else None
@@ -736,10 +1045,17 @@ def find_contributors(
             writers = [Contributor(p.name, "author") for p in photographers]
             source = "byline"
 
+    if not writers and fallbacks:
+        writers, more, source = fallbacks[0]
+        extras.extend(more)
+
     writers = [_strip_affiliation(p, doc, brand) for p in writers]
     if len(writers) > 1:
-        # "Jill Disis, CNN Business": the site's own name next to a person is not a second writer.
-        people = [p for p in writers if p.role == "agency" or not _is_publisher(p.name, doc, brand)]
+        # "Jill Disis, CNN Business", "Tim Redaksi, Andi Saputra": the site's own name or a desk
+        # next to a person is not a second writer.
+        people = [
+            p for p in writers if p.role == "agency" or not _institutional(p.name, doc, brand)
+        ]
         writers = people or writers
     out: list[Contributor] = []
     seen: set[tuple[str, str]] = set()

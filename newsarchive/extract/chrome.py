@@ -10,7 +10,8 @@ Two kinds of evidence, both generic (no rule names a site):
   Indonesian and English chrome lines: inline inserts (`Baca juga: <headline>`), ad markers
   (`ADVERTISEMENT`, `SCROLL TO CONTINUE WITH CONTENT`), share bars (`Share :`), related-list
   headings with the links under them, tag lists, calls to action, photo credits, byline lines at
-  the top and credit lines at the bottom.
+  the top and credit lines and video calls to action (`Simak video '...'`, also as the last
+  sentence of the last paragraph) at the bottom.
 
 An insert label only cuts a block that *is* an insert: the block starts with the label and is
 short, and either a separator follows the label or the rest is a link/bold headline. A sentence
@@ -334,6 +335,7 @@ class Block:
     text: str
     link_chars: int = 0  # characters inside <a>
     bold_chars: int = 0  # characters inside <strong>/<b>/<em>
+    bold_tail: int = 0  # characters of the bold run that closes the block
     heading: bool = False  # from <h2>..<h6>
     cut_after: str | None = None  # kind of the chrome element cut right after this block
 
@@ -576,6 +578,64 @@ COPYRIGHT_LINE = re.compile(
 # Placeholders of embeds that did not render (`[Gambas:Video 20detik]`, `[embedded content]`).
 EMBED_LINE = re.compile(r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|ad|iklan)\]$", re.I)
 
+# Video calls to action (`Simak video 'Judul'`, `Saksikan video di bawah ini:`, `Tonton juga
+# video: ...`, `[Gambas:Video 20detik]`): they point at a player that is not text, as a "read
+# also" insert points at another article, and portals append them to the last paragraph as often
+# as they set them apart. A call is an imperative ("simak", "saksikan", "tonton", "lihat",
+# "putar") with "video", then a title set off by a colon or quotes, or a pointer to the player
+# ("di bawah ini", "berikut"), and nothing after it: a sentence that mentions a video ("Video itu
+# viral ...", "Tonton video itu, kata dia, ...") is none of these.
+_VIDEO_CTA_HEAD = (
+    r"(?:simak|saksikan|tonton|lihat|putar)(?:\s+(?:juga|pula|lagi))?"
+    r"(?:\s+(?:selengkapnya|lengkapnya))?(?:\s+(?:dalam|di|pada|lewat|melalui))?"
+    r"\s+(?:(?:tayangan|cuplikan|rekaman)\s+)?video(?:nya)?\b"
+    r"(?:\s+(?:pilihan|menarik|terkait|lainnya|lengkap(?:nya)?|selengkapnya|terbaru|juga|pula|"
+    r"ini|berikut))*"
+)
+_VIDEO_CTA_SET_OFF = (
+    r"(?:\s*[:：]\s*[^\n]{0,200}"  # a colon and the title, or nothing more
+    r"|\s*[\"“'‘][^\n]{2,200}?[\"”'’]\s*[:.!]?"  # the title in quotes
+    r"|(?:\s+[\w-]+){0,4}?\s+(?:di\s+bawah(?:\s+ini)?|berikut(?:\s+ini)?|di\s+sini|di\s+atas)"
+    r"\s*[:.!]?"  # a pointer to the player
+    r"|\s*[.!]?)"
+)
+_VIDEO_PLACEHOLDER = r"\[\s*gambas\s*:[^\]\n]{0,60}\]"
+VIDEO_CTA_LINE = re.compile(
+    rf"(?:{_VIDEO_PLACEHOLDER}|{_VIDEO_CTA_HEAD}{_VIDEO_CTA_SET_OFF})\s*", re.I
+)
+# In bold, a call needs no set-off title (`<strong>Tonton juga video Warga Tangkap Buaya</strong>`):
+# the bold is what sets it apart.
+VIDEO_CTA_BOLD = re.compile(rf"{_VIDEO_CTA_HEAD}\s+\S[^\n]{{0,160}}", re.I)
+# A call closing the last paragraph starts a sentence (or is a placeholder in brackets).
+_VIDEO_CTA_TAIL = re.compile(
+    rf"(?:^|(?<=[.!?…\"”’)])\s+|\s+(?=\[))(?P<cta>(?:{_VIDEO_PLACEHOLDER}|{_VIDEO_CTA_HEAD})"
+    rf"[^\n]{{0,220}})$",
+    re.I,
+)
+# A call is one short sentence: longer text is never one, and no more of the last block's end is
+# searched for one.
+VIDEO_CTA_MAX_CHARS = 260
+
+
+def is_video_cta(text: str, *, bold: bool = False) -> bool:
+    """The whole text is a video call to action (`bold`: it is set in bold type)."""
+    if len(text) > VIDEO_CTA_MAX_CHARS:
+        return False
+    return bool(VIDEO_CTA_LINE.fullmatch(text) or (bold and VIDEO_CTA_BOLD.fullmatch(text)))
+
+
+def video_cta_start(block: Block) -> int | None:
+    """Where a video call to action closing the block starts, or None."""
+    text = block.text
+    m = _VIDEO_CTA_TAIL.search(text, max(0, len(text) - VIDEO_CTA_MAX_CHARS))
+    if not m:
+        return None
+    start = m.start("cta")
+    cta = m.group("cta")
+    bold = block.bold_tail >= len(cta)  # the whole call is in the closing bold run
+    return start if is_video_cta(cta, bold=bold) else None
+
+
 # A line that is only a date and/or time (`Kamis, 05 November 2015 | 11:13 WIB`, `Updated
 # 19 Nov 2019 7:36 AM`): the page's date stamp, metadata rather than text. Word by word: every
 # word is a day, month, zone or date word (numbers always pass).
@@ -655,6 +715,8 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "share"
     if n <= 60 and EMBED_LINE.match(text):
         return "embed"
+    if n <= VIDEO_CTA_MAX_CHARS and is_video_cta(text, bold=block.bold_ratio >= 0.8):
+        return "cta"
     if n <= 60 and READ_MORE_LINE.match(text):
         return "nav"
     if n <= CTA_MAX_CHARS and CTA_OPENING.match(text):
@@ -772,16 +834,22 @@ END_MARK = re.compile(r"\s*(?:(?:\*\s*){3,}|#{3,}|\(\s*(?:selesai|end|habis|tama
 
 
 def _trim_end_marks(out: Filtered) -> None:
-    """Cut desk codes and end marks from the end of the body, as lines or as the last words."""
+    """Cut desk codes, end marks and video calls to action from the end of the body, as lines or
+    as the last words (in any order: `... (nvc/nvc) Simak video ...` and the reverse)."""
     kept = out.kept
     while kept:
         last = kept[-1]
         m = END_MARK.search(last.text) or DESK_CODE.search(last.text)
-        if not m:
-            return
-        kind = "end_mark" if END_MARK.search(last.text) else "desk_code"
-        out.removed.append(Removed(kind, m.group(0).strip()))
-        last.text = last.text[: m.start()].rstrip()
+        if m:
+            kind = "end_mark" if END_MARK.search(last.text) else "desk_code"
+            start, cut = m.start(), m.group(0).strip()
+        else:
+            video = video_cta_start(last)
+            if video is None:
+                return
+            kind, start, cut = "cta", video, last.text[video:].strip()
+        out.removed.append(Removed(kind, cut))
+        last.text = last.text[:start].rstrip()
         if not last.text:
             kept.pop()
 

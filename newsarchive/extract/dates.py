@@ -433,6 +433,35 @@ URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/-])")
 # neighbouring teaser's date than a correction of the machine value.
 MAX_VISIBLE_CORRECTION = timedelta(days=1)
 
+# --- Date lines: the page's own date element, told apart from any other date by several signals ---
+# Indonesian day names (with the Arabic-derived Ahad and the old spelling Jum'at): a date line that
+# opens with one is written for Indonesian readers, so its zone-less time is Indonesian local time.
+_DAY_NAMES_ID = r"senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad"
+DAY_NAMES_ID = re.compile(rf"(?<![a-z])(?:{_DAY_NAMES_ID})(?![a-z])")
+# English day names, which Indonesian portals print too; they only say "this is a date line".
+_DAY_NAMES_EN = (
+    r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?"
+    r"|sun(?:day)?"
+)
+# Class words that mark an element as a date line: schedule (jadwal), date (tanggal/tgl), time
+# (waktu), publish (terbit). A class word alone also marks prayer-time and match-schedule widgets
+# ("jadwal-sholat", "jadwal-box"), so it counts only with a day name, a time and nothing but the
+# date in the text (see `_date_line_kind`).
+DATE_LINE_CLASS = re.compile(r"jadwal|tanggal|tgl|date|time|waktu|publish|terbit|posted", re.I)
+# Tags a visible date line is written in (table cells, paragraphs and headings hold prose and
+# teasers far more often than the article's date).
+DATE_LINE_TAGS = frozenset({"span", "div"})
+# What may stand in a date line besides the date itself: day and month names, zone labels, "pukul"
+# (o'clock), digits and the separators portals put between date and time ("7 Mar 2018 | 08:40",
+# "Kamis, 7/3/2018 - 08:40"). Text left over means a sentence or a widget, not a date line.
+_DATE_LINE_WORDS = re.compile(
+    rf"(?<![a-z])(?:{_DAY_NAMES_ID}|{_DAY_NAMES_EN}|{_MONTH_ALT}|{_ZONE_ALT}"
+    r"|pukul|jam|at|a\.?m\.?|p\.?m\.?)(?![a-z])|[\d\s,.:/|()+•·\-–—]+"
+)
+# A byline that carries the date: a short name, a dash or pipe, then the date line
+# ("Andi Saputra - 3 Maret 2018 20:15 wib"). The name holds no digits and at most six words.
+_NAME_THEN_DATE = re.compile(r"^[^\W\d][^\d|–—-]{1,60}?\s[-–—|]\s+(?=\S)")
+
 
 @dataclass
 class DatesResult:
@@ -453,6 +482,10 @@ class _Candidate:
     where: str  # for notes: "JSON-LD datePublished", "meta pubdate", ...
     value: datetime | None = None  # aware, once the zone is resolved
     zone_note: str | None = None
+    # For dates read near the headline: the distance from it (before counted double), and which
+    # date-line shape the element has ("date line", "<time> text", "byline date"; None for none).
+    distance: float | None = None
+    line_kind: str | None = None
 
 
 def _minute(value: datetime) -> datetime:
@@ -603,10 +636,17 @@ def _visible_candidates(
     for offset, el in window:
         if el.tag in SKIP_TAGS or len(el) > MAX_DATE_CHILDREN:
             continue
+        # Backwards (above the headline) counts double: kickers and date lines sit there, but so
+        # does the end of the previous block.
+        distance = float(offset) if offset >= 0 else -2.0 * offset
         if el.tag == "time" and el.get("datetime"):
             parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
             if parsed is not None:
-                times.append(_Candidate(parsed, el.get("datetime"), "time", "<time datetime>"))
+                times.append(
+                    _Candidate(
+                        parsed, el.get("datetime"), "time", "<time datetime>", distance=distance
+                    )
+                )
         raw = el.text_content() if len(el) else el.text
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
@@ -630,23 +670,64 @@ def _visible_candidates(
         # Hidden elements are not what the reader sees (WordPress hides its 'updated' <time>).
         if parsed is None or _in_caption(el) or _hidden(el):
             continue
-        # Backwards (above the headline) counts double: kickers and date lines sit there, but so
-        # does the end of the previous block.
-        distance = float(offset) if offset >= 0 else -2.0 * offset
         if last_entry is not None and last_el in el.iterancestors():
             # A child repeating its parent's date: keep the child's tighter text as the raw string.
             bucket, index = last_entry
             previous = bucket[index][1]
             if previous.parsed.value == parsed.value:
                 previous.raw = text
+                # The child is the date element itself (the <time> inside a byline block).
+                previous.line_kind = _date_line_kind(el, text, parsed) or previous.line_kind
                 last_el = el
                 continue
-        candidate = _Candidate(parsed, text, "byline", "visible date")
+        candidate = _Candidate(
+            parsed,
+            text,
+            "byline",
+            "visible date",
+            distance=distance,
+            line_kind=_date_line_kind(el, text, parsed),
+        )
         label = MODIFIED_LABEL.search(text) or _MODIFIED_CLASS.search(el.get("class") or "")
         bucket = modified if label and not PUBLISHED_LABEL.search(text) else published
         bucket.append((distance, candidate))
         last_el, last_entry = el, (bucket, len(bucket) - 1)
     return published, modified, times
+
+
+def _only_date(text: str) -> bool:
+    """True when `text` (lower-cased) holds nothing but a date, a time, day/month names, a zone and
+    separators: a date line, not a sentence or a widget that mentions a date."""
+    return not _DATE_LINE_WORDS.sub("", text)
+
+
+def _date_line_kind(el: Any, text: str, parsed: ParsedDate) -> str | None:
+    """Which shape of the page's own date element `el` has, if any. Each rests on several signals,
+    since one alone (a class word, a day name, a <time> tag) is also met on teasers and widgets:
+
+    * "date line": a span/div whose class says date/time/schedule/publish, text opening with an
+      Indonesian day name, with a time, and nothing but the date (`Rabu, 14 Agustus 2019 09:05`);
+    * "<time> text": a <time> without `datetime` whose text is a date with a time (`7 Mar 2018 |
+      08:40`): by HTML rules its text is then its machine value;
+    * "byline date": a short name, a dash, then a date with a time (`Andi Saputra - 3 Maret 2018
+      20:15 wib`).
+    """
+    if not parsed.has_time or parsed.relative:
+        return None
+    low = text.lower()
+    if el.tag == "time" and not el.get("datetime"):
+        return "<time> text" if _only_date(low) else None
+    m = _NAME_THEN_DATE.match(text)
+    if m and len(m.group(0).split()) <= 7 and _only_date(low[m.end() :]):
+        return "byline date"
+    if (
+        el.tag in DATE_LINE_TAGS
+        and DATE_LINE_CLASS.search(el.get("class") or "")
+        and DAY_NAMES_ID.match(low)
+        and _only_date(low)
+    ):
+        return "date line"
+    return None
 
 
 # Markup that names a date element as the update time (WordPress 'updated', 'date-modified').
@@ -741,6 +822,13 @@ def find_dates(
        visible one is used. Beyond a day, or when the visible date has no time, the machine value
        is kept. Every disagreement is explained in `notes`.
        A visible day without a time takes its time from a machine value on that day.
+       When the visible date is the page's own date element (a `_date_line_kind` shape: a
+       date-classed span/div opening with an Indonesian day name, a <time> whose text is the
+       date, a "Name - date" byline), <time datetime> elements farther from the headline are
+       teasers' dates and are dropped. A visible WIB/WITA/WIT label decides the offset a
+       same-instant machine value is shown in; a WITA/WIT label also replaces the generic WIB
+       default for the page's zone-less values; with no default at all, an Indonesian date line
+       makes zone-less values WIB.
     4. Without machine values, the visible date; without either, the date in the URL (day only,
        local midnight, with a note).
     5. Modified: a visible "Diperbarui"/"Updated" line, else the machine value (re-read as local
@@ -757,10 +845,24 @@ def find_dates(
     visible_pub, visible_mod, times = _visible_candidates(doc, headline, fetched_at, default_tz)
     machine_pub.extend(c for c in times if not any(c.raw == m.raw for m in machine_pub))
 
+    visible_pub.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
+    visible_mod.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
+    label = _visible_zone_label([c for _, c in visible_pub + visible_mod])
     zone, zone_why = default_tz, None
+    if label is not None and default_tz is WIB:
+        # WIB is only the default for Indonesian pages (a profile's zone is a distinct object):
+        # a page that labels its own date line WITA or WIT writes its zone-less times there too.
+        zone, zone_why = ZONE_LABELS[label.lower()], f"the visible zone label {label}"
+        local_zone = zone
     if zone is None:
         every = machine_pub + machine_mod + [c for _, c in visible_pub + visible_mod]
         zone, zone_why = _page_zone(every)
+        if zone is None and any(
+            c.line_kind and DAY_NAMES_ID.search(c.raw.lower()) for _, c in visible_pub
+        ):
+            # A date line with an Indonesian day name is written for Indonesian readers, on a
+            # page that does not declare Indonesian (WordPress themes left on lang="en-US").
+            zone, zone_why = WIB, "WIB (the date line next to the headline is Indonesian)"
         local_zone = zone
     for c in [*profile_pub, *profile_mod, *machine_pub, *machine_mod]:
         _resolve(c, zone, zone_why)
@@ -769,10 +871,10 @@ def find_dates(
 
     machine_pub = [c for c in machine_pub if c.value is not None]
     machine_mod = [c for c in machine_mod if c.value is not None]
-    visible_pub.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
-    visible_mod.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
     visible = next((c for _, c in visible_pub if c.value is not None), None)
     visible_m = next((c for _, c in visible_mod if c.value is not None), None)
+    if visible is not None and visible.line_kind and visible.distance is not None:
+        machine_pub = _drop_teaser_times(machine_pub, visible, result.notes)
 
     mislabelled: set[str] = set()
     published = _pick_published(
@@ -797,6 +899,11 @@ def find_dates(
         result.published_source = published.source
         if published.zone_note:
             result.notes.append(f"published: {published.zone_note}")
+        elif published is visible and _label_overrides(published, default_tz):
+            result.notes.append(
+                f"published: offset from the visible zone label {published.parsed.zone} "
+                f"('{published.raw}'), not the default zone"
+            )
 
     modified = _pick_modified(
         [c for c in profile_mod if c.value is not None],
@@ -823,6 +930,47 @@ def find_dates(
         result.modified, result.modified_raw = modified.value, modified.raw
         result.modified_source = modified.source
     return result
+
+
+def _label_overrides(c: _Candidate, default_tz: tzinfo | None) -> bool:
+    """True when `c` carries a WITA/WIT label whose offset differs from the default zone's."""
+    label = (c.parsed.zone or "").lower()
+    if label not in ("wita", "wit") or c.value is None:
+        return False
+    return default_tz is None or c.value.utcoffset() != c.value.astimezone(default_tz).utcoffset()
+
+
+def _visible_zone_label(visible: list[_Candidate]) -> str | None:
+    """WITA or WIT when the nearest labelled visible date by the headline says so, else None."""
+    for c in visible:
+        if c.parsed.has_time and c.parsed.zone and not c.parsed.relative:
+            label = c.parsed.zone.upper()
+            return label if label in ("WITA", "WIT") else None
+    return None
+
+
+def _drop_teaser_times(
+    machine: list[_Candidate], line: _Candidate, notes: list[str]
+) -> list[_Candidate]:
+    """Machine values minus the <time datetime> elements farther from the headline than the page's
+    own date line: those belong to teasers (related articles, "Baca juga" boxes) that sit between
+    the headline and the end of the window."""
+    assert line.value is not None and line.distance is not None
+    kept = []
+    for c in machine:
+        assert c.value is not None
+        if (
+            c.distance is not None
+            and c.distance > line.distance
+            and not _same_minute(c.value, line.value)
+        ):
+            notes.append(
+                f"published: {c.where} '{c.raw}' is farther from the headline than the {line.line_kind}"
+                f" '{line.raw}'; taken for a teaser's date"
+            )
+            continue
+        kept.append(c)
+    return kept
 
 
 def _profile_candidate(
@@ -875,7 +1023,7 @@ def _pick_published(
         if _same_minute(c.value, visible.value) or abs(c.value - visible.value) < timedelta(
             minutes=1
         ):
-            return c
+            return _in_visible_zone(c, visible, notes)
     if not timed:
         return visible
     top = timed[0]
@@ -912,6 +1060,25 @@ def _pick_published(
         f"{top.where}"
     )
     return top
+
+
+def _in_visible_zone(c: _Candidate, visible: _Candidate, notes: list[str]) -> _Candidate:
+    """The machine value `c`, shown in the offset of the visible date's Indonesian zone label when
+    both give the same instant: the page's own label says which local time the site keeps, while
+    a machine offset is the server's or the CMS's (`00:30 WITA` is stored as `23:30+07:00`)."""
+    label = (visible.parsed.zone or "").upper()
+    assert c.value is not None and visible.value is not None
+    if label not in ("WIB", "WITA", "WIT") or c.value.utcoffset() == visible.value.utcoffset():
+        return c
+    value = c.value.astimezone(ZONE_LABELS[label.lower()])
+    if label == "WIB" and _is_utc(c.value):
+        # UTC shown in WIB is what an Indonesian page gets anyway: nothing to explain.
+        return _Candidate(c.parsed, c.raw, c.source, c.where, value, c.zone_note)
+    notes.append(
+        f"published: offset from the visible zone label {label} ('{visible.raw}'); {c.where} "
+        f"'{c.raw}' gives the same instant in another offset"
+    )
+    return _Candidate(c.parsed, c.raw, c.source, c.where, value, c.zone_note)
 
 
 def _describe_gap(gap: timedelta) -> str:

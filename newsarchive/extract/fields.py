@@ -6,8 +6,11 @@ each value came from.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from newsarchive.extract.document import (
     Document,
@@ -27,9 +30,93 @@ _ID_HINT = re.compile(
 )
 
 
+# Function words that make up a fifth of any Indonesian text and are rare in English: names and
+# quoted phrases in an English article about Indonesia add only a few.
+ID_FUNCTION_WORDS = frozenset(
+    {"yang", "dan", "di", "ini", "itu", "dengan", "untuk", "dari", "dalam", "tidak", "akan"}
+    | {"pada", "juga", "ke", "karena", "adalah", "bahwa", "oleh", "atau", "sudah", "telah"}
+    | {"bisa", "kata", "saat"}
+)
+EN_FUNCTION_WORDS = frozenset(
+    {"the", "of", "and", "to", "in", "is", "that", "for", "was", "with", "on", "as", "by", "at"}
+    | {"from", "it", "are", "has", "have", "be", "this", "were"}
+)
+# Enough words to judge, few enough to stay cheap on long pages.
+LANG_SAMPLE_WORDS = 400
+LANG_MIN_WORDS = 40
+MIN_PROSE_WORDS = 8
+# Indonesian prose runs at 10-25 % of these words; English about Indonesia stays under 3 %.
+ID_MIN_SHARE = 0.08
+# Italian 'di', a Dutch 'dan' or a quoted phrase repeat one or two words; prose uses many.
+ID_MIN_DISTINCT = 6
+# Malay shares most of these words: a page declared Malay keeps its declaration.
+NOT_OVERRIDDEN_LANGS = frozenset({"ms", "id", "in"})
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+# Text runs long enough to be prose (about eight words), outside code and links. The length test
+# comes first so that lxml checks ancestors only for the few runs that pass it.
+PROSE_RUNS_XPATH = (
+    "(//body//text()[string-length() > 40]"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::a)])"
+    f"[position() <= {LANG_SAMPLE_WORDS // MIN_PROSE_WORDS}]"
+)
+
+
+def _prose_runs(doc: Document) -> Iterator[list[str]]:
+    """The words of each prose run: <p> first (cheap, and where most pages write), then any
+    long text run (<div> text between <br>) for pages with too few paragraphs."""
+    total = 0
+    for p in doc.tree.iter("p"):
+        words = _WORD.findall(p.text_content().lower())
+        # Short runs are menus, dates, captions and labels, not prose.
+        if len(words) >= MIN_PROSE_WORDS:
+            total += len(words)
+            yield words
+    if total >= LANG_MIN_WORDS:
+        return
+    for text in doc.tree.xpath(PROSE_RUNS_XPATH):
+        words = _WORD.findall(text.lower())
+        if len(words) >= MIN_PROSE_WORDS:
+            yield words
+
+
+def text_is_indonesian(doc: Document) -> bool:
+    """The page's own prose reads as Indonesian, whatever its markup declares."""
+    if "text_is_indonesian" in doc.cache:
+        return doc.cache["text_is_indonesian"]
+    total = id_count = en_count = 0
+    seen: set[str] = set()
+    for words in _prose_runs(doc):
+        total += len(words)
+        for w in words:
+            if w in ID_FUNCTION_WORDS:
+                id_count += 1
+                seen.add(w)
+            elif w in EN_FUNCTION_WORDS:
+                en_count += 1
+        # English prose shows itself within a few sentences: stop reading.
+        if total >= LANG_MIN_WORDS and en_count >= id_count:
+            break
+        if total >= LANG_SAMPLE_WORDS:
+            break
+    result = (
+        total >= LANG_MIN_WORDS
+        and id_count >= ID_MIN_SHARE * total
+        and id_count > 2 * en_count
+        and len(seen) >= ID_MIN_DISTINCT
+    )
+    doc.cache["text_is_indonesian"] = result
+    return result
+
+
 def is_indonesian(doc: Document) -> bool:
+    """Declared Indonesian, or declared otherwise while the prose is plainly Indonesian (WordPress
+    themes and CMS templates ship lang="en-US" on Indonesian sites); undeclared pages by hints."""
     if doc.lang:
-        return doc.lang == "id" or doc.lang == "in"
+        if doc.lang in ("id", "in"):
+            return True
+        return doc.lang not in NOT_OVERRIDDEN_LANGS and text_is_indonesian(doc)
     if doc.url and re.search(r"\.id(?:[:/]|$)", doc.url.split("?")[0][:80]):
         return True
     head = doc.tree.find("body")
@@ -183,17 +270,52 @@ PAGE_KIND_CRUMB = re.compile(r"^(detail|details|read|baca|artikel|article|berita
 MAX_TRAIL_LINKS = 7
 
 
+# Top-level crumbs that name the whole newsroom, not a section: a deeper crumb says more.
+GENERIC_TOP_CRUMBS = frozenset({"news", "berita", "home", "beranda", "index", "indeks"})
+# What sites put between crumbs (and before them: 'Anda di sini:').
+CRUMB_SEPARATORS = re.compile(r"\s*(?:[›»>/|→⟩]|&gt;|::)\s*")
+# An unlinked crumb is the section being shown, a short name; longer text is the headline.
+MAX_UNLINKED_CRUMB_WORDS = 4
+
+
+def _unlinked_crumbs(container) -> list[str]:
+    """Crumbs shown as plain text after the trail's last link: the section being shown."""
+    nodes = container.xpath(".//a | .//text()[not(ancestor::a or ancestor::script)]")
+    last_link = max((i for i, n in enumerate(nodes) if not isinstance(n, str)), default=-1)
+    found = []
+    for text in nodes[last_link + 1 :]:
+        for part in CRUMB_SEPARATORS.split(text):
+            part = clean_text(part)
+            if (
+                part
+                and not part.endswith((":", "...", "…"))
+                and not any(ch.isdigit() for ch in part)
+                and len(part.split()) <= MAX_UNLINKED_CRUMB_WORDS
+                and any(ch.isalpha() for ch in part)
+            ):
+                found.append(part)
+    return found
+
+
 def _crumb_texts(container, doc: Document, title: str | None) -> list[str]:
     items = []
     own_urls = {u for u in (doc.url, find_canonical_url(doc)) if u}
-    for a in container.iter("a"):
-        text = element_text(a)
+    candidates = [(element_text(a), (a.get("href") or "").strip()) for a in container.iter("a")]
+    candidates += [(text, "") for text in _unlinked_crumbs(container)]
+    for text, href in candidates:
         if not text or len(text) > 60 or text.lower() in _HOME:
             continue
-        href = (a.get("href") or "").strip()
         if href in own_urls or PAGE_KIND_CRUMB.match(text) or (title and _similar(text, title)):
             continue
         items.append(text)
+    return _without_generic_top(items)
+
+
+def _without_generic_top(items: list[str]) -> list[str]:
+    """The trail without leading newsroom-wide crumbs ('News', 'Berita') when a deeper one
+    follows; a trail that is only 'Berita' keeps it (detik's section is called that)."""
+    while len(items) > 1 and items[0].lower() in GENERIC_TOP_CRUMBS:
+        items = items[1:]
     return items
 
 
@@ -245,7 +367,7 @@ def _jsonld_trail(doc: Document, title: str | None) -> list[str]:
                 continue
             names.append(name)
         if names:
-            return names
+            return _without_generic_top(names)
     return []
 
 
@@ -267,6 +389,24 @@ def _before_headline(doc: Document) -> list[Any]:
     return doc.cache["before_headline"]
 
 
+def _visible_trail_wins(shown: list[str], declared: list[str]) -> bool:
+    """Whether the trail a reader sees says more than the JSON-LD one the site declares.
+
+    It does where it goes deeper below the declared section, names that section more fully
+    ('Bola Dunia' shown for a declared 'Dunia'), or spells it as displayed where the declaration
+    is a lower-cased slug name ('berita'). Otherwise the declaration wins: visible trails are
+    often abbreviated ('Cyberlife' for 'Cyber Life').
+    """
+    last_shown, last_declared = _norm(shown[-1]), _norm(declared[-1])
+    if last_shown == last_declared:
+        return declared[-1].islower() and not shown[-1].islower()
+    if last_shown.endswith(" " + last_declared):
+        return True
+    if all(d.lower() in GENERIC_TOP_CRUMBS for d in declared):
+        return True
+    return len(shown) > len(declared) and last_declared in {_norm(s) for s in shown[:-1]}
+
+
 def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
     # JSON-LD first: it is what the site declares, where the visible trail may be abbreviated.
     names = _jsonld_trail(doc, title)
@@ -276,10 +416,7 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
             continue
         items = _crumb_texts(crumb, doc, title)
         if items:
-            # The visible trail wins only where it names the declared section more fully
-            # ('Bola Dunia' shown for a declared 'Dunia').
-            shown, declared = _norm(items[-1]), _norm(names[-1]) if names else ""
-            if not names or (shown != declared and shown.endswith(" " + declared)):
+            if not names or _visible_trail_wins(items, names):
                 return items, "breadcrumb"
             break
     if names:
@@ -291,16 +428,83 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
         if container.tag not in ("ul", "ol", "div", "nav"):
             continue
         links = container.findall(".//a")
-        if not 2 <= len(links) <= MAX_TRAIL_LINKS or not _is_home_link(links[0], site_host):
+        if not 1 <= len(links) <= MAX_TRAIL_LINKS or not _is_home_link(links[0], site_host):
             continue
         text = element_text(container)
         link_text = sum(len(element_text(a)) for a in links)
-        if len(text) > link_text + 6 * len(links):
+        if len(links) == 1:
+            # A home link and the section's name as plain text ('⌂ › World'): only where the
+            # name is one of the site's sections, linked elsewhere on the page.
+            if len(text) - link_text > MAX_LABEL_LENGTH:
+                continue
+            items = _unlinked_crumbs(container)
+            if (
+                len(items) == 1
+                and not (title and _similar(items[0], title))
+                and _norm(items[0]) in _section_link_texts(doc, site_host)
+            ):
+                return items, "breadcrumb"
+            continue
+        if len(text) > link_text + 6 * len(links) or not _links_form_trail(container, links, doc):
             continue
         items = _crumb_texts(container, doc, title)
         if items:
             return items, "breadcrumb"
     return [], ""
+
+
+# What sits between the links of a trail; menus put nothing or bars between theirs.
+TRAIL_ARROWS = re.compile(r"^(?:[\s›»>/→⟩]|&gt;)+$")
+
+
+def _resolved_hrefs(links: list[Any], doc: Document) -> list[str]:
+    base = find_canonical_url(doc) or doc.url or ""
+    hrefs = []
+    for a in links:
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:")):
+            continue  # the current page's own crumb
+        with contextlib.suppress(ValueError):
+            hrefs.append(urljoin(base, href))
+    return hrefs
+
+
+def _descends(parent: str, child: str) -> bool:
+    """`child` is a page below `parent`: a deeper path, or a subdomain of the parent's site."""
+    try:
+        p, c = urlsplit(parent), urlsplit(child)
+        p_host, c_host = p.hostname or "", c.hostname or ""
+    except ValueError:
+        return False
+    p_host, c_host = p_host.removeprefix("www."), c_host.removeprefix("www.")
+    p_path = [x for x in p.path.split("/") if x]
+    c_path = [x for x in c.path.split("/") if x]
+    if c_host == p_host:
+        return len(c_path) > len(p_path) and c_path[: len(p_path)] == p_path
+    return c_host.endswith("." + p_host) and not p_path
+
+
+def _links_form_trail(container, links: list[Any], doc: Document) -> bool:
+    """A run of links is a trail, not a menu, where each link goes below the one before it
+    (/kanal/news then /kanal/news/nasional) or arrows stand between them. A menu's links are
+    siblings (/makassar, /ekonomi, /olahraga)."""
+    hrefs = _resolved_hrefs(links, doc)
+    if all(_descends(a, b) for a, b in zip(hrefs, hrefs[1:], strict=False)):
+        return True
+    between = "".join(container.xpath(".//text()[not(ancestor::a)]"))
+    return bool(between.strip()) and bool(TRAIL_ARROWS.match(between))
+
+
+def _section_link_texts(doc: Document, site_host: str) -> set[str]:
+    """Normalised texts of the links to the site's sections (the page's menus), computed once."""
+    if "section_link_texts" not in doc.cache:
+        texts = set()
+        for a in _menu_links(doc):
+            text = element_text(a)
+            if text and len(text) <= MAX_LABEL_LENGTH and not _is_home_link(a, site_host):
+                texts.add(_norm(text))
+        doc.cache["section_link_texts"] = texts
+    return doc.cache["section_link_texts"]
 
 
 # A section label shown just above the headline ('kanal', 'rubrik', 'kicker' boxes).
@@ -322,6 +526,19 @@ def _section_label(doc: Document) -> str | None:
         ):
             return text
     return None
+
+
+# Class/id marks of menu containers, besides <header> and <nav>: where a site lists its sections.
+NAVIGATION_MARK = re.compile(r"menu|nav")
+
+
+def _menu_links(doc: Document) -> list[Any]:
+    """The links of the site's menus, computed once a page."""
+    if "menu_links" not in doc.cache:
+        menus = [el for el, marks in classed(doc) if NAVIGATION_MARK.search(marks)]
+        menus += doc.tree.iter("header", "nav")
+        doc.cache["menu_links"] = list(dict.fromkeys(a for m in menus for a in m.iter("a")))
+    return doc.cache["menu_links"]
 
 
 # Links that mark the current section in a site's navigation.
@@ -367,10 +584,19 @@ def _active_nav_item(doc: Document) -> str | None:
 def find_category(
     doc: Document, selectors: dict[str, tuple[str, ...]], title: str | None = None
 ) -> tuple[str | None, str | None]:
-    """The most specific section: breadcrumb, category link, active navigation, then metadata.
+    """The most specific section: breadcrumb, category link, active navigation, metadata, then
+    the URL.
 
     `title` keeps the headline itself out of trails that end with it.
     """
+    found = _find_category(doc, selectors, title)
+    doc.cache["category"] = found[0]  # find_tags keeps the section out of the tags
+    return found
+
+
+def _find_category(
+    doc: Document, selectors: dict[str, tuple[str, ...]], title: str | None
+) -> tuple[str | None, str | None]:
     texts = profile_texts(doc, selectors, "category")
     if texts:
         return texts[-1], "profile"
@@ -394,7 +620,128 @@ def find_category(
     section = doc.meta_first("article:section")
     if section:
         return clean_text(section), "meta"
+    section = _url_section(doc)
+    if section:
+        return section, "url"
     return None, None
+
+
+# Host labels that are not sections: the site itself, mobile/AMP/CDN mirrors, language editions,
+# and newsroom-wide names.
+NOT_SECTION_HOST_LABELS = frozenset(
+    {"www", "www2", "www3", "m", "mobile", "amp", "wap", "beta", "web", "en", "id", "cdn"}
+    | {"static", "img", "images", "assets", "news", "berita", "portal", "home", "indeks"}
+    | {"blog", "blogs", "hosted", "app", "apps", "api", "shop", "store", "ads"}
+)
+# Labels under a country code that belong to the suffix (portal.co.id, portal.com.sg), not to the
+# site's name.
+SECOND_LEVEL_SUFFIXES = frozenset(
+    {"co", "com", "or", "org", "ac", "go", "net", "web", "my", "sch", "biz", "gov", "edu", "mil"}
+)
+# Path segments that name the kind of page, an archive or the whole newsroom, not a section.
+GENERIC_PATH_SEGMENTS = frozenset(
+    {"read", "baca", "berita", "news", "detail", "details", "artikel", "article", "articles"}
+    | {"post", "posts", "amp", "id", "en", "story", "stories", "content", "view", "index"}
+    | {"indeks", "arsip", "archive", "archives", "blog", "single", "page", "html", "m", "www"}
+    | {"p", "s", "r", "d", "a", "n", "berita-terkini", "terkini", "latest", "breaking"}
+    | {"breaking-news", "headlines", "headline", "top-stories"}
+)
+# Media formats: a /foto/ or /video/ segment says how the story is told, not its section.
+FORMAT_SEGMENTS = frozenset(
+    {"foto", "photo", "photos", "video", "videos", "galeri", "gallery", "tv", "infografis"}
+    | {"infographic", "podcast", "readfoto", "multimedia"}
+)
+# Segments that introduce a section's name: /kanal/ekonomi/..., /category/politik/...
+SECTION_PREFIX_SEGMENTS = frozenset({"kanal", "category", "kategori", "rubrik", "channel"})
+# Pages about a tag, author or search, whose next segment is no section.
+NOT_ARTICLE_SEGMENTS = frozenset(
+    {"tag", "tags", "topik", "topic", "author", "penulis", "search", "cari", "wp-content"}
+)
+# A section slug: one to three short words. Longer hyphenated runs are headline slugs.
+SECTION_SLUG = re.compile(r"^[a-z]{2,20}(?:-[a-z]{2,20}){0,2}$")
+
+
+# Hosting platforms whose subdomains are whole sites (kabardesa.blogspot.com), not sections.
+HOSTING_PLATFORMS = frozenset(
+    {"blogspot", "wordpress", "medium", "tumblr", "github", "netlify", "vercel", "wixsite"}
+    | {"weebly", "substack", "kompasiana", "blogger"}
+)
+
+
+def _site_labels(host: str) -> list[str]:
+    """The host's labels left of the site's own name (bola.portal.co.id -> ['bola'])."""
+    labels = host.split(".")
+    suffix = 2 if len(labels) >= 3 and labels[-2] in SECOND_LEVEL_SUFFIXES else 1
+    # Regional suffixes add a two-letter label (city.sc.gov.br).
+    if suffix == 2 and len(labels) >= 4 and len(labels[-3]) == 2:
+        suffix = 3
+    if len(labels) <= suffix + 1 or labels[-(suffix + 1)] in HOSTING_PLATFORMS:
+        return []
+    return labels[: -(suffix + 1)]
+
+
+def _path_section(path: str) -> tuple[str, str] | None:
+    """The deepest section slug before the date, numeric id or headline slug of a path, with
+    the path of the section's own page."""
+    segments = [seg.lower() for seg in path.split("/") if seg]
+    # The last segment is the headline slug (or a page number / 'amp' after it).
+    while segments and (segments[-1].isdigit() or segments[-1] in GENERIC_PATH_SEGMENTS):
+        segments.pop()
+    found = None
+    for i, seg in enumerate(segments[:-1]):
+        if seg in NOT_ARTICLE_SEGMENTS:
+            return None
+        if seg in GENERIC_PATH_SEGMENTS or seg in FORMAT_SEGMENTS or seg in SECTION_PREFIX_SEGMENTS:
+            continue
+        if not SECTION_SLUG.match(seg):
+            break  # a date, an id ('d-6453785') or the slug: sections come before these
+        found = seg, "/" + "/".join(segments[: i + 1])
+    return found
+
+
+def _site_spelling(doc: Document, slug: str, section_url: str) -> str:
+    """The section's name as the site's own links to it write it ('Sepak Bola' for
+    /sepakbola), else the slug in title case."""
+    want = slug.replace("-", "")
+    target = section_url.rstrip("/")
+    for a in doc.tree.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or want not in href.lower().replace("-", ""):
+            continue
+        with contextlib.suppress(ValueError):
+            if urljoin(target, href).rstrip("/").lower() == target:
+                text = element_text(a)
+                if text and _norm(text).replace(" ", "") == want:
+                    return text
+    return " ".join(word.capitalize() for word in slug.split("-"))
+
+
+def _url_section(doc: Document) -> str | None:
+    """The section a URL names, for pages that show none: a path segment before the date or
+    slug (/nasional/2024/01/02/slug), else a section subdomain (bola.portal.example)."""
+    url = doc.url or find_canonical_url(doc)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    if not host or host.replace(".", "").isdigit():
+        return None
+    origin = f"{parts.scheme or 'https'}://{host}"
+    found = _path_section(parts.path)
+    if found:
+        slug, path = found
+        return _site_spelling(doc, slug, origin + path)
+    for label in _site_labels(host):
+        if (
+            label not in NOT_SECTION_HOST_LABELS
+            and label not in FORMAT_SEGMENTS
+            and SECTION_SLUG.match(label)
+        ):
+            return _site_spelling(doc, label, origin)
+    return None
 
 
 # Visible tag lists: WordPress rel="tag" links, then containers the CMSs name after tags/topics.
@@ -410,12 +757,97 @@ NOT_ARTICLE_TAGS_XPATH = (
 MAX_TAGS = 20
 
 
-def _visible_tags(doc: Document) -> list[str]:
-    texts = [
-        element_text(a) for a in doc.tree.xpath("//a[contains(concat(' ', @rel, ' '), ' tag ')]")
+# Headings of boxes that list the site's own sections or picks, not the article's tags.
+SITE_BOX_TITLE = re.compile(
+    r"\b(pilihan|populer|terpopuler|trending|terhangat|hangat|hot|program|programs|kanal"
+    r"|rubrik|channel|sections?|kategori|categories|editor'?s? choice|most popular)\b",
+    re.I,
+)
+# Headings that say a box holds the article's own tags.
+ARTICLE_TAGS_TITLE = re.compile(
+    r"\b(tags?|topik|topics?|terkait|related|kata kunci|keywords?|label)\b", re.I
+)
+# Where a tag's link goes: tag and topic pages. A link to a section page is navigation.
+TAG_URL = re.compile(r"/(tag|tags|topik|topic|topics|label|keyword|kata-kunci)(/|$|\?)|[?&]tag=")
+# Box headings are a few words; a longer text before a box is a sentence ('Baca juga: ...').
+MAX_BOX_TITLE_WORDS = 4
+HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+HEADING_CLASS = re.compile(r"title|head|label|judul")
+
+
+def _box_title(container) -> str:
+    """The heading a box gives its links: text before its first link, or the heading just
+    before the box."""
+    before = []
+    for node in container.xpath(".//a | .//text()[not(ancestor::a)]"):
+        if not isinstance(node, str):
+            break
+        before.append(node)
+    title = clean_text(" ".join(before))
+    previous = container.getprevious()
+    if (
+        not title
+        and previous is not None
+        and isinstance(previous.tag, str)
+        and (previous.tag in HEADING_TAGS or HEADING_CLASS.search(previous.get("class") or ""))
+    ):
+        title = element_text(previous)
+    return title if len(title.split()) <= MAX_BOX_TITLE_WORDS else ""
+
+
+def _navigation_hrefs(doc: Document) -> set[str]:
+    """Hosts and paths of the site's menu links, computed once a page."""
+    if "navigation_hrefs" not in doc.cache:
+        doc.cache["navigation_hrefs"] = {_href_key(a.get("href")) for a in _menu_links(doc)} - {""}
+    return doc.cache["navigation_hrefs"]
+
+
+def _href_key(href: str | None) -> str:
+    href = (href or "").strip()
+    return re.sub(r"^(?:https?:)?//(?:www\.)?", "", href).rstrip("/").lower()
+
+
+def _is_section_link(a, doc: Document) -> bool:
+    """A link to one of the site's sections (as its menus link them), not to a tag page."""
+    href = (a.get("href") or "").strip()
+    if not href or href.startswith(("#", "javascript:")) or TAG_URL.search(href):
+        return False
+    return _href_key(href) in _navigation_hrefs(doc)
+
+
+def _page_category(doc: Document) -> str:
+    if "category" not in doc.cache:
+        find_category(doc, {})
+    return _norm(doc.cache["category"] or "")
+
+
+def _tag_texts(links: list[Any], doc: Document, *, headed_as_tags: bool = False) -> list[str]:
+    """The texts of a tag list's links, without the page's own section linked as a section
+    (LA Times' tag box opens with 'Business'), and none for a box that lists the site's
+    sections unless its heading says these are the article's tags."""
+    named = [(a, text) for a in links if 0 < len(text := element_text(a)) <= 50]
+    category = _page_category(doc)
+    sections = {i for i, (a, _) in enumerate(named) if _is_section_link(a, doc)}
+    if not headed_as_tags and len(sections) * 2 > len(named):
+        return []
+    return [
+        text
+        for i, (a, text) in enumerate(named)
+        if not (
+            _norm(text) == category and (i in sections or not TAG_URL.search(a.get("href") or ""))
+        )
     ]
-    if texts:
-        return texts[:MAX_TAGS]
+
+
+def _visible_tags(doc: Document) -> list[str]:
+    # rel="tag" marks WordPress tags; rel="category tag" marks its categories.
+    links = [
+        a
+        for a in doc.tree.xpath("//a[contains(concat(' ', @rel, ' '), ' tag ')]")
+        if "category" not in (a.get("rel") or "").lower()
+    ]
+    if links:
+        return _tag_texts(links[:MAX_TAGS], doc, headed_as_tags=True)
     for container, _ in classed(doc):
         if container.tag in NOT_CONTAINER_TAGS or not TAG_CONTAINER_CLASS.search(
             (container.get("class") or "").lower()
@@ -426,7 +858,12 @@ def _visible_tags(doc: Document) -> list[str]:
             continue
         if container.xpath(NOT_ARTICLE_TAGS_XPATH.replace("ancestor-or-self::", "descendant::")):
             continue
-        texts = [element_text(a) for a in links if 0 < len(element_text(a)) <= 50]
+        # A box headed 'Topik Pilihan' / 'Program' / 'Kanal', or one listing the site's
+        # sections, is the site's, not the article's.
+        heading = _box_title(container)
+        if SITE_BOX_TITLE.search(heading):
+            continue
+        texts = _tag_texts(links, doc, headed_as_tags=bool(ARTICLE_TAGS_TITLE.search(heading)))
         if texts:
             return texts
     return []

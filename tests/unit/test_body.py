@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from newsarchive.extract.body import extract_body
 from newsarchive.extract.document import parse_document
 
@@ -303,3 +305,78 @@ def test_profile_container_with_only_chrome_falls_back_to_the_generic_path() -> 
     result = run(html, selectors={"body": ("div.kotak-lama",)})
     assert result.source == "container"
     assert result.text == "\n\n".join(PARAS)
+
+
+# --- a wrapper named for chrome that holds the article ---------------------------------------
+
+SHARE_BAR = (
+    '<div class="share-buttons"><a href="#fb">Facebook</a> <a href="#tw">Twitter</a> '
+    '<a href="#wa">WhatsApp</a></div>'
+)
+TEASERS = "".join(
+    f'<div class="item"><h4><a href="/r/{i}">Judul berita lain nomor {i} tentang kota</a></h4>'
+    f"<p>{PARAS[i % 4][:70]}</p></div>"
+    for i in range(6)
+)
+
+
+@pytest.mark.parametrize(
+    "wrapper", ["post-share-wrap", "author-content", "td-post-sharing-wrap", "tags-content-area"]
+)
+def test_wrapper_named_for_chrome_that_holds_the_paragraphs_is_the_body(wrapper: str) -> None:
+    # No known body class: the wrapper's name was enough to drop every paragraph from scoring.
+    html = f"""<html><body><nav class="menu"><a href="/">Home</a></nav>
+      <article class="single"><h1>Taman baru diresmikan</h1>
+      <div class="{wrapper}">{paragraphs()}{SHARE_BAR}</div></article>
+      <aside class="sidebar"><ul>{SIDEBAR_LINKS}</ul></aside></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    assert any(r.kind == "share" and "WhatsApp" in r.text for r in result.removed)
+
+
+def test_wrapper_named_for_chrome_inside_a_known_container_is_kept() -> None:
+    # The wrapper holds less than half the container's text (teasers and a bio follow it), but
+    # nearly all of its paragraphs.
+    html = f"""<html><body><h1>Taman baru diresmikan</h1><div class="detail-content">
+      <div class="author-content">{paragraphs()}{SHARE_BAR}</div>
+      <div class="author-box"><p>Rina Wulandari adalah jurnalis yang meliput isu perkotaan dan
+      lingkungan hidup di kota ini sejak tahun 2015.</p></div>
+      <div class="related-post"><h3>Berita Lainnya</h3>{TEASERS}{TEASERS}</div>
+      </div></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS)
+    kinds = {r.kind for r in result.removed}
+    assert {"share", "author_box", "related"} <= kinds, result.removed
+
+
+def test_teaser_summaries_under_one_parent_are_still_chrome() -> None:
+    # Headline links and summaries side by side in one box: prose by length, not an article.
+    teasers = "".join(
+        f'<h4><a href="/r/{i}">Judul berita lain nomor {i} tentang kota dan warganya</a></h4>'
+        f'<span class="date">2 Juli 2023</span><p>{PARAS[i % 4]}</p>'
+        for i in range(8)
+    )
+    html = f"""<html><body><div class="entry-content">{paragraphs(PARAS[:2])}
+      <div class="related-posts">{teasers}</div></div></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS[:2])
+    assert any(r.kind == "related" for r in result.removed)
+
+
+def test_next_article_box_stays_chrome_when_the_article_is_unmarked() -> None:
+    # Infinite-scroll portals preload the next article; it may be longer than this one.
+    longer = [p + " " + p for p in PARAS]
+    html = f"""<html><body><div id="main"><h1>Taman baru</h1>
+      <div class="x">{paragraphs(PARAS[:3])}</div></div>
+      <div class="next-article"><h2>Berita berikutnya</h2>{paragraphs(longer)}</div>
+      <aside><ul>{SIDEBAR_LINKS}{SIDEBAR_LINKS}</ul></aside></body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS[:3])
+
+
+def test_comment_thread_with_long_paragraphs_stays_comments() -> None:
+    html = f"""<html><body><div class="article-body">{paragraphs(PARAS[:2])}</div>
+      <div class="comments"><div class="comment-body">{paragraphs(PARAS * 2)}</div></div>
+      </body></html>"""
+    result = run(html)
+    assert result.text == "\n\n".join(PARAS[:2])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from newsarchive.extract.bylines import parse_byline
+from newsarchive.extract.bylines import find_contributors, name_date_byline, parse_byline
+from newsarchive.extract.document import parse_document
 
 A, R, E, P, T, G = "author", "reporter", "editor", "photographer", "translator", "agency"
 
@@ -24,6 +25,15 @@ FORMS = [
     ("Pewarta: prwir", [("prwir", R)]),
     # "Laporan wartawan <outlet>, <name>".
     ("Laporan wartawan Tribunnews.com, Fahdi Fahlevi", [("Fahdi Fahlevi", R)]),
+    # ...with the reporter's city between outlet and name: only the last part is a person.
+    ("Laporan Wartawan Jambiraya.com, Muara Bulian, Dedi Nurdin", [("Dedi Nurdin", R)]),
+    ("Laporan Wartawan Serambi Nusa Palembang, Rina Sari", [("Rina Sari", R)]),
+    ("Laporan Wartawan Jambiraya.com Dedi Nurdin", [("Dedi Nurdin", R)]),
+    ("Laporan Wartawan Jambiraya.com, Dedi Nurdin, S.H.", [("Dedi Nurdin, S.H.", R)]),
+    (
+        "Laporan Wartawan Jambiraya.com, Muara Bulian, Dedi Nurdin dan Rina Sari",
+        [("Dedi Nurdin", R), ("Rina Sari", R)],
+    ),
     ("Editor: Ade Marboen", [("Ade Marboen", E)]),
     ("Redaktur : Mohamad Amin Madani", [("Mohamad Amin Madani", E)]),
     ("Red: Yudha Manggala P Putra", [("Yudha Manggala P Putra", E)]),
@@ -114,3 +124,138 @@ def test_default_role_none_ignores_unlabelled_text() -> None:
         for c in parse_byline("Posted on 30 Maret 2015 by Admin", default_role=None)
     ] == [("Admin", A)]
     assert parse_byline("Foto Video Infografis", default_role=None) == []
+
+
+# --- find_contributors on small pages -------------------------------------------------------
+
+HEAD = """<html lang="id"><head><title>{title}</title>
+<meta property="og:site_name" content="Kabar Nusantara">
+<meta property="og:title" content="{title}">{head}</head>
+<body><div class="menu"><a href="https://kabarnusantara.example/ekonomi">Ekonomi</a></div>
+<h1>{title}</h1>{body}
+<div class="isi"><p>JAKARTA - Harga beras di pasar induk naik untuk pekan ketiga berturut-turut,
+kata pedagang yang ditemui pada Senin pagi.</p></div>{after}</body></html>"""
+TITLE = "Harga Beras di Pasar Induk Naik Tiga Pekan Berturut-turut"
+
+
+def credits(body: str = "", *, head: str = "", after: str = "") -> list[tuple[str, str]]:
+    page = HEAD.format(title=TITLE, head=head, body=body, after=after)
+    doc = parse_document(page, "https://kabarnusantara.example/ekonomi/2023/07/03/harga-beras")
+    people, _ = find_contributors(doc, selectors={})
+    return [(c.name, c.role) for c in people]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Rule: a class or a tag that says reporter/writer/author is the byline, with no label.
+        ('<span class="reporter-name">Andi Saputra</span>', [("Andi Saputra", R)]),
+        ('<div class="writer">Andi Saputra</div>', [("Andi Saputra", A)]),
+        ('<div class="wartawan">Andi Saputra</div>', [("Andi Saputra", R)]),
+        ("<author>Andi Saputra</author>", [("Andi Saputra", A)]),
+        ("<reporter>Andi Saputra</reporter>", [("Andi Saputra", R)]),
+        # Rule: "Name - date" under the headline.
+        ('<div class="info">Andi Saputra - 3 Maret 2018 20:15 wib</div>', [("Andi Saputra", A)]),
+        ("<p>Andi Saputra | Senin, 03/07/2023 10:15 WIB</p>", [("Andi Saputra", A)]),
+    ],
+)
+def test_unlabelled_bylines(body: str, expected: list[tuple[str, str]]) -> None:
+    assert credits(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "after"),
+    [
+        # An author box: the bio and its "more from this author" list, not the byline.
+        (
+            "",
+            '<div class="writer-profile"><div class="writer">Rina Wulandari</div>'
+            "<p>Rina Wulandari adalah wartawan senior.</p></div>",
+        ),
+        ("", '<p class="reporter-bio">Rina Wulandari adalah wartawan sejak tahun lalu.</p>'),
+        # Teasers of other articles, each with its writer.
+        (
+            "",
+            '<ul class="list-populer"><li><a href="https://kabarnusantara.example/a">Jembatan'
+            ' Way Sekampung Ditutup Sementara untuk Perbaikan</a> <span class="writer">Budi'
+            " Hartono</span></li></ul>",
+        ),
+        # A comment author.
+        ("", '<div class="komentar"><span class="comment-writer">Rudi Hartono</span></div>'),
+        # A dateline city, a section name and the site before a date are not writers.
+        ('<div class="info">JAKARTA - 3 Maret 2018 20:15 wib</div>', ""),
+        ('<div class="info">Ekonomi - 3 Maret 2018 20:15 wib</div>', ""),
+        ('<div class="info">Kabar Nusantara - 3 Maret 2018 20:15 wib</div>', ""),
+        # A dash before something that is not only a date.
+        ('<div class="info">Andi Saputra - dibaca 1.200 kali</div>', ""),
+    ],
+)
+def test_not_unlabelled_bylines(body: str, after: str) -> None:
+    assert credits(body, after=after) == []
+
+
+def test_site_name_in_writer_class_yields_to_a_person_in_meta() -> None:
+    head = '<meta name="author" content="Andi Saputra">'
+    assert credits('<span class="writer">Kabar Nusantara</span>', head=head) == [
+        ("Andi Saputra", A)
+    ]
+
+
+def test_desk_byline_is_kept_when_no_person_is_named() -> None:
+    assert credits('<span class="writer">Tim Redaksi</span>') == [("Tim Redaksi", A)]
+
+
+def test_desk_next_to_a_person_is_not_a_second_writer() -> None:
+    assert credits("<p>Penulis: Tim Redaksi, Andi Saputra</p>") == [("Andi Saputra", A)]
+
+
+JSONLD = '<script type="application/ld+json">{{"@type": "NewsArticle", "author": {author}, "publisher": {{"@type": "Organization", "name": "PT Media Kabar Nusantara"}}}}</script>'  # noqa: E501
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    [
+        '<meta name="author" content="admin">',
+        '<meta name="author" content="developer">',
+        '<meta name="author" content="Redaksi Kabar Nusantara">',
+        JSONLD.format(author='{"@type": "Person", "name": "Redaksi"}'),
+        JSONLD.format(author='{"@type": "Person", "name": "webmaster"}'),
+    ],
+)
+def test_placeholder_authors_yield_to_a_visible_person(placeholder: str) -> None:
+    body = '<div class="author"><a href="/penulis/andi">Andi Saputra</a></div>'
+    assert credits(body, head=placeholder) == [("Andi Saputra", A)]
+
+
+def test_placeholder_author_alone_is_kept() -> None:
+    assert credits(head='<meta name="author" content="Admin">') == [("Admin", A)]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta name="author" content="PT Media Kabar Nusantara">',
+        '<meta name="author" content="PT Sinar Pagi Mediatama">',
+        JSONLD.format(author='{"@type": "Organization", "name": "PT Media Kabar Nusantara"}'),
+        JSONLD.format(author='{"@type": "Person", "name": "PT Media Kabar Nusantara"}'),
+    ],
+)
+def test_the_outlet_is_never_a_writer(head: str) -> None:
+    assert credits(head=head) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Andi Saputra - 3 Maret 2018 20:15 wib", "Andi Saputra"),
+        ("Andi Saputra \u2013 Senin, 3 Juli 2023 | 10:15 WIB", "Andi Saputra"),
+        ("Rina Sari | 03/07/2023 10:15", "Rina Sari"),
+        ("JAKARTA - 3 Maret 2018", None),  # a dateline
+        ("Andi Saputra - dibaca 1.200 kali", None),  # not a date after the dash
+        ("harga naik - 3 Maret 2018", None),  # not a name before it
+        ("Andi Saputra - 2 jam yang lalu", "Andi Saputra"),
+        ("Andi Saputra - Senin", None),  # a day name alone is no date
+    ],
+)
+def test_name_date_byline(text: str, name: str | None) -> None:
+    assert name_date_byline(text) == name

@@ -478,3 +478,73 @@ def test_paragraph_with_an_inline_image_is_still_text() -> None:
     )
     result = run(page(f'<p><img src="/d.jpg" width="300"> {text}</p>'))
     assert text in result.text
+
+
+# --- video calls to action -------------------------------------------------------------------
+
+VIDEO_TITLE = "Detik-detik Jalan Desa Amblas Diguyur Hujan"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        f"Simak video '{VIDEO_TITLE}'",
+        f'Simak Video "{VIDEO_TITLE}":',
+        f"<strong>Simak juga Video: {VIDEO_TITLE}</strong>",
+        f"<b>Tonton juga video {VIDEO_TITLE}</b>",
+        "Saksikan video selengkapnya di bawah ini:",
+        "[Gambas:Video 20detik]",
+    ],
+    ids=["quoted", "quoted-colon", "bold-colon", "bold-no-set-off", "pointer", "placeholder"],
+)
+def test_video_call_closing_the_last_paragraph_is_cut(tail: str) -> None:
+    result = run(page("", after_body=f"<p>Warga berharap perbaikan segera dimulai. {tail}</p>"))
+    assert "Warga berharap perbaikan segera dimulai." in result.text
+    assert result.text.endswith("Warga berharap perbaikan segera dimulai.")
+    assert "video" not in result.text.lower().replace("perbaikan", "")
+    assert any(r.kind in ("cta", "embed") for r in result.removed), result.removed
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Saksikan video di bawah ini:",
+        "Tonton Video Pilihan Berikut Ini",
+        f"Simak video '{VIDEO_TITLE}'",
+        f"Lihat juga video: {VIDEO_TITLE}",
+    ],
+)
+def test_video_call_as_its_own_paragraph_is_cut(line: str) -> None:
+    result = run(page("", after_body=f"<p>{line}</p>"))
+    assert_cut(result, line, "cta")
+
+
+def test_video_call_after_the_desk_code_is_cut_with_it() -> None:
+    result = run(
+        page(
+            "",
+            after_body="<p>Warga berharap perbaikan segera dimulai. (ant/rdk)</p>"
+            "<p><strong>Saksikan video di bawah ini:</strong></p><p>[Gambas:Video WTV]</p>",
+        )
+    )
+    assert result.text.endswith("Warga berharap perbaikan segera dimulai.")
+    kinds = [r.kind for r in result.removed]
+    assert "cta" in kinds and "desk_code" in kinds and "embed" in kinds
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Video itu viral di media sosial dan sudah ditonton lebih dari satu juta kali.",
+        "Warga bisa lihat video lengkapnya di kanal resmi pemerintah kota.",
+        "Tonton video itu, kata dia, maka orang akan paham betapa rusaknya jalan desa kami.",
+        "Simak video yang beredar, terlihat truk terperosok ke lubang di tengah jalan.",
+        'Polisi meminta warga menonton video "Aman di Jalan" yang dibuat Satlantas.',
+    ],
+)
+def test_sentences_that_mention_a_video_are_kept(sentence: str) -> None:
+    mid = run(page(f"<p>{sentence}</p>"))
+    assert sentence in mid.text
+    end = run(page("", after_body=f"<p>Warga berharap perbaikan segera dimulai. {sentence}</p>"))
+    assert end.text.endswith(sentence)
+    assert not any(r.kind == "cta" for r in mid.removed + end.removed)

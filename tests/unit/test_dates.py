@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from newsarchive.extract.dates import WIB, WIT, WITA, parse_date
+from newsarchive.extract.dates import WIB, WIT, WITA, DatesResult, find_dates, parse_date
+from newsarchive.extract.document import parse_document
 
 PLUS7 = timezone(timedelta(hours=7))
 PLUS8 = timezone(timedelta(hours=8))
@@ -85,6 +86,11 @@ ABSOLUTE_FORMS = [
         "Nov. 20, 2019 6:02 AM EST",
         datetime(2019, 11, 20, 6, 2, tzinfo=timezone(timedelta(hours=-5))),
     ),
+    # A separator between date and time, as <time> elements without `datetime` write them.
+    ("7 Mar 2018 | 08:40", datetime(2018, 3, 7, 8, 40, tzinfo=PLUS7)),
+    ("Kamis, 7/3/2018 - 08:40", datetime(2018, 3, 7, 8, 40, tzinfo=PLUS7)),
+    # A byline carrying the date, lower-case zone label.
+    ("Andi Saputra - 3 Maret 2018 20:15 wib", datetime(2018, 3, 3, 20, 15, tzinfo=PLUS7)),
     # Epoch milliseconds (a CMS meta tag).
     ("1670653196000", datetime(2022, 12, 10, 6, 19, 56, tzinfo=UTC)),
 ]
@@ -172,3 +178,128 @@ def test_ambiguous_numeric_date_reads_day_first_unless_impossible() -> None:
 def test_dateparser_fallback_reads_rare_forms() -> None:
     # A two-digit year is none of the fast forms: dateparser reads it.
     assert parse_date("2-Jul-23 19:17") == datetime(2023, 7, 2, 19, 17, tzinfo=PLUS7)
+
+
+# --- the page's own date line, found by several signals (find_dates) ---------------------------
+
+HEADLINE = "Petani Garut Mulai Tanam Padi Gadu Meski Debit Irigasi Menyusut"
+
+
+def _page(line: str, *, head: str = "", extra: str = "", lang: str = ' lang="id"') -> str:
+    return (
+        f"<html{lang}><head><title>{HEADLINE} - Kabar Priangan</title>"
+        f'<meta property="og:title" content="{HEADLINE}">{head}</head><body>'
+        f"<nav><a href='/'>Beranda</a></nav><article><h1>{HEADLINE}</h1>{line}"
+        "<div class='isi'><p>Petani mulai menanam padi meski debit air irigasi menyusut sejak Juli, "
+        f"kata ketua kelompok tani setempat.</p>{extra}<p>Dinas menyiapkan pompa air.</p></div>"
+        "</article></body></html>"
+    )
+
+
+def _dates(html: str, default_tz=WIB) -> DatesResult:
+    doc = parse_document(html, "https://kabarpriangan.example/garut/petani-tanam-padi")
+    return find_dates(doc, fetched_at=FETCHED, default_tz=default_tz, selectors={})
+
+
+# A "Baca juga" teaser between the headline's date line and the end of the search window.
+TEASER = (
+    "<div class='baca-juga'>Baca juga: <a href='/x'>Harga Gabah Naik Jelang Musim Gadu</a> "
+    "<time datetime='2019-08-11T15:20:00+07:00'>11 Agustus 2019</time></div>"
+)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '<div class="jadwal">Rabu, 14 Agustus 2019 09:05</div>',
+        '<span class="publish-time">Rabu, 14 Agustus 2019 09:05</span>',
+        "<time>14 Agu 2019 | 09:05</time>",
+        "<div class='meta'>Oleh: Dedi Suherman <time>Rabu, 14/8/2019 - 09:05</time></div>",
+        '<div class="reporter">Dedi Suherman - 14 Agustus 2019 09:05 wib</div>',
+    ],
+)
+def test_date_line_beats_a_farther_teaser_time(line: str) -> None:
+    result = _dates(_page(line, extra=TEASER))
+    assert result.published == datetime(2019, 8, 14, 9, 5, tzinfo=PLUS7)
+    assert result.published_source == "byline"
+    assert any("teaser" in note for note in result.notes)
+
+
+def test_plain_visible_date_still_yields_to_a_teaser_time_beyond_a_day() -> None:
+    # No date-line shape (no class word, no day name): the old rule stands, the <time datetime> is
+    # kept and the visible date is taken for a teaser's.
+    result = _dates(_page("<p>14 Agustus 2019 09:05</p>", extra=TEASER))
+    assert result.published == datetime(2019, 8, 11, 15, 20, tzinfo=PLUS7)
+
+
+def test_prayer_time_widget_is_not_a_date_line() -> None:
+    # Class word, day name and times, but the text is a schedule, not a date line.
+    widget = (
+        '<div class="jadwal-sholat">Jadwal Sholat Garut Rabu, 14 Agustus 2019 Subuh 04:33</div>'
+    )
+    result = _dates(_page(widget, extra=TEASER))
+    assert result.published == datetime(2019, 8, 11, 15, 20, tzinfo=PLUS7)
+
+
+def test_zoneless_indonesian_date_line_is_wib_when_the_page_gives_no_zone() -> None:
+    # A page declaring another language gets no default zone; the Indonesian day name says WIB.
+    html = _page('<div class="jadwal">Rabu, 14 Agu 2019 09:05</div>', lang=' lang="en-US"')
+    result = _dates(html, default_tz=None)
+    assert result.published == datetime(2019, 8, 14, 9, 5, tzinfo=PLUS7)
+    assert any("WIB" in note for note in result.notes)
+
+
+def test_zoneless_english_date_without_zone_stays_unread() -> None:
+    # No Indonesian day name: an offset is still never guessed.
+    html = _page('<div class="date">August 14, 2019 09:05</div>', lang=' lang="en-US"')
+    assert _dates(html, default_tz=None).published is None
+
+
+def test_visible_wita_label_wins_over_a_machine_offset_for_the_same_instant() -> None:
+    html = _page(
+        '<div class="tanggal">Senin, 5 Juni 2023 00:30 WITA</div>',
+        head='<meta property="article:published_time" content="2023-06-04T23:30:00+07:00">',
+    )
+    result = _dates(html)
+    assert result.published == datetime(2023, 6, 5, 0, 30, tzinfo=PLUS8)
+    assert result.published is not None and result.published.utcoffset() == timedelta(hours=8)
+    assert any("visible zone label WITA" in note for note in result.notes)
+
+
+def test_visible_wita_label_over_a_utc_machine_value() -> None:
+    html = _page(
+        '<div class="tanggal">Senin, 5 Juni 2023 00:30 WITA</div>',
+        head='<meta property="article:published_time" content="2023-06-04T16:30:00Z">',
+    )
+    published = _dates(html).published
+    assert published is not None and published.isoformat() == "2023-06-05T00:30:00+08:00"
+
+
+def test_visible_wit_label_sets_the_zone_of_zoneless_machine_values() -> None:
+    # The default would read the zone-less meta value as WIB, an hour off the visible WIT time.
+    html = _page(
+        '<div class="tanggal">Senin, 5 Juni 2023 09:30 WIT</div>',
+        head='<meta property="article:published_time" content="2023-06-05 09:30:00">',
+    )
+    result = _dates(html)
+    assert result.published is not None
+    assert result.published.isoformat() == "2023-06-05T09:30:00+09:00"
+    assert any("visible zone label WIT" in note for note in result.notes)
+
+
+def test_profile_zone_is_not_overridden_for_zoneless_values() -> None:
+    # A profile's zone (here WIB written explicitly) is a person's statement about the site: the
+    # labelled visible value keeps its own label, zone-less machine values keep the profile's.
+    profile_wib = timezone(timedelta(hours=7), "WIB")
+    html = _page(
+        '<div class="tanggal">Senin, 5 Juni 2023 09:30 WITA</div>',
+        head='<meta property="article:published_time" content="2023-06-05 09:30:00">',
+    )
+    result = _dates(html, default_tz=profile_wib)
+    assert result.published == datetime(2023, 6, 5, 9, 30, tzinfo=PLUS8)
+
+
+def test_label_note_when_the_visible_wita_date_stands_alone() -> None:
+    result = _dates(_page('<div class="tanggal">Senin, 5 Juni 2023 00:30 WITA</div>'))
+    assert result.published is not None and result.published.utcoffset() == timedelta(hours=8)
+    assert any("visible zone label WITA" in note for note in result.notes)
