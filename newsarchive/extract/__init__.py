@@ -19,12 +19,12 @@ from newsarchive.extract.fields import (
     find_category,
     find_description,
     find_image,
-    find_site_name,
     find_tags,
     find_title,
     is_indonesian,
     is_indonesian_site,
 )
+from newsarchive.extract.headline import find_site_name
 from newsarchive.extract.kinds import classify_page, teaser_texts
 from newsarchive.items import Article, RawPage
 from newsarchive.sites import SiteProfile, find_profile

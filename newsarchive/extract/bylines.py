@@ -14,8 +14,9 @@ from typing import Any
 
 from lxml import etree
 
-from newsarchive.extract.dates import MONTHS, find_headline, parse_date_parts
+from newsarchive.extract.dates import MONTHS, parse_date_parts
 from newsarchive.extract.document import Document, clean_text, host_of, profile_texts
+from newsarchive.extract.headline import find_headline
 from newsarchive.items import Contributor
 
 # Credit labels -> role. "sumber"/"source" credit where a story came from (an attribution, not a

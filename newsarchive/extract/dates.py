@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from newsarchive.extract.document import Document, clean_text, profile_texts
+from newsarchive.extract.headline import find_headline
 
 WIB = timezone(timedelta(hours=7), "WIB")
 WITA = timezone(timedelta(hours=8), "WITA")
@@ -548,68 +549,6 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
         if parsed is not None:
             out.append(_Candidate(parsed, raw, "time", f"<{el.tag} itemprop={itemprop}>"))
     return out
-
-
-# Separators between a headline and the site name in <title> / og:title.
-TITLE_PARTS = re.compile(r"\s+(?:[-|–—»:]|::)\s+")
-
-
-def _title_keys(doc: Document) -> list[str]:
-    """Lower-cased headline texts from the page's metadata, with and without site suffixes."""
-    keys = []
-    for value in (
-        doc.meta_first("og:title"),
-        doc.meta_first("twitter:title"),
-        (doc.jsonld_article() or {}).get("headline"),
-        doc.tree.findtext(".//title"),
-    ):
-        if isinstance(value, str):
-            value = clean_text(value).lower()
-            if len(value) >= 10:
-                keys.append(value)
-                # "Headline | Site" -> "Headline": the longest part, when it is long enough to
-                # be a headline on its own.
-                longest = max(TITLE_PARTS.split(value), key=len)
-                if longest != value and len(longest) >= 20:
-                    keys.append(longest)
-    return keys
-
-
-def _matches_title(text: str, keys: list[str]) -> bool:
-    return len(text) >= 10 and any(text in key or key in text for key in keys)
-
-
-# Tags that hold headlines outside h1-h3 (republika's div.jdl-pic, spans in table layouts).
-HEADLINE_TAGS = ("div", "span", "p", "td", "strong", "b", "header", "section")
-
-
-def find_headline(doc: Document) -> Any | None:
-    """The element showing the headline: the h1/h2 (else any short element) whose text matches
-    og:title / JSON-LD headline / <title>; else the first h1. None when the page has neither."""
-    if "headline" not in doc.cache:
-        doc.cache["headline"] = _find_headline(doc)
-    return doc.cache["headline"]
-
-
-def _find_headline(doc: Document) -> Any | None:
-    keys = _title_keys(doc)
-    first_h1 = None
-    for tag in ("h1", "h2", "h3"):
-        for el in doc.tree.iter(tag):
-            if tag == "h1" and first_h1 is None:
-                first_h1 = el
-            if keys and _matches_title(clean_text(el.text_content()).lower(), keys):
-                return el
-    if keys:
-        # Headlines in plain divs (republika's div.jdl-pic): an element whose own text matches.
-        lengths = [len(k) for k in keys]
-        low, high = min(lengths) // 2, max(lengths) * 2
-        body = doc.tree.find("body")
-        for el in body.iter(*HEADLINE_TAGS) if body is not None else ():
-            own = el.text
-            if own and low <= len(own) <= high and _matches_title(clean_text(own).lower(), keys):
-                return el
-    return first_h1
 
 
 def _visible_candidates(

@@ -21,9 +21,16 @@ from newsarchive.extract.document import (
     host_of,
     profile_texts,
 )
+from newsarchive.extract.headline import (
+    displayed_headline,
+    find_headline,
+    find_site_name,
+    jsonld_str,
+    norm_text,
+    strip_site_suffix,
+    title_references,
+)
 
-# Separators sites put between a headline and their own name in <title> / og:title.
-TITLE_SEPARATORS = re.compile(r"\s+(?:[-|–—:»·]|::)\s+")
 # Month names that only Indonesian dates use: a cheap language hint for pages without lang.
 _ID_HINT = re.compile(
     r"\b(Januari|Februari|Maret|Mei|Juni|Juli|Agustus|Oktober|Desember|WIB|WITA)\b"
@@ -142,89 +149,9 @@ def is_indonesian_site(doc: Document) -> bool:
     return any(n and _ID_PUBLICATION.search(n) for n in names)
 
 
-def _jsonld_str(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value")
-    return clean_text(value) if isinstance(value, str) and value.strip() else None
-
-
-_PUNCT = re.compile(r"[^\w\s]+")
-
-
-def _norm(text: str) -> str:
-    """Lowercase, punctuation dropped, whitespace collapsed: compares headlines that meta tags
-    re-punctuate (':' and '?' dropped, curly quotes straightened)."""
-    return " ".join(_PUNCT.sub(" ", text.lower()).split())
-
-
 def _similar(a: str, b: str) -> bool:
-    na, nb = _norm(a), _norm(b)
+    na, nb = norm_text(a), norm_text(b)
     return bool(na) and (na == nb or (len(na) > 10 and len(nb) > 10 and (na in nb or nb in na)))
-
-
-def strip_site_suffix(title: str, site_name: str | None = None) -> str:
-    """Drop ' - Site name' / 'Rubric | ' decorations that <title> and og:title add."""
-    parts = TITLE_SEPARATORS.split(title)
-    if len(parts) == 1:
-        return title
-    if site_name:
-        site = site_name.lower()
-        kept = [p for p in parts if p.lower() != site and site not in p.lower().replace(" ", "")]
-        if kept and len(kept) < len(parts):
-            parts = kept
-    # The headline is the longest part; site names and rubrics are short.
-    return max(parts, key=len) if len(parts) > 1 else parts[0]
-
-
-# Where a displayed headline can sit besides <h1>: sites put the channel name in <h1> and the
-# headline in <h2> (kompas 2016), or the headline in a styled div (republika photo pages). In
-# this order of preference.
-HEADLINE_TAGS = ("h1", "h2")
-HEADLINE_MARK = re.compile("title|headline|jdl")
-NOT_HEADLINE_TAGS = frozenset({"meta", "title", "script", "style", "a", "body", "html"})
-# A displayed headline may carry a rubric prefix ('In Picture: ', 'FOTO: ') that meta tags drop.
-MAX_RUBRIC_PREFIX = 30
-MAX_HEADLINE_LENGTH = 400
-
-
-def _headline_candidates(doc: Document) -> list[tuple[Any, str, str]]:
-    """(element, text, normalised text) of every element that may display the headline."""
-    found = doc.cache.get("headline_candidates")
-    if found is None:
-        elements = [el for tag in HEADLINE_TAGS for el in doc.tree.iter(tag)]
-        elements += doc.tree.xpath("//*[@itemprop='headline']")
-        elements += [el for el, marks in classed(doc) if HEADLINE_MARK.search(marks)]
-        found = []
-        for el in dict.fromkeys(elements):
-            if el.tag in NOT_HEADLINE_TAGS:
-                continue
-            text = element_text(el)
-            if text and len(text) <= MAX_HEADLINE_LENGTH:
-                found.append((el, text, _norm(text)))
-        doc.cache["headline_candidates"] = found
-    return found
-
-
-def _displayed_headline(doc: Document, reference: str) -> Any | None:
-    """The element displaying the headline that meta tags give as `reference`."""
-    ref = _norm(reference)
-    if len(ref) < 8:
-        return None
-    prefixed = None
-    for el, text, norm in _headline_candidates(doc):
-        if len(text) > len(reference) + MAX_RUBRIC_PREFIX + 10:
-            continue
-        if norm == ref:
-            return el
-        if (
-            prefixed is None
-            and norm.endswith(" " + ref)
-            and len(norm) - len(ref) <= MAX_RUBRIC_PREFIX
-        ):
-            prefixed = el
-    return prefixed
 
 
 def find_title(
@@ -233,29 +160,14 @@ def find_title(
     texts = profile_texts(doc, selectors, "title")
     if texts:
         return texts[0], "profile"
-    article = doc.jsonld_article() or {}
-    site = find_site_name(doc)
-    references = [
-        (doc.meta_first("og:title"), "meta"),
-        (_jsonld_str(article.get("headline")), "json-ld"),
-        (doc.meta_first("twitter:title"), "meta"),
-    ]
-    title_el = doc.tree.find(".//title")
-    if title_el is not None and element_text(title_el):
-        references.append((element_text(title_el), "title"))
-    for reference, _source in references:
-        if not reference:
-            continue
-        for candidate in dict.fromkeys((reference, strip_site_suffix(reference, site))):
-            shown = _displayed_headline(doc, candidate)
-            if shown is not None:
-                # The date and byline finders look around this element.
-                doc.cache["headline"] = shown
-                return element_text(shown), "h1"
+    shown = displayed_headline(doc)
+    if shown is not None:
+        return element_text(shown), "h1"
+    references = title_references(doc)
+    if references:
+        reference, source = references[0]
+        return strip_site_suffix(reference, find_site_name(doc)), source
     h1s = [t for t in (element_text(h) for h in doc.tree.iter("h1")) if t]
-    for reference, source in references:
-        if reference:
-            return strip_site_suffix(reference, site), source
     return (h1s[0], "h1") if h1s else (None, None)
 
 
@@ -351,8 +263,8 @@ def _jsonld_trail(doc: Document, title: str | None) -> list[str]:
         for el in elements:
             item = el.get("item")
             item_url = (item.get("@id") or item.get("url")) if isinstance(item, dict) else item
-            name = _jsonld_str(el.get("name")) or (
-                _jsonld_str(item) if isinstance(item, dict) else None
+            name = jsonld_str(el.get("name")) or (
+                jsonld_str(item) if isinstance(item, dict) else None
             )
             if isinstance(item_url, str):
                 if _url_path(item_url) in ("", "/"):
@@ -378,8 +290,6 @@ TRAIL_MAX_DISTANCE = 40
 def _before_headline(doc: Document) -> list[Any]:
     """The elements just before the displayed headline, nearest first (computed once a page)."""
     if "before_headline" not in doc.cache:
-        from newsarchive.extract.dates import find_headline
-
         headline = find_headline(doc)
         doc.cache["before_headline"] = (
             []
@@ -397,14 +307,14 @@ def _visible_trail_wins(shown: list[str], declared: list[str]) -> bool:
     is a lower-cased slug name ('berita'). Otherwise the declaration wins: visible trails are
     often abbreviated ('Cyberlife' for 'Cyber Life').
     """
-    last_shown, last_declared = _norm(shown[-1]), _norm(declared[-1])
+    last_shown, last_declared = norm_text(shown[-1]), norm_text(declared[-1])
     if last_shown == last_declared:
         return declared[-1].islower() and not shown[-1].islower()
     if last_shown.endswith(" " + last_declared):
         return True
     if all(d.lower() in GENERIC_TOP_CRUMBS for d in declared):
         return True
-    return len(shown) > len(declared) and last_declared in {_norm(s) for s in shown[:-1]}
+    return len(shown) > len(declared) and last_declared in {norm_text(s) for s in shown[:-1]}
 
 
 def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
@@ -441,7 +351,7 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
             if (
                 len(items) == 1
                 and not (title and _similar(items[0], title))
-                and _norm(items[0]) in _section_link_texts(doc, site_host)
+                and norm_text(items[0]) in _section_link_texts(doc, site_host)
             ):
                 return items, "breadcrumb"
             continue
@@ -502,7 +412,7 @@ def _section_link_texts(doc: Document, site_host: str) -> set[str]:
         for a in _menu_links(doc):
             text = element_text(a)
             if text and len(text) <= MAX_LABEL_LENGTH and not _is_home_link(a, site_host):
-                texts.add(_norm(text))
+                texts.add(norm_text(text))
         doc.cache["section_link_texts"] = texts
     return doc.cache["section_link_texts"]
 
@@ -614,7 +524,7 @@ def _find_category(
     active = _active_nav_item(doc)
     if active:
         return active, "navigation"
-    section = _jsonld_str((doc.jsonld_article() or {}).get("articleSection"))
+    section = jsonld_str((doc.jsonld_article() or {}).get("articleSection"))
     if section:
         return section, "json-ld"
     section = doc.meta_first("article:section")
@@ -711,7 +621,7 @@ def _site_spelling(doc: Document, slug: str, section_url: str) -> str:
         with contextlib.suppress(ValueError):
             if urljoin(target, href).rstrip("/").lower() == target:
                 text = element_text(a)
-                if text and _norm(text).replace(" ", "") == want:
+                if text and norm_text(text).replace(" ", "") == want:
                     return text
     return " ".join(word.capitalize() for word in slug.split("-"))
 
@@ -818,7 +728,7 @@ def _is_section_link(a, doc: Document) -> bool:
 def _page_category(doc: Document) -> str:
     if "category" not in doc.cache:
         find_category(doc, {})
-    return _norm(doc.cache["category"] or "")
+    return norm_text(doc.cache["category"] or "")
 
 
 def _tag_texts(links: list[Any], doc: Document, *, headed_as_tags: bool = False) -> list[str]:
@@ -834,7 +744,8 @@ def _tag_texts(links: list[Any], doc: Document, *, headed_as_tags: bool = False)
         text
         for i, (a, text) in enumerate(named)
         if not (
-            _norm(text) == category and (i in sections or not TAG_URL.search(a.get("href") or ""))
+            norm_text(text) == category
+            and (i in sections or not TAG_URL.search(a.get("href") or ""))
         )
     ]
 
@@ -895,7 +806,7 @@ def find_description(doc: Document, selectors: dict[str, tuple[str, ...]]) -> st
     texts = profile_texts(doc, selectors, "description")
     if texts:
         return texts[0]
-    return doc.meta_first("og:description", "description", "twitter:description") or _jsonld_str(
+    return doc.meta_first("og:description", "description", "twitter:description") or jsonld_str(
         (doc.jsonld_article() or {}).get("description")
     )
 
@@ -922,11 +833,3 @@ def find_canonical_url(doc: Document) -> str | None:
         if (link.get("rel") or "").strip().lower() == "canonical" and link.get("href"):
             return link.get("href").strip()
     return doc.meta_first("og:url")
-
-
-def find_site_name(doc: Document) -> str | None:
-    name = doc.meta_first("og:site_name", "application-name")
-    if name:
-        return name
-    publisher = (doc.jsonld_article() or {}).get("publisher")
-    return _jsonld_str(publisher) if isinstance(publisher, dict | list | str) else None
