@@ -236,7 +236,7 @@ def _writer_open(
     except BaseException:
         archive.close()
         raise
-    _WRITER.update(archive=archive, run_id=run_id, batch=batch, tally=RunTally())
+    _WRITER.update(archive=archive, run_id=run_id, batch=batch, tally=RunTally(), site=site)
     return run_id
 
 
@@ -288,6 +288,11 @@ def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
+        try:
+            # The site's new pages into its blocks (compression.py): a tenth of the space.
+            archive.pack_pages(_WRITER.pop("site"))
+        except Exception as exc:  # the pages stay readable alone; `newsarchive compact` retries
+            logger.warning("raw pages not packed: %s: %s", type(exc).__name__, exc)
         archive.finish_run(
             _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
         )

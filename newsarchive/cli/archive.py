@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -25,7 +27,13 @@ from newsarchive.importing import (
 )
 from newsarchive.storage import Archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
-from newsarchive.storage.queries import FILL_RATE_FIELDS, article_rows, search, stats
+from newsarchive.storage.queries import (
+    FILL_RATE_FIELDS,
+    article_columns,
+    article_rows,
+    search,
+    stats,
+)
 from newsarchive.storage.records import decode_row, parse_since
 from newsarchive.warc import export_warc, import_warc, is_warc
 
@@ -174,8 +182,16 @@ def _import_batch(
 @click.argument("words", nargs=-1, required=True, metavar="QUERY...")
 @site_option
 @since_option
+@click.option(
+    "--until",
+    metavar="DATE",
+    help="Only articles published on/before DATE (a date includes the whole day).",
+)
+@click.option("--author", help="Only articles by this author (whole name, any case).")
+@click.option("--category", help="Only articles in this category (whole name, any case).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the hits as CSV (lists as JSON text).")
 @click.option("--fts", is_flag=True, help="Take QUERY as SQLite FTS5 syntax (OR, NOT, prefix*).")
 @db_option
 @friendly_errors
@@ -183,8 +199,12 @@ def search_command(
     words: tuple[str, ...],
     site: str | None,
     since: str | None,
+    until: str | None,
+    author: str | None,
+    category: str | None,
     limit: int,
     as_json: bool,
+    as_csv: bool,
     fts: bool,
     db: Path,
 ) -> None:
@@ -194,28 +214,94 @@ def search_command(
     Examples:
         newsarchive search banjir jakarta              # both words, anywhere
         newsarchive search '"kereta cepat" anak-anak'  # an exact phrase and a word
-        newsarchive search gempa --site detik --since 2024-01-01 --json
+        newsarchive search gempa --site detik --since 2024-01-01 --until 2024-01-31
+        newsarchive search pemilu --author 'Sari Wulandari' --category Nasional --csv
         newsarchive search --fts 'pemilu* NOT latihan' # FTS5 syntax: OR, NOT, NEAR, prefix*
 
     Plain words are matched whole and case-insensitively, every one of them; punctuation is
-    ignored. With --fts the query is SQLite FTS5 syntax.
+    ignored. With --fts the query is SQLite FTS5 syntax. The default output is a table with the
+    matched words of each snippet in [brackets]; --json and --csv are for programs.
     """
+    if as_json and as_csv:
+        raise NewsarchiveError("--json and --csv: choose one output format")
     query = " ".join(words)
+    bounds = {"since": _since(since), "until": _until(until)}
     with Archive(db, readonly=True) as archive:
-        hits = search(archive, query, site=site, since=_since(since), limit=limit, fts=fts)
+        hits = search(
+            archive,
+            query,
+            site=site,
+            author=author,
+            category=category,
+            limit=limit,
+            fts=fts,
+            **bounds,
+        )
     if as_json:
         click.echo(json.dumps([asdict(hit) for hit in hits], ensure_ascii=False, indent=2))
+        return
+    if as_csv:
+        _write_hits_csv(hits)
         return
     if not hits:
         click.echo(f"no articles match {query!r}", err=True)
         return
+    _echo_hits_table(hits)
+
+
+def _until(value: str | None) -> str | None:
+    try:
+        return _since(value)
+    except NewsarchiveError as exc:  # parse_since names --since
+        raise NewsarchiveError(str(exc).replace("--since", "--until", 1)) from None
+
+
+SEARCH_CSV_COLUMNS = ("id", "url", "site", "published", "category", "authors", "title", "snippet")
+
+
+def _write_hits_csv(hits: list) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(SEARCH_CSV_COLUMNS)  # even with no hits: a program still gets the columns
     for hit in hits:
-        day = (hit.published or "")[:10] or "----------"
-        click.echo(
-            f"{day}  {click.style(hit.site, fg='cyan')}  {click.style(hit.title or '(no title)', bold=True)}"
+        row = asdict(hit)
+        row["authors"] = json.dumps(row["authors"], ensure_ascii=False)
+        writer.writerow(row[column] for column in SEARCH_CSV_COLUMNS)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _echo_hits_table(hits: list) -> None:
+    """One row per hit (publication date as printed on the article, site, category, authors,
+    title), its snippet and URL indented under it; the title takes what the terminal leaves."""
+    rows = [
+        (
+            (hit.published or "")[:10] or "?",
+            hit.site,
+            hit.category or "",
+            _clip(", ".join(hit.authors), 28),
+            hit.title or "(no title)",
         )
-        click.echo(f"    {hit.url}")
-        click.echo(f"    {hit.snippet}")
+        for hit in hits
+    ]
+    header = ("published", "site", "category", "authors", "title")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lead = sum(widths) + 2 * len(widths)
+    title_width = max(20, shutil.get_terminal_size((120, 24)).columns - lead)
+    click.echo(
+        click.style(
+            "  ".join(f"{name:<{widths[i]}}" for i, name in enumerate(header[:4]))
+            + "  "
+            + header[4],
+            bold=True,
+        )
+    )
+    for hit, row in zip(hits, rows, strict=True):
+        cells = "  ".join(f"{value:<{widths[i]}}" for i, value in enumerate(row[:4]))
+        click.echo(f"{cells}  {click.style(_clip(row[4], title_width), bold=True)}")
+        click.echo(" " * 4 + hit.snippet.replace("\n", " "))
+        click.echo(" " * 4 + click.style(hit.url, dim=True))
 
 
 @cli.command("reextract")
@@ -301,7 +387,9 @@ def export_command(
         newsarchive export --format warc -o crawl.warc.gz   # the raw pages, for WARC tools
 
     JSON Lines and Parquet keep authors, tags and the other lists as lists; CSV has them as JSON
-    text. WARC holds the raw pages instead (every kind, once per stored body): request, metadata
+    text. Parquet is typed: published/modified are UTC timestamps with the offset the article
+    stated in published_offset/modified_offset, contributors a list of {name, role} structs,
+    published_date a date. An empty selection still writes the CSV header / Parquet schema. WARC holds the raw pages instead (every kind, once per stored body): request, metadata
     and response records (resource for imported files) dated by their fetch; there --since is the
     fetch date. `newsarchive import` reads it back.
     """
@@ -314,14 +402,22 @@ def export_command(
         return
     with Archive(db, readonly=True) as archive:
         rows = article_rows(archive, site=site, since=_since(since))
+        # The columns, so that an empty selection still writes the CSV header / Parquet schema.
+        columns = article_columns(archive)
         if fmt == "parquet":
-            count = write_parquet(rows, str(output))
+            count = write_parquet(rows, str(output), columns)
         elif output is None:
-            count = (write_csv if fmt == "csv" else write_jsonl)(rows, sys.stdout)
+            count = (
+                write_csv(rows, sys.stdout, columns)
+                if fmt == "csv"
+                else write_jsonl(rows, sys.stdout)
+            )
         else:
             try:
                 with output.open("w", encoding="utf-8", newline="") as out:
-                    count = (write_csv if fmt == "csv" else write_jsonl)(rows, out)
+                    count = (
+                        write_csv(rows, out, columns) if fmt == "csv" else write_jsonl(rows, out)
+                    )
             except OSError as exc:
                 raise NewsarchiveError(f"{output}: cannot write: {exc.strerror}") from None
     click.echo(f"exported {count} articles" + (f" to {output}" if output else ""), err=True)
@@ -334,17 +430,21 @@ def export_command(
 @db_option
 @friendly_errors
 def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
-    """Browse the archive in Datasette: facets, full-text search, canned queries.
+    """Browse the archive in Datasette: facets, full-text search, a dashboard, canned queries.
 
     \b
     Example:
         newsarchive browse --port 8001      # then open http://127.0.0.1:8001/
 
+    \b
+    Pages: / (what the archive holds), /DB/articles (facets beside the articles),
+    /DB/articles/ID (one article), /-/search (best matches first), /-/dashboards/archive.
+
     Serves the records only; the raw pages file is never served. Stop it with Ctrl-C.
     """
     from datasette.cli import cli as datasette_cli
 
-    from newsarchive.datasette import PLUGINS_DIR, load_metadata
+    from newsarchive.datasette import PLUGINS_DIR, TEMPLATES_DIR, load_metadata
     from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
 
     with Archive(db, create=False):
@@ -353,7 +453,7 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
         metadata_path = Path(tmp) / "metadata.json"
         metadata_path.write_text(json.dumps(load_metadata(db.stem)), encoding="utf-8")
         args = ["serve", str(db), "--metadata", str(metadata_path), "--host", host]
-        args += ["--plugins-dir", str(PLUGINS_DIR)]
+        args += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
         args += ["--port", str(port)]
         for name, value in DATASETTE_SETTINGS.items():
             args += [
@@ -386,6 +486,7 @@ def stats_command(as_json: bool, db: Path) -> None:
         return
     raw_mb = numbers.page_bytes / 1e6
     on_disk = numbers.pages_file_bytes / numbers.page_bytes if numbers.page_bytes else 0.0
+    stored = numbers.page_stored_bytes / numbers.page_bytes if numbers.page_bytes else 0.0
     click.echo(
         f"{db}: {numbers.articles} articles ({numbers.versions} old versions), "
         f"{numbers.crawl_runs} crawl runs, {numbers.failures} failures; "
@@ -394,7 +495,8 @@ def stats_command(as_json: bool, db: Path) -> None:
     click.echo(
         f"{archive.pages_path}: {numbers.pages} raw pages ({numbers.fetches} fetches), "
         f"{raw_mb:.1f} MB of HTML kept in "
-        f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size)"
+        f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size; the "
+        f"compressed pages alone {stored:.1%})"
     )
     if not numbers.sites:
         return

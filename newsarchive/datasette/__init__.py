@@ -11,6 +11,8 @@ from newsarchive.storage.queries import fill_rates_sql
 
 METADATA_PATH = Path(__file__).with_name("metadata.yaml")
 PLUGINS_DIR = Path(__file__).with_name("plugins")
+# Template overrides: the articles table, the article page, the home and database pages, /-/search.
+TEMPLATES_DIR = Path(__file__).with_name("templates")
 TEMPLATE_DATABASE = "archive"
 
 # Datasette settings for `newsarchive browse`, measured on a 100,000-article archive: facet
@@ -34,4 +36,9 @@ def load_metadata(database_name: str = TEMPLATE_DATABASE) -> dict[str, Any]:
         "sql": fill_rates_sql(),
     }
     metadata["databases"][database_name] = database
+    # The dashboard's charts and filters query the served database by its name.
+    for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for item in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
+            if item.get("db") == TEMPLATE_DATABASE:
+                item["db"] = database_name
     return metadata

@@ -41,7 +41,14 @@ import sqlite_utils
 
 from newsarchive.errors import NewsarchiveError
 from newsarchive.items import Article, RawPage
-from newsarchive.storage.compression import compress, decompress
+from newsarchive.storage.compression import (
+    BLOCK_BYTES,
+    IN_BLOCK,
+    compress,
+    compress_block,
+    decompress,
+    decompress_block,
+)
 from newsarchive.storage.opening import (
     ARCHIVE,
     PAGES,
@@ -121,6 +128,18 @@ class ReextractResult:
     @property
     def touched(self) -> bool:
         return bool(self.filled or self.changed or self.emptied)
+
+
+@dataclass
+class PackResult:
+    """What pack_pages did: pages packed, blocks written, and bytes (raw; stored before/after:
+    the stored size of repacked small blocks is not in `stored_before`)."""
+
+    pages: int = 0
+    blocks: int = 0
+    raw_bytes: int = 0
+    stored_before: int = 0
+    stored_after: int = 0
 
 
 # The record fields whose fill-rate is a site's health signal (a redesign empties them silently).
@@ -297,6 +316,8 @@ class Archive:
         self._stop_flusher = threading.Event()
         self._flush_error: BaseException | None = None
         self._closed = False
+        self._has_blocks: bool | None = None
+        self._blocks: dict[int, bytes] = {}
         if _same_file(self.path, self.pages_path):
             raise NewsarchiveError(f"{self.path}: raw pages need a file of their own")
         # Both files are inspected before either is created or written to.
@@ -693,10 +714,13 @@ class Archive:
                         "compression": codec,
                         "kind": kind,
                         "kind_reasons": json.dumps(reasons, ensure_ascii=False),
-                        "body": blob,
+                        "body": b"",  # in page_bodies until packed (see the pages schema, v4)
                     },
                 ),
                 True,
+            )
+            self.pages.execute(
+                "INSERT INTO page_bodies(page_id, data) VALUES (?, ?)", [page_id, blob]
             )
         fetch = {"page_id": page_id, "fetched_at": utc_iso(raw.fetched_at), "stored_at": now}
         _insert(self.pages, "fetches", {**fetch, "status": raw.status, "run_id": run_id})
@@ -879,8 +903,22 @@ class Archive:
         if not rows:
             return None
         row = rows[0]
-        body = decompress(row.pop("body"), row["compression"])
+        body = self._body(
+            page_id, row.pop("body"), row["compression"], row.get("block_id"),
+            row.get("block_offset"), row["size"],
+        )  # fmt: skip
         return row, body
+
+    def stored_page_bytes(self) -> int:
+        """Bytes the raw pages take compressed: bodies alone, and blocks."""
+        tables = {row[0] for row in self.pages.execute("SELECT name FROM sqlite_master")}
+        total = self.pages.execute("SELECT coalesce(sum(length(body)), 0) FROM pages").fetchone()[0]
+        for table, column in (("page_bodies", "data"), ("blocks", "data")):
+            if table in tables:
+                total += self.pages.execute(
+                    f"SELECT coalesce(sum(length({column})), 0) FROM {table}"
+                ).fetchone()[0]
+        return total
 
     def count(self, table: str = "articles") -> int:
         db = self.pages if table in ("pages", "fetches") else self.db
@@ -939,21 +977,35 @@ class Archive:
     def article_pages(self, page_id: int) -> list[RawPage]:
         """The raw page `page_id` and, for a multi-page article, its later pages in order."""
         rows = self.pages.execute(
-            "SELECT url, final_url, status, headers, fetched_at, encoding, compression, body "
+            "SELECT id, url, final_url, status, headers, fetched_at, encoding, compression, "
+            f"body, {self._block_columns()}, size "
             "FROM pages WHERE id = ? OR part_of = ? ORDER BY coalesce(part, 1)",
             [page_id, page_id],
         ).fetchall()
         return [
             RawPage(
                 url=url,
-                body=decompress(body, compression),
+                body=self._body(row_id, body, compression, block_id, block_offset, size),
                 final_url=final_url,
                 status=status,
                 headers=json.loads(headers),
                 fetched_at=parse_stored_time(fetched_at),
                 encoding=encoding,
             )
-            for url, final_url, status, headers, fetched_at, encoding, compression, body in rows
+            for (
+                row_id,
+                url,
+                final_url,
+                status,
+                headers,
+                fetched_at,
+                encoding,
+                compression,
+                body,
+                block_id,
+                block_offset,
+                size,
+            ) in rows
         ]
 
     def article_row(self, article_id: int) -> dict[str, Any] | None:
@@ -1017,6 +1069,174 @@ class Archive:
         if canonical:
             self._add_aliases(old["id"], {normalize_url(canonical)})
 
+    # --- raw page bodies: alone, or packed in a site's blocks (compression.py) -------------
+
+    def _block_columns(self) -> str:
+        """`block_id, block_offset`, or NULLs for an older pages file opened read-only."""
+        if self._has_blocks is None:
+            columns = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
+            self._has_blocks = "block_id" in columns
+        return "block_id, block_offset" if self._has_blocks else "NULL, NULL"
+
+    def _body(
+        self,
+        page_id: int,
+        blob: bytes,
+        compression: str,
+        block_id: int | None,
+        block_offset: int | None,
+        size: int,
+    ) -> bytes:
+        if compression != IN_BLOCK:
+            if not blob:  # stored since pages.db v4: the body has a table of its own
+                found = self.pages.execute(
+                    "SELECT data FROM page_bodies WHERE page_id = ?", [page_id]
+                ).fetchone()
+                if found is None:
+                    raise NewsarchiveError(f"{self.pages_path}: page {page_id} has no body")
+                blob = found[0]
+            return decompress(blob, compression)
+        if block_id is None or block_offset is None:
+            raise NewsarchiveError(f"{self.pages_path}: a packed page without its block")
+        data = self._block(block_id)
+        return data[block_offset : block_offset + size]
+
+    def _block(self, block_id: int) -> bytes:
+        """A block inflated; the last few are kept, since pages are mostly read in order."""
+        cached = self._blocks.get(block_id)
+        if cached is None:
+            found = self.pages.execute(
+                "SELECT data, compression FROM blocks WHERE id = ?", [block_id]
+            ).fetchone()
+            if found is None:
+                raise NewsarchiveError(f"{self.pages_path}: page block {block_id} is missing")
+            cached = decompress_block(found[0], found[1])
+            if len(self._blocks) >= 2:
+                self._blocks.pop(next(iter(self._blocks)))
+            self._blocks[block_id] = cached
+        return cached
+
+    def pack_pages(self, site: str | None = None, *, block_bytes: int = BLOCK_BYTES) -> PackResult:
+        """Pack the pages stored alone into blocks per site (all sites, or `site`), with the
+        pages of the site's blocks that are still small, so blocks keep growing to block_bytes.
+
+        Each block is one transaction: a pack stopped halfway leaves every page readable."""
+        self._check_writable()
+        result = PackResult()
+        sites = (
+            [site]
+            if site is not None
+            else [
+                row[0]
+                for row in self.pages.execute(
+                    "SELECT DISTINCT site FROM pages WHERE compression != ?", [IN_BLOCK]
+                )
+            ]
+        )
+        for name in sites:
+            self._pack_site(name, block_bytes, result)
+        if result.blocks:
+            with self._lock:
+                self._commit()
+                # Files made with auto_vacuum=INCREMENTAL shrink here; older ones reuse the
+                # freed pages for later writes (`newsarchive compact` vacuums them). Each step
+                # of the pragma frees one page and Python's execute() steps once: a script runs
+                # it to its end (and outside any transaction, which a script requires).
+                retry_busy(
+                    lambda: self.pages.conn.executescript("PRAGMA incremental_vacuum;"),
+                    self.pages_path,
+                )
+        return result
+
+    def _pack_site(self, site: str | None, block_bytes: int, result: PackResult) -> None:
+        same_site = "site IS ?"
+        small = [
+            row[0]
+            for row in self.pages.execute(
+                f"SELECT id FROM blocks WHERE {same_site} AND raw_size < ? ORDER BY id",
+                [site, block_bytes // 2],
+            )
+        ]
+        loose = self.pages.execute(
+            f"SELECT id, size FROM pages WHERE {same_site} AND compression != ? ORDER BY id",
+            [site, IN_BLOCK],
+        ).fetchall()
+        if not loose:
+            return
+        placeholders = ", ".join("?" for _ in small)
+        repacked = (
+            self.pages.execute(
+                f"SELECT id, size FROM pages WHERE block_id IN ({placeholders}) ORDER BY id",
+                small,
+            ).fetchall()
+            if small
+            else []
+        )
+        if len(loose) + len(repacked) < 2:
+            return  # one page alone is already as small as it gets
+        group: list[tuple[int, int]] = []
+        size = 0
+        for page_id, page_size in sorted(repacked + loose):
+            group.append((page_id, page_size))
+            size += page_size
+            if size >= block_bytes:
+                self._write_block(site, group, result)
+                group, size = [], 0
+        if group:
+            self._write_block(site, group, result)
+        with self._lock, self._write(self.pages, self.pages_path):
+            if small:
+                self.pages.execute(f"DELETE FROM blocks WHERE id IN ({placeholders})", small)
+
+    def _write_block(
+        self, site: str | None, group: list[tuple[int, int]], result: PackResult
+    ) -> None:
+        bodies, offsets, offset = [], [], 0
+        for page_id, _size in group:
+            _, body = self.raw_page(page_id) or ({}, b"")
+            bodies.append(body)
+            offsets.append(offset)
+            offset += len(body)
+        blob, codec = compress_block(bodies)
+        ids = [page_id for page_id, _ in group]
+        marks = ", ".join("?" for _ in ids)
+        before = self.pages.execute(
+            f"SELECT coalesce(sum(length(body)), 0) FROM pages WHERE id IN ({marks}) "
+            "AND compression != ?",
+            [*ids, IN_BLOCK],
+        ).fetchone()[0]
+        before += self.pages.execute(
+            f"SELECT coalesce(sum(length(data)), 0) FROM page_bodies WHERE page_id IN ({marks})",
+            ids,
+        ).fetchone()[0]
+        with self._lock, self._write(self.pages, self.pages_path):
+            block_id = _insert(
+                self.pages,
+                "blocks",
+                {
+                    "site": site,
+                    "compression": codec,
+                    "pages": len(group),
+                    "raw_size": offset,
+                    "data": blob,
+                },
+            )
+            self.pages.conn.executemany(
+                "UPDATE pages SET body = x'', compression = ?, block_id = ?, block_offset = ? "
+                "WHERE id = ?",
+                [
+                    (IN_BLOCK, block_id, start, page_id)
+                    for (page_id, _), start in zip(group, offsets, strict=True)
+                ],
+            )
+            self.pages.execute(f"DELETE FROM page_bodies WHERE page_id IN ({marks})", ids)
+        self._blocks.clear()
+        result.pages += len(group)
+        result.blocks += 1
+        result.raw_bytes += offset
+        result.stored_before += before
+        result.stored_after += len(blob)
+
     # --- raw pages for WARC export and `show` (newsarchive.warc, newsarchive.cli.archive) ------
 
     def iter_raw_pages(
@@ -1061,10 +1281,11 @@ class Archive:
         names = [description[0] for description in cursor.description]
         for values in cursor:
             row = dict(zip(names, values, strict=True))
-            blob, codec = self.pages.execute(
-                "SELECT body, compression FROM pages WHERE id = ?", [row["id"]]
+            blob, codec, block_id, block_offset = self.pages.execute(
+                f"SELECT body, compression, {self._block_columns()} FROM pages WHERE id = ?",
+                [row["id"]],
             ).fetchone()
-            row["body"] = decompress(blob, codec)
+            row["body"] = self._body(row["id"], blob, codec, block_id, block_offset, row["size"])
             yield row
 
     def page_id_for_url(self, url: str) -> int | None:

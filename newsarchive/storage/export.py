@@ -5,23 +5,42 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import IO, Any
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.storage.records import decode_row
+from newsarchive.storage.records import decode_row, parse_stored_time
 
 FORMATS = ("csv", "jsonl", "parquet")
 PARQUET_BATCH_ROWS = 1000
 # Integer columns of `articles`; every other column is text (JSON columns: lists or JSON text).
 INTEGER_COLUMNS = frozenset({"id", "word_count", "page_id", "fetch_count"})
-# JSON columns that are plain lists of strings become Parquet list<string>; the nested ones
-# (contributors, removed, sources, raw) stay JSON text there.
+# Parquet types: lists of strings are list<string>; contributors and removed are lists of
+# structs, sources and raw map<string, string>; times are timestamps (below); the rest is text.
 STRING_LIST_COLUMNS = frozenset({"authors", "tags", "captions", "notes"})
+# Times newsarchive stores in UTC (...Z).
+TIME_COLUMNS = frozenset({"published_utc", "first_seen", "last_seen", "content_since"})
+# Times stored with the offset the article stated (+07:00 for WIB). A Parquet timestamp column has
+# one zone for all its rows, so the instant is kept as UTC and the stated offset goes to a
+# `<name>_offset` text column next to it: local wall time = instant + offset.
+OFFSET_TIME_COLUMNS = ("published", "modified")
+PARQUET_ZONE_NOTE = (
+    "Timestamps are UTC instants. published and modified were stated by the article with an "
+    "offset, kept in published_offset and modified_offset (+07:00 = WIB): local time = instant "
+    "+ offset. published_date is the date printed on the article, in its own zone."
+)
 
 
-def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
-    """JSON columns stay JSON text in CSV. Returns the number of rows written."""
+def write_csv(
+    rows: Iterable[dict[str, Any]], out: IO[str], columns: list[str] | None = None
+) -> int:
+    """JSON columns stay JSON text in CSV. Returns the number of rows written. With `columns`
+    the header is written even when there are no rows (a program reading the file still finds
+    the columns it expects)."""
     writer = None
+    if columns is not None:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
     count = 0
     for row in rows:
         if writer is None:
@@ -40,31 +59,118 @@ def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     return count
 
 
-def _parquet_schema(columns: list[str]):
+def _parquet_types() -> dict[str, Any]:
+    """The Arrow type of each `articles` column that is not plain text."""
     import pyarrow as pa
 
-    def column_type(name: str):
-        if name in INTEGER_COLUMNS:
-            return pa.int64()
-        if name in STRING_LIST_COLUMNS:
-            return pa.list_(pa.string())
-        return pa.string()
+    utc = pa.timestamp("us", tz="UTC")
+    strings = pa.list_(pa.string())
+    return {
+        **dict.fromkeys(INTEGER_COLUMNS, pa.int64()),
+        **dict.fromkeys(STRING_LIST_COLUMNS, strings),
+        **dict.fromkeys(TIME_COLUMNS, utc),
+        **dict.fromkeys(OFFSET_TIME_COLUMNS, utc),
+        "published_date": pa.date32(),
+        "contributors": pa.list_(pa.struct([("name", pa.string()), ("role", pa.string())])),
+        "removed": pa.list_(pa.struct([("kind", pa.string()), ("text", pa.string())])),
+        "sources": pa.map_(pa.string(), pa.string()),
+        "raw": pa.map_(pa.string(), pa.string()),
+    }
 
-    return pa.schema([(name, column_type(name)) for name in columns])
+
+def parquet_schema(columns: list[str]):
+    """The Parquet schema of an export with these `articles` columns (in this order): each of
+    published and modified is followed by its `_offset` column, and the zone rule is recorded in
+    the file's metadata so a reader of the file alone can tell."""
+    import pyarrow as pa
+
+    types = _parquet_types()
+    fields = []
+    for name in columns:
+        fields.append(pa.field(name, types.get(name, pa.string())))
+        if name in OFFSET_TIME_COLUMNS:
+            fields.append(
+                pa.field(
+                    f"{name}_offset",
+                    pa.string(),
+                    metadata={"description": f"UTC offset {name} was stated in, e.g. +07:00"},
+                )
+            )
+    return pa.schema(fields, metadata={"newsarchive": PARQUET_ZONE_NOTE})
 
 
-def _parquet_value(name: str, value: Any) -> Any:
-    if name in STRING_LIST_COLUMNS and isinstance(value, str):
-        return [str(item) for item in json.loads(value)]
-    return value
+def _offset(text: str | None) -> str | None:
+    """The offset an ISO-8601 time was written with: "+07:00", "+00:00" for Z, None without."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.utcoffset() is None:
+        return None
+    seconds = int(moment.utcoffset().total_seconds())
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
-def write_parquet(rows: Iterable[dict[str, Any]], path: str) -> int:
+def _strings_map(value: Any) -> list[tuple[str, str]] | None:
+    if not isinstance(value, dict):
+        return None
+    return [
+        (str(key), item if isinstance(item, str) else json.dumps(item, ensure_ascii=False))
+        for key, item in value.items()
+    ]
+
+
+def _structs(value: Any, keys: tuple[str, str]) -> list[dict[str, str | None]]:
+    """A JSON list of objects as structs with exactly `keys` (a bare string is the first key)."""
+    items = []
+    for item in value or []:
+        if isinstance(item, dict):
+            items.append({key: _text(item.get(key)) for key in keys})
+        else:
+            items.append({keys[0]: _text(item), keys[1]: None})
+    return items
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def parquet_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One `articles` row as Python values of the Parquet schema's types."""
+    out: dict[str, Any] = {}
+    decoded = decode_row(row)
+    for name, value in decoded.items():
+        if name in OFFSET_TIME_COLUMNS:
+            out[name] = parse_stored_time(value)
+            out[f"{name}_offset"] = _offset(value)
+        elif name in TIME_COLUMNS:
+            out[name] = parse_stored_time(value)
+        elif name == "published_date":
+            out[name] = date.fromisoformat(value) if value else None
+        elif name in STRING_LIST_COLUMNS:
+            out[name] = [str(item) for item in value or []]
+        elif name == "contributors":
+            out[name] = _structs(value, ("name", "role"))
+        elif name == "removed":
+            out[name] = _structs(value, ("kind", "text"))
+        elif name in ("sources", "raw"):
+            out[name] = _strings_map(value)
+        else:
+            out[name] = value
+    return out
+
+
+def write_parquet(
+    rows: Iterable[dict[str, Any]], path: str, columns: list[str] | None = None
+) -> int:
+    """Typed Parquet (see parquet_schema), written in batches. `columns` gives the schema when
+    `rows` may be empty: an empty export is then still a file with every column, which pandas,
+    DuckDB and R read as zero rows of the right types."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     writer = None
-    schema = None
+    schema = parquet_schema(columns) if columns is not None else None
     buffer: list[dict[str, Any]] = []
     count = 0
 
@@ -81,14 +187,14 @@ def write_parquet(rows: Iterable[dict[str, Any]], path: str) -> int:
     try:
         for row in rows:
             if schema is None:
-                schema = _parquet_schema(list(row))
-            buffer.append({name: _parquet_value(name, value) for name, value in row.items()})
+                schema = parquet_schema(list(row))
+            buffer.append(parquet_row(row))
             count += 1
             if len(buffer) >= PARQUET_BATCH_ROWS:
                 flush()
         flush()
-        if writer is None:  # no rows: still write a valid, empty file
-            pq.write_table(pa.table({}), path)
+        if writer is None:  # no rows: still a valid file, with the schema when it is known
+            pq.write_table((schema or pa.schema([])).empty_table(), path)
     except OSError as exc:
         raise NewsarchiveError(f"{path}: cannot write: {exc}") from None
     finally:

@@ -333,6 +333,9 @@ def create_file(path: Path, role: Role, build: Callable[[sqlite_utils.Database],
         connection = sqlite3.connect(temporary)
         try:
             db = sqlite_utils.Database(connection)
+            # Before any table exists: lets packing (compression.py) hand freed pages back to
+            # the file system with `PRAGMA incremental_vacuum` instead of a full VACUUM.
+            connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.enable_wal()
             build(db)
             db.execute(f"PRAGMA application_id = {role.application_id}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,12 @@ LIST_FIELDS = frozenset({"authors", "tags"})
 SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS = "[", "]", "…", 16
 
 
+# Relevance: FTS5's bm25 with a match in the title worth 10 in the body and one in the standfirst
+# 4 (a headline naming the words is what a reader means by "about"). Given as the query's rank
+# function, so FTS5 still sorts by rank itself.
+RANK = "bm25(10.0, 4.0, 1.0)"
+
+
 @dataclass
 class SearchHit:
     id: int
@@ -39,22 +46,50 @@ class SearchHit:
     title: str | None
     published: str | None
     snippet: str
+    category: str | None = None
+    authors: list[str] = field(default_factory=list)
 
 
-def _filters(site: str | None, since: str | None, alias: str = "a") -> tuple[str, list[Any]]:
-    """SQL conditions for --site and --since (from `parse_since`): published on/after, or first
-    seen on/after when the publication time is unknown."""
+def _filters(
+    site: str | None,
+    since: str | None,
+    alias: str = "a",
+    *,
+    until: str | None = None,
+    author: str | None = None,
+    category: str | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL conditions for --site, --since/--until (from `parse_since`), --author and --category.
+
+    A date bound compares with the date printed on the article (its own zone, as a reader
+    counts), a time bound with the UTC instant; both fall back to the first-seen time when the
+    publication time is unknown. --until is inclusive: a date takes in that whole day. Author and
+    category match whole values, case-insensitively.
+    """
     clauses, params = [], []
     if site is not None:
         clauses.append(f"{alias}.site = ?")
         params.append(site)
-    if since is not None and len(since) == 10:
-        # A date: the date printed on the article (its own zone), as a reader would count.
-        clauses.append(f"coalesce({alias}.published_date, substr({alias}.first_seen, 1, 10)) >= ?")
-        params.append(since)
-    elif since is not None:
-        clauses.append(f"coalesce({alias}.published_utc, {alias}.first_seen) >= ?")
-        params.append(since)
+    for bound, operator in ((since, ">="), (until, "<=")):
+        if bound is None:
+            continue
+        if len(bound) == 10:
+            clauses.append(
+                f"coalesce({alias}.published_date, substr({alias}.first_seen, 1, 10)) {operator} ?"
+            )
+        else:
+            clauses.append(f"coalesce({alias}.published_utc, {alias}.first_seen) {operator} ?")
+        params.append(bound)
+    if author is not None:
+        # json_each over the row's own array: works on every schema version (read commands do
+        # not migrate), and the FTS match has already narrowed the rows.
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM json_each({alias}.authors) WHERE value = ? COLLATE NOCASE)"
+        )
+        params.append(author.strip())
+    if category is not None:
+        clauses.append(f"{alias}.category = ? COLLATE NOCASE")
+        params.append(category.strip())
     return "".join(f" AND {clause}" for clause in clauses), params
 
 
@@ -77,31 +112,76 @@ def plain_query(text: str) -> str:
     return " ".join(terms)
 
 
+@dataclass
+class SearchFilters:
+    """What narrows a search besides its words (bounds as `parse_since` gives them)."""
+
+    site: str | None = None
+    since: str | None = None
+    until: str | None = None
+    author: str | None = None
+    category: str | None = None
+
+    def where(self, alias: str = "a", *, without: str | None = None) -> tuple[str, list[Any]]:
+        """The SQL conditions; `without` leaves one filter out (for counts per value of it)."""
+        values = {
+            name: None if name == without else getattr(self, name)
+            for name in ("site", "since", "until", "author", "category")
+        }
+        return _filters(values.pop("site"), values.pop("since"), alias, **values)
+
+
+def match_expression(query: str, *, fts: bool = False) -> str:
+    """The FTS5 MATCH expression for a search: plain words (default) or FTS5 syntax as given."""
+    if not query.strip():
+        raise NewsarchiveError("search: empty query")
+    return query if fts else plain_query(query)
+
+
+def search_sql(
+    match: str,
+    filters: SearchFilters,
+    *,
+    marks: tuple[str, str] = (SNIPPET_OPEN, SNIPPET_CLOSE),
+    snippet_tokens: int = SNIPPET_TOKENS,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for the hits of `match` (an FTS5 expression), best first, with a
+    snippet whose matched words are wrapped in `marks`. Shared by `newsarchive search` and the
+    Datasette search page, so both rank and filter alike."""
+    where, params = filters.where()
+    # FTS5 sorts by rank itself (the ORDER BY goes to the virtual table), so SQLite computes
+    # snippet() only for the rows it emits: measured faster than ranking in a subquery first.
+    sql = f"""
+        SELECT a.id, a.url, a.site, a.title, a.published,
+            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors
+        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+        WHERE articles_fts MATCH ? AND articles_fts.rank MATCH ?{where}
+        ORDER BY articles_fts.rank LIMIT ? OFFSET ?
+    """
+    args = [*marks, SNIPPET_ELLIPSIS, snippet_tokens, match, RANK, *params, limit, offset]
+    return sql, args
+
+
 def search(
     archive: Archive,
     query: str,
     *,
     site: str | None = None,
     since: str | None = None,
+    until: str | None = None,
+    author: str | None = None,
+    category: str | None = None,
     limit: int = 20,
     fts: bool = False,
 ) -> list[SearchHit]:
     """Articles matching plain words (every word; "quoted phrases" kept), best first (bm25 over
-    title, description and body). `fts=True` takes the query as FTS5 syntax instead."""
-    if not query.strip():
-        raise NewsarchiveError("search: empty query")
-    match = query if fts else plain_query(query)
-    where, params = _filters(site, since)
-    # FTS5 sorts by rank itself (the ORDER BY goes to the virtual table), so SQLite computes
-    # snippet() only for the rows it emits: measured faster than ranking in a subquery first.
-    sql = f"""
-        SELECT a.id, a.url, a.site, a.title, a.published,
-            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet
-        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-        WHERE articles_fts MATCH ?{where}
-        ORDER BY articles_fts.rank LIMIT ?
-    """
-    args = [SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS, match, *params, limit]
+    title, description and body, the title weighing most). `fts=True` takes the query as FTS5
+    syntax instead."""
+    match = match_expression(query, fts=fts)
+    filters = SearchFilters(site=site, since=since, until=until, author=author, category=category)
+    sql, args = search_sql(match, filters, limit=limit)
     try:
         rows = archive.db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:
@@ -110,7 +190,7 @@ def search(
         raise NewsarchiveError(
             f"search: {query!r} is not valid FTS5 syntax ({exc}); drop --fts to search plain words"
         ) from None
-    return [SearchHit(*row) for row in rows]
+    return [SearchHit(*row[:7], authors=json.loads(row[7] or "[]")) for row in rows]
 
 
 def _fill_expression(column: str) -> str:
@@ -167,9 +247,10 @@ def stats(archive: Archive) -> ArchiveStats:
     for row in db.query(fill_rates_sql()):
         site, count = row.pop("site"), row.pop("articles")
         sites.append(SiteStats(site, count, *ranges[site], fill_rates=row))
-    page_count, page_bytes, stored_bytes = archive.pages.execute(
-        "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(length(body)), 0) FROM pages"
+    page_count, page_bytes = archive.pages.execute(
+        "SELECT count(*), coalesce(sum(size), 0) FROM pages"
     ).fetchone()
+    stored_bytes = archive.stored_page_bytes()
     return ArchiveStats(
         articles=archive.count("articles"),
         versions=archive.count("versions"),
@@ -199,3 +280,8 @@ def article_rows(
         f"SELECT * FROM articles a WHERE 1{where} ORDER BY coalesce(a.published_utc, a.first_seen), a.id",
         params,
     )
+
+
+def article_columns(archive: Archive) -> list[str]:
+    """The columns of `articles`, in table order (what article_rows' rows hold)."""
+    return [row[1] for row in archive.db.execute("PRAGMA table_info(articles)").fetchall()]

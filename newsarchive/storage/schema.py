@@ -231,7 +231,52 @@ def _archive_v3(db: sqlite_utils.Database) -> None:
     )
 
 
-ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2, _archive_v3)
+def _archive_v4(db: sqlite_utils.Database) -> None:
+    """Authors and tags as rows, one per (article, name), for SQL that groups or joins on them
+    (`select author, count(*) from article_authors group by author`) without json_each over
+    every article. The JSON arrays in `articles` stay the record; triggers keep these two tables
+    equal to them on every write (store, revisit, re-extraction), as the FTS triggers keep the
+    index — no write path can forget them. Backfilled from the arrays."""
+    statements = []
+    for table, column, name in (
+        ("article_authors", "authors", "author"),
+        ("article_tags", "tags", "tag"),
+    ):
+        # One row per distinct name: a byline naming someone twice is still one article of theirs.
+        fill = (
+            f"INSERT OR IGNORE INTO {table}(article_id, {name}) "
+            f"SELECT new.id, trim(value) FROM json_each(new.{column}) "
+            "WHERE type = 'text' AND trim(value) != '';"
+        )
+        statements.append(
+            f"""
+            CREATE TABLE {table} (
+                article_id INTEGER NOT NULL REFERENCES articles(id),
+                {name} TEXT NOT NULL,
+                PRIMARY KEY (article_id, {name})
+            ) WITHOUT ROWID;
+            CREATE INDEX {table}_{name} ON {table}({name}, article_id);
+            CREATE TRIGGER {table}_ai AFTER INSERT ON articles BEGIN
+                {fill}
+            END;
+            CREATE TRIGGER {table}_au AFTER UPDATE OF {column} ON articles
+            WHEN old.{column} IS NOT new.{column}
+            BEGIN
+                DELETE FROM {table} WHERE article_id = old.id;
+                {fill}
+            END;
+            CREATE TRIGGER {table}_ad AFTER DELETE ON articles BEGIN
+                DELETE FROM {table} WHERE article_id = old.id;
+            END;
+            INSERT OR IGNORE INTO {table}(article_id, {name})
+            SELECT a.id, trim(j.value) FROM articles a, json_each(a.{column}) j
+            WHERE json_valid(a.{column}) AND j.type = 'text' AND trim(j.value) != '';
+            """
+        )
+    db.executescript("".join(statements))
+
+
+ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2, _archive_v3, _archive_v4)
 
 
 # --- pages.db -------------------------------------------------------------------------------
@@ -305,7 +350,36 @@ def _pages_v3(db: sqlite_utils.Database) -> None:
     )
 
 
-PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1, _pages_v2, _pages_v3)
+def _pages_v4(db: sqlite_utils.Database) -> None:
+    """Blocks: a site's pages packed into shared zstd frames (see compression.py). A packed
+    page keeps its row (metadata, sha256, size) with an empty `body`, compression 'block', and
+    where its bytes start in the inflated block. New pages keep their body, compressed alone, in
+    `page_bodies` until packed: packing then deletes whole rows there, which frees whole file
+    pages, instead of shrinking `pages` rows in place, which would leave each metadata row on a
+    page of its own. Rows stored before keep their body in `pages` until packed."""
+    db.executescript(
+        """
+        CREATE TABLE page_bodies (
+            page_id INTEGER PRIMARY KEY REFERENCES pages(id),
+            data BLOB NOT NULL
+        );
+        CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            site TEXT,
+            compression TEXT NOT NULL,
+            pages INTEGER NOT NULL,
+            raw_size INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX blocks_site ON blocks(site);
+        ALTER TABLE pages ADD COLUMN block_id INTEGER REFERENCES blocks(id);
+        ALTER TABLE pages ADD COLUMN block_offset INTEGER;
+        CREATE INDEX pages_block ON pages(block_id);
+        """
+    )
+
+
+PAGES_MIGRATIONS: tuple[Migration, ...] = (_pages_v1, _pages_v2, _pages_v3, _pages_v4)
 
 
 def migrate(

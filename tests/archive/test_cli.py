@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,10 +18,11 @@ import urllib.request
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from archive_fixtures import news_page
+from archive_fixtures import make_article, make_raw, news_page
 from click.testing import CliRunner
 
 from newsarchive.cli import cli
+from newsarchive.storage import Archive
 
 PAGES = {
     "sawah.html": (
@@ -223,3 +226,101 @@ def test_browse_serves_the_records_and_not_the_raw_pages(filled):
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
+
+
+def test_search_narrows_by_until_author_and_category(filled):
+    def urls(*args: str) -> list[str]:
+        result = invoke("search", *args, "--json", "--db", str(filled))
+        assert result.exit_code == 0, result.output
+        return [hit["url"] for hit in json.loads(result.stdout)]
+
+    sawah, kereta = PAGES["sawah.html"][0], PAGES["kereta.html"][0]
+    assert set(urls("pada OR karena OR untuk", "--fts")) == {sawah, kereta}
+    # --until takes in the whole day it names (the date printed on the article).
+    assert urls("pada OR karena OR untuk", "--fts", "--until", "2024-03-05") == [sawah]
+    assert urls("pada OR karena OR untuk", "--fts", "--until", "2024-03-06T02:59:00Z") == [sawah]
+    assert set(urls("pada OR karena OR untuk", "--fts", "--author", "sari wulandari")) == {
+        sawah,
+        kereta,
+    }
+    assert urls("pada OR karena OR untuk", "--fts", "--author", "Sari") == []
+    assert set(urls("pada OR karena OR untuk", "--fts", "--category", "NASIONAL")) == {
+        sawah,
+        kereta,
+    }
+    assert urls("pada OR karena OR untuk", "--fts", "--category", "Ekonomi") == []
+    hit = json.loads(invoke("search", "embung", "--json", "--db", str(filled)).stdout)[0]
+    assert hit["category"] == "Nasional" and hit["authors"] == ["Sari Wulandari"]
+
+
+def test_search_prints_a_table_or_csv(filled):
+    table = invoke("search", "embung", "--db", str(filled))
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["published", "site", "category", "authors", "title"]
+    assert lines[1].startswith("2024-03-05  warta  Nasional  Sari Wulandari  Ratusan hektare")
+    assert "[embung]" in lines[2] and lines[3].strip() == PAGES["sawah.html"][0]
+    rows = list(
+        csv.DictReader(io.StringIO(invoke("search", "embung", "--csv", "--db", str(filled)).stdout))
+    )
+    assert [row["url"] for row in rows] == [PAGES["sawah.html"][0]]
+    assert json.loads(rows[0]["authors"]) == ["Sari Wulandari"]
+    empty = invoke("search", "tidakada", "--csv", "--db", str(filled))
+    assert empty.stdout.strip() == "id,url,site,published,category,authors,title,snippet"
+    one_line_error(
+        invoke("search", "x", "--json", "--csv", "--db", str(filled)), "--json and --csv"
+    )
+    one_line_error(invoke("search", "x", "--until", "kemarin", "--db", str(filled)), "--until")
+
+
+def test_extract_reads_the_page_from_stdin(tmp_path):
+    url, html = PAGES["sawah.html"]
+    piped = invoke("extract", "-", "--url", url, stdin=html)
+    assert piped.exit_code == 0, piped.output
+    (tmp_path / "page.html").write_bytes(html)
+    from_file = invoke("extract", str(tmp_path / "page.html"), "--url", url)
+    assert json.loads(piped.stdout) == json.loads(from_file.stdout)
+    assert json.loads(invoke("extract", "-", stdin=gzip.compress(html)).stdout)["title"] == (
+        "Ratusan hektare sawah kering di Indramayu"
+    )
+    one_line_error(invoke("extract", "-", stdin=b""), "stdin", "empty")
+    one_line_error(invoke("extract", "-", stdin=b"just words"), "stdin")
+
+
+def test_author_and_tag_rows_follow_the_records(tmp_path):
+    path = tmp_path / "archive.db"
+    url = "https://warta.example.id/berita/1"
+
+    def rows(archive, table):
+        return sorted(archive.db.execute(f"SELECT * FROM {table}").fetchall())
+
+    with Archive(path) as archive:
+        archive.store(
+            make_raw(url), make_article(url, authors=("Sari", "Budi", "Sari")), site="warta"
+        )
+        assert rows(archive, "article_authors") == [(1, "Budi"), (1, "Sari")]
+        assert rows(archive, "article_tags") == [(1, "banjir"), (1, "pesisir")]
+        # A revisit that changes the byline and the tags replaces the rows.
+        changed = make_article(url, authors=("Budi", "Rina"), tags=("rob",), body="Air naik lagi.")
+        assert archive.store(make_raw(url, body=b"<p>2</p>"), changed, site="warta") == "updated"
+        assert rows(archive, "article_authors") == [(1, "Budi"), (1, "Rina")]
+        assert rows(archive, "article_tags") == [(1, "rob")]
+        # Re-extraction writes through the same UPDATE.
+        archive.apply_reextraction(1, make_article(url, authors=("Dewi",), tags=(), body="Lain."))
+        assert rows(archive, "article_authors") == [(1, "Dewi")]
+        assert rows(archive, "article_tags") == []
+    # An archive from before the tables (schema v3) gets them filled from the JSON arrays.
+    connection = sqlite3.connect(path)
+    for table in ("article_authors", "article_tags"):
+        connection.executescript(
+            f"DROP TABLE {table}; DROP TRIGGER {table}_ai; DROP TRIGGER {table}_au; "
+            f"DROP TRIGGER {table}_ad;"
+        )
+    connection.execute("PRAGMA user_version = 3")
+    connection.close()
+    with Archive(path) as archive:
+        assert rows(archive, "article_authors") == [(1, "Dewi")]
+        archive.store(
+            make_raw(url, body=b"<p>3</p>"), make_article(url, authors=("Eka",)), site="warta"
+        )
+        assert rows(archive, "article_authors") == [(1, "Eka")]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from archive_fixtures import WIB, make_article, make_raw
 from datasette.app import Datasette
 
-from newsarchive.datasette import PLUGINS_DIR, SETTINGS, load_metadata
+from newsarchive.datasette import PLUGINS_DIR, SETTINGS, TEMPLATES_DIR, load_metadata
 from newsarchive.storage import Archive
 
 # Only in the raw pages: if this string shows up in any response, raw HTML leaked.
@@ -53,6 +55,7 @@ def served(tmp_path_factory):
         metadata=load_metadata(path.stem),
         settings=SETTINGS,
         plugins_dir=str(PLUGINS_DIR),
+        template_dir=str(TEMPLATES_DIR),
     )
 
     def get(url: str):
@@ -75,7 +78,14 @@ def test_articles_are_faceted_by_site_category_author_and_date(served):
     assert counts["site"] == {"warta": 2, "kabar": 1}
     assert counts["category"] == {"Ekonomi": 2, "Nasional": 1}
     assert counts["authors"] == {"Sari Wulandari": 2, "Budi Santoso": 2}
-    assert counts["published_date"] == {"2024-03-05": 2, "2024-03-06": 1}
+    assert counts["tags"] == {"banjir": 3, "pesisir": 3}
+    # Dates by month and by day, newest first (not by count).
+    by_type = {facet["type"]: facet for facet in facets.values()}
+    assert [(r["value"], r["count"]) for r in by_type["month"]["results"]] == [("2024-03", 3)]
+    assert [(r["value"], r["count"]) for r in by_type["day"]["results"]] == [
+        ("2024-03-06", 1),
+        ("2024-03-05", 2),
+    ]
     # Newest first by default.
     assert [row["published_date"] for row in data["rows"]] == [
         "2024-03-06",
@@ -135,3 +145,70 @@ def test_the_articles_page_renders_with_the_data_dictionary(served):
     assert "Articles" in page.text
     assert "Publication time as ISO-8601" in page.text  # a column description
     assert "authors" in page.text and "published_date" in page.text  # facet names
+
+
+def test_day_and_month_facets_filter_like_plain_datasette_filters(served):
+    data = served("/archive/articles.json?_shape=objects").json()
+    day = facet_value(data, "day", "2024-03-05")
+    month = facet_value(data, "month", "2024-03")
+    toggle = urlsplit(day["toggle_url"])
+    by_day = served(f"{toggle.path}?{toggle.query}").json()
+    assert {row["published_date"] for row in by_day["rows"]} == {"2024-03-05"}
+    assert len(by_day["rows"]) == 2
+    assert "published_date__startswith=2024-03" in month["toggle_url"]
+
+
+def facet_value(data: dict, facet_type: str, value: str) -> dict:
+    facet = next(f for f in data["facet_results"].values() if f["type"] == facet_type)
+    return next(r for r in facet["results"] if r["value"] == value)
+
+
+def test_authors_join_table_counts_each_author_once_per_article(served):
+    rows = served(
+        "/archive.json?_shape=array&sql="
+        "select+author,+count(*)+as+n+from+article_authors+group+by+author+order+by+author"
+    ).json()
+    assert rows == [{"author": "Budi Santoso", "n": 2}, {"author": "Sari Wulandari", "n": 2}]
+
+
+def test_search_page_ranks_and_highlights(served):
+    page = served("/-/search?q=BERAS")
+    assert page.status_code == 200
+    assert "<mark>beras</mark>" in page.text
+    assert "1 article match" in page.text
+    # A query without a word is one message, not an error page.
+    page = served("/-/search?q=%2A%2A")
+    assert page.status_code == 200 and "holds no word" in page.text
+    page = served("/-/search?q=beras&since=yesterday")
+    assert "since: &#39;yesterday&#39; is not a date" in page.text
+
+
+def test_article_page_shows_paragraphs_and_folds_provenance(served):
+    page = served("/archive/articles/1")
+    assert page.status_code == 200
+    assert '<div class="na-body">' in page.text
+    assert "<p>Nelayan tidak melaut karena ombak tinggi</p>" in page.text
+    assert '<details class="na-more na-provenance">' in page.text
+    assert "5 Mar 2024, 08:00 WIB" in page.text
+
+
+def test_home_page_says_what_the_archive_holds(served):
+    page = served("/")
+    assert "<strong>3 articles</strong> from\n        2 sites" in page.text
+    assert "5 Mar 2024 – 6 Mar 2024" in page.text
+    assert "/-/dashboards/archive" in page.text
+
+
+def test_dashboard_is_configured_for_the_served_database(served):
+    page = served("/-/dashboards/archive")
+    assert page.status_code == 200
+    assert "Articles per day per site" in page.text
+    # Every chart's SQL runs on this archive (the browser test checks they are drawn).
+    for name, chart in load_metadata("archive")["plugins"]["datasette-dashboards"]["archive"][
+        "charts"
+    ].items():
+        sql = re.sub(r"\[\[.*?\]\]", "", chart["query"])
+        response = served("/archive.json?" + urlencode({"sql": sql, "_shape": "array"}))
+        assert response.status_code == 200, (name, response.text[:300])
+        # No crawl run in this archive: the fill-rate chart has no rows here, the others do.
+        assert bool(response.json()) == (name != "fill-rates"), name

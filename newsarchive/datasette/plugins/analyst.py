@@ -1,0 +1,283 @@
+"""The analyst's views for `newsarchive browse`: what the templates in ../templates need.
+
+- `/-/search`: full-text search in plain words, ranked by relevance, snippets with the matched
+  words highlighted, filters by site, category and date range beside the results. It runs the
+  same SQL as `newsarchive search` (newsarchive.storage.queries.search_sql).
+- Template helpers: the archive summary of the home page, an article's earlier versions and
+  highlighted snippets for the articles table when it is searched.
+- Jinja filters: `local_time` (an ISO time in the zone it was written in, WIB/WITA/WIT named),
+  `paragraphs` (a body split on its blank lines), `from_json`, `marked` (snippet marks to <mark>).
+- Menu links to the dashboard and the search page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils import path_with_replaced_args
+from datasette.utils.asgi import Request, Response
+from markupsafe import Markup, escape
+
+from newsarchive.errors import NewsarchiveError
+from newsarchive.storage.queries import SearchFilters, plain_query, search_sql
+from newsarchive.storage.records import parse_since
+
+# Snippet marks: control characters no article text holds, so the text can be HTML-escaped
+# first and the marks turned into <mark> after.
+MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
+ZONE_NAMES = {"+07:00": "WIB", "+08:00": "WITA", "+09:00": "WIT", "+00:00": "UTC"}
+SEARCH_PAGE_SIZE = 20
+DASHBOARD_SLUG = "archive"
+
+
+def local_time(value: str | None, with_time: bool = True) -> str:
+    """'2023-07-02T19:17:00+07:00' as '2 Jul 2023, 19:17 WIB': the article's own clock, as its
+    readers saw it. Text that is not an ISO time is shown as it is."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    day = f"{moment.day} {moment:%b %Y}"
+    if not with_time:
+        return day
+    offset = moment.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
+    zone = ZONE_NAMES.get(offset, f"UTC{offset}" if offset else "")
+    return f"{day}, {moment:%H:%M} {zone}".rstrip()
+
+
+def paragraphs(body: str | None) -> list[str]:
+    """The body's paragraphs (newsarchive separates them with a blank line)."""
+    return [part.strip() for part in re.split(r"\n\s*\n", body or "") if part.strip()]
+
+
+def from_json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def marked(text: str | None) -> Markup:
+    """A snippet with MARK_OPEN/MARK_CLOSE around matched words, as HTML with <mark>."""
+    html = str(escape(text or ""))
+    return Markup(html.replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
+
+
+def short(text: str | None, length: int = 160) -> str:
+    """The start of a text, cut at a word, for a one-line preview."""
+    text = " ".join((text or "").split())
+    if len(text) <= length:
+        return text
+    return text[:length].rsplit(" ", 1)[0] + " …"
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any) -> None:
+    env.filters.update(
+        local_time=local_time,
+        paragraphs=paragraphs,
+        from_json=from_json,
+        marked=marked,
+        short=short,
+    )
+
+
+def _records_database(datasette: Any) -> str:
+    """The served archive: `newsarchive browse` serves exactly one file."""
+    names = [name for name in datasette.databases if name != "_internal"]
+    if not names:
+        raise NewsarchiveError("no archive is served")
+    return names[0]
+
+
+async def archive_summary(datasette: Any, database: str) -> dict[str, Any]:
+    """What the archive holds, for the home page: counts, sites and their date ranges."""
+    db = datasette.get_database(database)
+    sites = [
+        dict(row)
+        for row in (
+            await db.execute(
+                "select site, count(*) as articles, min(published_date) as first, "
+                "max(published_date) as last, max(last_seen) as last_seen "
+                "from articles group by site order by articles desc, site"
+            )
+        ).rows
+    ]
+
+    async def one(sql: str) -> Any:
+        return (await db.execute(sql)).first()[0]
+
+    return {
+        "articles": sum(site["articles"] for site in sites),
+        "sites": sites,
+        "first": min((s["first"] for s in sites if s["first"]), default=None),
+        "last": max((s["last"] for s in sites if s["last"]), default=None),
+        "versions": await one("select count(*) from versions"),
+        "runs": await one("select count(*) from crawl_runs"),
+        "last_run": await one("select max(started) from crawl_runs"),
+        "failures": await one("select count(*) from failures"),
+    }
+
+
+async def article_versions(datasette: Any, database: str, article_id: int) -> list[dict]:
+    db = datasette.get_database(database)
+    result = await db.execute(
+        "select id, replaced_at, reason, title, seen_from, seen_until from versions "
+        "where article_id = ? order by replaced_at desc, id desc",
+        [article_id],
+    )
+    return [dict(row) for row in result.rows]
+
+
+async def search_snippets(
+    datasette: Any, database: str, ids: list[int], query: str
+) -> dict[int, Markup]:
+    """Highlighted snippets for rows of the articles table searched with Datasette's `_search`
+    (Datasette's own table search shows no snippet)."""
+    if not ids or not query.strip():
+        return {}
+    try:
+        match = plain_query(query)
+    except NewsarchiveError:
+        return {}
+    placeholders = ", ".join("?" for _ in ids)
+    result = await datasette.get_database(database).execute(
+        f"select rowid, snippet(articles_fts, -1, ?, ?, '…', 24) from articles_fts "
+        f"where articles_fts match ? and rowid in ({placeholders})",
+        [MARK_OPEN, MARK_CLOSE, match, *ids],
+    )
+    return {row[0]: marked(row[1]) for row in result.rows}
+
+
+@hookimpl
+def extra_template_vars(datasette: Any) -> dict[str, Any]:
+    async def summary(database: str) -> dict[str, Any]:
+        return await archive_summary(datasette, database)
+
+    async def versions(database: str, article_id: int) -> list[dict]:
+        return await article_versions(datasette, database, article_id)
+
+    async def snippets(database: str, ids: list[int], query: str) -> dict[int, Markup]:
+        return await search_snippets(datasette, database, ids, query)
+
+    return {
+        "newsarchive_summary": summary,
+        "newsarchive_versions": versions,
+        "newsarchive_snippets": snippets,
+        "newsarchive_dashboard": f"/-/dashboards/{DASHBOARD_SLUG}",
+    }
+
+
+@hookimpl
+def menu_links(datasette: Any) -> list[dict[str, str]]:
+    return [
+        {"href": datasette.urls.path("/-/search"), "label": "Search articles"},
+        {"href": datasette.urls.path(f"/-/dashboards/{DASHBOARD_SLUG}"), "label": "Dashboard"},
+    ]
+
+
+def _date_arg(request: Request, name: str, errors: list[str]) -> str | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return parse_since(value)
+    except NewsarchiveError:
+        errors.append(f"{name}: {value!r} is not a date like 2024-01-31")
+        return None
+
+
+async def search_page(request: Request, datasette: Any) -> Response:
+    database = request.args.get("db") or _records_database(datasette)
+    db = datasette.get_database(database)
+    query = (request.args.get("q") or "").strip()
+    errors: list[str] = []
+    filters = SearchFilters(
+        site=request.args.get("site") or None,
+        category=request.args.get("category") or None,
+        since=_date_arg(request, "since", errors),
+        until=_date_arg(request, "until", errors),
+    )
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    context: dict[str, Any] = {
+        "q": query,
+        "filters": filters,
+        "since": request.args.get("since") or "",
+        "until": request.args.get("until") or "",
+        "hits": [],
+        "total": 0,
+        "page": page,
+        "page_size": SEARCH_PAGE_SIZE,
+        "site_counts": [],
+        "category_counts": [],
+        "database": database,
+        "errors": errors,
+        "path_with_replaced_args": path_with_replaced_args,
+        # The colour Datasette 0.65 gives every database's page header (views/base.py).
+        "database_color": lambda name: "ff0000",
+    }
+    match = None
+    if query:
+        try:
+            match = plain_query(query)
+        except NewsarchiveError as exc:
+            errors.append(str(exc))
+    if match and not errors:
+        sql, args = search_sql(
+            match,
+            filters,
+            marks=(MARK_OPEN, MARK_CLOSE),
+            snippet_tokens=32,
+            limit=SEARCH_PAGE_SIZE,
+            offset=(page - 1) * SEARCH_PAGE_SIZE,
+        )
+        hits = [dict(row) for row in (await db.execute(sql, args)).rows]
+        for hit in hits:
+            hit["snippet"] = marked(hit["snippet"])
+            hit["authors"] = from_json(hit["authors"]) or []
+        fts_from = (
+            "from articles_fts join articles a on a.id = articles_fts.rowid "
+            "where articles_fts match ?"
+        )
+        where, params = filters.where()
+        total = (await db.execute(f"select count(*) {fts_from}{where}", [match, *params])).first()
+        counts = {}
+        for column in ("site", "category"):
+            # Counts per value with the other filters applied, so a reader can switch site.
+            where, params = filters.where(without=column)
+            counts[column] = [
+                dict(row)
+                for row in (
+                    await db.execute(
+                        f"select a.{column} as value, count(*) as count {fts_from}{where} "
+                        f"group by a.{column} order by count desc, value limit 50",
+                        [match, *params],
+                    )
+                ).rows
+            ]
+        context.update(
+            hits=hits,
+            total=total[0],
+            site_counts=counts["site"],
+            category_counts=counts["category"],
+        )
+    return Response.html(
+        await datasette.render_template("newsarchive_search.html", context, request=request)
+    )
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [(r"^/-/search$", search_page)]
