@@ -284,6 +284,20 @@ db_option = shared_db_option()
     metavar="NAME",
     help="File the articles under this site name (one site only; default: profile name or host).",
 )
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Share the crawl through Redis (redis://HOST:PORT/DB): workers here and on other "
+    "machines (`newsarchive worker`), this process stores.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="With --redis: crawl workers started on this machine.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 @friendly_errors
 def crawl_command(
@@ -296,6 +310,8 @@ def crawl_command(
     contact: str | None,
     settings: tuple[str, ...],
     site_name: str | None,
+    redis_url: str | None,
+    workers: int,
     verbose: bool,
 ) -> None:
     """Crawl news portals into the archive: new and changed articles only.
@@ -316,17 +332,32 @@ def crawl_command(
         from newsarchive import __version__
 
         overrides.setdefault("USER_AGENT", f"newsarchive/{__version__} (+{contact})")
-    results = run_crawls(
-        list(sites),
-        db=db,
-        since=since,
-        max_pages=max_pages,
-        resume=resume,
-        base_url=base_url,
-        overrides=overrides,
-        verbose=verbose,
-        site_name=site_name,
-    )
+    if redis_url:
+        results = run_shared_crawl_command(
+            list(sites),
+            db=db,
+            redis_url=redis_url,
+            workers=workers,
+            since=since,
+            max_pages=max_pages,
+            resume=resume,
+            base_url=base_url,
+            overrides=overrides,
+            verbose=verbose,
+            site_name=site_name,
+        )
+    else:
+        results = run_crawls(
+            list(sites),
+            db=db,
+            since=since,
+            max_pages=max_pages,
+            resume=resume,
+            base_url=base_url,
+            overrides=overrides,
+            verbose=verbose,
+            site_name=site_name,
+        )
     for result in results:
         click.echo(result.summary())
     stopped = [
@@ -344,6 +375,89 @@ def crawl_command(
         click.echo(f"Error: {problem}", err=True)
     if problems:
         raise SystemExit(1)
+
+
+def run_shared_crawl_command(
+    sites: list[str],
+    *,
+    db: Path,
+    redis_url: str,
+    workers: int,
+    since: str | None,
+    max_pages: int | None,
+    resume: bool,
+    base_url: str | None,
+    overrides: dict[str, Any],
+    verbose: bool,
+    site_name: str | None,
+) -> list[CrawlResult]:
+    """`newsarchive crawl --redis`: checks, then the writer of newsarchive.distributed."""
+    import logging
+
+    from newsarchive.distributed.writer import SharedCrawl, run_shared_crawl
+    from newsarchive.spiders.portal import _since
+    from newsarchive.storage import check_archive
+
+    if resume:
+        raise NewsarchiveError(
+            "--resume is for one-process crawls: a shared crawl resumes from Redis when the same "
+            "command runs again"
+        )
+    if max_pages:
+        raise NewsarchiveError("--max-pages is not supported with --redis (a per-site budget)")
+    _since(since)
+    names = [_site_name(site) for site in sites]
+    if site_name:
+        names = [site_name]
+    check_archive(db, for_writing=True)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
+    crawl = SharedCrawl(
+        sites=sites,
+        names=names,
+        db=db,
+        url=redis_url,
+        workers=workers,
+        base_url=base_url,
+        since=since,
+        site_name=site_name,
+        overrides=overrides,
+        verbose=verbose,
+    )
+    return [CrawlResult(name, stats) for name, stats in run_shared_crawl(crawl)]
+
+
+@cli.command("worker")
+@click.option(
+    "--redis",
+    "redis_url",
+    required=True,
+    metavar="URL",
+    help="The Redis of the shared crawl (redis://HOST:PORT/DB).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for a crawl to appear in Redis.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
+@friendly_errors
+def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
+    """Join a shared crawl (started with `newsarchive crawl SITE --redis URL`) from any machine.
+
+    \b
+    Fetches and extracts; the items go to the crawl's writer through Redis (no archive here).
+    Ends when the crawl is over. The contact URL and settings come from the crawl itself.
+    """
+    from newsarchive.distributed.worker import run_worker
+
+    report = run_worker(redis_url, wait=wait, verbose=verbose)
+    click.echo(report.summary())
+    if report.problem:
+        raise NewsarchiveError(report.problem)
 
 
 @cli.command("demo")

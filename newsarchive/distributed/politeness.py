@@ -1,0 +1,198 @@
+"""Politeness for the whole shared crawl, not per worker.
+
+- SharedPoliteness, the last downloader middleware before the network: a request starts only
+  when Redis grants it a token for its host: at most the host's concurrency in flight across all
+  workers, and successive starts at least the delay apart (ACQUIRE in `shared`, on Redis's
+  clock). The delay is DOWNLOAD_DELAY (or the profile's `download_delay`), never less: the
+  jitter of a one-process crawl, which may go down to half the delay, is not applied. With
+  AUTOTHROTTLE_ENABLED the shared delay follows AutoThrottle's rule from the latencies every
+  worker sees. The worker's own Scrapy slots run with no delay (the writer sets DOWNLOAD_DELAY=0
+  for workers), so a granted request is not held back locally and then sent together with
+  another worker's.
+- SharedRobotsTxt: robots.txt is fetched once per host for the whole crawl (the first worker that
+  needs it fetches it, the others wait for it in Redis) and obeyed by every worker, exactly as
+  newsarchive's RobotsTxt middleware obeys it in a one-process crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from typing import Any
+
+import redis
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
+
+from newsarchive.distributed.shared import Keys, WorkerState
+from newsarchive.middlewares import RobotsTxt
+
+logger = logging.getLogger(__name__)
+
+TOKEN_META = "_newsarchive_polite_token"
+# How long to wait before asking again when the host's concurrency is used up (a token frees
+# when a response comes back, which nobody announces).
+FULL_WAIT = 0.01
+MAX_WAIT = 0.25
+# How long robots.txt may take to arrive from another worker before this one fetches it itself.
+ROBOTS_WAIT = 60.0
+
+
+class SharedPoliteness:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.state = WorkerState.current()
+        settings = crawler.settings
+        # What the user configured; the worker's local DOWNLOAD_DELAY is 0 (see the docstring).
+        self.delay = settings.getfloat("NEWSARCHIVE_SHARED_DELAY", 0.0)
+        self.concurrency = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8)
+        self.autothrottle = settings.getbool("NEWSARCHIVE_SHARED_AUTOTHROTTLE", False)
+        self.target = max(settings.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY", 1.0), 0.05)
+        self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
+        self.start_delay = settings.getfloat("AUTOTHROTTLE_START_DELAY", 5.0)
+        self.timeout_ms = int((settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30) * 1000)
+        self._tokens = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SharedPoliteness:
+        return cls(crawler)
+
+    def _host_rules(self) -> tuple[float, int]:
+        spider = self.crawler.spider
+        # A profile's crawl rules, which the worker extension moved off the spider.
+        delay = getattr(spider, "shared_download_delay", None)
+        concurrency = getattr(spider, "shared_concurrency", None)
+        return (
+            self.delay if delay is None else float(delay),
+            self.concurrency if concurrency is None else int(concurrency),
+        )
+
+    async def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname or ""
+        delay, concurrency = self._host_rules()
+        self._tokens += 1
+        token = f"{self.state.wid}:{self._tokens}"
+        key = Keys.polite(host)
+        while True:
+            try:
+                wait = int(
+                    self.state.scripts.acquire(
+                        keys=[key],
+                        args=[int(delay * 1000), max(concurrency, 1), token, self.timeout_ms],
+                    )
+                )
+            except redis.RedisError as exc:
+                # The crawl is stopping (the worker extension says why); send nothing more.
+                self.state.lost(exc)
+                raise IgnoreRequest(f"Redis lost: {exc}") from None
+            if wait == 0:
+                break
+            await sleep(FULL_WAIT if wait < 0 else min(wait / 1000, MAX_WAIT))
+        request.meta[TOKEN_META] = (key, token)
+
+    def _release(self, request: Request) -> None:
+        held = request.meta.pop(TOKEN_META, None)
+        if held is None:
+            return
+        key, token = held
+        try:
+            self.state.client.zrem(key + ":active", token)
+        except redis.RedisError as exc:
+            self.state.lost(exc)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._release(request)
+        if self.autothrottle:
+            self._adjust(request, response)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        self._release(request)
+
+    def _adjust(self, request: Request, response: Response) -> None:
+        """AutoThrottle's rule on the shared delay: halfway towards latency / target
+        concurrency, never below the configured delay, never down on an error response."""
+        latency = request.meta.get("download_latency")
+        if latency is None:
+            return
+        key = Keys.polite(urlparse_cached(request).hostname or "")
+        floor, _ = self._host_rules()
+        try:
+            current = self.state.client.hget(key, "delay")
+            old = int(current) / 1000 if current else max(self.start_delay, floor)
+            new = max(floor, min(self.max_delay, (old + latency / self.target) / 2))
+            if response.status != 200 and new < old:
+                return
+            self.state.client.hset(key, "delay", int(new * 1000))
+        except redis.RedisError as exc:
+            self.state.lost(exc)
+
+
+class SharedRobotsTxt(RobotsTxt):
+    """robots.txt fetched once for the whole crawl; every worker parses the same file."""
+
+    async def robot_parser(self, request: Request) -> Any:
+        netloc = urlparse_cached(request).netloc
+        if netloc in self._parsers:
+            return await super().robot_parser(request)
+        # Claimed now (no await before this), so this worker's other requests wait for it.
+        pending: Deferred = Deferred()
+        self._parsers[netloc] = pending
+        try:
+            cached = await self._shared(netloc)
+        except redis.RedisError as exc:
+            WorkerState.current().lost(exc)
+            cached = None
+        if cached is None:
+            # This worker fetches it (Scrapy's path); `_parse_robots` publishes it.
+            del self._parsers[netloc]
+            parser = await super().robot_parser(request)
+            pending.callback(parser)
+            return parser
+        url, status, body = cached
+        self._stats.inc_value("newsarchive/robotstxt_shared")
+        await self._parse_robots(Response(url, status=status, body=body), netloc, request)
+        return self._parsers[netloc]
+
+    async def _shared(self, netloc: str) -> tuple[str, int, bytes] | None:
+        """The crawl's copy of netloc's robots.txt, waiting while another worker fetches it; None
+        when this worker is to fetch it."""
+        client = WorkerState.current().client
+        waited = 0.0
+        while True:
+            raw = client.hget(Keys.robots, netloc)
+            if raw:
+                return pickle.loads(raw)
+            if client.set(Keys.robots_lock(netloc), "1", nx=True, ex=int(ROBOTS_WAIT)):
+                return None
+            if waited >= ROBOTS_WAIT:
+                return None
+            await sleep(0.05)
+            waited += 0.05
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        state = WorkerState.current()
+        try:
+            if not state.client.hexists(Keys.robots, netloc):
+                state.client.hset(
+                    Keys.robots,
+                    netloc,
+                    pickle.dumps((response.url, response.status, response.body)),
+                )
+            state.client.delete(Keys.robots_lock(netloc))
+        except redis.RedisError as exc:
+            state.lost(exc)
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        # Not shared: the next worker that needs it tries for itself.
+        state = WorkerState.current()
+        try:
+            state.client.delete(Keys.robots_lock(netloc))
+        except redis.RedisError as err:
+            state.lost(err)
+        super()._robots_error(exc, netloc)

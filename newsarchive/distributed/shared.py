@@ -1,0 +1,302 @@
+"""Redis: the connection, the key names and the Lua scripts every participant of a shared crawl
+uses.
+
+Invariant the scripts keep: a request is always in exactly one of two places, the site's frontier
+(a sorted set, by priority) or one worker's lease hash; popping moves it atomically, and a lease
+only goes away when the request's successors (requests, items) are in Redis. The end of the
+crawl (frontier empty, no lease, no item waiting) is then a state no worker can leave by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+
+from newsarchive.errors import NewsarchiveError
+
+PREFIX = "newsarchive:"
+# A worker's heartbeat key lives this long; a worker silent for longer is taken for dead and its
+# leases go back to the frontier. Long enough for a busy reactor, short enough for a quick retry.
+HEARTBEAT_TTL = 15
+HEARTBEAT_EVERY = 1.0
+# After a clean end, workers that join late read this for a while and exit quietly.
+DONE_TTL = 600
+# Field prefixes in a worker's lease hash: a leased request, and a site whose start requests the
+# worker is still seeding (the crawl cannot be over while a worker may still seed).
+LEASE = "r\t"
+SEEDING = "s\t"
+# Request.meta key carrying the lease of the request being processed (stripped before it is
+# queued again).
+LEASE_META = "_newsarchive_lease"
+
+
+class RedisProblem(NewsarchiveError):
+    """Redis cannot be reached, or it lost the crawl: one line naming the URL."""
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages and the run row."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        user = f"{parts.username}:***@" if parts.username else ":***@"
+        return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for `url`, checked with a PING; RedisProblem (one line) when it cannot be used."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise RedisProblem(f"--redis {url!r}: expected a URL like redis://HOST:6379/0")
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
+        )
+        client.ping()
+    except ValueError as exc:
+        raise RedisProblem(f"{display_url(url)}: not a usable Redis URL ({exc})") from None
+    except redis.RedisError as exc:
+        raise RedisProblem(f"{display_url(url)}: Redis unreachable ({describe(exc)})") from None
+    return client
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Keys:
+    """Key names; one crawl per Redis database."""
+
+    crawl = PREFIX + "crawl"  # hash: id, config (JSON)
+    workers = PREFIX + "workers"  # set of worker ids
+    seeded = PREFIX + "seeded"  # set of site names whose start requests are all queued
+    items = PREFIX + "items"  # list: items for the writer
+    processing = PREFIX + "items:processing"  # list: the batch the writer is storing
+    robots = PREFIX + "robots"  # hash: netloc -> pickled (url, status, body)
+
+    @staticmethod
+    def done(crawl_id: str) -> str:
+        return f"{PREFIX}done:{crawl_id}"
+
+    @staticmethod
+    def frontier(site: str) -> str:
+        return f"{PREFIX}requests:{site}"
+
+    @staticmethod
+    def seen(site: str) -> str:
+        return f"{PREFIX}seen:{site}"
+
+    @staticmethod
+    def known(site: str) -> str:
+        return f"{PREFIX}known:{site}"
+
+    @staticmethod
+    def stats(site: str) -> str:
+        return f"{PREFIX}stats:{site}"
+
+    @staticmethod
+    def skipped(site: str) -> str:
+        return f"{PREFIX}skipped:{site}"
+
+    @staticmethod
+    def alive(wid: str) -> str:
+        return f"{PREFIX}alive:{wid}"
+
+    @staticmethod
+    def leases(wid: str) -> str:
+        return f"{PREFIX}leases:{wid}"
+
+    @staticmethod
+    def polite(host: str) -> str:
+        return f"{PREFIX}polite:{host}"
+
+    @staticmethod
+    def robots_lock(netloc: str) -> str:
+        return f"{PREFIX}robots-lock:{netloc}"
+
+
+# KEYS: frontier, seen, leases. ARGV: fingerprint ("" = dont_filter), score, data, lease field
+# of the request this one continues ("" = none). Queues the request unless seen; either way the
+# lease it continues (a redirect, a retry) is over. Returns 1 when queued.
+PUSH = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
+  if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
+return 1
+"""
+
+# KEYS: frontier, leases, alive. ARGV: lease field. The best request moves into the worker's
+# leases, kept with its score so it can go back as it was. Nothing for a worker taken for dead.
+POP = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return false end
+local r = redis.call('ZPOPMIN', KEYS[1])
+if #r == 0 then return false end
+redis.call('HSET', KEYS[2], ARGV[1], r[2] .. '\\n' .. r[1])
+return r[1]
+"""
+
+# KEYS: leases, workers. ARGV: prefix, worker id. Every request leased by the worker goes back
+# to its site's frontier; its seeding marks go; it leaves the worker set. Returns the count.
+REQUEUE = """
+local all = redis.call('HGETALL', KEYS[1])
+local n = 0
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if string.sub(f, 1, 2) == 'r\\t' then
+    local rest = string.sub(f, 3)
+    local tab = string.find(rest, '\\t', 1, true)
+    local site = string.sub(rest, 1, tab - 1)
+    local nl = string.find(v, '\\n', 1, true)
+    redis.call('ZADD', ARGV[1] .. 'requests:' .. site, string.sub(v, 1, nl - 1), string.sub(v, nl + 1))
+    n = n + 1
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return n
+"""
+
+# KEYS: workers, seeded, items, processing. ARGV: prefix, then the crawl's site names. 1 when the
+# crawl is over: every site seeded, every frontier empty, no worker holding a lease or seeding,
+# no item waiting for the writer.
+DRAINED = """
+for i = 2, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 0 then return 0 end
+  if redis.call('ZCARD', ARGV[1] .. 'requests:' .. ARGV[i]) > 0 then return 0 end
+end
+for _, wid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('HLEN', ARGV[1] .. 'leases:' .. wid) > 0 then return 0 end
+end
+if redis.call('LLEN', KEYS[3]) > 0 or redis.call('LLEN', KEYS[4]) > 0 then return 0 end
+return 1
+"""
+
+# KEYS: items, processing. ARGV: batch size. Up to that many items move to the processing list
+# (the writer's, kept until they are committed, so a killed writer loses none).
+TAKE = """
+local batch = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #batch == 0 then return batch end
+redis.call('LTRIM', KEYS[1], #batch, -1)
+redis.call('RPUSH', KEYS[2], unpack(batch))
+return batch
+"""
+
+# KEYS: the host's politeness hash. ARGV: minimum delay (ms), concurrency, token, token lifetime
+# (ms). 0 when the request may start now (its token is recorded), else the milliseconds to wait.
+# The clock is Redis's, so the workers' clocks do not matter.
+ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local active = KEYS[1] .. ':active'
+redis.call('ZREMRANGEBYSCORE', active, '-inf', now)
+if redis.call('ZCARD', active) >= tonumber(ARGV[2]) then return -1 end
+local nxt = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+if now < nxt then return nxt - now end
+local delay = tonumber(redis.call('HGET', KEYS[1], 'delay') or ARGV[1])
+if delay < tonumber(ARGV[1]) then delay = tonumber(ARGV[1]) end
+redis.call('HSET', KEYS[1], 'next', now + delay)
+redis.call('ZADD', active, now + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', active, tonumber(ARGV[4]) * 2)
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return 0
+"""
+
+
+class Scripts:
+    """The Lua scripts, registered on one client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.push = client.register_script(PUSH)
+        self.pop = client.register_script(POP)
+        self.requeue = client.register_script(REQUEUE)
+        self.drained = client.register_script(DRAINED)
+        self.take = client.register_script(TAKE)
+        self.acquire = client.register_script(ACQUIRE)
+
+
+def requeue_worker(client: redis.Redis, scripts: Scripts, wid: str) -> int:
+    """Return every request `wid` leased to the frontier and forget the worker."""
+    return int(scripts.requeue(keys=[Keys.leases(wid), Keys.workers], args=[PREFIX, wid]))
+
+
+def read_config(client: redis.Redis) -> dict[str, Any] | None:
+    """The crawl Redis holds (None when it holds none)."""
+    raw = client.hget(Keys.crawl, "config")
+    return json.loads(raw) if raw else None
+
+
+class WorkerState:
+    """What the crawlers (one per site) of one worker process share: the client, the worker's id
+    and its lease counter, and whether Redis lost the crawl."""
+
+    _current: WorkerState | None = None
+
+    def __init__(self, url: str, config: dict[str, Any]) -> None:
+        self.url = url
+        self.client = connect(url)
+        self.scripts = Scripts(self.client)
+        self.config = config
+        self.crawl_id: str = config["id"]
+        self.wid = worker_id()
+        self._next = 0
+        # Set when the crawl must stop: the message for the user (one line).
+        self.problem: str | None = None
+        self.done = False
+        # `-s NEWSARCHIVE_HEARTBEAT_TTL=N` on the crawl command: how soon a dead worker's leases
+        # go back to the frontier (the tests use a short one).
+        self.ttl = int(
+            float((config.get("settings") or {}).get("NEWSARCHIVE_HEARTBEAT_TTL", HEARTBEAT_TTL))
+        )
+
+    @classmethod
+    def install(cls, url: str, config: dict[str, Any]) -> WorkerState:
+        cls._current = cls(url, config)
+        return cls._current
+
+    @classmethod
+    def current(cls) -> WorkerState:
+        if cls._current is None:
+            raise RuntimeError("not a shared-crawl worker (start it with `newsarchive worker`)")
+        return cls._current
+
+    def lease_field(self, site: str) -> str:
+        self._next += 1
+        return f"{LEASE}{site}\t{self._next}"
+
+    def ack(self, field: str) -> None:
+        try:
+            self.client.hdel(Keys.leases(self.wid), field)
+        except redis.RedisError as exc:
+            self.lost(exc)
+
+    def lost(self, exc: BaseException) -> None:
+        if self.problem is None:
+            self.problem = f"{display_url(self.url)}: Redis connection lost ({describe(exc)})"
+
+    def register(self) -> None:
+        """Heartbeat: alive for HEARTBEAT_TTL more seconds, and in the worker set."""
+        pipe = self.client.pipeline()
+        pipe.set(Keys.alive(self.wid), "1", ex=self.ttl)
+        pipe.sadd(Keys.workers, self.wid)
+        pipe.execute()
+
+    def leave(self) -> None:
+        """A clean exit: whatever is still leased goes back to the frontier at once."""
+        self.client.delete(Keys.alive(self.wid))
+        requeue_worker(self.client, self.scripts, self.wid)

@@ -1,0 +1,405 @@
+"""`newsarchive worker --redis URL`: one crawl worker of a shared crawl, on any machine.
+
+A worker reads the crawl from Redis (sites, settings, what the archive already has), runs the
+same `portal` spider as a one-process crawl (one crawler per site, in one Scrapy process), and
+hands its items to the writer through Redis. It opens no archive. It ends when the writer says the
+crawl is over; it stops with one `Error:` line when Redis is gone or has lost the crawl.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import pickle
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+import zstandard
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+
+from newsarchive.distributed.shared import (
+    HEARTBEAT_EVERY,
+    SEEDING,
+    Keys,
+    RedisProblem,
+    WorkerState,
+    connect,
+    describe,
+    display_url,
+    read_config,
+)
+from newsarchive.items import CrawledPage, FetchFailure
+from newsarchive.pipelines import robots_failures
+from newsarchive.storage.archive import FetchState
+from newsarchive.storage.records import parse_stored_time
+
+logger = logging.getLogger(__name__)
+
+# How often an idle worker looks at the frontier again (Scrapy's own engine heartbeat is 5 s).
+POKE_EVERY = 0.05
+# Redis failing this many heartbeats in a row stops the worker.
+HEARTBEAT_FAILURES = 5
+# The finish reason of a worker stopped because Redis failed or lost the crawl.
+REDIS_LOST = "redis_lost"
+
+
+def encode_item(item: CrawledPage | FetchFailure) -> bytes:
+    # zstd level 1: raw pages shrink several times for little CPU, so Redis holds less and the
+    # network between machines carries less.
+    return zstandard.ZstdCompressor(level=1).compress(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+
+
+def decode_item(data: bytes) -> CrawledPage | FetchFailure:
+    return pickle.loads(zstandard.ZstdDecompressor().decompress(data))
+
+
+def encode_state(state: FetchState) -> str:
+    return json.dumps(
+        [
+            state.first_seen.isoformat() if state.first_seen else None,
+            state.last_fetched.isoformat() if state.last_fetched else None,
+            state.published.isoformat() if state.published else None,
+            state.fetch_count,
+        ]
+    )
+
+
+def decode_state(text: bytes | str) -> FetchState:
+    first, last, published, count = json.loads(text)
+    return FetchState(
+        first_seen=parse_stored_time(first),
+        last_fetched=parse_stored_time(last),
+        published=parse_stored_time(published),
+        fetch_count=count,
+    )
+
+
+def worker_settings(config: dict[str, Any], url: str, *, verbose: bool = False) -> Any:
+    """The crawl's settings (newsarchive's, then the `crawl` command's overrides) with the
+    shared-crawl components in place of the one-process ones."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("newsarchive.settings", priority="project")
+    settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
+    settings.set("RETRY_GIVE_UP_LOG_LEVEL", "INFO", priority="cmdline")
+    for name, value in (config.get("settings") or {}).items():
+        settings.set(name, value, priority="cmdline")
+    shared = {
+        "NEWSARCHIVE_REDIS_URL": url,
+        # Politeness is enforced in Redis (SharedPoliteness); locally nothing waits, or a granted
+        # request could be held back and then leave together with another worker's.
+        "NEWSARCHIVE_SHARED_DELAY": settings.getfloat("DOWNLOAD_DELAY"),
+        "NEWSARCHIVE_SHARED_AUTOTHROTTLE": settings.getbool("AUTOTHROTTLE_ENABLED"),
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "SCHEDULER": "newsarchive.distributed.scheduler.SharedScheduler",
+        "NEWSARCHIVE_DB": "",  # no archive here: what it knows comes from Redis
+        "NEWSARCHIVE_PROGRESS": False,
+        "LOG_INSTALL_ROOT_HANDLER": True,
+    }
+    for name, value in shared.items():
+        settings.set(name, value, priority="cmdline")
+    pipelines = settings.getdict("ITEM_PIPELINES")
+    pipelines.pop("newsarchive.pipelines.StorePipeline", None)
+    pipelines["newsarchive.distributed.worker.RedisItemPipeline"] = 300
+    settings.set("ITEM_PIPELINES", pipelines, priority="cmdline")
+    middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+    middlewares["newsarchive.middlewares.RobotsTxt"] = None
+    middlewares["newsarchive.distributed.politeness.SharedRobotsTxt"] = 100
+    # After FetchGuard (950): nothing after it holds a request back from the network.
+    middlewares["newsarchive.distributed.politeness.SharedPoliteness"] = 960
+    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")
+    spider_mw = settings.getdict("SPIDER_MIDDLEWARES")
+    spider_mw["newsarchive.distributed.worker.SeedOnce"] = 0
+    settings.set("SPIDER_MIDDLEWARES", spider_mw, priority="cmdline")
+    extensions = settings.getdict("EXTENSIONS")
+    extensions["newsarchive.distributed.worker.WorkerExtension"] = 0
+    settings.set("EXTENSIONS", extensions, priority="cmdline")
+    return settings
+
+
+class SeedOnce:
+    """Spider middleware: the sites' start requests are queued once for the whole crawl.
+
+    A worker runs the spider's `start()` only while its site is not yet marked seeded; the mark
+    is set when a `start()` has run to its end, so a worker killed while seeding leaves the job
+    to the others (requests queued twice are dropped by the shared dupefilter). While it seeds,
+    a mark in the worker's lease hash keeps the crawl from being taken for over.
+    """
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SeedOnce:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        state = WorkerState.current()
+        site = self.crawler.spider.site_name
+        if not state.client.sismember(Keys.seeded, site):
+            mark = SEEDING + site
+            state.client.hset(Keys.leases(state.wid), mark, "1")
+            async for request in start:
+                yield request
+            pipe = state.client.pipeline()
+            pipe.sadd(Keys.seeded, site)
+            pipe.hdel(Keys.leases(state.wid), mark)
+            pipe.execute()
+        else:
+            logger.info("%s: already seeded by another worker", site)
+
+
+class RedisItemPipeline:
+    """Items to the writer's queue in Redis, in place of StorePipeline's local writer."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.state = WorkerState.current()
+        self.sent = 0
+        self.robots_reported: set[str] = set()
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedisItemPipeline:
+        return cls(crawler)
+
+    def _send(self, item: CrawledPage | FetchFailure) -> None:
+        try:
+            self.state.client.rpush(Keys.items, encode_item(item))
+        except redis.RedisError as exc:
+            self.state.lost(exc)
+            return
+        self.sent += 1
+        self.crawler.stats.set_value("newsarchive/items_sent", self.sent)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, CrawledPage | FetchFailure):
+            if isinstance(item, FetchFailure) and item.reason.startswith("robots.txt"):
+                self.robots_reported.add(item.reason)
+            self._send(item)
+        return item
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """robots.txt failures (Scrapy records no item for them), and this worker's counts."""
+        stats = self.crawler.stats.get_stats()
+        spider = self.crawler.spider or spider
+        if not self.robots_reported and reason != REDIS_LOST:
+            for failure in robots_failures(stats, spider.base_url, spider.site_name):
+                self._send(failure)
+        try:
+            pipe = self.state.client.pipeline()
+            pipe.hincrby(
+                Keys.stats(spider.site_name),
+                "pages_fetched",
+                int(stats.get("response_received_count", 0) or 0),
+            )
+            skipped = getattr(spider, "skipped", None)
+            if skipped:
+                pipe.sadd(Keys.skipped(spider.site_name), *skipped)
+            pipe.execute()
+        except redis.RedisError as exc:
+            self.state.lost(exc)
+
+
+class WorkerExtension:
+    """Per crawler (site): what the archive knows, from Redis; staying open while other workers
+    may still queue requests; closing when the crawl is over or Redis lost it."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.state = WorkerState.current()
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> WorkerExtension:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Any) -> None:
+        site = spider.site_name
+        raw = self.state.client.hgetall(Keys.known(site))
+        # The writer's snapshot of the archive when the crawl began: every worker decides "fetch
+        # again?" on the same state a one-process crawl would have loaded.
+        spider.known = {
+            url.decode() if isinstance(url, bytes) else url: decode_state(value)
+            for url, value in raw.items()
+        }
+        spider.started = datetime.fromisoformat(self.state.config["started"])
+        # A profile's politeness rules are enforced in Redis (SharedPoliteness), not by this
+        # worker's slot; the slot reads `download_delay` from the spider.
+        if "download_delay" in vars(spider):
+            spider.shared_download_delay = vars(spider).pop("download_delay")
+        if "max_concurrent_requests" in vars(spider):
+            spider.shared_concurrency = spider.max_concurrent_requests
+        logger.info("%s: %d article URLs already in the archive (from Redis)", site, len(raw))
+
+    def spider_idle(self, spider: Any) -> None:
+        if self.state.done or self.state.problem:
+            return  # the engine closes the spider
+        raise DontCloseSpider
+
+
+@dataclass
+class WorkerReport:
+    wid: str
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problem: str | None = None
+
+    def summary(self) -> str:
+        parts = [
+            f"{site}: {s.get('response_received_count', 0)} pages fetched, "
+            f"{s.get('newsarchive/items_sent', 0)} items sent ({s.get('finish_reason', '?')})"
+            for site, s in self.sites.items()
+        ]
+        return f"worker {self.wid}: " + "; ".join(parts)
+
+
+def wait_for_crawl(client: redis.Redis, url: str, wait: float) -> dict[str, Any]:
+    deadline = time.monotonic() + wait
+    while True:
+        config = read_config(client)
+        if config is not None:
+            return config
+        if time.monotonic() >= deadline:
+            raise RedisProblem(
+                f"{display_url(url)}: no crawl to join (waited {wait:.0f}s); start one with "
+                "`newsarchive crawl SITE --redis URL --db PATH`"
+            )
+        time.sleep(0.2)
+
+
+def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> WorkerReport:
+    """Join the crawl in Redis at `url` and work until it is over; RedisProblem when Redis fails
+    or loses the crawl."""
+    from scrapy.crawler import CrawlerProcess
+    from twisted.internet import defer
+
+    from newsarchive.spiders.portal import PortalSpider
+
+    config = wait_for_crawl(connect(url), url, wait)
+    state = WorkerState.install(url, config)
+    state.register()
+    settings = worker_settings(config, url, verbose=verbose)
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for site in config["sites"]:
+        crawlers.append((site, process.create_crawler(PortalSpider)))
+    report = WorkerReport(state.wid)
+    errors: list[BaseException] = []
+    heart = _Heart(state, [c for _, c in crawlers])
+
+    def crawl_all() -> Any:
+        runs = [
+            process.crawl(
+                crawler,
+                site=site,
+                base_url=config.get("base_url"),
+                db="",
+                since=config.get("since"),
+                site_name=config.get("site_name"),
+            )
+            for site, crawler in crawlers
+        ]
+        done = defer.DeferredList(runs, consumeErrors=True)
+
+        def finished(results: list[tuple[bool, Any]]) -> None:
+            from twisted.internet import reactor
+
+            for ok, value in results:
+                if not ok:
+                    errors.append(value.value)
+            from twisted.internet.error import ReactorNotRunning
+
+            heart.stop()
+            # A SIGTERM (the writer stopping its workers) may have stopped it already.
+            with contextlib.suppress(ReactorNotRunning):
+                reactor.stop()
+
+        done.addCallback(finished)
+
+    crawl_all()  # the first crawl installs Scrapy's reactor: import it only after
+    from twisted.internet import reactor
+
+    reactor.callWhenRunning(heart.start)
+    try:
+        process.start(stop_after_crawl=False)
+    finally:
+        with contextlib.suppress(redis.RedisError):  # Redis is gone: the leases went with it
+            state.leave()
+    for site, crawler in crawlers:
+        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        report.sites[getattr(crawler.spider, "site_name", site)] = stats
+    report.problem = state.problem
+    if errors and not report.problem:
+        exc = errors[0]
+        report.problem = f"the worker could not crawl: {type(exc).__name__}: {exc}"
+    return report
+
+
+class _Heart:
+    """The worker's heartbeat (its liveness for the writer; whether the crawl is over or lost)
+    and the poke that makes an idle engine look at the frontier again."""
+
+    def __init__(self, state: WorkerState, crawlers: list[Any]) -> None:
+        self.state = state
+        self.crawlers = crawlers
+        self.failures = 0
+        self.loops: list[Any] = []
+        self.stopping = False
+
+    def start(self) -> None:
+        from twisted.internet import task
+
+        beat = task.LoopingCall(self.beat)
+        poke = task.LoopingCall(self.poke)
+        self.loops = [beat, poke]
+        beat.start(HEARTBEAT_EVERY, now=True)
+        poke.start(POKE_EVERY, now=False)
+
+    def stop(self) -> None:
+        for loop in self.loops:
+            if loop.running:
+                loop.stop()
+
+    def beat(self) -> None:
+        state = self.state
+        try:
+            state.register()
+            current = state.client.hget(Keys.crawl, "id")
+            current = current.decode() if isinstance(current, bytes) else current
+            if state.client.exists(Keys.done(state.crawl_id)):
+                state.done = True
+            elif current != state.crawl_id:
+                state.problem = (
+                    f"{display_url(state.url)}: the crawl's state is gone from Redis (was the "
+                    "server restarted or flushed?); start the crawl again"
+                )
+            self.failures = 0
+        except redis.RedisError as exc:
+            self.failures += 1
+            if self.failures >= HEARTBEAT_FAILURES:
+                state.problem = f"{display_url(state.url)}: Redis unreachable ({describe(exc)})"
+        if state.problem and not self.stopping:
+            self.stopping = True
+            # Said once, as the command's `Error:` line; the log has it for -v.
+            logger.info("%s; stopping this worker", state.problem)
+            for crawler in self.crawlers:
+                engine = crawler.engine
+                if engine is not None and engine.spider is not None:
+                    from newsarchive.pipelines import stop_crawl
+
+                    stop_crawl(crawler, REDIS_LOST)
+
+    def poke(self) -> None:
+        for crawler in self.crawlers:
+            slot = getattr(crawler.engine, "_slot", None) if crawler.engine else None
+            if slot is not None and slot.closing is None:
+                slot.nextcall.schedule()

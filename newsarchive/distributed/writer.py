@@ -1,0 +1,503 @@
+"""`newsarchive crawl SITE... --redis URL --workers N`: the shared crawl's writer and coordinator.
+
+The one process that opens the SQLite archive. It
+1. checks Redis and the archive, and either starts a crawl (a run row per site, the archive's
+   known URLs published per site, the crawl's config) or resumes the unfinished one Redis holds
+   for the same sites and archive (a writer killed and started again);
+2. starts N local workers (`newsarchive worker`, exactly what other machines run);
+3. stores every item the workers send (batches taken into a processing list that stays in Redis
+   until the batch is committed, so a killed writer loses nothing), returns the leases of workers
+   that stopped answering to the frontier, and ends the crawl when it is drained: every site
+   seeded, frontier empty, no lease, no item waiting;
+4. finishes the run rows and deletes the crawl's keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from newsarchive.distributed.shared import (
+    DONE_TTL,
+    HEARTBEAT_TTL,
+    PREFIX,
+    Keys,
+    RedisProblem,
+    Scripts,
+    connect,
+    describe,
+    display_url,
+    read_config,
+    requeue_worker,
+)
+from newsarchive.distributed.worker import decode_item, encode_state
+from newsarchive.errors import NewsarchiveError
+from newsarchive.items import FetchFailure
+from newsarchive.storage.archive import RunTally
+
+logger = logging.getLogger(__name__)
+
+# Items per batch taken from Redis and committed together.
+BATCH = 200
+# How often the writer looks for dead workers and for the end of the crawl.
+CHECK_EVERY = 0.25
+# How long Redis may fail before the writer gives up (one line).
+REDIS_PATIENCE = 10.0
+# Local workers get this long to exit once the crawl is over.
+WORKER_EXIT_TIMEOUT = 60.0
+COUNT_KEYS = ("new", "updated", "unchanged", "page", "failures", "store_failures")
+
+
+@dataclass
+class SharedCrawl:
+    sites: list[str]
+    names: list[str]
+    db: Path
+    url: str
+    workers: int = 2
+    base_url: str | None = None
+    since: str | None = None
+    site_name: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    verbose: bool = False
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two commands the same crawl (a restarted writer resumes it)."""
+        return {
+            "sites": self.sites,
+            "names": self.names,
+            "db": str(Path(self.db).resolve()),
+            "base_url": self.base_url,
+            "since": self.since,
+            "site_name": self.site_name,
+        }
+
+
+class Stopped(Exception):
+    """SIGTERM or Ctrl-C reached the writer."""
+
+
+def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
+    """What the run row keeps of the crawl's settings (as StorePipeline keeps them)."""
+    import re
+
+    from scrapy.settings import Settings
+
+    from newsarchive.sites import find_profile, load_profile
+
+    settings = Settings()
+    settings.setmodule("newsarchive.settings", priority="project")
+    for name, value in crawl.overrides.items():
+        settings.set(name, value, priority="cmdline")
+    profile = find_profile(site) if re.match(r"https?://", site) else load_profile(site)
+    return {
+        "base_url": crawl.base_url or (site if re.match(r"https?://", site) else None),
+        "profile": str(profile.path) if profile is not None and profile.path else None,
+        "since": crawl.since,
+        "max_pages": None,
+        "resume": False,
+        "shared": {"redis": display_url(crawl.url), "local_workers": crawl.workers},
+        **{
+            name: settings.get(name)
+            for name in (
+                "USER_AGENT",
+                "ROBOTSTXT_OBEY",
+                "DOWNLOAD_DELAY",
+                "AUTOTHROTTLE_ENABLED",
+                "CONCURRENT_REQUESTS_PER_DOMAIN",
+                "DEPTH_LIMIT",
+            )
+        },
+    }
+
+
+def _clear_crawl_keys(client: redis.Redis) -> None:
+    """Every key of a crawl (not the `done` markers late workers still read)."""
+    batch = []
+    for key in client.scan_iter(match=PREFIX + "*", count=1000):
+        name = key.decode() if isinstance(key, bytes) else key
+        if name.startswith(PREFIX + "done:"):
+            continue
+        batch.append(key)
+        if len(batch) >= 500:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
+
+
+class Writer:
+    def __init__(self, crawl: SharedCrawl) -> None:
+        self.crawl = crawl
+        self.client = connect(crawl.url)
+        self.scripts = Scripts(self.client)
+        self.where = display_url(crawl.url)
+        self.config: dict[str, Any] = {}
+        self.counts: dict[str, Counter[str]] = {}
+        self.tallies: dict[str, Any] = {}
+        self.robots_recorded: set[tuple[str, str, str]] = set()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.archive: Any = None
+        self.started = time.monotonic()
+        self.redis_failing_since: float | None = None
+
+    # --- setup ---------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        from newsarchive.storage import Archive
+
+        crawl = self.crawl
+        existing = read_config(self.client)
+        self.archive = Archive(crawl.db)
+        if existing is not None:
+            if existing.get("identity") != crawl.identity():
+                self.archive.close()
+                raise RedisProblem(
+                    f"{self.where} holds an unfinished shared crawl of "
+                    f"{', '.join(existing.get('names', []))} into {existing['identity']['db']} "
+                    f"(started {existing.get('started')}): run that command again to finish it, "
+                    "or use another Redis database (redis://HOST:PORT/N)"
+                )
+            self.config = existing
+            logger.warning(
+                "resuming the shared crawl started %s (runs %s)",
+                existing["started"],
+                ", ".join(map(str, existing["run_ids"].values())),
+            )
+        else:
+            _clear_crawl_keys(self.client)
+            run_ids = {
+                name: self.archive.start_run(name, _run_settings(crawl, site))
+                for site, name in zip(crawl.sites, crawl.names, strict=True)
+            }
+            for name in crawl.names:
+                self._publish_known(name)
+            self.config = {
+                "id": uuid.uuid4().hex,
+                "identity": crawl.identity(),
+                "sites": crawl.sites,
+                "names": crawl.names,
+                "base_url": crawl.base_url,
+                "since": crawl.since,
+                "site_name": crawl.site_name,
+                "settings": crawl.overrides,
+                "run_ids": run_ids,
+                "started": datetime.now(UTC).isoformat(),
+            }
+            # Written last, in one command: a worker that sees the crawl sees all of it.
+            self.client.hset(
+                Keys.crawl, mapping={"id": self.config["id"], "config": json.dumps(self.config)}
+            )
+        for name in crawl.names:
+            self.counts[name] = Counter()
+            self.tallies[name] = RunTally()
+
+    def _publish_known(self, site: str) -> None:
+        """What the archive has of `site`, for the workers' "fetch again?" decisions."""
+        states = self.archive.fetch_state(site)
+        key = Keys.known(site)
+        self.client.delete(key)
+        items = list(states.items())
+        for start in range(0, len(items), 5000):
+            chunk = items[start : start + 5000]
+            self.client.hset(key, mapping={url: encode_state(state) for url, state in chunk})
+
+    def start_workers(self) -> None:
+        cmd = [sys.executable, "-m", "newsarchive", "worker", "--redis", self.crawl.url]
+        if self.crawl.verbose:
+            cmd.append("-v")
+        for _ in range(self.crawl.workers):
+            self.procs.append(
+                subprocess.Popen(
+                    cmd,
+                    stdout=None if self.crawl.verbose else subprocess.DEVNULL,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
+            )
+
+    # --- storing -------------------------------------------------------------------------------
+
+    def _store(self, data: bytes) -> None:
+        from newsarchive.storage import StoreError
+
+        item = decode_item(data)
+        archive = self.archive
+        run_id = self.config["run_ids"].get(item.site)
+        counts = self.counts.setdefault(item.site, Counter())
+        if isinstance(item, FetchFailure):
+            if item.reason.startswith("robots.txt"):
+                # Every worker that could not fetch robots.txt says so; one row is enough.
+                key = (item.site, item.url, item.reason)
+                if key in self.robots_recorded:
+                    return
+                self.robots_recorded.add(key)
+            try:
+                archive.record_failure(
+                    item.url, item.reason, status=item.status, run_id=run_id, site=item.site
+                )
+            except Exception as exc:
+                logger.warning("%s: could not record the failure: %s", item.url, exc)
+            counts["failures"] += 1
+            return
+        article = item.article
+        try:
+            outcome = archive.store(
+                item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
+            )
+        except StoreError as exc:
+            counts["failures"] += 1
+            counts["store_failures"] += 1
+            logger.warning("%s", exc)
+            return
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                archive.record_failure(
+                    item.raw.url,
+                    f"could not store: {type(exc).__name__}: {exc}",
+                    status=item.raw.status,
+                    run_id=run_id,
+                    site=item.site,
+                )
+            counts["failures"] += 1
+            counts["store_failures"] += 1
+            return
+        counts[outcome] += 1
+        if article is not None:
+            kind = article.page_kind
+        else:
+            kind = "error" if item.raw.status and item.raw.status >= 400 else "other"
+        if item.site not in self.tallies:
+            self.tallies[item.site] = RunTally()
+        self.tallies[item.site].add(article if outcome != "page" else None, kind)
+
+    def _commit(self, stored: Counter[tuple[str, str]]) -> None:
+        """The batch is in the archive: it leaves Redis, and the counts go with the crawl."""
+        self.archive.flush()
+        pipe = self.client.pipeline()
+        pipe.delete(Keys.processing)
+        for (site, outcome), n in stored.items():
+            pipe.hincrby(Keys.stats(site), outcome, n)
+        pipe.execute()
+
+    def drain_once(self) -> int:
+        """Store one batch; the number of items stored."""
+        leftover = self.client.lrange(Keys.processing, 0, -1)
+        batch = leftover or self.scripts.take(keys=[Keys.items, Keys.processing], args=[BATCH])
+        if not batch:
+            return 0
+        before = {site: Counter(c) for site, c in self.counts.items()}
+        for data in batch:
+            self._store(data)
+        stored: Counter[tuple[str, str]] = Counter()
+        for site, counts in self.counts.items():
+            for outcome, n in counts.items():
+                delta = n - before.get(site, Counter())[outcome]
+                if delta:
+                    stored[(site, outcome)] += delta
+        self._commit(stored)
+        return len(batch)
+
+    # --- watching ------------------------------------------------------------------------------
+
+    def reap(self) -> None:
+        """Workers that stopped answering: their leased requests go back to the frontier."""
+        for raw in self.client.smembers(Keys.workers):
+            wid = raw.decode() if isinstance(raw, bytes) else raw
+            if not self.client.exists(Keys.alive(wid)):
+                n = requeue_worker(self.client, self.scripts, wid)
+                logger.warning(
+                    "worker %s stopped answering: %d requests back in the frontier", wid, n
+                )
+
+    def drained(self) -> bool:
+        keys = [Keys.workers, Keys.seeded, Keys.items, Keys.processing]
+        return bool(self.scripts.drained(keys=keys, args=[PREFIX, *self.crawl.names]))
+
+    def check_state(self) -> None:
+        current = self.client.hget(Keys.crawl, "id")
+        current = current.decode() if isinstance(current, bytes) else current
+        if current != self.config["id"]:
+            raise RedisProblem(
+                f"{self.where}: the crawl's state is gone from Redis (was the server restarted "
+                f"or flushed?); what was stored is in {self.crawl.db}; start the crawl again"
+            )
+
+    def check_workers(self) -> None:
+        if not self.procs or any(p.poll() is None for p in self.procs):
+            return
+        if self.client.scard(Keys.workers):
+            return  # workers on other machines carry on
+        statuses = ", ".join(str(p.returncode) for p in self.procs)
+        raise NewsarchiveError(
+            f"every worker ended before the crawl was done (exit statuses {statuses}); the "
+            "crawl stays in Redis: run the same command again to continue it"
+        )
+
+    def run(self) -> None:
+        """Store items and watch the crawl until it is drained."""
+        last_check = 0.0
+        while True:
+            try:
+                if self.drain_once():
+                    self.redis_failing_since = None
+                    if time.monotonic() - last_check < CHECK_EVERY:
+                        continue
+                now = time.monotonic()
+                if now - last_check >= CHECK_EVERY:
+                    last_check = now
+                    self.check_state()
+                    self.reap()
+                    if self.drained():
+                        self.client.set(Keys.done(self.config["id"]), "1", ex=DONE_TTL)
+                        return
+                    self.check_workers()
+                self.redis_failing_since = None
+                time.sleep(0.01)
+            except redis.RedisError as exc:
+                now = time.monotonic()
+                if self.redis_failing_since is None:
+                    self.redis_failing_since = now
+                if now - self.redis_failing_since > REDIS_PATIENCE:
+                    raise RedisProblem(
+                        f"{self.where}: Redis unreachable ({describe(exc)})"
+                    ) from None
+                time.sleep(0.5)
+
+    # --- the end -------------------------------------------------------------------------------
+
+    def wait_for_workers(self) -> None:
+        deadline = time.monotonic() + WORKER_EXIT_TIMEOUT
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                logger.warning("worker pid %d did not exit; killing it", proc.pid)
+                proc.kill()
+                proc.wait()
+        # Workers elsewhere leave the set when they exit, or are reaped when their heartbeat
+        # expires; either way their last items are then in Redis.
+        deadline = time.monotonic() + HEARTBEAT_TTL + 5
+        while self.client.scard(Keys.workers) and time.monotonic() < deadline:
+            self.reap()
+            self.drain_once()
+            time.sleep(0.1)
+        while self.drain_once():
+            pass
+
+    def stop_workers(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=WORKER_EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def finish(self, reason: str) -> list[tuple[str, dict[str, Any]]]:
+        """Finish every run row with the crawl's counts; each site's stats for the summary."""
+        results = []
+        for name in self.crawl.names:
+            run_id = self.config["run_ids"][name]
+            try:
+                shared = {
+                    (k.decode() if isinstance(k, bytes) else k): int(v)
+                    for k, v in self.client.hgetall(Keys.stats(name)).items()
+                }
+                skipped = int(self.client.scard(Keys.skipped(name)))
+            except redis.RedisError:
+                # Redis is gone: what this writer counted itself.
+                shared = dict(self.counts.get(name, Counter()))
+                skipped = 0
+            counts = {
+                "pages_fetched": shared.get("pages_fetched", 0),
+                "articles_new": shared.get("new", 0),
+                "articles_updated": shared.get("updated", 0),
+                "articles_unchanged": shared.get("unchanged", 0),
+                "failures": shared.get("failures", 0),
+            }
+            self.archive.finish_run(
+                run_id, **counts, finish_reason=reason, tally=self.tallies.get(name)
+            )
+            results.append(
+                (
+                    name,
+                    {
+                        "response_received_count": counts["pages_fetched"],
+                        **{f"newsarchive/{k}": shared.get(k, 0) for k in COUNT_KEYS},
+                        "newsarchive/skipped_archived": skipped,
+                        "newsarchive/seconds": round(time.monotonic() - self.started, 3),
+                        "newsarchive/run_id": run_id,
+                        "finish_reason": reason,
+                    },
+                )
+            )
+        return results
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
+
+
+def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
+    """Run (or resume) the shared crawl to its end; each site's stats. RedisProblem or
+    NewsarchiveError (one line) when it cannot finish."""
+    writer = Writer(crawl)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Stopped
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        writer.open()
+        with writer.archive.batch(10**9, max_seconds=0):
+            writer.start_workers()
+            try:
+                writer.run()
+            except (Stopped, NewsarchiveError) as exc:
+                # Workers stop gracefully (their leases go back to the frontier); what they sent
+                # is stored; the crawl stays in Redis for the next run of the same command.
+                for s in previous:
+                    signal.signal(s, signal.SIG_IGN)
+                writer.stop_workers()
+                reason = (
+                    "shutdown"
+                    if isinstance(exc, Stopped)
+                    else "redis_lost"
+                    if isinstance(exc, RedisProblem)
+                    else "workers_gone"
+                )
+                with contextlib.suppress(redis.RedisError):
+                    while writer.drain_once():
+                        pass
+                writer.finish(reason)
+                if isinstance(exc, Stopped):
+                    raise NewsarchiveError(
+                        "the shared crawl was stopped; run the same command again to continue it"
+                    ) from None
+                raise
+            writer.wait_for_workers()
+            results = writer.finish("finished")
+        _clear_crawl_keys(writer.client)
+        return results
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        writer.close()

@@ -1,0 +1,315 @@
+"""A crawl shared through a real Redis (redis-server on a random loopback port): the same archive as
+a one-process crawl, nothing lost when a worker is killed, politeness for the whole crawl, and
+one-line errors when Redis is unreachable or loses the crawl.
+
+redis-server must be installed (apt-get install redis-server): without it these tests fail,
+they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+from e2e_helpers import CLI, FAST, crawl_demo, crawl_env
+
+from newsarchive.demo import DemoServer
+
+pytestmark = pytest.mark.e2e
+
+TIMEOUT = 90
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is not installed: the shared-crawl tests need a real Redis "
+            "(apt-get install redis-server)"
+        )
+    workdir = tmp_path_factory.mktemp("redis")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with DemoServer(articles=60) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def reference(server: DemoServer, tmp_path_factory: pytest.TempPathFactory):
+    """The one-process crawl: its archive and what the server saw."""
+    db = tmp_path_factory.mktemp("one") / "one.db"
+    before = len(server.requests)
+    crawl_demo(server, db)
+    return db, Counter(r.path for r in server.requests[before:])
+
+
+def _rows(db: Path) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return sorted(
+            conn.execute(
+                "SELECT url, title, body, published, authors, category, canonical_url, site "
+                "FROM articles"
+            )
+        )
+    finally:
+        conn.close()
+
+
+def _query(db: Path, sql: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return list(conn.execute(sql))
+    except sqlite3.OperationalError:  # not created yet
+        return []
+    finally:
+        conn.close()
+
+
+def _shared_crawl(server: DemoServer, db: Path, url: str, *extra: str) -> subprocess.Popen:
+    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+    return subprocess.Popen(
+        [*cmd, "--redis", url, *extra],
+        cwd=db.parent,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _worker(url: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*CLI, "worker", "--redis", url],
+        cwd=cwd,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _finish(proc: subprocess.Popen, timeout: float = TIMEOUT) -> tuple[str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"did not end in {timeout}s:\n{out}\n{err[-3000:]}")
+    return out, err
+
+
+def _local_workers(pid: int) -> list[int]:
+    """The `newsarchive worker` processes the crawl started (Linux /proc)."""
+    found = []
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for child in map(int, children):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"worker" in cmdline:
+            found.append(child)
+    return found
+
+
+def test_shared_crawl_gives_the_one_process_archive(
+    server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
+) -> None:
+    ref_db, ref_requests = reference
+    url = f"{redis_server}/1"
+    db = tmp_path / "shared.db"
+    external = _worker(url, tmp_path)  # joins as soon as the crawl is in Redis
+    before = len(server.requests)
+    crawl = _shared_crawl(server, db, url, "--workers", "2", *FAST)
+    out, err = _finish(crawl)
+    assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    ext_out, ext_err = _finish(external)
+    assert external.returncode == 0, ext_err[-3000:]
+    assert "Traceback" not in err + ext_err, (err + ext_err)[-3000:]
+    assert "60 new" in out
+    # The external worker fetched part of the crawl.
+    fetched = int(ext_out.split("demo: ")[1].split(" pages fetched")[0])
+    assert fetched > 0, ext_out
+    # The same records as the one-process crawl, one row per article, each fetched once.
+    assert _rows(db) == _rows(ref_db)
+    assert len(_rows(db)) == 60
+    assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]
+    assert {n for (n,) in _query(db, "SELECT fetch_count FROM articles")} == {1}
+    assert _query(db, "SELECT count(*) FROM failures") == _query(
+        ref_db, "SELECT count(*) FROM failures"
+    )
+    # Exactly the requests of the one-process crawl (robots.txt once, every page once; only
+    # the broken page is asked for again, by its retries, as in one process).
+    requests = Counter(r.path for r in server.requests[before:])
+    assert requests == ref_requests
+    columns = "site, articles_new, failures, finish_reason, pages_fetched"
+    runs = _query(db, f"SELECT {columns} FROM crawl_runs")
+    assert runs == _query(ref_db, f"SELECT {columns} FROM crawl_runs")
+    assert runs[0][:4] == ("demo", 60, 2, "finished")
+    # The crawl cleaned up after itself: only the marker late workers read is left.
+    client = redis.Redis.from_url(url)
+    assert [k for k in client.keys("*") if not k.startswith(b"newsarchive:done:")] == []
+
+    # A second shared crawl is incremental exactly like a second one-process crawl.
+    before = len(server.requests)
+    again = _shared_crawl(server, db, url, "--workers", "2", *FAST)
+    out, err = _finish(again)
+    assert again.returncode == 0, err[-3000:]
+    articles = {a.path for a in server.portal.articles}
+    assert not {r.path for r in server.requests[before:]} & articles
+    assert "0 new" in out and "59 archived articles skipped" in out
+
+
+def test_worker_killed_mid_crawl_loses_nothing(
+    server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
+) -> None:
+    ref_db, _ = reference
+    url = f"{redis_server}/2"
+    db = tmp_path / "killed.db"
+    slow = ["-s", "DOWNLOAD_DELAY=0.04", "-s", "DOWNLOAD_DELAY_JITTER=0"]
+    # A dead worker's leases return after its heartbeat expires: 2 s here, 15 s by default.
+    slow += ["-s", "NEWSARCHIVE_HEARTBEAT_TTL=2"]
+    articles = {a.path for a in server.portal.articles}
+    before = len(server.requests)
+    crawl = _shared_crawl(server, db, url, "--workers", "2", *FAST, *slow)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = [r for r in server.requests[before:] if r.path in articles]
+        if len(done) >= 20:
+            break
+        time.sleep(0.02)
+    workers = _local_workers(crawl.pid)
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGKILL)
+    stored_at_kill = len(_query(db, "SELECT id FROM articles"))
+    out, err = _finish(crawl)
+    assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert stored_at_kill < 60, "the kill came after the crawl was over"
+    assert "stopped answering" in err  # the writer returned its requests to the frontier
+    assert _rows(db) == _rows(ref_db), "articles lost, added or different"
+    assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]
+
+
+def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> None:
+    url = f"{redis_server}/3"
+    delay = 0.2
+    with DemoServer(articles=8) as small:
+        # When each request arrived (the server's log has the order, not the time).
+        times: list[float] = []
+        record = small._httpd.record
+
+        def timed(entry) -> None:
+            times.append(time.monotonic())
+            record(entry)
+
+        small._httpd.record = timed
+        db = tmp_path / "polite.db"
+        polite = ["-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0"]
+        polite += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+        crawl = _shared_crawl(small, db, url, "--workers", "3", *polite)
+        out, err = _finish(crawl)
+        assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+        paths = small.requested_paths()
+    assert "8 new" in out
+    assert paths.count("/robots.txt") == 1
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    assert len(gaps) > 20
+    # Redis grants starts at least `delay` apart; what the server sees adds the jitter of each
+    # worker's event loop between the grant and the bytes on the wire (a few tens of ms).
+    # Three workers each keeping the delay on their own would start ~3 requests per delay.
+    assert gaps[0] >= delay * 0.7, gaps[:5]
+    assert gaps[len(gaps) // 10] >= delay * 0.9, gaps[:5]
+    assert times[-1] - times[0] >= delay * len(gaps) * 0.98
+
+
+def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
+    port = _free_port()  # nothing listens there
+    url = f"redis://127.0.0.1:{port}/0"
+    proc = subprocess.run(
+        [*CLI, "crawl", "demo", "--base-url", "http://127.0.0.1:9/", "--redis", url],
+        cwd=tmp_path,
+        env=crawl_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        proc.stderr.strip().splitlines()[0]
+    ] and proc.stderr.startswith(f"Error: {url}: Redis unreachable"), proc.stderr
+    worker = subprocess.run(
+        [*CLI, "worker", "--redis", url],
+        cwd=tmp_path,
+        env=crawl_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode == 1
+    assert worker.stderr.startswith(f"Error: {url}: Redis unreachable"), worker.stderr
+    assert len(worker.stderr.strip().splitlines()) == 1
+
+
+def test_redis_flushed_mid_crawl_stops_with_one_line(
+    server: DemoServer, redis_server: str, tmp_path: Path
+) -> None:
+    url = f"{redis_server}/4"
+    db = tmp_path / "lost.db"
+    slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "DOWNLOAD_DELAY_JITTER=0"]
+    crawl = _shared_crawl(server, db, url, "--workers", "2", *FAST, *slow)
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _query(db, "SELECT id FROM articles"):
+        time.sleep(0.05)
+    client.flushdb()  # what a restarted Redis without persistence looks like
+    start = time.monotonic()
+    out, err = _finish(crawl, timeout=60)
+    assert time.monotonic() - start < 30, "the crawl hung after Redis lost it"
+    assert crawl.returncode == 1
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert errors and errors[-1].startswith(f"Error: {url}: the crawl's state is gone from Redis")
+    assert "Traceback" not in err, err[-3000:]
+    runs = _query(db, "SELECT finish_reason FROM crawl_runs")
+    assert runs == [("redis_lost",)]
