@@ -15,18 +15,21 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
-
-import zstandard
+from typing import IO, TYPE_CHECKING
 
 from newsarchive.errors import NewsarchiveError, NotHtmlError, ProfileError
 from newsarchive.extract.decoding import not_html_reason
 from newsarchive.items import Article, RawPage
 from newsarchive.settings import DOWNLOAD_MAXSIZE
 from newsarchive.sites import SiteProfile, find_profile, list_profiles, load_profile_file
-from newsarchive.storage import Archive, ReextractResult, ReextractTarget, StoreError
-from newsarchive.storage.archive import extraction_url
 from newsarchive.urls import site_from_url
+
+if TYPE_CHECKING:
+    from newsarchive.storage import Archive, ReextractResult, ReextractTarget
+
+# The storage layer (sqlite_utils and its plugins) and zstandard are imported where they are
+# used: `newsarchive extract` reads pages through this module, and its start-up time counts in
+# every batch run (the storage imports alone cost more than a hundred pages' parsing).
 
 # The crawl's download limit applies to saved pages too, and to what a compressed one inflates
 # to: no article page is this big, and a decompression bomb stops here instead of taking the
@@ -71,6 +74,8 @@ def _open_decompressed(codec: str, raw: IO[bytes]) -> IO[bytes]:
         return lzma.LZMAFile(raw)
     if codec == "bzip2":
         return bz2.BZ2File(raw)
+    import zstandard
+
     return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
@@ -109,7 +114,7 @@ def read_page(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
                 try:
                     with _open_decompressed(codec, handle) as stream:
                         data = _read_bounded(stream, max_size)
-                except (OSError, EOFError, lzma.LZMAError, zstandard.ZstdError) as exc:
+                except (OSError, EOFError, lzma.LZMAError, _zstd_error()) as exc:
                     raise NotHtmlError(f"{path}: broken {codec} file: {exc}") from None
                 if data is None:
                     raise NotHtmlError(f"{path}: inflates past {format_size(max_size)}; skipped")
@@ -123,6 +128,13 @@ def read_page(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
         raise NotHtmlError(f"{path}: cannot read: {exc.strerror or exc}") from None
     check_html(data, str(path))
     return data
+
+
+def _zstd_error() -> type[Exception]:
+    """zstandard's error class, imported only once a zstd page is being read."""
+    import zstandard
+
+    return zstandard.ZstdError
 
 
 def check_html(data: bytes, where: str) -> None:
@@ -157,6 +169,7 @@ def import_page(
     the canonical URL, else "local". Returns the outcome of Archive.store.
     """
     from newsarchive.extract import extract_article
+    from newsarchive.storage import StoreError
 
     page_url = url or (Path(path).resolve().as_uri() if path else None)
     if not page_url:
@@ -200,6 +213,8 @@ def import_fetched(
     as in `import_page`. Returns the outcome of Archive.store.
     """
     from newsarchive.extract import extract_pages
+    from newsarchive.storage import StoreError
+    from newsarchive.storage.archive import extraction_url
 
     pages = [raw, *continuations]
     article: Article | None = None
@@ -272,6 +287,8 @@ def reextract(
     progress bar); a page that fails is recorded in `failures` and the run goes on.
     """
     from newsarchive.extract import extract_pages
+    from newsarchive.storage import ReextractResult
+    from newsarchive.storage.archive import extraction_url
 
     chooser = ProfileChooser(profile)
     with archive.batch():

@@ -73,12 +73,22 @@ class Article:
     kind_reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: datetimes as ISO-8601 with offset."""
+        """JSON-ready dict: datetimes as ISO-8601 with offset. A date whose zone the page does not
+        state is naive and keeps what the page says: `2018-06-27T09:54:00` (local time, no
+        offset), or `2018-06-27` for a bare date (a naive value at midnight)."""
         d = asdict(self)
         for key in ("published", "modified"):
             if d[key] is not None:
-                d[key] = d[key].isoformat()
+                d[key] = iso_date(d[key])
         return d
+
+
+def iso_date(value: datetime) -> str:
+    """ISO-8601 text of a record date: with its offset when it has one; a naive value (the page
+    gave no zone) without offset, and a naive midnight as the bare date the page gave."""
+    if value.tzinfo is None and value.time() == datetime.min.time():
+        return value.date().isoformat()
+    return value.isoformat()
 
 
 PAGE_KINDS = ("article", "listing", "other")

@@ -46,7 +46,32 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """The top-level group, loading subcommand modules on demand.
+
+    `newsarchive extract --batch` is timed as a whole process against other extractors, and the
+    other commands' modules pull in the archive, the crawl and Datasette (several times the
+    start-up of the extractor itself). A command found in the module named like it (extract ->
+    cli/extract.py) loads that module alone; any other name, and the command list (--help),
+    load them all.
+    """
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name.isidentifier():
+            _import_module(cmd_name)
+            command = super().get_command(ctx, cmd_name)
+        if command is None:
+            _register()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newsarchive")
 def cli() -> None:
     """Crawl news portals and keep a clean, searchable archive of their articles.
@@ -58,13 +83,22 @@ def cli() -> None:
     """
 
 
+def _import_module(name: str) -> None:
+    """Import the subcommand module `name` if there is one (importing it attaches its commands
+    to `cli`)."""
+    import importlib
+
+    module = f"{__name__}.{name}"
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # a missing dependency of an existing module is a real error
+            raise
+
+
 def _register() -> None:
     # Subcommands live in their own modules; importing them attaches them to `cli`.
-    import importlib
     import pkgutil
 
     for mod in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{mod.name}")
-
-
-_register()
+        _import_module(mod.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -13,7 +14,7 @@ import click
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.errors import NewsarchiveError
 from newsarchive.extract import extract_article
-from newsarchive.importing import read_page
+from newsarchive.importing import DEFAULT_MAX_SIZE, format_size, read_page
 from newsarchive.items import Article
 
 
@@ -22,7 +23,9 @@ def record(article: Article) -> dict:
 
 
 @cli.command()
-@click.argument("page", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "page", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
 @click.option("--url", help="The page's URL (for relative links, the profile, URL dates).")
 @click.option(
     "--batch", is_flag=True, help="Read JSON Lines pages on stdin, write records on stdout."
@@ -35,8 +38,10 @@ def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> N
     \b
     Examples:
         newsarchive extract saved/page.html --url https://news.example.id/2023/07/02/judul
+        curl -s https://news.example.id/2023/07/02/judul | newsarchive extract - --url ...
         echo '{"id": "a", "url": null, "path": "/abs/page.html"}' | newsarchive extract --batch
 
+    PAGE `-` reads the page from stdin (gzip, zstd, xz or bzip2 inflated, as for files).
     In --batch mode each input line is {"id", "url", "path"}; each output line is the record with
     "id" echoed, or {"id", "error"} for a page that could not be read. The exit status is 1 when
     any page failed.
@@ -47,8 +52,30 @@ def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> N
         sys.exit(0 if run_batch(sys.stdin, sys.stdout) == 0 else 1)
     if page is None:
         raise click.UsageError("give a PAGE file, or --batch")
-    article = extract_article(read_page(page), url)
+    html = read_stdin_page() if str(page) == "-" else read_page(page)
+    article = extract_article(html, url)
     click.echo(json.dumps(record(article), ensure_ascii=False, indent=None if compact else 2))
+
+
+def read_stdin_page() -> bytes:
+    """The page piped to stdin, checked and inflated exactly as a saved file is: read_page wants
+    a seekable file (it sniffs the compression from the first bytes), so stdin is spooled to a
+    temporary one first."""
+    limit = DEFAULT_MAX_SIZE
+    with tempfile.TemporaryDirectory(prefix="newsarchive-extract-") as tmp:
+        spool = Path(tmp) / "stdin"
+        with spool.open("wb") as out:
+            stream = sys.stdin.buffer
+            copied = 0
+            while chunk := stream.read(1 << 16):
+                copied += len(chunk)
+                if copied > limit:  # a compressed page this big inflates past the limit too
+                    raise NewsarchiveError(f"stdin: more than {format_size(limit)}; not a page")
+                out.write(chunk)
+        try:
+            return read_page(spool, max_size=limit)
+        except NewsarchiveError as exc:
+            raise NewsarchiveError(str(exc).replace(str(spool), "stdin")) from None
 
 
 def batch_requests(lines: Iterable[str]) -> Iterator[tuple[dict | None, str | None]]:

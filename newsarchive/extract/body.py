@@ -457,6 +457,48 @@ def _link_len(el: Any, text_len: int | None = None) -> int:
     return n
 
 
+class _LinkChars:
+    """_link_len for the elements of one tree that is not changed meanwhile (find_containers).
+
+    The scoring pass measures the link text of every paragraph and then of the best containers,
+    which nest: one `.//text()[ancestor::a]` per element reads the same text nodes (and climbs
+    their ancestors) again for each. Here that XPath runs once over the root, each link text node
+    is counted on its innermost <a>, and an element's link text is the sum over its links: the
+    same text nodes, the same per-node strip, so the same numbers as _link_len. Elements inside
+    a link, <a> elements themselves and very long texts keep _link_len's own branches.
+    """
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.own: dict[Any, int] | None = None
+
+    def _index(self) -> dict[Any, int]:
+        own: dict[Any, int] = {}
+        for text in _LINK_TEXTS(self.root):
+            n = len(text.strip())
+            if not n:
+                continue
+            el = text.getparent()
+            if text.is_tail:  # a tail is text of the parent of the element it follows
+                el = el.getparent()
+            while el.tag != "a":
+                el = el.getparent()
+            own[el] = own.get(el, 0) + n
+        return own
+
+    def __call__(self, el: Any, text_len: int) -> int:
+        if (
+            text_len > XPATH_LINK_MAX_CHARS
+            or el.tag == "a"
+            or next(el.iterancestors("a"), None) is not None
+        ):
+            return _link_len(el, text_len)
+        own = self.own
+        if own is None:
+            own = self.own = self._index()
+        return sum(own.get(a, 0) for a in el.iter("a"))
+
+
 # element_markup's names of an element with no class, id or itemprop.
 _NO_NAMES = (None, None, None)
 
@@ -623,6 +665,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     body = tree.find("body")
     root = body if body is not None else tree
     markers = _Markers(len(_text(root)))
+    link_len = _LinkChars(root)
 
     score: dict[Any, float] = {}
     good: dict[Any, float] = {}  # article-like text in the subtree (no decay)
@@ -638,7 +681,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
             length = len(text.strip())
             if length < 25:
                 continue
-            links = _link_len(el, length)
+            links = link_len(el, length)
         else:
             text, links = _own_text(el)
             length = len(text.strip())
@@ -686,7 +729,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     best, best_score = None, 0.0
     for raw, el in ranked:
         text_len = len(_text(el).strip()) or 1
-        density = min(1.0, _link_len(el, text_len) / text_len)
+        density = min(1.0, link_len(el, text_len) / text_len)
         value = (raw - good.get(el, 0.0) / 1000) * (1 - density)
         if el.tag in LIST_TAGS:
             # A list wins only when the page has nothing better: lists are mostly link lists.

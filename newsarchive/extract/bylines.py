@@ -15,7 +15,13 @@ from typing import Any
 from lxml import etree
 
 from newsarchive.extract.dates import MONTHS, parse_date_parts
-from newsarchive.extract.document import Document, clean_text, host_of, profile_texts
+from newsarchive.extract.document import (
+    Document,
+    clean_text,
+    host_of,
+    profile_texts,
+    text_content,
+)
 from newsarchive.extract.headline import find_headline
 from newsarchive.items import Contributor
 
@@ -904,7 +910,7 @@ def _from_signature(doc: Document) -> list[Contributor]:
     if body is None:
         return []
     for el in body.iter("strong", "b"):
-        text = clean_text(el.text_content())
+        text = clean_text(text_content(el))
         if not SIGNATURE.match(text) or len(text.split()) > MAX_SIGNATURE_WORDS:
             continue
         if (el.tail or "").strip():
@@ -915,7 +921,7 @@ def _from_signature(doc: Document) -> list[Contributor]:
             block = block.getparent()
         if block is None:
             continue
-        block_text = clean_text(block.text_content())
+        block_text = clean_text(text_content(block))
         if len(block_text) < MIN_SIGNED_TEXT or not block_text.endswith(text):
             continue
         return parse_byline(text)

@@ -78,9 +78,33 @@ for _number, _names in enumerate(
 ):
     for _name in _names.split():
         MONTHS[_name] = _number
+# Month names of the other languages met on pages from anywhere (German with Austrian Jänner,
+# French, Spanish, Italian, Portuguese, Dutch, the Scandinavian ones, Polish and Russian in the
+# genitive a date uses: "7 июня 2020"), with their common abbreviations. A table keeps them in the
+# fast parser: dateparser knows them too, but costs milliseconds per string. Names shared with the
+# lists above (juni, juli, oktober, november, april...) are already there.
+OTHER_LANGUAGE_MONTHS = (
+    "januar jänner janvier janv enero gennaio janeiro jan. januarie stycznia января янв",
+    "februar février févr fevr febrero febbraio fevereiro lutego февраля фев",
+    "märz mär maerz mars marzo março marco maart marca марта мар",
+    "avril avr abril aprile kwietnia апреля апр",
+    "mai mayo maggio maio maja мая",
+    "juin junio giugno junho czerwca июня",
+    "juillet juil julio luglio julho lipca июля",
+    "août aout agosto augustus sierpnia августа авг",
+    "septembre septiembre setiembre settembre setembro września сентября сен",
+    "octobre octubre ottobre outubro października октября окт",
+    "novembre noviembre novembro listopada ноября ноя",
+    "dezember dez décembre déc diciembre dicembre dezembro desember grudnia декабря дек",
+)
+for _number, _names in enumerate(OTHER_LANGUAGE_MONTHS, start=1):
+    for _name in _names.split():
+        MONTHS.setdefault(_name.rstrip("."), _number)
 
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
-_MONTH = rf"(?<![a-z])({_MONTH_ALT})(?![a-z])"
+# Letters of any script around a month name (Cyrillic and accented names end in non-ASCII
+# letters), so "mar" is not read inside "marketing" nor "мая" inside a longer word.
+_MONTH = rf"(?<![^\W\d_])({_MONTH_ALT})(?![^\W\d_])"
 
 # ISO-like year-first dates, with the malformed variants real pages carry: `2015-11-05 T10:08:58Z`
 # (space before T), `2015-06-16T14-05-11Z` (dashes in the time), `2022/12/10 13:19:56` (slashes).
@@ -90,7 +114,8 @@ ISO_DATE = re.compile(
 )
 # Day before month name: `2 Juli 2023`, `10 Des 2022`, `04 November, 2015`, `16-Feb-2016`.
 DAY_MONTH_YEAR = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th)?\s*[-/.\s]\s*{_MONTH}\.?,?\s*[-/.\s]?\s*(\d{{4}})(?!\d)"
+    rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º)?\s*[-/.\s]\s*(?:de\s+)?{_MONTH}\.?,?\s*(?:de\s+)?"
+    r"[-/.\s]?\s*(\d{4})(?!\d)"
 )
 # Month name before day (English, and Indonesian names in WordPress's English pattern:
 # `June 19 2015`, `November 20, 2019`, `Maret 30, 2015`).
@@ -374,9 +399,20 @@ PUBLISHED_META = (
     "parsely-pub-date",
     "sailthru.date",
     "dc.date.issued",
+    # Names of scholarly, Swiftype and publishing-platform markup (Google Scholar's citation_*,
+    # bepress, PRISM), which institutional and journal pages carry instead of Open Graph.
+    "publication_date",
+    "publication-date",
+    "published_date",
+    "citation_publication_date",
+    "citation_date",
+    "bepress_citation_date",
+    "prism.publicationdate",
     "dcterms.issued",
     "dc.date",
+    "dc:date",
     "dcterms.date",
+    "dc.date.created",
     "date",
     "datecreated",
     "createdate",
@@ -422,14 +458,28 @@ SKIP_TAGS = frozenset({"script", "style", "noscript", "option", "select", "texta
 # containers, so the preceding:: axis rightly skips them).
 _PRECEDING = etree.XPath(f"preceding::*[position() <= {WINDOW_BEFORE}]")
 # Elements whose class/id marks a visible date, for pages whose headline cannot be located.
+# Class words are compared lower-cased ("documentPublished"), and include the German and Spanish
+# words for date (datum, fecha).
+_LOWER_CLASS = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
 _DATE_MARKED = etree.XPath(
-    "(.//*[contains(@class, 'date') or contains(@class, 'time') or contains(@class, 'tanggal')"
-    " or contains(@class, 'publish') or contains(@class, 'posted') or contains(@id, 'date')])"
-    "[position() <= 20]"
+    f"(.//*[contains({_LOWER_CLASS}, 'date') or contains({_LOWER_CLASS}, 'time')"
+    f" or contains(@class, 'tanggal') or contains({_LOWER_CLASS}, 'publish')"
+    f" or contains(@class, 'posted') or contains(@class, 'datum') or contains(@class, 'fecha')"
+    " or contains(@id, 'date')])[position() <= 20]"
+)
+# A lead that opens with its date, as press releases write them: "(18.01.2018) Deutschlands
+# Landwirte ...", "Karlsruhe, (12.11.2021). Traditionell ...", "01.02.2022 „Der Arbeitsmarkt ...".
+# Group 1 is the date; an optional place name and comma may come first.
+DATELINE = re.compile(
+    r"^(?:[^\W\d][\w .'-]{0,30},\s*)?\(?"
+    r"(\d{1,2}\.\s?\d{1,2}\.\s?\d{4}|\d{1,2}\.?\s[^\W\d]{3,10}\.?\s\d{4})\)?(?=[\s.:,–—-])"
 )
 _DIGIT = re.compile(r"\d")
-# Dates in article URLs: /2023/07/02/ (date only).
-URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-](\d{1,2})[/-](\d{1,2})(?=[/-])")
+# Dates in article URLs: /2023/07/02/ (date only), and the compact /20200428/ some sites use (a
+# valid month and day are required, so an eight-digit article id rarely passes).
+URL_DATE = re.compile(
+    r"/((?:19|20)\d{2})(?:[/-](\d{1,2})[/-](\d{1,2})|(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01]))(?=[/-])"
+)
 # A visible date that differs from the machine-readable value by more than this is more likely a
 # neighbouring teaser's date than a correction of the machine value.
 MAX_VISIBLE_CORRECTION = timedelta(days=1)
@@ -462,6 +512,24 @@ _DATE_LINE_WORDS = re.compile(
 # A byline that carries the date: a short name, a dash or pipe, then the date line
 # ("Andi Saputra - 3 Maret 2018 20:15 wib"). The name holds no digits and at most six words.
 _NAME_THEN_DATE = re.compile(r"^[^\W\d][^\d|–—-]{1,60}?\s[-–—|]\s+(?=\S)")
+
+
+class _NoZone(tzinfo):
+    """The stand-in zone of a value whose page names no zone, while candidates are compared: its
+    wall clock is taken at face value (offset zero, but never treated as UTC by `_is_utc`).
+    find_dates returns such values naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "no zone"
+
+
+NO_ZONE = _NoZone()
 
 
 @dataclass
@@ -498,7 +566,7 @@ def _same_minute(a: datetime, b: datetime) -> bool:
 
 
 def _is_utc(value: datetime) -> bool:
-    return value.utcoffset() == timedelta(0)
+    return value.tzinfo is not NO_ZONE and value.utcoffset() == timedelta(0)
 
 
 def _fmt(value: datetime) -> str:
@@ -537,18 +605,57 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
             if parsed is not None:
                 out.append(_Candidate(parsed, raw, "meta", f"meta {name}"))
     itemprop = "datePublished" if kind == "published" else "dateModified"
-    # <time> elements marked as the article's date (other microdata carriers are <meta> tags, read
-    # above, or visible text, read near the headline).
-    for el in doc.tree.iter("time"):
+    # Elements marked as the article's date by microdata (<meta> carriers are read above): a
+    # <time>, or a div/span/i/abbr whose `content`/`title` attribute holds the machine value; with
+    # no attribute, microdata's value is the element's text (`<time itemprop=datePublished>20.
+    # Juni 2018</time>`).
+    if "date_itemprops" not in doc.cache:  # one tree walk a page, for published and modified
+        doc.cache["date_itemprops"] = _DATE_ITEMPROP(doc.tree)
+    for el in doc.cache["date_itemprops"]:
         if el.get("itemprop") != itemprop and not (
-            kind == "published" and el.get("pubdate") is not None
+            kind == "published" and el.tag == "time" and el.get("pubdate") is not None
         ):
             continue
         raw = (el.get("datetime") or el.get("content") or el.get("title") or "").strip()
+        if not raw:
+            raw = clean_text(el.text_content())[:MAX_DATE_TEXT]
         parsed = parse_date_parts(raw, fetched_at=fetched_at) if raw else None
+        if parsed is None and raw:
+            parsed = _dateparser_fallback(raw, fetched_at)
         if parsed is not None:
             out.append(_Candidate(parsed, raw, "time", f"<{el.tag} itemprop={itemprop}>"))
+    if kind == "published" and not out:
+        out.extend(_other_jsonld_dates(doc, fetched_at))
     return out
+
+
+# Microdata date carriers other than <meta> (read with the meta tags).
+_DATE_ITEMPROP = etree.XPath(
+    "descendant-or-self::*[@itemprop='datePublished' or @itemprop='dateModified'"
+    " or (self::time and @pubdate)][not(self::meta)]"
+)
+# More JSON-LD objects with a datePublished than this are a listing's items, not one page's date.
+MAX_JSONLD_DATED_OBJECTS = 3
+
+
+def _other_jsonld_dates(doc: Document, fetched_at: datetime | None) -> list[_Candidate]:
+    """The datePublished of a JSON-LD object of a type the article finder does not take (HowTo,
+    Recipe, BlogPosting nested in a graph...), when no other machine value exists: the page's own
+    description of itself still dates it. Several dated objects are a listing: none is taken."""
+    dated = [
+        obj
+        for obj in doc.jsonld
+        if isinstance(obj.get("datePublished"), str) and obj["datePublished"].strip()
+    ]
+    if not dated or len(dated) > MAX_JSONLD_DATED_OBJECTS:
+        return []
+    raw = dated[0]["datePublished"].strip()
+    parsed = parse_date_parts(raw, fetched_at=fetched_at) or _dateparser_fallback(raw, fetched_at)
+    if parsed is None:
+        return []
+    return [
+        _Candidate(parsed, raw, "json-ld", f"JSON-LD datePublished of a {dated[0].get('@type')}")
+    ]
 
 
 def _visible_candidates(
@@ -594,7 +701,11 @@ def _visible_candidates(
             continue
         text = clean_text(raw)
         if not text or len(text) > MAX_DATE_TEXT or text.count(" ") >= MAX_DATE_WORDS:
-            continue
+            lead = DATELINE.match(text) if text and offset > 0 else None
+            if lead is None:
+                continue
+            # A dated lead below the headline: ranked after every date line of the window.
+            text, distance = lead.group(1), distance + WINDOW_AFTER
         label = MODIFIED_LABEL.search(text)
         if label and label.start() > 0 and not PUBLISHED_LABEL.search(text[label.start() :]):
             # "2:26 PM HST - Updated November 18 at 4:46 PM": the part before the update label
@@ -728,7 +839,14 @@ def _resolve(c: _Candidate, zone: tzinfo | None, zone_why: str | None) -> bool:
     v = c.parsed.value
     if v.tzinfo is None:
         if zone is None:
-            return False
+            # No zone known: the value stays the page's wall-clock time (an offset is never
+            # guessed); NO_ZONE lets it be compared and is removed before it leaves find_dates.
+            c.value = v.replace(tzinfo=NO_ZONE)
+            c.zone_note = (
+                f"no zone known for '{c.raw}': kept as the page's local "
+                f"{'time' if c.parsed.has_time else 'date'}, without offset"
+            )
+            return True
         c.value = v.replace(tzinfo=zone)
         if zone_why:
             c.zone_note = f"zone-less '{c.raw}' read in {zone_why}"
@@ -782,6 +900,10 @@ def find_dates(
     machine_mod = _machine_candidates(doc, "modified", fetched_at)
     headline = find_headline(doc)
     visible_pub, visible_mod, times = _visible_candidates(doc, headline, fetched_at, default_tz)
+    if headline is not None and not (visible_pub or machine_pub or profile_pub or times):
+        # Nothing dates the page near its headline nor in its markup: the date-marked elements
+        # anywhere on the page (a byline block far from a mis-found headline, a side column).
+        visible_pub = _visible_candidates(doc, None, fetched_at, default_tz)[0]
     machine_pub.extend(c for c in times if not any(c.raw == m.raw for m in machine_pub))
 
     visible_pub.sort(key=lambda dc: (not dc[1].parsed.has_time, dc[0]))
@@ -829,12 +951,19 @@ def find_dates(
             result.notes.append(
                 f"published: only the URL gives a date ({published.raw}); time unknown"
             )
+    if published is None:
+        published = _first_time_element(doc, fetched_at, zone, zone_why)
+        if published is not None:
+            result.notes.append(
+                f"published: no date near the headline; used the page's first <time datetime> "
+                f"'{published.raw}'"
+            )
     if published is not None:
         assert published.value is not None
         if zone is not None and _is_utc(published.value) and published.source != "url":
             # Same instant, shown in the site's local zone (the raw string keeps what was written).
             published.value = published.value.astimezone(zone)
-        result.published, result.published_raw = published.value, published.raw
+        result.published, result.published_raw = _naive_if_no_zone(published.value), published.raw
         result.published_source = published.source
         if published.zone_note:
             result.notes.append(f"published: {published.zone_note}")
@@ -854,9 +983,10 @@ def find_dates(
     )
     if (
         modified is not None
-        and result.published is not None
+        and published is not None
+        and published.value is not None
         and modified.value is not None
-        and _minute(modified.value) < _minute(result.published)
+        and _minute(modified.value) < _minute(published.value)
     ):
         result.notes.append(
             f"modified: {modified.where} '{modified.raw}' is earlier than published; dropped"
@@ -866,9 +996,14 @@ def find_dates(
         assert modified.value is not None
         if zone is not None and _is_utc(modified.value):
             modified.value = modified.value.astimezone(zone)
-        result.modified, result.modified_raw = modified.value, modified.raw
+        result.modified, result.modified_raw = _naive_if_no_zone(modified.value), modified.raw
         result.modified_source = modified.source
     return result
+
+
+def _naive_if_no_zone(value: datetime) -> datetime:
+    """The contract: a value whose zone nobody knows leaves find_dates naive (local wall time)."""
+    return value.replace(tzinfo=None) if value.tzinfo is NO_ZONE else value
 
 
 def _label_overrides(c: _Candidate, default_tz: tzinfo | None) -> bool:
@@ -956,6 +1091,14 @@ def _pick_published(
             )
             return timed[0]
         return visible
+    if visible.value.tzinfo is NO_ZONE:
+        # A zone-less visible time cannot tell a mislabelled machine offset from a right one: a
+        # machine value on the visible calendar day (in its own offset) is the same publication,
+        # written with an offset, and is kept.
+        for c in timed:
+            assert c.value is not None
+            if c.value.date() == visible.value.date():
+                return c
     for c in timed:
         assert c.value is not None
         # Same minute, or less than a minute apart (the visible time rounded, not truncated).
@@ -1056,11 +1199,33 @@ def _pick_modified(
     return visible
 
 
+def _first_time_element(
+    doc: Document, fetched_at: datetime | None, zone: tzinfo | None, zone_why: str | None
+) -> _Candidate | None:
+    """The first visible <time datetime> of the body outside captions, for pages whose headline
+    window holds no date (the date sits in a side column, or no headline was found): a page's
+    own date comes before its teasers' in document order far more often than not."""
+    body = doc.tree.find("body")
+    if body is None:
+        return None
+    for el in body.iter("time"):
+        raw = (el.get("datetime") or "").strip()
+        if not raw or _hidden(el) or _in_caption(el):
+            continue
+        parsed = parse_date_parts(raw, fetched_at=fetched_at)
+        if parsed is not None and not parsed.relative:
+            c = _Candidate(parsed, raw, "time", "<time datetime>")
+            _resolve(c, zone, zone_why)
+            return c
+    return None
+
+
 def _url_candidate(url: str, zone: tzinfo | None, zone_why: str | None) -> _Candidate | None:
     m = URL_DATE.search(url)
-    if not m or zone is None:
+    if not m:
         return None
-    d = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    month, day = (m.group(2), m.group(3)) if m.group(2) else (m.group(4), m.group(5))
+    d = _make(int(m.group(1)), int(month), int(day))
     if d is None:
         return None
     c = _Candidate(ParsedDate(d, False, None), m.group(0).strip("/"), "url", "URL")

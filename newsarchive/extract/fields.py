@@ -14,12 +14,13 @@ from urllib.parse import urljoin, urlsplit
 
 from newsarchive.extract.document import (
     Document,
-    classed,
+    classed_matching,
     clean_text,
     css,
     element_text,
     host_of,
     profile_texts,
+    text_content,
 )
 from newsarchive.extract.headline import (
     displayed_headline,
@@ -31,10 +32,13 @@ from newsarchive.extract.headline import (
     title_references,
 )
 
-# Month names that only Indonesian dates use: a cheap language hint for pages without lang.
-_ID_HINT = re.compile(
-    r"\b(Januari|Februari|Maret|Mei|Juni|Juli|Agustus|Oktober|Desember|WIB|WITA)\b"
-)
+# Month names that only Indonesian dates use, and the Indonesian zone labels: a cheap language
+# hint for pages without lang.
+_ID_HINT = re.compile(r"\b(Maret|Agustus|Desember|Pebruari|Nopember|WIB|WITA)\b")
+# Indonesian month names that German (Juni, Juli, Oktober) or Dutch (Januari, Februari, Mei)
+# spell the same way: alone they hint at Indonesian only when the prose reads Indonesian too, or
+# German pages without lang get Indonesian dates and WIB times.
+_ID_HINT_SHARED = re.compile(r"\b(Januari|Februari|Mei|Juni|Juli|Oktober)\b")
 
 
 # Function words that make up a fifth of any Indonesian text and are rare in English: names and
@@ -75,7 +79,7 @@ def _prose_runs(doc: Document) -> Iterator[list[str]]:
     long text run (<div> text between <br>) for pages with too few paragraphs."""
     total = 0
     for p in doc.tree.iter("p"):
-        words = _WORD.findall(p.text_content().lower())
+        words = _WORD.findall(text_content(p).lower())
         # Short runs are menus, dates, captions and labels, not prose.
         if len(words) >= MIN_PROSE_WORDS:
             total += len(words)
@@ -127,8 +131,10 @@ def is_indonesian(doc: Document) -> bool:
     if doc.url and re.search(r"\.id(?:[:/]|$)", doc.url.split("?")[0][:80]):
         return True
     head = doc.tree.find("body")
-    sample = (head.text_content() if head is not None else "")[:20000]
-    return bool(_ID_HINT.search(sample))
+    sample = (text_content(head) if head is not None else "")[:20000]
+    if _ID_HINT.search(sample):
+        return True
+    return bool(_ID_HINT_SHARED.search(sample)) and text_is_indonesian(doc)
 
 
 # Names that mark an Indonesian publication, whatever language a page is written in (The Jakarta
@@ -320,7 +326,7 @@ def _visible_trail_wins(shown: list[str], declared: list[str]) -> bool:
 def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
     # JSON-LD first: it is what the site declares, where the visible trail may be abbreviated.
     names = _jsonld_trail(doc, title)
-    crumbs = [el for el, marks in classed(doc) if BREADCRUMB_MARK.search(marks)]
+    crumbs = classed_matching(doc, BREADCRUMB_MARK)
     for crumb in crumbs:
         if crumb.tag in NOT_CONTAINER_TAGS or len(crumb.findall(".//a")) > MAX_TRAIL_LINKS:
             continue
@@ -445,7 +451,7 @@ NAVIGATION_MARK = re.compile(r"menu|nav")
 def _menu_links(doc: Document) -> list[Any]:
     """The links of the site's menus, computed once a page."""
     if "menu_links" not in doc.cache:
-        menus = [el for el, marks in classed(doc) if NAVIGATION_MARK.search(marks)]
+        menus = classed_matching(doc, NAVIGATION_MARK)
         menus += doc.tree.iter("header", "nav")
         doc.cache["menu_links"] = list(dict.fromkeys(a for m in menus for a in m.iter("a")))
     return doc.cache["menu_links"]
@@ -759,7 +765,8 @@ def _visible_tags(doc: Document) -> list[str]:
     ]
     if links:
         return _tag_texts(links[:MAX_TAGS], doc, headed_as_tags=True)
-    for container, _ in classed(doc):
+    # Only elements whose marks (class first) hold a tag word can have a class that does.
+    for container in classed_matching(doc, TAG_CONTAINER_CLASS):
         if container.tag in NOT_CONTAINER_TAGS or not TAG_CONTAINER_CLASS.search(
             (container.get("class") or "").lower()
         ):

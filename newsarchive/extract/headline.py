@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from newsarchive.extract.document import Document, classed, clean_text, element_text
+from lxml import etree
+
+from newsarchive.extract.document import (
+    Document,
+    classed_matching,
+    clean_text,
+    element_text,
+    text_content,
+)
 
 # Separators sites put between a headline and their own name in <title> / og:title.
 TITLE_SEPARATORS = re.compile(r"\s+(?:[-|–—:»·]|::)\s+")
@@ -81,11 +89,15 @@ def title_references(doc: Document) -> list[tuple[str, str]]:
     return [(text, source) for text, source in references if text]
 
 
+# `descendant-or-self::` finds what `//*` does, in the same order, without libxml2's per-node step.
+_ITEMPROP_HEADLINE = etree.XPath("descendant-or-self::*[@itemprop='headline']")
+
+
 def _candidates(doc: Document) -> list[tuple[Any, str, str]]:
     """(element, text, normalised text) of every element that may display the headline."""
     elements = [el for tag in DISPLAY_TAGS for el in doc.tree.iter(tag)]
-    elements += doc.tree.xpath("//*[@itemprop='headline']")
-    elements += [el for el, marks in classed(doc) if HEADLINE_MARK.search(marks)]
+    elements += _ITEMPROP_HEADLINE(doc.tree)
+    elements += classed_matching(doc, HEADLINE_MARK)
     found = []
     for el in dict.fromkeys(elements):
         if el.tag in NOT_HEADLINE_TAGS:
@@ -175,7 +187,7 @@ def _loose_headline(doc: Document) -> Any | None:
         for el in doc.tree.iter(tag):
             if tag == "h1" and first_h1 is None:
                 first_h1 = el
-            if keys and _matches_title(clean_text(el.text_content()).lower(), keys):
+            if keys and _matches_title(clean_text(text_content(el)).lower(), keys):
                 return el
     if keys:
         lengths = [len(k) for k in keys]

@@ -21,7 +21,7 @@ import re
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-from newsarchive.extract.document import Document
+from newsarchive.extract.document import Document, text_content
 
 ARTICLE = "article"
 LISTING = "listing"
@@ -100,9 +100,9 @@ def teaser_texts(doc: Document) -> set[str]:
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        text = _normalise(a.text_content())
-        if len(text.split()) < TEASER_MIN_WORDS:
-            continue
+        text = _normalise(text_content(a))
+        if text in texts or len(text.split()) < TEASER_MIN_WORDS:
+            continue  # (a text already kept needs no second look at its link target)
         if here:
             try:
                 target = urldefrag(urljoin(here, href))[0]

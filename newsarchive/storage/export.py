@@ -27,7 +27,10 @@ OFFSET_TIME_COLUMNS = ("published", "modified")
 PARQUET_ZONE_NOTE = (
     "Timestamps are UTC instants. published and modified were stated by the article with an "
     "offset, kept in published_offset and modified_offset (+07:00 = WIB): local time = instant "
-    "+ offset. published_date is the date printed on the article, in its own zone."
+    "+ offset. published_date is the date printed on the article, in its own zone. When the "
+    "article stated no zone, the timestamp and its offset are NULL (no instant is known) and "
+    "published_local / modified_local keep the local time or bare date as the page wrote it; "
+    "those columns hold every row's local wall time (YYYY-MM-DDTHH:MM:SS, or YYYY-MM-DD)."
 )
 
 
@@ -96,6 +99,16 @@ def parquet_schema(columns: list[str]):
                     metadata={"description": f"UTC offset {name} was stated in, e.g. +07:00"},
                 )
             )
+            fields.append(
+                pa.field(
+                    f"{name}_local",
+                    pa.string(),
+                    metadata={
+                        "description": f"{name} as the page's local wall time, without offset "
+                        "(the only value when the page stated no zone)"
+                    },
+                )
+            )
     return pa.schema(fields, metadata={"newsarchive": PARQUET_ZONE_NOTE})
 
 
@@ -109,6 +122,15 @@ def _offset(text: str | None) -> str | None:
     seconds = int(moment.utcoffset().total_seconds())
     sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
     return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _local(text: str | None) -> str | None:
+    """The local wall time of a stored ISO-8601 value, without offset; a bare date stays one."""
+    if not text:
+        return None
+    if len(text) == 10:
+        return text
+    return datetime.fromisoformat(text).replace(tzinfo=None).isoformat()
 
 
 def _strings_map(value: Any) -> list[tuple[str, str]] | None:
@@ -141,8 +163,11 @@ def parquet_row(row: dict[str, Any]) -> dict[str, Any]:
     decoded = decode_row(row)
     for name, value in decoded.items():
         if name in OFFSET_TIME_COLUMNS:
-            out[name] = parse_stored_time(value)
-            out[f"{name}_offset"] = _offset(value)
+            offset = _offset(value)
+            # A value without offset is no instant: reading it as UTC would invent one.
+            out[name] = parse_stored_time(value) if offset is not None else None
+            out[f"{name}_offset"] = offset
+            out[f"{name}_local"] = _local(value)
         elif name in TIME_COLUMNS:
             out[name] = parse_stored_time(value)
         elif name == "published_date":

@@ -63,7 +63,8 @@ def _filters(
 
     A date bound compares with the date printed on the article (its own zone, as a reader
     counts), a time bound with the UTC instant; both fall back to the first-seen time when the
-    publication time is unknown. --until is inclusive: a date takes in that whole day. Author and
+    publication time is unknown. A publication time stated without zone has no UTC instant: a
+    time bound compares with its date (the start of that day, as text sorts), not first-seen. --until is inclusive: a date takes in that whole day. Author and
     category match whole values, case-insensitively.
     """
     clauses, params = [], []
@@ -78,7 +79,10 @@ def _filters(
                 f"coalesce({alias}.published_date, substr({alias}.first_seen, 1, 10)) {operator} ?"
             )
         else:
-            clauses.append(f"coalesce({alias}.published_utc, {alias}.first_seen) {operator} ?")
+            clauses.append(
+                f"coalesce({alias}.published_utc, {alias}.published_date, {alias}.first_seen)"
+                f" {operator} ?"
+            )
         params.append(bound)
     if author is not None:
         # json_each over the row's own array: works on every schema version (read commands do
@@ -277,7 +281,8 @@ def article_rows(
     """Every article row (JSON columns still JSON text), oldest publication first."""
     where, params = _filters(site, since)
     yield from archive.db.query(
-        f"SELECT * FROM articles a WHERE 1{where} ORDER BY coalesce(a.published_utc, a.first_seen), a.id",
+        f"SELECT * FROM articles a WHERE 1{where} "
+        "ORDER BY coalesce(a.published_utc, a.published_date, a.first_seen), a.id",
         params,
     )
 

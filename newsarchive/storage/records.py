@@ -29,7 +29,9 @@ def utc_now() -> str:
 
 
 def parse_stored_time(text: str | None) -> datetime | None:
-    """A stored ISO-8601 value (UTC `...Z` or with an offset) back as an aware datetime."""
+    """A stored ISO-8601 value (UTC `...Z` or with an offset) back as an aware datetime. A value
+    without offset (a published time or bare date whose page named no zone) is taken as UTC: an
+    approximation within a day, good enough for the ages a recrawl schedule compares."""
     if not text:
         return None
     moment = datetime.fromisoformat(text)
@@ -60,9 +62,15 @@ def article_columns(article: Article) -> dict[str, Any]:
         column: (_json(record[column]) if column in JSON_COLUMNS else record[column])
         for column in RECORD_COLUMNS
     }
-    row["published_utc"] = utc_iso(article.published)
+    # A published value without offset (the page named no zone) is no instant: published_utc stays
+    # NULL rather than guessing one, while published keeps the page's local time and
+    # published_date its calendar date, so day queries and --since dates still see the record.
+    published = article.published
+    row["published_utc"] = (
+        utc_iso(published) if published is not None and published.tzinfo is not None else None
+    )
     # The calendar date printed on the article, in the article's own zone.
-    row["published_date"] = article.published.date().isoformat() if article.published else None
+    row["published_date"] = published.date().isoformat() if published else None
     row["word_count"] = len(article.body.split()) if article.body else None
     row["extractor_version"] = article.extractor_version
     row["content_hash"] = content_hash(row)

@@ -249,10 +249,13 @@ def test_zoneless_indonesian_date_line_is_wib_when_the_page_gives_no_zone() -> N
     assert any("WIB" in note for note in result.notes)
 
 
-def test_zoneless_english_date_without_zone_stays_unread() -> None:
-    # No Indonesian day name: an offset is still never guessed.
+def test_zoneless_english_date_without_zone_stays_naive() -> None:
+    # No Indonesian day name: an offset is still never guessed; the local time is kept naive.
     html = _page('<div class="date">August 14, 2019 09:05</div>', lang=' lang="en-US"')
-    assert _dates(html, default_tz=None).published is None
+    result = _dates(html, default_tz=None)
+    assert result.published == datetime(2019, 8, 14, 9, 5)
+    assert result.published.tzinfo is None
+    assert any("no zone known" in note for note in result.notes)
 
 
 def test_visible_wita_label_wins_over_a_machine_offset_for_the_same_instant() -> None:

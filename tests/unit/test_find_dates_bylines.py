@@ -191,12 +191,13 @@ def test_zoneless_time_on_foreign_page_takes_offset_of_another_source() -> None:
     assert any("+08:00" in note for note in result.notes)
 
 
-def test_zoneless_time_with_no_zone_anywhere_is_none() -> None:
+def test_zoneless_time_with_no_zone_anywhere_is_naive() -> None:
     html = page(
         "<h1>Empati dan Dedikasi Pekerja Sosial Masyarakat</h1>"
         f'<div class="byline">Agence France-Presse | World | Fri, June 19 2015, 7:36 AM</div>{ARTICLE_TEXT}'
     )
-    assert dates_of(html, default_tz=None).published is None
+    # No offset is guessed: the page's local time is kept without one.
+    assert dates_of(html, default_tz=None).published == datetime(2015, 6, 19, 7, 36)
     # The same page with the site's zone known.
     assert dates_of(html, default_tz=WIB).published == datetime(2015, 6, 19, 7, 36, tzinfo=PLUS7)
 

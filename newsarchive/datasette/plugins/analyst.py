@@ -30,6 +30,8 @@ from newsarchive.storage.records import parse_since
 # first and the marks turned into <mark> after.
 MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
 ZONE_NAMES = {"+07:00": "WIB", "+08:00": "WITA", "+09:00": "WIT", "+00:00": "UTC"}
+# Shown after a local time whose page stated no zone.
+NO_ZONE_LABEL = "(zone not stated)"
 SEARCH_PAGE_SIZE = 20
 DASHBOARD_SLUG = "archive"
 
@@ -44,11 +46,12 @@ def local_time(value: str | None, with_time: bool = True) -> str:
     except ValueError:
         return value
     day = f"{moment.day} {moment:%b %Y}"
-    if not with_time:
+    if not with_time or len(value) == 10:  # a bare date (the page gave no time) has no clock
         return day
     offset = moment.strftime("%z")
     offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
-    zone = ZONE_NAMES.get(offset, f"UTC{offset}" if offset else "")
+    # A time without offset is the page's own clock, zone not stated: shown as such, not as UTC.
+    zone = ZONE_NAMES.get(offset, f"UTC{offset}") if offset else NO_ZONE_LABEL
     return f"{day}, {moment:%H:%M} {zone}".rstrip()
 
 

@@ -1,0 +1,179 @@
+"""Dates on pages from anywhere: one hand-made case per date form and markup, and the contract for
+a date whose page names no zone (kept naive, never given a guessed offset)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from newsarchive.datasette.plugins.analyst import local_time
+from newsarchive.extract import extract_article
+from newsarchive.extract.dates import parse_date_parts
+from newsarchive.items import Article
+from newsarchive.storage.records import article_columns
+
+BODY = "<p>" + " ".join(["Ein langer Absatz mit genug Worten für den Text der Seite."] * 8) + "</p>"
+
+
+def page(head: str = "", before: str = "", after: str = "", lang: str | None = "de") -> str:
+    lang_attr = f' lang="{lang}"' if lang else ""
+    return (
+        f"<html{lang_attr}><head><title>Titel</title>{head}</head><body><article>{before}"
+        f"<h1>Eine Überschrift der Seite</h1>{after}{BODY}</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "has_time"),
+    [
+        ("am 20.06.2018", datetime(2018, 6, 20), False),
+        ("27.06.2018 09:54", datetime(2018, 6, 27, 9, 54), True),
+        ("January 22, 2014", datetime(2014, 1, 22), False),
+        ("20. Juni 2018", datetime(2018, 6, 20), False),
+        ("3. Januar 2019, 14:05 Uhr", datetime(2019, 1, 3, 14, 5), True),
+        ("1. März 2020", datetime(2020, 3, 1), False),
+        ("5. Mai 2017", datetime(2017, 5, 5), False),
+        ("24. Dezember 2015", datetime(2015, 12, 24), False),
+        ("12. Jänner 2021", datetime(2021, 1, 12), False),
+        ("14 février 2019", datetime(2019, 2, 14), False),
+        ("3 août 2019", datetime(2019, 8, 3), False),
+        ("1er décembre 2020", datetime(2020, 12, 1), False),
+        ("15 de marzo de 2020", datetime(2020, 3, 15), False),
+        ("7 июня 2020 г.", datetime(2020, 6, 7), False),
+        ("25 декабря 2019", datetime(2019, 12, 25), False),
+        ("9 maggio 2018", datetime(2018, 5, 9), False),
+        ("2 maart 2016", datetime(2016, 3, 2), False),
+    ],
+)
+def test_date_forms_of_other_languages(text, want, has_time):
+    parsed = parse_date_parts(text)
+    assert parsed is not None, text
+    assert parsed.value == want and parsed.has_time == has_time and parsed.zone is None
+
+
+@pytest.mark.parametrize("text", ["marketing 2020", "Marsch 2019", "Maier 12 2018"])
+def test_month_names_are_whole_words(text):
+    assert parse_date_parts(text) is None
+
+
+@pytest.mark.parametrize(
+    ("html", "want"),
+    [
+        # Zone-less visible date lines next to the headline.
+        (page(after='<p class="date">am 20.06.2018</p>'), "2018-06-20"),
+        (page(after="<span>27.06.2018 09:54</span>"), "2018-06-27T09:54:00"),
+        (page(after="<div>January 22, 2014</div>", lang="en"), "2014-01-22"),
+        (page(after="<span>19. Oktober 2019, 14:37 Uhr</span>"), "2019-10-19T14:37:00"),
+        # A date-only JSON-LD value.
+        (
+            page(
+                '<script type="application/ld+json">{"@type": "NewsArticle", '
+                '"datePublished": "2019-07-25"}</script>'
+            ),
+            "2019-07-25",
+        ),
+        # Microdata on elements other than <meta>: content attribute, title, a <time>'s text.
+        (
+            page(after='<i itemprop="datePublished" content="2020-02-11T17:29:00+01:00">x</i>'),
+            "2020-02-11T17:29:00+01:00",
+        ),
+        (
+            page(after='<abbr itemprop="datePublished" title="2011-03-30T21:05:00-07:00">9</abbr>'),
+            "2011-03-30T21:05:00-07:00",
+        ),
+        (page(after='<time itemprop="datePublished">20. Juni 2018</time>'), "2018-06-20"),
+        # Meta names of other publishing systems.
+        (page('<meta name="publication_date" content="2022-02-08T14:00:00">'), "2022-02-08T14:00:00"),
+        (page('<meta name="DC.date.issued" content="2011-09-17">'), "2011-09-17"),
+        (page('<meta name="citation_publication_date" content="2009/09/15">'), "2009-09-15"),
+        (page('<meta name="parsely-pub-date" content="2020-05-01T10:00:00Z">'),
+         "2020-05-01T10:00:00+00:00"),
+        (page('<meta name="sailthru.date" content="2020-05-01 10:00:00">'), "2020-05-01T10:00:00"),
+        (page('<meta name="article.published" content="2018-03-04">'), "2018-03-04"),
+        (page('<meta name="pubdate" content="2017-01-02">'), "2017-01-02"),
+        (page('<meta name="date" content="2016-04-05">'), "2016-04-05"),
+        # A press-release lead that opens with its date.
+        (page(after="<p><strong>(18.01.2018) Die Landwirte zittern vor der Seuche, die seit "
+                    "Wochen im Osten des Landes um sich greift und Schweine tötet.</strong></p>"),
+         "2018-01-18"),
+    ],
+)  # fmt: skip
+def test_published_from_markup(html, want):
+    article = extract_article(html, "https://example.org/artikel")
+    assert article.to_dict()["published"] == want, article.notes
+
+
+def test_url_dates_without_zone():
+    article = extract_article(page(lang="en"), "https://example.org/2020/04/28/story/")
+    assert article.to_dict()["published"] == "2020-04-28"
+    compact = extract_article(page(lang="en"), "https://example.org/20200428/story")
+    assert compact.to_dict()["published"] == "2020-04-28"
+    assert extract_article(page(lang="en"), "https://example.org/20201399/story").published is None
+
+
+def test_time_element_outside_the_headline_window():
+    filler = "".join(f"<div><span>x{i}</span></div>" for i in range(60))
+    html = page(after=filler + '<aside><time datetime="2020-08-06T09:09:24Z">6 Aug</time></aside>')
+    article = extract_article(html, "https://example.org/a")
+    assert article.to_dict()["published"] == "2020-08-06T09:09:24+00:00"
+
+
+def test_zone_less_value_is_kept_naive_with_a_note():
+    article = extract_article(page(after="<span>27.06.2018 09:54</span>"), "https://example.org/a")
+    assert article.published == datetime(2018, 6, 27, 9, 54)
+    assert article.published.tzinfo is None
+    assert any("no zone known" in note and "27.06.2018 09:54" in note for note in article.notes)
+
+
+def test_an_offset_elsewhere_on_the_page_still_zones_a_visible_time():
+    head = '<meta property="article:modified_time" content="2018-06-28T10:00:00+02:00">'
+    article = extract_article(
+        page(head, after="<span>27.06.2018 09:54</span>"), "https://example.org/a"
+    )
+    assert article.to_dict()["published"] == "2018-06-27T09:54:00+02:00"
+
+
+def test_german_page_without_lang_is_not_indonesian():
+    html = page(after="<span>Donnerstag, 14. Juni 2018 10:15</span>", lang=None).replace(
+        BODY, "<p>" + "Die Sitzung im Juni und im Juli war lang, sagte der Sprecher. " * 10 + "</p>"
+    )
+    article = extract_article(html, "https://example.org/a")
+    assert article.language != "id"
+    assert article.to_dict()["published"] == "2018-06-14T10:15:00"  # no WIB offset
+
+
+def test_indonesian_page_keeps_wib():
+    article = extract_article(
+        page(after="<span>Senin, 02 Juli 2023 19:17 WIB</span>", lang="id"),
+        "https://example.id/a",
+    )
+    assert article.to_dict()["published"] == "2023-07-02T19:17:00+07:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "utc", "day"),
+    [
+        (datetime(2018, 6, 27, 9, 54), "2018-06-27T09:54:00", None, "2018-06-27"),
+        (datetime(2018, 6, 27), "2018-06-27", None, "2018-06-27"),
+        (
+            datetime(2018, 6, 27, 1, 0, tzinfo=timezone(timedelta(hours=7))),
+            "2018-06-27T01:00:00+07:00",
+            "2018-06-26T18:00:00Z",
+            "2018-06-27",
+        ),
+    ],
+)
+def test_stored_columns_for_naive_and_aware_dates(value, text, utc, day):
+    article = Article(url="https://example.org/a", title="T", published=value)
+    assert article.to_dict()["published"] == text
+    row = article_columns(article)
+    assert row["published"] == text
+    assert row["published_utc"] == utc
+    assert row["published_date"] == day
+
+
+def test_datasette_shows_zone_less_dates_as_written():
+    assert local_time("2018-06-27") == "27 Jun 2018"
+    assert local_time("2018-06-27T09:54:00") == "27 Jun 2018, 09:54 (zone not stated)"
+    assert local_time("2023-07-02T19:17:00+07:00") == "2 Jul 2023, 19:17 WIB"
