@@ -20,9 +20,12 @@ from newsarchive.errors import NotHtmlError
 from newsarchive.extract import extract_article
 from newsarchive.items import Article
 
-# Seconds one call may take on any input (real pages take milliseconds; the bound catches
-# pathological regex backtracking or quadratic tree walks, with room for a slow shared CI machine).
-MAX_SECONDS_PER_CALL = 2.0
+# Seconds one call may take on any input. Real pages take milliseconds and the biggest inputs here
+# (a megabyte nested 30,000 deep) about a second on an idle machine; the bound is for what a
+# pathological regex or a quadratic tree walk does (minutes on those inputs), with room for a CI
+# machine whose two cores run other jobs too (2.8 s was seen there). Speed itself is measured by
+# benchmarks/bench_extract.py, not here.
+MAX_SECONDS_PER_CALL = 10.0
 FETCHED_AT = datetime(2023, 7, 3, 3, 0, tzinfo=UTC)
 GOLDEN_PAGES = sorted((Path(__file__).parent.parent / "golden" / "fixtures").glob("*.html"))
 
