@@ -94,6 +94,19 @@ def batch_requests(lines: Iterable[str]) -> Iterator[tuple[dict | None, str | No
         yield req, None
 
 
+# Characters str.splitlines() (and so many JSON Lines readers) take for line breaks although
+# JSON allows them raw inside strings: escaped, one record stays one line for every reader.
+_LINE_BREAKING = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(value: object) -> str:
+    """`value` as one line of JSON Lines (UTF-8 text kept, line-breaking characters escaped)."""
+    text = json.dumps(value, ensure_ascii=False)
+    if "\u0085" in text or "\u2028" in text or "\u2029" in text:
+        text = text.translate(_LINE_BREAKING)
+    return text + "\n"
+
+
 def run_batch(lines: Iterable[str], out: TextIO) -> int:
     """The batch protocol. Returns the number of pages that failed."""
     failed = 0
@@ -115,6 +128,6 @@ def run_batch(lines: Iterable[str], out: TextIO) -> int:
                 "id": req.get("id"),
                 "error": f"{req['path']}: extractor error: {type(exc).__name__}: {exc}",
             }
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.write(json_line(result))
         out.flush()
     return failed

@@ -14,14 +14,21 @@ Two layers:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from lxml import etree
 
-from newsarchive.extract.document import Document, clean_text, profile_texts
+from newsarchive.extract.document import (
+    ARTICLE_TYPES,
+    Document,
+    _flatten_jsonld,
+    clean_text,
+    profile_texts,
+)
 from newsarchive.extract.headline import find_headline
 
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -97,9 +104,31 @@ OTHER_LANGUAGE_MONTHS = (
     "novembre noviembre novembro listopada ноября ноя",
     "dezember dez décembre déc diciembre dicembre dezembro desember grudnia декабря дек",
 )
-for _number, _names in enumerate(OTHER_LANGUAGE_MONTHS, start=1):
-    for _name in _names.split():
-        MONTHS.setdefault(_name.rstrip("."), _number)
+# More of the languages of news sites from anywhere, in the form a date writes them: Ukrainian,
+# Czech, Slovak and Croatian in the genitive, Turkish, Hungarian, Romanian, Serbian/Bosnian Latin,
+# Finnish (partitive), Greek (genitive), Catalan, Lithuanian. Croatian `listopada` (October) is left
+# out: Polish uses the same word for November, and the Polish reading is kept.
+MORE_LANGUAGE_MONTHS = (
+    "січня ledna januára siječnja ocak január ianuarie tammikuuta ιανουαρίου gener sausio",
+    "лютого února februára veljače şubat február februarie helmikuuta φεβρουαρίου febrer vasario",
+    "березня března marca ožujka mart március martie maaliskuuta μαρτίου març kovo",
+    "квітня dubna apríla travnja nisan április aprilie huhtikuuta απριλίου abril balandžio",
+    "травня května mája svibnja mayıs május maj toukokuuta μαΐου maig gegužės",
+    "червня června júna lipnja haziran június iunie jun kesäkuuta ιουνίου juny birželio",
+    "липня července júla srpnja temmuz július iulie jul heinäkuuta ιουλίου juliol liepos",
+    "серпня srpna augusta kolovoza ağustos augusztus avgust elokuuta αυγούστου agost rugpjūčio",
+    "вересня září septembra rujna eylül szeptember septembrie septembar syyskuuta σεπτεμβρίου"
+    " setembre rugsėjo",
+    "жовтня října októbra ekim október octombrie oktobar lokakuuta οκτωβρίου octubre spalio",
+    "листопада listopadu novembra studenoga studenog kasım noiembrie novembar marraskuuta"
+    " νοεμβρίου lapkričio",
+    "грудня prosince decembra prosinca aralık decembrie decembar joulukuuta δεκεμβρίου desembre"
+    " gruodžio",
+)
+for _table in (OTHER_LANGUAGE_MONTHS, MORE_LANGUAGE_MONTHS):
+    for _number, _names in enumerate(_table, start=1):
+        for _name in _names.split():
+            MONTHS.setdefault(_name.rstrip("."), _number)
 
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 # Letters of any script around a month name (Cyrillic and accented names end in non-ASCII
@@ -120,8 +149,12 @@ DAY_MONTH_YEAR = re.compile(
 # Month name before day (English, and Indonesian names in WordPress's English pattern:
 # `June 19 2015`, `November 20, 2019`, `Maret 30, 2015`).
 MONTH_DAY_YEAR = re.compile(rf"{_MONTH}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)")
-# Numeric day-first dates (the Indonesian convention): `05/11/2015`, `08/1/2026`, `2.7.2023`.
-NUMERIC_DMY = re.compile(r"(?<![\d/.-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?!\d)")
+# Numeric day-first dates (the Indonesian convention): `05/11/2015`, `08/1/2026`, `2.7.2023`, and
+# the German typographic form with a (thin) space after each dot, `4. 2. 2022` (a space is allowed
+# only after a dot: `4/ 2/ 2022` is not a way anyone writes a date).
+NUMERIC_DMY = re.compile(
+    r"(?<![\d/.-])(\d{1,2})([/.-])(?:(?<=\.)\s)?(\d{1,2})\2(?:(?<=\.)\s)?(\d{4})(?!\d)"
+)
 # A time: 24-hour `19:17`, dotted `19.17`, optional seconds, optional am/pm. The lookarounds keep
 # numbers such as `1.229 views` and `Rp 10.500` from reading as times.
 TIME = re.compile(
@@ -222,6 +255,19 @@ def _read_zone(text: str, pos: int, original: str) -> tuple[tzinfo | None, str |
     return None, None
 
 
+# Year first with a month name, as Hungarian (`2020. június 7.`) and Lithuanian (`2020 m. birželio
+# 7 d.`) write it: the dot or "m." after the year is required, so "in 2019 may 5 ..." stays prose.
+YEAR_MONTH_DAY = re.compile(rf"(?<!\d)(\d{{4}})(?:\.|\s+m\.)\s*{_MONTH}\.?\s+(\d{{1,2}})(?!\d)")
+# Chinese and Japanese (年月日) and Korean (년월일) dates: `2020年2月14日`, `2020년 2월 14일`.
+CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+_DAY_FIRST_PATTERNS = (
+    (DAY_MONTH_YEAR, "dmy"),
+    (MONTH_DAY_YEAR, "mdy"),
+    (NUMERIC_DMY, "num"),
+    (YEAR_MONTH_DAY, "ymd"),
+)
+
+
 def _find_date(text: str) -> tuple[datetime, int, int] | None:
     """The first calendar date in `text` (lower-cased) and its span."""
     best: tuple[datetime, int, int] | None = None
@@ -235,11 +281,17 @@ def _find_date(text: str) -> tuple[datetime, int, int] | None:
                 )
                 return d, m.start(), -m.end()  # negative end: the time is already read
             best = (d, m.start(), m.end())
-    for pattern, order in ((DAY_MONTH_YEAR, "dmy"), (MONTH_DAY_YEAR, "mdy"), (NUMERIC_DMY, "num")):
+    patterns = _DAY_FIRST_PATTERNS
+    if "年" in text or "년" in text:  # the fast test keeps the CJK pattern off every other string
+        patterns = (*patterns, (CJK_DATE, "ymd"))
+    for pattern, order in patterns:
         m = pattern.search(text)
         if not m or (best and best[1] <= m.start()):
             continue
-        if order == "dmy":
+        if order == "ymd":
+            month = m.group(2)
+            d = _make(int(m.group(1)), MONTHS.get(month) or int(month), int(m.group(3)))
+        elif order == "dmy":
             d = _make(int(m.group(3)), MONTHS[m.group(2)], int(m.group(1)))
         elif order == "mdy":
             d = _make(int(m.group(3)), MONTHS[m.group(1)], int(m.group(2)))
@@ -325,14 +377,21 @@ def parse_date_parts(
 
 # dateparser is slow to import and to call: only strings that look like a date (a digit and a
 # letter, short) and that the fast rules could not read are handed to it.
-_DATEPARSER_CANDIDATE = re.compile(r"(?=.*\d)(?=.*[a-z])", re.I)
+_DATEPARSER_CANDIDATE = re.compile(r"(?=.*\d)(?=.*[^\W\d_])")  # a digit and a letter of any script
 
 
 # A year the string writes itself: four digits, or two after a separator ("2-Jul-23").
 _YEAR_HINT = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[-/'\s]\d{2}(?![\d:.])")
 
 
-def _dateparser_fallback(text: str, fetched_at: datetime | None) -> ParsedDate | None:
+# The languages dateparser always tries: the project's own (Indonesian) and English. A page in
+# another language adds its own first, for the forms the fast tables do not cover.
+DATEPARSER_LANGUAGES = ("id", "en")
+
+
+def _dateparser_fallback(
+    text: str, fetched_at: datetime | None, lang: str | None = None
+) -> ParsedDate | None:
     if len(text) > 80 or not _DATEPARSER_CANDIDATE.match(text):
         return None
     low = text.lower()
@@ -347,9 +406,18 @@ def _dateparser_fallback(text: str, fetched_at: datetime | None) -> ParsedDate |
     settings: dict[str, Any] = {"RETURN_AS_TIMEZONE_AWARE": False, "PREFER_DATES_FROM": "past"}
     if fetched_at is not None:
         settings["RELATIVE_BASE"] = _as_local(fetched_at, None).replace(tzinfo=None)
+    languages = [*DATEPARSER_LANGUAGES]
+    if lang and lang not in languages:
+        languages.insert(0, lang)
     try:
-        value = dateparser.parse(text, languages=["id", "en"], settings=settings)
-    except Exception:  # dateparser raises assorted errors on odd input; no date is the answer
+        value = dateparser.parse(text, languages=languages, settings=settings)
+    except ValueError:
+        # A page language dateparser does not know ("Unknown language(s)"): the default ones.
+        try:
+            value = dateparser.parse(text, languages=[*DATEPARSER_LANGUAGES], settings=settings)
+        except Exception:  # dateparser raises assorted errors on odd input; no date is the answer
+            return None
+    except Exception:  # as above
         return None
     if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
         return None
@@ -429,7 +497,13 @@ MODIFIED_META = (
     "dc.date.modified",
     "dcterms.modified",
     "updatedate",
+    "dateupdate",  # Baidu Baike's microdata
 )
+# Published-list names that say only "a date" (Dublin Core's date is any event in the resource's
+# life; CMSs fill a bare `date` with the render or edit time): on a page that also dates itself with
+# a named value (JSON-LD, article:published_time, an itemprop or <time datetime>) on another day,
+# these are the odd ones out and are dropped.
+GENERIC_DATE_META = frozenset({"date", "dc.date", "dc:date", "dcterms.date"})
 # Labels that say a visible date is the update time, not the publication time.
 MODIFIED_LABEL = re.compile(
     r"(?<![a-z])(diperbarui|diperbaharui|pembaruan|update[d]?|diubah|last modified|modified)(?![a-z])",
@@ -555,6 +629,11 @@ class _Candidate:
     # date-line shape the element has ("date line", "<time> text", "byline date"; None for none).
     distance: float | None = None
     line_kind: str | None = None
+    # A meta name that says only "date" (GENERIC_DATE_META): yields to named values on other days.
+    generic: bool = False
+    # A visible date the page itself marks as its publication (a "publish" class on the element or
+    # its parent, a "Published" label in its text).
+    marked_published: bool = False
 
 
 def _minute(value: datetime) -> datetime:
@@ -574,7 +653,7 @@ def _fmt(value: datetime) -> str:
 
 
 def _jsonld_dates(doc: Document, key: str) -> list[str]:
-    article = doc.jsonld_article()
+    article = doc.jsonld_article() or _salvaged_jsonld_article(doc)
     out = []
     if article is not None:
         value = article.get(key)
@@ -585,6 +664,41 @@ def _jsonld_dates(doc: Document, key: str) -> list[str]:
     return out
 
 
+def _salvaged_jsonld_article(doc: Document) -> dict[str, Any] | None:
+    """The article object of a JSON-LD block the document reader had to skip because text follows
+    its JSON value (a stray closing brace, a second object pasted after the first): the first
+    value is read and the rest ignored. Only runs on pages where no article object was read."""
+    if "salvaged_jsonld" not in doc.cache:
+        found: dict[str, Any] | None = None
+        decoder = json.JSONDecoder(strict=False)
+        for el in doc.tree.iter("script"):
+            if (el.get("type") or "").strip().lower() != "application/ld+json":
+                continue
+            raw = (el.text or "").strip()
+            try:
+                json.loads(raw, strict=False)
+                continue  # read in full already (and not an article, or it would be found)
+            except (ValueError, RecursionError):
+                pass
+            try:
+                value, _ = decoder.raw_decode(raw)
+            except (ValueError, RecursionError):
+                continue
+            objects: list[dict[str, Any]] = []
+            _flatten_jsonld(value, objects)
+            found = next((obj for obj in objects if _is_article_object(obj)), None)
+            if found is not None:
+                break
+        doc.cache["salvaged_jsonld"] = found
+    return doc.cache["salvaged_jsonld"]
+
+
+def _is_article_object(obj: dict[str, Any]) -> bool:
+    types = obj.get("@type")
+    names = {str(t).lower() for t in (types if isinstance(types, list) else [types]) if t}
+    return bool(names & (ARTICLE_TYPES - {"webpage"}))
+
+
 def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -> list[_Candidate]:
     """Machine-readable candidates for 'published' or 'modified', best first."""
     out: list[_Candidate] = []
@@ -593,7 +707,7 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
         for raw in _jsonld_dates(doc, key):
             parsed = parse_date_parts(raw, fetched_at=fetched_at)
             if parsed is None:
-                parsed = _dateparser_fallback(raw, fetched_at)
+                parsed = _dateparser_fallback(raw, fetched_at, doc.lang)
             if parsed is not None:
                 out.append(_Candidate(parsed, raw, "json-ld", f"JSON-LD {key}"))
     for name in PUBLISHED_META if kind == "published" else MODIFIED_META:
@@ -601,9 +715,13 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
             raw = raw.strip()
             parsed = parse_date_parts(raw, fetched_at=fetched_at) if raw else None
             if parsed is None and raw:
-                parsed = _dateparser_fallback(raw, fetched_at)
+                parsed = _dateparser_fallback(raw, fetched_at, doc.lang)
             if parsed is not None:
-                out.append(_Candidate(parsed, raw, "meta", f"meta {name}"))
+                out.append(
+                    _Candidate(
+                        parsed, raw, "meta", f"meta {name}", generic=name in GENERIC_DATE_META
+                    )
+                )
     itemprop = "datePublished" if kind == "published" else "dateModified"
     # Elements marked as the article's date by microdata (<meta> carriers are read above): a
     # <time>, or a div/span/i/abbr whose `content`/`title` attribute holds the machine value; with
@@ -621,7 +739,7 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
             raw = clean_text(el.text_content())[:MAX_DATE_TEXT]
         parsed = parse_date_parts(raw, fetched_at=fetched_at) if raw else None
         if parsed is None and raw:
-            parsed = _dateparser_fallback(raw, fetched_at)
+            parsed = _dateparser_fallback(raw, fetched_at, doc.lang)
         if parsed is not None:
             out.append(_Candidate(parsed, raw, "time", f"<{el.tag} itemprop={itemprop}>"))
     if kind == "published" and not out:
@@ -650,7 +768,9 @@ def _other_jsonld_dates(doc: Document, fetched_at: datetime | None) -> list[_Can
     if not dated or len(dated) > MAX_JSONLD_DATED_OBJECTS:
         return []
     raw = dated[0]["datePublished"].strip()
-    parsed = parse_date_parts(raw, fetched_at=fetched_at) or _dateparser_fallback(raw, fetched_at)
+    parsed = parse_date_parts(raw, fetched_at=fetched_at) or _dateparser_fallback(
+        raw, fetched_at, doc.lang
+    )
     if parsed is None:
         return []
     return [
@@ -687,7 +807,7 @@ def _visible_candidates(
         distance = float(offset) if offset >= 0 else -2.0 * offset
         if el.tag == "time" and el.get("datetime"):
             parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
-            if parsed is not None:
+            if parsed is not None and not _contradicted_by_text(el, parsed):
                 times.append(
                     _Candidate(
                         parsed, el.get("datetime"), "time", "<time datetime>", distance=distance
@@ -720,6 +840,10 @@ def _visible_candidates(
         # Hidden elements are not what the reader sees (WordPress hides its 'updated' <time>).
         if parsed is None or _in_caption(el) or _hidden(el):
             continue
+        if _is_prose(text) or _after_fetch(parsed, fetched_at):
+            # A sentence that mentions a date (a teaser's headline with its time, "the next
+            # meeting is on 5 February"), or a date still to come: not the page's own date.
+            continue
         if last_entry is not None and last_el in el.iterancestors():
             # A child repeating its parent's date: keep the child's tighter text as the raw string.
             bucket, index = last_entry
@@ -737,12 +861,57 @@ def _visible_candidates(
             "visible date",
             distance=distance,
             line_kind=_date_line_kind(el, text, parsed),
+            marked_published=_marked_published(el, text),
         )
         label = MODIFIED_LABEL.search(text) or _MODIFIED_CLASS.search(el.get("class") or "")
         bucket = modified if label and not PUBLISHED_LABEL.search(text) else published
         bucket.append((distance, candidate))
         last_el, last_entry = el, (bucket, len(bucket) - 1)
     return published, modified, times
+
+
+# A date line carries few words besides the date (a label, an author's name, a place): more than
+# this many words left once day/month names, times and zones are removed make a sentence.
+MAX_PROSE_WORDS = 10
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# A published date this far after the fetch time is an announced event, not the publication (the
+# slack covers a fetch time recorded in UTC against a page's local date ahead of it).
+FUTURE_SLACK = timedelta(days=1)
+
+
+def _is_prose(text: str) -> bool:
+    """True when `text` has more words around its date than a date line or byline has."""
+    if text.count(" ") < MAX_PROSE_WORDS:  # too short to hold that many words: skip the regexes
+        return False
+    return len(_WORD.findall(_DATE_LINE_WORDS.sub(" ", text.lower()))) > MAX_PROSE_WORDS
+
+
+def _after_fetch(parsed: ParsedDate, fetched_at: datetime | None) -> bool:
+    if fetched_at is None or parsed.relative:
+        return False
+    fetched = fetched_at if fetched_at.tzinfo is not None else fetched_at.replace(tzinfo=UTC)
+    value = parsed.value if parsed.value.tzinfo is not None else parsed.value.replace(tzinfo=UTC)
+    return value > fetched + FUTURE_SLACK
+
+
+# A <time> whose text and datetime attribute are further apart than this disagree about the day
+# (one calendar day is a zone boundary: "23:30" local is the next day in UTC).
+MAX_TIME_TEXT_GAP = timedelta(days=1)
+
+
+def _contradicted_by_text(el: Any, attr: ParsedDate) -> bool:
+    """True when the <time> element's own visible text names another day than its datetime
+    attribute (`<time datetime="2019-07-03T10:18Z">Publié le 29 juin 2019</time>`): the text is
+    what the reader is shown as the date, the attribute a CMS's other timestamp (often the edit)."""
+    text = clean_text(el.text_content())
+    if not text or not _DIGIT.search(text):
+        return False
+    shown = parse_date_parts(text)
+    if shown is None or shown.relative:
+        return False
+    gap = abs(shown.value.replace(tzinfo=None) - attr.value.replace(tzinfo=None))
+    # A day without a time is its midnight: the attribute's time of day adds up to one more day.
+    return gap > (MAX_TIME_TEXT_GAP if shown.has_time else 2 * MAX_TIME_TEXT_GAP)
 
 
 def _only_date(text: str) -> bool:
@@ -930,7 +1099,7 @@ def find_dates(
     for _, c in visible_pub + visible_mod:
         _resolve(c, zone, zone_why)
 
-    machine_pub = [c for c in machine_pub if c.value is not None]
+    machine_pub = _drop_generic_dates([c for c in machine_pub if c.value is not None], result.notes)
     machine_mod = [c for c in machine_mod if c.value is not None]
     visible = next((c for _, c in visible_pub if c.value is not None), None)
     visible_m = next((c for _, c in visible_mod if c.value is not None), None)
@@ -938,12 +1107,15 @@ def find_dates(
         machine_pub = _drop_teaser_times(machine_pub, visible, result.notes)
 
     mislabelled: set[str] = set()
+    url_day = _url_day(doc.url) if doc.url else None
     published = _pick_published(
         [c for c in profile_pub if c.value is not None],
         machine_pub,
         visible,
         result.notes,
         mislabelled,
+        machine_mod,
+        url_day,
     )
     if published is None and doc.url:
         published = _url_candidate(doc.url, zone, zone_why)
@@ -958,6 +1130,8 @@ def find_dates(
                 f"published: no date near the headline; used the page's first <time datetime> "
                 f"'{published.raw}'"
             )
+    if published is None:
+        published = _stand_in_date(doc, machine_mod, fetched_at, zone, zone_why, result.notes)
     if published is not None:
         assert published.value is not None
         if zone is not None and _is_utc(published.value) and published.source != "url":
@@ -1058,11 +1232,34 @@ def _profile_candidate(
     for text in profile_texts(doc, selectors, name):
         parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=default_tz)
         if parsed is None:
-            parsed = _dateparser_fallback(text, fetched_at)
+            parsed = _dateparser_fallback(text, fetched_at, doc.lang)
         if parsed is not None:
             out.append(_Candidate(parsed, text, "profile", f"profile {name} selector"))
             break
     return out
+
+
+def _drop_generic_dates(machine: list[_Candidate], notes: list[str]) -> list[_Candidate]:
+    """`machine` minus the generic meta dates (GENERIC_DATE_META) that fall more than a day from
+    every named machine value of the page: two machine dates days apart cannot both be the
+    publication, and the one whose name says "published" (or the element marked as the article's
+    date) knows what it dates."""
+    named = [c for c in machine if not c.generic]
+    if not named or len(named) == len(machine):
+        return machine
+    kept = []
+    for c in machine:
+        assert c.value is not None
+        if c.generic and all(
+            abs(c.value - n.value) > MAX_VISIBLE_CORRECTION for n in named if n.value is not None
+        ):
+            notes.append(
+                f"published: {c.where} '{c.raw}' is days from {named[0].where} "
+                f"'{named[0].raw}'; a bare date meta yields to a named one"
+            )
+            continue
+        kept.append(c)
+    return kept
 
 
 def _pick_published(
@@ -1071,6 +1268,8 @@ def _pick_published(
     visible: _Candidate | None,
     notes: list[str],
     mislabelled: set[str],
+    modified: list[_Candidate] | None = None,
+    url_day: date | None = None,
 ) -> _Candidate | None:
     if profile:
         return profile[0]
@@ -1084,6 +1283,9 @@ def _pick_published(
             assert c.value is not None
             if c.value.astimezone(visible.value.tzinfo).date() == visible.value.date():
                 return c
+        if timed and url_day == visible.value.date():
+            notes.append(_url_agrees_note(visible, timed[0]))
+            return visible
         if timed:
             notes.append(
                 f"published: visible date '{visible.raw}' has no time and no machine value falls "
@@ -1123,6 +1325,21 @@ def _pick_published(
         )
         return visible
     gap = abs(top.value - visible.value)
+    if gap > MAX_VISIBLE_CORRECTION and url_day == visible.value.date():
+        notes.append(_url_agrees_note(visible, top))
+        return visible
+    shown_update = next((m for m in modified or () if _same_shown_minute(visible, m)), None)
+    if gap > MAX_VISIBLE_CORRECTION and shown_update is not None and visible.marked_published:
+        # A teaser's date does not fall on the article's modification minute, and the page marks
+        # this date as its publication: it re-dates the article when it reworks it. A date that
+        # is not marked so is the update shown beside the headline: published stays the first
+        # publication (the machine value) and the visible date is the modification.
+        notes.append(
+            f"published: the visible date '{visible.raw}' next to the headline is the page's "
+            f"{shown_update.where} '{shown_update.raw}', not {top.where} '{top.raw}' "
+            f"({_describe_gap(gap)} earlier): the page shows its update as its date; used it"
+        )
+        return visible
     if gap <= MAX_VISIBLE_CORRECTION:
         # Any UTC-labelled machine value that matches the visible wall clock marks that source
         # as writing local times with a UTC label (so its modified time is read the same way).
@@ -1142,6 +1359,46 @@ def _pick_published(
         f"{top.where}"
     )
     return top
+
+
+# Class words that mark an element as the publication date (not merely "a date").
+_PUBLISH_CLASS = re.compile(r"publish|veroeffentlicht|published", re.I)
+
+
+def _marked_published(el: Any, text: str) -> bool:
+    if PUBLISHED_LABEL.search(text):
+        return True
+    parent = el.getparent()
+    return any(
+        _PUBLISH_CLASS.search(node.get("class") or "") for node in (el, parent) if node is not None
+    )
+
+
+def _url_agrees_note(visible: _Candidate, machine: _Candidate) -> str:
+    return (
+        f"published: the visible date '{visible.raw}' is the day in the URL, {machine.where} "
+        f"'{machine.raw}' another day: two of the page's own signals agree; used the visible date"
+    )
+
+
+# Offsets a zone can have from UTC: a zone-less wall-clock time equals a UTC instant "in some
+# zone" when they differ by a whole number of quarter hours up to this much.
+MAX_ZONE_OFFSET = timedelta(hours=14)
+ZONE_STEP = timedelta(minutes=15)
+
+
+def _same_shown_minute(visible: _Candidate, machine: _Candidate) -> bool:
+    """True when the visible date (with a time) shows the machine value's minute: the same
+    instant, or, for a zone-less visible time, the same minute in some real zone's offset."""
+    assert visible.value is not None
+    if machine.value is None or not machine.parsed.has_time:
+        return False
+    if visible.value.tzinfo is not NO_ZONE:
+        return _same_minute(visible.value, machine.value)
+    shift = _minute(visible.value.replace(tzinfo=None)) - _minute(
+        machine.value.astimezone(UTC).replace(tzinfo=None)
+    )
+    return abs(shift) <= MAX_ZONE_OFFSET and shift % ZONE_STEP == timedelta(0)
 
 
 def _in_visible_zone(c: _Candidate, visible: _Candidate, notes: list[str]) -> _Candidate:
@@ -1218,6 +1475,80 @@ def _first_time_element(
             _resolve(c, zone, zone_why)
             return c
     return None
+
+
+# The "last edited" line wikis and CMS footers print (MediaWiki's "This page was last edited on
+# 7 April 2020, at 12:33" / "Diese Seite wurde zuletzt am 29. Januar 2020 um 13:22 Uhr geändert.",
+# MoinMoin's "(last edited 2019-11-10 13:28:18 by ...)"), in the languages of pages from anywhere.
+LAST_EDITED = re.compile(
+    r"last (?:edited|modified|updated|changed)|zuletzt (?:am\b|geändert|bearbeitet|aktualisiert)"
+    r"|(?:geändert|bearbeitet|aktualisiert) am\b|dernière (?:modification|mise à jour)"
+    r"|[úu]ltima (?:modifica|edici[óo]n|edi[çc][ãa]o|actualizaci[óo]n|atualiza[çc][ãa]o)"
+    r"|laatst (?:gewijzigd|bewerkt)|senast (?:ändrad|redigerad)|sist (?:endret|redigert)",
+    re.I,
+)
+# Image paths dated by upload day (/files/2016/05/04/cover.png): year, month and day all written.
+IMAGE_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
+
+
+def _stand_in_date(
+    doc: Document,
+    machine_mod: list[_Candidate],
+    fetched_at: datetime | None,
+    zone: tzinfo | None,
+    zone_why: str | None,
+    notes: list[str],
+) -> _Candidate | None:
+    """The page's date when nothing states its publication, best first: its machine-readable
+    modification date, a "last edited" line, the upload day in its share image's URL. Each dates
+    the page as it was saved (a wiki article, an institution's page), which is what a reader of an
+    undated page goes by; the note says which stood in."""
+    if machine_mod:
+        c = machine_mod[0]
+        notes.append(f"published: the page states no publication date; used {c.where} '{c.raw}'")
+        return c
+    c = _last_edited_line(doc, fetched_at)
+    if c is not None:
+        _resolve(c, zone, zone_why)
+        notes.append(f"published: the page states no publication date; used the line '{c.raw}'")
+        return c
+    image = doc.meta_first("og:image", "twitter:image")
+    m = IMAGE_URL_DATE.search(image or "")
+    d = _make(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+    if m is None or d is None:
+        return None
+    c = _Candidate(ParsedDate(d, False, None), m.group(0).strip("/"), "url", "image URL")
+    _resolve(c, zone, zone_why)
+    notes.append(
+        f"published: the page states no date; used the upload day in its image URL ({c.raw})"
+    )
+    return c
+
+
+def _last_edited_line(doc: Document, fetched_at: datetime | None) -> _Candidate | None:
+    """The first short text on the page that says when it was last edited, read from its label on
+    (a whole-page walk, affordable because it only runs on pages with no other date)."""
+    body = doc.tree.find("body")
+    if body is None:
+        return None
+    for el in body.iter():
+        text = el.text
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or not text or len(text) > 400:
+            continue
+        m = LAST_EDITED.search(text)
+        if m is None:
+            continue
+        line = clean_text(el.text_content())[: 2 * MAX_DATE_TEXT]
+        label = LAST_EDITED.search(line)
+        parsed = parse_date_parts(line[label.start() :] if label else line, fetched_at=fetched_at)
+        if parsed is not None and not parsed.relative:
+            return _Candidate(parsed, line, "byline", "the last-edited line")
+    return None
+
+
+def _url_day(url: str) -> date | None:
+    c = _url_candidate(url, None, None)
+    return c.parsed.value.date() if c is not None else None
 
 
 def _url_candidate(url: str, zone: tzinfo | None, zone_why: str | None) -> _Candidate | None:

@@ -324,3 +324,41 @@ def test_author_and_tag_rows_follow_the_records(tmp_path):
             make_raw(url, body=b"<p>3</p>"), make_article(url, authors=("Eka",)), site="warta"
         )
         assert rows(archive, "article_authors") == [(1, "Eka")]
+
+
+def test_a_zone_less_date_is_imported_searched_and_exported_as_written(tmp_path):
+    """A page from anywhere whose date states no zone: the record keeps the page's local time
+    through import, --since/--until (by the date printed on the page) and every export."""
+    page = news_page(
+        "Die Brücke am Fluss wird im Sommer gesperrt",
+        [
+            "Die Brücke über den Fluss wird im Sommer für Bauarbeiten an den Pfeilern gesperrt.",
+            "Umleitungen führen über die Nachbarorte, sagte die Stadtverwaltung am Dienstag.",
+        ],
+        published="2024-03-05T23:30:00",
+    ).replace(b'lang="id"', b'lang="de"')
+    (tmp_path / "bruecke.html").write_bytes(page)
+    db = ["--db", str(tmp_path / "archive.db")]
+    url = "https://stadt.example.de/bruecke"
+    assert invoke("import", str(tmp_path / "bruecke.html"), "--url", url, *db).exit_code == 0
+
+    def hits(*args: str) -> list[str]:
+        result = invoke("search", "Brücke", *args, "--json", *db)
+        assert result.exit_code == 0, result.output
+        return [hit["url"] for hit in json.loads(result.stdout)]
+
+    assert hits() == [url]
+    assert hits("--since", "2024-03-05", "--until", "2024-03-05") == [url]
+    assert hits("--since", "2024-03-06") == []
+    assert hits("--until", "2024-03-04") == []
+    record = json.loads(invoke("export", *db).stdout)
+    assert record["published"] == "2024-03-05T23:30:00"  # no WIB, no UTC shift
+    row = next(csv.DictReader(io.StringIO(invoke("export", "--format", "csv", *db).stdout)))
+    assert row["published"] == "2024-03-05T23:30:00"
+    out = tmp_path / "a.parquet"
+    assert invoke("export", "--format", "parquet", "-o", str(out), *db).exit_code == 0
+    (parquet_row,) = pq.read_table(out).to_pylist()
+    assert (
+        parquet_row["published"] is None and parquet_row["published_local"] == record["published"]
+    )
+    assert parquet_row["published_date"].isoformat() == "2024-03-05"

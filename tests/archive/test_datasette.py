@@ -212,3 +212,33 @@ def test_dashboard_is_configured_for_the_served_database(served):
         assert response.status_code == 200, (name, response.text[:300])
         # No crawl run in this archive: the fill-rate chart has no rows here, the others do.
         assert bool(response.json()) == (name != "fill-rates"), name
+
+
+def test_article_page_shows_a_zone_less_date_as_written(tmp_path):
+    """A record whose page stated no zone: the article page prints its local time, says the zone
+    is not stated, and invents no offset."""
+    path = tmp_path / "archive.db"
+    url = "https://seite.example.de/artikel"
+    with Archive(path) as archive:
+        raw = make_raw(url, body=f"<html><!-- {RAW_MARKER} --><p>Text</p></html>".encode())
+        article = make_article(
+            url, body="Die Brücke wird gesperrt.", published=datetime(2018, 6, 27, 9, 54)
+        )
+        archive.store(raw, article, site="seite")
+    datasette = Datasette(
+        [str(path)],
+        metadata=load_metadata(path.stem),
+        settings=SETTINGS,
+        plugins_dir=str(PLUGINS_DIR),
+        template_dir=str(TEMPLATES_DIR),
+    )
+
+    async def fetch(address: str):
+        return await datasette.client.get(address)
+
+    page = asyncio.run(fetch("/archive/articles/1"))
+    assert page.status_code == 200
+    assert "27 Jun 2018, 09:54 (zone not stated)" in page.text
+    assert "WIB" not in page.text and RAW_MARKER not in page.text
+    row = asyncio.run(fetch("/archive/articles/1.json?_shape=objects")).json()["rows"][0]
+    assert row["published"] == "2018-06-27T09:54:00" and row["published_utc"] is None

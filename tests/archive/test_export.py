@@ -107,3 +107,53 @@ def test_csv_and_jsonl_as_before(archive_path):
     first = next(record for record in records if record["url"].endswith("/1"))
     assert first["authors"] == ["Sari Wulandari", "Budi Santoso"]
     assert first["published"] == "2024-03-05T23:30:00+08:00"
+
+
+@pytest.fixture
+def zone_less_path(tmp_path):
+    """An archive holding records whose page named no zone: a local time and a bare date."""
+    path = tmp_path / "zoneless.db"
+    with Archive(path) as archive:
+        for n, published in enumerate((datetime(2018, 6, 27, 9, 54), datetime(2018, 6, 28))):
+            article = make_article(f"https://seite.example.de/{n}", published=published)
+            archive.store(make_raw(article.url), article, site="seite")
+    return path
+
+
+def test_zone_less_published_survives_storage_and_every_format(zone_less_path, tmp_path):
+    db = ["--db", str(zone_less_path)]
+    records = {
+        json.loads(line)["url"]: json.loads(line)
+        for line in invoke("export", *db).stdout.splitlines()
+    }
+    # Written back exactly as the page wrote it: no offset invented, no shift to UTC.
+    assert records["https://seite.example.de/0"]["published"] == "2018-06-27T09:54:00"
+    assert records["https://seite.example.de/1"]["published"] == "2018-06-28"
+    rows = list(csv.DictReader(io.StringIO(invoke("export", "--format", "csv", *db).stdout)))
+    assert {row["url"]: row["published"] for row in rows} == {
+        "https://seite.example.de/0": "2018-06-27T09:54:00",
+        "https://seite.example.de/1": "2018-06-28",
+    }
+    out = tmp_path / "z.parquet"
+    assert invoke("export", "--format", "parquet", "-o", str(out), *db).exit_code == 0
+    table = {row["url"]: row for row in pq.read_table(out).to_pylist()}
+    first = table["https://seite.example.de/0"]
+    # No instant is known: the timestamp and its offset are NULL, the local reading is kept.
+    assert first["published"] is None and first["published_offset"] is None
+    assert first["published_local"] == "2018-06-27T09:54:00"
+    assert first["published_date"].isoformat() == "2018-06-27"
+    assert table["https://seite.example.de/1"]["published_local"] == "2018-06-28"
+
+
+def test_since_reads_the_date_of_a_zone_less_record(zone_less_path):
+    def urls(*args: str) -> set[str]:
+        result = invoke("export", *args, "--db", str(zone_less_path))
+        assert result.exit_code == 0, result.output
+        return {json.loads(line)["url"] for line in result.stdout.splitlines()}
+
+    assert urls("--since", "2018-06-27") == {
+        "https://seite.example.de/0",
+        "https://seite.example.de/1",
+    }
+    assert urls("--since", "2018-06-28") == {"https://seite.example.de/1"}
+    assert urls("--since", "2018-06-29") == set()

@@ -3,7 +3,7 @@ a date whose page names no zone (kept naive, never given a guessed offset)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -177,3 +177,150 @@ def test_datasette_shows_zone_less_dates_as_written():
     assert local_time("2018-06-27") == "27 Jun 2018"
     assert local_time("2018-06-27T09:54:00") == "27 Jun 2018, 09:54 (zone not stated)"
     assert local_time("2023-07-02T19:17:00+07:00") == "2 Jul 2023, 19:17 WIB"
+
+
+# --- Forms and rules added for the held-out pages (hand-made inputs) ---
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("4. 2. 2022", datetime(2022, 2, 4)),  # German typographic spaces after the dots
+        ("Von Redaktion 4.\u2009 2.\u20092022.", datetime(2022, 2, 4)),
+        ("7 червня 2020", datetime(2020, 6, 7)),  # Ukrainian
+        ("12. června 2020", datetime(2020, 6, 12)),  # Czech
+        ("15 Haziran 2020 14:05", datetime(2020, 6, 15, 14, 5)),  # Turkish
+        ("2020. június 7. 10:30", datetime(2020, 6, 7, 10, 30)),  # Hungarian, year first
+        ("2020 m. birželio 7 d.", datetime(2020, 6, 7)),  # Lithuanian, year first
+        ("3 iunie 2021", datetime(2021, 6, 3)),  # Romanian
+        ("1. mart 2020.", datetime(2020, 3, 1)),  # Serbian/Bosnian Latin
+        ("7 kesäkuuta 2020", datetime(2020, 6, 7)),  # Finnish
+        ("7 Ιουνίου 2020", datetime(2020, 6, 7)),  # Greek
+        ("7 de juny de 2020", datetime(2020, 6, 7)),  # Catalan
+        ("14. rujna 2019.", datetime(2019, 9, 14)),  # Croatian
+        ("5 listopada 2020", datetime(2020, 11, 5)),  # Polish November, not Croatian October
+        ("2020年2月14日 10:47", datetime(2020, 2, 14, 10, 47)),  # Chinese / Japanese
+        ("2020년 2월 14일", datetime(2020, 2, 14)),  # Korean
+    ],
+)
+def test_more_date_forms(text, want):
+    parsed = parse_date_parts(text)
+    assert parsed is not None, text
+    assert parsed.value == want
+
+
+@pytest.mark.parametrize("text", ["in 2019 may 5 people came", "4/ 2/ 2022", "Kapitel 2020 mart"])
+def test_more_forms_stay_strict(text):
+    assert parse_date_parts(text) is None
+
+
+LD_EXTRA_BRACE = (
+    '<script type="application/ld+json">{"@type": "NewsArticle", '
+    '"datePublished": "2020-10-26T18:10:00+01:00"}}</script>'
+)
+TEASER = (
+    "<div>BiH Još dvoje preminulo od posljedica korone, potvrđeno 49 novih slučajeva u "
+    "RS 09.08.2020 u 10:52</div>"
+)
+
+
+@pytest.mark.parametrize(
+    ("html", "url", "want"),
+    [
+        # JSON-LD with text after its value (a stray brace) is still read.
+        (page(LD_EXTRA_BRACE), None, "2020-10-26T18:10:00+01:00"),
+        # A teaser sentence with its own date is prose, not the page's date line.
+        (page(LD_EXTRA_BRACE, after=TEASER), None, "2020-10-26T18:10:00+01:00"),
+        # A <time> whose text names another day than its datetime: the shown day wins.
+        (
+            page(after='<time datetime="2019-07-03T10:18:46Z">Publié le 29 juin 2019</time>',
+                 lang="fr"),
+            None,
+            "2019-06-29",
+        ),
+        # A bare meta `date` yields to the element marked as the article's date on another day.
+        (
+            page('<meta name="date" content="2022-01-21T15:38:44+01:00">',
+                 after='<time itemprop="datePublished" datetime="2022-01-27">27.01.2022</time>'),
+            None,
+            "2022-01-27T00:00:00+01:00",  # the day, in the offset the page writes elsewhere
+        ),
+        (
+            page('<meta name="Date" content="2022-1-26T14:32:06+02:00">',
+                 after='<time datetime="2022-01-21">21.01.2022 - 13:30</time>'),
+            None,
+            "2022-01-21T13:30:00+02:00",
+        ),
+        # ...but is kept when it agrees with them (same day).
+        (
+            page('<meta name="date" content="2022-01-27T09:00:00+01:00">',
+                 after='<time itemprop="datePublished" datetime="2022-01-27">27.01.2022</time>'),
+            None,
+            "2022-01-27T09:00:00+01:00",
+        ),
+        # The visible date agrees with the URL's day; the machine value is another day's.
+        (
+            page(after='<span class="published">22. Oktober 2019</span>'
+                       '<aside><time datetime="2009-04-11 18:06:36">11. April 2009</time></aside>'),
+            "https://blog.example/2019/10/22/artikel/",
+            "2019-10-22",
+        ),
+        # A date the page marks as its publication is the machine modification minute (in some
+        # zone): the page re-dated the article; an unmarked one is only the update.
+        (
+            page('<script type="application/ld+json">{"@type": "NewsArticle", '
+                 '"datePublished": "2021-03-16T16:16:10Z", '
+                 '"dateModified": "2021-03-20T14:00:17Z"}</script>',
+                 after='<div class="publish-info"><p class="date-time">'
+                       "20. März 2021 - 15:00 Uhr</p></div>"),
+            None,
+            "2021-03-20T15:00:00",
+        ),
+        (
+            page('<script type="application/ld+json">{"@type": "NewsArticle", '
+                 '"datePublished": "2021-03-16T16:16:10Z", '
+                 '"dateModified": "2021-03-20T14:00:17Z"}</script>',
+                 after='<p class="date-time">20. März 2021 - 15:00 Uhr</p>'),
+            None,
+            "2021-03-16T16:16:10+00:00",
+        ),
+        # Nothing dates the page but its modification meta.
+        (page('<meta itemprop="dateUpdate" content="2020-02-14 10:47:36">', lang=None), None,
+         "2020-02-14T10:47:36"),
+        # ...or a wiki's "last edited" footer (the event announced in a sentence does not count).
+        (
+            page(after="<p>Der nächste Stammtisch findet am Mi. 5. Februar 2020 ab 19 Uhr im "
+                       "Cafe am Markt statt.</p>")
+            .replace("</body>", '<ul id="footer"><li id="footer-info-lastmod">Diese Seite wurde '
+                                "zuletzt am 29. Januar 2020 um 13:22 Uhr geändert.</li></ul>"
+                                "</body>"),
+            None,
+            "2020-01-29T13:22:00",
+        ),
+        (
+            page(lang="en").replace("</body>", '<p id="pageinfo">Guide/Download (last edited '
+                                               "2019-11-10 13:28:18 by Someone)</p></body>"),
+            None,
+            "2019-11-10T13:28:18",
+        ),
+        # ...or the upload day in its share image's URL.
+        (page('<meta property="og:image" content="https://x.example/files/2016/05/04/og.png">',
+              lang="en"), None, "2016-05-04"),
+    ],
+)  # fmt: skip
+def test_rules_for_pages_from_anywhere(html, url, want):
+    article = extract_article(html, url or "https://example.org/artikel")
+    assert article.to_dict()["published"] == want, article.notes
+
+
+def test_future_date_line_loses_to_fetch_time():
+    html = page(after="<span>Am 5. Februar 2030 um 19:00</span>")
+    fetched = datetime(2020, 1, 30, tzinfo=UTC)
+    article = extract_article(html, "https://example.org/a", fetched_at=fetched)
+    assert article.published is None, article.notes
+
+
+def test_stand_in_dates_are_explained():
+    html = page('<meta itemprop="dateUpdate" content="2020-02-14 10:47:36">', lang=None)
+    article = extract_article(html, "https://example.org/a")
+    assert any("states no publication date" in note for note in article.notes)

@@ -1,10 +1,13 @@
 """`newsarchive extract`: one-line errors for bad input, and the batch protocol of the scorers."""
 
+import io
 import json
 import subprocess
 import sys
 
 import pytest
+
+from newsarchive.cli.extract import run_batch
 
 PAGE = b"""<!doctype html><html lang="id"><head><title>Judul Berita - Contoh</title>
 <meta property="og:title" content="Judul Berita"></head><body><h1>Judul Berita</h1>
@@ -82,3 +85,18 @@ def test_batch_exit_status_is_zero_when_all_pages_succeed(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["id"] == 1
+
+
+def test_batch_records_stay_one_line_for_splitlines_readers(tmp_path) -> None:
+    # U+0085 and U+2028 are legal raw in JSON strings but line breaks to str.splitlines().
+    page = tmp_path / "nel.html"
+    page.write_text(
+        "<html><head><title>Judul berita yang cukup panjang</title></head><body><article>"
+        "<h1>Judul berita yang cukup panjang</h1><p>Kalimat pertama\u0085kalimat kedua\u2028"
+        "kalimat ketiga yang cukup panjang untuk menjadi isi berita ini.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    run_batch([json.dumps({"id": "a", "url": None, "path": str(page)})], out)
+    [line] = out.getvalue().splitlines()
+    assert "kalimat kedua" in json.loads(line)["body"]
