@@ -314,42 +314,54 @@ def host_of(url: str | None) -> str:
 _CLASSED = etree.XPath("descendant-or-self::*[@class or @id or @itemtype]")
 
 
-def classed(doc: Document) -> list[tuple[Any, str]]:
-    """Every element with a class, id or itemtype, with those attributes lowercased in one string.
+def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
+    """Every element with a class, id or itemtype; their "class id itemtype" marks lowercased,
+    joined with NUL; and where each element's marks start in that string.
 
-    Computed once a page: the field finders filter this list with their regexes instead of each
-    running a whole-tree XPath.
+    Computed once a page: the field finders filter it with their regexes instead of each running
+    a whole-tree XPath. Lowercased once, joined: the offsets stay true unless some character's
+    lowercase is longer (a dotted capital I), and then each element's marks are lowercased alone
+    (NUL is not case-ignorable, so a final sigma lowers the same either way).
     """
     found = doc.cache.get("classed")
     if found is None:
-        found = doc.cache["classed"] = [
-            (el, f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemtype') or ''}".lower())
-            for el in _CLASSED(doc.tree)
+        elements = _CLASSED(doc.tree)
+        raw = [
+            f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemtype') or ''}"
+            for el in elements
         ]
+        joined = "\x00".join(raw)
+        text = joined.lower()
+        if len(text) != len(joined):
+            raw = [marks.lower() for marks in raw]
+            text = "\x00".join(raw)
+        starts, pos = [], 0
+        for marks in raw:
+            starts.append(pos)
+            pos += len(marks) + 1
+        found = doc.cache["classed"] = (elements, text, starts)
     return found
 
 
 def classed_matching(doc: Document, pattern: re.Pattern[str]) -> list[Any]:
-    """The elements of classed(doc) whose marks `pattern` finds something in, in document order.
+    """The elements with a class, id or itemtype whose marks `pattern` finds something in, in
+    document order.
 
     One scan of all the marks joined (cached) instead of one regex call per element: the finders
     ask this of the same few hundred elements with several patterns a page. Only for patterns
     that cannot match across the NUL separator (plain words and alternations of them).
     """
-    entries = classed(doc)
-    joined = doc.cache.get("classed_joined")
-    if joined is None:
-        starts, pos = [], 0
-        for _, marks in entries:
-            starts.append(pos)
-            pos += len(marks) + 1
-        joined = doc.cache["classed_joined"] = ("\x00".join(m for _, m in entries), starts)
-    text, starts = joined
+    elements, text, starts = _classed_index(doc)
     found: list[Any] = []
-    last = -1
-    for match in pattern.finditer(text):
+    count = len(starts)
+    search = pattern.search
+    match = search(text)
+    while match is not None:
         index = bisect_right(starts, match.start()) - 1
-        if index != last:
-            found.append(entries[index][0])
-            last = index
+        found.append(elements[index])
+        if index + 1 >= count:
+            break
+        # The element is in: resume at the next one's marks rather than visit every other
+        # match in these (a class list can name "title" a dozen times).
+        match = search(text, starts[index + 1])
     return found
