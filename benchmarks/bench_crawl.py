@@ -13,16 +13,24 @@ Reports articles/s end to end next to the bare spider's pages/s, and the ratio o
 times (same pages, so the ratio is the share of the bare speed the full pipeline keeps).
 Each crawl runs in its own process; times are Scrapy's own elapsed time (engine start to close),
 and the process wall time, which adds interpreter and Scrapy start-up, is shown beside it.
+The two alternate `--rounds` times (a shared machine: other jobs' load falls on both alike) and
+the medians are compared. Beside the times: CPU seconds of the crawl process (the one that sets
+the pace) and of all its processes, and peak RSS, sampled from /proc every 0.1 s.
+
+    python benchmarks/bench_crawl.py --memory 50000  # peak RSS at 5,000 and at 50,000 articles
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,6 +71,185 @@ print(json.dumps({"pages": stats.get("response_received_count", 0),
 """
 
 
+class ProcessWatch:
+    """Samples a process and its descendants (the crawl's forkserver, extraction worker and
+    writer) every `interval` seconds from /proc: peak RSS of the crawl process and of the whole
+    tree, and CPU seconds (the last sample before each process ended)."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_main = self.peak_tree = 0
+        self.cpu: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def children(pid: int) -> list[int]:
+        found = []
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                found += [int(c) for c in task.read_text().split()]
+        return found
+
+    def tree(self) -> list[int]:
+        pids, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            todo += self.children(pid)
+        return pids
+
+    def run(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self.done.wait(self.interval):
+            total = 0
+            for pid in self.tree():
+                try:
+                    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError, ValueError):
+                    continue
+                self.cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+                total += rss
+                if pid == self.pid:
+                    self.peak_main = max(self.peak_main, rss)
+            self.peak_tree = max(self.peak_tree, total)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def run_measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], float, ProcessWatch]:
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = ProcessWatch(proc.pid)
+    out, err = proc.communicate()
+    wall = time.monotonic() - start
+    watch.stop()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), wall, watch
+
+
+class Portal:
+    """The generated portal served by its own process, and the paths a crawl asked for."""
+
+    def __init__(self, tmp: Path, articles: int) -> None:
+        self.log = tmp / f"server-{articles}.log"
+        url_file = tmp / f"url-{articles}"
+        self.server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "newsarchive.demo.server",
+                "--articles",
+                str(articles),
+                "--log",
+                str(self.log),
+                "--url-file",
+                str(url_file),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 600
+        while not url_file.exists() or not url_file.read_text().strip():
+            if time.monotonic() > deadline or self.server.poll() is not None:
+                self.close()
+                raise SystemExit("the portal server did not start")
+            time.sleep(0.1)
+        self.base = url_file.read_text().strip()
+
+    def fetched_paths(self) -> list[str]:
+        """Each page the crawl got (200) once, as the server saw them."""
+        paths, seen = [], set()
+        for line in self.log.read_text().splitlines():
+            _method, status, path = line.split(" ", 2)
+            if status == "200" and path != "/robots.txt" and path not in seen:
+                seen.add(path)
+                paths.append(path)
+        return paths
+
+    def close(self) -> None:
+        self.server.terminate()
+        self.server.wait()
+
+
+def full_crawl(base: str, db: Path, workers: int | None) -> dict[str, float]:
+    for old in db.parent.glob(db.stem + "*"):
+        old.unlink()
+    cmd = [
+        sys.executable,
+        "-c",
+        "from newsarchive.cli import cli; cli()",
+        "crawl",
+        "demo",
+        "--base-url",
+        base,
+        "--db",
+        str(db),
+    ]
+    settings = dict(FAST)
+    if workers is not None:
+        settings["NEWSARCHIVE_EXTRACT_WORKERS"] = str(workers)
+    for name, value in settings.items():
+        cmd += ["-s", f"{name}={value}"]
+    proc, wall, watch = run_measured(cmd)
+    if proc.returncode != 0:
+        raise SystemExit(f"crawl failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
+    summary = proc.stdout
+    return {
+        "articles": int(summary.split("articles ")[1].split(" new")[0]),
+        "elapsed": float(summary.split("; ")[-1].split("s (run")[0]),
+        "wall": wall,
+        "cpu_main": watch.cpu.get(watch.pid, 0.0),
+        "cpu_all": sum(watch.cpu.values()),
+        # The others in start order: forkserver, extraction worker(s), writer.
+        "cpu_others": [watch.cpu[pid] for pid in sorted(watch.cpu) if pid != watch.pid],
+        "rss_main": watch.peak_main / 2**20,
+        "rss_tree": watch.peak_tree / 2**20,
+    }
+
+
+def bare_crawl(urls: Path) -> dict[str, float]:
+    proc, wall, watch = run_measured(
+        [sys.executable, "-c", BARE_SPIDER, str(urls), json.dumps(FAST)]
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"bare spider failed:\n{proc.stderr[-3000:]}")
+    stats = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "pages": stats["pages"],
+        "elapsed": stats["elapsed"],
+        "wall": wall,
+        "cpu_main": watch.cpu.get(watch.pid, 0.0),
+    }
+
+
+def pack_cost(db: Path) -> tuple[int, float, float]:
+    """What packing the crawl's pages at its end costs: the crawled pages stored again alone
+    into a fresh archive, as the crawl's writer stores them, then `pack_pages(site)` timed, as
+    the writer runs it when the crawl ends. Returns (pages, store seconds, pack seconds)."""
+    from newsarchive.items import RawPage
+    from newsarchive.storage import Archive
+
+    fresh = db.with_name("repack.db")
+    pages = 0
+    with Archive(db, create=False, readonly=True) as crawled, Archive(fresh) as target:
+        start = time.monotonic()
+        with target.batch(100):
+            for row in crawled.iter_raw_pages():
+                raw = RawPage(url=row["url"], body=row["body"], status=row["status"])
+                target.store(raw, None, site=row["site"])
+                pages += 1
+        stored = time.monotonic() - start
+        start = time.monotonic()
+        target.pack_pages("demo")
+        packed = time.monotonic() - start
+    return pages, stored, packed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -71,102 +258,102 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="NEWSARCHIVE_EXTRACT_WORKERS (default: settings)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="full crawl and bare spider, alternated, N times each"
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="ARTICLES",
+        help="also crawl a portal this big once and compare peak RSS with --articles",
+    )
+    parser.add_argument("--no-pack-cost", action="store_true", help="skip the packing timing")
     parser.add_argument("--keep", action="store_true", help="keep the temporary archive")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
-    log = tmp / "server.log"
-    url_file = tmp / "url"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "newsarchive.demo.server",
-            "--articles",
-            str(args.articles),
-            "--log",
-            str(log),
-            "--url-file",
-            str(url_file),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    portal = Portal(tmp, args.articles)
     try:
-        deadline = time.monotonic() + 120
-        while not url_file.exists() or not url_file.read_text().strip():
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the portal server did not start")
-            time.sleep(0.1)
-        base = url_file.read_text().strip()
-        print(f"portal: {args.articles} articles at {base}")
-
-        # 1. The real crawl.
+        print(f"portal: {args.articles} articles at {portal.base}")
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         db = tmp / "bench.db"
-        cmd = [
-            sys.executable,
-            "-c",
-            "from newsarchive.cli import cli; cli()",
-            "crawl",
-            "demo",
-            "--base-url",
-            base,
-            "--db",
-            str(db),
-        ]
-        settings = dict(FAST)
-        if args.workers is not None:
-            settings["NEWSARCHIVE_EXTRACT_WORKERS"] = str(args.workers)
-        for name, value in settings.items():
-            cmd += ["-s", f"{name}={value}"]
-        start = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
-        wall = time.monotonic() - start
-        if proc.returncode != 0:
-            raise SystemExit(f"crawl failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
-        print(proc.stdout.strip())
-        summary = proc.stdout
-        new = int(summary.split("articles ")[1].split(" new")[0])
-        elapsed = float(summary.split("; ")[-1].split("s (run")[0])
-
-        # 2. The bare spider over the same pages (each page once, as the server saw them).
-        paths = []
-        seen = set()
-        for line in log.read_text().splitlines():
-            _method, status, path = line.split(" ", 2)
-            if status == "200" and path != "/robots.txt" and path not in seen:
-                seen.add(path)
-                paths.append(path)
+        full_runs, bare_runs = [], []
         urls = tmp / "urls.txt"
-        urls.write_text("\n".join(base.rstrip("/") + p for p in paths) + "\n")
-        start = time.monotonic()
-        bare = subprocess.run(
-            [sys.executable, "-c", BARE_SPIDER, str(urls), json.dumps(FAST)],
-            capture_output=True,
-            text=True,
-        )
-        bare_wall = time.monotonic() - start
-        if bare.returncode != 0:
-            raise SystemExit(f"bare spider failed:\n{bare.stderr[-3000:]}")
-        bare_stats = json.loads(bare.stdout.strip().splitlines()[-1])
+        for number in range(args.rounds):
+            # Alternated on a shared machine: other jobs' load falls on both alike.
+            full = full_crawl(portal.base, db, args.workers)
+            full_runs.append(full)
+            if number == 0:
+                paths = portal.fetched_paths()
+                urls.write_text("\n".join(portal.base.rstrip("/") + p for p in paths) + "\n")
+            bare = bare_crawl(urls)
+            bare_runs.append(bare)
+            print(
+                f"  round {number + 1}: full {full['articles']} articles in {full['elapsed']:.2f}s "
+                f"(crawl process CPU {full['cpu_main']:.1f}s, all {full['cpu_all']:.1f}s, "
+                f"peak RSS {full['rss_main']:.0f} MB, all processes {full['rss_tree']:.0f} MB); "
+                f"other processes' CPU {', '.join(f'{c:.1f}s' for c in full['cpu_others'])}; "
+                f"bare {bare['pages']} pages in {bare['elapsed']:.2f}s (CPU {bare['cpu_main']:.1f}s)"
+                f"; ratio {bare['elapsed'] / full['elapsed']:.2f}"
+            )
+
+        def median(runs: list[dict[str, float]], key: str) -> float:
+            return statistics.median(run[key] for run in runs)
 
         pages = len(paths)
+        new = full_runs[0]["articles"]
+        full_s, bare_s = median(full_runs, "elapsed"), median(bare_runs, "elapsed")
+        full_cpu, bare_cpu = median(full_runs, "cpu_main"), median(bare_runs, "cpu_main")
         print()
         print(
-            f"full crawl : {new} articles ({pages} pages) in {elapsed:.2f}s crawl time ({wall:.2f}s wall) "
-            f"= {new / elapsed:.0f} articles/s ({new / wall:.0f}/s wall)"
+            f"full crawl : {new} articles ({pages} pages), median {full_s:.2f}s crawl time "
+            f"({median(full_runs, 'wall'):.2f}s wall) = {new / full_s:.0f} articles/s"
         )
         print(
-            f"bare spider: {bare_stats['pages']} pages in {bare_stats['elapsed']:.2f}s crawl time "
-            f"({bare_wall:.2f}s wall) = {bare_stats['pages'] / bare_stats['elapsed']:.0f} pages/s "
-            f"({bare_stats['pages'] / bare_wall:.0f}/s wall)"
+            f"bare spider: {bare_runs[0]['pages']} pages, median {bare_s:.2f}s crawl time "
+            f"({median(bare_runs, 'wall'):.2f}s wall) = {bare_runs[0]['pages'] / bare_s:.0f} pages/s"
+        )
+        ratios = [b["elapsed"] / f["elapsed"] for f, b in zip(full_runs, bare_runs, strict=True)]
+        print(
+            f"ratio      : full crawl keeps {bare_s / full_s:.2f} of the bare speed (medians; "
+            f"rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
+        all_cpu = median(full_runs, "cpu_all")
+        cores = os.cpu_count() or 1
+        # On an idle machine the full crawl takes at least its busiest process's CPU time and at
+        # least all its processes' CPU time spread over the cores; the bare spider its CPU time.
+        bound = bare_cpu / max(full_cpu, all_cpu / cores)
+        print(
+            f"CPU        : crawl process {full_cpu:.1f}s, all crawl processes {all_cpu:.1f}s; bare "
+            f"spider {bare_cpu:.1f}s: on an idle {cores}-core machine the full crawl could keep "
+            f"at most {bound:.2f} of the bare speed"
         )
         print(
-            f"ratio      : full crawl keeps {bare_stats['elapsed'] / elapsed:.2f} of the bare speed "
-            f"({bare_wall / wall:.2f} by wall time)"
+            f"peak RSS   : crawl process {median(full_runs, 'rss_main'):.0f} MB, all its processes "
+            f"{median(full_runs, 'rss_tree'):.0f} MB"
         )
+        if not args.no_pack_cost:
+            count, stored, packed = pack_cost(db)
+            print(
+                f"packing    : the crawl's {count} raw pages pack in {packed:.2f}s at its end "
+                f"(storing them took {stored:.2f}s): {100 * packed / full_s:.1f} % of the crawl time"
+            )
+        if args.memory:
+            portal.close()
+            big = Portal(tmp, args.memory)
+            portal = big
+            large = full_crawl(big.base, tmp / "large.db", args.workers)
+            small = full_runs[-1]
+            print(
+                f"memory     : peak RSS at {args.articles} articles {small['rss_main']:.0f} MB "
+                f"(all processes {small['rss_tree']:.0f} MB), at {args.memory} articles "
+                f"{large['rss_main']:.0f} MB ({large['rss_tree']:.0f} MB): "
+                f"{100 * (large['rss_main'] / small['rss_main'] - 1):+.1f} % "
+                f"({100 * (large['rss_tree'] / small['rss_tree'] - 1):+.1f} % all processes); "
+                f"{large['articles']} articles in {large['elapsed']:.1f}s"
+            )
     finally:
-        server.terminate()
-        server.wait()
+        portal.close()
         if not args.keep:
             import shutil
 

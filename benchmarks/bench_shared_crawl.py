@@ -112,15 +112,27 @@ def _articles(stdout: str) -> int:
     return int(stdout.split("articles ")[1].split(" new")[0])
 
 
-def one_process(base: str, tmp: Path) -> tuple[int, float]:
+def one_process(base: str, tmp: Path) -> tuple[int, float, float]:
     db = tmp / "one.db"
     cmd = [*CLI, "crawl", "demo", "--base-url", base, "--db", str(db), *_settings_args()]
     start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = CpuSampler({proc.pid: "crawl"}).start()
+    out, err = proc.communicate()
     wall = time.monotonic() - start
+    cpu = sum(sampler.stop().values())
     if proc.returncode != 0:
-        raise SystemExit(f"one-process crawl failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
-    return _articles(proc.stdout), wall
+        raise SystemExit(f"one-process crawl failed:\n{out}\n{err[-3000:]}")
+    return _articles(out), wall, cpu
+
+
+def _redis_counts(port: int) -> tuple[int, int]:
+    """Redis's (commands processed, socket reads): how much the crawl asked of it; the reads
+    are about the round trips (a pipeline is one read when it fits in one packet)."""
+    import redis
+
+    info = redis.Redis(port=port).info("stats")
+    return int(info["total_commands_processed"]), int(info.get("total_reads_processed", 0))
 
 
 def shared(
@@ -213,18 +225,29 @@ def main() -> None:
             f"portal: {args.articles} articles at {base}; redis on port {port}; "
             f"{os.cpu_count()} cores"
         )
-        new, wall = one_process(base, tmp)
+        with open("/proc/loadavg") as f:
+            print(f"load average before: {' '.join(f.read().split()[:3])} (other processes skew)")
+        new, wall, one_cpu = one_process(base, tmp)
         base_rate = new / wall
-        print(f"one process : {new} articles in {wall:6.2f}s wall = {base_rate:6.1f} articles/s")
+        print(
+            f"one process : {new} articles in {wall:6.2f}s wall = {base_rate:6.1f} articles/s "
+            f"| CPU s: {one_cpu:.1f} = {1000 * one_cpu / new:.1f} ms/article"
+        )
         for n in args.workers:
             url = f"redis://127.0.0.1:{port}/{n % 16}"
+            commands, reads = _redis_counts(port)
             new_n, wall_n, cpu, profiles = shared(base, tmp, url, n, redis_proc.pid, args.profile)
+            commands_n, reads_n = _redis_counts(port)
             rate = new_n / wall_n
             parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items()))
+            total = sum(cpu.values())
             print(
                 f"{n} worker{'s' if n > 1 else ' '}   : {new_n} articles in {wall_n:6.2f}s wall = "
                 f"{rate:6.1f} articles/s = {rate / base_rate:.2f}x one process | CPU s: {parts} "
-                f"| total {sum(cpu.values()):.1f} of {wall_n * (os.cpu_count() or 1):.1f} available"
+                f"| total {total:.1f} = {1000 * total / new_n:.1f} ms/article, of "
+                f"{wall_n * (os.cpu_count() or 1):.1f} available | Redis per article: "
+                f"{(commands_n - commands) / new_n:.1f} commands, {(reads_n - reads) / new_n:.1f} "
+                "reads (~round trips)"
             )
             if args.profile:
                 for path in profiles[:2]:

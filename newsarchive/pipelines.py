@@ -42,6 +42,14 @@ EXPECTED_FIELDS = ("title", "body", "authors", "published")
 # crawl or an import on the same archive waits at most that long for its turn to write.
 DEFAULT_COMMIT_EVERY = 100
 DEFAULT_COMMIT_SECONDS = 0.25
+# Items go to the writer process in batches of up to this many, or after this many seconds for
+# a batch that does not fill (a slow site): a message and a reply per item cost the crawl process
+# a socket write and a wake-up each, measured as the largest single cost of its event loop.
+WRITER_BATCH = 32
+WRITER_BATCH_SECONDS = 0.1
+# Batches sent and not yet answered, at most: then process_item waits for the oldest, so the
+# items held in memory stay bounded however far the writer falls behind (memory flat).
+WRITER_IN_FLIGHT = 2
 # Finish reasons of a crawl that ran to its end (its own, or the page budget the user set).
 COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
 # The finish reason when a worker process died under the crawl.
@@ -284,6 +292,12 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
     return outcome, None
 
 
+def _writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
+    """Several items in one call (StorePipeline batches them): one message, one wake-up of this
+    process and one reply for up to WRITER_BATCH items, instead of one each."""
+    return [_writer_store(item) for item in items]
+
+
 def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     archive = _WRITER.pop("archive")
     try:
@@ -308,6 +322,10 @@ def finish_run_here(db_path: str, run_id: int, counts: dict[str, int], reason: s
 
     with Archive(db_path, create=False) as archive:
         archive.finish_run(run_id, **counts, finish_reason=reason)
+
+
+def _item_url(item: FetchFailure | CrawledPage) -> str:
+    return item.url if isinstance(item, FetchFailure) else item.raw.url
 
 
 def robots_failures(stats: dict[str, Any], base_url: str, site: str) -> list[FetchFailure]:
@@ -349,6 +367,11 @@ class StorePipeline:
         self.site = "site"
         self.started = time.monotonic()
         self.writer: WorkerProcess | None = None
+        # Items waiting to go to the writer, the batches it has not answered yet, and the timer
+        # that sends a batch that does not fill.
+        self.batch: list[FetchFailure | CrawledPage] = []
+        self.in_flight: list[asyncio.Task[None]] = []
+        self.flush_timer: asyncio.TimerHandle | None = None
         # The run row is finished once, in spider_closed (where Scrapy says why the crawl ended).
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -415,22 +438,72 @@ class StorePipeline:
         return item
 
     async def _store(self, item: FetchFailure | CrawledPage) -> None:
+        """Queue `item` for the writer; a full batch is sent (the outcomes are counted when the
+        reply comes). Waits only while WRITER_IN_FLIGHT batches are unanswered."""
+        self.batch.append(item)
+        if len(self.batch) >= WRITER_BATCH:
+            self._send_batch()
+        elif self.flush_timer is None:
+            self.flush_timer = asyncio.get_running_loop().call_later(
+                WRITER_BATCH_SECONDS, self._send_batch
+            )
+        while len(self.in_flight) > WRITER_IN_FLIGHT:
+            await asyncio.shield(self.in_flight[0])
+
+    def _send_batch(self) -> None:
+        if self.flush_timer is not None:
+            self.flush_timer.cancel()
+            self.flush_timer = None
+        if not self.batch:
+            return
+        items, self.batch = self.batch, []
+        self.in_flight.append(asyncio.ensure_future(self._store_batch(items)))
+
+    async def _store_batch(self, items: list[FetchFailure | CrawledPage]) -> None:
+        try:
+            replies = await self._call_writer(items)
+        finally:
+            # Here, not in a done callback: whoever waits on this task sees it gone on waking.
+            self.in_flight.remove(asyncio.current_task())  # type: ignore[arg-type]
+        for outcome, warning in replies:
+            if outcome == "store_failures":
+                self.counts["failures"] += 1
+                self.counts["store_failures"] += 1
+            else:
+                self.counts[outcome] += 1
+            if warning:
+                logger.warning("%s", warning)
+
+    async def _call_writer(
+        self, items: list[FetchFailure | CrawledPage]
+    ) -> list[tuple[str, str | None]]:
         writer = self.writer
         if writer is None or writer.gone:
-            self.not_stored += 1  # said once, in the summary: the writer's death stops the crawl
-            return
+            # Said once, in the summary: the writer's death stops the crawl.
+            self.not_stored += len(items)
+            return []
         try:
-            outcome, warning = await writer.call(_writer_store, item)
+            return await writer.call(_writer_store_many, items)
         except WorkerGone:
-            self.not_stored += 1
-            return
-        if outcome == "store_failures":
-            self.counts["failures"] += 1
-            self.counts["store_failures"] += 1
-        else:
-            self.counts[outcome] += 1
-        if warning:
-            logger.warning("%s", warning)
+            self.not_stored += len(items)
+            return []
+        except Exception as exc:
+            if len(items) == 1:
+                # An item that cannot be sent (does not pickle): logged, the crawl goes on.
+                logger.error("%s: not stored: %s: %s", _item_url(items[0]), type(exc).__name__, exc)
+                self.not_stored += 1
+                return []
+        # One bad item must not lose its batch: the others are sent one by one.
+        replies = []
+        for item in items:
+            replies += await self._call_writer([item])
+        return replies
+
+    async def _drain(self) -> None:
+        """Send what is queued and wait for every reply: the writer holds all items then."""
+        self._send_batch()
+        while self.in_flight:
+            await asyncio.shield(self.in_flight[0])
 
     def line(self) -> str:
         c = self.counts
@@ -443,6 +516,7 @@ class StorePipeline:
         )
 
     async def close_spider(self, spider: Any = None) -> None:
+        await self._drain()  # the counts of the end line include every item
         self.progress.show(self.line(), force=True)
         self.progress.done()
 
@@ -455,6 +529,7 @@ class StorePipeline:
             for failure in robots_failures(stats, getattr(spider, "base_url", ""), self.site):
                 self.reasons[failure.reason] += 1
                 await self._store(failure)
+        await self._drain()
         fetched = stats.get("response_received_count", 0)
         counts = {
             "pages_fetched": fetched,

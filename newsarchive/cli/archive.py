@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -19,6 +23,7 @@ from newsarchive.cli.extract import batch_requests
 from newsarchive.errors import NewsarchiveError
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
+    REEXTRACT_CHUNK,
     format_size,
     import_page,
     parse_size,
@@ -311,40 +316,81 @@ def _echo_hits_table(hits: list) -> None:
     metavar="DATE",
     help="Only pages fetched (or imported) on/after DATE (YYYY-MM-DD or ISO time).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="CPU count",
+    help="Extract in this many worker processes (1: all in this process).",
+)
+@click.option(
+    "--progress-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="When stderr is not a terminal: a progress line this often.",
+)
 @db_option
 @friendly_errors
-def reextract_command(site: str | None, since: str | None, db: Path) -> None:
+def reextract_command(
+    site: str | None, since: str | None, jobs: int, progress_seconds: float, db: Path
+) -> None:
     """Rebuild article records from the archived raw pages with the current extractor.
 
     \b
     Example:
         newsarchive reextract --site detik
+        newsarchive reextract --jobs 4 2>reextract.log
 
     No network: each article is re-extracted from its latest raw page, as the crawl would. A
     record whose content changes keeps its old content in the `versions` table. The summary says
     which fields were filled, changed or emptied; "0 changes" means the records already match.
+    Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
+    it again to redo everything, or narrow it with --since).
     """
+    stopped: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stopped:  # a second one: stop now (what is committed stays)
+            raise KeyboardInterrupt
+        stopped.append(signum)
+
     with Archive(db, create=False) as archive:
         targets = archive.reextract_targets(site=site, since=_since(since))
+        # Starting a worker costs about a second: a handful of articles is done here sooner.
+        jobs = min(jobs, max(1, len(targets) // (2 * REEXTRACT_CHUNK)))
         filled: Counter[str] = Counter()
         changed: Counter[str] = Counter()
         emptied: Counter[str] = Counter()
-        touched = versions = 0
+        touched = versions = done = 0
         errors: list[str] = []
-        with click.progressbar(
-            reextract(archive, targets), length=len(targets), label="Re-extracting", file=sys.stderr
-        ) as results:
-            for result in results:
-                if result.error:
-                    errors.append(result.error)
-                    continue
-                filled.update(result.filled)
-                changed.update(result.changed)
-                emptied.update(result.emptied)
-                touched += result.touched
-                versions += result.new_version
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():  # else signals cannot be set
+            handlers = {
+                sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+            }
+        try:
+            with _ReextractProgress(len(targets), progress_seconds) as progress:
+                for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
+                    done += 1
+                    progress.update(done)
+                    if result.error:
+                        errors.append(result.error)
+                        continue
+                    filled.update(result.filled)
+                    changed.update(result.changed)
+                    emptied.update(result.emptied)
+                    touched += result.touched
+                    versions += result.new_version
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    if stopped:
+        name = signal.Signals(stopped[0]).name
+        click.echo(f"stopped by {name} after {done} of {len(targets)} articles (all stored)")
     click.echo(
-        f"re-extracted {len(targets) - len(errors)} of {len(targets)} articles: "
+        f"re-extracted {done - len(errors)} of {len(targets)} articles: "
         f"{touched} changes ({versions} new versions); {len(errors)} failed"
     )
     for label, counts in (("filled", filled), ("changed", changed), ("emptied", emptied)):
@@ -356,8 +402,60 @@ def reextract_command(site: str | None, since: str | None, db: Path) -> None:
         _error(error)
     if len(errors) > 10:
         _error(f"... and {len(errors) - 10} more (see the failures table)")
+    if stopped:
+        sys.exit(128 + stopped[0])
     if errors:
         sys.exit(1)
+
+
+class _ReextractProgress:
+    """A bar on a terminal; elsewhere (a log file, a pipe, systemd) a plain line every
+    `seconds`, since a bar's `\\r` rewrites turn a log into one endless line."""
+
+    def __init__(self, total: int, seconds: float) -> None:
+        self.total = total
+        self.seconds = seconds
+        self.bar = None
+        if sys.stderr.isatty():
+            self.bar = click.progressbar(length=total, label="Re-extracting", file=sys.stderr)
+        self.started = self.last = time.monotonic()
+        self.shown = 0
+
+    def __enter__(self) -> _ReextractProgress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def update(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.shown)
+            self.shown = done
+            return
+        now = time.monotonic()
+        if now - self.last >= self.seconds:
+            self.last = now
+            self.line(done, now)
+
+    def line(self, done: int, now: float) -> None:
+        rate = done / max(now - self.started, 1e-9)
+        left = (self.total - done) / rate if rate else 0
+        percent = 100 * done / self.total if self.total else 100.0
+        click.echo(
+            f"re-extracting: {done} of {self.total} articles ({percent:.1f} %), "
+            f"{rate:.1f}/s, about {_duration(left)} left",
+            err=True,
+        )
+        self.shown = done
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc_info)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 @cli.command("export")

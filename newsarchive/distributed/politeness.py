@@ -4,7 +4,8 @@
   when Redis grants it a token for its host: at most the host's concurrency in flight across all
   workers, and successive starts at least the delay apart (ACQUIRE in `shared`, on Redis's
   clock). The delay is DOWNLOAD_DELAY (or the profile's `download_delay`), never less: the
-  jitter of a one-process crawl, which may go down to half the delay, is not applied. With
+  jitter of a one-process crawl, which may go down to half the delay, is not applied. A 429 or
+  503 with Retry-After pauses the host for every worker (its next-allowed time in Redis). With
   AUTOTHROTTLE_ENABLED the shared delay follows AutoThrottle's rule from the latencies every
   worker sees. The worker's own Scrapy slots run with no delay (the writer sets DOWNLOAD_DELAY=0
   for workers), so a granted request is not held back locally and then sent together with
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+from collections import deque
 from typing import Any
 
 import redis
@@ -25,18 +27,19 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from newsarchive.distributed.shared import Keys, WorkerState
-from newsarchive.middlewares import RobotsTxt
+from newsarchive.middlewares import RobotsTxt, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
 TOKEN_META = "_newsarchive_polite_token"
-# How long to wait before asking again when the host's concurrency is used up (a token frees
-# when a response comes back, which nobody announces).
-FULL_WAIT = 0.01
+# How long to wait at most before asking again when the host's concurrency is used up and none
+# of this worker's tokens comes back (another worker's coming back is not announced).
+FULL_WAIT = 0.05
 MAX_WAIT = 0.25
 # How long robots.txt may take to arrive from another worker before this one fetches it itself.
 ROBOTS_WAIT = 60.0
@@ -54,8 +57,11 @@ class SharedPoliteness:
         self.target = max(settings.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY", 1.0), 0.05)
         self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
         self.start_delay = settings.getfloat("AUTOTHROTTLE_START_DELAY", 5.0)
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300.0)
         self.timeout_ms = int((settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 30) * 1000)
         self._tokens = 0
+        # Per host: this worker's requests waiting for a token, first come first served.
+        self._waiting: dict[str, deque[Deferred]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SharedPoliteness:
@@ -79,39 +85,108 @@ class SharedPoliteness:
         key = Keys.polite(host)
         while True:
             try:
-                wait = int(
-                    self.state.scripts.acquire(
-                        keys=[key],
-                        args=[int(delay * 1000), max(concurrency, 1), token, self.timeout_ms],
-                    )
+                pipe = self.state.pipeline()
+                self.state.scripts.acquire(
+                    keys=[key],
+                    args=[int(delay * 1000), max(concurrency, 1), token, self.timeout_ms],
+                    client=pipe,
                 )
+                wait = int(self.state.execute(pipe)[0])
             except redis.RedisError as exc:
                 # The crawl is stopping (the worker extension says why); send nothing more.
                 self.state.lost(exc)
                 raise IgnoreRequest(f"Redis lost: {exc}") from None
             if wait == 0:
                 break
-            await sleep(FULL_WAIT if wait < 0 else min(wait / 1000, MAX_WAIT))
+            if wait < 0:
+                await self._turn(key)
+            else:
+                await sleep(min(wait / 1000, MAX_WAIT))
         request.meta[TOKEN_META] = (key, token)
+        # Another token may be free too: the next request of this worker waiting for the host
+        # tries now rather than at its timer.
+        self._wake(key)
+
+    async def _turn(self, key: str) -> None:
+        """Wait while the host's concurrency is used up: until this worker gives a token of the
+        host back (the waiter then asks in the same round trip that returns the token), or
+        FULL_WAIT at most (another worker's token coming back is not announced). A waiter per
+        request polling every few ms made most of a busy worker's round trips."""
+        from twisted.internet import reactor
+
+        waiter: Deferred = Deferred()
+        self._waiting.setdefault(key, deque()).append(waiter)
+        timer = reactor.callLater(FULL_WAIT, self._fire, waiter)
+        try:
+            await maybe_deferred_to_future(waiter)
+        finally:
+            if timer.active():
+                timer.cancel()
+            queue = self._waiting.get(key)
+            if queue and waiter in queue:
+                queue.remove(waiter)
+
+    @staticmethod
+    def _fire(waiter: Deferred) -> None:
+        if not waiter.called:
+            waiter.callback(None)
+
+    def _wake(self, key: str) -> None:
+        queue = self._waiting.get(key)
+        while queue:
+            waiter = queue.popleft()
+            if not waiter.called:
+                from twisted.internet import reactor
+
+                # Not from inside the caller (a response being handled): on the next turn.
+                reactor.callLater(0, self._fire, waiter)
+                return
 
     def _release(self, request: Request) -> None:
         held = request.meta.pop(TOKEN_META, None)
         if held is None:
             return
         key, token = held
-        try:
-            self.state.client.zrem(key + ":active", token)
-        except redis.RedisError as exc:
-            self.state.lost(exc)
+        # Sent with this worker's next round trip (the settle of this very request, or the
+        # next grant, which then finds the token free): a round trip less per page. Politeness
+        # only gets stricter for the few milliseconds it waits.
+        self.state.later(lambda pipe: pipe.zrem(key + ":active", token))
+        self._wake(key)
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._release(request)
+        if response.status in (429, 503):
+            self._pause(request, response)
         if self.autothrottle:
             self._adjust(request, response)
         return response
 
     def process_exception(self, request: Request, exception: BaseException) -> None:
         self._release(request)
+
+    def _pause(self, request: Request, response: Response) -> None:
+        """The server asked for a pause (Retry-After on a 429 or 503): no worker starts a
+        request to the host before it is over, not only the one that got the answer (whose
+        retry waits for it in BackoffRetryMiddleware)."""
+        seconds = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if not seconds:
+            return
+        seconds = min(seconds, self.retry_after_max)
+        key = Keys.polite(urlparse_cached(request).hostname or "")
+        try:
+            pipe = self.state.pipeline()
+            self.state.scripts.pause(keys=[key], args=[int(seconds * 1000)], client=pipe)
+            self.state.execute(pipe)
+        except redis.RedisError as exc:
+            self.state.lost(exc)
+            return
+        self.crawler.stats.inc_value("newsarchive/shared_pauses")
+        logger.info(
+            "%s answered %s: host paused %.1fs for every worker",
+            request.url,
+            response.status,
+            seconds,
+        )
 
     def _adjust(self, request: Request, response: Response) -> None:
         """AutoThrottle's rule on the shared delay: halfway towards latency / target

@@ -18,26 +18,121 @@ subclasses fix:
 - it has one frontier per spider name: here every site of the crawl has its own (the spider is
   `portal` for all of them).
 
-Every call is synchronous redis-py from the reactor thread, as in scrapy-redis: one round trip
-per request popped, one per request queued (dupefilter and frontier in one script), one per
-acknowledgement.
+Every call is synchronous redis-py from the reactor thread, as in scrapy-redis, so round trips
+are what a worker's throughput is made of; they are kept to about two per page plus the
+politeness grant:
+- a pop takes up to PREFETCH requests at once (all leased; the rest wait in the worker);
+- what a request leaves behind (the requests its callback returned, its items, its redirect or
+  retry, the responses it counted, the archived URLs it skipped) is held locally under its lease
+  and goes to Redis with the end of the lease in one script (SETTLE) when Scrapy is done with
+  it. That is also what makes a killed worker exact: a request is either still leased (fetched
+  again, nothing of it in Redis) or settled (its page sent, never fetched again).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy_redis import picklecompat
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import Base
 from scrapy_redis.scheduler import Scheduler
 
 from newsarchive.distributed.shared import LEASE_META, Keys, WorkerState
+from newsarchive.items import CrawledPage, FetchFailure
 
 logger = logging.getLogger(__name__)
+
+# Requests leased per pop. More saves round trips; each one leased waits in this worker while
+# others might be idle (only at the very end of a crawl, and for a few pages).
+PREFETCH = 4
+# An item's attribute naming the lease of the request that produced it (removed before it is
+# sent).
+ITEM_LEASE = "_newsarchive_lease"
+
+
+@dataclass
+class Pending:
+    """What a leased request has left behind so far, sent when its lease ends."""
+
+    requests: list[tuple[str, int, bytes]] = field(default_factory=list)
+    items: list[bytes] = field(default_factory=list)
+    responses: int = 0
+
+
+class SiteChannel:
+    """One site's traffic of one worker: the requests it holds leased and what they left behind.
+
+    `settle(lease)` sends it all with the end of the lease, in one atomic script."""
+
+    def __init__(self, state: WorkerState, site: str, spider: Spider) -> None:
+        self.state = state
+        self.site = site
+        self.spider = spider
+        self.pending: dict[str, Pending] = {}
+        # Responses with no lease of their own (robots.txt): counted with the next settle.
+        self.loose_responses = 0
+        self.skipped_sent: set[str] = set()
+        # Fingerprints of the requests this worker has held for a settle: each is in the
+        # crawl's dupefilter once its settle is done (or the worker is gone).
+        self.held: set[str] = set()
+        self.keys = [
+            Keys.frontier(site),
+            Keys.seen(site),
+            Keys.leases(state.wid),
+            Keys.items,
+            Keys.stats(site),
+            Keys.skipped(site),
+        ]
+
+    def _new_skipped(self) -> list[str]:
+        skipped = getattr(self.spider, "skipped", None) or ()
+        if len(skipped) == len(self.skipped_sent):
+            return []  # a set only grows: same size, nothing new
+        return [url for url in skipped if url not in self.skipped_sent]
+
+    def settle(self, lease: str, pending: Pending | None = None) -> None:
+        """`lease` is over: what it left behind goes to Redis with its end, atomically."""
+        if pending is None:
+            pending = self.pending.pop(lease, None) or Pending()
+        skipped = self._new_skipped()
+        args: list[Any] = [lease, pending.responses + self.loose_responses, len(pending.requests)]
+        for request in pending.requests:
+            args.extend(request)
+        args.append(len(pending.items))
+        args.extend(pending.items)
+        args.extend(skipped)
+        try:
+            pipe = self.state.pipeline()
+            self.state.scripts.settle(keys=self.keys, args=args, client=pipe)
+            self.state.execute(pipe)
+        except redis.RedisError as exc:
+            # The lease stays in Redis: the request goes back to the frontier with this worker.
+            self.state.lost(exc)
+            return
+        self.loose_responses = 0
+        self.skipped_sent.update(skipped)
+
+    def count_response(self, request: Request) -> None:
+        pending = self.pending.get(request.meta.get(LEASE_META) or "")
+        if pending is not None:
+            pending.responses += 1
+        else:
+            self.loose_responses += 1
+
+    def hold_item(self, lease: str | None, data: bytes) -> bool:
+        """Hold an item for the end of `lease`; False when that lease is not open here (the
+        caller sends the item at once)."""
+        pending = self.pending.get(lease or "")
+        if pending is None:
+            return False
+        pending.items.append(data)
+        return True
 
 
 class SharedDupeFilter(RFPDupeFilter):
@@ -61,31 +156,66 @@ class LeasedQueue(Base):
         super().__init__(server, spider, key, serializer=picklecompat)
         self.state = state
         self.site = spider.site_name
+        # Leased by this worker, not yet handed to the engine: (lease field, data).
+        self.prefetched: deque[tuple[str, bytes]] = deque()
 
     def __len__(self) -> int:
-        return int(self.server.zcard(self.key))
+        return len(self.prefetched) + int(self.server.zcard(self.key))
+
+    def _encode_request(self, request: Request) -> bytes:
+        """`Request.to_dict(spider=...)`, pickled, as scrapy-redis does, without its cost: Scrapy
+        finds a callback's name with inspect.getmembers over the whole spider, twice per request
+        (a third of a worker's CPU on a crawl that queues every link). A bound method of the
+        spider is named by its function's name, checked against the spider; anything else takes
+        Scrapy's way."""
+        names: dict[str, Any] = {}
+        for attr in ("callback", "errback"):
+            func = getattr(request, attr)
+            if not callable(func):
+                names[attr] = func
+                continue
+            inner = getattr(func, "__func__", None)
+            name = getattr(inner, "__name__", None)
+            own = getattr(getattr(self.spider, name, None), "__func__", None) if name else None
+            if inner is None or own is not inner:
+                return super()._encode_request(request)
+            names[attr] = name
+        data: dict[str, Any] = {"url": request.url, **names, "headers": dict(request.headers)}
+        for attr in request.attributes:
+            data.setdefault(attr, getattr(request, attr))
+        if type(request) is not Request:
+            data["_class"] = f"{type(request).__module__}.{type(request).__name__}"
+        return self.serializer.dumps(data)
 
     def push_leased(self, request: Request, fingerprint: str) -> bool:
-        """Queue `request` unless the dupefilter has seen it (`fingerprint` "" = dont_filter);
-        ends the lease of the request it continues. True when queued."""
+        """Queue `request` now unless the dupefilter has seen it (`fingerprint` "" =
+        dont_filter); ends the lease of the request it continues. True when queued."""
         lease = request.meta.pop(LEASE_META, None) or ""
         data = self._encode_request(request)
-        return bool(
-            self.state.scripts.push(
-                keys=[self.key, Keys.seen(self.site), Keys.leases(self.state.wid)],
-                args=[fingerprint, -request.priority, data, lease],
-            )
+        pipe = self.state.pipeline()
+        self.state.scripts.push(
+            keys=[self.key, Keys.seen(self.site), Keys.leases(self.state.wid)],
+            args=[fingerprint, -request.priority, data, lease],
+            client=pipe,
         )
+        return bool(self.state.execute(pipe)[0])
 
     def pop(self, timeout: int = 0) -> Request | None:
-        field = self.state.lease_field(self.site)
-        data = self.state.scripts.pop(
-            keys=[self.key, Keys.leases(self.state.wid), Keys.alive(self.state.wid)], args=[field]
-        )
-        if not data:
+        if not self.prefetched:
+            prefix, first = self.state.lease_fields(self.site, PREFETCH)
+            pipe = self.state.pipeline()
+            self.state.scripts.pop(
+                keys=[self.key, Keys.leases(self.state.wid), Keys.alive(self.state.wid)],
+                args=[prefix, first, PREFETCH],
+                client=pipe,
+            )
+            popped = self.state.execute(pipe)[0] or []
+            self.prefetched.extend((f"{prefix}{first + i}", d) for i, d in enumerate(popped))
+        if not self.prefetched:
             return None
+        field_, data = self.prefetched.popleft()
         request = self._decode_request(data)
-        request.meta[LEASE_META] = field
+        request.meta[LEASE_META] = field_
         return request
 
 
@@ -111,10 +241,15 @@ class SharedScheduler(Scheduler):
             self.crawler.request_fingerprinter,
             debug=spider.settings.getbool("DUPEFILTER_DEBUG"),
         )
-        self._ack_when_done()
+        self.channel = SiteChannel(self.state, site, spider)
+        self.state.channels[site] = self.channel
+        # Every response the run row counts, counted with the request it answered.
+        self.crawler.signals.connect(self._response_received, signal=signals.response_received)
+        self._settle_when_done()
+        self._tag_outputs()
 
-    def _ack_when_done(self) -> None:
-        """Acknowledge a lease when the engine removes its request from its slot: after the
+    def _settle_when_done(self) -> None:
+        """Settle a lease when the engine removes its request from its slot: after the
         download, the callback or errback, and the handling of everything they returned (Scrapy
         has no signal for that moment; this is the engine's own bookkeeping of it)."""
         slot = getattr(self.crawler.engine, "_slot", None)
@@ -124,15 +259,42 @@ class SharedScheduler(Scheduler):
                 "tell when a request is done"
             )
         remove = slot.remove_request
-        state = self.state
+        channel = self.channel
 
         def remove_request(request: Request) -> None:
             remove(request)
-            field = request.meta.get(LEASE_META)
-            if field:
-                state.ack(field)
+            lease = request.meta.get(LEASE_META)
+            if lease:
+                channel.settle(lease)
 
         slot.remove_request = remove_request
+
+    def _tag_outputs(self) -> None:
+        """Mark what a callback or errback returns with the lease of its request, so it is held
+        for that lease's settle. The scraper's per-output step sees both (errback output skips
+        the spider middlewares, so a spider middleware would miss failures)."""
+        scraper = self.crawler.engine.scraper
+        process = getattr(scraper, "_process_spidermw_output_async", None)
+        if process is None:
+            raise RuntimeError(
+                "this Scrapy version's scraper has no _process_spidermw_output_async: a shared "
+                "crawl cannot tell which request an item came from"
+            )
+
+        async def tagged(output: Any, response: Any) -> None:
+            request = getattr(response, "request", None)
+            lease = request.meta.get(LEASE_META) if request is not None else None
+            if lease:
+                if isinstance(output, Request):
+                    output.meta[LEASE_META] = lease
+                elif isinstance(output, CrawledPage | FetchFailure):
+                    output.__dict__[ITEM_LEASE] = lease
+            await process(output, response)
+
+        scraper._process_spidermw_output_async = tagged
+
+    def _response_received(self, response: Any, request: Request, spider: Spider) -> None:
+        self.channel.count_response(request)
 
     def close(self, reason: str) -> None:
         """Never flushes: the frontier and the dupefilter belong to the whole crawl."""
@@ -140,7 +302,25 @@ class SharedScheduler(Scheduler):
     def enqueue_request(self, request: Request) -> bool:
         try:
             fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
-            queued = self.queue.push_leased(request, fingerprint)
+            pending = self.channel.pending.get(request.meta.get(LEASE_META) or "")
+            if pending is not None and fingerprint and fingerprint in self.channel.held:
+                # This worker has already sent (or holds) the same page: the dupefilter would
+                # drop it; not encoding it saves the worker's time (listings repeat links).
+                del request.meta[LEASE_META]
+                self.df.log(request, self.spider)
+                return False
+            if pending is not None:
+                if fingerprint:
+                    self.channel.held.add(fingerprint)
+                # Returned by a request still in progress (a link, a redirect, a retry): queued
+                # (or dropped by the dupefilter) when that request settles.
+                del request.meta[LEASE_META]
+                pending.requests.append(
+                    (fingerprint, -request.priority, self.queue._encode_request(request))
+                )
+                queued = True
+            else:
+                queued = self.queue.push_leased(request, fingerprint)
         except redis.RedisError as exc:
             self.state.lost(exc)
             return False
@@ -159,6 +339,8 @@ class SharedScheduler(Scheduler):
         except redis.RedisError as exc:
             self.state.lost(exc)
             return None
+        if request is not None:
+            self.channel.pending[request.meta[LEASE_META]] = Pending()
         if request is not None and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
@@ -166,6 +348,8 @@ class SharedScheduler(Scheduler):
     def has_pending_requests(self) -> bool:
         if self.state.problem:
             return False
+        if self.queue.prefetched:
+            return True
         try:
             return len(self.queue) > 0
         except redis.RedisError as exc:

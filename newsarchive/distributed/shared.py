@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -141,14 +142,50 @@ if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
 return 1
 """
 
-# KEYS: frontier, leases, alive. ARGV: lease field. The best request moves into the worker's
-# leases, kept with its score so it can go back as it was. Nothing for a worker taken for dead.
+# KEYS: frontier, leases, alive. ARGV: lease field prefix, first number, count. Up to `count`
+# of the best requests move into the worker's leases (fields prefix..number, prefix..number+1...),
+# each kept with its score so it can go back as it was. Nothing for a worker taken for dead.
+# Several per call: the worker keeps the rest locally (they stay leased), one round trip fewer
+# per request.
 POP = """
-if redis.call('EXISTS', KEYS[3]) == 0 then return false end
-local r = redis.call('ZPOPMIN', KEYS[1])
-if #r == 0 then return false end
-redis.call('HSET', KEYS[2], ARGV[1], r[2] .. '\\n' .. r[1])
-return r[1]
+if redis.call('EXISTS', KEYS[3]) == 0 then return {} end
+local r = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[3]))
+local out = {}
+local n = tonumber(ARGV[2])
+for i = 1, #r, 2 do
+  redis.call('HSET', KEYS[2], ARGV[1] .. n, r[i + 1] .. '\\n' .. r[i])
+  out[#out + 1] = r[i]
+  n = n + 1
+end
+return out
+"""
+
+# KEYS: frontier, seen, leases, items, stats, skipped. ARGV: lease field ("" = none), responses
+# received, then the number of requests and (fingerprint, score, data) for each, then the
+# number of items and each item, then the archived URLs the spider skipped.
+# Everything a finished request left behind goes to Redis with the end of its lease, in one
+# atomic step: a worker killed before it leaves the request leased (fetched again, nothing of it
+# stored twice); after it, nothing of it is fetched again. One round trip per page.
+SETTLE = """
+local i = 3
+local nreq = tonumber(ARGV[i])
+for _ = 1, nreq do
+  local fp = ARGV[i + 1]
+  if fp == '' or redis.call('SADD', KEYS[2], fp) == 1 then
+    redis.call('ZADD', KEYS[1], ARGV[i + 2], ARGV[i + 3])
+  end
+  i = i + 3
+end
+i = i + 1
+local nitems = tonumber(ARGV[i])
+for _ = 1, nitems do
+  i = i + 1
+  redis.call('RPUSH', KEYS[4], ARGV[i])
+end
+for j = i + 1, #ARGV do redis.call('SADD', KEYS[6], ARGV[j]) end
+if tonumber(ARGV[2]) > 0 then redis.call('HINCRBY', KEYS[5], 'pages_fetched', ARGV[2]) end
+if ARGV[1] ~= '' then redis.call('HDEL', KEYS[3], ARGV[1]) end
+return 1
 """
 
 # KEYS: leases, workers. ARGV: prefix, worker id. Every request leased by the worker goes back
@@ -218,16 +255,47 @@ return 0
 """
 
 
+# KEYS: the host's politeness hash. ARGV: milliseconds. A 429/503 with Retry-After: no worker
+# starts a request to the host before then (the next-allowed time only moves later).
+PAUSE = """
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local nxt = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+if until_ms > nxt then redis.call('HSET', KEYS[1], 'next', until_ms) end
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return until_ms
+"""
+
+
+class _Script:
+    """A registered script that, called on a pipeline, queues a bare EVALSHA. redis-py's own
+    Script sends SCRIPT EXISTS before every pipeline holding one: a second round trip per page.
+    The scripts are loaded when the client is set up; a Redis that lost them (restarted,
+    SCRIPT FLUSH) has lost the crawl too, and the NOSCRIPT error stops the crawl like any
+    Redis failure."""
+
+    def __init__(self, client: redis.Redis, source: str) -> None:
+        self.script = client.register_script(source)
+        self.sha = client.script_load(source)
+
+    def __call__(self, keys: list[Any], args: list[Any], client: Any = None) -> Any:
+        if isinstance(client, redis.client.Pipeline):
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        return self.script(keys=keys, args=args, client=client)
+
+
 class Scripts:
     """The Lua scripts, registered on one client."""
 
     def __init__(self, client: redis.Redis) -> None:
-        self.push = client.register_script(PUSH)
-        self.pop = client.register_script(POP)
-        self.requeue = client.register_script(REQUEUE)
-        self.drained = client.register_script(DRAINED)
-        self.take = client.register_script(TAKE)
-        self.acquire = client.register_script(ACQUIRE)
+        self.push = _Script(client, PUSH)
+        self.pop = _Script(client, POP)
+        self.requeue = _Script(client, REQUEUE)
+        self.drained = _Script(client, DRAINED)
+        self.take = _Script(client, TAKE)
+        self.acquire = _Script(client, ACQUIRE)
+        self.settle = _Script(client, SETTLE)
+        self.pause = _Script(client, PAUSE)
 
 
 def requeue_worker(client: redis.Redis, scripts: Scripts, wid: str) -> int:
@@ -255,6 +323,9 @@ class WorkerState:
         self.crawl_id: str = config["id"]
         self.wid = worker_id()
         self._next = 0
+        self._later: list[Callable[[Any], Any]] = []
+        # Per site: the SiteChannel of its crawler (scheduler.py).
+        self.channels: dict[str, Any] = {}
         # Set when the crawl must stop: the message for the user (one line).
         self.problem: str | None = None
         self.done = False
@@ -275,15 +346,38 @@ class WorkerState:
             raise RuntimeError("not a shared-crawl worker (start it with `newsarchive worker`)")
         return cls._current
 
-    def lease_field(self, site: str) -> str:
-        self._next += 1
-        return f"{LEASE}{site}\t{self._next}"
+    def lease_fields(self, site: str, count: int) -> tuple[str, int]:
+        """A lease field prefix and the first of `count` numbers reserved for a POP."""
+        first = self._next + 1
+        self._next += count
+        return f"{LEASE}{site}\t", first
 
-    def ack(self, field: str) -> None:
-        try:
-            self.client.hdel(Keys.leases(self.wid), field)
-        except redis.RedisError as exc:
-            self.lost(exc)
+    def later(self, op: Callable[[Any], Any]) -> None:
+        """Queue a command whose answer nobody waits for (a politeness token given back): it
+        rides along with this worker's next round trip instead of costing one of its own. The
+        worker's heartbeat and idle poke send what is left within 50 ms."""
+        self._later.append(op)
+
+    def pipeline(self) -> Any:
+        """A pipeline (no MULTI) that starts with the queued commands; `execute(pipe)` gives
+        the answers of what was added after them."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe._newsarchive_skip = len(self._later)
+        for op in self._later:
+            op(pipe)
+        self._later.clear()
+        return pipe
+
+    @staticmethod
+    def execute(pipe: Any) -> list[Any]:
+        return pipe.execute()[pipe._newsarchive_skip :]
+
+    def send_later(self) -> None:
+        if self._later:
+            try:
+                self.execute(self.pipeline())
+            except redis.RedisError as exc:
+                self.lost(exc)
 
     def lost(self, exc: BaseException) -> None:
         if self.problem is None:
@@ -298,5 +392,6 @@ class WorkerState:
 
     def leave(self) -> None:
         """A clean exit: whatever is still leased goes back to the frontier at once."""
+        self.send_later()
         self.client.delete(Keys.alive(self.wid))
         requeue_worker(self.client, self.scripts, self.wid)

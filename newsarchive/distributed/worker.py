@@ -23,6 +23,7 @@ import zstandard
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
+from newsarchive.distributed.scheduler import ITEM_LEASE, Pending
 from newsarchive.distributed.shared import (
     HEARTBEAT_EVERY,
     SEEDING,
@@ -49,13 +50,16 @@ HEARTBEAT_FAILURES = 5
 REDIS_LOST = "redis_lost"
 
 
-def encode_item(item: CrawledPage | FetchFailure) -> bytes:
+def encode_item(item_id: str, item: CrawledPage | FetchFailure) -> bytes:
     # zstd level 1: raw pages shrink several times for little CPU, so Redis holds less and the
     # network between machines carries less.
-    return zstandard.ZstdCompressor(level=1).compress(pickle.dumps(item, pickle.HIGHEST_PROTOCOL))
+    return zstandard.ZstdCompressor(level=1).compress(
+        pickle.dumps((item_id, item), pickle.HIGHEST_PROTOCOL)
+    )
 
 
-def decode_item(data: bytes) -> CrawledPage | FetchFailure:
+def decode_item(data: bytes) -> tuple[str, CrawledPage | FetchFailure]:
+    """(the item's id, unique in the crawl: worker id and number; the item)."""
     return pickle.loads(zstandard.ZstdDecompressor().decompress(data))
 
 
@@ -158,7 +162,10 @@ class SeedOnce:
 
 
 class RedisItemPipeline:
-    """Items to the writer's queue in Redis, in place of StorePipeline's local writer."""
+    """Items to the writer's queue in Redis, in place of StorePipeline's local writer: held with
+    the lease of the request they came from and sent when it settles (scheduler.SiteChannel),
+    each with an id of its own that the writer records with it, so a batch stored again after a
+    writer crash is recognised."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -172,12 +179,19 @@ class RedisItemPipeline:
         return cls(crawler)
 
     def _send(self, item: CrawledPage | FetchFailure) -> None:
-        try:
-            self.state.client.rpush(Keys.items, encode_item(item))
-        except redis.RedisError as exc:
-            self.state.lost(exc)
-            return
         self.sent += 1
+        # The lease tag must not travel with the item.
+        lease = item.__dict__.pop(ITEM_LEASE, None)
+        data = encode_item(f"{self.state.wid}:{self.sent}", item)
+        channel = self.state.channels.get(item.site)
+        if channel is None or not channel.hold_item(lease, data):
+            try:
+                pipe = self.state.pipeline()
+                pipe.rpush(Keys.items, data)
+                self.state.execute(pipe)
+            except redis.RedisError as exc:
+                self.state.lost(exc)
+                return
         self.crawler.stats.set_value("newsarchive/items_sent", self.sent)
 
     def process_item(self, item: Any) -> Any:
@@ -188,25 +202,16 @@ class RedisItemPipeline:
         return item
 
     def spider_closed(self, spider: Any, reason: str) -> None:
-        """robots.txt failures (Scrapy records no item for them), and this worker's counts."""
+        """robots.txt failures (Scrapy records no item for them), and the responses and skipped
+        URLs no settle has counted yet."""
         stats = self.crawler.stats.get_stats()
         spider = self.crawler.spider or spider
         if not self.robots_reported and reason != REDIS_LOST:
             for failure in robots_failures(stats, spider.base_url, spider.site_name):
                 self._send(failure)
-        try:
-            pipe = self.state.client.pipeline()
-            pipe.hincrby(
-                Keys.stats(spider.site_name),
-                "pages_fetched",
-                int(stats.get("response_received_count", 0) or 0),
-            )
-            skipped = getattr(spider, "skipped", None)
-            if skipped:
-                pipe.sadd(Keys.skipped(spider.site_name), *skipped)
-            pipe.execute()
-        except redis.RedisError as exc:
-            self.state.lost(exc)
+        channel = self.state.channels.get(spider.site_name)
+        if channel is not None and reason != REDIS_LOST:
+            channel.settle("", Pending())
 
 
 class WorkerExtension:
@@ -399,6 +404,8 @@ class _Heart:
                     stop_crawl(crawler, REDIS_LOST)
 
     def poke(self) -> None:
+        # Tokens given back while nothing else went to Redis.
+        self.state.send_later()
         for crawler in self.crawlers:
             slot = getattr(crawler.engine, "_slot", None) if crawler.engine else None
             if slot is not None and slot.closing is None:

@@ -10,6 +10,14 @@ The one process that opens the SQLite archive. It
    that stopped answering to the frontier, and ends the crawl when it is drained: every site
    seeded, frontier empty, no lease, no item waiting;
 4. finishes the run rows and deletes the crawl's keys.
+
+A writer killed (kill -9) and started again with the same command ends with the archive an
+uninterrupted crawl gives: each item carries an id, recorded in the archive in the same
+transaction as the item, so a batch committed just before the kill and found again in the
+processing list is skipped, not stored twice; the run's counts and quality tally so far are
+committed in that transaction too (table shared_progress) and read back on restart. The local
+workers are separate processes: they outlive a killed writer and go on crawling into Redis
+meanwhile; the restarted writer starts N more, and every worker exits when the crawl is over.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,11 +63,18 @@ logger = logging.getLogger(__name__)
 BATCH = 200
 # How often the writer looks for dead workers and for the end of the crawl.
 CHECK_EVERY = 0.25
+# How long the writer waits when no item is waiting, and after a batch smaller than BATCH (a
+# one-process crawl commits every 0.2 s too).
+IDLE_WAIT = 0.05
+GATHER_WAIT = 0.1
 # How long Redis may fail before the writer gives up (one line).
 REDIS_PATIENCE = 10.0
 # Local workers get this long to exit once the crawl is over.
 WORKER_EXIT_TIMEOUT = 60.0
 COUNT_KEYS = ("new", "updated", "unchanged", "page", "failures", "store_failures")
+# Tests only: the writer kills itself (SIGKILL) right after its Nth batch commit, before the
+# batch leaves Redis — the moment a real crash makes a restarted writer find a stored batch again.
+KILL_AFTER_COMMIT = "NEWSARCHIVE_TEST_KILL_WRITER_AFTER_COMMIT"
 
 
 @dataclass
@@ -149,7 +164,12 @@ class Writer:
         self.config: dict[str, Any] = {}
         self.counts: dict[str, Counter[str]] = {}
         self.tallies: dict[str, Any] = {}
-        self.robots_recorded: set[tuple[str, str, str]] = set()
+        self.robots_recorded: dict[str, set[tuple[str, str]]] = {}
+        self.commits = 0
+        # The processing list can only hold a batch at start (a killed writer's) or after a
+        # failure between take and commit: looked at then, not on every loop.
+        self.check_leftover = True
+        self.kill_after = int(os.environ.get(KILL_AFTER_COMMIT) or 0)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.archive: Any = None
         self.started = time.monotonic()
@@ -205,6 +225,14 @@ class Writer:
         for name in crawl.names:
             self.counts[name] = Counter()
             self.tallies[name] = RunTally()
+            self.robots_recorded[name] = set()
+            saved = self.archive.shared_progress(self.config["run_ids"][name])
+            if saved:
+                # A restarted writer: the run's counts so far, as committed with its items.
+                progress = json.loads(saved)
+                self.counts[name].update(progress["counts"])
+                self.tallies[name] = RunTally(**progress["tally"])
+                self.robots_recorded[name] = {tuple(r) for r in progress["robots"]}
 
     def _publish_known(self, site: str) -> None:
         """What the archive has of `site`, for the workers' "fetch again?" decisions."""
@@ -231,20 +259,20 @@ class Writer:
 
     # --- storing -------------------------------------------------------------------------------
 
-    def _store(self, data: bytes) -> None:
+    def _store(self, item: Any) -> None:
         from newsarchive.storage import StoreError
 
-        item = decode_item(data)
         archive = self.archive
         run_id = self.config["run_ids"].get(item.site)
         counts = self.counts.setdefault(item.site, Counter())
         if isinstance(item, FetchFailure):
             if item.reason.startswith("robots.txt"):
                 # Every worker that could not fetch robots.txt says so; one row is enough.
-                key = (item.site, item.url, item.reason)
-                if key in self.robots_recorded:
+                key = (item.url, item.reason)
+                recorded = self.robots_recorded.setdefault(item.site, set())
+                if key in recorded:
                     return
-                self.robots_recorded.add(key)
+                recorded.add(key)
             try:
                 archive.record_failure(
                     item.url, item.reason, status=item.status, run_id=run_id, site=item.site
@@ -284,31 +312,51 @@ class Writer:
             self.tallies[item.site] = RunTally()
         self.tallies[item.site].add(article if outcome != "page" else None, kind)
 
-    def _commit(self, stored: Counter[tuple[str, str]]) -> None:
-        """The batch is in the archive: it leaves Redis, and the counts go with the crawl."""
-        self.archive.flush()
-        pipe = self.client.pipeline()
-        pipe.delete(Keys.processing)
-        for (site, outcome), n in stored.items():
-            pipe.hincrby(Keys.stats(site), outcome, n)
-        pipe.execute()
+    def _progress(self, site: str) -> str:
+        return json.dumps(
+            {
+                "counts": dict(self.counts.get(site, Counter())),
+                "tally": asdict(self.tallies.get(site) or RunTally()),
+                "robots": sorted(self.robots_recorded.get(site, ())),
+            }
+        )
 
     def drain_once(self) -> int:
-        """Store one batch; the number of items stored."""
-        leftover = self.client.lrange(Keys.processing, 0, -1)
-        batch = leftover or self.scripts.take(keys=[Keys.items, Keys.processing], args=[BATCH])
+        """Store one batch; the number of items in it.
+
+        The batch is one SQLite transaction holding its items, their ids and the runs' counts;
+        only once it is committed does the batch leave Redis. Killed in between, the restarted
+        writer takes the same batch again and skips every item whose id the archive has."""
+        batch = None
+        if self.check_leftover:
+            # A batch a killed writer took (or one whose commit failed here): stored first.
+            batch = self.client.lrange(Keys.processing, 0, -1)
+            self.check_leftover = False
+        batch = batch or self.scripts.take(keys=[Keys.items, Keys.processing], args=[BATCH])
         if not batch:
             return 0
-        before = {site: Counter(c) for site, c in self.counts.items()}
-        for data in batch:
-            self._store(data)
-        stored: Counter[tuple[str, str]] = Counter()
-        for site, counts in self.counts.items():
-            for outcome, n in counts.items():
-                delta = n - before.get(site, Counter())[outcome]
-                if delta:
-                    stored[(site, outcome)] += delta
-        self._commit(stored)
+        items = [decode_item(data) for data in batch]
+        stored = self.archive.shared_items_stored([item_id for item_id, _ in items])
+        self.archive.begin_shared_batch()
+        done: list[tuple[str, int | None]] = []
+        sites: set[str] = set()
+        for item_id, item in items:
+            if item_id in stored:
+                continue
+            self._store(item)
+            done.append((item_id, self.config["run_ids"].get(item.site)))
+            sites.add(item.site)
+        progress = {
+            self.config["run_ids"][site]: self._progress(site)
+            for site in sites
+            if site in self.config["run_ids"]
+        }
+        self.archive.record_shared_batch(done, progress)
+        self.archive.flush()
+        self.commits += 1
+        if self.kill_after and self.commits >= self.kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.client.delete(Keys.processing)
         return len(batch)
 
     # --- watching ------------------------------------------------------------------------------
@@ -352,8 +400,13 @@ class Writer:
         last_check = 0.0
         while True:
             try:
-                if self.drain_once():
+                taken = self.drain_once()
+                if taken:
                     self.redis_failing_since = None
+                    if taken < BATCH:
+                        # Items trickle in: let them gather. A commit per item or two made most
+                        # of the writer's CPU (SQLite commits) and of Redis's round trips.
+                        time.sleep(GATHER_WAIT)
                     if time.monotonic() - last_check < CHECK_EVERY:
                         continue
                 now = time.monotonic()
@@ -366,8 +419,11 @@ class Writer:
                         return
                     self.check_workers()
                 self.redis_failing_since = None
-                time.sleep(0.01)
+                # Idle: the items wait a little longer (no one waits for them) and Redis and
+                # the writer are not kept busy by polling.
+                time.sleep(IDLE_WAIT)
             except redis.RedisError as exc:
+                self.check_leftover = True
                 now = time.monotonic()
                 if self.redis_failing_since is None:
                     self.redis_failing_since = now
@@ -415,15 +471,15 @@ class Writer:
         results = []
         for name in self.crawl.names:
             run_id = self.config["run_ids"][name]
+            # What was stored: the writer's own counts (kept in the archive across restarts);
+            # what was fetched and skipped: the workers' counts, settled into Redis page by page.
+            shared = dict(self.counts.get(name, Counter()))
             try:
-                shared = {
-                    (k.decode() if isinstance(k, bytes) else k): int(v)
-                    for k, v in self.client.hgetall(Keys.stats(name)).items()
-                }
+                shared["pages_fetched"] = int(
+                    self.client.hget(Keys.stats(name), "pages_fetched") or 0
+                )
                 skipped = int(self.client.scard(Keys.skipped(name)))
             except redis.RedisError:
-                # Redis is gone: what this writer counted itself.
-                shared = dict(self.counts.get(name, Counter()))
                 skipped = 0
             counts = {
                 "pages_fetched": shared.get("pages_fetched", 0),
@@ -435,6 +491,8 @@ class Writer:
             self.archive.finish_run(
                 run_id, **counts, finish_reason=reason, tally=self.tallies.get(name)
             )
+            if reason == "finished":
+                self.archive.forget_shared_items(run_id)
             results.append(
                 (
                     name,

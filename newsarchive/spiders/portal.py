@@ -19,6 +19,7 @@ the page budget, redirect loops (newsarchive/middlewares.py) and the job directo
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import re
@@ -46,6 +47,11 @@ from newsarchive.storage.records import parse_since
 from newsarchive.urls import normalize_url, site_from_url, without_tracking
 
 logger = logging.getLogger(__name__)
+
+# Every article page is scanned for a "show all" link, and a portal's pages share most of their
+# links (menus, tickers, related lists): the answer per link is kept (bounded), since parsing
+# each link's query string again was a tenth of the spider's time.
+_show_all_url = functools.lru_cache(maxsize=1 << 15)(disc.show_all_url)
 
 # Where sites without a robots.txt Sitemap line usually keep their sitemaps (WordPress/Yoast
 # `sitemap_index.xml` and `post-sitemap.xml`, the generic `sitemap.xml`), and their feed.
@@ -655,7 +661,7 @@ class PortalSpider(scrapy.Spider):
             # A "show all" link on page 1 replaces the paging: one request for the whole article.
             for link in links:
                 if (
-                    disc.show_all_url(link)
+                    _show_all_url(link)
                     and normalize_url(link) == normalize_url(article_url)
                     and link != response.url
                 ):
@@ -676,7 +682,7 @@ class PortalSpider(scrapy.Spider):
                 if link in self.links_considered:
                     continue
                 self.links_considered.add(link)
-                if link != response.url and self.is_article(link) and not disc.show_all_url(link):
+                if link != response.url and self.is_article(link) and not _show_all_url(link):
                     if self.too_old(disc.date_in_url(link)):
                         continue
                     req = self.article_request(link, response)

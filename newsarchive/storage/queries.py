@@ -102,10 +102,9 @@ def _filters(
 _PLAIN_TERM = re.compile(r'"([^"]*)"|(\w+(?:[-\'’]\w+)*)')
 
 
-def plain_query(text: str) -> str:
-    """A plain search ('banjir jakarta', 'anak-anak', '"kereta cepat" 2024') as an FTS5 query:
-    every word and phrase must match; nothing in it is FTS syntax. Raises NewsarchiveError when
-    it holds no word at all ('*', '--')."""
+def plain_phrases(text: str) -> list[str]:
+    """The FTS5 phrases of a plain search, each quoted ('"banjir"', '"kereta cepat"'). Raises
+    NewsarchiveError when it holds no word at all ('*', '--')."""
     terms = []
     for phrase, word in _PLAIN_TERM.findall(text):
         term = " ".join(re.findall(r"\w+", phrase or word))
@@ -113,7 +112,45 @@ def plain_query(text: str) -> str:
             terms.append('"' + term + '"')
     if not terms:
         raise NewsarchiveError(f"search: {text!r} holds no word to search for")
-    return " ".join(terms)
+    return terms
+
+
+def plain_query(text: str) -> str:
+    """A plain search ('banjir jakarta', 'anak-anak', '"kereta cepat" 2024') as an FTS5 query:
+    every word and phrase must match; nothing in it is FTS syntax. Raises NewsarchiveError when
+    it holds no word at all ('*', '--')."""
+    return " ".join(plain_phrases(text))
+
+
+# Everyday words. A word in over half of the articles ('yang', 'dan', 'di' in Indonesian) gets
+# bm25's floor weight (FTS5 clamps its idf, log((N - n + 0.5) / (n + 0.5)), to 1e-6), so bm25
+# cannot tell its matches apart, yet ranking them costs a score for every one of them: 3.3 s for
+# `yang` at a million articles. A search made only of such words is ranked instead by where
+# they stand — every one in the title first, then in title or standfirst, then anywhere (the order
+# bm25's column weights give) — and newest first within each, which FTS5 reads straight off its
+# index, stopping at the page wanted. A phrase counts as everyday when it is in more than
+# DENSE_SHARE of the newest DENSE_SAMPLE articles (a fraction of a millisecond to count).
+DENSE_SHARE = 0.5
+DENSE_SAMPLE = 2000
+# Below this many articles bm25 over every match is fast anyway: rank by it.
+DENSE_MIN_ARTICLES = 20_000
+# The title and standfirst tiers look at the newest this many articles: several everyday words
+# are rarely all in one title, and finding the few that are would read the words' whole lists.
+DENSE_TIER_WINDOW = 50_000
+
+
+def dense_sql(phrases: list[str]) -> tuple[str, list[Any]]:
+    """SQL giving 1 when every phrase is an everyday one (see DENSE_SHARE), else 0."""
+    newest = "(SELECT coalesce(max(id), 0) FROM articles)"
+    checks = [f"{newest} >= ?"]
+    args: list[Any] = [DENSE_MIN_ARTICLES]
+    for phrase in phrases:
+        checks.append(
+            "(SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? "
+            f"AND articles_fts.rowid > {newest} - ?) > ? * min(?, {newest})"
+        )
+        args += [phrase, DENSE_SAMPLE, DENSE_SHARE, DENSE_SAMPLE]
+    return "SELECT " + " AND ".join(checks), args
 
 
 @dataclass
@@ -150,11 +187,17 @@ def search_sql(
     snippet_tokens: int = SNIPPET_TOKENS,
     limit: int = 20,
     offset: int = 0,
+    dense: bool = False,
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for the hits of `match` (an FTS5 expression), best first, with a
     snippet whose matched words are wrapped in `marks`. Shared by `newsarchive search` and the
-    Datasette search page, so both rank and filter alike."""
+    Datasette search page, so both rank and filter alike. `dense`: `match` is a plain query of
+    everyday words only (dense_sql), ranked by where they stand instead of by bm25."""
     where, params = filters.where()
+    if dense:
+        return _dense_search_sql(
+            match, where, params, marks, snippet_tokens, limit=limit, offset=offset
+        )
     # FTS5 sorts by rank itself (the ORDER BY goes to the virtual table), so SQLite computes
     # snippet() only for the rows it emits: measured faster than ranking in a subquery first.
     sql = f"""
@@ -166,6 +209,57 @@ def search_sql(
     """
     args = [*marks, SNIPPET_ELLIPSIS, snippet_tokens, match, RANK, *params, limit, offset]
     return sql, args
+
+
+def _dense_search_sql(
+    match: str,
+    where: str,
+    params: list[Any],
+    marks: tuple[str, str],
+    snippet_tokens: int,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[str, list[Any]]:
+    # Each tier reads its matches newest first and stops after the page wanted (FTS5 walks its
+    # lists by rowid; CROSS JOIN keeps it the outer loop, so filters are checked per match as it
+    # goes). The page's rows are then the first by (best tier, newest); their snippets are made
+    # for those rows alone, each found again in the index by its rowid.
+    wanted = limit + offset
+    tiers, args = [], []
+    for tier, expression in enumerate(
+        (f"{{title}} : ({match})", f"{{title description}} : ({match})", match)
+    ):
+        window = " AND articles_fts.rowid > (SELECT max(id) FROM articles) - ?" if tier < 2 else ""
+        tiers.append(
+            f"SELECT * FROM (SELECT articles_fts.rowid AS id, {tier} AS tier "
+            "FROM articles_fts CROSS JOIN articles a ON a.id = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ?{window}{where} "
+            "ORDER BY articles_fts.rowid DESC LIMIT ?)"
+        )
+        args += [expression, *([DENSE_TIER_WINDOW] if window else []), *params, wanted]
+    sql = f"""
+        SELECT a.id, a.url, a.site, a.title, a.published,
+            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors
+        FROM (
+            SELECT id, min(tier) AS tier FROM ({" UNION ALL ".join(tiers)})
+            GROUP BY id ORDER BY tier, id DESC LIMIT ? OFFSET ?
+        ) AS best
+        CROSS JOIN articles_fts ON articles_fts.rowid = best.id
+        CROSS JOIN articles a ON a.id = best.id
+        WHERE articles_fts MATCH ?
+        ORDER BY best.tier, best.id DESC
+    """
+    return sql, [*marks, SNIPPET_ELLIPSIS, snippet_tokens, *args, limit, offset, match]
+
+
+def is_dense(db: Any, query: str, *, fts: bool = False) -> bool:
+    """Whether a search is made of everyday words only (plain searches only: FTS5 syntax, with
+    its OR and NOT, is always ranked by bm25)."""
+    if fts:
+        return False
+    sql, args = dense_sql(plain_phrases(query))
+    return bool(db.execute(sql, args).fetchone()[0])
 
 
 def search(
@@ -185,7 +279,7 @@ def search(
     syntax instead."""
     match = match_expression(query, fts=fts)
     filters = SearchFilters(site=site, since=since, until=until, author=author, category=category)
-    sql, args = search_sql(match, filters, limit=limit)
+    sql, args = search_sql(match, filters, limit=limit, dense=is_dense(archive.db, query, fts=fts))
     try:
         rows = archive.db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:

@@ -8,6 +8,7 @@ add a new one.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -276,7 +277,106 @@ def _archive_v4(db: sqlite_utils.Database) -> None:
     db.executescript("".join(statements))
 
 
-ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (_archive_v1, _archive_v2, _archive_v3, _archive_v4)
+def _archive_v5(db: sqlite_utils.Database) -> None:
+    """A shared crawl's writer (newsarchive.distributed.writer) can be killed between committing
+    a batch and telling Redis: the ids of the items it stored, committed with them, let the
+    restarted writer skip the batch it finds again; its run's counts so far (JSON), committed
+    with them too, carry the run row's counters across the restart."""
+    # IF NOT EXISTS: the step must be safe to run again on a file rewound to an older version
+    # (the migration tests replay later steps).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS shared_items (item_id TEXT PRIMARY KEY, "
+        "run_id INTEGER REFERENCES crawl_runs(id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS shared_items_run ON shared_items(run_id)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS shared_progress (run_id INTEGER PRIMARY KEY "
+        "REFERENCES crawl_runs(id), progress TEXT NOT NULL)"
+    )
+
+
+def _archive_v6(db: sqlite_utils.Database) -> None:
+    """The full-text index is written once per commit, not once per article.
+
+    FTS5 flushes the terms it holds in memory to a new index segment whenever a savepoint or a
+    statement journal opens while it is part of the transaction, and every store() opens several
+    (its per-item savepoint, and each INSERT whose triggers write more than one table). Indexed
+    from the triggers, every article therefore became a segment of its own, which FTS5 then kept
+    merging: most of the insert time, and an index of many small segments. The triggers now only
+    note what changed: the ids to (re)index in `articles_fts_queue`, and the text an index entry
+    was made from in `articles_fts_stale` (an external-content index can only drop an entry given
+    that text). Archive writes both into the index just before it commits (`index_queued`), so a
+    commit adds one segment. Archive never commits a queued row unindexed; a write made outside
+    Archive (plain SQL) stays queued until Archive's next commit or opening."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS articles_fts_queue (id INTEGER PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS articles_fts_stale (
+            seq INTEGER PRIMARY KEY,
+            id INTEGER NOT NULL,
+            title TEXT,
+            description TEXT,
+            body TEXT
+        );
+        DROP TRIGGER IF EXISTS articles_ai;
+        DROP TRIGGER IF EXISTS articles_ad;
+        DROP TRIGGER IF EXISTS articles_au;
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+            INSERT OR IGNORE INTO articles_fts_queue(id) VALUES (new.id);
+        END;
+        -- A row still queued is not in the index yet: there is no entry of it to drop.
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts_stale(id, title, description, body)
+            SELECT old.id, old.title, old.description, old.body
+            WHERE old.id NOT IN (SELECT id FROM articles_fts_queue);
+            DELETE FROM articles_fts_queue WHERE id = old.id;
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, description, body ON articles
+        WHEN old.title IS NOT new.title OR old.description IS NOT new.description
+            OR old.body IS NOT new.body
+        BEGIN
+            INSERT INTO articles_fts_stale(id, title, description, body)
+            SELECT old.id, old.title, old.description, old.body
+            WHERE old.id NOT IN (SELECT id FROM articles_fts_queue);
+            INSERT OR IGNORE INTO articles_fts_queue(id) VALUES (new.id);
+        END;
+        """
+    )
+
+
+def index_queued(db: sqlite_utils.Database) -> None:
+    """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
+    transaction: stale entries out first (a reused rowid's old entry must go before its new one
+    comes in), then the queued rows as they are now, all in one statement each. Does nothing on
+    a file from before v6 (opened read-only, not migrated) or with nothing queued."""
+    conn = db.conn
+    try:
+        stale = conn.execute("SELECT EXISTS (SELECT 1 FROM articles_fts_stale)").fetchone()[0]
+    except sqlite3.OperationalError:
+        return  # no queue tables: an older schema, indexed by its own triggers
+    if stale:
+        conn.execute(
+            "INSERT INTO articles_fts(articles_fts, rowid, title, description, body) "
+            "SELECT 'delete', id, title, description, body FROM articles_fts_stale ORDER BY seq"
+        )
+        conn.execute("DELETE FROM articles_fts_stale")
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM articles_fts_queue)").fetchone()[0]:
+        conn.execute(
+            "INSERT INTO articles_fts(rowid, title, description, body) "
+            "SELECT a.id, a.title, a.description, a.body "
+            "FROM articles_fts_queue q JOIN articles a ON a.id = q.id ORDER BY q.id"
+        )
+        conn.execute("DELETE FROM articles_fts_queue")
+
+
+ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
+    _archive_v1,
+    _archive_v2,
+    _archive_v3,
+    _archive_v4,
+    _archive_v5,
+    _archive_v6,
+)
 
 
 # --- pages.db -------------------------------------------------------------------------------

@@ -362,3 +362,41 @@ def test_a_zone_less_date_is_imported_searched_and_exported_as_written(tmp_path)
         parquet_row["published"] is None and parquet_row["published_local"] == record["published"]
     )
     assert parquet_row["published_date"].isoformat() == "2024-03-05"
+
+
+def test_everyday_words_rank_by_where_they_stand(tmp_path, monkeypatch):
+    """Words in over half of the articles are ranked title first, then standfirst, then body,
+    newest first within each (bm25 gives such words no weight); filters and snippets as ever."""
+    from newsarchive.storage import queries
+
+    monkeypatch.setattr(queries, "DENSE_MIN_ARTICLES", 1)
+    monkeypatch.setattr(queries, "DENSE_SAMPLE", 10)
+    db = tmp_path / "archive.db"
+    texts = [
+        ("Cuaca cerah", "Hari ini yang cerah di kota."),  # body only, oldest
+        ("Yang tersisa dari banjir", "Warga membersihkan rumah."),  # title
+        ("Pasar ramai", "Pedagang yang berjualan sejak pagi."),  # body only
+        ("Harga naik", "Yang naik harga cabai dan bawang."),  # standfirst (first 60 chars)
+        ("Jalan rusak", "Warga mengeluh jalan berlubang."),  # no match
+        ("Yang baru di kota", "Taman kota dibuka untuk umum."),  # title, newest
+    ]
+    with Archive(db) as archive:
+        for n, (title, body) in enumerate(texts):
+            url = f"https://warta.example.id/{n}"
+            site = "kabar" if n == 2 else "warta"
+            archive.store(make_raw(url), make_article(url, title=title, body=body), site=site)
+
+        def hits(*args: str) -> list[dict]:
+            result = invoke("search", *args, "--json", "--db", str(db))
+            assert result.exit_code == 0, result.output
+            return json.loads(result.stdout)
+
+        assert queries.is_dense(archive.db, "yang")
+        assert not queries.is_dense(archive.db, "yang banjir")
+        found = hits("yang")
+        assert [hit["url"][-1] for hit in found] == ["5", "1", "3", "2", "0"]
+        assert "[Yang]" in found[0]["snippet"] or "[yang]" in found[0]["snippet"]
+        assert [hit["url"][-1] for hit in hits("yang", "--site", "kabar")] == ["2"]
+        assert [hit["url"][-1] for hit in hits("yang", "--limit", "2")] == ["5", "1"]
+        # A rarer word in the query brings bm25 back: every word must still match.
+        assert [hit["url"][-1] for hit in hits("yang banjir")] == ["1"]

@@ -126,3 +126,49 @@ def test_v1_pages_file_upgrades_and_keeps_its_pages(tmp_path):
         [page] = archive.article_pages(1)
         assert page.body == b"<html><p>arsip lama</p></html>"
         assert "part_of" in archive.pages["pages"].columns_dict
+
+
+def test_archive_indexed_by_triggers_moves_to_the_index_queue(tmp_path):
+    """An archive from before v6 (its FTS triggers wrote the index row by row) keeps its index,
+    and after the upgrade stores, revisits and re-extractions are indexed at commit."""
+    from newsarchive.storage.queries import search
+
+    path = tmp_path / "archive.db"
+    db = sqlite_utils.Database(path)
+    for migration in ARCHIVE_MIGRATIONS[:5]:
+        migration(db)
+    db.execute("PRAGMA user_version = 5")
+    db["articles"].insert(V1_ARTICLE)
+    db["articles"].insert(
+        {**V1_ARTICLE, "url": "https://warta.example.id/b", "title": "Nelayan libur melaut"}
+    )
+    db.conn.commit()
+    db.close()
+
+    def matches(archive, words):
+        return [hit.url for hit in search(archive, words)]
+
+    with Archive(path) as archive:
+        assert archive.db.execute("PRAGMA user_version").fetchone()[0] == len(ARCHIVE_MIGRATIONS)
+        assert matches(archive, "ramadan") == [V1_ARTICLE["url"]]
+        assert matches(archive, "nelayan") == ["https://warta.example.id/b"]
+        # A revisit with new text drops the old words from the index and adds the new ones.
+        url = V1_ARTICLE["url"]
+        article = make_article(url, title="Harga gabah turun", body="Panen raya di Karawang.")
+        with archive.batch():
+            assert archive.store(make_raw(url), article, site="warta") == "updated"
+            new = "https://warta.example.id/c"
+            archive.store(make_raw(new), make_article(new, body="Kapal tenggelam."), site="warta")
+        assert matches(archive, "ramadan") == []
+        assert matches(archive, "karawang") == [url]
+        assert matches(archive, "kapal tenggelam") == [new]
+        assert archive.db.execute("SELECT count(*) FROM articles_fts_queue").fetchone() == (0,)
+        archive.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
+    # What a plain-SQL write leaves queued is indexed when Archive next opens the file.
+    connection = sqlite3.connect(path)
+    connection.execute("UPDATE articles SET body = 'Gempa di Cianjur.' WHERE id = 2")
+    connection.commit()
+    connection.close()
+    with Archive(path) as archive:
+        assert matches(archive, "cianjur") == ["https://warta.example.id/b"]
+        archive.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from archive_fixtures import make_article, make_raw, news_page
 
 from newsarchive.extract import EXTRACTOR_VERSION, extract_article
@@ -108,3 +110,186 @@ def test_a_multi_page_article_is_stitched_again_from_all_its_pages(archive):
     [result] = run(archive)
     assert result.error is None and not result.touched
     assert "penerangan jalan" in archive.article(URL)["body"]
+
+
+# --- in worker processes -------------------------------------------------------------------
+
+DEMO = "http://127.0.0.1:8123/"
+BINARY = b"%PDF-1.4\x00\x01\x02\x03 not a page at all \x00" * 20
+
+
+def demo_archive(path, articles=40):
+    """An archive of `articles` demo-portal article pages (real HTML: extraction runs), packed
+    into blocks as a crawl leaves them, whose records an "older extractor" made, plus one page
+    the extractor refuses (binary bytes stored under an article's URL)."""
+    from newsarchive.demo.generator import generate_portal
+    from newsarchive.storage import Archive
+
+    portal = generate_portal(DEMO, articles=articles)
+    with Archive(path) as archive:
+        for art in portal.articles:
+            status, headers, body = portal.response(art.path)
+            if status == 200:
+                url = portal.url(art.path)
+                old = make_article(url, title=art.title, extractor_version="0.0.1")
+                archive.store(make_raw(url, body=body, headers=headers), old, site="demo")
+        broken = portal.url("/broken/page")
+        archive.store(make_raw(broken, body=BINARY), make_article(broken), site="demo")
+        archive.pack_pages()
+    return broken
+
+
+def copy_of(source, name):
+    import shutil
+
+    from newsarchive.storage.archive import default_pages_path
+
+    target = source.parent / name / source.name
+    target.parent.mkdir()
+    shutil.copyfile(source, target)
+    shutil.copyfile(default_pages_path(source), default_pages_path(target))
+    return target
+
+
+def state(path):
+    """Every record, version, alias and failure, without the columns that say when."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+
+        def rows(sql):
+            cursor = conn.execute(sql)
+            names = [d[0] for d in cursor.description]
+            drop = {"id", "content_since", "replaced_at", "seen_until", "at"}
+            return sorted(
+                tuple((n, v) for n, v in zip(names, row, strict=True) if n not in drop)
+                for row in cursor
+            )
+
+        return {
+            "articles": rows("SELECT * FROM articles"),
+            "versions": rows("SELECT * FROM versions"),
+            "aliases": rows("SELECT * FROM article_urls"),
+            "failures": rows("SELECT * FROM failures"),
+            "fts": rows("SELECT rowid AS article, title, body FROM articles_fts"),
+        }
+    finally:
+        conn.close()
+
+
+def reextract_file(path, **kwargs):
+    from newsarchive.storage import Archive
+
+    with Archive(path, create=False) as archive:
+        return list(reextract(archive, archive.reextract_targets(), **kwargs))
+
+
+def test_parallel_reextraction_stores_exactly_what_one_process_stores(tmp_path):
+    source = tmp_path / "source" / "archive.db"
+    source.parent.mkdir()
+    broken = demo_archive(source)
+    one, two = copy_of(source, "one"), copy_of(source, "two")
+
+    sequential = reextract_file(one, jobs=1)
+    parallel = reextract_file(two, jobs=2)
+
+    # 40 articles: more than two chunks, so both workers had pages, and every article came back.
+    assert len(parallel) == len(sequential) == 41
+    assert sorted(r.article_id for r in parallel) == sorted(r.article_id for r in sequential)
+    for results in (sequential, parallel):
+        [failed] = [r for r in results if r.error]
+        assert failed.url == broken and "NotHtmlError" in failed.error
+        # The run went on past it: every other record was rebuilt by the current extractor.
+        assert sum(r.new_version for r in results) == 40
+    after = state(two)
+    assert after == state(one)
+    assert after != state(source)
+    [failure] = after["failures"]
+    assert dict(failure)["url"] == broken and "reextract" in dict(failure)["reason"]
+    versions = {dict(row)["extractor_version"] for row in after["articles"]}
+    assert versions == {EXTRACTOR_VERSION, "test"}  # "test": the broken page's record, kept
+
+
+def test_a_stopped_parallel_run_keeps_exactly_what_it_reported(tmp_path):
+    from newsarchive.storage import Archive
+
+    path = tmp_path / "archive.db"
+    demo_archive(path, articles=80)
+    seen = []
+    with Archive(path, create=False) as archive:
+        for result in reextract(
+            archive, archive.reextract_targets(), jobs=2, stop=lambda: len(seen) >= 20
+        ):
+            seen.append(result)
+    # It stopped early (the chunks in the workers were finished and stored, nothing more read).
+    assert 20 <= len(seen) < 81
+    rebuilt = [dict(row) for row in state(path)["articles"]]
+    current = {row["url"] for row in rebuilt if row["extractor_version"] == EXTRACTOR_VERSION}
+    assert current == {r.url for r in seen if r.new_version}
+
+
+def test_sigterm_stops_the_command_cleanly_with_progress_lines_in_a_log(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "archive.db"
+    demo_archive(path, articles=400)
+    log = (tmp_path / "stderr.log").open("w+b")
+    command = [sys.executable, "-m", "newsarchive", "reextract", "--jobs", "2"]
+    command += ["--progress-seconds", "0.05", "--db", str(path)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log)
+    try:
+        # Stderr is a file here: plain progress lines, the first one once the run is going.
+        deadline = time.monotonic() + 60
+        while b"re-extracting:" not in (tmp_path / "stderr.log").read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    errors = (tmp_path / "stderr.log").read_text()
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    assert "\r" not in errors and "Traceback" not in errors
+    assert re.search(r"re-extracting: \d+ of 401 articles \(\d+\.\d %\), [\d.]+/s", errors)
+    stopped = re.search(r"stopped by SIGTERM after (\d+) of 401 articles", out.decode())
+    assert stopped, out
+    done = int(stopped.group(1))
+    assert 0 < done < 401
+    # What it reported is what is stored: each reported article rebuilt, none beyond.
+    rebuilt = [dict(row) for row in state(path)["articles"]]
+    current = [row for row in rebuilt if row["extractor_version"] == EXTRACTOR_VERSION]
+    failed = len(state(path)["failures"])
+    assert len(current) + failed == done
+
+
+def test_a_killed_worker_fails_only_its_pages_and_the_run_goes_on(tmp_path):
+    import multiprocessing
+    import os
+    import signal
+
+    from newsarchive.storage import Archive
+
+    path = tmp_path / "archive.db"
+    demo_archive(path, articles=120)
+    results, killed = [], []
+    with Archive(path, create=False) as archive:
+        for result in reextract(archive, archive.reextract_targets(), jobs=2):
+            results.append(result)
+            if not killed:
+                # Both workers hold chunks now (they are filled before the first result).
+                victim = multiprocessing.active_children()[0]
+                os.kill(victim.pid, signal.SIGKILL)
+                killed.append(victim.pid)
+    assert len({r.article_id for r in results}) == len(results) == 121
+    died = [r for r in results if r.error and "worker died (killed by SIGKILL)" in r.error]
+    # The chunks the dead worker held (at most 2 x 16 articles), and nothing else.
+    assert 0 < len(died) <= 32
+    rebuilt = [r for r in results if r.new_version]
+    assert len(rebuilt) == 120 - len(died)
+    failures = state(path)["failures"]
+    assert len(failures) == len(died) + 1  # + the binary page

@@ -245,3 +245,34 @@ def test_an_article_from_the_http_years_is_found_again_over_https(archive):
     assert archive.count("articles") == 1
     assert archive.article(old_url)["url"] == old_url  # the key stays; https is now an alias
     assert new_url in archive.fetch_state()
+
+
+def test_fts_is_written_at_commit_and_follows_every_change(archive):
+    """The index is written when a batch commits (schema v6): an item rolled back leaves nothing
+    queued, and inserts, rewrites and deletes inside one batch all end up indexed exactly."""
+    search = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rowid"
+    with archive.batch():
+        for n, body in enumerate(("Nelayan melaut.", "Petani memanen padi.", "Ombak tinggi.")):
+            url = f"{URL}-{n}"
+            archive.store(make_raw(url), make_article(url, body=body), site="warta")
+        url = f"{URL}-1"
+        archive.store(
+            make_raw(url, body=b"v2"),
+            make_article(url, body="Petani menanam jagung."),
+            site="warta",
+        )
+        archive.db.execute("DELETE FROM articles WHERE id = 3")
+    assert archive.db.execute(search, ["nelayan"]).fetchall() == [(1,)]
+    assert archive.db.execute(search, ["padi"]).fetchall() == []
+    assert archive.db.execute(search, ["jagung"]).fetchall() == [(2,)]
+    assert archive.db.execute(search, ["ombak"]).fetchall() == []
+    # Indexed rows changed in a later batch: their old entries go, even for a reused rowid.
+    with archive.batch():
+        archive.db.execute("DELETE FROM articles WHERE id = 2")
+        url = f"{URL}-9"
+        archive.store(make_raw(url), make_article(url, body="Harga cabai naik."), site="warta")
+    assert archive.db.execute(search, ["jagung"]).fetchall() == []
+    assert archive.db.execute(search, ["cabai"]).fetchall() == [(2,)]
+    for table in ("articles_fts_queue", "articles_fts_stale"):
+        assert archive.db.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    archive.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")

@@ -230,6 +230,96 @@ def test_worker_killed_mid_crawl_loses_nothing(
     assert "stopped answering" in err  # the writer returned its requests to the frontier
     assert _rows(db) == _rows(ref_db), "articles lost, added or different"
     assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]
+    # What the killed worker had sent was never fetched again (its item went to Redis with the
+    # end of its lease, in one step), and what it fetched reached the run row.
+    assert {n for (n,) in _query(db, "SELECT fetch_count FROM articles")} == {1}
+    assert _query(db, "SELECT count(*) FROM failures") == _query(
+        ref_db, "SELECT count(*) FROM failures"
+    )
+    columns = "articles_new, articles_unchanged, failures, pages_fetched, finish_reason"
+    assert _query(db, f"SELECT {columns} FROM crawl_runs") == _query(
+        ref_db, f"SELECT {columns} FROM crawl_runs"
+    )
+
+
+def test_writer_killed_and_restarted_gives_the_one_process_archive(
+    server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
+) -> None:
+    """kill -9 of the writer at its worst moment: a batch committed to SQLite but still in
+    Redis's processing list. The same command, run again, resumes the crawl, skips that batch
+    and ends with the one-process archive and run row."""
+    ref_db, _ = reference
+    url = f"{redis_server}/6"
+    db = tmp_path / "writer.db"
+    slow = ["-s", "DOWNLOAD_DELAY=0.03", "-s", "DOWNLOAD_DELAY_JITTER=0"]
+    args = ("--workers", "2", *FAST, *slow)
+    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+    # Files, not pipes: the workers inherit the writer's stderr and outlive it, so a pipe would
+    # not reach its end when the writer dies.
+    log = tmp_path / "first.log"
+    with log.open("w") as sink:
+        first = subprocess.Popen(
+            [*cmd, "--redis", url, *args],
+            cwd=tmp_path,
+            # The writer SIGKILLs itself right after its 3rd commit, before the batch leaves
+            # Redis.
+            env={**crawl_env(), "NEWSARCHIVE_TEST_KILL_WRITER_AFTER_COMMIT": "3"},
+            stdout=sink,
+            stderr=sink,
+        )
+    # Its local workers, found while it runs: they outlive it (separate processes).
+    workers: list[int] = []
+    deadline = time.monotonic() + TIMEOUT
+    while first.poll() is None and time.monotonic() < deadline:
+        workers = workers or _local_workers(first.pid)
+        time.sleep(0.01)
+    if first.poll() is None:
+        first.kill()
+        pytest.fail(f"the writer did not kill itself:\n{log.read_text()[-3000:]}")
+    assert first.returncode == -signal.SIGKILL, f"{first.returncode}\n{log.read_text()[-3000:]}"
+    assert len(workers) == 2, workers
+    client = redis.Redis.from_url(url)
+    replay = client.llen("newsarchive:items:processing")
+    assert replay > 0, "the kill did not leave a committed batch in Redis"
+    stored = _query(db, "SELECT count(*) FROM shared_items")[0][0]
+    assert 0 < len(_query(db, "SELECT id FROM articles")) < 60, "killed after the crawl was over"
+    assert stored >= replay
+
+    again = _shared_crawl(server, db, url, *args)
+    out, err = _finish(again)
+    assert again.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert "resuming the shared crawl" in err
+    assert "Traceback" not in err, err[-3000:]
+    # The killed writer's workers end with the crawl.
+    for pid in workers:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+                break  # exited; its parent is gone, nobody reaps it here
+            time.sleep(0.1)
+        alive = Path(f"/proc/{pid}/stat").exists() and not Path(
+            f"/proc/{pid}/stat"
+        ).read_text().split(") ")[1].startswith("Z")
+        assert not alive, f"worker {pid} of the killed writer is still running"
+    # The one-process archive: same records, one row each, each fetched and stored once, the
+    # replayed batch not stored again (no "unchanged" anywhere).
+    assert _rows(db) == _rows(ref_db)
+    assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]
+    assert {n for (n,) in _query(db, "SELECT fetch_count FROM articles")} == {1}
+    assert _query(db, "SELECT count(*) FROM failures") == _query(
+        ref_db, "SELECT count(*) FROM failures"
+    )
+    # One run row, its counters and quality tally carried across the restart.
+    columns = (
+        "site, articles_new, articles_updated, articles_unchanged, failures, pages_fetched, "
+        "finish_reason, articles_seen, fill_rates, page_kinds"
+    )
+    assert _query(db, f"SELECT {columns} FROM crawl_runs") == _query(
+        ref_db, f"SELECT {columns} FROM crawl_runs"
+    )
+    assert "60 new" in out
+    # The ids were only needed while the crawl could be resumed.
+    assert _query(db, "SELECT count(*) FROM shared_items") == [(0,)]
 
 
 def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> None:
@@ -262,6 +352,39 @@ def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> N
     assert gaps[0] >= delay * 0.7, gaps[:5]
     assert gaps[len(gaps) // 10] >= delay * 0.9, gaps[:5]
     assert times[-1] - times[0] >= delay * len(gaps) * 0.98
+
+
+def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None:
+    """A 429 with Retry-After reaching one worker's SharedPoliteness holds back another
+    worker's next request to the host (its grant in Redis), for as long as asked."""
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from newsarchive.distributed.politeness import SharedPoliteness
+    from newsarchive.distributed.shared import Keys, Scripts, WorkerState
+
+    url = f"{redis_server}/7"
+    redis.Redis.from_url(url).flushdb()
+    WorkerState.install(url, {"id": "retry-after", "settings": {}})
+    crawler = get_crawler(settings_dict={"DOWNLOAD_DELAY": 0})
+    crawler._apply_settings()  # what a starting crawl does: stats and the rest set up
+    polite = SharedPoliteness(crawler)
+    request = Request("http://host.test/a")
+    other = Scripts(redis.Redis.from_url(url))  # another worker's connection
+
+    def grant() -> int:
+        return int(other.acquire(keys=[Keys.polite("host.test")], args=[0, 8, "b", 10000]))
+
+    assert grant() == 0  # not paused yet: the other worker may start at once
+    polite.process_response(request, Response(request.url, status=200, request=request))
+    assert grant() == 0  # a 200 pauses nothing
+    answer = Response(request.url, status=429, headers={"Retry-After": "2"}, request=request)
+    polite.process_response(request, answer)
+    wait = grant()
+    assert 1500 < wait <= 2000, wait
+    time.sleep(wait / 1000 + 0.05)
+    assert grant() == 0  # the pause is over
 
 
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:

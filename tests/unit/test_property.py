@@ -106,8 +106,10 @@ def run_extract(
         for field in ("published", "modified"):
             value = getattr(article, field)
             # Naive only under the date contract: the page named no zone, and a note says so.
-            assert value is None or value.utcoffset() is not None or any(
-                "no zone known" in note for note in article.notes
+            assert (
+                value is None
+                or value.utcoffset() is not None
+                or any("no zone known" in note for note in article.notes)
             ), f"{field} is naive without a note: {value!r}"
         assert article.body is None or isinstance(article.body, str)
     return article

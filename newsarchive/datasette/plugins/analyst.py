@@ -23,7 +23,13 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.storage.queries import SearchFilters, plain_query, search_sql
+from newsarchive.storage.queries import (
+    SearchFilters,
+    dense_sql,
+    plain_phrases,
+    plain_query,
+    search_sql,
+)
 from newsarchive.storage.records import parse_since
 
 # Snippet marks: control characters no article text holds, so the text can be HTML-escaped
@@ -238,6 +244,9 @@ async def search_page(request: Request, datasette: Any) -> Response:
         except NewsarchiveError as exc:
             errors.append(str(exc))
     if match and not errors:
+        # Everyday words only: ranked by where they stand, not bm25 (see queries.DENSE_SHARE).
+        probe, probe_args = dense_sql(plain_phrases(query))
+        dense = bool((await db.execute(probe, probe_args)).first()[0])
         sql, args = search_sql(
             match,
             filters,
@@ -245,6 +254,7 @@ async def search_page(request: Request, datasette: Any) -> Response:
             snippet_tokens=32,
             limit=SEARCH_PAGE_SIZE,
             offset=(page - 1) * SEARCH_PAGE_SIZE,
+            dense=dense,
         )
         hits = [dict(row) for row in (await db.execute(sql, args)).rows]
         for hit in hits:
@@ -255,7 +265,9 @@ async def search_page(request: Request, datasette: Any) -> Response:
             "where articles_fts match ?"
         )
         where, params = filters.where()
-        total = (await db.execute(f"select count(*) {fts_from}{where}", [match, *params])).first()
+        # Unfiltered, the index alone counts the matches: no row of articles is read for each.
+        count_from = fts_from if where else "from articles_fts where articles_fts match ?"
+        total = (await db.execute(f"select count(*) {count_from}{where}", [match, *params])).first()
         counts = {}
         for column in ("site", "category"):
             # Counts per value with the other filters applied, so a reader can switch site.

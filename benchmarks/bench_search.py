@@ -1,0 +1,115 @@
+"""Benchmark (not a test): search latency on an archive bench_archive.py kept, against plain FTS5.
+
+    python benchmarks/bench_archive.py --articles 200000 --keep /tmp/bench200k
+    python benchmarks/bench_search.py /tmp/bench200k/archive.db
+
+Each query is timed twice, back to back: through newsarchive.storage.queries.search (what
+`newsarchive search` runs: ranked top 20 with snippets) and as the plain FTS5 baseline, the
+cheapest ranked query SQLite has (`SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?
+ORDER BY rank LIMIT 20`: bm25, no snippet, no join). The ratio of the two is what to compare
+between machines and runs: a shared machine's load moves both alike. Queries: the two-word mix of
+bench_archive.py (same seed, same vocabulary), the words in nearly every article, and the SQL
+Datasette's own table search (`/archive/articles?_search=...`) runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench_archive import make_vocabulary, percentile
+
+from newsarchive.storage import Archive
+from newsarchive.storage.queries import plain_query, search
+
+PLAIN = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? ORDER BY rank LIMIT 20"
+# What Datasette 0.65 runs for a table page searched with _search (rows, then its count).
+DATASETTE = (
+    "SELECT id, url, site, title, published FROM articles WHERE rowid IN "
+    "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?) ORDER BY id LIMIT 101"
+)
+DATASETTE_COUNT = (
+    "SELECT count(*) FROM articles WHERE rowid IN "
+    "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+)
+EVERYDAY = ("yang", "dan", "yang dan", "di ke dari")
+
+
+def timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    vocabulary = make_vocabulary(random.Random(args.seed), 30_000)
+    rng = random.Random(args.seed + 1)
+    with Archive(args.db, readonly=True) as archive:
+        articles = archive.db.execute("SELECT max(id) FROM articles").fetchone()[0]
+        print(f"articles:            {articles:,}")
+
+        def both(words: str) -> tuple[float, float]:
+            match = plain_query(words)
+            # Once untimed first: whichever ran first would otherwise read the pages from disk
+            # for the other.
+            archive.db.execute(PLAIN, [match]).fetchall()
+            ours = timed(lambda: search(archive, words, limit=20))
+            plain = timed(lambda: archive.db.execute(PLAIN, [match]).fetchall())
+            return ours, plain
+
+        kinds: dict[str, list[tuple[float, float]]] = {"common+common": [], "common+any": []}
+        for n in range(args.queries):
+            kind = "common+common" if n % 2 == 0 else "common+any"
+            first = vocabulary[rng.randrange(25, 300)]
+            second = vocabulary[
+                rng.randrange(25, 300) if n % 2 == 0 else rng.randrange(len(vocabulary))
+            ]
+            kinds[kind].append(both(f"{first} {second}"))
+        every = [ours for pairs in kinds.values() for ours, _ in pairs]
+        base = [plain for pairs in kinds.values() for _, plain in pairs]
+        print(
+            f"two-word search():   p50 {statistics.median(every):.1f} ms, "
+            f"p95 {percentile(every, 0.95):.1f} ms over {len(every)} queries; plain FTS5 "
+            f"p50 {statistics.median(base):.1f} ms, p95 {percentile(base, 0.95):.1f} ms; "
+            f"p95 ratio {percentile(every, 0.95) / percentile(base, 0.95):.2f}"
+        )
+        for kind, pairs in kinds.items():
+            ours = [o for o, _ in pairs]
+            plain = [p for _, p in pairs]
+            print(
+                f"  {kind:<14}     p50 {statistics.median(ours):.1f} ms, p95 "
+                f"{percentile(ours, 0.95):.1f} ms, max {max(ours):.1f} ms (plain FTS5 p50 "
+                f"{statistics.median(plain):.1f}, p95 {percentile(plain, 0.95):.1f})"
+            )
+        for words in EVERYDAY:
+            runs = [both(words) for _ in range(3)]
+            ours, plain = min(o for o, _ in runs), min(p for _, p in runs)
+            print(
+                f"every-article {words!r:<14} search() {ours:.1f} ms; plain FTS5 ranked "
+                f"{plain:.1f} ms (best of 3)"
+            )
+        for words in ("yang", f"{vocabulary[40]} {vocabulary[200]}"):
+            match = plain_query(words)
+            rows = timed(lambda m=match: archive.db.execute(DATASETTE, [m]).fetchall())
+            count = timed(lambda m=match: archive.db.execute(DATASETTE_COUNT, [m]).fetchall())
+            print(f"datasette _search {words!r:<14} rows {rows:.1f} ms, count {count:.1f} ms")
+        size = sum(p.stat().st_size for p in args.db.parent.glob(args.db.name + "*"))
+        print(f"archive.db:          {size / articles:,.0f} bytes per article")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    sys.exit(main())
