@@ -284,10 +284,9 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
         return "store_failures", f"{exc}" if isinstance(exc, StoreError) else (
             f"{item.raw.url}: could not store: {type(exc).__name__}: {exc}"
         )
-    if article is not None:
-        kind = article.page_kind
-    else:
-        kind = "error" if item.raw.status and item.raw.status >= 400 else "other"
+    from newsarchive.storage.archive import page_kind
+
+    kind, _reasons = page_kind(item.raw, article)
     _WRITER["tally"].add(article if outcome != "page" else None, kind)
     return outcome, None
 
@@ -346,6 +345,17 @@ def robots_failures(stats: dict[str, Any], base_url: str, site: str) -> list[Fet
     return failures
 
 
+# The Scrapy settings a run row keeps (crawl_runs.settings), so a crawl can be cited.
+RECORDED_SETTINGS = (
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "DOWNLOAD_DELAY",
+    "AUTOTHROTTLE_ENABLED",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DEPTH_LIMIT",
+)
+
+
 class StorePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
@@ -390,17 +400,7 @@ class StorePipeline:
             "since": spider.since.date().isoformat() if getattr(spider, "since", None) else None,
             "max_pages": getattr(spider, "max_pages", None),
             "resume": bool(settings.get("JOBDIR")),
-            **{
-                name: settings.get(name)
-                for name in (
-                    "USER_AGENT",
-                    "ROBOTSTXT_OBEY",
-                    "DOWNLOAD_DELAY",
-                    "AUTOTHROTTLE_ENABLED",
-                    "CONCURRENT_REQUESTS_PER_DOMAIN",
-                    "DEPTH_LIMIT",
-                )
-            },
+            **{name: settings.get(name) for name in RECORDED_SETTINGS},
         }
         # Set by `newsarchive run` for the plan entry this crawl is made for (JSON).
         entry = settings.get("NEWSARCHIVE_PLAN_ENTRY")

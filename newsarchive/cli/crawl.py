@@ -332,32 +332,22 @@ def crawl_command(
         from newsarchive import __version__
 
         overrides.setdefault("USER_AGENT", f"newsarchive/{__version__} (+{contact})")
+    options: dict[str, Any] = {
+        "db": db,
+        "since": since,
+        "max_pages": max_pages,
+        "resume": resume,
+        "base_url": base_url,
+        "overrides": overrides,
+        "verbose": verbose,
+        "site_name": site_name,
+    }
     if redis_url:
         results = run_shared_crawl_command(
-            list(sites),
-            db=db,
-            redis_url=redis_url,
-            workers=workers,
-            since=since,
-            max_pages=max_pages,
-            resume=resume,
-            base_url=base_url,
-            overrides=overrides,
-            verbose=verbose,
-            site_name=site_name,
+            list(sites), redis_url=redis_url, workers=workers, **options
         )
     else:
-        results = run_crawls(
-            list(sites),
-            db=db,
-            since=since,
-            max_pages=max_pages,
-            resume=resume,
-            base_url=base_url,
-            overrides=overrides,
-            verbose=verbose,
-            site_name=site_name,
-        )
+        results = run_crawls(list(sites), **options)
     for result in results:
         click.echo(result.summary())
     stopped = [

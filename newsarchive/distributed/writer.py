@@ -55,6 +55,7 @@ from newsarchive.distributed.shared import (
 from newsarchive.distributed.worker import decode_item, encode_state
 from newsarchive.errors import NewsarchiveError
 from newsarchive.items import FetchFailure
+from newsarchive.pipelines import RECORDED_SETTINGS
 from newsarchive.storage.archive import RunTally
 
 logger = logging.getLogger(__name__)
@@ -126,17 +127,7 @@ def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
         "max_pages": None,
         "resume": False,
         "shared": {"redis": display_url(crawl.url), "local_workers": crawl.workers},
-        **{
-            name: settings.get(name)
-            for name in (
-                "USER_AGENT",
-                "ROBOTSTXT_OBEY",
-                "DOWNLOAD_DELAY",
-                "AUTOTHROTTLE_ENABLED",
-                "CONCURRENT_REQUESTS_PER_DOMAIN",
-                "DEPTH_LIMIT",
-            )
-        },
+        **{name: settings.get(name) for name in RECORDED_SETTINGS},
     }
 
 

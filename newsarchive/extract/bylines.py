@@ -18,6 +18,7 @@ from newsarchive.extract.dates import MONTHS, parse_date_parts
 from newsarchive.extract.document import (
     Document,
     clean_text,
+    following_elements,
     host_of,
     profile_texts,
     text_content,
@@ -759,24 +760,6 @@ def _marked_bylines(doc: Document, editors: set[str]) -> list[tuple[Any, list[Co
     return found
 
 
-def _following(el: Any, limit: int) -> list[Any]:
-    """The next `limit` elements after `el` in document order, outside its own subtree."""
-    out: list[Any] = []
-    node = el
-    while node is not None and len(out) < limit:
-        nxt = node.getnext()
-        if nxt is None:
-            node = node.getparent()
-            continue
-        for sub in nxt.iter():
-            if isinstance(sub.tag, str):
-                out.append(sub)
-                if len(out) >= limit:
-                    break
-        node = nxt
-    return out
-
-
 def _only_a_date(text: str) -> bool:
     """Nothing but a date and time ("3 Maret 2018 20:15 wib", "Senin, 03/07/2023 | 10:15")."""
     for word in re.findall(r"[^\W\d_]+", text.lower()):
@@ -837,7 +820,7 @@ def _name_date_lines(
     headline = find_headline(doc)
     if headline is None:
         return []
-    for el in _following(headline, NAME_DATE_WINDOW):
+    for el in following_elements(headline, NAME_DATE_WINDOW):
         if el.tag in SKIP_TEXT_TAGS:
             continue
         text = _short_text(el, MAX_NAME_DATE_TEXT)

@@ -27,6 +27,7 @@ from newsarchive.extract.document import (
     Document,
     _flatten_jsonld,
     clean_text,
+    following_elements,
     profile_texts,
 )
 from newsarchive.extract.headline import find_headline
@@ -788,7 +789,7 @@ def _visible_candidates(
         return [], [], []
     if headline is not None:
         before = _PRECEDING(headline)
-        after = _following(headline, WINDOW_AFTER)
+        after = following_elements(headline, WINDOW_AFTER)
         window = [(i - len(before), el) for i, el in enumerate(before)]
         window += [(i + 1, el) for i, el in enumerate(after)]
     else:
@@ -960,25 +961,6 @@ def _hidden(el: Any) -> bool:
         or el.get("aria-hidden") == "true"
         or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
     )
-
-
-def _following(el: Any, limit: int) -> list[Any]:
-    """The next `limit` elements after `el` in document order, outside its own subtree (the
-    XPath following:: axis, walked by hand: it stops early instead of scanning the document)."""
-    out: list[Any] = []
-    node = el
-    while node is not None and len(out) < limit:
-        nxt = node.getnext()
-        if nxt is None:
-            node = node.getparent()
-            continue
-        for sub in nxt.iter():
-            if isinstance(sub.tag, str):
-                out.append(sub)
-                if len(out) >= limit:
-                    break
-        node = nxt
-    return out
 
 
 def _in_caption(el: Any) -> bool:

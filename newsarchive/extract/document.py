@@ -365,3 +365,22 @@ def classed_matching(doc: Document, pattern: re.Pattern[str]) -> list[Any]:
         # match in these (a class list can name "title" a dozen times).
         match = search(text, starts[index + 1])
     return found
+
+
+def following_elements(el: Any, limit: int) -> list[Any]:
+    """The next `limit` elements after `el` in document order, outside its own subtree (the
+    XPath following:: axis, walked by hand: it stops early instead of scanning the document)."""
+    out: list[Any] = []
+    node = el
+    while node is not None and len(out) < limit:
+        nxt = node.getnext()
+        if nxt is None:
+            node = node.getparent()
+            continue
+        for sub in nxt.iter():
+            if isinstance(sub.tag, str):
+                out.append(sub)
+                if len(out) >= limit:
+                    break
+        node = nxt
+    return out

@@ -249,7 +249,7 @@ def _other_scheme(url: str) -> str | None:
     return None
 
 
-def _page_kind(raw: RawPage, article: Article | None) -> tuple[str, list[str]]:
+def page_kind(raw: RawPage, article: Article | None) -> tuple[str, list[str]]:
     """The kind to store a page under, and why."""
     if article is not None:
         kind = article.page_kind if article.page_kind in PAGE_KINDS else "other"
@@ -639,7 +639,7 @@ class Archive:
             self._raise_flush_error()
             if self._batch_depth:
                 self._begin_batch_transaction()
-            kind, reasons = _page_kind(raw, article)
+            kind, reasons = page_kind(raw, article)
             try:
                 with self._item():
                     now = utc_now()
