@@ -26,6 +26,13 @@ PREFIX = "newsarchive:"
 # leases go back to the frontier. Long enough for a busy reactor, short enough for a quick retry.
 HEARTBEAT_TTL = 15
 HEARTBEAT_EVERY = 1.0
+# The writer's heartbeat key lives this long; the writer refreshes it about every second (a
+# writer busy for longer only starts its workers' patience). A worker that finds it missing for
+# WRITER_PATIENCE seconds in a row stops, its leases back in the frontier: a writer killed and
+# never restarted must not leave workers waiting forever; one restarted within the patience
+# finds its workers still there.
+WRITER_TTL = 5
+WRITER_PATIENCE = 300.0
 # After a clean end, workers that join late read this for a while and exit quietly.
 DONE_TTL = 600
 # Field prefixes in a worker's lease hash: a leased request, and a site whose start requests the
@@ -87,6 +94,7 @@ class Keys:
     items = PREFIX + "items"  # list: items for the writer
     processing = PREFIX + "items:processing"  # list: the batch the writer is storing
     robots = PREFIX + "robots"  # hash: netloc -> pickled (url, status, body)
+    writer = PREFIX + "writer"  # string with a TTL: "pid@host" of the writer while it runs
 
     @staticmethod
     def done(crawl_id: str) -> str:
@@ -331,9 +339,12 @@ class WorkerState:
         self.done = False
         # `-s NEWSARCHIVE_HEARTBEAT_TTL=N` on the crawl command: how soon a dead worker's leases
         # go back to the frontier (the tests use a short one).
-        self.ttl = int(
-            float((config.get("settings") or {}).get("NEWSARCHIVE_HEARTBEAT_TTL", HEARTBEAT_TTL))
-        )
+        settings = config.get("settings") or {}
+        self.ttl = int(float(settings.get("NEWSARCHIVE_HEARTBEAT_TTL", HEARTBEAT_TTL)))
+        # `-s NEWSARCHIVE_WRITER_PATIENCE=N`: how long workers wait for a writer that is gone.
+        self.writer_patience = float(settings.get("NEWSARCHIVE_WRITER_PATIENCE", WRITER_PATIENCE))
+        # When this worker first found the writer's heartbeat missing (None: it was there).
+        self.writer_missing_since: float | None = None
 
     @classmethod
     def install(cls, url: str, config: dict[str, Any]) -> WorkerState:

@@ -387,6 +387,8 @@ class _Heart:
                     f"{display_url(state.url)}: the crawl's state is gone from Redis (was the "
                     "server restarted or flushed?); start the crawl again"
                 )
+            else:
+                self.check_writer(bool(state.client.exists(Keys.writer)))
             self.failures = 0
         except redis.RedisError as exc:
             self.failures += 1
@@ -402,6 +404,24 @@ class _Heart:
                     from newsarchive.pipelines import stop_crawl
 
                     stop_crawl(crawler, REDIS_LOST)
+
+    def check_writer(self, alive: bool) -> None:
+        """Stop when the writer has been gone for the crawl's writer patience: its workers
+        would otherwise wait forever for a writer killed and never restarted."""
+        state = self.state
+        if alive:
+            state.writer_missing_since = None
+            return
+        now = time.monotonic()
+        if state.writer_missing_since is None:
+            state.writer_missing_since = now
+            logger.warning("the crawl's writer is not running; waiting for it to come back")
+        elif now - state.writer_missing_since >= state.writer_patience:
+            state.problem = (
+                f"{display_url(state.url)}: the crawl's writer has been gone for "
+                f"{state.writer_patience:.0f}s (stopped or killed?); run the same `newsarchive "
+                "crawl --redis` command again to continue the crawl, then the workers"
+            )
 
     def poke(self) -> None:
         # Tokens given back while nothing else went to Redis.

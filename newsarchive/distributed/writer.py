@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,7 @@ from newsarchive.distributed.shared import (
     DONE_TTL,
     HEARTBEAT_TTL,
     PREFIX,
+    WRITER_TTL,
     Keys,
     RedisProblem,
     Scripts,
@@ -165,6 +167,7 @@ class Writer:
         self.archive: Any = None
         self.started = time.monotonic()
         self.redis_failing_since: float | None = None
+        self.last_beat = 0.0
 
     # --- setup ---------------------------------------------------------------------------------
 
@@ -174,6 +177,7 @@ class Writer:
         crawl = self.crawl
         existing = read_config(self.client)
         self.archive = Archive(crawl.db)
+        self.beat(force=True)
         if existing is not None:
             if existing.get("identity") != crawl.identity():
                 self.archive.close()
@@ -224,6 +228,14 @@ class Writer:
                 self.counts[name].update(progress["counts"])
                 self.tallies[name] = RunTally(**progress["tally"])
                 self.robots_recorded[name] = {tuple(r) for r in progress["robots"]}
+        self.beat(force=True)  # a new crawl's keys were cleared above, the heartbeat with them
+
+    def beat(self, *, force: bool = False) -> None:
+        """The writer's heartbeat, which its workers watch (about once a second)."""
+        now = time.monotonic()
+        if force or now - self.last_beat >= 1.0:
+            self.client.set(Keys.writer, f"{os.getpid()}@{socket.gethostname()}", ex=WRITER_TTL)
+            self.last_beat = now
 
     def _publish_known(self, site: str) -> None:
         """What the archive has of `site`, for the workers' "fetch again?" decisions."""
@@ -391,6 +403,7 @@ class Writer:
         last_check = 0.0
         while True:
             try:
+                self.beat()
                 taken = self.drain_once()
                 if taken:
                     self.redis_failing_since = None
@@ -439,6 +452,7 @@ class Writer:
         # expires; either way their last items are then in Redis.
         deadline = time.monotonic() + HEARTBEAT_TTL + 5
         while self.client.scard(Keys.workers) and time.monotonic() < deadline:
+            self.beat()
             self.reap()
             self.drain_once()
             time.sleep(0.1)
@@ -536,6 +550,8 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
                 with contextlib.suppress(redis.RedisError):
                     while writer.drain_once():
                         pass
+                    # Workers elsewhere start their patience now, not when the key expires.
+                    writer.client.delete(Keys.writer)
                 writer.finish(reason)
                 if isinstance(exc, Stopped):
                     raise NewsarchiveError(

@@ -154,6 +154,38 @@ def _local_workers(pid: int) -> list[int]:
     return found
 
 
+def _writer_killing_itself(
+    server: DemoServer, db: Path, url: str, args: tuple[str, ...], after_commit: int
+) -> tuple[list[int], Path]:
+    """Run the shared crawl's writer until it SIGKILLs itself right after commit number
+    `after_commit` (before that batch leaves Redis); its two local workers' pids (they outlive
+    it: separate processes) and the log they all wrote."""
+    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+    # A file, not a pipe: the workers inherit the writer's stderr and outlive it, so a pipe
+    # would not reach its end when the writer dies.
+    log = db.with_suffix(".log")
+    with log.open("w") as sink:
+        first = subprocess.Popen(
+            [*cmd, "--redis", url, *args],
+            cwd=db.parent,
+            env={**crawl_env(), "NEWSARCHIVE_TEST_KILL_WRITER_AFTER_COMMIT": str(after_commit)},
+            stdout=sink,
+            stderr=sink,
+        )
+    workers: list[int] = []
+    deadline = time.monotonic() + TIMEOUT
+    while first.poll() is None and time.monotonic() < deadline:
+        if len(workers) < 2:  # the second may start a moment after the first
+            workers = _local_workers(first.pid)
+        time.sleep(0.01)
+    if first.poll() is None:
+        first.kill()
+        pytest.fail(f"the writer did not kill itself:\n{log.read_text()[-3000:]}")
+    assert first.returncode == -signal.SIGKILL, f"{first.returncode}\n{log.read_text()[-3000:]}"
+    assert len(workers) == 2, workers
+    return workers, log
+
+
 def test_shared_crawl_gives_the_one_process_archive(
     server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
 ) -> None:
@@ -253,31 +285,7 @@ def test_writer_killed_and_restarted_gives_the_one_process_archive(
     db = tmp_path / "writer.db"
     slow = ["-s", "DOWNLOAD_DELAY=0.03", "-s", "DOWNLOAD_DELAY_JITTER=0"]
     args = ("--workers", "2", *FAST, *slow)
-    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-    # Files, not pipes: the workers inherit the writer's stderr and outlive it, so a pipe would
-    # not reach its end when the writer dies.
-    log = tmp_path / "first.log"
-    with log.open("w") as sink:
-        first = subprocess.Popen(
-            [*cmd, "--redis", url, *args],
-            cwd=tmp_path,
-            # The writer SIGKILLs itself right after its 3rd commit, before the batch leaves
-            # Redis.
-            env={**crawl_env(), "NEWSARCHIVE_TEST_KILL_WRITER_AFTER_COMMIT": "3"},
-            stdout=sink,
-            stderr=sink,
-        )
-    # Its local workers, found while it runs: they outlive it (separate processes).
-    workers: list[int] = []
-    deadline = time.monotonic() + TIMEOUT
-    while first.poll() is None and time.monotonic() < deadline:
-        workers = workers or _local_workers(first.pid)
-        time.sleep(0.01)
-    if first.poll() is None:
-        first.kill()
-        pytest.fail(f"the writer did not kill itself:\n{log.read_text()[-3000:]}")
-    assert first.returncode == -signal.SIGKILL, f"{first.returncode}\n{log.read_text()[-3000:]}"
-    assert len(workers) == 2, workers
+    workers, log = _writer_killing_itself(server, db, url, args, after_commit=3)
     client = redis.Redis.from_url(url)
     replay = client.llen("newsarchive:items:processing")
     assert replay > 0, "the kill did not leave a committed batch in Redis"
@@ -436,3 +444,44 @@ def test_redis_flushed_mid_crawl_stops_with_one_line(
     assert "Traceback" not in err, err[-3000:]
     runs = _query(db, "SELECT finish_reason FROM crawl_runs")
     assert runs == [("redis_lost",)]
+
+
+def test_workers_of_a_writer_gone_for_good_stop_with_one_line(
+    server: DemoServer, redis_server: str, tmp_path: Path
+) -> None:
+    """A writer killed and not restarted: its workers stop by themselves once the writer
+    patience is over, with one Error line and their leases back in the frontier, so the same
+    command run later still finishes the crawl with every article fetched once."""
+    url = f"{redis_server}/7"
+    db = tmp_path / "gone.db"
+    args = (
+        "--workers", "2", *FAST,
+        "-s", "DOWNLOAD_DELAY=0.03", "-s", "DOWNLOAD_DELAY_JITTER=0",
+        "-s", "NEWSARCHIVE_WRITER_PATIENCE=1",
+    )  # fmt: skip
+    workers, log = _writer_killing_itself(server, db, url, args, after_commit=2)
+    killed_at = time.monotonic()
+
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(") ")[1]
+        except OSError:
+            return False
+        return not state.startswith("Z")  # a zombie has exited; nobody here reaps it
+
+    while any(map(running, workers)) and time.monotonic() - killed_at < 60:
+        time.sleep(0.1)
+    assert not any(map(running, workers)), f"workers still waiting:\n{log.read_text()[-3000:]}"
+    text = log.read_text()
+    assert text.count("the crawl's writer has been gone for 1s") == 2, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    client = redis.Redis.from_url(url)
+    assert client.scard("newsarchive:workers") == 0
+    assert not list(client.scan_iter(match="newsarchive:leases:*")), "leases left behind"
+    assert 0 < len(_query(db, "SELECT id FROM articles")) < 60, "killed after the crawl was over"
+
+    again = _shared_crawl(server, db, url, *args)
+    out, err = _finish(again)
+    assert again.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]
+    assert {n for (n,) in _query(db, "SELECT fetch_count FROM articles")} == {1}
