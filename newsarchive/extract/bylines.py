@@ -17,6 +17,9 @@ from lxml import etree
 from newsarchive.extract.dates import MONTHS, parse_date_parts
 from newsarchive.extract.document import (
     Document,
+    attributed_elements,
+    body_positions,
+    classed_matching,
     clean_text,
     following_elements,
     host_of,
@@ -419,16 +422,13 @@ BYLINE_CLASS = re.compile(
 # Non-standard elements some CMS templates print the writer in (`<author>Nama</author>`,
 # `<reporter>`): the browser shows them as plain text, the tag name is the only mark.
 BYLINE_TAGS = ("author", "reporter", "writer", "penulis", "wartawan")
-# Candidates for BYLINE_CLASS, preselected in C with a few cheap tests (each extra contains()
-# costs about a tenth of a millisecond a page; `@class and` skips them on elements without a
-# class); the regex then checks token boundaries. Reporter/writer/wartawan classes mark the
-# writer on portals that print no "Oleh:"/"Penulis:" label (`span.reporter-name`). BYLINE_TAGS
-# are found apart with iter(), far cheaper than self:: tests on every element.
-_BYLINE_MARKED = etree.XPath(
-    ".//*[@class and (contains(@class, 'uthor') or contains(@class, 'yline')"
-    " or contains(@class, 'enulis') or contains(@class, 'eporter') or contains(@class, 'riter')"
-    " or contains(@class, 'artawan')) or @itemprop='author' or @rel='author']"
-)
+# Candidates for BYLINE_CLASS, preselected with a few cheap substring tests (as written: a class
+# "AUTHOR" is no candidate); the regex then checks token boundaries. Reporter/writer/wartawan
+# classes mark the writer on portals that print no "Oleh:"/"Penulis:" label (`span.reporter-name`).
+# The page's class index (classed_matching) finds them without a tree walk of its own; BYLINE_TAGS
+# are found apart with iter().
+BYLINE_CLASS_HINTS = ("uthor", "yline", "enulis", "eporter", "riter", "artawan")
+_BYLINE_HINT = re.compile("|".join(BYLINE_CLASS_HINTS))  # on the index's lowercased marks
 # Marks that say the element credits a reporter (the role it gets) rather than an author.
 REPORTER_MARK = re.compile(r"reporter|wartawan|jurnalis|kontributor|contributor", re.I)
 AUTHOR_MARK = re.compile(r"author|penulis|writer|byline|by-line", re.I)
@@ -720,6 +720,32 @@ def _in_teaser(el: Any, headline: Any | None) -> bool:
     return False
 
 
+def _inside(el: Any, ancestor: Any) -> bool:
+    return any(anc is ancestor for anc in el.iterancestors())
+
+
+def _byline_marked(doc: Document, body: Any) -> list[Any]:
+    """The elements under <body> with a byline-like class (BYLINE_CLASS_HINTS) or marked as the
+    author by microdata or a link relation (itemprop/rel=author), in document order."""
+    by_class = [
+        el
+        for el in classed_matching(doc, _BYLINE_HINT)
+        if (cls := el.get("class")) and any(hint in cls for hint in BYLINE_CLASS_HINTS)
+    ]
+    by_attribute = [
+        el
+        for el in attributed_elements(doc)
+        if el.get("itemprop") == "author" or el.get("rel") == "author"
+    ]
+    chosen = set(by_class)
+    extra = [el for el in by_attribute if el not in chosen]
+    marked = [el for el in by_class + extra if _inside(el, body)]
+    if by_class and extra:
+        position = body_positions(doc)
+        marked.sort(key=position.__getitem__)
+    return marked
+
+
 def _marked_bylines(doc: Document, editors: set[str]) -> list[tuple[Any, list[Contributor]]]:
     """Byline elements by markup (itemprop=author, rel=author, byline/author/reporter classes,
     `<author>` tags), in document order."""
@@ -728,7 +754,7 @@ def _marked_bylines(doc: Document, editors: set[str]) -> list[tuple[Any, list[Co
         return []
     headline = find_headline(doc)
     found: list[tuple[Any, list[Contributor]]] = []
-    for el in [*body.iter(*BYLINE_TAGS), *_BYLINE_MARKED(body)]:
+    for el in [*body.iter(*BYLINE_TAGS), *_byline_marked(doc, body)]:
         if el.tag in SKIP_TEXT_TAGS or el.tag in ("meta", "link", "img"):
             continue
         marks = el.get("class") or ""
@@ -927,7 +953,7 @@ def _closest_to_headline(
     body = doc.tree.find("body")
     if headline is None or body is None:
         return lines[0]
-    position = {el: i for i, el in enumerate(body.iter())}
+    position = body_positions(doc)
     center = position.get(headline, 0)
 
     def distance(line: tuple[Any, list[Contributor]]) -> float:

@@ -26,6 +26,7 @@ from newsarchive.extract.document import (
     ARTICLE_TYPES,
     Document,
     _flatten_jsonld,
+    attributed_elements,
     clean_text,
     following_elements,
     profile_texts,
@@ -728,9 +729,7 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
     # <time>, or a div/span/i/abbr whose `content`/`title` attribute holds the machine value; with
     # no attribute, microdata's value is the element's text (`<time itemprop=datePublished>20.
     # Juni 2018</time>`).
-    if "date_itemprops" not in doc.cache:  # one tree walk a page, for published and modified
-        doc.cache["date_itemprops"] = _DATE_ITEMPROP(doc.tree)
-    for el in doc.cache["date_itemprops"]:
+    for el in _date_itemprops(doc):
         if el.get("itemprop") != itemprop and not (
             kind == "published" and el.tag == "time" and el.get("pubdate") is not None
         ):
@@ -748,11 +747,20 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
     return out
 
 
-# Microdata date carriers other than <meta> (read with the meta tags).
-_DATE_ITEMPROP = etree.XPath(
-    "descendant-or-self::*[@itemprop='datePublished' or @itemprop='dateModified'"
-    " or (self::time and @pubdate)][not(self::meta)]"
-)
+def _date_itemprops(doc: Document) -> list[Any]:
+    """Microdata date carriers other than <meta> (read with the meta tags): itemprop
+    datePublished/dateModified, and <time pubdate>."""
+    return [
+        el
+        for el in attributed_elements(doc)
+        if el.tag != "meta"
+        and (
+            el.get("itemprop") in ("datePublished", "dateModified")
+            or (el.tag == "time" and el.get("pubdate") is not None)
+        )
+    ]
+
+
 # More JSON-LD objects with a datePublished than this are a listing's items, not one page's date.
 MAX_JSONLD_DATED_OBJECTS = 3
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import lxml.html
@@ -80,6 +82,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # The same characters, each looked for with a C-level `in` (a memchr-like scan) before the regex
 # runs: almost no page has any, and the regex scan of a whole page costs half a parse.
 _CONTROL_CHARS = tuple(chr(c) for c in range(32) if c not in (9, 10, 13))
+_CONTROL_BYTES = tuple(bytes([c]) for c in range(32) if c not in (9, 10, 13))
 
 # Nesting kept when a page is deeper than libxml2 parses: Chromium's parser stops nesting at 512
 # levels too (HTMLConstructionSite's maximum DOM depth), so a page is read as a browser shows it.
@@ -159,6 +162,16 @@ def flatten_deep_nesting(text: str, max_depth: int = MAX_DEPTH) -> str:
     return "".join(out)
 
 
+def _may_hold_control_chars(html: str | bytes, text: str) -> bool:
+    """Whether the decoded `text` may hold a character _CONTROL removes. In every encoding
+    decode_html applies (the WHATWG ones) such a character comes from such a byte (in UTF-16 with
+    a NUL byte, itself one): bytes free of them are checked instead of the text, several times
+    faster once the text holds characters beyond Latin-1."""
+    if isinstance(html, bytes) and not any(b in html for b in _CONTROL_BYTES):
+        return False
+    return any(ch in text for ch in _CONTROL_CHARS)
+
+
 def _parse_tree(text: str) -> Any:
     tree = lxml.html.document_fromstring(text, parser=_PARSER)
     last = _PARSER.error_log.last_error
@@ -178,7 +191,7 @@ def parse_document(
     """
     check_html(html, content_type)
     text = decode_html(html, content_type)
-    if any(ch in text for ch in _CONTROL_CHARS):
+    if _may_hold_control_chars(html, text):
         text = _CONTROL.sub("", text)
     if not text.strip():
         raise NotHtmlError("not an HTML page: the page is empty")
@@ -335,10 +348,8 @@ def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
         if len(text) != len(joined):
             raw = [marks.lower() for marks in raw]
             text = "\x00".join(raw)
-        starts, pos = [], 0
-        for marks in raw:
-            starts.append(pos)
-            pos += len(marks) + 1
+        # Each element's marks start one separator after the previous one's end.
+        starts = [0, *accumulate(len(marks) + 1 for marks in raw)][: len(raw)]
         found = doc.cache["classed"] = (elements, text, starts)
     return found
 
@@ -364,6 +375,47 @@ def classed_matching(doc: Document, pattern: re.Pattern[str]) -> list[Any]:
         # The element is in: resume at the next one's marks rather than visit every other
         # match in these (a class list can name "title" a dozen times).
         match = search(text, starts[index + 1])
+    return found
+
+
+# Elements carrying microdata (itemprop), a link relation (rel) or <time pubdate>: the date,
+# headline, byline, category and tag finders each filter this one list for theirs. libxml2 tests
+# an attribute's presence cheaply but compares its value slowly, so one presence test a page
+# replaces a whole-tree XPath per finder comparing `@itemprop='...'` on every element.
+_ATTRIBUTED = etree.XPath("descendant-or-self::*[@itemprop or @rel or @pubdate]")
+
+
+def attributed_elements(doc: Document) -> list[Any]:
+    """Every element with an itemprop, rel or pubdate attribute, in document order (cached: read
+    before extract_body changes the tree)."""
+    found = doc.cache.get("attributed")
+    if found is None:
+        found = doc.cache["attributed"] = _ATTRIBUTED(doc.tree)
+    return found
+
+
+def with_itemprop(doc: Document, *values: str) -> list[Any]:
+    """The elements whose itemprop is exactly one of `values`, in document order."""
+    return [el for el in attributed_elements(doc) if el.get("itemprop") in values]
+
+
+def with_rel(doc: Document, tag: str, has: Callable[[str], bool]) -> list[Any]:
+    """The `tag` elements whose rel value passes `has`, in document order."""
+    return [
+        el
+        for el in attributed_elements(doc)
+        if el.tag == tag and (rel := el.get("rel")) is not None and has(rel)
+    ]
+
+
+def body_positions(doc: Document) -> dict[Any, int]:
+    """Each node of <body>'s subtree -> its index in document order (cached: read before
+    extract_body changes the tree). Empty without a <body>."""
+    found = doc.cache.get("body_positions")
+    if found is None:
+        body = doc.tree.find("body")
+        found = {} if body is None else {el: i for i, el in enumerate(body.iter())}
+        doc.cache["body_positions"] = found
     return found
 
 

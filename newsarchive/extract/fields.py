@@ -21,6 +21,7 @@ from newsarchive.extract.document import (
     host_of,
     profile_texts,
     text_content,
+    with_rel,
 )
 from newsarchive.extract.headline import (
     displayed_headline,
@@ -34,11 +35,19 @@ from newsarchive.extract.headline import (
 
 # Month names that only Indonesian dates use, and the Indonesian zone labels: a cheap language
 # hint for pages without lang.
-_ID_HINT = re.compile(r"\b(Maret|Agustus|Desember|Pebruari|Nopember|WIB|WITA)\b")
+ID_HINT_WORDS = ("Maret", "Agustus", "Desember", "Pebruari", "Nopember", "WIB", "WITA")
 # Indonesian month names that German (Juni, Juli, Oktober) or Dutch (Januari, Februari, Mei)
 # spell the same way: alone they hint at Indonesian only when the prose reads Indonesian too, or
 # German pages without lang get Indonesian dates and WIB times.
-_ID_HINT_SHARED = re.compile(r"\b(Januari|Februari|Mei|Juni|Juli|Oktober)\b")
+ID_HINT_SHARED_WORDS = ("Januari", "Februari", "Mei", "Juni", "Juli", "Oktober")
+_ID_HINT = re.compile(rf"\b({'|'.join(ID_HINT_WORDS)})\b")
+_ID_HINT_SHARED = re.compile(rf"\b({'|'.join(ID_HINT_SHARED_WORDS)})\b")
+
+
+def _hints(pattern: re.Pattern[str], words: tuple[str, ...], text: str) -> bool:
+    """`pattern` (one of `words` as a whole word) is in `text`. A plain substring test of each
+    word first: on most pages none occurs, and that is far cheaper than the regex's scan."""
+    return any(word in text for word in words) and pattern.search(text) is not None
 
 
 # Function words that make up a fifth of any Indonesian text and are rare in English: names and
@@ -132,9 +141,9 @@ def is_indonesian(doc: Document) -> bool:
         return True
     head = doc.tree.find("body")
     sample = (text_content(head) if head is not None else "")[:20000]
-    if _ID_HINT.search(sample):
+    if _hints(_ID_HINT, ID_HINT_WORDS, sample):
         return True
-    return bool(_ID_HINT_SHARED.search(sample)) and text_is_indonesian(doc)
+    return _hints(_ID_HINT_SHARED, ID_HINT_SHARED_WORDS, sample) and text_is_indonesian(doc)
 
 
 # Names that mark an Indonesian publication, whatever language a page is written in (The Jakarta
@@ -457,13 +466,28 @@ def _menu_links(doc: Document) -> list[Any]:
     return doc.cache["menu_links"]
 
 
-# Links that mark the current section in a site's navigation.
-ACTIVE_NAV_XPATH = (
-    "//a[contains(concat(' ', @class, ' '), ' active ') or contains(@class, 'current')"
-    " or contains(@class, 'selected')]"
-    "|//li[contains(concat(' ', @class, ' '), ' active ') or contains(@class, 'current')"
-    " or contains(@class, 'selected')]/a"
-)
+# Links that mark the current section in a site's navigation: a link, or the list item holding
+# it, whose class has the token "active" or "current"/"selected" anywhere (as written). Found
+# through the page's class index (classed_matching) rather than an XPath over every link and
+# list item; the hint runs on the index's lowercased marks, _active_class then decides.
+ACTIVE_NAV_HINT = re.compile(r"active|current|selected")
+
+
+def _active_class(cls: str | None) -> bool:
+    return bool(cls) and (" active " in f" {cls} " or "current" in cls or "selected" in cls)
+
+
+def _active_nav_links(doc: Document) -> list[Any]:
+    """The active links (`a.active`) and the links right under active list items (`li.active >
+    a`), in document order."""
+    marked = [el for el in classed_matching(doc, ACTIVE_NAV_HINT) if _active_class(el.get("class"))]
+    links = [el for el in marked if el.tag == "a"]
+    under_items = [child for el in marked if el.tag == "li" for child in el if child.tag == "a"]
+    if not under_items:
+        return links
+    # Items nest and share links with the first list: back to document order, once each.
+    position = {a: i for i, a in enumerate(doc.tree.iter("a"))}
+    return sorted(set(links).union(under_items), key=position.__getitem__)
 
 
 # Active links that are not the site's section navigation: tabs of 'popular/newest' widgets,
@@ -477,7 +501,7 @@ NOT_NAVIGATION_XPATH = (
 
 def _active_nav_item(doc: Document) -> str | None:
     best, best_depth = None, -1
-    for a in doc.tree.xpath(ACTIVE_NAV_XPATH):
+    for a in _active_nav_links(doc):
         text = element_text(a)
         href = a.get("href") or ""
         if (
@@ -520,7 +544,7 @@ def _find_category(
     if crumbs:
         return crumbs[-1], source
     # WordPress themes mark the post's categories with rel="category tag".
-    for a in doc.tree.xpath("//a[contains(@rel, 'category')]"):
+    for a in with_rel(doc, "a", lambda rel: "category" in rel):
         text = element_text(a)
         if text:
             return text, "category-link"
@@ -760,7 +784,7 @@ def _visible_tags(doc: Document) -> list[str]:
     # rel="tag" marks WordPress tags; rel="category tag" marks its categories.
     links = [
         a
-        for a in doc.tree.xpath("//a[contains(concat(' ', @rel, ' '), ' tag ')]")
+        for a in with_rel(doc, "a", lambda rel: " tag " in f" {rel} ")
         if "category" not in (a.get("rel") or "").lower()
     ]
     if links:
@@ -836,6 +860,14 @@ def find_image(doc: Document, selectors: dict[str, tuple[str, ...]]) -> str | No
 
 
 def find_canonical_url(doc: Document) -> str | None:
+    """The page's canonical URL (<link rel=canonical>, else og:url); read once a page, as several
+    finders ask for it."""
+    if "canonical_url" not in doc.cache:
+        doc.cache["canonical_url"] = _canonical_url(doc)
+    return doc.cache["canonical_url"]
+
+
+def _canonical_url(doc: Document) -> str | None:
     for link in doc.tree.iter("link"):
         if (link.get("rel") or "").strip().lower() == "canonical" and link.get("href"):
             return link.get("href").strip()

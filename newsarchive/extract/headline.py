@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lxml import etree
-
 from newsarchive.extract.document import (
     Document,
     classed_matching,
     clean_text,
     element_text,
     text_content,
+    with_itemprop,
 )
 
 # Separators sites put between a headline and their own name in <title> / og:title.
@@ -89,14 +88,10 @@ def title_references(doc: Document) -> list[tuple[str, str]]:
     return [(text, source) for text, source in references if text]
 
 
-# `descendant-or-self::` finds what `//*` does, in the same order, without libxml2's per-node step.
-_ITEMPROP_HEADLINE = etree.XPath("descendant-or-self::*[@itemprop='headline']")
-
-
 def _candidates(doc: Document) -> list[tuple[Any, str, str]]:
     """(element, text, normalised text) of every element that may display the headline."""
     elements = [el for tag in DISPLAY_TAGS for el in doc.tree.iter(tag)]
-    elements += _ITEMPROP_HEADLINE(doc.tree)
+    elements += with_itemprop(doc, "headline")
     elements += classed_matching(doc, HEADLINE_MARK)
     found = []
     for el in dict.fromkeys(elements):

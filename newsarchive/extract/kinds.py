@@ -91,6 +91,12 @@ def markup_types(doc: Document) -> set[str]:
     return types
 
 
+def needs_teasers(doc: Document) -> bool:
+    """Whether classify_page will look at the page's teasers: not when the page says it is an
+    article (that settles its kind first), so most article pages skip reading every link."""
+    return not markup_types(doc) & ARTICLE_MARKUP_TYPES
+
+
 def teaser_texts(doc: Document) -> set[str]:
     """Texts of links to other pages that read like headlines (normalised), from the intact
     tree: read before body extraction cuts chrome out of it."""
