@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,12 @@ def main() -> int:
 
     with Archive(db_path) as archive:
         assert archive.count("articles") == args.articles
+        try:  # the common words' top lists (queries.py): their share of the file
+            top_lists = archive.db.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%'"
+            ).fetchone()[0]
+        except sqlite3.OperationalError:
+            top_lists = None
         vocabulary = maker.vocabulary
         # Two kinds of two-word query, half each: two common words (thousands of matches to
         # rank: the slow case) and a common word with one from anywhere (a few matches).
@@ -195,6 +202,8 @@ def main() -> int:
         f"for {raw_bytes / 1e6:,.1f} MB of raw HTML"
     )
     print(f"  per article:       {archive_size / args.articles:,.0f} bytes of archive.db")
+    if top_lists is not None:
+        print(f"  of which top lists {top_lists / args.articles:,.0f} bytes (search_tops, v7)")
     all_latencies = kinds["common+common"][0] + kinds["common+any"][0]
     print(
         f"FTS two-word query:  p50 {statistics.median(all_latencies):.1f} ms, "

@@ -43,11 +43,14 @@ from newsarchive.errors import NewsarchiveError
 from newsarchive.items import Article, RawPage
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
+    BLOCK_LEVEL,
     IN_BLOCK,
+    PAGES_PAGE_SIZE,
+    SHARED_SHARE,
+    BlockReader,
     compress,
     compress_block,
     decompress,
-    decompress_block,
 )
 from newsarchive.storage.opening import (
     ARCHIVE,
@@ -333,7 +336,7 @@ class Archive:
         self._flush_error: BaseException | None = None
         self._closed = False
         self._has_blocks: bool | None = None
-        self._blocks: dict[int, bytes] = {}
+        self._blocks: dict[int, BlockReader] = {}
         if _same_file(self.path, self.pages_path):
             raise NewsarchiveError(f"{self.path}: raw pages need a file of their own")
         # Both files are inspected before either is created or written to.
@@ -378,7 +381,11 @@ class Archive:
                 self._builder(ARCHIVE_MIGRATIONS, self.path, page_size=ARCHIVE_PAGE_SIZE),
             )
         if not pages_state.exists:
-            create_file(self.pages_path, PAGES, self._builder(PAGES_MIGRATIONS, self.pages_path))
+            create_file(
+                self.pages_path,
+                PAGES,
+                self._builder(PAGES_MIGRATIONS, self.pages_path, page_size=PAGES_PAGE_SIZE),
+            )
         self.db = connect(self.path, readonly=False)
         try:
             migrate(self.db, ARCHIVE_MIGRATIONS, self.path, application_id=ARCHIVE.application_id)
@@ -1234,11 +1241,11 @@ class Archive:
             return decompress(blob, compression)
         if block_id is None or block_offset is None:
             raise NewsarchiveError(f"{self.pages_path}: a packed page without its block")
-        data = self._block(block_id)
-        return data[block_offset : block_offset + size]
+        return self._block(block_id).read(block_offset, size)
 
-    def _block(self, block_id: int) -> bytes:
-        """A block inflated; the last few are kept, since pages are mostly read in order."""
+    def _block(self, block_id: int) -> BlockReader:
+        """A block, inflated as far as pages were read from it (compression.BlockReader); the
+        last two are kept, since pages are mostly read in order."""
         cached = self._blocks.get(block_id)
         if cached is None:
             found = self.pages.execute(
@@ -1246,32 +1253,70 @@ class Archive:
             ).fetchone()
             if found is None:
                 raise NewsarchiveError(f"{self.pages_path}: page block {block_id} is missing")
-            cached = decompress_block(found[0], found[1])
+            cached = BlockReader(found[0], found[1])
             if len(self._blocks) >= 2:
                 self._blocks.pop(next(iter(self._blocks)))
             self._blocks[block_id] = cached
         return cached
 
-    def pack_pages(self, site: str | None = None, *, block_bytes: int = BLOCK_BYTES) -> PackResult:
-        """Pack the pages stored alone into blocks per site (all sites, or `site`), with the
-        pages of the site's blocks that are still small, so blocks keep growing to block_bytes.
+    def pack_pages(
+        self,
+        site: str | None = None,
+        *,
+        block_bytes: int = BLOCK_BYTES,
+        level: int = BLOCK_LEVEL,
+    ) -> PackResult:
+        """Pack the pages stored alone into blocks (all sites, or `site`), with the pages of
+        blocks that are still small, so blocks keep growing to block_bytes.
 
-        Each block is one transaction: a pack stopped halfway leaves every page readable."""
+        A site with at least half a block to pack gets blocks of its own. A smaller one (most
+        sites of an import, a first small crawl) goes into shared blocks (`blocks.site` NULL),
+        with the pages of its own small blocks: its pages stay together, next to sites that load
+        the same scripts (compression.py). Each block is one transaction and old blocks go only
+        once no page points at them: a pack stopped halfway leaves every page readable."""
         self._check_writable()
         result = PackResult()
-        sites = (
-            [site]
-            if site is not None
-            else [
+        shared_below = int(block_bytes * SHARED_SHARE)
+        half = block_bytes // 2
+        if site is not None:
+            sites = [site]
+        else:
+            sites = [
                 row[0]
                 for row in self.pages.execute(
-                    "SELECT DISTINCT site FROM pages WHERE compression != ?", [IN_BLOCK]
+                    "SELECT DISTINCT site FROM pages WHERE compression != ? "
+                    "UNION SELECT DISTINCT site FROM blocks WHERE site IS NOT NULL AND raw_size < ?",
+                    [IN_BLOCK, half],
                 )
             ]
-        )
+        pool: list[tuple[str | None, list[tuple[int, int]]]] = []
+        retired: list[int] = []
         for name in sites:
-            self._pack_site(name, block_bytes, result)
-        if result.blocks:
+            if name is None:
+                loose = self._loose_pages(None)
+                if loose:
+                    pool.append((None, loose))
+                continue
+            small = self._small_blocks(name, half)
+            loose = self._loose_pages(name)
+            in_small = self._pages_in_blocks(small)
+            total = sum(size for _, size in loose) + sum(size for _, size in in_small)
+            if total >= shared_below:
+                if loose:
+                    self._pack_group(name, sorted(in_small + loose), small, block_bytes, level,
+                                     result)  # fmt: skip
+            elif loose or in_small:
+                pool.append((name, sorted(in_small + loose)))
+                retired.extend(small)
+        if pool:
+            self._pack_shared(pool, retired, block_bytes, level, result)
+        with self._lock, self._write(self.pages, self.pages_path):
+            # Blocks no page points at any more: those a stopped pack left behind.
+            orphans = self.pages.execute(
+                "DELETE FROM blocks WHERE NOT EXISTS "
+                "(SELECT 1 FROM pages WHERE pages.block_id = blocks.id)"
+            ).rowcount
+        if result.blocks or orphans > 0:
             with self._lock:
                 self._commit()
                 # Files made with auto_vacuum=INCREMENTAL shrink here; older ones reuse the
@@ -1284,48 +1329,90 @@ class Archive:
                 )
         return result
 
-    def _pack_site(self, site: str | None, block_bytes: int, result: PackResult) -> None:
-        same_site = "site IS ?"
-        small = [
-            row[0]
-            for row in self.pages.execute(
-                f"SELECT id FROM blocks WHERE {same_site} AND raw_size < ? ORDER BY id",
-                [site, block_bytes // 2],
-            )
-        ]
-        loose = self.pages.execute(
-            f"SELECT id, size FROM pages WHERE {same_site} AND compression != ? ORDER BY id",
+    def _loose_pages(self, site: str | None) -> list[tuple[int, int]]:
+        return self.pages.execute(
+            "SELECT id, size FROM pages WHERE site IS ? AND compression != ? ORDER BY id",
             [site, IN_BLOCK],
         ).fetchall()
-        if not loose:
-            return
-        placeholders = ", ".join("?" for _ in small)
-        repacked = (
-            self.pages.execute(
-                f"SELECT id, size FROM pages WHERE block_id IN ({placeholders}) ORDER BY id",
-                small,
-            ).fetchall()
-            if small
-            else []
-        )
-        if len(loose) + len(repacked) < 2:
+
+    def _small_blocks(self, site: str | None, half: int) -> list[int]:
+        """A site's own blocks (shared blocks: site None) still under half a block."""
+        return [
+            row[0]
+            for row in self.pages.execute(
+                "SELECT id FROM blocks WHERE site IS ? AND raw_size < ? ORDER BY id", [site, half]
+            )
+        ]
+
+    def _pages_in_blocks(self, blocks: list[int]) -> list[tuple[int, int]]:
+        """The pages of `blocks`, block by block in their order inside each."""
+        if not blocks:
+            return []
+        marks = ", ".join("?" for _ in blocks)
+        return [
+            (page_id, size)
+            for page_id, size, _block, _offset in sorted(
+                self.pages.execute(
+                    f"SELECT id, size, block_id, block_offset FROM pages WHERE block_id IN ({marks})",
+                    blocks,
+                ).fetchall(),
+                key=lambda row: (blocks.index(row[2]), row[3]),
+            )
+        ]
+
+    def _pack_shared(
+        self,
+        pool: list[tuple[str | None, list[tuple[int, int]]]],
+        retired: list[int],
+        block_bytes: int,
+        level: int,
+        result: PackResult,
+    ) -> None:
+        """Small sites' pages into shared blocks: the shared blocks still small first (their
+        pages in place), then each site's pages together, the sites by reversed host labels
+        (a portal's subdomains side by side; compression.py has what the order is worth)."""
+        small = self._small_blocks(None, block_bytes // 2)
+        kept = self._pages_in_blocks(small)
+        if len(kept) + sum(len(pages) for _, pages in pool) < 2:
+            return  # one page alone is already as small as it gets
+        pool = sorted(pool, key=lambda unit: list(reversed((unit[0] or "").split("."))))
+        ordered = kept + [page for _name, pages in pool for page in pages]
+        self._pack_group(None, ordered, small + retired, block_bytes, level, result)
+
+    def _pack_group(
+        self,
+        site: str | None,
+        pages: list[tuple[int, int]],
+        replaced: list[int],
+        block_bytes: int,
+        level: int,
+        result: PackResult,
+    ) -> None:
+        """`pages` (in this order) into blocks of `site` (None: shared), then the blocks they
+        were in (`replaced`) dropped, once no page points at them."""
+        if len(pages) < 2 and not replaced:
             return  # one page alone is already as small as it gets
         group: list[tuple[int, int]] = []
         size = 0
-        for page_id, page_size in sorted(repacked + loose):
+        for page_id, page_size in pages:
             group.append((page_id, page_size))
             size += page_size
             if size >= block_bytes:
-                self._write_block(site, group, result)
+                self._write_block(site, group, result, level)
                 group, size = [], 0
         if group:
-            self._write_block(site, group, result)
-        with self._lock, self._write(self.pages, self.pages_path):
-            if small:
-                self.pages.execute(f"DELETE FROM blocks WHERE id IN ({placeholders})", small)
+            self._write_block(site, group, result, level)
+        if replaced:
+            marks = ", ".join("?" for _ in replaced)
+            with self._lock, self._write(self.pages, self.pages_path):
+                self.pages.execute(f"DELETE FROM blocks WHERE id IN ({marks})", replaced)
 
     def _write_block(
-        self, site: str | None, group: list[tuple[int, int]], result: PackResult
+        self,
+        site: str | None,
+        group: list[tuple[int, int]],
+        result: PackResult,
+        level: int = BLOCK_LEVEL,
     ) -> None:
         bodies, offsets, offset = [], [], 0
         for page_id, _size in group:
@@ -1333,7 +1420,7 @@ class Archive:
             bodies.append(body)
             offsets.append(offset)
             offset += len(body)
-        blob, codec = compress_block(bodies)
+        blob, codec = compress_block(bodies, level)
         ids = [page_id for page_id, _ in group]
         marks = ", ".join("?" for _ in ids)
         before = self.pages.execute(

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
+from newsarchive.storage import search_tops
 from newsarchive.storage.archive import Archive
+from newsarchive.storage.schema import FTS_COLUMNS
 
 # Fields whose fill rate `stats` and the Datasette canned query report: the ones an analyst
 # notices missing. JSON list columns count as filled when the list is not empty.
@@ -122,35 +124,304 @@ def plain_query(text: str) -> str:
     return " ".join(plain_phrases(text))
 
 
-# Everyday words. A word in over half of the articles ('yang', 'dan', 'di' in Indonesian) gets
-# bm25's floor weight (FTS5 clamps its idf, log((N - n + 0.5) / (n + 0.5)), to 1e-6), so bm25
-# cannot tell its matches apart, yet ranking them costs a score for every one of them: 3.3 s for
-# `yang` at a million articles. A search made only of such words is ranked instead by where
-# they stand — every one in the title first, then in title or standfirst, then anywhere (the order
-# bm25's column weights give) — and newest first within each, which FTS5 reads straight off its
-# index, stopping at the page wanted. A phrase counts as everyday when it is in more than
-# DENSE_SHARE of the newest DENSE_SAMPLE articles (a fraction of a millisecond to count).
-DENSE_SHARE = 0.5
-DENSE_SAMPLE = 2000
-# Below this many articles bm25 over every match is fast anyway: rank by it.
-DENSE_MIN_ARTICLES = 20_000
-# The title and standfirst tiers look at the newest this many articles: several everyday words
-# are rarely all in one title, and finding the few that are would read the words' whole lists.
-DENSE_TIER_WINDOW = 50_000
+# Common words. FTS5 ranks by bm25 over every match, and bm25 first counts the articles holding
+# each phrase by reading its whole list: a word in most articles costs a full scan (3.6 s for
+# `yang` at a million articles) however few hits are wanted. The archive keeps, for each word in
+# at least search_tops.TOP_MIN_DOCS articles, its article count (so its idf needs no scan) and a
+# top list: the articles it weighs most in, with the counts bm25 needs (see search_tops). A plain
+# search whose words have lists ranks from them:
+#
+# * "tops": every phrase is a listed word. The candidates are the articles in any of the words'
+#   lists. Each is scored by bm25 itself — the same formula, weights, N, avgdl and idf FTS5 uses —
+#   from the counts the lists hold; a word an article is not among the best of counts as a single
+#   occurrence in that article (bm25 of count 1 at the article's own length): outside a word's
+#   best articles, one occurrence is the most likely count, and it is never worth more than the
+#   list's floor. Candidates are then
+#   checked against the full-text index best first (they must hold every word, and pass the
+#   filters) until the page is full.
+# * "mixed": some phrases are listed words, others not (rare words, phrases). The articles
+#   matching the whole query are found by FTS5 (it walks the rare lists and skips through the
+#   common ones), the rare part of their bm25 is exact (rare words: from their counts in FTS5's
+#   instance list, the article's length and FTS5's article count of the word; phrases: FTS5's
+#   own bm25 over them, whose full scans are of short lists), and each listed word adds its exact
+#   share where the article is in its list, else the same single-occurrence share.
+#
+# So the order is bm25's, with each common word's share exact where that word is among the
+# strongest in the article and its single-occurrence value elsewhere; when every list holds all
+# the articles with its word (fewer than TOP_SIZE of them), it is exactly FTS5's bm25 order. Words
+# in over half of the articles weigh almost nothing (FTS5 clamps their idf to 1e-6), so a search
+# of only such words is ordered by how strongly they stand in the article (title first).
+# When the lists cannot fill the page (narrow filters, deep pages), every match is ranked by FTS5.
+
+
+def _words(phrases: list[str]) -> list[str] | None:
+    """The single word of each phrase ('"banjir"' -> 'banjir'), or None if a phrase has several."""
+    words = []
+    for phrase in phrases:
+        found = search_tops.tokens(phrase.strip('"'))
+        if len(found) != 1:
+            return None
+        words.append(found[0])
+    return words
+
+
+def _word_values(words: list[str]) -> str:
+    return " UNION ALL ".join(
+        f"SELECT ? AS word, {position} AS position" for position in range(len(words))
+    )
 
 
 def dense_sql(phrases: list[str]) -> tuple[str, list[Any]]:
-    """SQL giving 1 when every phrase is an everyday one (see DENSE_SHARE), else 0."""
-    newest = "(SELECT coalesce(max(id), 0) FROM articles)"
-    checks = [f"{newest} >= ?"]
-    args: list[Any] = [DENSE_MIN_ARTICLES]
-    for phrase in phrases:
-        checks.append(
-            "(SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ? "
-            f"AND articles_fts.rowid > {newest} - ?) > ? * min(?, {newest})"
+    """SQL giving 1 when every phrase is a word with a top list (rank from the lists: search_sql
+    with dense=True), else 0. Needs schema v7 (`newsarchive browse` migrates before serving)."""
+    words = [phrase.strip('"') for phrase in phrases]
+    found = _words(phrases)
+    if not found:
+        return "SELECT 0", []
+    return (
+        f"SELECT count(*) = ? FROM ({_word_values(found)}) v "
+        "JOIN search_words w ON w.word = v.word WHERE w.list IS NOT NULL",
+        [len(words), *found],
+    )
+
+
+def _listed(db: Any, phrases: list[str]) -> dict[str, tuple[int, float, int]] | None:
+    """Per listed phrase: its list, floor and article count; None on an archive without lists."""
+    try:
+        rows = db.execute(
+            f"SELECT word, list, coalesce(floor, 0), docs FROM search_words "
+            f"WHERE list IS NOT NULL AND word IN ({','.join('?' * len(phrases))})",
+            [search_tops.tokens(p.strip('"'))[0] if _words([p]) else "" for p in phrases],
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return None
+    return {word: (list_id, floor, docs) for word, list_id, floor, docs in rows}
+
+
+# A search of several listed words is ranked as "mixed", its rarest word taken as the rare part,
+# when that word is in at most MIXED_MAX_DOCS articles and fewer than MIXED_MIN_HOLDERS of its
+# list's articles are expected to hold the other words (TOP_SIZE times each one's share of the
+# articles): reading its counts then costs less than checking candidates most of which fail.
+MIXED_MAX_DOCS = 20_000
+MIXED_MIN_HOLDERS = 100
+
+
+def _single(length: str) -> str:
+    """SQL of bm25's term weight (no idf) for one occurrence in an article of `length` tokens."""
+    k1, b = search_tops.K1, search_tops.B
+    return f"{k1 + 1} / (1 + {k1} * ({1 - b} + {b} * {length} / s.avgdl))"
+
+
+def _bm25_terms(alias: str = "t") -> str:
+    """SQL of a listed word's bm25 share in an article, minus what a single occurrence in it
+    would be (the value the share is given where the article is not in the word's list)."""
+    k1, b = search_tops.K1, search_tops.B
+    return (
+        f"q.idf * ({alias}.freq * {k1 + 1} / ({alias}.freq + {k1} * "
+        f"({1 - b} + {b} * {alias}.length / s.avgdl)) - {_single(alias + '.length')})"
+    )
+
+
+_QUERY_WORDS = """
+    stats AS MATERIALIZED (SELECT docs AS n, 1.0 * tokens / docs AS avgdl FROM search_stats),
+    q AS MATERIALIZED (
+        SELECT v.position, w.list, coalesce(w.floor, 0) AS floor, CASE WHEN s.n - w.docs > w.docs
+            THEN ln((s.n - w.docs + 0.5) / (w.docs + 0.5)) ELSE 1e-6 END AS idf
+        FROM ({values}) v JOIN search_words w ON w.word = v.word, stats s
+        WHERE w.list IS NOT NULL
+    )"""
+
+
+def _page_sql(page: str, marks_args: list[Any], match: str) -> tuple[str, list[Any]]:
+    sql = f"""
+        SELECT a.id, a.url, a.site, a.title, a.published,
+            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors
+        FROM ({page}) AS best
+        CROSS JOIN articles_fts ON articles_fts.rowid = best.id
+        CROSS JOIN articles a ON a.id = best.id
+        WHERE articles_fts MATCH ?
+        ORDER BY best.gain DESC, best.id DESC
+    """
+    return sql, [*marks_args, match]
+
+
+def _tops_sql(
+    match: str,
+    words: list[str],
+    where: str,
+    params: list[Any],
+    marks_args: list[Any],
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[str, list[Any]]:
+    # Candidates best first (a subquery with LIMIT is not flattened into the join, so it is read
+    # in its order and the checks stop when the page is full); an article in a word's list holds
+    # that word, the other words are looked up in the full-text index by rowid. When the
+    # candidates cannot fill the page and no list is complete (one that holds every article with
+    # its word makes every match a candidate), the second half of the UNION
+    # ranks every match by FTS5's bm25 instead; otherwise its MATCH is '""', which matches
+    # nothing at no cost (FTS5 ranks when the scan starts, before any WHERE term is tested).
+    join = " JOIN articles a ON a.id = c.id" if where else ""
+    # Per word, a bit of `known` when the article is in its list; else one lookup of that word.
+    checks = " AND ".join(
+        f"(c.known & {1 << position} OR EXISTS (SELECT 1 FROM articles_fts f "
+        "WHERE f.articles_fts MATCH ? AND f.rowid = c.id))"
+        for position in range(len(words))
+    )
+    sql = f"""
+        WITH {_QUERY_WORDS.format(values=_word_values(words))},
+        cand AS MATERIALIZED (
+            SELECT t.id, sum(1 << q.position) AS known,
+                sum({_bm25_terms()}) + (SELECT sum(idf) FROM q) * {_single("max(t.length)")}
+                    AS gain
+            FROM q CROSS JOIN search_top t ON t.list = q.list CROSS JOIN stats s
+            GROUP BY t.id
+        ),
+        page AS MATERIALIZED (
+            SELECT c.id, c.gain FROM (
+                SELECT id, known, gain FROM cand ORDER BY gain DESC, id DESC LIMIT -1
+            ) AS c{join}
+            WHERE {checks}{where}
+            LIMIT ? OFFSET ?
+        ),
+        fallback AS MATERIALIZED (
+            SELECT (SELECT count(*) FROM page) < ? AND (SELECT min(floor) FROM q) > 0 AS yes
         )
-        args += [phrase, DENSE_SAMPLE, DENSE_SHARE, DENSE_SAMPLE]
-    return "SELECT " + " AND ".join(checks), args
+        SELECT a.id, a.url, a.site, a.title, a.published,
+            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors,
+            -best.gain AS sort
+        FROM page AS best
+        CROSS JOIN articles_fts ON articles_fts.rowid = best.id
+        CROSS JOIN articles a ON a.id = best.id
+        WHERE articles_fts MATCH ? AND NOT (SELECT yes FROM fallback)
+        UNION ALL
+        SELECT * FROM (
+            SELECT a.id, a.url, a.site, a.title, a.published,
+                snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors,
+                articles_fts.rank AS sort
+            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+            WHERE articles_fts MATCH iif((SELECT yes FROM fallback), ?, '""')
+                AND articles_fts.rank MATCH ?{where}
+            ORDER BY articles_fts.rank LIMIT ? OFFSET ?
+        )
+        ORDER BY sort, id DESC
+    """
+    args = [*words, *(f'"{word}"' for word in words), *params, limit, offset, limit]
+    args += [*marks_args, match, *marks_args, match, RANK, *params, limit, offset]
+    return sql, args
+
+
+INSTANCES, ROWS = "temp.search_instances", "temp.search_rows"
+
+
+def instances_sql() -> list[str]:
+    """The connection's views of FTS5's instance list (term, doc, col, offset) and per-term
+    article counts (term, doc, cnt), which the mixed plan reads a rare word's counts from: temp
+    tables, so they work read-only too."""
+    return [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {INSTANCES} "
+        "USING fts5vocab(main, articles_fts, instance)",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {ROWS} USING fts5vocab(main, articles_fts, row)",
+    ]
+
+
+def _instances(db: Any) -> bool:
+    """Make INSTANCES on the connection; False where it cannot be made. A read-only Archive's
+    connection has query_only on, which refuses even temp tables: it is lifted for that one
+    statement (the file itself stays read-only: it is not a write to it)."""
+    try:
+        for statement in instances_sql():
+            db.execute(statement)
+        return True
+    except sqlite3.OperationalError:
+        pass
+    try:
+        if not db.execute("PRAGMA query_only").fetchone()[0]:
+            return False
+        db.execute("PRAGMA query_only = 0")
+        try:
+            for statement in instances_sql():
+                db.execute(statement)
+        finally:
+            db.execute("PRAGMA query_only = 1")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+def _mixed_sql(
+    match: str,
+    rare: str,
+    words: list[str],
+    where: str,
+    params: list[Any],
+    marks_args: list[Any],
+    *,
+    limit: int,
+    offset: int,
+    rare_words: list[str] | None = None,
+) -> tuple[str, list[Any]]:
+    # The articles matching the whole query (FTS5 walks the rare lists, skipping through the
+    # common ones: cheap), each with the rare part's bm25 share and each listed word's.
+    # The rare part: with `rare_words` (single words, and INSTANCES made on the connection),
+    # from their counts in FTS5's instance list, the article lengths and FTS5's article counts:
+    # bm25 as FTS5 computes it, without its per-row lookups; else FTS5's own bm25 over the rare
+    # phrases alone (exact too: their full scans are of short lists).
+    weights = ", ".join(str(w) for w in search_tops.WEIGHTS)
+    if rare_words:
+        k1, b = search_tops.K1, search_tops.B
+        cases = " ".join(
+            f"WHEN '{column}' THEN {weight}"
+            for column, weight in zip(FTS_COLUMNS, search_tops.WEIGHTS, strict=True)
+        )
+        rare_part = f"""
+        u AS MATERIALIZED (
+            SELECT v.word, CASE WHEN s.n - w.doc > w.doc
+                THEN ln((s.n - w.doc + 0.5) / (w.doc + 0.5)) ELSE 1e-6 END AS idf
+            FROM ({_word_values(rare_words)}) v JOIN {ROWS} w ON w.term = v.word, stats s
+        ),
+        f AS MATERIALIZED (
+            SELECT i.term, i.doc, sum(CASE i.col {cases} ELSE 0 END) AS freq
+            FROM (SELECT DISTINCT word FROM u) d CROSS JOIN {INSTANCES} i ON i.term = d.word
+            GROUP BY i.term, i.doc
+        ),
+        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
+        hits AS MATERIALIZED (
+            SELECT m.id, sum(u.idf * f.freq * {k1 + 1} / (f.freq + {k1} * ({1 - b} + {b}
+                * l.length / s.avgdl))) AS part
+            FROM m CROSS JOIN u JOIN f ON f.term = u.word AND f.doc = m.id
+            JOIN search_lengths l ON l.id = m.id CROSS JOIN stats s
+            GROUP BY m.id
+        ),"""
+        rare_args = [*rare_words, match]
+    else:
+        rare_part = f"""
+        r AS MATERIALIZED (
+            SELECT rowid AS id, -bm25(articles_fts, {weights}) AS part
+            FROM articles_fts WHERE articles_fts MATCH ?
+        ),
+        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
+        hits AS MATERIALIZED (SELECT r.id, r.part FROM r JOIN m ON m.id = r.id),"""
+        rare_args = [rare, match]
+    join = " JOIN articles a ON a.id = h.id" if where else ""
+    page = f"""
+        WITH {_QUERY_WORDS.format(values=_word_values(words))},{rare_part}
+        shares AS MATERIALIZED (
+            SELECT h.id, sum({_bm25_terms()}) AS gain
+            FROM hits h CROSS JOIN q CROSS JOIN search_top t ON t.id = h.id AND t.list = q.list
+            CROSS JOIN stats s
+            GROUP BY h.id
+        )
+        SELECT h.id, h.part + coalesce(e.gain, 0)
+            + (SELECT sum(idf) FROM q) * {_single("l.length")} AS gain
+        FROM hits h LEFT JOIN shares e ON e.id = h.id
+        JOIN search_lengths l ON l.id = h.id CROSS JOIN stats s{join}
+        WHERE 1{where}
+        ORDER BY gain DESC, h.id DESC LIMIT ? OFFSET ?
+    """
+    sql, _ = _page_sql(page, marks_args, match)
+    return sql, [*marks_args, *words, *rare_args, *params, limit, offset, match]
 
 
 @dataclass
@@ -188,15 +459,34 @@ def search_sql(
     limit: int = 20,
     offset: int = 0,
     dense: bool = False,
+    rare: str | None = None,
+    instances: bool = False,
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for the hits of `match` (an FTS5 expression), best first, with a
     snippet whose matched words are wrapped in `marks`. Shared by `newsarchive search` and the
-    Datasette search page, so both rank and filter alike. `dense`: `match` is a plain query of
-    everyday words only (dense_sql), ranked by where they stand instead of by bm25."""
+    Datasette search page, so both rank and filter alike. `dense`: `match` is a plain query whose
+    every phrase is a word with a top list (dense_sql), ranked from the lists; `rare` (with
+    dense): the FTS5 expression of its phrases without a list, the others being listed words
+    (the "mixed" plan above); `instances`: the connection has INSTANCES (instances_sql)."""
     where, params = filters.where()
+    marks_args = [*marks, SNIPPET_ELLIPSIS, snippet_tokens]
     if dense:
-        return _dense_search_sql(
-            match, where, params, marks, snippet_tokens, limit=limit, offset=offset
+        phrases = [f'"{p}"' for p in re.findall(r'"([^"]*)"', match)]
+        if rare is None:
+            words = _words(phrases) or []
+            return _tops_sql(match, words, where, params, marks_args, limit=limit, offset=offset)
+        rare_phrases = re.findall(r'"[^"]*"', rare)
+        words = _words([p for p in phrases if p not in set(rare_phrases)]) or []
+        return _mixed_sql(
+            match,
+            rare,
+            words,
+            where,
+            params,
+            marks_args,
+            limit=limit,
+            offset=offset,
+            rare_words=_words(rare_phrases) if instances else None,
         )
     # FTS5 sorts by rank itself (the ORDER BY goes to the virtual table), so SQLite computes
     # snippet() only for the rows it emits: measured faster than ranking in a subquery first.
@@ -207,59 +497,48 @@ def search_sql(
         WHERE articles_fts MATCH ? AND articles_fts.rank MATCH ?{where}
         ORDER BY articles_fts.rank LIMIT ? OFFSET ?
     """
-    args = [*marks, SNIPPET_ELLIPSIS, snippet_tokens, match, RANK, *params, limit, offset]
+    args = [*marks_args, match, RANK, *params, limit, offset]
     return sql, args
 
 
-def _dense_search_sql(
-    match: str,
-    where: str,
-    params: list[Any],
-    marks: tuple[str, str],
-    snippet_tokens: int,
-    *,
-    limit: int,
-    offset: int,
-) -> tuple[str, list[Any]]:
-    # Each tier reads its matches newest first and stops after the page wanted (FTS5 walks its
-    # lists by rowid; CROSS JOIN keeps it the outer loop, so filters are checked per match as it
-    # goes). The page's rows are then the first by (best tier, newest); their snippets are made
-    # for those rows alone, each found again in the index by its rowid.
-    wanted = limit + offset
-    tiers, args = [], []
-    for tier, expression in enumerate(
-        (f"{{title}} : ({match})", f"{{title description}} : ({match})", match)
-    ):
-        window = " AND articles_fts.rowid > (SELECT max(id) FROM articles) - ?" if tier < 2 else ""
-        tiers.append(
-            f"SELECT * FROM (SELECT articles_fts.rowid AS id, {tier} AS tier "
-            "FROM articles_fts CROSS JOIN articles a ON a.id = articles_fts.rowid "
-            f"WHERE articles_fts MATCH ?{window}{where} "
-            "ORDER BY articles_fts.rowid DESC LIMIT ?)"
-        )
-        args += [expression, *([DENSE_TIER_WINDOW] if window else []), *params, wanted]
-    sql = f"""
-        SELECT a.id, a.url, a.site, a.title, a.published,
-            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors
-        FROM (
-            SELECT id, min(tier) AS tier FROM ({" UNION ALL ".join(tiers)})
-            GROUP BY id ORDER BY tier, id DESC LIMIT ? OFFSET ?
-        ) AS best
-        CROSS JOIN articles_fts ON articles_fts.rowid = best.id
-        CROSS JOIN articles a ON a.id = best.id
-        WHERE articles_fts MATCH ?
-        ORDER BY best.tier, best.id DESC
-    """
-    return sql, [*marks, SNIPPET_ELLIPSIS, snippet_tokens, *args, limit, offset, match]
+def search_plan(db: Any, query: str, *, fts: bool = False) -> tuple[str, str | None, bool]:
+    """How a search is ranked: ("tops" | "mixed" | "exact", the FTS5 expression of the phrases
+    without a list for "mixed", whether a list used holds all its word's articles, so that every
+    match is a candidate). Plain searches only: FTS5 syntax, with its OR and NOT, is always ranked
+    by FTS5's bm25."""
+    if fts:
+        return "exact", None, True
+    phrases = plain_phrases(query)
+    listed = _listed(db, phrases)
+    if not listed:
+        return "exact", None, True
+    rare = []
+    complete = False  # a list holding every article with its word: every match is a candidate
+    for phrase in phrases:
+        words = _words([phrase])
+        if words and words[0] in listed:
+            complete = complete or listed[words[0]][1] <= 0
+        else:
+            rare.append(phrase)
+    if not rare and len(set(phrases)) > 1:
+        counts = [listed[_words([phrase])[0]][2] for phrase in phrases]
+        rarest = min(range(len(phrases)), key=counts.__getitem__)
+        articles = db.execute("SELECT docs FROM search_stats").fetchone()[0] or 1
+        holders = search_tops.TOP_SIZE
+        for n, count in enumerate(counts):
+            if n != rarest:
+                holders *= count / articles
+        if counts[rarest] <= MIXED_MAX_DOCS and holders < MIXED_MIN_HOLDERS:
+            rare = [phrases[rarest]]
+            complete = False
+    if not rare:
+        return "tops", None, complete
+    return "mixed", " ".join(rare), complete
 
 
 def is_dense(db: Any, query: str, *, fts: bool = False) -> bool:
-    """Whether a search is made of everyday words only (plain searches only: FTS5 syntax, with
-    its OR and NOT, is always ranked by bm25)."""
-    if fts:
-        return False
-    sql, args = dense_sql(plain_phrases(query))
-    return bool(db.execute(sql, args).fetchone()[0])
+    """Whether a search is ranked from the top lists of its words (see search_plan)."""
+    return search_plan(db, query, fts=fts)[0] != "exact"
 
 
 def search(
@@ -275,11 +554,15 @@ def search(
     fts: bool = False,
 ) -> list[SearchHit]:
     """Articles matching plain words (every word; "quoted phrases" kept), best first (bm25 over
-    title, description and body, the title weighing most). `fts=True` takes the query as FTS5
-    syntax instead."""
+    title, description and body, the title weighing most; common words ranked from their top
+    lists, see above). `fts=True` takes the query as FTS5 syntax instead."""
     match = match_expression(query, fts=fts)
     filters = SearchFilters(site=site, since=since, until=until, author=author, category=category)
-    sql, args = search_sql(match, filters, limit=limit, dense=is_dense(archive.db, query, fts=fts))
+    plan, rare, _ = search_plan(archive.db, query, fts=fts)
+    instances = plan == "mixed" and _instances(archive.db)
+    sql, args = search_sql(
+        match, filters, limit=limit, dense=plan != "exact", rare=rare, instances=instances
+    )
     try:
         rows = archive.db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:

@@ -364,13 +364,14 @@ def test_a_zone_less_date_is_imported_searched_and_exported_as_written(tmp_path)
     assert parquet_row["published_date"].isoformat() == "2024-03-05"
 
 
-def test_everyday_words_rank_by_where_they_stand(tmp_path, monkeypatch):
-    """Words in over half of the articles are ranked title first, then standfirst, then body,
-    newest first within each (bm25 gives such words no weight); filters and snippets as ever."""
-    from newsarchive.storage import queries
+def test_everyday_words_rank_from_their_top_lists(tmp_path, monkeypatch):
+    """Words common enough to have top lists (schema v7) are ranked from them in bm25's order
+    (the title first: it weighs most), even a word in over half of the articles, whose idf FTS5
+    clamps to almost nothing; filters and snippets as ever."""
+    from newsarchive.storage import queries, search_tops
 
-    monkeypatch.setattr(queries, "DENSE_MIN_ARTICLES", 1)
-    monkeypatch.setattr(queries, "DENSE_SAMPLE", 10)
+    monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 2)
+    monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)
     db = tmp_path / "archive.db"
     texts = [
         ("Cuaca cerah", "Hari ini yang cerah di kota."),  # body only, oldest
@@ -391,12 +392,26 @@ def test_everyday_words_rank_by_where_they_stand(tmp_path, monkeypatch):
             assert result.exit_code == 0, result.output
             return json.loads(result.stdout)
 
-        assert queries.is_dense(archive.db, "yang")
-        assert not queries.is_dense(archive.db, "yang banjir")
+        assert queries.search_plan(archive.db, "yang")[0] == "tops"
+        assert queries.search_plan(archive.db, "yang banjir")[0] == "mixed"
+        assert queries.search_plan(archive.db, "yang zzz")[0] == "mixed"
+        score = {  # FTS5's own bm25 of each match (lower is better), by URL's last character
+            url[-1]: round(rank, 9)
+            for url, rank in archive.db.execute(
+                "SELECT a.url, articles_fts.rank FROM articles_fts JOIN articles a "
+                "ON a.id = articles_fts.rowid WHERE articles_fts MATCH 'yang' "
+                f"AND articles_fts.rank MATCH '{queries.RANK}'"
+            )
+        }
+        exact = sorted(score, key=lambda name: (score[name], name))
         found = hits("yang")
-        assert [hit["url"][-1] for hit in found] == ["5", "1", "3", "2", "0"]
+        assert sorted(score[hit["url"][-1]] for hit in found) == [
+            score[hit["url"][-1]] for hit in found
+        ]
+        assert sorted(hit["url"][-1] for hit in found) == sorted(exact)
+        assert {hit["url"][-1] for hit in found[:2]} == {"5", "1"}  # the two titles
         assert "[Yang]" in found[0]["snippet"] or "[yang]" in found[0]["snippet"]
         assert [hit["url"][-1] for hit in hits("yang", "--site", "kabar")] == ["2"]
-        assert [hit["url"][-1] for hit in hits("yang", "--limit", "2")] == ["5", "1"]
+        assert {hit["url"][-1] for hit in hits("yang", "--limit", "2")} == {"5", "1"}
         # A rarer word in the query brings bm25 back: every word must still match.
         assert [hit["url"][-1] for hit in hits("yang banjir")] == ["1"]

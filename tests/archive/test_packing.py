@@ -1,15 +1,26 @@
-"""Raw pages packed into per-site blocks: every page still reads back byte for byte, on its own,
-the file shrinks, and packing again (with new pages) keeps blocks growing."""
+"""Raw pages packed into blocks (a big site's own, small sites' shared): every page still reads
+back byte for byte, on its own, the file shrinks, packing again (with new pages) keeps blocks
+growing, a killed pack loses nothing, and older pages files are read and repacked."""
 
 from __future__ import annotations
 
 import hashlib
+import random
 import sqlite3
+import subprocess
+import sys
 
+import pytest
 from archive_fixtures import make_article, make_raw, news_page
 
 from newsarchive.storage import Archive
-from newsarchive.storage.compression import IN_BLOCK
+from newsarchive.storage import archive as archive_module
+from newsarchive.storage.compression import (
+    IN_BLOCK,
+    PAGES_PAGE_SIZE,
+    BlockReader,
+    compress_block,
+)
 
 
 def _page(i: int) -> bytes:
@@ -34,7 +45,9 @@ def test_packed_pages_read_back_exactly_and_take_less_space(tmp_path) -> None:
         archive.store(make_raw("https://lain.example.id/x", body=_page(99)), None, site="lain")
         before = archive.stored_page_bytes()
         result = archive.pack_pages()
-        assert result.pages == 30 and result.blocks == 1  # the lone page of "lain" stays alone
+        # Both sites are far from half a block: one shared block holds them, "lain" last.
+        assert result.pages == 31 and result.blocks == 1
+        assert archive.pages.execute("SELECT site, pages FROM blocks").fetchall() == [(None, 31)]
         after = archive.stored_page_bytes()
         assert after < before / 4
         for url, body in bodies.items():
@@ -56,7 +69,7 @@ def test_packed_pages_read_back_exactly_and_take_less_space(tmp_path) -> None:
             bodies[url] = _page(i)
             archive.store(make_raw(url, body=bodies[url]), make_article(url), site="warta")
         again = archive.pack_pages("warta")
-        assert again.pages == 35 and again.blocks == 1
+        assert again.pages == 36 and again.blocks == 1
         blocks = archive.pages.execute("SELECT count(*) FROM blocks").fetchone()[0]
         assert blocks == 1
         for url, body in bodies.items():
@@ -86,4 +99,151 @@ def test_a_pages_file_from_before_blocks_is_read_and_packed(tmp_path) -> None:
         assert archive.raw_page(archive.page_id_for_url(url))[1] == _page(1)
         assert archive.pages.execute(
             "SELECT count(*) FROM pages WHERE length(body) > 0"
+        ).fetchone() == (0,)
+
+
+def _store_site(archive: Archive, site: str, count: int, start: int = 0) -> dict[str, bytes]:
+    bodies = {}
+    for i in range(start, start + count):
+        url = f"https://{site}.example.id/2024/03/05/berita-{i}"
+        bodies[url] = _page(i).replace(b"Warta Contoh", site.encode())
+        archive.store(make_raw(url, body=bodies[url]), make_article(url), site=site)
+    return bodies
+
+
+def _check_all(archive: Archive, bodies: dict[str, bytes]) -> None:
+    for url, body in bodies.items():
+        meta, got = archive.raw_page(archive.page_id_for_url(url))
+        assert got == body
+        assert hashlib.sha256(got).hexdigest() == meta["sha256"]
+
+
+def test_a_big_site_packs_alone_and_small_sites_share_blocks_side_by_side(tmp_path) -> None:
+    with Archive(tmp_path / "archive.db") as archive:
+        bodies = _store_site(archive, "warta", 30)  # ~260 kB: over half of a 200 kB block
+        small = {site: _store_site(archive, site, 2) for site in ("kabar", "suara", "harian")}
+        for site_bodies in small.values():
+            bodies.update(site_bodies)
+        result = archive.pack_pages(block_bytes=200_000)
+        assert result.pages == 36
+        blocks = archive.pages.execute("SELECT id, site, pages FROM blocks ORDER BY id").fetchall()
+        assert {site for _, site, _ in blocks} == {"warta", None}
+        assert sum(n for _, site, n in blocks if site == "warta") == 30
+        [(shared, _, six)] = [row for row in blocks if row[1] is None]
+        assert six == 6
+        # A site's pages stay next to each other in the shared block.
+        order = [
+            row[0]
+            for row in archive.pages.execute(
+                "SELECT site FROM pages WHERE block_id = ? ORDER BY block_offset", [shared]
+            )
+        ]
+        assert [order[i] for i in (0, 2, 4)] == [order[i] for i in (1, 3, 5)]
+        assert sorted(set(order)) == ["harian", "kabar", "suara"]
+        _check_all(archive, bodies)
+
+
+def test_packing_an_older_layout_moves_small_sites_into_shared_blocks(tmp_path, monkeypatch):
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        bodies = {}
+        for site in ("kabar", "suara"):
+            bodies.update(_store_site(archive, site, 3))
+        # The layout before shared blocks: every site's pages in a block of its own.
+        monkeypatch.setattr(archive_module, "SHARED_SHARE", 0.0)
+        assert archive.pack_pages().blocks == 2
+        monkeypatch.undo()
+    with Archive(db) as archive:  # as `newsarchive compact` packs it now
+        assert archive.pack_pages().pages == 6
+        assert archive.pages.execute("SELECT site, pages FROM blocks").fetchall() == [(None, 6)]
+        _check_all(archive, bodies)
+        assert archive.pack_pages().blocks == 0  # nothing left to do
+
+
+def test_a_page_is_read_by_inflating_its_block_only_to_its_end(tmp_path) -> None:
+    rng = random.Random(5)
+    # Pages that do not shrink much, so the block's frame is many reading steps long.
+    pages = [rng.randbytes(400_000).hex().encode() for _ in range(3)]
+    blob, codec = compress_block(pages)
+    assert len(blob) > 4 * BlockReader.STEP
+    reader = BlockReader(blob, codec)
+    assert reader.read(0, len(pages[0])) == pages[0]
+    assert len(reader.data) < len(pages[0]) + len(pages[1])
+    assert reader.read(len(pages[0]) + len(pages[1]), len(pages[2])) == pages[2]
+    assert reader.read(len(pages[0]), len(pages[1])) == pages[1]  # from what it kept
+    with Archive(tmp_path / "archive.db") as archive:
+        for i, body in enumerate(pages):
+            url = f"https://warta.example.id/{i}"
+            archive.store(make_raw(url, body=body), None, site="warta")
+        archive.pack_pages()
+        archive._blocks.clear()
+        first = archive.page_id_for_url("https://warta.example.id/0")
+        assert archive.raw_page(first)[1] == pages[0]
+        [cached] = archive._blocks.values()
+        assert len(cached.data) < sum(map(len, pages)) // 2
+
+
+def test_a_new_pages_file_has_small_pages_and_an_older_one_keeps_its_own(tmp_path) -> None:
+    with Archive(tmp_path / "archive.db") as archive:
+        assert archive.pages.execute("PRAGMA page_size").fetchone()[0] == PAGES_PAGE_SIZE
+    old = sqlite3.connect(tmp_path / "pages.db")
+    old.executescript("PRAGMA journal_mode = DELETE; PRAGMA page_size = 4096; VACUUM;")
+    old.close()
+    with Archive(tmp_path / "archive.db") as archive:
+        archive.store(make_raw("https://warta.example.id/a", body=_page(1)), None, site="warta")
+        assert archive.pages.execute("PRAGMA page_size").fetchone()[0] == 4096
+
+
+KILLED_PACK = """
+import os, signal, sys
+from newsarchive.storage import Archive
+from newsarchive.storage import archive as module
+db, when = sys.argv[1], sys.argv[2]
+write_block, pack_group = module.Archive._write_block, module.Archive._pack_group
+written = []
+
+def write_then_die(self, *args, **kwargs):
+    if written:  # the second block: the first one is committed
+        os.kill(os.getpid(), signal.SIGKILL)
+    written.append(1)
+    return write_block(self, *args, **kwargs)
+
+def die_before_dropping(self, site, pages, replaced, *args):
+    pack_group(self, site, pages, [], *args)  # every new block, none of the old dropped
+    self._commit()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if when == "mid-pack":
+    module.Archive._write_block = write_then_die
+else:
+    module.Archive._pack_group = die_before_dropping
+with Archive(db) as archive:
+    archive.pack_pages(block_bytes=40_000)
+"""
+
+
+@pytest.mark.parametrize("when", ["mid-pack", "before-old-blocks-go"])
+def test_a_pack_killed_halfway_loses_nothing(tmp_path, monkeypatch, when) -> None:
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        bodies = _store_site(archive, "warta", 12)  # ~100 kB: blocks of its own at 40 kB
+        for site in ("kabar", "suara", "harian"):
+            bodies.update(_store_site(archive, site, 2))
+        if when != "mid-pack":  # old per-site blocks, which the pack replaces
+            monkeypatch.setattr(archive_module, "SHARED_SHARE", 0.0)
+            assert archive.pack_pages(block_bytes=400_000).blocks == 4
+            monkeypatch.undo()
+    killed = subprocess.run([sys.executable, "-c", KILLED_PACK, str(db), when], timeout=60)
+    assert killed.returncode == -9
+    with Archive(db) as archive:
+        _check_all(archive, bodies)
+        archive.pack_pages(block_bytes=40_000)
+        _check_all(archive, bodies)
+        # No block is left that no page points at, and every page is packed.
+        assert archive.pages.execute(
+            "SELECT count(*) FROM blocks WHERE id NOT IN (SELECT block_id FROM pages "
+            "WHERE block_id IS NOT NULL)"
+        ).fetchone() == (0,)
+        assert archive.pages.execute(
+            "SELECT count(*) FROM pages WHERE compression != ?", [IN_BLOCK]
         ).fetchone() == (0,)
