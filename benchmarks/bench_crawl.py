@@ -81,6 +81,9 @@ class ProcessWatch:
         self.interval = interval
         self.peak_main = self.peak_tree = 0
         self.cpu: dict[int, float] = {}
+        # Per process: its name (workers name themselves: na-extract-1, na-writer) and peak RSS.
+        self.names: dict[int, str] = {}
+        self.peak: dict[int, int] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
@@ -113,6 +116,9 @@ class ProcessWatch:
                 except (OSError, IndexError, ValueError):
                     continue
                 self.cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
+                with contextlib.suppress(OSError):  # a worker names itself once it runs
+                    self.names[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+                self.peak[pid] = max(self.peak.get(pid, 0), rss)
                 total += rss
                 if pid == self.pid:
                     self.peak_main = max(self.peak_main, rss)
@@ -121,6 +127,20 @@ class ProcessWatch:
     def stop(self) -> None:
         self.done.set()
         self.thread.join()
+
+    def peaks(self) -> dict[str, float]:
+        """Peak RSS (MB) per process, by name: `crawl` for the crawl process itself."""
+        found: dict[str, float] = {}
+        for pid in sorted(self.peak):
+            name = "crawl" if pid == self.pid else self.names.get(pid, str(pid))
+            while name in found:
+                name += "'"
+            found[name] = self.peak[pid] / 2**20
+        return found
+
+
+def show_peaks(peaks: dict[str, float]) -> str:
+    return ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items())
 
 
 def run_measured(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], float, ProcessWatch]:
@@ -209,6 +229,7 @@ def full_crawl(base: str, db: Path, workers: int | None) -> dict[str, float]:
         "cpu_others": [watch.cpu[pid] for pid in sorted(watch.cpu) if pid != watch.pid],
         "rss_main": watch.peak_main / 2**20,
         "rss_tree": watch.peak_tree / 2**20,
+        "rss_each": watch.peaks(),
     }
 
 
@@ -291,7 +312,8 @@ def main() -> None:
             print(
                 f"  round {number + 1}: full {full['articles']} articles in {full['elapsed']:.2f}s "
                 f"(crawl process CPU {full['cpu_main']:.1f}s, all {full['cpu_all']:.1f}s, "
-                f"peak RSS {full['rss_main']:.0f} MB, all processes {full['rss_tree']:.0f} MB); "
+                f"peak RSS {full['rss_main']:.0f} MB, all processes {full['rss_tree']:.0f} MB: "
+                f"{show_peaks(full['rss_each'])}); "
                 f"other processes' CPU {', '.join(f'{c:.1f}s' for c in full['cpu_others'])}; "
                 f"bare {bare['pages']} pages in {bare['elapsed']:.2f}s (CPU {bare['cpu_main']:.1f}s)"
                 f"; ratio {bare['elapsed'] / full['elapsed']:.2f}"
@@ -352,6 +374,10 @@ def main() -> None:
                 f"({100 * (large['rss_tree'] / small['rss_tree'] - 1):+.1f} % all processes); "
                 f"{large['articles']} articles in {large['elapsed']:.1f}s"
             )
+            print(
+                f"  peak RSS per process (MB) at {args.articles}: {show_peaks(small['rss_each'])}"
+            )
+            print(f"  peak RSS per process (MB) at {args.memory}: {show_peaks(large['rss_each'])}")
     finally:
         portal.close()
         if not args.keep:

@@ -95,6 +95,10 @@ NEWSARCHIVE_MAX_LISTING_DEPTH = 1
 # Date-indexed listings (/indeks?date=) go back one day at a time; they stop after this many days
 # in a row with nothing new (a quiet day is normal; an endless calendar is a trap), or at --since.
 NEWSARCHIVE_MAX_STALE_DAYS = 3
+# Sitemap requests are handed to Scrapy this many at a time, whenever fewer than this many wait in
+# its queue, rather than all of a 50,000-URL sitemap at once (memory flat; 0: all at once). Only
+# without JOBDIR: with --resume, Scrapy's queue is on disk and keeps every request.
+NEWSARCHIVE_SITEMAP_FEED = 512
 # Multi-page articles longer than this are cut (a loop guard).
 NEWSARCHIVE_MAX_ARTICLE_PAGES = 30
 # Extract in this many worker processes (0: in the crawl's own process). Extraction is CPU-bound

@@ -21,6 +21,7 @@ with WorkerGone, and `on_lost` is told once, so the crawl can stop with one line
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import pickle
@@ -61,6 +62,7 @@ def _serve(conn: Connection) -> None:
     # socket instead.
     for signum in _STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
+    _name_process()
     while True:
         try:
             function, args = pickle.loads(conn.recv_bytes())
@@ -81,6 +83,16 @@ def _serve(conn: Connection) -> None:
         except OSError:
             return
         del payload
+
+
+def _name_process() -> None:
+    """Show the worker's name (`newsarchive-extract-1` -> `na-extract-1`) in ps and top, where
+    every worker would otherwise be one more `python`: Linux keeps 15 characters of it."""
+    import multiprocessing
+
+    name = multiprocessing.current_process().name.replace("newsarchive-", "na-")
+    with contextlib.suppress(OSError), open("/proc/self/comm", "w") as comm:
+        comm.write(name[:15])
 
 
 def _start_forkserver() -> None:

@@ -23,7 +23,8 @@ import functools
 import gc
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,11 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.core.scheduler import Scheduler
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
@@ -51,7 +55,17 @@ logger = logging.getLogger(__name__)
 # Every article page is scanned for a "show all" link, and a portal's pages share most of their
 # links (menus, tickers, related lists): the answer per link is kept (bounded), since parsing
 # each link's query string again was a tenth of the spider's time.
-_show_all_url = functools.lru_cache(maxsize=1 << 15)(disc.show_all_url)
+_show_all_url = functools.lru_cache(maxsize=1 << 14)(disc.show_all_url)
+# How many link decisions the spider remembers (see Recent): per generation, two generations.
+RECENT_LINKS = 1 << 14
+
+# A sitemap lists up to 50,000 URLs, and Scrapy's scheduler, when its queue is in memory (no
+# JOBDIR), keeps each request it is given until it is fetched (about a kilobyte with its meta and
+# headers): a large sitemap's requests were the crawl process's memory growth. The spider keeps a
+# sitemap's article URLs instead and hands Scrapy their requests NEWSARCHIVE_SITEMAP_FEED at a
+# time, whenever fewer than that many wait in its queue (see _feed). What the crawl fetches is the
+# same.
+DEFAULT_SITEMAP_FEED = 512
 
 # Where sites without a robots.txt Sitemap line usually keep their sitemaps (WordPress/Yoast
 # `sitemap_index.xml` and `post-sitemap.xml`, the generic `sitemap.xml`), and their feed.
@@ -140,6 +154,38 @@ def _untune_gc(thresholds: tuple[int, int, int]) -> None:
     gc.unfreeze()
 
 
+class Recent:
+    """A memo of decisions about the keys seen last: two generations of up to `size` keys each.
+    A key that keeps coming back (a menu, a ticker) is remembered; memory stays bounded however
+    many distinct links a crawl meets. A portal links each article under several spellings
+    (tracking parameters, fragments): remembering every one grew the crawl process by about a
+    kilobyte per article. A forgotten key is only decided again, the same way."""
+
+    __slots__ = ("new", "old", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.new: dict[str, bool] = {}
+        self.old: dict[str, bool] = {}
+
+    def get(self, key: str) -> bool | None:
+        value = self.new.get(key)
+        if value is None:
+            value = self.old.get(key)
+            if value is not None:
+                self.put(key, value)
+        return value
+
+    def put(self, key: str, value: bool) -> None:
+        new = self.new
+        new[key] = value
+        if len(new) >= self.size:
+            self.old, self.new = new, {}
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.old)
+
+
 class PortalSpider(scrapy.Spider):
     name = "portal"
 
@@ -199,13 +245,13 @@ class PortalSpider(scrapy.Spider):
         if "concurrent_requests_per_domain" in crawl:
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
         self.known: dict[str, Any] = {}
-        # Decisions Scrapy cannot make for us, remembered for the run: whether a URL is an article
-        # (every page links the same menus and tickers), which links of an article page were
-        # already weighed (a CPU saving: the dupefilter would drop their requests anyway), which
-        # archived articles were skipped (a stat), and what each listing's pages showed so far
-        # (to tell a paginator that repeats itself).
-        self._is_article_cache: dict[str, bool] = {}
-        self.links_considered: set[str] = set()
+        # Decisions Scrapy cannot make for us: whether a URL is an article (every page links the
+        # same menus and tickers) and which links of an article page were already weighed (a CPU
+        # saving: the dupefilter would drop their requests anyway), remembered for the links
+        # seen last; and for the run, which archived articles were skipped (a stat) and what
+        # each listing's pages showed so far (to tell a paginator that repeats itself).
+        self._is_article_cache = Recent(RECENT_LINKS)
+        self.links_considered = Recent(RECENT_LINKS)
         self.skipped: set[str] = set()
         self._chain_links: dict[str, set[str]] = {}
         self.depth_limit = 0
@@ -213,6 +259,13 @@ class PortalSpider(scrapy.Spider):
         # walked past pages the archive already has (not past pages that repeat themselves).
         self.resume_walk = False
         self.started = datetime.now(UTC)
+        # Sitemap article URLs whose requests Scrapy has not been handed yet (see _feed), oldest
+        # sitemap first, each with its sitemap's response (without its body): the response the
+        # requests come from, for the spider middlewares (depth, Referer).
+        self._backlog: deque[tuple[Response, deque[str]]] = deque()
+        self._request_steps: list[Callable[[Request, Response], Request | None]] | None = None
+        self._lazy: bool | None = None  # decided when the engine is there (see _feeds_lazily)
+        self.feed_size = DEFAULT_SITEMAP_FEED
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -236,7 +289,9 @@ class PortalSpider(scrapy.Spider):
         spider.max_article_pages = settings.getint("NEWSARCHIVE_MAX_ARTICLE_PAGES", 30)
         spider.depth_limit = settings.getint("DEPTH_LIMIT", 0)
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        spider.feed_size = settings.getint("NEWSARCHIVE_SITEMAP_FEED", DEFAULT_SITEMAP_FEED)
         crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
@@ -296,10 +351,11 @@ class PortalSpider(scrapy.Spider):
         return self.on_site(url) and not self._matches("deny_patterns", url)
 
     def is_article(self, url: str) -> bool:
-        # Every page of a portal links the same menus and tickers: decide each URL once per run.
+        # Every page of a portal links the same menus and tickers: decided once while they recur.
         known = self._is_article_cache.get(url)
         if known is None:
-            known = self._is_article_cache[url] = self._is_article(url)
+            known = self._is_article(url)
+            self._is_article_cache.put(url, known)
         return known
 
     def _is_article(self, url: str) -> bool:
@@ -327,18 +383,27 @@ class PortalSpider(scrapy.Spider):
 
     # --- requests ----------------------------------------------------------------------------
 
-    def article_request(
-        self, url: str, source: Response, *, changed: datetime | None = None
-    ) -> Request | None:
+    def wants_article(self, url: str, source: Response, *, changed: datetime | None = None) -> bool:
+        """Request this article URL that `source` links or lists?"""
         if self.depth_limit and source.meta.get("depth", 0) + 1 > self.depth_limit:
             # Scrapy's DepthMiddleware would drop it; another page may still reach it less deep.
-            return None
+            return False
         if not self.should_fetch(url, changed):
             # Archived and not due: a decision only the archive can make (a later mention, a
             # sitemap lastmod, may still say it changed).
             self.skipped.add(normalize_url(url))
             self.crawler.stats.set_value("newsarchive/skipped_archived", len(self.skipped))
+            return False
+        return True
+
+    def article_request(
+        self, url: str, source: Response, *, changed: datetime | None = None
+    ) -> Request | None:
+        if not self.wants_article(url, source, changed=changed):
             return None
+        return self._article_request(url)
+
+    def _article_request(self, url: str) -> Request:
         # Requested without its tracking parameters; a second mention of the same page, however
         # spelled, is dropped by Scrapy's dupefilter (canonical fingerprints).
         return Request(
@@ -415,6 +480,95 @@ class PortalSpider(scrapy.Spider):
             for path in SITEMAP_PROBES:
                 yield self.sitemap_request(urljoin(self.base_url, path), probe=True)
 
+    # --- the sitemap backlog -----------------------------------------------------------------
+
+    def _feeds_lazily(self) -> bool:
+        """Whether a sitemap's requests go to Scrapy a chunk at a time (see _feed): when
+        Scrapy's own scheduler keeps its queue in memory, and every spider middleware processes
+        the spider's requests one at a time (get_processed_request), so that a request handed
+        over later is processed exactly as if the sitemap's callback had returned it. Not with
+        JOBDIR, whose queue is on disk and keeps every request for --resume, nor in a shared
+        crawl, whose frontier is in Redis and whose requests are settled with the response that
+        gave them."""
+        if self._lazy is None:
+            steps = self._find_request_steps() if self.feed_size > 0 else None
+            self._lazy = steps is not None
+            self._request_steps = steps or []
+        return self._lazy
+
+    def _find_request_steps(self) -> list[Callable[[Request, Response], Request | None]] | None:
+        engine = self.crawler.engine
+        scheduler = getattr(engine, "scheduler", None)
+        if not isinstance(scheduler, Scheduler) or getattr(scheduler, "dqs", True) is not None:
+            return None
+        steps = []
+        base = BaseSpiderMiddleware
+        # Callback output goes through the spider middlewares from the last one to the first.
+        for mw in reversed(engine.scraper.spidermw.middlewares):
+            cls = type(mw)
+            if not hasattr(cls, "process_spider_output") and not hasattr(
+                cls, "process_spider_output_async"
+            ):
+                continue  # it only sees responses (HttpErrorMiddleware)
+            if not isinstance(mw, base):
+                return None
+            own = (
+                cls.process_spider_output is not base.process_spider_output
+                or cls.process_spider_output_async is not base.process_spider_output_async
+            )
+            # DepthMiddleware's own output method only gives the response its depth first.
+            if own and cls is not DepthMiddleware:
+                return None
+            steps.append(mw.get_processed_request)
+        return steps
+
+    def _sitemap_requests(self, urls: list[str], response: Response) -> Iterator[Request]:
+        """The requests for the article URLs a sitemap lists: returned now, or kept in the
+        backlog and handed to Scrapy by _feed."""
+        if not urls:
+            return
+        if not self._feeds_lazily():
+            for url in urls:
+                yield self._article_request(url)
+            return
+        self._backlog.append((response.replace(body=b""), deque(urls)))
+        self._feed()
+
+    def _feed(self) -> None:
+        """When fewer than feed_size requests wait in Scrapy's queue, hand it sitemap requests
+        from the backlog until twice that many do. Called from every callback and errback (each
+        request Scrapy takes from its queue ends in one) and when the spider is idle."""
+        backlog = self._backlog
+        if not backlog:
+            return
+        engine = self.crawler.engine
+        scheduler = engine.scheduler
+        low = self.feed_size
+        if scheduler is None or len(scheduler) >= low:
+            return
+        steps = self._request_steps
+        stats = self.crawler.stats
+        while backlog and len(scheduler) < 2 * low:
+            source, urls = backlog[0]
+            request: Request | None = self._article_request(urls.popleft())
+            if not urls:
+                backlog.popleft()
+            for step in steps:
+                request = step(request, source)
+                if request is None:
+                    break
+            else:
+                engine.crawl(request)  # as Scrapy does with a callback's requests
+                stats.inc_value("newsarchive/sitemap_fed")
+
+    def _on_idle(self, spider: scrapy.Spider) -> None:
+        if not self._backlog:
+            return
+        self._feed()
+        scheduler = self.crawler.engine.scheduler
+        if scheduler is not None and len(scheduler):
+            raise DontCloseSpider
+
     # --- callbacks ---------------------------------------------------------------------------
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
@@ -437,6 +591,7 @@ class PortalSpider(scrapy.Spider):
         )
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        self._feed()
         body = self._xml_body(response, "sitemap")
         if isinstance(body, FetchFailure):
             yield body
@@ -455,6 +610,7 @@ class PortalSpider(scrapy.Spider):
                 status=response.status,
             )
             return
+        urls: list[str] = []
         for loc, when in entries:
             loc = urljoin(response.url, loc)
             if kind == "index":
@@ -464,12 +620,13 @@ class PortalSpider(scrapy.Spider):
             if self.too_old(when):
                 self.crawler.stats.inc_value("newsarchive/skipped_old")
                 continue
-            if self.listed_article(loc):
-                req = self.article_request(loc, response, changed=when)
-                if req is not None:
-                    yield req
+            if self.listed_article(loc) and self.wants_article(loc, response, changed=when):
+                urls.append(loc)
+        del entries, body
+        yield from self._sitemap_requests(urls, response)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
+        self._feed()
         body = self._xml_body(response, "feed")
         if isinstance(body, FetchFailure):
             yield body
@@ -484,6 +641,7 @@ class PortalSpider(scrapy.Spider):
                     yield req
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
+        self._feed()
         problem = not_html(response)
         if problem:
             yield FetchFailure(
@@ -641,6 +799,7 @@ class PortalSpider(scrapy.Spider):
         return None
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        self._feed()
         meta = response.meta
         requested = meta.get("first_url") or self._first_url(response.request)
         problem = not_html(response)
@@ -677,11 +836,15 @@ class PortalSpider(scrapy.Spider):
                 page.url, page.final_url = meta["show_all_of"], response.url
             # Discovery from the article: links to other articles of the site (related lists).
             # Pages of a site share most links (menus, tickers, related lists): each link is
-            # weighed once per run, before any URL parsing.
-            for link in dict.fromkeys(links):
-                if link in self.links_considered:
+            # weighed once per run, before any URL parsing. A page at the depth limit requests
+            # nothing: its links are not weighed, so that a shallower page that links them still
+            # can request them (which page comes first is up to the order of the queue).
+            deep = self.depth_limit and meta.get("depth", 0) + 1 > self.depth_limit
+            considered = self.links_considered
+            for link in () if deep else dict.fromkeys(links):
+                if considered.get(link):
                     continue
-                self.links_considered.add(link)
+                considered.put(link, True)
                 if link != response.url and self.is_article(link) and not _show_all_url(link):
                     if self.too_old(disc.date_in_url(link)):
                         continue
@@ -720,6 +883,7 @@ class PortalSpider(scrapy.Spider):
         yield FetchFailure(url=url, reason=reason, status=status, site=self.site_name)
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
+        self._feed()
         request = failure.request
         meta = request.meta
         exc = failure.value
