@@ -85,6 +85,8 @@ _WRAPPER_TAGS = word_tuple("div section article font span")
 _NOT_CONTAINERS = word_set("p li td h2 h3 pre span font blockquote dd")
 # How many of the best-scoring containers are weighed in full (link density, class).
 TOP_CANDIDATES = 12
+# What a body-like class or id (POSITIVE_CLASS) adds to a container's score.
+POSITIVE_CLASS_BONUS = 5
 # Class/id tokens of well-known body containers (WordPress, schema.org microdata, news CMSs).
 BODY_CLASS = re.compile(
     r"(?:.*[-_])?(?:article|story|post|entry|news|detail|read|blog|single|main|page|text|berita|"
@@ -331,10 +333,11 @@ def find_media_boxes(tree: Any) -> set[Any]:
         for _ in range(MEDIA_BOX_LEVELS):
             if node is None or node.tag not in MEDIA_BOX_TAGS:
                 break
+            # A box holds no paragraph (tested first: it spares reading a big box's text).
+            if node.tag != "p" and node.find(".//p") is not None:
+                break
             text_len = len(_text(node).strip())
-            if text_len > MEDIA_BOX_MAX_CHARS or (
-                node.tag != "p" and node.find(".//p") is not None
-            ):
+            if text_len > MEDIA_BOX_MAX_CHARS:
                 break
             if node.tag == "p" and text_len and not _set_apart(node):
                 break
@@ -411,11 +414,24 @@ def _own_text(el: Any) -> tuple[str, int]:
     return " ".join(parts), links
 
 
-def _holds_text(el: Any) -> bool:
-    """The element has text of its own (not only inside child elements)."""
-    if el.text and el.text.strip():
-        return True
-    return any(child.tail and child.tail.strip() for child in el)
+def _text_holders(elements: Iterable[Any]) -> list[Any]:
+    """The elements that have text of their own (not only inside child elements).
+
+    One loop rather than a test function per element (this runs over every wrapper of the page),
+    and isspace() rather than strip(): the same test (both go by str.isspace) without a copy.
+    """
+    out = []
+    for el in elements:
+        text = el.text
+        if text and not text.isspace():
+            out.append(el)
+            continue
+        for child in el:
+            tail = child.tail
+            if tail and not tail.isspace():
+                out.append(el)
+                break
+    return out
 
 
 def _bare_link(el: Any) -> bool:
@@ -430,8 +446,13 @@ def _bare_link(el: Any) -> bool:
 # (`.//a//text()` merges one node-set per link, quadratic when links nest inside links, as a
 # page with thousands of nested inline tags makes them.) Text inside an element that is itself
 # inside a link counts as link text: it is the link's text.
-_LINK_TEXTS = etree.XPath(".//text()[ancestor::a]")
+_LINK_TEXTS = etree.XPath("descendant::text()[ancestor::a]")
 _INSIDE_LINK = etree.XPath("boolean(ancestor::a)")
+# The same text nodes under a root no link encloses (<body>), found from the outermost links
+# down: a third faster than testing every text node of the page for a link ancestor, and the
+# per-link node-sets it merges are disjoint (`.//text()[ancestor::a]` over a page with ten
+# thousand links takes seconds in libxml2's node-set merging; this, a tenth of that).
+_OUTERMOST_LINK_TEXTS = etree.XPath("descendant::a[not(ancestor::a)]//text()")
 # Up to this much text an element is measured with one XPath call (no element objects are made
 # for its links); bigger ones are walked.
 XPATH_LINK_MAX_CHARS = 50_000
@@ -462,8 +483,9 @@ class _LinkChars:
 
     The scoring pass measures the link text of every paragraph and then of the best containers,
     which nest: one `.//text()[ancestor::a]` per element reads the same text nodes (and climbs
-    their ancestors) again for each. Here that XPath runs once over the root, each link text node
-    is counted on its innermost <a>, and an element's link text is the sum over its links: the
+    their ancestors) again for each. Here the link text nodes are read once under the root
+    (<body>, or the whole page: no link encloses it, so they are the text under its outermost
+    links, _OUTERMOST_LINK_TEXTS), each is counted on its innermost <a>, and an element's link text is the sum over its links: the
     same text nodes, the same per-node strip, so the same numbers as _link_len. Elements inside
     a link, <a> elements themselves and very long texts keep _link_len's own branches.
     """
@@ -474,7 +496,7 @@ class _LinkChars:
 
     def _index(self) -> dict[Any, int]:
         own: dict[Any, int] = {}
-        for text in _LINK_TEXTS(self.root):
+        for text in _OUTERMOST_LINK_TEXTS(self.root):
             n = len(text.strip())
             if not n:
                 continue
@@ -671,7 +693,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     good: dict[Any, float] = {}  # article-like text in the subtree (no decay)
     # Text tags are scored on all their text; wrappers (div, span...) only when they hold text
     # directly. (Not found with XPath `//text()/..`: libxml2 merges that node-set quadratically.)
-    wrappers = [el for el in root.iter(*_WRAPPER_TAGS) if _holds_text(el)]
+    wrappers = _text_holders(root.iter(*_WRAPPER_TAGS))
     entries: list[tuple[Any, str, int, int]] = []
     for el in itertools.chain(root.iter(*_TEXT_TAGS), wrappers):
         if el.tag in _TEXT_TAG_SET:
@@ -728,6 +750,12 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     )[:TOP_CANDIDATES]
     best, best_score = None, 0.0
     for raw, el in ranked:
+        # Weighing only lowers a candidate's raw score (link density, the list factor) or adds
+        # the class bonus: once raw + bonus cannot beat the best, neither can the rest (ranked
+        # by raw), and their text, the whole page's for the outer ones, is not read. The margin
+        # leaves float rounding no say.
+        if raw + POSITIVE_CLASS_BONUS + 1e-6 * (1 + raw) < best_score:
+            break
         text_len = len(_text(el).strip()) or 1
         density = min(1.0, link_len(el, text_len) / text_len)
         value = (raw - good.get(el, 0.0) / 1000) * (1 - density)
@@ -736,7 +764,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
             value *= 0.3
         cls = (el.get("class") or "") + " " + (el.get("id") or "")
         if POSITIVE_CLASS.search(cls):
-            value += 5
+            value += POSITIVE_CLASS_BONUS
         value += good.get(el, 0.0) / 1000
         if value > best_score:
             best, best_score = el, value

@@ -507,8 +507,9 @@ PHOTO_BYLINE = re.compile(r"\s*(?:fotografer|photographer|pewarta foto)\b", re.I
 SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "textarea"})
 
 
-# Non-blank text nodes (smart strings that know their element), collected in C.
-_TEXT_NODES = etree.XPath(".//text()[normalize-space()]")
+# Non-blank text nodes (smart strings that know their element), collected in C. One descendant
+# step, not `.//text()`: that merges a node-set per element (the same nodes, more slowly).
+_TEXT_NODES = etree.XPath("descendant::text()[normalize-space()]")
 
 
 def _text(el: Any) -> str:
@@ -516,14 +517,30 @@ def _text(el: Any) -> str:
     return clean_text(" ".join(el.itertext()))
 
 
+_container_marks_cache: dict[str, tuple[bool, bool]] = {}
+
+
+def _container_marks(marks: str) -> tuple[bool, bool]:
+    """(foreign, photo): what an ancestor's "class id" marks say (cached: every credit candidate
+    asks this of the same ancestors, and the case-blind regexes cost microseconds a call)."""
+    found = _container_marks_cache.get(marks)
+    if found is None:
+        blank = not marks.strip()
+        found = (
+            not blank and bool(FOREIGN_CONTAINER.search(marks)),
+            not blank and bool(PHOTO_CONTAINER.search(marks)),
+        )
+        if len(_container_marks_cache) < 50_000:
+            _container_marks_cache[marks] = found
+    return found
+
+
 def _in_foreign_container(el: Any, *, photo_too: bool = False) -> bool:
     for anc in el.iterancestors():
         if anc.tag in FOREIGN_TAGS:
             return True
-        marks = (anc.get("class") or "") + " " + (anc.get("id") or "")
-        if marks.strip() and FOREIGN_CONTAINER.search(marks):
-            return True
-        if photo_too and marks.strip() and PHOTO_CONTAINER.search(marks):
+        foreign, photo = _container_marks((anc.get("class") or "") + " " + (anc.get("id") or ""))
+        if foreign or (photo_too and photo):
             return True
         if anc.tag in ("body", "article", "main"):
             break

@@ -511,10 +511,16 @@ CTA_OPENING = re.compile(
     r"email|berita terkini|subscribe)",
     re.I,
 )
+# A call to action named anywhere in a short line, and the openings that make one. Two regexes,
+# not one with `^` alternatives: mixed in, those are tried at every position of the line.
 CTA_LINE = re.compile(
     r"google news|whatsapp channel|saluran whatsapp|"
-    r"^cek berita dan artikel|^jangan (?:sampai )?ketinggalan|^sign up for|^subscribe to|"
-    r"^get (?:our|the) (?:daily|free|weekly)|newsletter\b.{0,80}(?:sign up|subscribe|inbox)",
+    r"newsletter\b.{0,80}(?:sign up|subscribe|inbox)",
+    re.I,
+)
+CTA_LINE_OPENING = re.compile(
+    r"cek berita dan artikel|jangan (?:sampai )?ketinggalan|sign up for|subscribe to|"
+    r"get (?:our|the) (?:daily|free|weekly)",
     re.I,
 )
 CTA_MAX_CHARS = 340
@@ -721,7 +727,11 @@ def line_kind(block: Block, insert_re: re.Pattern[str] = DEFAULT_INSERT_RE) -> s
         return "nav"
     if n <= CTA_MAX_CHARS and CTA_OPENING.match(text):
         return "cta"
-    if n <= 300 and CTA_LINE.search(text) and (n <= 160 or block.link_ratio > 0.2):
+    if (
+        n <= 300
+        and (CTA_LINE_OPENING.match(text) or CTA_LINE.search(text))
+        and (n <= 160 or block.link_ratio > 0.2)
+    ):
         return "cta"
     if n <= 360 and SYNDICATION_LINE.match(text):
         return "syndication"

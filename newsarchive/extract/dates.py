@@ -20,16 +20,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from lxml import etree
-
 from newsarchive.extract.document import (
     ARTICLE_TYPES,
     Document,
     _flatten_jsonld,
     attributed_elements,
+    classed_matching,
     clean_text,
     following_elements,
+    preceding_elements,
     profile_texts,
+    text_content,
 )
 from newsarchive.extract.headline import find_headline
 
@@ -518,7 +519,8 @@ PUBLISHED_LABEL = re.compile(
 )
 # How far around the headline (in elements, document order) the visible date line is looked for:
 # dates sit right above (detik's date line, kicker) or below (byline block) the headline, and
-# further away they belong to teasers and sidebars.
+# further away they belong to teasers and sidebars. Ancestors of the headline are containers, so
+# the window before it (preceding_elements, the preceding:: axis) rightly skips them.
 WINDOW_BEFORE = 25
 WINDOW_AFTER = 80
 # Elements with more children than this are containers, not a date line.
@@ -530,19 +532,41 @@ MAX_DATE_WORDS = 16
 CAPTION_MARK = re.compile(r"caption|keterangan", re.I)
 # Tags whose text is never a visible date.
 SKIP_TAGS = frozenset({"script", "style", "noscript", "option", "select", "textarea", "template"})
-# The window before the headline in document order (XPath runs in C; ancestors of the headline are
-# containers, so the preceding:: axis rightly skips them).
-_PRECEDING = etree.XPath(f"preceding::*[position() <= {WINDOW_BEFORE}]")
-# Elements whose class/id marks a visible date, for pages whose headline cannot be located.
-# Class words are compared lower-cased ("documentPublished"), and include the German and Spanish
-# words for date (datum, fecha).
-_LOWER_CLASS = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-_DATE_MARKED = etree.XPath(
-    f"(.//*[contains({_LOWER_CLASS}, 'date') or contains({_LOWER_CLASS}, 'time')"
-    f" or contains(@class, 'tanggal') or contains({_LOWER_CLASS}, 'publish')"
-    f" or contains(@class, 'posted') or contains(@class, 'datum') or contains(@class, 'fecha')"
-    " or contains(@id, 'date')])[position() <= 20]"
-)
+# Elements whose class/id marks a visible date, for pages whose headline cannot be located: the
+# first DATE_MARKED_MAX under <body> whose class holds date, time or publish (ASCII case ignored:
+# "documentPublished"), or tanggal, posted, or the German and Spanish words for date (datum,
+# fecha) as written, or whose id holds date.
+DATE_MARKED_MAX = 20
+_DATE_CLASS_WORDS_ANY_CASE = ("date", "time", "publish")
+_DATE_CLASS_WORDS = ("tanggal", "posted", "datum", "fecha")
+# Those words, to find the candidates in the page's class index (classed_matching; its marks are
+# lowercased, so it finds every element the rules above take, and a few more they do not).
+_DATE_MARK_WORDS = re.compile("date|time|publish|tanggal|posted|datum|fecha")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _date_marked(doc: Document, body: Any) -> list[Any]:
+    """The elements whose class or id marks a date (above), in document order. From the class
+    index rather than an XPath lowercasing every class of the page (milliseconds a page)."""
+    found: list[Any] = []
+    for el in classed_matching(doc, _DATE_MARK_WORDS):
+        if len(found) >= DATE_MARKED_MAX:
+            break
+        if el is body or body not in el.iterancestors():
+            continue
+        cls, ident = el.get("class"), el.get("id")
+        if cls is not None:
+            lowered = cls.translate(_ASCII_LOWER)
+            if any(w in lowered for w in _DATE_CLASS_WORDS_ANY_CASE) or any(
+                w in cls for w in _DATE_CLASS_WORDS
+            ):
+                found.append(el)
+                continue
+        if ident is not None and "date" in ident:
+            found.append(el)
+    return found
+
+
 # A lead that opens with its date, as press releases write them: "(18.01.2018) Deutschlands
 # Landwirte ...", "Karlsruhe, (12.11.2021). Traditionell ...", "01.02.2022 „Der Arbeitsmarkt ...".
 # Group 1 is the date; an optional place name and comma may come first.
@@ -736,7 +760,7 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
             continue
         raw = (el.get("datetime") or el.get("content") or el.get("title") or "").strip()
         if not raw:
-            raw = clean_text(el.text_content())[:MAX_DATE_TEXT]
+            raw = clean_text(text_content(el))[:MAX_DATE_TEXT]
         parsed = parse_date_parts(raw, fetched_at=fetched_at) if raw else None
         if parsed is None and raw:
             parsed = _dateparser_fallback(raw, fetched_at, doc.lang)
@@ -796,13 +820,13 @@ def _visible_candidates(
     if body is None:
         return [], [], []
     if headline is not None:
-        before = _PRECEDING(headline)
+        before = preceding_elements(headline, WINDOW_BEFORE)
         after = following_elements(headline, WINDOW_AFTER)
         window = [(i - len(before), el) for i, el in enumerate(before)]
         window += [(i + 1, el) for i, el in enumerate(after)]
     else:
         # No headline: the first elements whose class/id says "date".
-        window = [(i, el) for i, el in enumerate(_DATE_MARKED(body))]
+        window = [(i, el) for i, el in enumerate(_date_marked(doc, body))]
     published: list[tuple[float, _Candidate]] = []
     modified: list[tuple[float, _Candidate]] = []
     times: list[_Candidate] = []
@@ -822,7 +846,7 @@ def _visible_candidates(
                         parsed, el.get("datetime"), "time", "<time datetime>", distance=distance
                     )
                 )
-        raw = el.text_content() if len(el) else el.text
+        raw = text_content(el) if len(el) else el.text
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
             continue
@@ -912,7 +936,7 @@ def _contradicted_by_text(el: Any, attr: ParsedDate) -> bool:
     """True when the <time> element's own visible text names another day than its datetime
     attribute (`<time datetime="2019-07-03T10:18Z">Publié le 29 juin 2019</time>`): the text is
     what the reader is shown as the date, the attribute a CMS's other timestamp (often the edit)."""
-    text = clean_text(el.text_content())
+    text = clean_text(text_content(el))
     if not text or not _DIGIT.search(text):
         return False
     shown = parse_date_parts(text)
@@ -1528,7 +1552,7 @@ def _last_edited_line(doc: Document, fetched_at: datetime | None) -> _Candidate 
         m = LAST_EDITED.search(text)
         if m is None:
             continue
-        line = clean_text(el.text_content())[: 2 * MAX_DATE_TEXT]
+        line = clean_text(text_content(el))[: 2 * MAX_DATE_TEXT]
         label = LAST_EDITED.search(line)
         parsed = parse_date_parts(line[label.start() :] if label else line, fetched_at=fetched_at)
         if parsed is not None and not parsed.relative:

@@ -14,7 +14,7 @@ import lxml.html
 from lxml import etree
 
 from newsarchive.errors import NotHtmlError
-from newsarchive.extract.decoding import check_html, decode_html
+from newsarchive.extract.decoding import check_html, decode_page
 
 # JSON-LD types that describe the article itself (schema.org Article and its subtypes).
 ARTICLE_TYPES = {
@@ -68,15 +68,18 @@ class Document:
 # paid for every element touched; a fixed default lookup gives the same classes in C.
 # huge_tree: without it libxml2 stops parsing at 256 levels of nesting and silently drops the
 # rest of the page (mega menus nest that deep before the article); with it the limit is 2048.
-_PARSER = etree.HTMLParser(huge_tree=True)
-_PARSER.set_element_class_lookup(
-    etree.ElementDefaultClassLookup(
-        element=lxml.html.HtmlElement,
-        comment=lxml.html.HtmlComment,
-        pi=lxml.html.HtmlProcessingInstruction,
-        entity=lxml.html.HtmlEntity,
-    )
+_HTML_CLASSES = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement,
+    comment=lxml.html.HtmlComment,
+    pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
 )
+_PARSER = etree.HTMLParser(huge_tree=True)
+_PARSER.set_element_class_lookup(_HTML_CLASSES)
+# The same parser for a page handed over as its UTF-8 bytes (decode_page): the same tree as
+# from its text, without libxml2 converting the text back to UTF-8.
+_UTF8_PARSER = etree.HTMLParser(huge_tree=True, encoding="utf-8")
+_UTF8_PARSER.set_element_class_lookup(_HTML_CLASSES)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # The same characters, each looked for with a C-level `in` (a memchr-like scan) before the regex
@@ -172,9 +175,11 @@ def _may_hold_control_chars(html: str | bytes, text: str) -> bool:
     return any(ch in text for ch in _CONTROL_CHARS)
 
 
-def _parse_tree(text: str) -> Any:
-    tree = lxml.html.document_fromstring(text, parser=_PARSER)
-    last = _PARSER.error_log.last_error
+def _parse_tree(text: str, utf8: bytes | None = None) -> Any:
+    """The tree of the page's text; from `utf8`, the text's own UTF-8 bytes, when given."""
+    parser = _PARSER if utf8 is None else _UTF8_PARSER
+    tree = lxml.html.document_fromstring(text if utf8 is None else utf8, parser=parser)
+    last = parser.error_log.last_error
     if last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
         # libxml2 stopped at its depth limit and kept only what came before: parse again with
         # the excess nesting flattened, so the article after a deep menu is not lost.
@@ -190,16 +195,16 @@ def parse_document(
     `content_type` is the HTTP Content-Type header, when known: its charset is used to decode.
     """
     check_html(html, content_type)
-    text = decode_html(html, content_type)
+    text, utf8 = decode_page(html, content_type)
     if _may_hold_control_chars(html, text):
-        text = _CONTROL.sub("", text)
-    if not text.strip():
+        text, utf8 = _CONTROL.sub("", text), None
+    if not text or text.isspace():  # not text.strip(): that copies the whole page
         raise NotHtmlError("not an HTML page: the page is empty")
     # lxml refuses str input that carries an XML encoding declaration.
     if text.lstrip().startswith("<?xml"):
-        text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+        text, utf8 = re.sub(r"^\s*<\?xml[^>]*\?>", "", text), None
     try:
-        tree = _parse_tree(text)
+        tree = _parse_tree(text, utf8)
     except (etree.ParserError, ValueError) as exc:
         raise NotHtmlError(f"not an HTML page: cannot parse it as HTML ({exc})") from exc
     doc = Document(url=url, tree=tree)
@@ -322,9 +327,34 @@ def host_of(url: str | None) -> str:
     return host.removeprefix("www.")
 
 
-# `descendant-or-self::` rather than `//*`: the same elements in the same order, without the
-# per-node step libxml2 evaluates `//` with (a third faster on news pages).
-_CLASSED = etree.XPath("descendant-or-self::*[@class or @id or @itemtype]")
+# The attributes that put an element in the class index (_classed_index) and in the list of
+# attributed elements (attributed_elements).
+_CLASS_MARKS = frozenset({"class", "id", "itemtype"})
+_ATTRIBUTE_MARKS = frozenset({"itemprop", "rel", "pubdate"})
+
+
+def _marked_elements(doc: Document) -> list[Any]:
+    """The elements with a class, id or itemtype, in document order; fills the cache of
+    attributed_elements on the way.
+
+    One Python pass over the tree reading each element's attribute names: twice as fast as the
+    two XPaths it replaces (`descendant-or-self::*[@class or @id or @itemtype]` and
+    `[@itemprop or @rel or @pubdate]`: libxml2 builds a node-set per attribute test per element),
+    and both lists are always wanted (the headline finder reads both on every page).
+    """
+    classed: list[Any] = []
+    attributed: list[Any] = []
+    no_class_mark = _CLASS_MARKS.isdisjoint
+    no_attribute_mark = _ATTRIBUTE_MARKS.isdisjoint
+    for el in doc.tree.iter(etree.Element):
+        names = el.keys()
+        if names:
+            if not no_class_mark(names):
+                classed.append(el)
+            if not no_attribute_mark(names):
+                attributed.append(el)
+    doc.cache.setdefault("attributed", attributed)
+    return classed
 
 
 def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
@@ -338,7 +368,7 @@ def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
     """
     found = doc.cache.get("classed")
     if found is None:
-        elements = _CLASSED(doc.tree)
+        elements = _marked_elements(doc)
         raw = [
             f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemtype') or ''}"
             for el in elements
@@ -354,6 +384,26 @@ def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
     return found
 
 
+# A pattern that is only plain words joined by `|` (no flags): classed_matching looks for each
+# word with str.find, several times faster than the regex engine trying the alternation at every
+# character of the joined marks (most words occur in few elements, so each find skips far).
+_PLAIN_WORDS = re.compile(r"[a-z0-9_-]+(?:\|[a-z0-9_-]+)*")
+_words_of_pattern: dict[re.Pattern[str], tuple[str, ...] | None] = {}
+
+
+def _plain_words(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """The words of a plain alternation of words, else None (cached per pattern)."""
+    try:
+        return _words_of_pattern[pattern]
+    except KeyError:
+        pass
+    words = None
+    if pattern.flags == re.UNICODE and _PLAIN_WORDS.fullmatch(pattern.pattern):
+        words = tuple(pattern.pattern.split("|"))
+    _words_of_pattern[pattern] = words
+    return words
+
+
 def classed_matching(doc: Document, pattern: re.Pattern[str]) -> list[Any]:
     """The elements with a class, id or itemtype whose marks `pattern` finds something in, in
     document order.
@@ -363,8 +413,22 @@ def classed_matching(doc: Document, pattern: re.Pattern[str]) -> list[Any]:
     that cannot match across the NUL separator (plain words and alternations of them).
     """
     elements, text, starts = _classed_index(doc)
-    found: list[Any] = []
     count = len(starts)
+    words = _plain_words(pattern)
+    if words is not None:
+        # The elements whose marks hold one of the words: the same elements the regex finds.
+        hits: set[int] = set()
+        find = text.find
+        for word in words:
+            position = find(word)
+            while position != -1:
+                index = bisect_right(starts, position) - 1
+                hits.add(index)
+                if index + 1 >= count:
+                    break
+                position = find(word, starts[index + 1])
+        return [elements[i] for i in sorted(hits)]
+    found: list[Any] = []
     search = pattern.search
     match = search(text)
     while match is not None:
@@ -378,19 +442,18 @@ def classed_matching(doc: Document, pattern: re.Pattern[str]) -> list[Any]:
     return found
 
 
-# Elements carrying microdata (itemprop), a link relation (rel) or <time pubdate>: the date,
-# headline, byline, category and tag finders each filter this one list for theirs. libxml2 tests
-# an attribute's presence cheaply but compares its value slowly, so one presence test a page
-# replaces a whole-tree XPath per finder comparing `@itemprop='...'` on every element.
-_ATTRIBUTED = etree.XPath("descendant-or-self::*[@itemprop or @rel or @pubdate]")
-
-
 def attributed_elements(doc: Document) -> list[Any]:
     """Every element with an itemprop, rel or pubdate attribute, in document order (cached: read
-    before extract_body changes the tree)."""
+    before extract_body changes the tree).
+
+    Elements carrying microdata (itemprop), a link relation (rel) or <time pubdate>: the date,
+    headline, byline, category and tag finders each filter this one list for theirs instead of
+    each walking the tree. Found with the class index, in the same pass (_marked_elements).
+    """
     found = doc.cache.get("attributed")
     if found is None:
-        found = doc.cache["attributed"] = _ATTRIBUTED(doc.tree)
+        _classed_index(doc)
+        found = doc.cache["attributed"]
     return found
 
 
@@ -435,4 +498,31 @@ def following_elements(el: Any, limit: int) -> list[Any]:
                 if len(out) >= limit:
                     break
         node = nxt
+    return out
+
+
+def preceding_elements(el: Any, limit: int) -> list[Any]:
+    """The `limit` elements nearest before `el` in document order, outside its ancestors, in
+    document order: XPath's `preceding::*[position() <= limit]`, walked by hand. libxml2 only
+    stops early for a literal `[n]`; with `position() <= n` it collects every element before
+    `el` (the whole menu above a headline) before keeping the last few."""
+    out: list[Any] = []
+    node = el
+    while node is not None and len(out) < limit:
+        prev = node.getprevious()
+        if prev is None:
+            node = node.getparent()  # ancestors are not preceding elements
+            continue
+        # prev's subtree in reverse document order: each node after its descendants.
+        stack = [(prev, False)]
+        while stack and len(out) < limit:
+            sub, expanded = stack.pop()
+            if expanded or not len(sub):
+                if isinstance(sub.tag, str):
+                    out.append(sub)
+                continue
+            stack.append((sub, True))
+            stack.extend((child, False) for child in sub)
+        node = prev
+    out.reverse()
     return out

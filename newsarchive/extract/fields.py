@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
+
 from newsarchive.extract.document import (
     Document,
     classed_matching,
@@ -19,6 +21,7 @@ from newsarchive.extract.document import (
     css,
     element_text,
     host_of,
+    preceding_elements,
     profile_texts,
     text_content,
     with_rel,
@@ -81,6 +84,7 @@ PROSE_RUNS_XPATH = (
     "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::a)])"
     f"[position() <= {LANG_SAMPLE_WORDS // MIN_PROSE_WORDS}]"
 )
+_PROSE_RUNS = etree.XPath(PROSE_RUNS_XPATH)
 
 
 def _prose_runs(doc: Document) -> Iterator[list[str]]:
@@ -95,7 +99,7 @@ def _prose_runs(doc: Document) -> Iterator[list[str]]:
             yield words
     if total >= LANG_MIN_WORDS:
         return
-    for text in doc.tree.xpath(PROSE_RUNS_XPATH):
+    for text in _PROSE_RUNS(doc.tree):
         words = _WORD.findall(text.lower())
         if len(words) >= MIN_PROSE_WORDS:
             yield words
@@ -205,9 +209,18 @@ CRUMB_SEPARATORS = re.compile(r"\s*(?:[›»>/|→⟩]|&gt;|::)\s*")
 MAX_UNLINKED_CRUMB_WORDS = 4
 
 
+# The XPaths below are compiled once here: a string `el.xpath(...)` call compiles its expression
+# again on every call, and these run per candidate element, several times a page. They use one
+# descendant:: step where `.//` would merge a node-set per element (the same nodes, slower).
+# A trail's links and its text outside links (and outside scripts), in document order.
+_LINKS_AND_UNLINKED_TEXT = etree.XPath(
+    "descendant::a | descendant::text()[not(ancestor::a or ancestor::script)]"
+)
+
+
 def _unlinked_crumbs(container) -> list[str]:
     """Crumbs shown as plain text after the trail's last link: the section being shown."""
-    nodes = container.xpath(".//a | .//text()[not(ancestor::a or ancestor::script)]")
+    nodes = _LINKS_AND_UNLINKED_TEXT(container)
     last_link = max((i for i, n in enumerate(nodes) if not isinstance(n, str)), default=-1)
     found = []
     for text in nodes[last_link + 1 :]:
@@ -307,9 +320,7 @@ def _before_headline(doc: Document) -> list[Any]:
     if "before_headline" not in doc.cache:
         headline = find_headline(doc)
         doc.cache["before_headline"] = (
-            []
-            if headline is None
-            else headline.xpath("preceding::*[position() <= $n]", n=TRAIL_MAX_DISTANCE)[::-1]
+            [] if headline is None else preceding_elements(headline, TRAIL_MAX_DISTANCE)[::-1]
         )
     return doc.cache["before_headline"]
 
@@ -409,6 +420,9 @@ def _descends(parent: str, child: str) -> bool:
     return c_host.endswith("." + p_host) and not p_path
 
 
+_UNLINKED_TEXT = etree.XPath("descendant::text()[not(ancestor::a)]")
+
+
 def _links_form_trail(container, links: list[Any], doc: Document) -> bool:
     """A run of links is a trail, not a menu, where each link goes below the one before it
     (/kanal/news then /kanal/news/nasional) or arrows stand between them. A menu's links are
@@ -416,7 +430,7 @@ def _links_form_trail(container, links: list[Any], doc: Document) -> bool:
     hrefs = _resolved_hrefs(links, doc)
     if all(_descends(a, b) for a, b in zip(hrefs, hrefs[1:], strict=False)):
         return True
-    between = "".join(container.xpath(".//text()[not(ancestor::a)]"))
+    between = "".join(_UNLINKED_TEXT(container))
     return bool(between.strip()) and bool(TRAIL_ARROWS.match(between))
 
 
@@ -447,7 +461,7 @@ def _section_label(doc: Document) -> str | None:
         if (
             0 < len(text) <= MAX_LABEL_LENGTH
             and len(el.findall(".//a")) <= 1
-            and not el.xpath(NOT_NAVIGATION_XPATH)
+            and not _IN_NOT_NAVIGATION(el)
         ):
             return text
     return None
@@ -497,6 +511,8 @@ NOT_NAVIGATION_XPATH = (
     " or contains(@class, 'comment') or contains(@id, 'comment') or contains(@class, 'widget')"
     " or contains(@class, 'tab') or contains(@class, 'sidebar') or contains(@id, 'sidebar')]"
 )
+_IN_NOT_NAVIGATION = etree.XPath(NOT_NAVIGATION_XPATH)
+_IN_MENU_LIST = etree.XPath("ancestor::ul or ancestor::nav")
 
 
 def _active_nav_item(doc: Document) -> str | None:
@@ -512,10 +528,10 @@ def _active_nav_item(doc: Document) -> str | None:
             or _is_home_link(a)
         ):
             continue
-        if a.xpath(NOT_NAVIGATION_XPATH) or not a.xpath("ancestor::ul or ancestor::nav"):
+        if _IN_NOT_NAVIGATION(a) or not _IN_MENU_LIST(a):
             continue
         # Sub-sections sit deeper in the menu than their parent sections.
-        depth = len(a.xpath("ancestor::*"))
+        depth = sum(1 for _ in a.iterancestors())
         if depth > best_depth:
             best, best_depth = text, depth
     return best
@@ -694,6 +710,10 @@ NOT_ARTICLE_TAGS_XPATH = (
     " or contains(@class, 'header')"
     " or contains(@class, 'footer') or contains(@id, 'header') or contains(@id, 'footer')]"
 )
+_IN_SITE_TOPICS = etree.XPath(NOT_ARTICLE_TAGS_XPATH)
+_HOLDS_SITE_TOPICS = etree.XPath(
+    NOT_ARTICLE_TAGS_XPATH.replace("ancestor-or-self::", "descendant::")
+)
 MAX_TAGS = 20
 
 
@@ -715,11 +735,14 @@ HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
 HEADING_CLASS = re.compile(r"title|head|label|judul")
 
 
+_LINKS_AND_TEXT_OUTSIDE_LINKS = etree.XPath("descendant::a | descendant::text()[not(ancestor::a)]")
+
+
 def _box_title(container) -> str:
     """The heading a box gives its links: text before its first link, or the heading just
     before the box."""
     before = []
-    for node in container.xpath(".//a | .//text()[not(ancestor::a)]"):
+    for node in _LINKS_AND_TEXT_OUTSIDE_LINKS(container):
         if not isinstance(node, str):
             break
         before.append(node)
@@ -796,9 +819,9 @@ def _visible_tags(doc: Document) -> list[str]:
         ):
             continue
         links = container.findall(".//a")
-        if not 0 < len(links) <= MAX_TAGS or container.xpath(NOT_ARTICLE_TAGS_XPATH):
+        if not 0 < len(links) <= MAX_TAGS or _IN_SITE_TOPICS(container):
             continue
-        if container.xpath(NOT_ARTICLE_TAGS_XPATH.replace("ancestor-or-self::", "descendant::")):
+        if _HOLDS_SITE_TOPICS(container):
             continue
         # A box headed 'Topik Pilihan' / 'Program' / 'Kanal', or one listing the site's
         # sections, is the site's, not the article's.
