@@ -242,3 +242,37 @@ def test_article_page_shows_a_zone_less_date_as_written(tmp_path):
     assert "WIB" not in page.text and RAW_MARKER not in page.text
     row = asyncio.run(fetch("/archive/articles/1.json?_shape=objects")).json()["rows"][0]
     assert row["published"] == "2018-06-27T09:54:00" and row["published_utc"] is None
+
+
+def test_search_page_answers_without_counts_that_take_too_long(tmp_path):
+    """Counting every match of a word in most articles takes seconds at a million articles: the
+    search page gives each count Datasette's facet time limit, and one that runs out leaves the
+    ranked hits, the filters' values (without counts) and the next-page link in place."""
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive, archive.batch(1000):
+        for n in range(1500):
+            site = ("warta", "kabar")[n % 2]
+            url = f"https://{site}.example.id/berita/{n}"
+            body = f"Harga beras naik lagi di pasar {n}"
+            archive.store(make_raw(url), make_article(url, title=body, body=body), site=site)
+
+    def search_page(limit_ms: int) -> str:
+        datasette = Datasette(
+            [str(path)],
+            metadata=load_metadata(path.stem),
+            settings={**SETTINGS, "facet_time_limit_ms": limit_ms},
+            plugins_dir=str(PLUGINS_DIR),
+            template_dir=str(TEMPLATES_DIR),
+        )
+        response = asyncio.run(datasette.client.get("/-/search?q=beras&since=2024-01-01"))
+        assert response.status_code == 200
+        return response.text
+
+    counted = search_page(1000)
+    assert "1,500 articles match" in counted
+    assert '<option value="warta">warta (750)</option>' in counted
+    hurried = search_page(1)
+    assert "Too many articles match “beras” to count them quickly" in hurried
+    assert '<option value="warta">warta</option>' in hurried
+    assert hurried.count('<li class="na-hit">') == counted.count('<li class="na-hit">') > 0
+    assert "next →" in hurried and "next →" in counted

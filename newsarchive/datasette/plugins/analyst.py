@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils import path_with_replaced_args
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
@@ -205,6 +206,46 @@ def _date_arg(request: Request, name: str, errors: list[str]) -> str | None:
         return None
 
 
+async def _match_counts(
+    datasette: Any, db: Any, match: str, filters: SearchFilters
+) -> tuple[int | None, dict[str, list[dict[str, Any]]]]:
+    """How many articles match, and per site and category (with the other filters applied, so a
+    reader can switch site). Counting reads every match, which for a word in most articles of a
+    million-article archive takes seconds: each count gets Datasette's facet time limit, and one
+    that runs out gives no number (None) and, for the filters, the values without counts."""
+    limit = datasette.setting("facet_time_limit_ms")
+    fts_from = (
+        "from articles_fts join articles a on a.id = articles_fts.rowid where articles_fts match ?"
+    )
+    where, params = filters.where()
+    # Unfiltered, the index alone counts the matches: no row of articles is read for each.
+    count_from = fts_from if where else "from articles_fts where articles_fts match ?"
+    try:
+        found = await db.execute(
+            f"select count(*) {count_from}{where}", [match, *params], custom_time_limit=limit
+        )
+        total: int | None = found.first()[0]
+    except QueryInterrupted:
+        total = None
+    counts: dict[str, list[dict[str, Any]]] = {}
+    for column in ("site", "category"):
+        where, params = filters.where(without=column)
+        try:
+            rows = await db.execute(
+                f"select a.{column} as value, count(*) as count {fts_from}{where} "
+                f"group by a.{column} order by count desc, value limit 50",
+                [match, *params],
+                custom_time_limit=limit,
+            )
+        except QueryInterrupted:
+            rows = await db.execute(
+                f"select distinct {column} as value, null as count from articles "
+                f"where {column} is not null order by value limit 50"
+            )
+        counts[column] = [dict(row) for row in rows.rows]
+    return total, counts
+
+
 async def search_page(request: Request, datasette: Any) -> Response:
     database = request.args.get("db") or _records_database(datasette)
     db = datasette.get_database(database)
@@ -227,6 +268,7 @@ async def search_page(request: Request, datasette: Any) -> Response:
         "until": request.args.get("until") or "",
         "hits": [],
         "total": 0,
+        "more": False,
         "page": page,
         "page_size": SEARCH_PAGE_SIZE,
         "site_counts": [],
@@ -260,31 +302,13 @@ async def search_page(request: Request, datasette: Any) -> Response:
         for hit in hits:
             hit["snippet"] = marked(hit["snippet"])
             hit["authors"] = from_json(hit["authors"]) or []
-        fts_from = (
-            "from articles_fts join articles a on a.id = articles_fts.rowid "
-            "where articles_fts match ?"
-        )
-        where, params = filters.where()
-        # Unfiltered, the index alone counts the matches: no row of articles is read for each.
-        count_from = fts_from if where else "from articles_fts where articles_fts match ?"
-        total = (await db.execute(f"select count(*) {count_from}{where}", [match, *params])).first()
-        counts = {}
-        for column in ("site", "category"):
-            # Counts per value with the other filters applied, so a reader can switch site.
-            where, params = filters.where(without=column)
-            counts[column] = [
-                dict(row)
-                for row in (
-                    await db.execute(
-                        f"select a.{column} as value, count(*) as count {fts_from}{where} "
-                        f"group by a.{column} order by count desc, value limit 50",
-                        [match, *params],
-                    )
-                ).rows
-            ]
+        total, counts = await _match_counts(datasette, db, match, filters)
         context.update(
             hits=hits,
-            total=total[0],
+            # Unknown (None) when counting took too long: a page is full, there may be more.
+            total=total,
+            more=(total is None and len(hits) == SEARCH_PAGE_SIZE)
+            or (total is not None and total > page * SEARCH_PAGE_SIZE),
             site_counts=counts["site"],
             category_counts=counts["category"],
         )
