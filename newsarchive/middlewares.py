@@ -9,7 +9,8 @@
   line rather than a traceback when robots.txt cannot be fetched, and handing the spider the
   `Sitemap:` lines of the robots.txt it fetched.
 - FetchGuard sits next to the downloader: it spends the page budget (`max_pages`: exactly that
-  many requests reach the network, then the spider closes with reason "max_pages"), and turns
+  many requests reach the network, then the spider closes with reason "max_pages"; requests taken
+  from the queue past the budget go back into it, so that --resume fetches them), and turns
   redirect loops and endless redirect chains into failures with a reason (Scrapy's dupefilter
   would drop the looping hop without a word).
 """
@@ -133,7 +134,8 @@ class Unfetchable(IgnoreRequest):
 
 class BudgetSpent(IgnoreRequest):
     """Not fetched: the crawl's page budget (`max_pages`) is spent. The user's choice, not a
-    failure; with JOBDIR the requests still queued are kept for the next run."""
+    failure. Only for requests downloaded outside the queue (robots.txt): the queue's own go back
+    into it, and with JOBDIR to the next run."""
 
 
 class RobotsTxt(RobotsTxtMiddleware):
@@ -205,13 +207,24 @@ class FetchGuard:
         spider = self.crawler.spider
         return int(getattr(spider, "max_pages", None) or 0)
 
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Request | None:
         budget = self._budget()
         if not budget:
-            return
+            return None
         if self.sent >= budget:
-            self.crawler.stats.inc_value("newsarchive/max_pages_dropped")
-            raise BudgetSpent(f"page budget of {budget} spent")
+            if request.callback is NO_CALLBACK:
+                # Downloaded directly (engine.download_async: robots.txt), not from the queue:
+                # handing it back would make the engine download it again at once, forever.
+                self.crawler.stats.inc_value("newsarchive/max_pages_dropped")
+                raise BudgetSpent(f"page budget of {budget} spent")
+            # The engine takes several requests from the queue before the one that spends the
+            # budget gets here, and the dupefilter (JOBDIR's requests.seen) already has them: a
+            # request dropped here would never be asked for again by a --resume run. Handed back
+            # to the engine (past the dupefilter, which has it), it goes into the queue, which
+            # JOBDIR keeps for the next run: the scheduler closes only after every request in
+            # progress, this one too, is settled.
+            self.crawler.stats.inc_value("newsarchive/max_pages_requeued")
+            return request.replace(dont_filter=True)
         self.sent += 1
         self.crawler.stats.set_value("newsarchive/max_pages_sent", self.sent)
         if self.sent == budget and not self._closing:
