@@ -38,6 +38,7 @@ import sqlite3
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import filterfalse
 from typing import Any
 
 # bm25 as FTS5 computes it (fts5_aux.c), with the column weights of queries.RANK.
@@ -270,12 +271,10 @@ def add(conn: sqlite3.Connection, rows: list[tuple]) -> list[str]:
     if not rows:
         return []
     terms = []
-    docs: Counter = Counter()
     total = 0
     for article_id, title, description, body in rows:
         freq, length = _article_counts(title, description, body)
         terms.append((article_id, freq, length))
-        docs.update(freq.keys())
         total += length
     conn.execute("UPDATE search_stats SET docs = docs + ?, tokens = tokens + ?", [len(rows), total])
     conn.executemany(
@@ -285,41 +284,64 @@ def add(conn: sqlite3.Connection, rows: list[tuple]) -> list[str]:
     # Listed words: exact counts. The others: counted from sampled articles (COUNT_EVERY), and
     # back what each is now, to see which have become common.
     listed = _listed_words(conn)
-    conn.executemany(
-        "UPDATE search_words SET docs = docs + ? WHERE word = ?",
-        [(n, word.decode()) for word, n in docs.items() if word in listed],
-    )
+    is_listed = listed.__contains__
     sampled: Counter = Counter()
     for article_id, freq, _ in terms:
         if article_id % COUNT_EVERY == 0:
-            sampled.update(word for word in freq if word not in listed)
+            # In the article's word order (filterfalse keeps it): the order words come back
+            # from the upsert is the order make_lists numbers their lists in.
+            sampled.update(filterfalse(is_listed, freq))
     newly: list[str] = []
-    counted = [(word.decode(), COUNT_EVERY * n) for word, n in sampled.items()]
-    for chunk in _chunks(counted, 5000):
-        for word, count in conn.execute(
+    # Decoded in one call, not one a word (a token holds no newline), and bound as one flat list.
+    words = b"\n".join(sampled).decode().split("\n") if sampled else []
+    counts = [COUNT_EVERY * n for n in sampled.values()]
+    for start in range(0, len(words), 5000):
+        chunk = words[start : start + 5000]
+        values: list[Any] = [None] * (2 * len(chunk))
+        values[0::2] = chunk
+        values[1::2] = counts[start : start + 5000]
+        # Only the words now common come back with their name (the rest as NULL): most rows
+        # are words still rare, and the RETURNING order is the VALUES order either way.
+        for (word,) in conn.execute(
             "INSERT INTO search_words(word, docs) VALUES "
             + ",".join(["(?, ?)"] * len(chunk))
             + " ON CONFLICT(word) DO UPDATE SET docs = docs + excluded.docs "
-            "RETURNING word, docs",
-            [value for pair in chunk for value in pair],
+            f"RETURNING CASE WHEN docs >= {TOP_MIN_DOCS} THEN word END",
+            values,
         ).fetchall():
-            if count >= TOP_MIN_DOCS:
+            if word is not None:
                 newly.append(word)
     if listed:
         avgdl = _stats(conn)[2]
+        # Only listed words need an article count here (the others are sampled above): counted
+        # from the words each article shares with the lists, which the entries need anyway.
+        docs: Counter = Counter()
         entries = []
+        added: Counter = Counter()
+        scale = K1 + 1
         for article_id, freq, length in terms:
-            for word in listed.keys() & freq.keys():
+            shared = listed.keys() & freq.keys()
+            docs.update(shared)
+            # impact() inlined, its length term once an article: the same operations in the same
+            # order, so the same floats.
+            norm = K1 * (1 - B + B * length / avgdl)
+            for word in shared:
                 list_id, floor = listed[word]
-                score = impact(freq[word], length, avgdl)
+                f = freq[word]
+                score = f * scale / (f + norm)
                 if score > floor:
-                    entries.append((list_id, score, article_id, freq[word], length))
+                    entries.append((list_id, score, article_id, f, length))
+                    added[list_id] += 1
+        conn.executemany(
+            "UPDATE search_words SET docs = docs + ? WHERE word = ?",
+            [(n, word.decode()) for word, n in docs.items()],
+        )
         conn.executemany(
             "INSERT OR REPLACE INTO search_top(list, impact, id, freq, length) "
             "VALUES (?, ?, ?, ?, ?)",
             entries,
         )
-        _trim(conn, {entry[0] for entry in entries})
+        _trim(conn, added)
     return newly
 
 
@@ -349,30 +371,34 @@ def _listed_words(conn: sqlite3.Connection) -> dict[bytes, tuple[int, float]]:
 
 
 def _trim(conn: sqlite3.Connection, lists: Iterable[int]) -> None:
+    # Per list, one statement finds what is over TOP_SIZE: its lowest entries by (impact, id)
+    # (a count and a sort bounded by the LIMIT, where a count, a sort and a DELETE scanning the
+    # list were three statements); they go by primary key, all lists' at once, and the floor
+    # rises to the best of them, as before.
+    doomed = []
+    floors = []
     for list_id in lists:
-        over = conn.execute(
-            "SELECT count(*) - ? FROM search_top WHERE list = ?", [TOP_SIZE, list_id]
-        ).fetchone()[0]
-        if over <= 0:
-            continue
         cut = conn.execute(
-            "SELECT impact, id FROM search_top WHERE list = ? ORDER BY impact, id LIMIT 1 OFFSET ?",
-            [list_id, over - 1],
-        ).fetchone()
-        conn.execute(
-            "DELETE FROM search_top WHERE list = ? AND (impact < ? OR impact = ? AND id <= ?)",
-            [list_id, cut[0], cut[0], cut[1]],
-        )
-        conn.execute(
-            "UPDATE search_words SET floor = max(coalesce(floor, 0), ?) WHERE list = ?",
-            [cut[0], list_id],
-        )
-        cached = _LISTED.get(id(conn))
-        if cached and cached[0] is conn:
-            for word, (cached_list, floor) in cached[2].items():
-                if cached_list == list_id:
-                    cached[2][word] = (list_id, max(floor, cut[0]))
-                    break
+            "SELECT impact, id FROM search_top WHERE list = ?1 ORDER BY impact, id "
+            "LIMIT max(0, (SELECT count(*) FROM search_top WHERE list = ?1) - ?2)",
+            [list_id, TOP_SIZE],
+        ).fetchall()
+        if cut:
+            doomed.extend((list_id, article_id) for _, article_id in cut)
+            floors.append((cut[-1][0], list_id))
+    if not doomed:
+        return
+    conn.executemany("DELETE FROM search_top WHERE list = ? AND id = ?", doomed)
+    conn.executemany(
+        "UPDATE search_words SET floor = max(coalesce(floor, 0), ?) WHERE list = ?", floors
+    )
+    cached = _LISTED.get(id(conn))
+    if cached and cached[0] is conn:
+        raised = {list_id: floor for floor, list_id in floors}
+        words = cached[2]
+        for word, (list_id, floor) in words.items():
+            if list_id in raised:
+                words[word] = (list_id, max(floor, raised[list_id]))
 
 
 def _varints(blob: bytes) -> list[int]:
