@@ -171,27 +171,13 @@ def _word_values(words: list[str]) -> str:
     )
 
 
-def dense_sql(phrases: list[str]) -> tuple[str, list[Any]]:
-    """SQL giving 1 when every phrase is a word with a top list (rank from the lists: search_sql
-    with dense=True), else 0. Needs schema v7 (`newsarchive browse` migrates before serving)."""
-    words = [phrase.strip('"') for phrase in phrases]
-    found = _words(phrases)
-    if not found:
-        return "SELECT 0", []
-    return (
-        f"SELECT count(*) = ? FROM ({_word_values(found)}) v "
-        "JOIN search_words w ON w.word = v.word WHERE w.list IS NOT NULL",
-        [len(words), *found],
-    )
-
-
 def _listed(db: Any, phrases: list[str]) -> dict[str, tuple[int, float, int]] | None:
     """Per listed phrase: its list, floor and article count; None on an archive without lists."""
     try:
         rows = db.execute(
             f"SELECT word, list, coalesce(floor, 0), docs FROM search_words "
             f"WHERE list IS NOT NULL AND word IN ({','.join('?' * len(phrases))})",
-            [search_tops.tokens(p.strip('"'))[0] if _words([p]) else "" for p in phrases],
+            [(_words([p]) or [""])[0] for p in phrases],
         ).fetchall()
     except sqlite3.OperationalError:
         return None
@@ -465,7 +451,7 @@ def search_sql(
     """SQL and parameters for the hits of `match` (an FTS5 expression), best first, with a
     snippet whose matched words are wrapped in `marks`. Shared by `newsarchive search` and the
     Datasette search page, so both rank and filter alike. `dense`: `match` is a plain query whose
-    every phrase is a word with a top list (dense_sql), ranked from the lists; `rare` (with
+    a phrase has a top list (search_plan), ranked from the lists; `rare` (with
     dense): the FTS5 expression of its phrases without a list, the others being listed words
     (the "mixed" plan above); `instances`: the connection has INSTANCES (instances_sql)."""
     where, params = filters.where()
@@ -536,9 +522,17 @@ def search_plan(db: Any, query: str, *, fts: bool = False) -> tuple[str, str | N
     return "mixed", " ".join(rare), complete
 
 
-def is_dense(db: Any, query: str, *, fts: bool = False) -> bool:
-    """Whether a search is ranked from the top lists of its words (see search_plan)."""
-    return search_plan(db, query, fts=fts)[0] != "exact"
+def planned_search_sql(
+    db: Any, query: str, filters: SearchFilters, *, fts: bool = False, **options: Any
+) -> tuple[str, list[Any]]:
+    """search_sql for `query` ranked as search_plan decides, with `options` (marks, limit...).
+    Run it on the connection `db` itself: a mixed plan makes INSTANCES (temp tables) there."""
+    match = match_expression(query, fts=fts)
+    plan, rare, _ = search_plan(db, query, fts=fts)
+    instances = plan == "mixed" and _instances(db)
+    return search_sql(
+        match, filters, dense=plan != "exact", rare=rare, instances=instances, **options
+    )
 
 
 def search(
@@ -556,13 +550,8 @@ def search(
     """Articles matching plain words (every word; "quoted phrases" kept), best first (bm25 over
     title, description and body, the title weighing most; common words ranked from their top
     lists, see above). `fts=True` takes the query as FTS5 syntax instead."""
-    match = match_expression(query, fts=fts)
     filters = SearchFilters(site=site, since=since, until=until, author=author, category=category)
-    plan, rare, _ = search_plan(archive.db, query, fts=fts)
-    instances = plan == "mixed" and _instances(archive.db)
-    sql, args = search_sql(
-        match, filters, limit=limit, dense=plan != "exact", rare=rare, instances=instances
-    )
+    sql, args = planned_search_sql(archive.db, query, filters, fts=fts, limit=limit)
     try:
         rows = archive.db.execute(sql, args).fetchall()
     except sqlite3.OperationalError as exc:

@@ -14,23 +14,18 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import datetime
 from typing import Any
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
-from datasette.utils import path_with_replaced_args
+from datasette.utils import path_with_replaced_args, sqlite_timelimit
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.storage.queries import (
-    SearchFilters,
-    dense_sql,
-    plain_phrases,
-    plain_query,
-    search_sql,
-)
+from newsarchive.storage.queries import SearchFilters, plain_query, planned_search_sql
 from newsarchive.storage.records import parse_since
 
 # Snippet marks: control characters no article text holds, so the text can be HTML-escaped
@@ -206,6 +201,33 @@ def _date_arg(request: Request, name: str, errors: list[str]) -> str | None:
         return None
 
 
+def _ranked_hits(
+    conn: sqlite3.Connection, query: str, filters: SearchFilters, page: int, time_limit_ms: int
+) -> list[dict[str, Any]]:
+    """The page's hits, ranked as `newsarchive search` ranks them (queries.planned_search_sql),
+    on one connection: a mixed plan makes temp tables on the connection its SQL then reads,
+    and Datasette's db.execute may pick another. With Datasette's SQL time limit."""
+    sql, args = planned_search_sql(
+        conn,
+        query,
+        filters,
+        marks=(MARK_OPEN, MARK_CLOSE),
+        snippet_tokens=32,
+        limit=SEARCH_PAGE_SIZE,
+        offset=(page - 1) * SEARCH_PAGE_SIZE,
+    )
+    with sqlite_timelimit(conn, time_limit_ms):
+        try:
+            cursor = conn.execute(sql, args)
+            rows = cursor.fetchall()
+        except sqlite3.OperationalError as exc:
+            if exc.args == ("interrupted",):
+                raise QueryInterrupted(exc, sql, args) from None
+            raise
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
 async def _match_counts(
     datasette: Any, db: Any, match: str, filters: SearchFilters
 ) -> tuple[int | None, dict[str, list[dict[str, Any]]]]:
@@ -286,19 +308,11 @@ async def search_page(request: Request, datasette: Any) -> Response:
         except NewsarchiveError as exc:
             errors.append(str(exc))
     if match and not errors:
-        # Everyday words only: ranked by where they stand, not bm25 (see queries.DENSE_SHARE).
-        probe, probe_args = dense_sql(plain_phrases(query))
-        dense = bool((await db.execute(probe, probe_args)).first()[0])
-        sql, args = search_sql(
-            match,
-            filters,
-            marks=(MARK_OPEN, MARK_CLOSE),
-            snippet_tokens=32,
-            limit=SEARCH_PAGE_SIZE,
-            offset=(page - 1) * SEARCH_PAGE_SIZE,
-            dense=dense,
+        hits = await db.execute_fn(
+            lambda conn: _ranked_hits(
+                conn, query, filters, page, datasette.setting("sql_time_limit_ms")
+            )
         )
-        hits = [dict(row) for row in (await db.execute(sql, args)).rows]
         for hit in hits:
             hit["snippet"] = marked(hit["snippet"])
             hit["authors"] = from_json(hit["authors"]) or []
