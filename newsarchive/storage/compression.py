@@ -52,7 +52,6 @@ def compress(body: bytes) -> tuple[bytes, str]:
 # paid once, small enough to inflate for one page in a few milliseconds.
 BLOCK_BYTES = 8 * 1024 * 1024
 BLOCK_LEVEL = 9
-BLOCK_COMPRESSION = f"zstd-{BLOCK_LEVEL}-block"
 # Stored in a page row's `compression` when its body lives in a block.
 IN_BLOCK = "block"
 # Page size of a new pages.db. Its rows are small (metadata, the fetch log) and its blobs are read
