@@ -17,12 +17,17 @@ TEMPLATE_DATABASE = "archive"
 
 # Datasette settings for `newsarchive browse`, measured on a 100,000-article archive: facet
 # suggestions probe every column and cost seconds there (our facets are chosen in the metadata
-# instead); canned queries such as the fill rates scan the table (~1 s there).
+# instead); canned queries such as the fill rates scan the table (~1 s there). The facet time
+# limit is the whole page's: its facets share it (newsarchive.datasette.facet_budget).
 SETTINGS = {
     "suggest_facets": False,
     "facet_time_limit_ms": 1000,
     "sql_time_limit_ms": 5000,
 }
+
+# Array columns of `articles` and the tables holding their values one per row (trimmed text,
+# non-empty; kept equal by the schema's triggers), for facets and filters that need an index.
+ARRAY_VALUE_TABLES = {"authors": ("article_authors", "author"), "tags": ("article_tags", "tag")}
 
 
 def load_metadata(database_name: str = TEMPLATE_DATABASE) -> dict[str, Any]:

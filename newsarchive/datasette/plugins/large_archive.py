@@ -1,0 +1,136 @@
+"""Datasette's table pages at a million articles: `?_search=` planned by its number of matches, and
+the built-in column facet kept to the page's facet budget (newsarchive.datasette.facet_budget).
+
+Datasette turns `?_search=` into `id in (select rowid from articles_fts where articles_fts match
+...)`. SQLite then looks every match up by id and sorts them all by published_utc: fine for a few
+thousand matches, ~1 s for 90,000 at a million articles, and past the 5 s SQL limit (an error
+page) for a word in every article. Written `+id in (...)` it walks the published_utc index newest
+first and stops after a page of matches (0.15 CPU-s for the every-article word), but that costs a
+scan of the whole index when there are few matches. So the clause Datasette builds is kept for up
+to SEEK_MAX_MATCHES matches, counted cheaply by reading at most that many from the full-text
+index, and gets the `+` beyond: `_search` stays the URL parameter, with Datasette's own parsing.
+Datasette's count uses the same clause: `+id` makes it a scan of a small index (0.3 CPU-s for
+every article) instead of a million row look-ups (seconds).
+
+`authors__arraycontains=X` (the links of the author facet and of every byline) is Datasette's
+json_each() over every row: 2.2 CPU-s at a million articles. The archive keeps the same values in
+article_authors (and tags in article_tags), indexed: an extra clause `id in (select article_id from
+article_authors where author = trim(X))`, implied by the filter, lets SQLite look the few articles
+up and run json_each() on those alone.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Generator
+from typing import Any
+
+from datasette import hookimpl
+from datasette.database import QueryInterrupted
+from datasette.facets import ArrayFacet, ColumnFacet, Facet
+from datasette.filters import FilterArguments
+from datasette.utils import await_me_maybe
+
+from newsarchive.datasette import ARRAY_VALUE_TABLES
+from newsarchive.datasette.facet_budget import FacetResults, budgeted
+
+# Up to this many matches Datasette's own plan (look each up, sort) is the faster one: 0.02 CPU-s
+# for 20,000 matches at a million articles, while the index walk costs up to 0.05 CPU-s whatever
+# the matches (all of it when they are few or old).
+SEEK_MAX_MATCHES = 20_000
+# The clause datasette/filters.py (search_filters) builds for ?_search= (0.65).
+_SEARCH_CLAUSE = re.compile(
+    r"(?P<pk>\S+) in \(select rowid from (?P<fts>\S+) where (?P=fts) match "
+    r"(?P<match>escape_fts\(:search\)|:search)\)"
+)
+
+
+async def planned_search_clause(
+    datasette: Any, database: str, clause: str, search: str, seek_max: int = SEEK_MAX_MATCHES
+) -> str:
+    """Datasette's `?_search=` clause, with the index walk chosen when more than `seek_max`
+    articles match (any other clause comes back as it is)."""
+    parsed = _SEARCH_CLAUSE.fullmatch(clause)
+    if not parsed:
+        return clause
+    fts, match = parsed["fts"], parsed["match"]
+    sql = (
+        f"select count(*) from (select rowid from {fts} where {fts} match {match} "
+        f"limit {seek_max + 1})"
+    )
+    try:
+        matches = (await datasette.get_database(database).execute(sql, {"search": search})).rows
+    except (sqlite3.DatabaseError, QueryInterrupted):
+        return clause  # Datasette's own query reports what is wrong with the search
+    return f"+{clause}" if matches[0][0] > seek_max else clause
+
+
+def _planned(result: Any, datasette: Any, database: str) -> Any:
+    async def planned() -> FilterArguments | None:
+        arguments = await await_me_maybe(result)
+        if isinstance(arguments, FilterArguments) and "search" in arguments.params:
+            arguments.where_clauses = [
+                await planned_search_clause(datasette, database, clause, arguments.params["search"])
+                for clause in arguments.where_clauses
+            ]
+        return arguments
+
+    return planned
+
+
+@hookimpl(specname="filters_from_request")
+def array_values_from_their_tables(request: Any, database: str, table: str, datasette: Any) -> Any:
+    async def clauses() -> FilterArguments | None:
+        if table != "articles":
+            return None
+        db = datasette.get_database(database)
+        where, params = [], {}
+        for column, (values_table, value_column) in ARRAY_VALUE_TABLES.items():
+            for n, value in enumerate(request.args.getlist(f"{column}__arraycontains")):
+                # A blank value is not in the values table; the filter alone decides then.
+                if not value.strip() or not await db.table_exists(values_table):
+                    continue
+                param = f"na_{column}_{n}"
+                where.append(
+                    f"id in (select article_id from {values_table} "
+                    f"where {value_column} = trim(:{param}))"
+                )
+                params[param] = value
+        return FilterArguments(where, params) if where else None
+
+    return clauses
+
+
+@hookimpl(wrapper=True)
+def filters_from_request(
+    request: Any, database: str, table: str, datasette: Any
+) -> Generator[None, list, list]:
+    # A wrapper sees every plugin's filters, Datasette's search_filters among them.
+    results = yield
+    return [_planned(result, datasette, database) for result in results]
+
+
+class BudgetedColumnFacet(ColumnFacet):
+    """Datasette's column facet, within the page's facet budget."""
+
+    async def facet_results(self) -> FacetResults:
+        return await budgeted(self, super().facet_results)
+
+
+@hookimpl(wrapper=True)
+def register_facet_classes() -> Generator[None, list, list]:
+    # The built-in column facet (`facets: [site]`) is replaced rather than joined by a second
+    # "column" type, which would count every column facet twice.
+    # Facets run in this order and share one budget: the array facets, the dearest, go last so
+    # that they cannot leave the others without time.
+    classes: list[list[type[Facet]]] = yield
+    ordered = sorted(
+        (
+            BudgetedColumnFacet if klass is ColumnFacet else klass
+            for group in classes
+            for klass in group
+        ),
+        key=lambda klass: issubclass(klass, ArrayFacet),
+    )
+    return [ordered]
