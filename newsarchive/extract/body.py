@@ -48,7 +48,7 @@ from newsarchive.extract.chrome import (
     word_set,
     word_tuple,
 )
-from newsarchive.extract.document import Document, clean_text, css
+from newsarchive.extract.document import Document, clean_text, css, first_descendant
 from newsarchive.items import Removed
 
 # Block-level tags: each starts a new text block.
@@ -260,7 +260,7 @@ def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
     for _ in range(REGION_LEVELS):
         if node is None or node.tag in ("body", "html"):
             break
-        if node.find(".//h1") is not None:
+        if first_descendant(node, "h1") is not None:
             region = node
             break
         node = node.getparent()
@@ -280,7 +280,7 @@ def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
         if el.tag != "figcaption":
             # Cheap test first: only a class or id naming a caption can make one.
             names = (el.get("class") or "") + (el.get("id") or "")
-            if not _CAPTION_HINT.search(names) or element_markup(el)[0] != "caption":
+            if not names or not _CAPTION_HINT.search(names) or element_markup(el)[0] != "caption":
                 continue
         inside.update(el.iter())  # nested caption parts are part of this one
         if _in_foreign_chrome(el, region):
@@ -334,7 +334,7 @@ def find_media_boxes(tree: Any) -> set[Any]:
             if node is None or node.tag not in MEDIA_BOX_TAGS:
                 break
             # A box holds no paragraph (tested first: it spares reading a big box's text).
-            if node.tag != "p" and node.find(".//p") is not None:
+            if node.tag != "p" and first_descendant(node, "p") is not None:
                 break
             text_len = len(_text(node).strip())
             if text_len > MEDIA_BOX_MAX_CHARS:
@@ -461,7 +461,7 @@ XPATH_LINK_MAX_CHARS = 50_000
 def _link_len(el: Any, text_len: int | None = None) -> int:
     """Characters of link text inside an element."""
     inside_link = _INSIDE_LINK(el)
-    if not inside_link and el.find(".//a") is None:
+    if not inside_link and first_descendant(el, "a") is None:
         return 0
     if text_len is not None and text_len <= XPATH_LINK_MAX_CHARS:
         return sum(len(t.strip()) for t in _LINK_TEXTS(el))
@@ -560,8 +560,9 @@ class _Markers:
     nor is chrome around the article's paragraphs (`protect`, from prose_holder).
     """
 
-    def __init__(self, page_len: int) -> None:
-        self.page_len = page_len
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self._page_len: int | None = None
         self.memo: dict[Any, str | None] = {}
         self.known: list[Any] = []
         self.protected: set[Any] = set()
@@ -583,11 +584,20 @@ class _Markers:
             return None
         if kind == "media":
             return "chrome" if len(_text(el)) <= MEDIA_BOX_MAX_CHARS else None
-        if kind != "comments" and self.page_len > 0:
+        if kind != "comments":
+            # An element's text is part of the page's: past 800 characters the page has text,
+            # and only then is the page's length read (serialising all of it costs a tenth of
+            # a millisecond, and most chrome is shorter).
             text_len = len(_text(el))
-            if text_len > 0.5 * self.page_len and text_len > 800:
+            if text_len > 800 and text_len > 0.5 * self.page_len():
                 return None
         return "chrome"
+
+    def page_len(self) -> int:
+        """The length of the page's text (read once, when first needed)."""
+        if self._page_len is None:
+            self._page_len = len(_text(self.root))
+        return self._page_len
 
     def nearest(self, el: Any) -> str | None:
         """The nearest marker at or above the element."""
@@ -686,7 +696,7 @@ def find_containers(tree: Any) -> tuple[list[Any], str | None]:
     """The element(s) holding the article, and how they were found."""
     body = tree.find("body")
     root = body if body is not None else tree
-    markers = _Markers(len(_text(root)))
+    markers = _Markers(root)
     link_len = _LinkChars(root)
 
     score: dict[Any, float] = {}
@@ -893,14 +903,14 @@ class Walker:
         self._in_bold = 0
         self._heading = False
         self._skip: set[Any] = set()
-        self._container_len = 1
+        self._container_len: int | None = None  # read when first needed (_chrome_kind)
         self._container_start = 0
         self._container: Any = None
         # The container's prose holder and its ancestors (prose_holder), found when first needed.
         self._protected: set[Any] | None = None
 
     def walk_container(self, container: Any) -> None:
-        self._container_len = max(1, len(_text(container)))
+        self._container_len = None
         self._container = container
         self._protected = None
         self._flush()
@@ -984,14 +994,22 @@ class Walker:
                 return None
             # A class that says "chrome" on an element holding most of the container's text is
             # a naming accident (`content has-share-bar`), not chrome.
+            # The element's text is part of the container's: the container's length is only
+            # read for an element past 400 characters.
             text_len = len(_text(el))
-            if text_len > 0.5 * self._container_len and text_len > 400:
+            if text_len > 400 and text_len > 0.5 * self._container_length():
                 return None
         return kind
 
+    def _container_length(self) -> int:
+        """The length of the container's text as it was before the walk changed any of it."""
+        if self._container_len is None:
+            self._container_len = len(_text(self._container))
+        return self._container_len
+
     def _holds_prose(self, el: Any) -> bool:
         """The element holds the container's prose paragraphs (prose_holder): never chrome."""
-        if el.find(".//p") is None:
+        if first_descendant(el, "p") is None:
             return False  # most chrome (share bars, ads, link lists) holds no paragraph at all
         if self._protected is None:
             prose = prose_holder(_paragraph_sizes(self._container))
@@ -1152,6 +1170,7 @@ class Walker:
             # `(Baca juga: <a>...</a>)`: the brackets go with the insert.
             start = len(before) - 1
             if link.tail and link.tail.lstrip().startswith((")", "]")):
+                self._container_length()  # measured before this edit shortens the text
                 link.tail = link.tail.lstrip()[1:]
         self._parts = [joined[:start]]
         self._bold_parts = [False]
@@ -1166,7 +1185,7 @@ def _paragraph_sizes(container: Any) -> Iterator[tuple[Any, int, int]]:
         if length < PROSE_MIN_CHARS:
             yield p, length, 0
         else:
-            yield p, length, (_link_len(p, length) if p.find(".//a") is not None else 0)
+            yield p, length, (_link_len(p, length) if first_descendant(p, "a") is not None else 0)
 
 
 # Chrome that holds other articles' captions (teaser thumbnails), never the page's own photos.

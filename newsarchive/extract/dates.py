@@ -28,6 +28,7 @@ from newsarchive.extract.document import (
     classed_matching,
     clean_text,
     following_elements,
+    listed,
     preceding_elements,
     profile_texts,
     text_content,
@@ -203,6 +204,21 @@ RELATIVE_UNITS = {
 DAY_WORDS = re.compile(r"(?<![a-z])(kemarin|yesterday|hari ini|today|baru saja|just now)(?![a-z])")
 DAY_WORD_OFFSET = {"kemarin": 1, "yesterday": 1, "hari ini": 0, "today": 0}
 
+
+def _has_day_word(low: str) -> bool:
+    """DAY_WORDS finds something in `low` (lower-cased). Each of its words is first looked for
+    with str's C-level `in`: most texts hold none, and the regex tries its lookbehind at every
+    position."""
+    return (
+        "kemarin" in low
+        or "yesterday" in low
+        or "hari ini" in low
+        or "today" in low
+        or "baru saja" in low
+        or "just now" in low
+    ) and DAY_WORDS.search(low) is not None
+
+
 # Years outside this range are typos or unrelated numbers, not publication dates.
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -333,6 +349,34 @@ def parse_date_parts(
     """
     if not text:
         return None
+    # What the text says by itself is remembered: a page repeats its date strings (meta tags,
+    # JSON-LD, the visible line) and the finders read several of them more than once.
+    absolute = _absolute_dates.get(text, _NOT_READ)
+    if absolute is _NOT_READ:
+        absolute = _absolute_date(text)
+        # Plain str keys only: a smart string from XPath would keep its whole tree alive.
+        if type(text) is str:
+            if len(_absolute_dates) >= ABSOLUTE_DATES_KEPT:
+                _absolute_dates.clear()  # the repeats are within a page: old pages' go
+            _absolute_dates[text] = absolute
+    if absolute is not _NO_ABSOLUTE_DATE:
+        return absolute
+    if fetched_at is None:
+        return None
+    return _relative_date(clean_text(text).lower(), fetched_at, local_tz)
+
+
+# _absolute_date's answers by text; _NOT_READ marks a text not looked at yet, _NO_ABSOLUTE_DATE a
+# text with no date of its own (only a relative form, read against fetched_at, may date it).
+_absolute_dates: dict[str, Any] = {}
+ABSOLUTE_DATES_KEPT = 4096
+_NOT_READ: Any = object()
+_NO_ABSOLUTE_DATE: Any = object()
+
+
+def _absolute_date(text: str) -> Any:
+    """What parse_date_parts reads from `text` alone: a ParsedDate, None (no date, whatever the
+    fetch time), or _NO_ABSOLUTE_DATE (only a relative form may date it)."""
     original = clean_text(text)
     t = original.lower()
     if not t or len(t) > 400:
@@ -354,8 +398,12 @@ def parse_date_parts(
         d = _apply_time(d, tm)
         zone, zone_text = _read_zone(t, tm.end(), original)
         return ParsedDate(d.replace(tzinfo=zone) if zone else d, True, zone_text)
-    if fetched_at is None:
-        return None
+    return _NO_ABSOLUTE_DATE
+
+
+def _relative_date(t: str, fetched_at: datetime, local_tz: tzinfo | None) -> ParsedDate | None:
+    """A relative form (`2 jam yang lalu`, `kemarin 19.17`) in `t` (cleaned, lower-cased), read
+    against fetched_at."""
     m = RELATIVE.search(t)
     if m:
         count = 1 if m.group(1) in ("se", "satu", "a", "an", "one") else int(m.group(1))
@@ -697,7 +745,7 @@ def _salvaged_jsonld_article(doc: Document) -> dict[str, Any] | None:
     if "salvaged_jsonld" not in doc.cache:
         found: dict[str, Any] | None = None
         decoder = json.JSONDecoder(strict=False)
-        for el in doc.tree.iter("script"):
+        for el in listed(doc, "script"):
             if (el.get("type") or "").strip().lower() != "application/ld+json":
                 continue
             raw = (el.text or "").strip()
@@ -850,7 +898,7 @@ def _visible_candidates(
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
             continue
-        if not _DIGIT.search(raw) and not DAY_WORDS.search(raw.lower()):
+        if not _DIGIT.search(raw) and not _has_day_word(raw.lower()):
             continue
         text = clean_text(raw)
         if not text or len(text) > MAX_DATE_TEXT or text.count(" ") >= MAX_DATE_WORDS:

@@ -74,11 +74,13 @@ _HTML_CLASSES = etree.ElementDefaultClassLookup(
     pi=lxml.html.HtmlProcessingInstruction,
     entity=lxml.html.HtmlEntity,
 )
-_PARSER = etree.HTMLParser(huge_tree=True)
+# collect_ids=False: libxml2 would otherwise file every id attribute in a hash table for XPath's
+# id() function, which nothing here calls (a few percent of the parse).
+_PARSER = etree.HTMLParser(huge_tree=True, collect_ids=False)
 _PARSER.set_element_class_lookup(_HTML_CLASSES)
 # The same parser for a page handed over as its UTF-8 bytes (decode_page): the same tree as
 # from its text, without libxml2 converting the text back to UTF-8.
-_UTF8_PARSER = etree.HTMLParser(huge_tree=True, encoding="utf-8")
+_UTF8_PARSER = etree.HTMLParser(huge_tree=True, collect_ids=False, encoding="utf-8")
 _UTF8_PARSER.set_element_class_lookup(_HTML_CLASSES)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -208,8 +210,8 @@ def parse_document(
     except (etree.ParserError, ValueError) as exc:
         raise NotHtmlError(f"not an HTML page: cannot parse it as HTML ({exc})") from exc
     doc = Document(url=url, tree=tree)
-    doc.meta = _read_meta(tree)
-    doc.jsonld = _read_jsonld(tree)
+    doc.meta = _read_meta(listed(doc, "meta"))
+    doc.jsonld = _read_jsonld(listed(doc, "script"))
     lang = (
         tree.get("lang")
         or tree.get("xml:lang")
@@ -221,9 +223,27 @@ def parse_document(
     return doc
 
 
-def _read_meta(tree: Any) -> dict[str, list[str]]:
+# The tags whose elements are listed in one walk over the page (listed): a walk costs about the
+# same whatever tags it looks for (a tenth of the parse on a big page), and the meta and JSON-LD
+# readers and the finders each walked it for theirs.
+LISTED_TAGS = ("meta", "script", "link", "title", "h1", "h2")
+
+
+def listed(doc: Document, tag: str) -> list[Any]:
+    """The `tag` elements of the page (one of LISTED_TAGS) in document order: doc.tree.iter(tag),
+    read once for all those tags (cached: read before extract_body changes the tree)."""
+    lists = doc.cache.get("listed")
+    if lists is None:
+        lists = {name: [] for name in LISTED_TAGS}
+        for el in doc.tree.iter(*LISTED_TAGS):
+            lists[el.tag].append(el)
+        doc.cache["listed"] = lists
+    return lists[tag]
+
+
+def _read_meta(elements: list[Any]) -> dict[str, list[str]]:
     meta: dict[str, list[str]] = {}
-    for el in tree.iter("meta"):
+    for el in elements:
         key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
         value = el.get("content")
         if key and value is not None:
@@ -250,9 +270,9 @@ def _flatten_jsonld(value: Any, out: list[dict[str, Any]]) -> None:
                 pending.append((False, item["@graph"]))
 
 
-def _read_jsonld(tree: Any) -> list[dict[str, Any]]:
+def _read_jsonld(scripts: list[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for el in tree.iter("script"):
+    for el in scripts:
         if (el.get("type") or "").strip().lower() != "application/ld+json":
             continue
         raw = (el.text or "").strip()
@@ -290,6 +310,23 @@ def clean_text(text: str | None) -> str:
     return " ".join(text.replace("\u200b", "").replace("\ufeff", "").split())
 
 
+_FIRST_DESCENDANT: dict[str, etree.XPath] = {}
+
+
+def first_descendant(el: Any, tag: str) -> Any | None:
+    """The first `tag` element below `el` in document order, as el.find(".//tag") finds it.
+
+    lxml's tag iterator (behind find) looks one match ahead, so find reads on to the end of the
+    subtree after the first match when there is no second one (the whole page, for a <title>);
+    libxml2 stops at the first node for XPath's literal `[1]`.
+    """
+    path = _FIRST_DESCENDANT.get(tag)
+    if path is None:
+        path = _FIRST_DESCENDANT[tag] = etree.XPath(f"descendant::{tag}[1]")
+    found = path(el)
+    return found[0] if found else None
+
+
 def text_content(el: Any) -> str:
     """el.text_content(), about twice as fast: the text serialisation gives the same string
     without an XPath evaluation per call (the finders call this thousands of times a page)."""
@@ -318,6 +355,23 @@ def profile_texts(
 
 def host_of(url: str | None) -> str:
     """The lowercased host of a URL without 'www.', '' when there is none or it does not parse."""
+    # Remembered: the finders ask this of the same page URL several times a page, and urlsplit
+    # is slow pure Python.
+    host = _hosts.get(url) if type(url) is str else None
+    if host is None:
+        host = _host_of(url)
+        if type(url) is str:
+            if len(_hosts) >= HOSTS_KEPT:
+                _hosts.clear()
+            _hosts[url] = host
+    return host
+
+
+_hosts: dict[str, str] = {}
+HOSTS_KEPT = 4096
+
+
+def _host_of(url: str | None) -> str:
     from urllib.parse import urlsplit
 
     try:

@@ -21,6 +21,7 @@ from newsarchive.extract.document import (
     css,
     element_text,
     host_of,
+    listed,
     preceding_elements,
     profile_texts,
     text_content,
@@ -136,7 +137,18 @@ def text_is_indonesian(doc: Document) -> bool:
 
 def is_indonesian(doc: Document) -> bool:
     """Declared Indonesian, or declared otherwise while the prose is plainly Indonesian (WordPress
-    themes and CMS templates ship lang="en-US" on Indonesian sites); undeclared pages by hints."""
+    themes and CMS templates ship lang="en-US" on Indonesian sites); undeclared pages by hints.
+
+    Kept in doc.cache: is_indonesian_site asks again, and an undeclared page's answer reads the
+    whole page's text.
+    """
+    found = doc.cache.get("is_indonesian")
+    if found is None:
+        found = doc.cache["is_indonesian"] = _is_indonesian(doc)
+    return found
+
+
+def _is_indonesian(doc: Document) -> bool:
     if doc.lang:
         if doc.lang in ("id", "in"):
             return True
@@ -186,7 +198,7 @@ def find_title(
     if references:
         reference, source = references[0]
         return strip_site_suffix(reference, find_site_name(doc)), source
-    h1s = [t for t in (element_text(h) for h in doc.tree.iter("h1")) if t]
+    h1s = [t for t in (element_text(h) for h in listed(doc, "h1")) if t]
     return (h1s[0], "h1") if h1s else (None, None)
 
 
@@ -891,7 +903,7 @@ def find_canonical_url(doc: Document) -> str | None:
 
 
 def _canonical_url(doc: Document) -> str | None:
-    for link in doc.tree.iter("link"):
+    for link in listed(doc, "link"):
         if (link.get("rel") or "").strip().lower() == "canonical" and link.get("href"):
             return link.get("href").strip()
     return doc.meta_first("og:url")

@@ -15,6 +15,7 @@ from newsarchive.extract.document import (
     classed_matching,
     clean_text,
     element_text,
+    listed,
     text_content,
     with_itemprop,
 )
@@ -82,7 +83,8 @@ def title_references(doc: Document) -> list[tuple[str, str]]:
         (jsonld_str(article.get("headline")), "json-ld"),
         (doc.meta_first("twitter:title"), "meta"),
     ]
-    title_el = doc.tree.find(".//title")
+    titles = listed(doc, "title")
+    title_el = titles[0] if titles else None
     if title_el is not None and element_text(title_el):
         references.append((element_text(title_el), "title"))
     return [(text, source) for text, source in references if text]
@@ -90,7 +92,7 @@ def title_references(doc: Document) -> list[tuple[str, str]]:
 
 def _candidates(doc: Document) -> list[tuple[Any, str, str]]:
     """(element, text, normalised text) of every element that may display the headline."""
-    elements = [el for tag in DISPLAY_TAGS for el in doc.tree.iter(tag)]
+    elements = [el for tag in DISPLAY_TAGS for el in listed(doc, tag)]
     elements += with_itemprop(doc, "headline")
     elements += classed_matching(doc, HEADLINE_MARK)
     found = []
@@ -157,7 +159,7 @@ def _title_keys(doc: Document) -> list[str]:
         doc.meta_first("og:title"),
         doc.meta_first("twitter:title"),
         (doc.jsonld_article() or {}).get("headline"),
-        doc.tree.findtext(".//title"),
+        _title_text(doc),
     ):
         if isinstance(value, str):
             value = clean_text(value).lower()
@@ -169,6 +171,12 @@ def _title_keys(doc: Document) -> list[str]:
                 if longest != value and len(longest) >= 20:
                     keys.append(longest)
     return keys
+
+
+def _title_text(doc: Document) -> str | None:
+    """doc.tree.findtext(".//title"): the <title>'s own text, None without a <title>."""
+    titles = listed(doc, "title")
+    return (titles[0].text or "") if titles else None
 
 
 def _matches_title(text: str, keys: list[str]) -> bool:
