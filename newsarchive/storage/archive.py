@@ -23,6 +23,7 @@ thread too, so a batch never holds the lock while its caller waits for the netwo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -73,6 +74,7 @@ from newsarchive.storage.schema import (
     CONTENT_COLUMNS,
     PAGES_MIGRATIONS,
     RECORD_COLUMNS,
+    index_committed,
     index_queued,
     migrate,
 )
@@ -265,12 +267,16 @@ def page_kind(raw: RawPage, article: Article | None) -> tuple[str, list[str]]:
 def _insert(db: sqlite_utils.Database, table: str, row: dict[str, Any]) -> int:
     """INSERT one row, returning its id. Plain SQL: Table.insert() introspects the table on
     every call, which halved the insert rate of a crawl-sized batch."""
-    columns = ", ".join(f"[{name}]" for name in row)
-    placeholders = ", ".join("?" for _ in row)
-    cursor = db.execute(
-        f"INSERT INTO [{table}] ({columns}) VALUES ({placeholders})", list(row.values())
-    )
+    cursor = db.conn.execute(_insert_sql(table, tuple(row)), list(row.values()))
     return cursor.lastrowid
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(table: str, names: tuple[str, ...]) -> str:
+    # The same few statements for every item (pages, fetches, articles): built once each.
+    columns = ", ".join(f"[{name}]" for name in names)
+    placeholders = ", ".join("?" for _ in names)
+    return f"INSERT INTO [{table}] ({columns}) VALUES ({placeholders})"
 
 
 def _update(db: sqlite_utils.Database, table: str, row_id: int, changes: dict[str, Any]) -> None:
@@ -572,6 +578,7 @@ class Archive:
         if self.db.conn.in_transaction:
             index_queued(self.db)
             self.db.conn.commit()
+            index_committed(self.db)
         self._began = None
         self._batch_items = 0
 
@@ -612,6 +619,8 @@ class Archive:
             raise
         else:
             conn.commit()
+            if db is self.db:
+                index_committed(db)
 
     @contextmanager
     def _item(self) -> Iterator[None]:
@@ -684,10 +693,13 @@ class Archive:
             return "page"
         columns = article_columns(article)
         canonical = _canonical(article, raw.final_url or raw.url)
-        key = normalize_url(canonical or raw.final_url or raw.url)
-        aliases = {key, normalize_url(raw.url)}
-        if raw.final_url:
-            aliases.add(normalize_url(raw.final_url))
+        source = canonical or raw.final_url or raw.url
+        key = normalize_url(source)
+        aliases = {key}
+        for url in (raw.url, raw.final_url):
+            if url:
+                # Most pages are stored under their canonical URL: normalised once.
+                aliases.add(key if url == source else normalize_url(url))
         seen = {"page_url": raw.url, "final_url": raw.final_url, "page_id": page_id}
         existing = self._find_article(key, aliases)
         if existing is None:

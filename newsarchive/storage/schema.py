@@ -378,19 +378,26 @@ def index_queued(db: sqlite_utils.Database) -> None:
     _index_queued(db.conn, tops=True)
 
 
+def index_committed(db: sqlite_utils.Database) -> None:
+    """The transaction index_queued ran in is committed (call right after the COMMIT): what the
+    top lists' upkeep keeps in memory between commits holds (search_tops.upkeep)."""
+    search_tops.committed(db.conn)
+
+
 def _index_queued(conn: sqlite3.Connection, *, tops: bool) -> None:
     try:
         stale = conn.execute("SELECT EXISTS (SELECT 1 FROM articles_fts_stale)").fetchone()[0]
     except sqlite3.OperationalError:
         return  # no queue tables: an older schema, indexed by its own triggers
-    tops = tops and search_tops.active(conn)
+    state = search_tops.upkeep(conn) if tops and search_tops.active(conn) else None
     if stale:
-        if tops:
+        if state is not None:
             search_tops.remove(
                 conn,
                 conn.execute(
                     "SELECT id, title, description, body FROM articles_fts_stale ORDER BY seq"
                 ).fetchall(),
+                state,
             )
         conn.execute(
             "INSERT INTO articles_fts(articles_fts, rowid, title, description, body) "
@@ -402,10 +409,14 @@ def _index_queued(conn: sqlite3.Connection, *, tops: bool) -> None:
             "SELECT a.id, a.title, a.description, a.body "
             "FROM articles_fts_queue q JOIN articles a ON a.id = q.id ORDER BY q.id"
         )
-        newly = search_tops.add(conn, conn.execute(select).fetchall()) if tops else []
+        newly = (
+            search_tops.add(conn, conn.execute(select).fetchall(), state)
+            if state is not None
+            else []
+        )
         conn.execute(f"INSERT INTO articles_fts(rowid, title, description, body) {select}")
         conn.execute("DELETE FROM articles_fts_queue")
-        search_tops.make_lists(conn, newly)
+        search_tops.make_lists(conn, newly, state)
 
 
 ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
