@@ -10,7 +10,9 @@ AND rank MATCH 'bm25(10.0, 4.0, 1.0)' ORDER BY rank LIMIT 20`: bm25 with search(
 weights over every match, no snippet, no join). The ratio of the two is what to compare between
 machines and runs: a shared machine's load moves both alike. The baseline's top 20 is also the
 exact bm25 answer: "overlap" is the share of it search() returned (searches of common words rank
-from the top lists, see queries.py), "plans" how many searches took each path. Queries: the two-word mix of
+from the top lists, see queries.py), "same order" how many gave it in its order (ties apart: FTS5
+puts the lower id first, as search() does), "proven" how many the lists proved exact
+(queries.exact_ranking), "plans" how many searches took each path. Queries: the two-word mix of
 bench_archive.py (same seed, same vocabulary), the words in nearly every article, and the SQL
 Datasette's own table search (`/archive/articles?_search=...`) runs.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 from bench_archive import make_vocabulary, percentile
 
 from newsarchive.storage import Archive
-from newsarchive.storage.queries import RANK, plain_query, search, search_plan
+from newsarchive.storage.queries import RANK, exact_ranking, plain_query, search, search_plan
 
 PLAIN = (
     "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
@@ -73,12 +75,14 @@ def main() -> int:
         # load; CPU time is what the query costs (the pages are in the OS cache by then).
         cpus: dict[str, list[float]] = {}
         plans: dict[str, Counter] = {}
+        orders: dict[str, list[bool]] = {}
+        proven: Counter = Counter()
 
         def both(words: str, kind: str = "") -> tuple[float, float]:
             match = plain_query(words)
             # Once untimed first: whichever ran first would otherwise read the pages from disk
             # for the other.
-            exact = {row[0] for row in archive.db.execute(PLAIN, [match])}
+            exact = [row[0] for row in archive.db.execute(PLAIN, [match])]
             hits: list = []
             cpu = time.process_time()
             ours = timed(lambda: hits.extend(search(archive, words, limit=20)))
@@ -86,8 +90,10 @@ def main() -> int:
             plain = timed(lambda: archive.db.execute(PLAIN, [match]).fetchall())
             if exact:
                 found = {hit.id for hit in hits}
-                overlaps.setdefault(kind, []).append(len(found & exact) / len(exact))
+                overlaps.setdefault(kind, []).append(len(found & set(exact)) / len(exact))
+                orders.setdefault(kind, []).append([hit.id for hit in hits] == exact)
             plans.setdefault(kind, Counter())[search_plan(archive.db, words)[0]] += 1
+            proven[kind] += exact_ranking(archive.db, words) is not None
             return ours, plain
 
         kinds: dict[str, list[tuple[float, float]]] = {"common+common": [], "common+any": []}
@@ -123,14 +129,16 @@ def main() -> int:
             print(
                 f"  {'':<14}     plans {dict(plans[kind])}; top-20 overlap with exact bm25 "
                 f"mean {statistics.mean(shares):.0%}, identical {sum(x == 1 for x in shares)}"
-                f"/{len(shares)}"
+                f"/{len(shares)}, same order {sum(orders[kind])}/{len(shares)}, proven "
+                f"{proven[kind]}/{len(pairs)}"
             )
         for words in EVERYDAY:
             runs = [both(words, words) for _ in range(3)]
             ours, plain = min(o for o, _ in runs), min(p for _, p in runs)
             print(
                 f"every-article {words!r:<14} search() {ours:.1f} ms; plain FTS5 ranked "
-                f"{plain:.1f} ms (best of 3); overlap {overlaps[words][0]:.0%}"
+                f"{plain:.1f} ms (best of 3); overlap {overlaps[words][0]:.0%}, same order "
+                f"{orders[words][0]}, proven {proven[words] > 0}"
             )
         for words in ("yang", f"{vocabulary[40]} {vocabulary[200]}"):
             match = plain_query(words)

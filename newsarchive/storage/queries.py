@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import re
 import sqlite3
@@ -146,9 +148,12 @@ def plain_query(text: str) -> str:
 #   own bm25 over them, whose full scans are of short lists), and each listed word adds its exact
 #   share where the article is in its list, else the same single-occurrence share.
 #
-# So the order is bm25's, with each common word's share exact where that word is among the
-# strongest in the article and its single-occurrence value elsewhere; when every list holds all
-# the articles with its word (fewer than TOP_SIZE of them), it is exactly FTS5's bm25 order. Words
+# So the plans' SQL orders by bm25 with each common word's share exact where that word is among
+# the strongest in the article and its single-occurrence value elsewhere; when every list holds
+# all the articles with its word (fewer than TOP_SIZE of them), it is exactly FTS5's bm25 order.
+# planned_search_sql first tries to prove FTS5's exact order from the lists (exact_ranking,
+# below): it can for "mixed" (up to RESOLVE_MAX texts read), and for "tops" where the page
+# allows; the plans' SQL ranks what it cannot. Words
 # in over half of the articles weigh almost nothing (FTS5 clamps their idf to 1e-6), so a search
 # of only such words is ordered by how strongly they stand in the article (title first).
 # When the lists cannot fill the page (narrow filters, deep pages), every match is ranked by FTS5.
@@ -522,6 +527,501 @@ def search_plan(db: Any, query: str, *, fts: bool = False) -> tuple[str, str | N
     return "mixed", " ".join(rare), complete
 
 
+# Exact order from the lists. The plans above give each listed word's share exactly where the
+# article is in the word's list; elsewhere that share is only known to lie between a single
+# occurrence's and what the list's floor allows (search_tops: an article outside a list weighs
+# at most its floor there). So each candidate has an upper bound, and the exact score of those
+# whose bound can still reach the page is computed from their text (the tokens and column
+# weights FTS5 counts, as search_tops counts them), best bound first, until the page's last
+# score beats every bound left:
+#
+# * "mixed": FTS5 finds every match, so the page is then bm25's exactly.
+# * "tops": the candidates are the lists' articles; an article in none of them scores at most
+#   the sum of idf times floor (_Ranking.outside_all), so the page is bm25's exactly when its
+#   last score reaches that. When it cannot (two words in hundreds of thousands of articles
+#   each have floors near the top of the scale: an article in neither list may score as well as
+#   the best of them), when the lists cannot fill the page, or when more than RESOLVE_MAX texts
+#   would be read, the plans' SQL above ranks instead, as before.
+# Ties go to the lower id, as FTS5 orders them.
+RESOLVE_MAX = 150
+# A word's share of the most a search can score under which its absence from a list is taken
+# as leaving little doubt (_Ranking.provable).
+LIGHT_SHARE = 0.02
+# Bounds are compared with scores summed in another order: a margin well above float error.
+_SLACK = 1e-9
+
+
+@dataclass
+class _Ranking:
+    """The lists' numbers for one search: bm25's N and avgdl as FTS5 has them, the avgdl the
+    lists' impacts and floors were computed at, and per listed word (list, floor, idf, docs)."""
+
+    articles: int
+    avgdl: float
+    avgdl_ref: float
+    words: dict[str, tuple[int, float, float, int]]
+
+    def share(self, word: str, freq: float, length: int) -> float:
+        # FTS5's bm25 term for one phrase (fts5_aux.c), its operations in its order.
+        k1, b = search_tops.K1, search_tops.B
+        idf = self.words[word][2]
+        return idf * ((freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * length / self.avgdl)))
+
+    def outside_all(self, phrases: list[str]) -> float:
+        """The most an article in none of the lists can score. At any length, a count whose
+        impact at avgdl_ref is at most the floor has at most floor*r*(k1+1)/(floor*r+k1+1-floor)
+        at avgdl, r = max(1, avgdl/avgdl_ref)."""
+        k1 = search_tops.K1
+        ratio = max(1.0, self.avgdl / self.avgdl_ref)
+        total = 0.0
+        for word in phrases:
+            _, floor, idf, _ = self.words[word]
+            if floor <= 0:
+                return 0.0  # every article with that word is in its list
+            total += idf * floor * ratio * (k1 + 1) / (floor * ratio + k1 + 1 - floor)
+        return total * (1 + _SLACK)
+
+    def provable(self, db: Any, words: list[str]) -> bool:
+        """Whether reading candidates' texts may prove the page for the distinct `words`, cheaply.
+
+        Cheap only when being missing from a list leaves little doubt: all words but one nearly
+        weightless outside their lists (a word in most articles: its idf is near 0). Otherwise
+        hundreds of texts would be read (two words in 100,000+ articles each, or one and a word
+        in 5,000-20,000: 200-750 texts, 12-22 ms at a million articles). And an article missing
+        from some lists must be able to beat every article outside all of them when it holds
+        those words once: else only articles in every list can (a handful: two lists of
+        TOP_SIZE rarely share more), and the page cannot be proved."""
+        if len(words) < 2:
+            return True
+        k1, b = search_tops.K1, search_tops.B
+        ratio = max(1.0, self.avgdl / self.avgdl_ref)
+        scale = sum(self.words[word][2] for word in words) * (k1 + 1)
+        bounds = {}
+        for word in words:
+            _, floor, idf, _ = self.words[word]
+            bounds[word] = idf * floor * ratio * (k1 + 1) / (floor * ratio + k1 + 1 - floor)
+        if sum(bounds[word] > LIGHT_SHARE * scale for word in words) > 1:
+            return False
+        lists = {self.words[word][0]: word for word in words}
+        # Per list its best impact and its shortest article (no article in it is shorter).
+        tops = {
+            lists[list_id]: (best, shortest)
+            for list_id, best, shortest in db.execute(
+                f"SELECT list, max(impact), min(length) FROM search_top "
+                f"WHERE list IN ({','.join('?' * len(lists))}) GROUP BY list",
+                list(lists),
+            )
+        }
+        shortest = min((length for _, length in tops.values()), default=0)
+        # One occurrence's share is largest in the shortest article.
+        single = (k1 + 1) / (1 + k1 * (1 - b + b * shortest / self.avgdl))
+        gains, losses = {}, {}
+        for word in words:
+            idf = self.words[word][2]
+            best = tops.get(word, (k1 + 1, 0))[0]
+            top = idf * best * ratio * (k1 + 1) / (best * ratio + k1 + 1 - best)
+            gains[word] = top - bounds[word]  # in its list: at most this above the bound
+            losses[word] = bounds[word] - idf * single  # not in it, held once: at least this below
+        for size in range(1, len(words)):
+            for listed in itertools.combinations(words, size):
+                missing = [word for word in words if word not in listed]
+                if sum(gains[w] for w in listed) >= sum(losses[w] for w in missing):
+                    return True
+        return False
+
+    def share_sql(self, word: str, freq: str, length: str) -> str:
+        """SQL of share(): NULL where `freq` is."""
+        k1, b = search_tops.K1, search_tops.B
+        idf = self.words[word][2]
+        norm = f"{k1!r} * ({1 - b!r} + {b!r} * {length} / {self.avgdl!r})"
+        return f"{idf!r} * (({freq}) * {k1 + 1.0!r} / (({freq}) + {norm}))"
+
+    def bound_sql(self, word: str, freq: str, length: str) -> str:
+        """SQL of the most `word` adds to an article of `length` tokens, `freq` its count there
+        where the article is in its list (else NULL). NULL when the article cannot hold it (the
+        list is complete)."""
+        k1, b = search_tops.K1, search_tops.B
+        _, floor, idf, _ = self.words[word]
+        if floor <= 0:
+            outside = "NULL"
+        elif floor >= k1 + 1:
+            outside = repr(idf * (k1 + 1))
+        else:
+            # The count whose impact at avgdl_ref is the floor, at this length.
+            scale = floor * k1 / (k1 + 1 - floor)
+            most = f"{scale!r} * ({1 - b!r} + {b!r} * {length} / {self.avgdl_ref!r})"
+            outside = f"{self.share_sql(word, most, length)} * {1 + _SLACK!r}"
+        return f"coalesce({self.share_sql(word, freq, length)}, {outside})"
+
+
+def _ranking(db: Any, words: list[str]) -> _Ranking | None:
+    stats = db.execute("SELECT docs, tokens, avgdl_ref FROM search_stats").fetchone()
+    if not stats or not stats[0] or not stats[2]:
+        return None
+    articles, tokens, avgdl_ref = stats
+    distinct = sorted(set(words))
+    rows = db.execute(
+        f"SELECT word, list, coalesce(floor, 0), docs FROM search_words "
+        f"WHERE list IS NOT NULL AND word IN ({','.join('?' * len(distinct))})",
+        distinct,
+    ).fetchall()
+    listed = {
+        word: (list_id, floor, search_tops.idf(docs, articles), docs)
+        for word, list_id, floor, docs in rows
+    }
+    if len(listed) != len(distinct):
+        return None
+    return _Ranking(articles, tokens / articles, avgdl_ref, listed)
+
+
+def _weighted_counts(texts: tuple[Any, ...], words: set[str]) -> dict[str, float]:
+    """bm25's f of each of `words` in an article's (title, description, body): the tokens
+    search_tops.tokens makes, counted with the column weights. ASCII text, nearly all of it, is
+    searched by C code alone, and only where the word is in it at all (search_tops.article_terms
+    counts every word: ten times slower)."""
+    counts = dict.fromkeys(words, 0.0)
+    for weight, text in zip(search_tops.WEIGHTS, texts, strict=True):
+        if not text:
+            continue
+        lowered = str(text).lower()
+        if lowered.isascii():
+            present = [word for word in words if word in lowered]
+            if present:
+                # Separators to spaces, each doubled: " word " then counts every occurrence,
+                # side by side ones too.
+                spaced = b"  " + lowered.encode().translate(search_tops.ASCII_SEPARATORS) + b"  "
+                spaced = spaced.replace(b" ", b"  ")
+                for word in present:
+                    counts[word] += weight * spaced.count(b" " + word.encode() + b" ")
+        else:
+            found = search_tops.tokens(str(text))
+            for word in words:
+                counts[word] += weight * found.count(word)
+    return counts
+
+
+def _resolve(
+    db: Any,
+    ranking: _Ranking,
+    phrases: list[str],
+    candidates: Iterator[tuple],
+    need: int,
+    where: str,
+    params: list[Any],
+    *,
+    matches: bool = False,
+) -> tuple[list[tuple[float, int]], bool] | None:
+    """Exact scores, best first, of the `need` best `candidates`, which come best bound first as
+    rows of (id, length, the score's part from phrases without a list, each distinct listed
+    word's count where the article is in its list, the bound). The text of those whose bound can
+    still reach the page is read. With whether the candidates settled the page (False: they ran
+    out before filling it). `matches`: every candidate matches and passes the filters. None
+    past RESOLVE_MAX texts."""
+    distinct = sorted({p for p in phrases if p in ranking.words})
+    listed = [p for p in phrases if p in ranking.words]
+    best: list[tuple[float, int]] = []  # a min-heap of (score, -id): the page so far
+    read = 0
+    while True:
+        # Just enough to fill the page, then a few at a time: most reads end the search.
+        batch = list(itertools.islice(candidates, max(8, need - len(best))))
+        if not batch:
+            return sorted(best, reverse=True), len(best) >= need
+        if len(best) >= need and batch[0][-1] < best[0][0]:
+            return sorted(best, reverse=True), True
+        batch = [row for row in batch if len(best) < need or row[-1] >= best[0][0]]
+        unknown = [row[0] for row in batch if where or None in row[3:-1]]
+        read += len(unknown)
+        if read > RESOLVE_MAX:
+            return None
+        texts = {}
+        if unknown:
+            texts = {
+                row[0]: row[1:]
+                for row in db.execute(
+                    "SELECT a.id, a.title, a.description, a.body FROM articles a "
+                    f"WHERE a.id IN (SELECT value FROM json_each(?)){where}",
+                    [json.dumps(unknown), *params],
+                )
+            }
+        for article_id, length, part, *known, _ in batch:
+            freqs = dict(zip(distinct, known, strict=True))
+            missing = {word for word, freq in freqs.items() if freq is None}
+            if (where or missing) and article_id not in texts:
+                continue  # filtered out
+            if missing:
+                freqs.update(_weighted_counts(texts[article_id], missing))
+                if any(freqs[word] <= 0 for word in missing):
+                    if not matches:
+                        continue  # does not hold every word
+                    # FTS5 matched it: a text its tokenizer splits otherwise than ours.
+                    freqs = {word: max(freq, 1.0) for word, freq in freqs.items()}
+            score = part
+            for phrase in listed:
+                score += ranking.share(phrase, freqs[phrase], length)
+            entry = (score, -article_id)
+            if len(best) < need:
+                heapq.heappush(best, entry)
+            elif entry > best[0]:
+                heapq.heapreplace(best, entry)
+        if len(best) >= need and batch and batch[-1][-1] < best[0][0]:
+            return sorted(best, reverse=True), True
+
+
+def _tops_ranked(db: Any, words: list[str], filters: SearchFilters, need: int) -> list[int] | None:
+    """The ids of the `need` best articles for a search of listed `words`, in exact bm25 order;
+    None when the lists cannot prove that order cheaply (see above)."""
+    ranking = _ranking(db, words)
+    if ranking is None:
+        return None
+    distinct = sorted(set(words))
+    outside = ranking.outside_all(words)
+    if outside > 0 and not ranking.provable(db, distinct):
+        return None
+    where, params = filters.where()
+    if len(distinct) == 1:
+        # One word: its list holds each candidate's exact score, best first, no text to read
+        # but for the filters.
+        list_id = ranking.words[distinct[0]][0]
+        share = " + ".join(ranking.share_sql(word, "t.freq", "t.length") for word in words)
+        cursor = db.execute(
+            f"SELECT t.id, t.length, 0.0, t.freq, {share} AS bound FROM search_top t "
+            f"WHERE t.list = ? ORDER BY bound DESC, t.id",
+            [list_id],
+        )
+        resolved = _resolve(db, ranking, words, iter(cursor), need, where, params)
+        cursor.close()
+        return _proved(resolved, outside)
+    columns = ", ".join(
+        f"max(CASE WHEN t.list = {ranking.words[word][0]} THEN t.freq END) AS f{n}"
+        for n, word in enumerate(distinct)
+    )
+    index = {word: f"c.f{n}" for n, word in enumerate(distinct)}
+    bound = " + ".join(ranking.bound_sql(word, index[word], "c.length") for word in words)
+    # The least each candidate scores if it holds every word (a count of at least 1), and how
+    # likely it is to hold the words it is not listed for: going down that least score until
+    # the page is expected full estimates the page's last score, and the candidates whose bound
+    # reaches the estimate are about the texts the proof would read. When the estimate is below
+    # what an article outside every list may score, or those texts are more than RESOLVE_MAX,
+    # the plans' SQL ranks at once.
+    low = " + ".join(
+        f"coalesce({ranking.share_sql(word, index[word], 'c.length')}, "
+        f"{ranking.share_sql(word, '1.0', 'c.length')})"
+        for word in words
+    )
+    odds = " * ".join(
+        f"iif({index[word]} IS NULL, {ranking.words[word][3] / ranking.articles!r}, 1.0)"
+        for word in distinct
+    )
+    lists = ", ".join(str(ranking.words[word][0]) for word in distinct)
+    cursor = db.execute(
+        f"""
+        WITH c AS MATERIALIZED (
+            SELECT t.id, max(t.length) AS length, {columns}
+            FROM search_top t WHERE t.list IN ({lists}) GROUP BY t.id
+        ),
+        b AS MATERIALIZED (
+            SELECT c.*, {bound} AS bound, {low} AS low, {odds} AS odds FROM c
+            WHERE bound IS NOT NULL
+        ),
+        k AS MATERIALIZED (
+            SELECT coalesce(max(low), -1) AS last FROM (
+                SELECT low, sum(odds) OVER (ORDER BY low DESC, id) AS held FROM b
+            ) WHERE held >= ?1
+        ),
+        r AS MATERIALIZED (SELECT count(*) AS reads FROM b, k WHERE b.bound >= k.last)
+        SELECT k.last, r.reads,
+            b.id, b.length, 0.0, {", ".join(f"b.f{n}" for n in range(len(distinct)))}, b.bound
+        FROM k, r, b ORDER BY b.bound DESC, b.id
+        """,
+        [need],
+    )
+    rows = iter(cursor)
+    first = next(rows, None)
+    if first is None or first[0] < outside or first[1] > RESOLVE_MAX:
+        cursor.close()
+        return None
+    candidates = (row[2:] for row in itertools.chain([first], rows))
+    resolved = _resolve(db, ranking, words, candidates, need, where, params)
+    cursor.close()
+    return _proved(resolved, outside)
+
+
+def _proved(
+    resolved: tuple[list[tuple[float, int]], bool] | None, outside: float
+) -> list[int] | None:
+    """The ids of a page _resolve made from the lists' candidates, if no article outside every
+    list (scoring at most `outside`) can belong on it."""
+    if resolved is None:
+        return None
+    page, settled = resolved
+    if settled and page and page[-1][0] < outside:
+        return None  # an article in no list might still beat the page's last
+    if not settled and outside > 0:
+        return None  # the lists cannot fill the page: articles outside them may
+    return [-negated for _, negated in page]
+
+
+def _mixed_ranked(
+    db: Any,
+    match: str,
+    rare: str,
+    phrases: list[str],
+    filters: SearchFilters,
+    need: int,
+    *,
+    instances: bool,
+) -> list[int] | None:
+    """The mixed plan's matches (every one, from FTS5) in exact bm25 order, the `need` best."""
+    rare_phrases = re.findall(r'"[^"]*"', rare)
+    words = _words([p for p in phrases if p not in set(rare_phrases)]) or []
+    ranking = _ranking(db, words) if words else None
+    if ranking is None:
+        return None
+    rare_words = _words(rare_phrases) if instances else None
+    where, params = filters.where()
+    sql, args = _mixed_matches_sql(match, rare, words, ranking, where, params, rare_words)
+    cursor = db.execute(sql, args)
+    # Every candidate is a match that passes the filters: texts are read for counts only.
+    resolved = _resolve(db, ranking, words, iter(cursor), need, "", [], matches=True)
+    cursor.close()
+    return None if resolved is None else [-negated for _, negated in resolved[0]]
+
+
+def _mixed_matches_sql(
+    match: str,
+    rare: str,
+    words: list[str],
+    ranking: _Ranking,
+    where: str,
+    params: list[Any],
+    rare_words: list[str] | None,
+) -> tuple[str, list[Any]]:
+    """Every match of the mixed plan, best bound first: id, length, the rare part of its bm25
+    (exact, as in _mixed_sql), each distinct listed word's count where the article is in that
+    word's list, and the bound."""
+    weights = ", ".join(str(w) for w in search_tops.WEIGHTS)
+    k1, b = search_tops.K1, search_tops.B
+    if rare_words:
+        cases = " ".join(
+            f"WHEN '{column}' THEN {weight}"
+            for column, weight in zip(FTS_COLUMNS, search_tops.WEIGHTS, strict=True)
+        )
+        # The rare words' bm25 terms with FTS5's operations in its order (see _Ranking.share).
+        hits = f"""
+        u AS MATERIALIZED (
+            SELECT v.word, CASE WHEN s.n - w.doc > w.doc
+                THEN ln((s.n - w.doc + 0.5) / (w.doc + 0.5)) ELSE 1e-6 END AS idf
+            FROM ({_word_values(rare_words)}) v JOIN {ROWS} w ON w.term = v.word, stats s
+        ),
+        f AS MATERIALIZED (
+            SELECT i.term, i.doc, sum(CASE i.col {cases} ELSE 0 END) AS freq
+            FROM (SELECT DISTINCT word FROM u) d CROSS JOIN {INSTANCES} i ON i.term = d.word
+            GROUP BY i.term, i.doc
+        ),
+        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
+        hits AS MATERIALIZED (
+            SELECT m.id, sum(u.idf * ((f.freq * {k1 + 1.0!r}) / (f.freq + {k1!r} * ({1 - b!r}
+                + {b!r} * l.length / s.avgdl)))) AS part
+            FROM m CROSS JOIN u JOIN f ON f.term = u.word AND f.doc = m.id
+            JOIN search_lengths l ON l.id = m.id CROSS JOIN stats s
+            GROUP BY m.id
+        )"""
+        hits_args: list[Any] = [*rare_words, match]
+    else:
+        hits = f"""
+        r AS MATERIALIZED (
+            SELECT rowid AS id, -bm25(articles_fts, {weights}) AS part
+            FROM articles_fts WHERE articles_fts MATCH ?
+        ),
+        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
+        hits AS MATERIALIZED (SELECT r.id, r.part FROM r JOIN m ON m.id = r.id)"""
+        hits_args = [rare, match]
+    distinct = sorted(set(words))
+    index = {word: f"c.f{n}" for n, word in enumerate(distinct)}
+    counts = ", ".join(
+        f"(SELECT t.freq FROM search_top t WHERE t.list = {ranking.words[word][0]} "
+        f"AND t.id = h.id) AS f{n}"
+        for n, word in enumerate(distinct)
+    )
+    # A match holds every word: where a list is complete, the article is in it.
+    bound = " + ".join(
+        f"coalesce({ranking.bound_sql(word, index[word], 'c.length')}, 0)" for word in words
+    )
+    join = " JOIN articles a ON a.id = h.id" if where else ""
+    sql = f"""
+        WITH stats AS MATERIALIZED (
+            SELECT docs AS n, 1.0 * tokens / docs AS avgdl FROM search_stats
+        ),{hits},
+        c AS MATERIALIZED (
+            SELECT h.id, l.length, h.part, {counts}
+            FROM hits h JOIN search_lengths l ON l.id = h.id{join}
+            WHERE 1{where}
+        )
+        SELECT c.id, c.length, c.part, {", ".join(index[word] for word in distinct)},
+            c.part + {bound} AS bound
+        FROM c ORDER BY bound DESC, c.id
+    """
+    return sql, [*hits_args, *params]
+
+
+def _ranked_page_sql(ids: list[int], match: str, marks_args: list[Any]) -> tuple[str, list[Any]]:
+    """The hits `ids` in that order, with their snippets (as the plans' SQL gives them)."""
+    sql = """
+        SELECT a.id, a.url, a.site, a.title, a.published,
+            snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors
+        FROM json_each(?) AS best
+        CROSS JOIN articles_fts ON articles_fts.rowid = best.value
+        CROSS JOIN articles a ON a.id = best.value
+        WHERE articles_fts MATCH ?
+        ORDER BY best.key
+    """
+    return sql, [*marks_args, json.dumps(ids), match]
+
+
+def _ranked(
+    db: Any,
+    query: str,
+    plan: str,
+    rare: str | None,
+    filters: SearchFilters,
+    need: int,
+    *,
+    instances: bool,
+) -> list[int] | None:
+    """The ids of a plain search's `need` best hits in exact bm25 order, from the top lists (see
+    above); None when the lists cannot prove that order cheaply (the plans' SQL then ranks)."""
+    phrases = plain_phrases(query)
+    if plan == "tops":
+        words = _words(phrases)
+        return _tops_ranked(db, words, filters, need) if words else None
+    if plan == "mixed" and rare:
+        return _mixed_ranked(
+            db, plain_query(query), rare, phrases, filters, need, instances=instances
+        )
+    return None
+
+
+def exact_ranking(
+    db: Any,
+    query: str,
+    filters: SearchFilters | None = None,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+) -> list[int] | None:
+    """The ids of a plain search's page in FTS5's bm25 order, as the top lists prove it (see
+    above), or None where they cannot and the plans' SQL ranks (planned_search_sql does both).
+    Run on the connection the page is then read from: a mixed plan makes INSTANCES there."""
+    plan, rare, _ = search_plan(db, query)
+    if plan == "exact":
+        return None
+    instances = plan == "mixed" and _instances(db)
+    ranked = _ranked(
+        db, query, plan, rare, filters or SearchFilters(), offset + limit, instances=instances
+    )
+    return None if ranked is None else ranked[offset:]
+
+
 def planned_search_sql(
     db: Any, query: str, filters: SearchFilters, *, fts: bool = False, **options: Any
 ) -> tuple[str, list[Any]]:
@@ -530,6 +1030,13 @@ def planned_search_sql(
     match = match_expression(query, fts=fts)
     plan, rare, _ = search_plan(db, query, fts=fts)
     instances = plan == "mixed" and _instances(db)
+    if plan != "exact":
+        limit, offset = options.get("limit", 20), options.get("offset", 0)
+        ranked = _ranked(db, query, plan, rare, filters, offset + limit, instances=instances)
+        if ranked is not None:
+            marks = options.get("marks", (SNIPPET_OPEN, SNIPPET_CLOSE))
+            tokens = options.get("snippet_tokens", SNIPPET_TOKENS)
+            return _ranked_page_sql(ranked[offset:], match, [*marks, SNIPPET_ELLIPSIS, tokens])
     return search_sql(
         match, filters, dense=plan != "exact", rare=rare, instances=instances, **options
     )

@@ -206,18 +206,20 @@ def _ranked_hits(
 ) -> list[dict[str, Any]]:
     """The page's hits, ranked as `newsarchive search` ranks them (queries.planned_search_sql),
     on one connection: a mixed plan makes temp tables on the connection its SQL then reads,
-    and Datasette's db.execute may pick another. With Datasette's SQL time limit."""
-    sql, args = planned_search_sql(
-        conn,
-        query,
-        filters,
-        marks=(MARK_OPEN, MARK_CLOSE),
-        snippet_tokens=32,
-        limit=SEARCH_PAGE_SIZE,
-        offset=(page - 1) * SEARCH_PAGE_SIZE,
-    )
+    and Datasette's db.execute may pick another. With Datasette's SQL time limit, over the
+    ranking too (planned_search_sql reads the matches to prove their order)."""
+    sql, args = query, []
     with sqlite_timelimit(conn, time_limit_ms):
         try:
+            sql, args = planned_search_sql(
+                conn,
+                query,
+                filters,
+                marks=(MARK_OPEN, MARK_CLOSE),
+                snippet_tokens=32,
+                limit=SEARCH_PAGE_SIZE,
+                offset=(page - 1) * SEARCH_PAGE_SIZE,
+            )
             cursor = conn.execute(sql, args)
             rows = cursor.fetchall()
         except sqlite3.OperationalError as exc:
