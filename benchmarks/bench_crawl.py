@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 # Politeness off (our own loopback server), the same for both crawls.
 FAST = {
@@ -84,6 +85,9 @@ class ProcessWatch:
         # Per process: its name (workers name themselves: na-extract-1, na-writer) and peak RSS.
         self.names: dict[int, str] = {}
         self.peak: dict[int, int] = {}
+        # (seconds since the start, pid, RSS) of every sample: when in the crawl a peak came.
+        self.samples: list[tuple[float, int, int]] = []
+        self.started = time.monotonic()
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
@@ -119,6 +123,7 @@ class ProcessWatch:
                 with contextlib.suppress(OSError):  # a worker names itself once it runs
                     self.names[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
                 self.peak[pid] = max(self.peak.get(pid, 0), rss)
+                self.samples.append((time.monotonic() - self.started, pid, rss))
                 total += rss
                 if pid == self.pid:
                     self.peak_main = max(self.peak_main, rss)
@@ -128,15 +133,27 @@ class ProcessWatch:
         self.done.set()
         self.thread.join()
 
-    def peaks(self) -> dict[str, float]:
-        """Peak RSS (MB) per process, by name: `crawl` for the crawl process itself."""
+    def peaks(self, since: float = 0.0, until: float = float("inf")) -> dict[str, float]:
+        """Peak RSS (MB) per process, by name (`crawl` for the crawl process itself), of the
+        samples taken from `since` to `until` seconds after the start."""
+        peak: dict[int, int] = {}
+        for when, pid, rss in self.samples:
+            if since <= when < until:
+                peak[pid] = max(peak.get(pid, 0), rss)
         found: dict[str, float] = {}
-        for pid in sorted(self.peak):
+        for pid in sorted(peak):
             name = "crawl" if pid == self.pid else self.names.get(pid, str(pid))
             while name in found:
                 name += "'"
-            found[name] = self.peak[pid] / 2**20
+            found[name] = peak[pid] / 2**20
         return found
+
+    def halves(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Peak RSS per process in the first and in the second half of the run: memory that
+        grows with the pages crawled peaks later in the second half; memory that levels off
+        (a bounded cache, a queue) shows the same peak in both."""
+        end = self.samples[-1][0] if self.samples else 0.0
+        return self.peaks(until=end / 2), self.peaks(since=end / 2)
 
 
 def show_peaks(peaks: dict[str, float]) -> str:
@@ -181,6 +198,12 @@ class Portal:
             time.sleep(0.1)
         self.base = url_file.read_text().strip()
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the server process has used so far: it answers on the same cores, so what
+        it spends on a crawl's requests is not there for the crawl."""
+        fields = Path(f"/proc/{self.server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def fetched_paths(self) -> list[str]:
         """Each page the crawl got (200) once, as the server saw them."""
         paths, seen = [], set()
@@ -196,7 +219,7 @@ class Portal:
         self.server.wait()
 
 
-def full_crawl(base: str, db: Path, workers: int | None) -> dict[str, float]:
+def full_crawl(portal: Portal, db: Path, workers: int | None) -> dict[str, Any]:
     for old in db.parent.glob(db.stem + "*"):
         old.unlink()
     cmd = [
@@ -206,7 +229,7 @@ def full_crawl(base: str, db: Path, workers: int | None) -> dict[str, float]:
         "crawl",
         "demo",
         "--base-url",
-        base,
+        portal.base,
         "--db",
         str(db),
     ]
@@ -215,7 +238,9 @@ def full_crawl(base: str, db: Path, workers: int | None) -> dict[str, float]:
         settings["NEWSARCHIVE_EXTRACT_WORKERS"] = str(workers)
     for name, value in settings.items():
         cmd += ["-s", f"{name}={value}"]
+    server_before = portal.cpu_seconds()
     proc, wall, watch = run_measured(cmd)
+    server_cpu = portal.cpu_seconds() - server_before
     if proc.returncode != 0:
         raise SystemExit(f"crawl failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
     summary = proc.stdout
@@ -227,16 +252,22 @@ def full_crawl(base: str, db: Path, workers: int | None) -> dict[str, float]:
         "cpu_all": sum(watch.cpu.values()),
         # The others in start order: forkserver, extraction worker(s), writer.
         "cpu_others": [watch.cpu[pid] for pid in sorted(watch.cpu) if pid != watch.pid],
+        # The busiest single process (Scrapy's, or an extraction worker): each runs on one core.
+        "cpu_busiest": max(watch.cpu.values(), default=0.0),
+        "cpu_server": server_cpu,
         "rss_main": watch.peak_main / 2**20,
         "rss_tree": watch.peak_tree / 2**20,
         "rss_each": watch.peaks(),
+        "rss_halves": watch.halves(),
     }
 
 
-def bare_crawl(urls: Path) -> dict[str, float]:
+def bare_crawl(portal: Portal, urls: Path) -> dict[str, float]:
+    server_before = portal.cpu_seconds()
     proc, wall, watch = run_measured(
         [sys.executable, "-c", BARE_SPIDER, str(urls), json.dumps(FAST)]
     )
+    server_cpu = portal.cpu_seconds() - server_before
     if proc.returncode != 0:
         raise SystemExit(f"bare spider failed:\n{proc.stderr[-3000:]}")
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -245,6 +276,7 @@ def bare_crawl(urls: Path) -> dict[str, float]:
         "elapsed": stats["elapsed"],
         "wall": wall,
         "cpu_main": watch.cpu.get(watch.pid, 0.0),
+        "cpu_server": server_cpu,
     }
 
 
@@ -302,12 +334,12 @@ def main() -> None:
         urls = tmp / "urls.txt"
         for number in range(args.rounds):
             # Alternated on a shared machine: other jobs' load falls on both alike.
-            full = full_crawl(portal.base, db, args.workers)
+            full = full_crawl(portal, db, args.workers)
             full_runs.append(full)
             if number == 0:
                 paths = portal.fetched_paths()
                 urls.write_text("\n".join(portal.base.rstrip("/") + p for p in paths) + "\n")
-            bare = bare_crawl(urls)
+            bare = bare_crawl(portal, urls)
             bare_runs.append(bare)
             print(
                 f"  round {number + 1}: full {full['articles']} articles in {full['elapsed']:.2f}s "
@@ -315,7 +347,9 @@ def main() -> None:
                 f"peak RSS {full['rss_main']:.0f} MB, all processes {full['rss_tree']:.0f} MB: "
                 f"{show_peaks(full['rss_each'])}); "
                 f"other processes' CPU {', '.join(f'{c:.1f}s' for c in full['cpu_others'])}; "
-                f"bare {bare['pages']} pages in {bare['elapsed']:.2f}s (CPU {bare['cpu_main']:.1f}s)"
+                f"server CPU {full['cpu_server']:.1f}s; "
+                f"bare {bare['pages']} pages in {bare['elapsed']:.2f}s (CPU {bare['cpu_main']:.1f}s, "
+                f"server {bare['cpu_server']:.1f}s)"
                 f"; ratio {bare['elapsed'] / full['elapsed']:.2f}"
             )
 
@@ -341,15 +375,30 @@ def main() -> None:
             f"rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
         )
         all_cpu = median(full_runs, "cpu_all")
+        busiest = median(full_runs, "cpu_busiest")
+        server_full, server_bare = median(full_runs, "cpu_server"), median(bare_runs, "cpu_server")
         cores = os.cpu_count() or 1
-        # On an idle machine the full crawl takes at least its busiest process's CPU time and at
-        # least all its processes' CPU time spread over the cores; the bare spider its CPU time.
-        bound = bare_cpu / max(full_cpu, all_cpu / cores)
+        # CPU times hold on a loaded machine where the crawl times do not. The like-for-like
+        # comparison: the crawl's Scrapy process against the bare Scrapy process, same pages.
         print(
-            f"CPU        : crawl process {full_cpu:.1f}s, all crawl processes {all_cpu:.1f}s; bare "
-            f"spider {bare_cpu:.1f}s: on an idle {cores}-core machine the full crawl could keep "
-            f"at most {bound:.2f} of the bare speed"
+            f"CPU        : crawl process {full_cpu:.1f}s, all crawl processes {all_cpu:.1f}s "
+            f"(busiest {busiest:.1f}s), portal server {server_full:.1f}s; bare spider "
+            f"{bare_cpu:.1f}s, portal server {server_bare:.1f}s"
         )
+        print(
+            f"  one process: the crawl's Scrapy process does the bare spider's work in "
+            f"{full_cpu / bare_cpu:.2f}x its CPU time = {bare_cpu / full_cpu:.2f} of the bare speed"
+        )
+        # On an idle machine a crawl takes at least its busiest process's CPU time, and at least
+        # the CPU time of all the processes on the cores (the portal server's too: it shares them).
+        for n in sorted({cores, 2 * cores, 64}):
+            full_floor = max(busiest, (all_cpu + server_full) / n)
+            bare_floor = max(bare_cpu, (bare_cpu + server_bare) / n)
+            print(
+                f"  on {n:>2} idle cores: the full crawl could keep at most "
+                f"{bare_floor / full_floor:.2f} of the bare speed"
+                + (" (this machine)" if n == cores else "")
+            )
         print(
             f"peak RSS   : crawl process {median(full_runs, 'rss_main'):.0f} MB, all its processes "
             f"{median(full_runs, 'rss_tree'):.0f} MB"
@@ -364,7 +413,7 @@ def main() -> None:
             portal.close()
             big = Portal(tmp, args.memory)
             portal = big
-            large = full_crawl(big.base, tmp / "large.db", args.workers)
+            large = full_crawl(big, tmp / "large.db", args.workers)
             small = full_runs[-1]
             print(
                 f"memory     : peak RSS at {args.articles} articles {small['rss_main']:.0f} MB "
@@ -378,6 +427,11 @@ def main() -> None:
                 f"  peak RSS per process (MB) at {args.articles}: {show_peaks(small['rss_each'])}"
             )
             print(f"  peak RSS per process (MB) at {args.memory}: {show_peaks(large['rss_each'])}")
+            first, second = large["rss_halves"]
+            print(
+                f"  at {args.memory}, first half of the crawl: {show_peaks(first)}; "
+                f"second half: {show_peaks(second)}"
+            )
     finally:
         portal.close()
         if not args.keep:

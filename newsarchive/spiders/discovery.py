@@ -9,6 +9,7 @@ gunzip (`scrapy.utils.sitemap`, `scrapy.utils.gz`): no entity resolution, bounde
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -254,21 +255,35 @@ class _NewsSitemap(Sitemap):
         return entry
 
 
+# What a broken sitemap raises, when it is opened or part-way through its entries.
+SITEMAP_ERRORS = (etree.XMLSyntaxError, StopIteration)
+
+
+def iter_sitemap(body: bytes) -> tuple[str, Iterator[tuple[str, datetime | None]]]:
+    """('index' | 'urlset' | 'unknown', (loc, date) one at a time), parsed as they are taken: a
+    50,000-URL sitemap never has all its entries (and their dates) in memory at once. Raises one
+    of SITEMAP_ERRORS when the XML is broken, here or part-way through the entries."""
+    # Only leading whitespace stops lxml (before the XML declaration); left alone, the body is
+    # not copied (a sitemap's can be 50 MB), which strip() did for its last newline.
+    sitemap = _NewsSitemap(body.lstrip())
+    kind = {"sitemapindex": "index", "urlset": "urlset"}.get(sitemap.type, "unknown")
+    if kind == "unknown":
+        return kind, iter(())
+    entries = (
+        (d["loc"], parse_when(d.get("publication_date")) or parse_when(d.get("lastmod")))
+        for d in sitemap
+        if d.get("loc")
+    )
+    return kind, entries
+
+
 def parse_sitemap(body: bytes) -> tuple[str, list[tuple[str, datetime | None]]]:
     """('index' | 'urlset' | 'unknown', [(loc, date)]): date = news:publication_date or lastmod."""
     try:
-        sitemap = _NewsSitemap(body.strip())
-        kind = {"sitemapindex": "index", "urlset": "urlset"}.get(sitemap.type, "unknown")
-        if kind == "unknown":
-            return kind, []
-        entries = [
-            (d["loc"], parse_when(d.get("publication_date")) or parse_when(d.get("lastmod")))
-            for d in sitemap
-            if d.get("loc")
-        ]
-    except (etree.XMLSyntaxError, StopIteration):
+        kind, entries = iter_sitemap(body)
+        return kind, list(entries)
+    except SITEMAP_ERRORS:
         return "unknown", []
-    return kind, entries
 
 
 def parse_feed(body: bytes, base_url: str) -> list[tuple[str, datetime | None]]:

@@ -35,6 +35,7 @@ from scrapy import signals
 from scrapy.core.scheduler import Scheduler
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.selector import Selector
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -596,7 +597,30 @@ class PortalSpider(scrapy.Spider):
         if isinstance(body, FetchFailure):
             yield body
             return
-        kind, entries = disc.parse_sitemap(body)
+        # Entries are taken one at a time and only the URLs to request are kept: a sitemap may
+        # list 50,000 articles, and their (URL, date) pairs all at once would be the crawl
+        # process's largest allocation. What a broken sitemap gave before it broke is dropped, as
+        # when it does not open.
+        urls: list[str] = []
+        sitemaps: list[Request] = []
+        old = 0
+        entries: Iterator[tuple[str, datetime | None]] = iter(())
+        try:
+            kind, entries = disc.iter_sitemap(body)
+            for loc, when in entries:
+                loc = urljoin(response.url, loc)
+                if kind == "index":
+                    if not self.too_old(when) and self.allowed(loc):
+                        sitemaps.append(self.sitemap_request(loc))
+                elif self.too_old(when):
+                    old += 1
+                elif self.listed_article(loc) and self.wants_article(loc, response, changed=when):
+                    urls.append(loc)
+        except disc.SITEMAP_ERRORS:
+            kind = "unknown"
+        # Not kept while the requests go out: the body of a .xml.gz sitemap is inflated (and can
+        # be 50 MB), and the parser holds it too.
+        del entries, body
         if kind == "unknown":
             if response.meta.get("probe"):
                 # A guessed location that holds something else (a soft 404): nothing was lost.
@@ -610,19 +634,9 @@ class PortalSpider(scrapy.Spider):
                 status=response.status,
             )
             return
-        urls: list[str] = []
-        for loc, when in entries:
-            loc = urljoin(response.url, loc)
-            if kind == "index":
-                if not self.too_old(when) and self.allowed(loc):
-                    yield self.sitemap_request(loc)
-                continue
-            if self.too_old(when):
-                self.crawler.stats.inc_value("newsarchive/skipped_old")
-                continue
-            if self.listed_article(loc) and self.wants_article(loc, response, changed=when):
-                urls.append(loc)
-        del entries, body
+        yield from sitemaps
+        if old:
+            self.crawler.stats.inc_value("newsarchive/skipped_old", old)
         yield from self._sitemap_requests(urls, response)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
@@ -651,10 +665,23 @@ class PortalSpider(scrapy.Spider):
                 status=response.status,
             )
             return
+        # Everything this listing gives is worked out before the first request goes out, from a
+        # parsed tree of its own (not the one Response.selector keeps for the response's life),
+        # dropped before then. The requests go through Scrapy one by one, a listing's hundred
+        # of them while others' are still processed: with the tree held meanwhile, a crawl's
+        # last minutes (the listings come after the articles, by priority) held dozens of
+        # listing pages' trees at once, and the crawl process grew by 40-70 MB at 50,000
+        # articles (glibc does not give such a peak back).
+        selector = Selector(response)
+        requests = list(self._listing_requests(response, selector))
+        del selector
+        yield from requests
+
+    def _listing_requests(self, response: TextResponse, selector: Selector) -> Iterator[Request]:
         url = response.url
         # Plain lxml elements: a listing has hundreds of links, and a Selector per link is slow.
         anchors = [
-            (a, response.urljoin(a.get("href")).split("#")[0]) for a in self._anchors(response)
+            (a, response.urljoin(a.get("href")).split("#")[0]) for a in self._anchors(selector)
         ]
         articles: dict[str, date | datetime | None] = {}
         for anchor, link in anchors:
@@ -683,8 +710,8 @@ class PortalSpider(scrapy.Spider):
                 yield req
         # Categories: from the start pages' navigation (or the profile's category patterns).
         if response.meta.get("nav"):
-            yield from self._categories(response)
-            yield from self._feeds(response)
+            yield from self._categories(response, selector)
+            yield from self._feeds(response, selector)
         # Pagination stops when everything on the page is older than --since, or after
         # max_listing_depth pages in a row that brought nothing new (max_stale_days for
         # date-indexed listings). Resuming a killed crawl, pages the archive already has do not
@@ -702,13 +729,13 @@ class PortalSpider(scrapy.Spider):
         if limit and stale >= limit:
             self.crawler.stats.inc_value("newsarchive/listing_stopped_nothing_new")
             return
-        next_url = self._next_page(response, anchors)
+        next_url = self._next_page(response, selector, anchors)
         if next_url:
             yield self.listing_request(next_url, stale=stale, chain=chain)
 
     @staticmethod
-    def _anchors(response: TextResponse) -> list[Any]:
-        root = response.selector.root
+    def _anchors(selector: Selector) -> list[Any]:
+        root = selector.root
         if not hasattr(root, "iter"):
             return []
         return [a for a in root.iter("a") if a.get("href")]
@@ -728,12 +755,12 @@ class PortalSpider(scrapy.Spider):
                 return disc.parse_when(str(stamp[0]))
         return None
 
-    def _categories(self, response: Response) -> Iterator[Request]:
+    def _categories(self, response: Response, selector: Selector) -> Iterator[Request]:
         if self._patterns["category_patterns"]:
-            links = [response.urljoin(h) for h in response.css("a[href]::attr(href)").getall()]
+            links = [response.urljoin(h) for h in selector.css("a[href]::attr(href)").getall()]
             cats = [u for u in links if self.is_category(u)]
         else:
-            links = [response.urljoin(h) for h in response.css(NAV_LINKS).xpath("@href").getall()]
+            links = [response.urljoin(h) for h in selector.css(NAV_LINKS).xpath("@href").getall()]
             cats = [
                 u
                 for u in links
@@ -746,10 +773,10 @@ class PortalSpider(scrapy.Spider):
         for url in dict.fromkeys(u.split("#")[0] for u in cats):
             yield self.listing_request(url)
 
-    def _feeds(self, response: Response) -> Iterator[Request]:
+    def _feeds(self, response: Response, selector: Selector) -> Iterator[Request]:
         if self.crawl_rules.get("feeds"):
             return
-        found = response.css(
+        found = selector.css(
             "link[rel=alternate][type*=rss]::attr(href), link[rel=alternate][type*=atom]::attr(href)"
         ).getall()
         urls = [response.urljoin(u) for u in found] or [
@@ -759,12 +786,14 @@ class PortalSpider(scrapy.Spider):
             if self.allowed(url):
                 yield self.feed_request(url, probe=not found)
 
-    def _next_page(self, response: TextResponse, anchors: list[tuple[Any, str]]) -> str | None:
+    def _next_page(
+        self, response: TextResponse, selector: Selector, anchors: list[tuple[Any, str]]
+    ) -> str | None:
         url = response.url
         number = disc.page_number(url)
         candidates: list[str] = [
             response.urljoin(h)
-            for h in response.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
+            for h in selector.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
         ]
         paginating = bool(self._patterns["pagination_patterns"])
         for anchor, link in anchors:
