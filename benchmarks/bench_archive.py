@@ -123,6 +123,12 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=None,
+        help="Commit at least this often (default: the Archive's, as a crawl commits; 0: by count only).",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="Directory to build the archive in and keep.")
     args = parser.parse_args()
@@ -138,7 +144,8 @@ def main() -> int:
 
     generate_seconds = store_seconds = store_cpu = 0.0
     raw_bytes = 0
-    with Archive(db_path, batch_size=args.batch_size) as archive, archive.batch():
+    timing = {} if args.batch_seconds is None else {"batch_seconds": args.batch_seconds}
+    with Archive(db_path, batch_size=args.batch_size, **timing) as archive, archive.batch():
         for n in range(args.articles):
             t0 = time.perf_counter()
             raw, article, site = synthetic_article(n, maker, rng, start)

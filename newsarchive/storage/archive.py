@@ -85,6 +85,15 @@ DEFAULT_BATCH_SIZE = 500
 # A batch commits at least this often: long enough to group a burst of items into one commit,
 # short enough that another writer (a second crawl, an import) waits a fraction of a second.
 DEFAULT_BATCH_SECONDS = 0.2
+# ...or, when committing itself takes long, only after this many times the last commit's time:
+# a commit's cost is mostly per commit, not per item (the full-text index writes a new segment,
+# each touched top list its pages), and it grows with the archive (~0.1-0.3 s at a million
+# articles), so a fixed 0.2 s spent most of a bulk load committing. Commits then take at most
+# about a fifth of the time, and a small archive's commits (a few ms) keep the 0.2 s. Never past
+# MAX_SPACING times batch_seconds (2 s): one slow commit (a checkpoint, a stalled disk) must not
+# hold the write lock, and the items of the open batch, for long.
+COMMIT_SPACING = 4
+MAX_SPACING = 10
 
 OUTCOMES = ("new", "updated", "unchanged", "page")
 PAGE_KINDS = ("article", "listing", "other", "error")
@@ -337,6 +346,7 @@ class Archive:
         self._batch_depth = 0
         self._batch_items = 0
         self._began: float | None = None  # when the open batch transaction began (monotonic)
+        self._commit_seconds = 0.0  # how long the last commit took (see COMMIT_SPACING)
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
         self._flush_error: BaseException | None = None
@@ -486,7 +496,8 @@ class Archive:
         self, size: int | None = None, *, max_seconds: float | None = None
     ) -> Iterator[Archive]:
         """Group writes: one commit per `size` items (default `batch_size`) or per `max_seconds`
-        (default `batch_seconds`, 0.2 s), whichever comes first, instead of one per item.
+        (default `batch_seconds`, 0.2 s; COMMIT_SPACING times the last commit's time when that is
+        longer), whichever comes first, instead of one per item.
 
         Each item stays atomic on its own (a savepoint); items stored before an exception leaves
         the block are committed. A timer thread commits a batch that has been open for
@@ -544,7 +555,7 @@ class Archive:
         interval = max(self.batch_seconds / 4, 0.01)
         while not stop.wait(interval):
             with self._lock:
-                if self._began is None or time.monotonic() - self._began < self.batch_seconds:
+                if not self._batch_due():
                     continue
                 try:
                     self._commit()
@@ -572,6 +583,7 @@ class Archive:
         self._batch_items = 0
 
     def _commit(self) -> None:
+        started = time.monotonic()
         # Raw pages first: a page without its record can be rebuilt, the reverse cannot.
         if self.pages.conn.in_transaction:
             self.pages.conn.commit()
@@ -579,16 +591,23 @@ class Archive:
             index_queued(self.db)
             self.db.conn.commit()
             index_committed(self.db)
+            self._commit_seconds = time.monotonic() - started
         self._began = None
         self._batch_items = 0
+
+    def _batch_due(self) -> bool:
+        """Whether the open batch has been open long enough to commit by time."""
+        if self.batch_seconds <= 0 or self._began is None:
+            return False
+        spacing = min(COMMIT_SPACING * self._commit_seconds, MAX_SPACING * self.batch_seconds)
+        limit = max(self.batch_seconds, spacing)
+        return time.monotonic() - self._began >= limit
 
     def _item_done(self) -> None:
         if not self._batch_depth or self._began is None:
             return
         self._batch_items += 1
-        if self._batch_items >= self.batch_size or (
-            self.batch_seconds > 0 and time.monotonic() - self._began >= self.batch_seconds
-        ):
+        if self._batch_items >= self.batch_size or self._batch_due():
             self._commit()
 
     @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -128,6 +129,31 @@ def test_batch_commits_every_n_items_and_at_the_end(tmp_path):
         # Three items are committed; the last two are still in the open batch.
         assert reader.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
     assert reader.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+    reader.close()
+
+
+def test_batch_commits_by_time_spaced_by_the_last_commits_cost(tmp_path):
+    path = tmp_path / "archive.db"
+    Archive(path).close()
+    reader = sqlite3.connect(path)
+
+    def committed() -> int:
+        return reader.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    with Archive(path, batch_seconds=0.05) as archive, archive.batch(size=1000):
+        archive.store(make_raw(f"{URL}-0"), make_article(f"{URL}-0"), site="warta")
+        time.sleep(0.3)  # past batch_seconds: the timer thread commits the first item
+        assert committed() == 1
+        # A commit that took 0.2 s: the next batch stays open for COMMIT_SPACING times that.
+        archive._commit_seconds = 0.2
+        archive.store(make_raw(f"{URL}-1"), make_article(f"{URL}-1"), site="warta")
+        time.sleep(0.3)
+        archive.store(make_raw(f"{URL}-2"), make_article(f"{URL}-2"), site="warta")
+        assert committed() == 1  # 0.3 s > batch_seconds, < COMMIT_SPACING * 0.2 s
+        deadline = time.monotonic() + 5
+        while committed() < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert committed() == 3  # the timer commits once the spacing is over
     reader.close()
 
 
