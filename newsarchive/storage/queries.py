@@ -151,9 +151,10 @@ def plain_query(text: str) -> str:
 # So the plans' SQL orders by bm25 with each common word's share exact where that word is among
 # the strongest in the article and its single-occurrence value elsewhere; when every list holds
 # all the articles with its word (fewer than TOP_SIZE of them), it is exactly FTS5's bm25 order.
-# planned_search_sql first tries to prove FTS5's exact order from the lists (exact_ranking,
-# below): it can for "mixed" (up to RESOLVE_MAX texts read), and for "tops" where the page
-# allows; the plans' SQL ranks what it cannot. Words
+# plan_search first tries to prove FTS5's exact order from the lists (exact_ranking, below):
+# it can for "mixed" (up to RESOLVE_MAX texts read), and for "tops" where the page allows; the
+# plans' SQL ranks what it cannot, and plan_search says whether the order is exact (an estimate
+# is noted by `newsarchive search`, whose --exact has FTS5 rank every match). Words
 # in over half of the articles weigh almost nothing (FTS5 clamps their idf to 1e-6), so a search
 # of only such words is ordered by how strongly they stand in the article (title first).
 # When the lists cannot fill the page (narrow filters, deep pages), every match is ranked by FTS5.
@@ -253,6 +254,9 @@ def _tops_sql(
     # its word makes every match a candidate), the second half of the UNION
     # ranks every match by FTS5's bm25 instead; otherwise its MATCH is '""', which matches
     # nothing at no cost (FTS5 ranks when the scan starts, before any WHERE term is tested).
+    # Each row says which half it is from (FTS_RANKED_COLUMN): a page is all from one. Ties go
+    # to the higher id in the lists' half, as before, and to the lower in FTS5's, as FTS5 orders
+    # them, so that a page FTS5 ranked is FTS5's page exactly.
     join = " JOIN articles a ON a.id = c.id" if where else ""
     # Per word, a bit of `known` when the article is in its list; else one lookup of that word.
     checks = " AND ".join(
@@ -281,7 +285,7 @@ def _tops_sql(
         )
         SELECT a.id, a.url, a.site, a.title, a.published,
             snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors,
-            -best.gain AS sort
+            -best.gain AS sort, 0 AS fts_ranked, -best.id AS tie
         FROM page AS best
         CROSS JOIN articles_fts ON articles_fts.rowid = best.id
         CROSS JOIN articles a ON a.id = best.id
@@ -290,18 +294,21 @@ def _tops_sql(
         SELECT * FROM (
             SELECT a.id, a.url, a.site, a.title, a.published,
                 snippet(articles_fts, -1, ?, ?, ?, ?) AS snippet, a.category, a.authors,
-                articles_fts.rank AS sort
+                articles_fts.rank AS sort, 1 AS fts_ranked, a.id AS tie
             FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
             WHERE articles_fts MATCH iif((SELECT yes FROM fallback), ?, '""')
                 AND articles_fts.rank MATCH ?{where}
             ORDER BY articles_fts.rank LIMIT ? OFFSET ?
         )
-        ORDER BY sort, id DESC
+        ORDER BY sort, tie
     """
     args = [*words, *(f'"{word}"' for word in words), *params, limit, offset, limit]
     args += [*marks_args, match, *marks_args, match, RANK, *params, limit, offset]
     return sql, args
 
+
+# The column of the tops plan's rows saying whether FTS5 ranked them (see _tops_sql).
+FTS_RANKED_COLUMN = 9
 
 INSTANCES, ROWS = "temp.search_instances", "temp.search_rows"
 
@@ -1022,13 +1029,38 @@ def exact_ranking(
     return None if ranked is None else ranked[offset:]
 
 
-def planned_search_sql(
-    db: Any, query: str, filters: SearchFilters, *, fts: bool = False, **options: Any
-) -> tuple[str, list[Any]]:
-    """search_sql for `query` ranked as search_plan decides, with `options` (marks, limit...).
-    Run it on the connection `db` itself: a mixed plan makes INSTANCES (temp tables) there."""
+@dataclass
+class PlannedSearch:
+    """A search page's SQL and parameters, and whether its order is FTS5's bm25 order exactly
+    (FTS5 ranked it, or the top lists proved it) rather than the plans' estimate from the lists:
+    None when the tops plan's SQL decides as it runs (exact_order reads that from its rows)."""
+
+    sql: str
+    args: list[Any]
+    exact: bool | None
+
+    def exact_order(self, rows: list[Any]) -> bool:
+        """Whether `rows`, this SQL's, are in FTS5's bm25 order."""
+        if self.exact is not None:
+            return self.exact
+        return not rows or bool(rows[0][FTS_RANKED_COLUMN])
+
+
+def plan_search(
+    db: Any,
+    query: str,
+    filters: SearchFilters,
+    *,
+    fts: bool = False,
+    exact: bool = False,
+    **options: Any,
+) -> PlannedSearch:
+    """search_sql for `query` ranked as search_plan decides, with `options` (marks, limit...);
+    `exact`: FTS5 ranks every match whatever the lists (seconds for common words at a million
+    articles). Run it on the connection `db` itself: a mixed plan makes INSTANCES (temp tables)
+    there."""
     match = match_expression(query, fts=fts)
-    plan, rare, _ = search_plan(db, query, fts=fts)
+    plan, rare, _ = ("exact", None, True) if exact else search_plan(db, query, fts=fts)
     instances = plan == "mixed" and _instances(db)
     if plan != "exact":
         limit, offset = options.get("limit", 20), options.get("offset", 0)
@@ -1036,13 +1068,32 @@ def planned_search_sql(
         if ranked is not None:
             marks = options.get("marks", (SNIPPET_OPEN, SNIPPET_CLOSE))
             tokens = options.get("snippet_tokens", SNIPPET_TOKENS)
-            return _ranked_page_sql(ranked[offset:], match, [*marks, SNIPPET_ELLIPSIS, tokens])
-    return search_sql(
+            page = [*marks, SNIPPET_ELLIPSIS, tokens]
+            return PlannedSearch(*_ranked_page_sql(ranked[offset:], match, page), exact=True)
+    sql, args = search_sql(
         match, filters, dense=plan != "exact", rare=rare, instances=instances, **options
     )
+    # The tops SQL ranks by FTS5 itself when the lists cannot fill the page.
+    return PlannedSearch(sql, args, exact=None if plan == "tops" else plan == "exact")
 
 
-def search(
+def planned_search_sql(
+    db: Any, query: str, filters: SearchFilters, *, fts: bool = False, **options: Any
+) -> tuple[str, list[Any]]:
+    """plan_search's SQL and parameters (without whether its order is exact)."""
+    planned = plan_search(db, query, filters, fts=fts, **options)
+    return planned.sql, planned.args
+
+
+@dataclass
+class SearchResults:
+    hits: list[SearchHit]
+    # False: ordered by the plans' estimate from the top lists of common words (see above), which
+    # may differ from FTS5's bm25 order; True: exactly FTS5's order.
+    exact: bool
+
+
+def search_results(
     archive: Archive,
     query: str,
     *,
@@ -1053,21 +1104,29 @@ def search(
     category: str | None = None,
     limit: int = 20,
     fts: bool = False,
-) -> list[SearchHit]:
+    exact: bool = False,
+) -> SearchResults:
     """Articles matching plain words (every word; "quoted phrases" kept), best first (bm25 over
     title, description and body, the title weighing most; common words ranked from their top
-    lists, see above). `fts=True` takes the query as FTS5 syntax instead."""
+    lists, see above), and whether that order is FTS5's exactly. `fts=True` takes the query as
+    FTS5 syntax instead; `exact=True` has FTS5 rank every match (slow for common words)."""
     filters = SearchFilters(site=site, since=since, until=until, author=author, category=category)
-    sql, args = planned_search_sql(archive.db, query, filters, fts=fts, limit=limit)
+    planned = plan_search(archive.db, query, filters, fts=fts, exact=exact, limit=limit)
     try:
-        rows = archive.db.execute(sql, args).fetchall()
+        rows = archive.db.execute(planned.sql, planned.args).fetchall()
     except sqlite3.OperationalError as exc:
         if not fts:
             raise
         raise NewsarchiveError(
             f"search: {query!r} is not valid FTS5 syntax ({exc}); drop --fts to search plain words"
         ) from None
-    return [SearchHit(*row[:7], authors=json.loads(row[7] or "[]")) for row in rows]
+    hits = [SearchHit(*row[:7], authors=json.loads(row[7] or "[]")) for row in rows]
+    return SearchResults(hits, exact=planned.exact_order(rows))
+
+
+def search(archive: Archive, query: str, **options: Any) -> list[SearchHit]:
+    """search_results' hits (`options`: its filters, limit, fts and exact)."""
+    return search_results(archive, query, **options).hits
 
 
 def _fill_expression(column: str) -> str:

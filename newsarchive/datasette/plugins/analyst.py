@@ -25,7 +25,7 @@ from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.storage.queries import SearchFilters, plain_query, planned_search_sql
+from newsarchive.storage.queries import SearchFilters, plain_query, plan_search
 from newsarchive.storage.records import parse_since
 
 # Snippet marks: control characters no article text holds, so the text can be HTML-escaped
@@ -203,15 +203,16 @@ def _date_arg(request: Request, name: str, errors: list[str]) -> str | None:
 
 def _ranked_hits(
     conn: sqlite3.Connection, query: str, filters: SearchFilters, page: int, time_limit_ms: int
-) -> list[dict[str, Any]]:
-    """The page's hits, ranked as `newsarchive search` ranks them (queries.planned_search_sql),
-    on one connection: a mixed plan makes temp tables on the connection its SQL then reads,
-    and Datasette's db.execute may pick another. With Datasette's SQL time limit, over the
-    ranking too (planned_search_sql reads the matches to prove their order)."""
+) -> tuple[list[dict[str, Any]], bool]:
+    """The page's hits, ranked as `newsarchive search` ranks them (queries.plan_search), and
+    whether that order is FTS5's bm25 exactly (else estimated from the top lists), on one
+    connection: a mixed plan makes temp tables on the connection its SQL then reads, and
+    Datasette's db.execute may pick another. With Datasette's SQL time limit, over the ranking
+    too (plan_search reads the matches to prove their order)."""
     sql, args = query, []
     with sqlite_timelimit(conn, time_limit_ms):
         try:
-            sql, args = planned_search_sql(
+            planned = plan_search(
                 conn,
                 query,
                 filters,
@@ -220,6 +221,7 @@ def _ranked_hits(
                 limit=SEARCH_PAGE_SIZE,
                 offset=(page - 1) * SEARCH_PAGE_SIZE,
             )
+            sql, args = planned.sql, planned.args
             cursor = conn.execute(sql, args)
             rows = cursor.fetchall()
         except sqlite3.OperationalError as exc:
@@ -227,7 +229,8 @@ def _ranked_hits(
                 raise QueryInterrupted(exc, sql, args) from None
             raise
     columns = [column[0] for column in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    hits = [dict(zip(columns, row, strict=True)) for row in rows]
+    return hits, planned.exact_order(rows)
 
 
 async def _match_counts(
@@ -291,6 +294,7 @@ async def search_page(request: Request, datasette: Any) -> Response:
         "since": request.args.get("since") or "",
         "until": request.args.get("until") or "",
         "hits": [],
+        "exact_order": True,
         "total": 0,
         "more": False,
         "page": page,
@@ -310,7 +314,7 @@ async def search_page(request: Request, datasette: Any) -> Response:
         except NewsarchiveError as exc:
             errors.append(str(exc))
     if match and not errors:
-        hits = await db.execute_fn(
+        hits, exact_order = await db.execute_fn(
             lambda conn: _ranked_hits(
                 conn, query, filters, page, datasette.setting("sql_time_limit_ms")
             )
@@ -321,6 +325,7 @@ async def search_page(request: Request, datasette: Any) -> Response:
         total, counts = await _match_counts(datasette, db, match, filters)
         context.update(
             hits=hits,
+            exact_order=exact_order,
             # Unknown (None) when counting took too long: a page is full, there may be more.
             total=total,
             more=(total is None and len(hits) == SEARCH_PAGE_SIZE)
