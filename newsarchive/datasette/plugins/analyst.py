@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from datasette.utils import path_with_replaced_args, sqlite_timelimit
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
+from newsarchive.datasette import facet_budget
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage.queries import SearchFilters, plain_query, plan_search
 from newsarchive.storage.records import parse_since
@@ -238,9 +240,12 @@ async def _match_counts(
 ) -> tuple[int | None, dict[str, list[dict[str, Any]]]]:
     """How many articles match, and per site and category (with the other filters applied, so a
     reader can switch site). Counting reads every match, which for a word in most articles of a
-    million-article archive takes seconds: each count gets Datasette's facet time limit, and one
-    that runs out gives no number (None) and, for the filters, the values without counts."""
+    million-article archive takes seconds: the three counts share Datasette's facet time limit
+    (facet_budget's rule for a page's facets), the per-site and per-category ones are not tried
+    past FILTERED_MAX_ROWS matches (each would read every matching row), and a count that runs
+    out gives no number (None) and, for the filters, the values without counts."""
     limit = datasette.setting("facet_time_limit_ms")
+    deadline = time.monotonic() + limit / 1000
     fts_from = (
         "from articles_fts join articles a on a.id = articles_fts.rowid where articles_fts match ?"
     )
@@ -257,14 +262,19 @@ async def _match_counts(
     counts: dict[str, list[dict[str, Any]]] = {}
     for column in ("site", "category"):
         where, params = filters.where(without=column)
-        try:
-            rows = await db.execute(
-                f"select a.{column} as value, count(*) as count {fts_from}{where} "
-                f"group by a.{column} order by count desc, value limit 50",
-                [match, *params],
-                custom_time_limit=limit,
-            )
-        except QueryInterrupted:
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        rows = None
+        if total is not None and total <= facet_budget.FILTERED_MAX_ROWS and left_ms >= 1:
+            try:
+                rows = await db.execute(
+                    f"select a.{column} as value, count(*) as count {fts_from}{where} "
+                    f"group by a.{column} order by count desc, value limit 50",
+                    [match, *params],
+                    custom_time_limit=left_ms,
+                )
+            except QueryInterrupted:
+                rows = None
+        if rows is None:
             rows = await db.execute(
                 f"select distinct {column} as value, null as count from articles "
                 f"where {column} is not null order by value limit 50"
