@@ -125,6 +125,80 @@ class ReextractTarget:
     profile_path: str | None = None
 
 
+class ReextractTargets:
+    """Archive.reextract_targets: the targets sorted in a scratch SQLite file of their own, so
+    memory stays flat whatever the archive's size (at a million articles, Python lists and
+    dicts of them took hundreds of MB), and the archive's files are read once, up front, so no
+    long read holds back their WAL checkpoints while the re-extraction writes.
+
+    The scratch file is SQLite's private temporary database (it is deleted when closed);
+    close() frees it at once, else it goes with the object.
+    """
+
+    def __init__(self) -> None:
+        # "": a private on-disk database; its pages are cached up to cache_size, then spill.
+        # check_same_thread=False as for the archive's own connections (it is never shared).
+        self._scratch = sqlite3.connect("", check_same_thread=False)
+        self._scratch.execute(
+            "CREATE TABLE articles (id INTEGER PRIMARY KEY, page_id INTEGER, site TEXT)"
+        )
+        self._scratch.execute(
+            "CREATE TABLE pages (id INTEGER PRIMARY KEY, run_id INTEGER, block INTEGER)"
+        )
+        self._profiles: dict[int | None, str | None] = {}
+        self._count = 0
+
+    def fill(self, archive: Archive, *, site: str | None, since: str | None) -> None:
+        sql = "SELECT id, page_id, site FROM articles WHERE page_id IS NOT NULL"
+        params: list[Any] = []
+        if site is not None:
+            sql += " AND site = ?"
+            params.append(site)
+        condition, page_params = "", []
+        if since is not None:
+            condition, page_params = " WHERE coalesce(fetched_at, stored_at) >= ?", [since]
+        block = archive._block_columns().split(",")[0]
+        with self._scratch:
+            # Cursors are iterated row by row: nothing here holds more than a row in Python.
+            self._scratch.executemany(
+                "INSERT INTO articles VALUES (?, ?, ?)",
+                archive.db.execute(sql + " ORDER BY id", params),
+            )
+            # A page alone sorts as block -1: before every block.
+            self._scratch.executemany(
+                "INSERT INTO pages VALUES (?, ?, coalesce(?, -1))",
+                archive.pages.execute(
+                    f"SELECT id, run_id, {block} FROM pages{condition} ORDER BY id", page_params
+                ),
+            )
+        for run_id, settings in archive.db.execute("SELECT id, settings FROM crawl_runs"):
+            try:
+                recorded = json.loads(settings or "{}").get("profile")
+            except (ValueError, AttributeError):
+                recorded = None
+            self._profiles[run_id] = recorded if isinstance(recorded, str) and recorded else None
+        self._count = self._scratch.execute(
+            "SELECT count(*) FROM articles JOIN pages ON pages.id = articles.page_id"
+        ).fetchone()[0]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[ReextractTarget]:
+        # SQLite's sorter spills to temporary files past its cache: flat memory here too.
+        rows = self._scratch.execute(
+            "SELECT articles.id, articles.page_id, articles.site, pages.run_id "
+            "FROM articles JOIN pages ON pages.id = articles.page_id "
+            "ORDER BY pages.block, pages.id, articles.id"
+        )
+        profiles = self._profiles
+        for article_id, page_id, site, run_id in rows:
+            yield ReextractTarget(article_id, page_id, site, profiles.get(run_id))
+
+    def close(self) -> None:
+        self._scratch.close()
+
+
 @dataclass
 class ReextractResult:
     """One article rebuilt from its raw page."""
@@ -1093,50 +1167,25 @@ class Archive:
 
     def reextract_targets(
         self, *, site: str | None = None, since: str | None = None
-    ) -> list[ReextractTarget]:
+    ) -> ReextractTargets:
         """The articles to rebuild, each from its latest raw page, with the profile file its
-        crawl ran with.
+        crawl ran with: `len()` is their number, and iterating gives them (again on each pass).
 
         `since` (a date or UTC text, see records.parse_since) keeps the pages fetched (imports:
         stored) on or after it.
 
         In reading order: block by block, and by page id within a block and among pages stored
         alone, so a reader inflates each packed block once (the block cache holds two) instead
-        of once per page when sites' pages interleave.
+        of once per page when sites' pages interleave. Pages alone come first; ties (articles
+        sharing a page) by article id.
         """
-        sql = "SELECT id, page_id, site FROM articles WHERE page_id IS NOT NULL"
-        params: list[Any] = []
-        if site is not None:
-            sql += " AND site = ?"
-            params.append(site)
-        rows = self.db.execute(sql + " ORDER BY id", params).fetchall()
-        condition, page_params = "", []
-        if since is not None:
-            condition, page_params = " WHERE coalesce(fetched_at, stored_at) >= ?", [since]
-        page_runs: dict[int, int | None] = {}
-        page_blocks: dict[int, int] = {}
-        block = self._block_columns().split(",")[0]
-        for page_id, run_id, block_id in self.pages.execute(
-            f"SELECT id, run_id, {block} FROM pages{condition}", page_params
-        ):
-            page_runs[page_id] = run_id
-            if block_id is not None:
-                page_blocks[page_id] = block_id
-        profiles: dict[int, str | None] = {}
-        for run_id, settings in self.db.execute("SELECT id, settings FROM crawl_runs"):
-            try:
-                recorded = json.loads(settings or "{}").get("profile")
-            except (ValueError, AttributeError):
-                recorded = None
-            profiles[run_id] = recorded if isinstance(recorded, str) and recorded else None
-        targets = [
-            ReextractTarget(article_id, page_id, row_site, profiles.get(page_runs[page_id]))
-            for article_id, page_id, row_site in rows
-            if page_id in page_runs
-        ]
-        # Pages alone (block -1) first, in id order, then each block's pages in id order.
-        targets.sort(key=lambda t: (page_blocks.get(t.page_id, -1), t.page_id))
-        return targets
+        scratch = ReextractTargets()
+        try:
+            scratch.fill(self, site=site, since=since)
+        except BaseException:
+            scratch.close()
+            raise
+        return scratch
 
     def article_pages(self, page_id: int) -> list[RawPage]:
         """The raw page `page_id` and, for a multi-page article, its later pages in order."""

@@ -293,3 +293,124 @@ def test_a_killed_worker_fails_only_its_pages_and_the_run_goes_on(tmp_path):
     assert len(rebuilt) == 120 - len(died)
     failures = state(path)["failures"]
     assert len(failures) == len(died) + 1  # + the binary page
+
+
+# --- the targets, streamed in reading order ----------------------------------------------
+
+
+def _reference_targets(archive, site=None, since=None):
+    """What reextract_targets gives, the plain way: every row in memory, then one sort."""
+    from newsarchive.storage import ReextractTarget
+
+    profiles = {}
+    for run_id, settings in archive.db.execute("SELECT id, settings FROM crawl_runs"):
+        import json
+
+        profiles[run_id] = json.loads(settings).get("profile") or None
+    columns = {row[1] for row in archive.pages.execute("PRAGMA table_info(pages)")}
+    block = "block_id" if "block_id" in columns else "NULL"
+    pages = {
+        page_id: (run_id, block_id, fetched or stored)
+        for page_id, run_id, block_id, fetched, stored in archive.pages.execute(
+            f"SELECT id, run_id, {block}, fetched_at, stored_at FROM pages"
+        )
+    }
+    keyed = []
+    for article_id, page_id, row_site in archive.db.execute(
+        "SELECT id, page_id, site FROM articles WHERE page_id IS NOT NULL"
+    ):
+        if page_id not in pages or (site is not None and row_site != site):
+            continue
+        run_id, block_id, when = pages[page_id]
+        if since is not None and when < since:
+            continue
+        target = ReextractTarget(article_id, page_id, row_site, profiles.get(run_id))
+        keyed.append(((-1 if block_id is None else block_id, page_id, article_id), target))
+    return [target for _, target in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def _interleaved_archive(archive):
+    """Three sites' pages interleaved, over two runs (one with a profile, one without) and
+    imports, most packed into several blocks, and newer ones stored alone after the packing."""
+    from datetime import UTC, datetime
+
+    with_profile = archive.start_run("warta", {"profile": "profiles/warta.toml"})
+    without = archive.start_run("kabar", {})
+    runs = {"warta": with_profile, "kabar": without, "suara": None}
+    number = 0
+
+    def store_round(day):
+        nonlocal number
+        for i in range(12):
+            site = ("warta", "kabar", "suara")[i % 3]
+            number += 1
+            url = f"https://{site}.example.id/2024/03/{day:02d}/berita-{number}"
+            body = news_page(
+                f"Berita {number} dari {site}",
+                [f"Paragraf {number}-{j}: " + f"kata{number * 7 + j} " * 60 for j in range(6)],
+            )
+            fetched = datetime(2024, 3, day, 3, 0, tzinfo=UTC)
+            archive.store(
+                make_raw(url, body=body, fetched_at=fetched),
+                make_article(url),
+                site=site,
+                run_id=runs[site],
+            )
+
+    store_round(5)
+    store_round(6)
+    assert archive.pack_pages(block_bytes=20_000).blocks > 2
+    store_round(7)  # stored alone, with ids above every packed page
+
+
+def test_targets_stream_in_block_order_equal_to_a_plain_sort(archive):
+    _interleaved_archive(archive)
+    blocks = archive.pages.execute("SELECT count(DISTINCT block_id) FROM pages").fetchone()[0]
+    assert blocks > 2
+    for filters in (
+        {},
+        {"site": "kabar"},
+        {"since": "2024-03-06T00:00:00Z"},
+        {"site": "warta", "since": "2024-03-07T00:00:00Z"},
+        {"site": "nowhere"},
+    ):
+        expected = _reference_targets(archive, **filters)
+        targets = archive.reextract_targets(**filters)
+        assert len(targets) == len(expected)
+        assert list(targets) == expected
+        assert list(targets) == expected  # a second pass gives the same
+    everything = list(archive.reextract_targets())
+    assert len(everything) == 36
+    # Pages alone (the newest, highest ids) come first, then the blocks, and a run's profile
+    # goes with its pages.
+    alone = {row[0] for row in archive.pages.execute("SELECT id FROM pages WHERE block_id IS NULL")}
+    assert len(alone) == 12
+    assert {t.page_id for t in everything[:12]} == alone
+    assert {t.profile_path for t in everything if t.site == "warta"} == {"profiles/warta.toml"}
+    assert {t.profile_path for t in everything if t.site != "warta"} == {None}
+
+
+def test_targets_from_a_pages_file_from_before_blocks(tmp_path):
+    import sqlite3
+
+    from newsarchive.storage import Archive
+
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        for i in range(3):
+            url = f"{URL}-{i}"
+            archive.store(make_raw(url, body=PAGE), make_article(url), site="warta")
+    # The pages file in its v3 form: bodies in `pages`, no blocks (as test_packing does).
+    conn = sqlite3.connect(tmp_path / "pages.db")
+    conn.executescript(
+        "UPDATE pages SET body = (SELECT data FROM page_bodies b WHERE b.page_id = pages.id);"
+        "DROP TABLE page_bodies; DROP INDEX pages_block; DROP TABLE blocks;"
+        "ALTER TABLE pages DROP COLUMN block_id; ALTER TABLE pages DROP COLUMN block_offset;"
+        "PRAGMA user_version = 3;"
+    )
+    conn.close()
+    with Archive(db, readonly=True) as archive:
+        targets = archive.reextract_targets()
+        assert len(targets) == 3
+        assert list(targets) == _reference_targets(archive)
+        assert [t.page_id for t in targets] == sorted(t.page_id for t in targets)
