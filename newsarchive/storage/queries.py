@@ -348,6 +348,54 @@ def _instances(db: Any) -> bool:
     return True
 
 
+def _rare_hits_sql(match: str, rare: str, rare_words: list[str] | None) -> tuple[str, list[Any]]:
+    """The mixed plan's matches as the CTE `hits` (id, part): the articles matching the whole
+    query, each with the rare phrases' share of its bm25. With `rare_words` (single words, and
+    INSTANCES made on the connection) from their counts in FTS5's instance list, the article
+    lengths and FTS5's article counts, bm25 as FTS5 computes it (its operations in its order, see
+    _Ranking.share) without its per-row lookups; else FTS5's own bm25 over the rare phrases alone
+    (exact too: their full scans are of short lists). Needs the CTE `stats` before it."""
+    weights = ", ".join(str(w) for w in search_tops.WEIGHTS)
+    if rare_words:
+        k1, b = search_tops.K1, search_tops.B
+        cases = " ".join(
+            f"WHEN '{column}' THEN {weight}"
+            for column, weight in zip(FTS_COLUMNS, search_tops.WEIGHTS, strict=True)
+        )
+        return (
+            f"""
+        u AS MATERIALIZED (
+            SELECT v.word, CASE WHEN s.n - w.doc > w.doc
+                THEN ln((s.n - w.doc + 0.5) / (w.doc + 0.5)) ELSE 1e-6 END AS idf
+            FROM ({_word_values(rare_words)}) v JOIN {ROWS} w ON w.term = v.word, stats s
+        ),
+        f AS MATERIALIZED (
+            SELECT i.term, i.doc, sum(CASE i.col {cases} ELSE 0 END) AS freq
+            FROM (SELECT DISTINCT word FROM u) d CROSS JOIN {INSTANCES} i ON i.term = d.word
+            GROUP BY i.term, i.doc
+        ),
+        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
+        hits AS MATERIALIZED (
+            SELECT m.id, sum(u.idf * ((f.freq * {k1 + 1.0!r}) / (f.freq + {k1!r} * ({1 - b!r}
+                + {b!r} * l.length / s.avgdl)))) AS part
+            FROM m CROSS JOIN u JOIN f ON f.term = u.word AND f.doc = m.id
+            JOIN search_lengths l ON l.id = m.id CROSS JOIN stats s
+            GROUP BY m.id
+        )""",
+            [*rare_words, match],
+        )
+    return (
+        f"""
+        r AS MATERIALIZED (
+            SELECT rowid AS id, -bm25(articles_fts, {weights}) AS part
+            FROM articles_fts WHERE articles_fts MATCH ?
+        ),
+        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
+        hits AS MATERIALIZED (SELECT r.id, r.part FROM r JOIN m ON m.id = r.id)""",
+        [rare, match],
+    )
+
+
 def _mixed_sql(
     match: str,
     rare: str,
@@ -361,50 +409,12 @@ def _mixed_sql(
     rare_words: list[str] | None = None,
 ) -> tuple[str, list[Any]]:
     # The articles matching the whole query (FTS5 walks the rare lists, skipping through the
-    # common ones: cheap), each with the rare part's bm25 share and each listed word's.
-    # The rare part: with `rare_words` (single words, and INSTANCES made on the connection),
-    # from their counts in FTS5's instance list, the article lengths and FTS5's article counts:
-    # bm25 as FTS5 computes it, without its per-row lookups; else FTS5's own bm25 over the rare
-    # phrases alone (exact too: their full scans are of short lists).
-    weights = ", ".join(str(w) for w in search_tops.WEIGHTS)
-    if rare_words:
-        k1, b = search_tops.K1, search_tops.B
-        cases = " ".join(
-            f"WHEN '{column}' THEN {weight}"
-            for column, weight in zip(FTS_COLUMNS, search_tops.WEIGHTS, strict=True)
-        )
-        rare_part = f"""
-        u AS MATERIALIZED (
-            SELECT v.word, CASE WHEN s.n - w.doc > w.doc
-                THEN ln((s.n - w.doc + 0.5) / (w.doc + 0.5)) ELSE 1e-6 END AS idf
-            FROM ({_word_values(rare_words)}) v JOIN {ROWS} w ON w.term = v.word, stats s
-        ),
-        f AS MATERIALIZED (
-            SELECT i.term, i.doc, sum(CASE i.col {cases} ELSE 0 END) AS freq
-            FROM (SELECT DISTINCT word FROM u) d CROSS JOIN {INSTANCES} i ON i.term = d.word
-            GROUP BY i.term, i.doc
-        ),
-        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
-        hits AS MATERIALIZED (
-            SELECT m.id, sum(u.idf * f.freq * {k1 + 1} / (f.freq + {k1} * ({1 - b} + {b}
-                * l.length / s.avgdl))) AS part
-            FROM m CROSS JOIN u JOIN f ON f.term = u.word AND f.doc = m.id
-            JOIN search_lengths l ON l.id = m.id CROSS JOIN stats s
-            GROUP BY m.id
-        ),"""
-        rare_args = [*rare_words, match]
-    else:
-        rare_part = f"""
-        r AS MATERIALIZED (
-            SELECT rowid AS id, -bm25(articles_fts, {weights}) AS part
-            FROM articles_fts WHERE articles_fts MATCH ?
-        ),
-        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
-        hits AS MATERIALIZED (SELECT r.id, r.part FROM r JOIN m ON m.id = r.id),"""
-        rare_args = [rare, match]
+    # common ones: cheap), each with the rare part's bm25 share (_rare_hits_sql) and each
+    # listed word's.
+    rare_part, rare_args = _rare_hits_sql(match, rare, rare_words)
     join = " JOIN articles a ON a.id = h.id" if where else ""
     page = f"""
-        WITH {_QUERY_WORDS.format(values=_word_values(words))},{rare_part}
+        WITH {_QUERY_WORDS.format(values=_word_values(words))},{rare_part},
         shares AS MATERIALIZED (
             SELECT h.id, sum({_bm25_terms()}) AS gain
             FROM hits h CROSS JOIN q CROSS JOIN search_top t ON t.id = h.id AND t.list = q.list
@@ -906,43 +916,7 @@ def _mixed_matches_sql(
     """Every match of the mixed plan, best bound first: id, length, the rare part of its bm25
     (exact, as in _mixed_sql), each distinct listed word's count where the article is in that
     word's list, and the bound."""
-    weights = ", ".join(str(w) for w in search_tops.WEIGHTS)
-    k1, b = search_tops.K1, search_tops.B
-    if rare_words:
-        cases = " ".join(
-            f"WHEN '{column}' THEN {weight}"
-            for column, weight in zip(FTS_COLUMNS, search_tops.WEIGHTS, strict=True)
-        )
-        # The rare words' bm25 terms with FTS5's operations in its order (see _Ranking.share).
-        hits = f"""
-        u AS MATERIALIZED (
-            SELECT v.word, CASE WHEN s.n - w.doc > w.doc
-                THEN ln((s.n - w.doc + 0.5) / (w.doc + 0.5)) ELSE 1e-6 END AS idf
-            FROM ({_word_values(rare_words)}) v JOIN {ROWS} w ON w.term = v.word, stats s
-        ),
-        f AS MATERIALIZED (
-            SELECT i.term, i.doc, sum(CASE i.col {cases} ELSE 0 END) AS freq
-            FROM (SELECT DISTINCT word FROM u) d CROSS JOIN {INSTANCES} i ON i.term = d.word
-            GROUP BY i.term, i.doc
-        ),
-        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
-        hits AS MATERIALIZED (
-            SELECT m.id, sum(u.idf * ((f.freq * {k1 + 1.0!r}) / (f.freq + {k1!r} * ({1 - b!r}
-                + {b!r} * l.length / s.avgdl)))) AS part
-            FROM m CROSS JOIN u JOIN f ON f.term = u.word AND f.doc = m.id
-            JOIN search_lengths l ON l.id = m.id CROSS JOIN stats s
-            GROUP BY m.id
-        )"""
-        hits_args: list[Any] = [*rare_words, match]
-    else:
-        hits = f"""
-        r AS MATERIALIZED (
-            SELECT rowid AS id, -bm25(articles_fts, {weights}) AS part
-            FROM articles_fts WHERE articles_fts MATCH ?
-        ),
-        m AS MATERIALIZED (SELECT rowid AS id FROM articles_fts WHERE articles_fts MATCH ?),
-        hits AS MATERIALIZED (SELECT r.id, r.part FROM r JOIN m ON m.id = r.id)"""
-        hits_args = [rare, match]
+    hits, hits_args = _rare_hits_sql(match, rare, rare_words)
     distinct = sorted(set(words))
     index = {word: f"c.f{n}" for n, word in enumerate(distinct)}
     counts = ", ".join(
