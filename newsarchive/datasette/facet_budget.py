@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from datasette.facets import ArrayFacet, Facet
-from datasette.utils import escape_sqlite, path_with_removed_args
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 # ?_all_facets=1: count every facet, however long it takes (not `_facets`: Datasette reads any
 # argument starting with `_facet` as a facet).
@@ -80,17 +80,38 @@ def budget_spent(facet: Facet) -> bool:
     return _DEADLINE_KEY in scope and time.monotonic() >= scope[_DEADLINE_KEY]
 
 
-def not_counted(facet: Facet, column: str, source: str, note: str) -> dict[str, Any]:
-    """A facet_results entry for a facet that was not counted: where its values would be."""
+def facet_entry(
+    facet: Facet, column: str, source: str, values: list[dict[str, Any]], *, truncated: bool
+) -> dict[str, Any]:
+    """A facet_results entry, as Datasette's own facets make them."""
     return {
         "name": column,
         "type": facet.type,
-        "results": [],
+        "results": values,
         "hideable": source != "metadata",
-        "toggle_url": path_with_removed_args(facet.request, {f"_facet_{facet.type}": column}),
-        "truncated": False,
-        "not_counted": note,
+        "toggle_url": facet.ds.urls.path(
+            path_with_removed_args(facet.request, {f"_facet_{facet.type}": column})
+        ),
+        "truncated": truncated,
     }
+
+
+def facet_value(facet: Facet, key: str, value: str, count: int, selected: bool) -> dict[str, Any]:
+    """One value of a facet_results entry; its link adds the filter `key`=`value`, or removes it
+    when `selected`."""
+    change = path_with_removed_args if selected else path_with_added_args
+    return {
+        "value": value,
+        "label": value,
+        "count": count,
+        "toggle_url": facet.ds.absolute_url(facet.request, change(facet.request, {key: value})),
+        "selected": selected,
+    }
+
+
+def not_counted(facet: Facet, column: str, source: str, note: str) -> dict[str, Any]:
+    """A facet_results entry for a facet that was not counted: where its values would be."""
+    return {**facet_entry(facet, column, source, [], truncated=False), "not_counted": note}
 
 
 class _BudgetedDatasette:

@@ -19,10 +19,16 @@ from typing import Any
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.facets import ArrayFacet
-from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils import escape_sqlite
 
 from newsarchive.datasette import ARRAY_VALUE_TABLES
-from newsarchive.datasette.facet_budget import FacetResults, budgeted, unfiltered
+from newsarchive.datasette.facet_budget import (
+    FacetResults,
+    budgeted,
+    facet_entry,
+    facet_value,
+    unfiltered,
+)
 
 
 class LeanArrayFacet(ArrayFacet):
@@ -72,34 +78,13 @@ class LeanArrayFacet(ArrayFacet):
                 timed_out.append(column)
                 continue
             key = f"{column}__arraycontains"
-            values = []
-            for row in rows.rows[:size]:
-                value = str(row["value"])
-                selected = (key, value) in pairs
-                change = path_with_removed_args if selected else path_with_added_args
-                values.append(
-                    {
-                        "value": value,
-                        "label": value,
-                        "count": row["count"],
-                        "toggle_url": self.ds.absolute_url(
-                            self.request, change(self.request, {key: value})
-                        ),
-                        "selected": selected,
-                    }
+            values = [
+                facet_value(
+                    self, key, str(row["value"]), row["count"], (key, str(row["value"])) in pairs
                 )
-            results.append(
-                {
-                    "name": column,
-                    "type": self.type,
-                    "results": values,
-                    "hideable": source != "metadata",
-                    "toggle_url": self.ds.urls.path(
-                        path_with_removed_args(self.request, {f"_facet_{self.type}": column})
-                    ),
-                    "truncated": len(rows) > size,
-                }
-            )
+                for row in rows.rows[:size]
+            ]
+            results.append(facet_entry(self, column, source, values, truncated=len(rows) > size))
         return results, timed_out
 
 

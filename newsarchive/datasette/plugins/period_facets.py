@@ -15,9 +15,9 @@ from typing import Any
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.facets import Facet
-from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils import escape_sqlite
 
-from newsarchive.datasette.facet_budget import budgeted
+from newsarchive.datasette.facet_budget import budgeted, facet_entry, facet_value
 
 
 class PeriodFacet(Facet):
@@ -88,35 +88,11 @@ class PeriodFacet(Facet):
                 timed_out.append(column)
                 continue
             key = self._filter_key(column)
-            values = []
-            for value, count in rows[:size]:
-                selected = args.get(key) == value
-                path = (
-                    path_with_removed_args(self.request, {key: value})
-                    if selected
-                    else path_with_added_args(self.request, {key: value})
-                )
-                values.append(
-                    {
-                        "value": value,
-                        "label": value,
-                        "count": count,
-                        "toggle_url": self.ds.absolute_url(self.request, path),
-                        "selected": selected,
-                    }
-                )
-            results.append(
-                {
-                    "name": column,
-                    "type": self.type,
-                    "results": values,
-                    "hideable": source != "metadata",
-                    "toggle_url": path_with_removed_args(
-                        self.request, {f"_facet_{self.type}": column}
-                    ),
-                    "truncated": len(rows) > size,
-                }
-            )
+            values = [
+                facet_value(self, key, value, count, args.get(key) == value)
+                for value, count in rows[:size]
+            ]
+            results.append(facet_entry(self, column, source, values, truncated=len(rows) > size))
         return results, timed_out
 
 
