@@ -46,17 +46,9 @@ def datasette_page_ms(db: Path, args: dict[str, str]) -> float:
     import asyncio
     from urllib.parse import urlencode
 
-    from datasette.app import Datasette
+    from newsarchive.datasette import served_datasette
 
-    from newsarchive.datasette import PLUGINS_DIR, SETTINGS, TEMPLATES_DIR, load_metadata
-
-    datasette = Datasette(
-        [str(db)],
-        metadata=load_metadata(db.stem),
-        settings=SETTINGS,
-        plugins_dir=str(PLUGINS_DIR),
-        template_dir=str(TEMPLATES_DIR),
-    )
+    datasette = served_datasette(db)
 
     async def fetch() -> float:
         start = time.perf_counter()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from newsarchive.storage.queries import fill_rates_sql
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
 
 METADATA_PATH = Path(__file__).with_name("metadata.yaml")
 PLUGINS_DIR = Path(__file__).with_name("plugins")
@@ -47,3 +50,18 @@ def load_metadata(database_name: str = TEMPLATE_DATABASE) -> dict[str, Any]:
             if item.get("db") == TEMPLATE_DATABASE:
                 item["db"] = database_name
     return metadata
+
+
+def served_datasette(path: Path, **settings: Any) -> Datasette:
+    """The Datasette `newsarchive browse` serves for the archive at `path` (its metadata, plugins,
+    templates and SETTINGS, `settings` over them), in this process: for tests and benchmarks,
+    which request its pages through `datasette.client`."""
+    from datasette.app import Datasette
+
+    return Datasette(
+        [str(path)],
+        metadata=load_metadata(path.stem),
+        settings={**SETTINGS, **settings},
+        plugins_dir=str(PLUGINS_DIR),
+        template_dir=str(TEMPLATES_DIR),
+    )

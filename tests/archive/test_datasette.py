@@ -10,9 +10,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from archive_fixtures import WIB, make_article, make_raw
-from datasette.app import Datasette
 
-from newsarchive.datasette import PLUGINS_DIR, SETTINGS, TEMPLATES_DIR, facet_budget, load_metadata
+from newsarchive.datasette import facet_budget, load_metadata, served_datasette
 from newsarchive.storage import Archive
 
 # Only in the raw pages: if this string shows up in any response, raw HTML leaked.
@@ -50,13 +49,7 @@ def served(tmp_path_factory):
         archive.record_failure(
             "https://kabar.example.id/rusak", "HTTP 500", status=500, site="kabar"
         )
-    datasette = Datasette(
-        [str(path)],
-        metadata=load_metadata(path.stem),
-        settings=SETTINGS,
-        plugins_dir=str(PLUGINS_DIR),
-        template_dir=str(TEMPLATES_DIR),
-    )
+    datasette = served_datasette(path)
 
     def get(url: str):
         async def fetch():
@@ -225,13 +218,7 @@ def test_article_page_shows_a_zone_less_date_as_written(tmp_path):
             url, body="Die Brücke wird gesperrt.", published=datetime(2018, 6, 27, 9, 54)
         )
         archive.store(raw, article, site="seite")
-    datasette = Datasette(
-        [str(path)],
-        metadata=load_metadata(path.stem),
-        settings=SETTINGS,
-        plugins_dir=str(PLUGINS_DIR),
-        template_dir=str(TEMPLATES_DIR),
-    )
+    datasette = served_datasette(path)
 
     async def fetch(address: str):
         return await datasette.client.get(address)
@@ -257,13 +244,7 @@ def test_search_page_answers_without_counts_that_take_too_long(tmp_path, monkeyp
             archive.store(make_raw(url), make_article(url, title=body, body=body), site=site)
 
     def search_page(limit_ms: int) -> str:
-        datasette = Datasette(
-            [str(path)],
-            metadata=load_metadata(path.stem),
-            settings={**SETTINGS, "facet_time_limit_ms": limit_ms},
-            plugins_dir=str(PLUGINS_DIR),
-            template_dir=str(TEMPLATES_DIR),
-        )
+        datasette = served_datasette(path, facet_time_limit_ms=limit_ms)
         response = asyncio.run(datasette.client.get("/-/search?q=beras&since=2024-01-01"))
         assert response.status_code == 200
         return response.text

@@ -13,7 +13,7 @@ from datasette.app import Datasette
 from datasette.facets import ColumnFacet
 from datasette.utils.asgi import Request
 
-from newsarchive.datasette import PLUGINS_DIR, SETTINGS, TEMPLATES_DIR, load_metadata
+from newsarchive.datasette import served_datasette
 from newsarchive.datasette.facet_budget import (
     FILTERED_MAX_ROWS,
     OUT_OF_TIME,
@@ -70,16 +70,6 @@ def archive_path(tmp_path_factory):
     return path
 
 
-def datasette_for(path, **settings) -> Datasette:
-    return Datasette(
-        [str(path)],
-        metadata=load_metadata(path.stem),
-        settings={**SETTINGS, **settings},
-        plugins_dir=str(PLUGINS_DIR),
-        template_dir=str(TEMPLATES_DIR),
-    )
-
-
 def get(datasette: Datasette, url: str):
     response = asyncio.run(datasette.client.get(url))
     assert response.status_code == 200, response.text[:500]
@@ -92,7 +82,7 @@ SEARCH_CLAUSE = (
 
 
 def test_search_walks_the_date_index_only_when_many_articles_match(archive_path):
-    datasette = datasette_for(archive_path)
+    datasette = served_datasette(archive_path)
     get(datasette, "/")  # Datasette registers its SQL functions (escape_fts) on start-up
     database = archive_path.stem
 
@@ -126,7 +116,7 @@ def test_search_walks_the_date_index_only_when_many_articles_match(archive_path)
 
 def test_search_page_uses_the_planned_clause(archive_path):
     data = get(
-        datasette_for(archive_path), "/archive/articles.json?_search=harga&_shape=objects"
+        served_datasette(archive_path), "/archive/articles.json?_search=harga&_shape=objects"
     ).json()
     assert data["filtered_table_rows_count"] == ARTICLES
     # 60 matches: well under the threshold of the walk.
@@ -137,7 +127,7 @@ def test_search_page_uses_the_planned_clause(archive_path):
 def test_facets_share_one_budget_and_say_when_they_ran_out(archive_path):
     """With a budget of 1 ms the page's facets run out: each stays in facet_results, empty, with
     a note, and the page offers to count them all; `_all_facets=1` then counts every one."""
-    datasette = datasette_for(archive_path, facet_time_limit_ms=1)
+    datasette = served_datasette(archive_path, facet_time_limit_ms=1)
     data = get(datasette, "/archive/articles.json").json()
     facets = data["facet_results"].values()
     assert {(facet["name"], facet["type"]) for facet in facets} == FACETS
@@ -158,7 +148,7 @@ def test_facets_share_one_budget_and_say_when_they_ran_out(archive_path):
 
 
 def test_facets_that_would_read_too_many_rows_are_not_run(archive_path):
-    datasette = datasette_for(archive_path)
+    datasette = served_datasette(archive_path)
 
     def reason(facet_class, query: str, rows: int | None, filtered: bool) -> str | None:
         where = " where site = :p0" if filtered else ""
@@ -184,7 +174,7 @@ def test_facets_that_would_read_too_many_rows_are_not_run(archive_path):
 def test_period_facets_count_dates_and_times_alike(archive_path):
     """The day and month facets read the newest dates and sum them into periods; over a column of
     times (two a day here) they fall back to grouping by the period, with the same counts."""
-    datasette = datasette_for(archive_path)
+    datasette = served_datasette(archive_path)
     facets = get(
         datasette,
         "/archive/articles.json?_facet_day=published_utc&_facet_month=published_utc&_facet_size=2",
@@ -209,7 +199,7 @@ def test_period_facets_count_dates_and_times_alike(archive_path):
 def test_array_filters_look_articles_up_in_the_values_tables(archive_path):
     """`authors__arraycontains=` gets a clause on article_authors (indexed) beside Datasette's
     json_each() filter: the same articles, without reading every row's array."""
-    datasette = datasette_for(archive_path)
+    datasette = served_datasette(archive_path)
     url = "/archive/articles.json?_shape=objects&_size=max&authors__arraycontains="
     data = get(datasette, url + "Penulis+1").json()
     assert "from article_authors where author = trim(:na_authors_0)" in data["query"]["sql"]

@@ -20,11 +20,10 @@ from datetime import datetime, timedelta
 import pytest
 from archive_fixtures import WIB, make_article, make_raw
 from click.testing import CliRunner
-from datasette.app import Datasette
 
 from newsarchive.cli import cli
 from newsarchive.cli.archive import ESTIMATED_ORDER_NOTE
-from newsarchive.datasette import PLUGINS_DIR, SETTINGS, TEMPLATES_DIR, load_metadata
+from newsarchive.datasette import served_datasette
 from newsarchive.storage import Archive, queries, search_tops
 from newsarchive.storage.queries import (
     RANK,
@@ -208,13 +207,7 @@ def test_help_says_exact_is_slower(tmp_path):
 
 def test_the_search_page_shows_the_note_only_for_an_estimated_order(listed):
     """The Datasette search page (20 hits a page) ranks as `newsarchive search` and says so."""
-    datasette = Datasette(
-        [str(listed)],
-        metadata=load_metadata(listed.stem),
-        settings=SETTINGS,
-        plugins_dir=str(PLUGINS_DIR),
-        template_dir=str(TEMPLATES_DIR),
-    )
+    datasette = served_datasette(listed)
 
     def page(query: str) -> str:
         response = asyncio.run(datasette.client.get(f"/-/search?q={query.replace(' ', '+')}"))
