@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from newsarchive.items import Article, Contributor, RawPage
 
@@ -67,3 +69,15 @@ def make_raw(
 ) -> RawPage:
     kwargs.setdefault("fetched_at", datetime(2024, 3, 5, 3, 0, tzinfo=UTC))
     return RawPage(url=url, body=body, **kwargs)
+
+
+def roll_pages_file_back_to_v3(pages: Path) -> None:
+    """Turn a pages file into its v3 form, from before blocks: bodies in `pages`, no blocks."""
+    conn = sqlite3.connect(pages)
+    conn.executescript(
+        "UPDATE pages SET body = (SELECT data FROM page_bodies b WHERE b.page_id = pages.id);"
+        "DROP TABLE page_bodies; DROP INDEX pages_block; DROP TABLE blocks;"
+        "ALTER TABLE pages DROP COLUMN block_id; ALTER TABLE pages DROP COLUMN block_offset;"
+        "PRAGMA user_version = 3;"
+    )
+    conn.close()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from archive_fixtures import make_article, make_raw, news_page
+from archive_fixtures import make_article, make_raw, news_page, roll_pages_file_back_to_v3
 
 from newsarchive.storage import Archive
 from newsarchive.storage import archive as archive_module
@@ -82,16 +82,8 @@ def test_a_pages_file_from_before_blocks_is_read_and_packed(tmp_path) -> None:
     with Archive(db) as archive:
         archive.store(make_raw(url, body=_page(1)), make_article(url), site="warta")
         archive.store(make_raw(url + "-2", body=_page(2)), make_article(url + "-2"), site="warta")
-    # Roll the pages file back to its v3 form: bodies in `pages`, no blocks.
     pages = tmp_path / "pages.db"
-    conn = sqlite3.connect(pages)
-    conn.executescript(
-        "UPDATE pages SET body = (SELECT data FROM page_bodies b WHERE b.page_id = pages.id);"
-        "DROP TABLE page_bodies; DROP INDEX pages_block; DROP TABLE blocks;"
-        "ALTER TABLE pages DROP COLUMN block_id; ALTER TABLE pages DROP COLUMN block_offset;"
-        "PRAGMA user_version = 3;"
-    )
-    conn.close()
+    roll_pages_file_back_to_v3(pages)
     with Archive(db, readonly=True) as archive:
         assert archive.raw_page(archive.page_id_for_url(url))[1] == _page(1)
     with Archive(db) as archive:  # migrated on opening for writing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from archive_fixtures import make_article, make_raw, news_page
+from archive_fixtures import make_article, make_raw, news_page, roll_pages_file_back_to_v3
 
 from newsarchive.extract import EXTRACTOR_VERSION, extract_article
 from newsarchive.importing import import_page, reextract
@@ -391,7 +391,6 @@ def test_targets_stream_in_block_order_equal_to_a_plain_sort(archive):
 
 
 def test_targets_from_a_pages_file_from_before_blocks(tmp_path):
-    import sqlite3
 
     from newsarchive.storage import Archive
 
@@ -400,15 +399,7 @@ def test_targets_from_a_pages_file_from_before_blocks(tmp_path):
         for i in range(3):
             url = f"{URL}-{i}"
             archive.store(make_raw(url, body=PAGE), make_article(url), site="warta")
-    # The pages file in its v3 form: bodies in `pages`, no blocks (as test_packing does).
-    conn = sqlite3.connect(tmp_path / "pages.db")
-    conn.executescript(
-        "UPDATE pages SET body = (SELECT data FROM page_bodies b WHERE b.page_id = pages.id);"
-        "DROP TABLE page_bodies; DROP INDEX pages_block; DROP TABLE blocks;"
-        "ALTER TABLE pages DROP COLUMN block_id; ALTER TABLE pages DROP COLUMN block_offset;"
-        "PRAGMA user_version = 3;"
-    )
-    conn.close()
+    roll_pages_file_back_to_v3(tmp_path / "pages.db")
     with Archive(db, readonly=True) as archive:
         targets = archive.reextract_targets()
         assert len(targets) == 3
