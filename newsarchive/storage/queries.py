@@ -310,7 +310,7 @@ def _tops_sql(
 # The column of the tops plan's rows saying whether FTS5 ranked them (see _tops_sql).
 FTS_RANKED_COLUMN = 9
 
-INSTANCES, ROWS = "temp.search_instances", "temp.search_rows"
+INSTANCES, ROWS = search_tops.INSTANCES, "temp.search_rows"
 
 
 def instances_sql() -> list[str]:
@@ -318,8 +318,7 @@ def instances_sql() -> list[str]:
     article counts (term, doc, cnt), which the mixed plan reads a rare word's counts from: temp
     tables, so they work read-only too."""
     return [
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {INSTANCES} "
-        "USING fts5vocab(main, articles_fts, instance)",
+        search_tops.CREATE_INSTANCES,
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {ROWS} USING fts5vocab(main, articles_fts, row)",
     ]
 

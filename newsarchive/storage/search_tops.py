@@ -526,8 +526,13 @@ def _varints(blob: bytes) -> list[int]:
     return values
 
 
-# FTS5's instance list (term, doc, col, offset) on a writing connection, for make_lists.
-_INSTANCES = "temp.search_tops_instances"
+# FTS5's instance list (term, doc, col, offset) as a temp table of the connection (temp, so it can
+# be made on a read-only connection too): make_lists reads a new list's counts from it, and
+# queries.py a rare word's.
+INSTANCES = "temp.search_instances"
+CREATE_INSTANCES = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {INSTANCES} USING fts5vocab(main, articles_fts, instance)"
+)
 
 
 def make_lists(conn: sqlite3.Connection, words: list[str], state: Upkeep | None = None) -> None:
@@ -563,7 +568,7 @@ def make_lists(conn: sqlite3.Connection, words: list[str], state: Upkeep | None 
     by_instances = f"""
         WITH g AS (
             SELECT i.doc AS id, l.length, sum(CASE i.col {weighted} END) AS freq
-            FROM {_INSTANCES} i CROSS JOIN search_lengths l ON l.id = i.doc
+            FROM {INSTANCES} i CROSS JOIN search_lengths l ON l.id = i.doc
             WHERE i.term = ? GROUP BY i.doc
         )
         {best_sql}
@@ -582,10 +587,7 @@ def make_lists(conn: sqlite3.Connection, words: list[str], state: Upkeep | None 
         {best_sql}
         """
     if any(word.isascii() for word in words):
-        conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {_INSTANCES} "
-            "USING fts5vocab(main, articles_fts, instance)"
-        )
+        conn.execute(CREATE_INSTANCES)
     for word in words:
         # Its exact count (it was counted from a sample), read from the index: a short list.
         count = conn.execute(
