@@ -578,10 +578,9 @@ class _Ranking:
     words: dict[str, tuple[int, float, float, int]]
 
     def share(self, word: str, freq: float, length: int) -> float:
-        # FTS5's bm25 term for one phrase (fts5_aux.c), its operations in its order.
-        k1, b = search_tops.K1, search_tops.B
-        idf = self.words[word][2]
-        return idf * ((freq * (k1 + 1.0)) / (freq + k1 * (1 - b + b * length / self.avgdl)))
+        # FTS5's bm25 term for one phrase (fts5_aux.c): idf times the impact, its operations in
+        # FTS5's order.
+        return self.words[word][2] * search_tops.impact(freq, length, self.avgdl)
 
     def outside_all(self, phrases: list[str]) -> float:
         """The most an article in none of the lists can score. At any length, a count whose
