@@ -121,9 +121,17 @@ def idf(docs: int, articles: int) -> float:
     return value if value > 0 else 1e-6
 
 
+# Only the listed words (a few thousand of the 100,000s): a word first seen, rare, must not write
+# an index entry at a random place (schema v8; v7 had `list INTEGER UNIQUE`).
+SEARCH_WORDS_LIST_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS search_words_list ON search_words(list) "
+    "WHERE list IS NOT NULL"
+)
+
+
 def create_tables(conn: sqlite3.Connection) -> None:
     conn.executescript(
-        """
+        f"""
         CREATE TABLE IF NOT EXISTS search_stats (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             docs INTEGER NOT NULL,
@@ -133,9 +141,10 @@ def create_tables(conn: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS search_words (
             word TEXT PRIMARY KEY,
             docs INTEGER NOT NULL,
-            list INTEGER UNIQUE,
+            list INTEGER,
             floor REAL
         ) WITHOUT ROWID;
+        {SEARCH_WORDS_LIST_INDEX};
         -- Every indexed article's length in tokens (bm25's D), for the rare words of a
         -- search, whose counts come from FTS5's own instance list (see queries.py).
         CREATE TABLE IF NOT EXISTS search_lengths (

@@ -277,3 +277,57 @@ def test_sampled_counts_still_list_every_common_word(tmp_path, common, monkeypat
         article = make_article(url, title="Sekolah baru", body="Sekolah dibuka di kota.")
         assert archive.store(make_raw(url), article, site="warta") == "updated"
         check_counts(archive, sampled=True)
+
+
+def test_v7_archive_upgrades_to_lean_indexes_with_its_lists_intact(tmp_path, common, monkeypatch):
+    """v8: search_words.list indexed for the listed words only (v7 indexed every word), the
+    authors-text index dropped, the browsing indexes added; lists, counts and results unchanged."""
+    monkeypatch.setattr(search_tops, "TOP_SIZE", 5)
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        fill(archive)
+    connection = sqlite3.connect(path)
+    tables = ("search_words", "search_top")
+    before = {t: connection.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables}
+    connection.executescript(
+        """
+        DROP INDEX articles_category_published_utc; DROP INDEX articles_site_category;
+        DROP INDEX articles_site_published_date; DROP INDEX search_words_list;
+        CREATE INDEX articles_category ON articles(category);
+        CREATE INDEX articles_authors ON articles(authors);
+        CREATE TABLE v7 (word TEXT PRIMARY KEY, docs INTEGER NOT NULL, list INTEGER UNIQUE,
+            floor REAL) WITHOUT ROWID;
+        INSERT INTO v7 SELECT * FROM search_words; DROP TABLE search_words;
+        ALTER TABLE v7 RENAME TO search_words;
+        PRAGMA user_version = 7;
+        """
+    )
+    connection.close()
+    with Archive(path, readonly=True) as archive:
+        old = [hit.id for hit in search(archive, "yang dan", limit=8)]
+    with Archive(path) as archive:
+        db = archive.db
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(ARCHIVE_MIGRATIONS)
+        indexes = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        assert {"articles_site_category", "articles_site_published_date"} <= indexes
+        assert {
+            "articles_authors",
+            "articles_category",
+            "sqlite_autoindex_search_words_2",
+        }.isdisjoint(indexes)
+        assert {
+            t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in tables
+        } == before
+        listed = db.execute("SELECT count(*) FROM search_words WHERE list IS NOT NULL").fetchone()[
+            0
+        ]
+        entries = db.execute(
+            "SELECT count(*) FROM search_words INDEXED BY search_words_list WHERE list IS NOT NULL"
+        ).fetchone()[0]
+        assert entries == listed > 0
+        assert [hit.id for hit in search(archive, "yang dan", limit=8)] == old
+        check_counts(archive)
+        with pytest.raises(sqlite3.IntegrityError):  # still one word a list
+            db.execute("UPDATE search_words SET list = 0 WHERE list = 1")
