@@ -355,10 +355,14 @@ def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> N
     gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
     assert len(gaps) > 20
     # Redis grants starts at least `delay` apart; what the server sees adds the jitter of each
-    # worker's event loop between the grant and the bytes on the wire (a few tens of ms).
-    # Three workers each keeping the delay on their own would start ~3 requests per delay.
-    assert gaps[0] >= delay * 0.7, gaps[:5]
-    assert gaps[len(gaps) // 10] >= delay * 0.9, gaps[:5]
+    # worker's event loop between the grant and the bytes on the wire (a few tens of ms, more
+    # on a loaded machine: a request sent late shortens the gap after it by as much as it
+    # lengthened the one before). Over three requests in a row that jitter is paid once, not
+    # twice: their span is >= 2 delays less one jitter. Three workers each keeping the delay
+    # on their own would start ~3 requests per delay (spans of ~0.7 delay).
+    spans = sorted(c - a for a, c in zip(times, times[2:], strict=False))
+    assert spans[0] >= delay * 1.5, spans[:5]
+    assert gaps[len(gaps) // 10] >= delay * 0.7, gaps[:5]
     assert times[-1] - times[0] >= delay * len(gaps) * 0.98
 
 
