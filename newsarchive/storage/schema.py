@@ -380,7 +380,7 @@ def _archive_v8(db: sqlite_utils.Database) -> None:
     alone. The index on the authors JSON text goes: author facets and filters read
     article_authors (v4), and it was one of the few indexes every insert writes at a random place
     (a page written per article at a million articles); so does the index of search_words.list
-    over every word, rare ones included, now over the listed words only. Two minutes at a
+    over every word, rare ones included, now over the listed words only. About 10 s at a
     million articles."""
     if db.execute(
         "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_autoindex_search_words_2'"
