@@ -12,7 +12,9 @@ copy is packed as `newsarchive compact` packs (Archive.pack_pages, then VACUUM):
 - old: the layout before issue 13's work: per-site blocks only (SHARED_SHARE 0: every site packs
   alone), level 9, a pages.db of 4 kB pages, whole blocks inflated to read a page;
 - new: small sites in shared blocks (sites side by side by host name), a pages.db of 1 kB pages,
-  pages read by streaming their block only to the page's end.
+  pages read by streaming their block only to the page's end;
+- relevel (for each level of --levels but 9): the new layout packed at 9, as a crawl's end leaves
+  it, then packed again at that level (`newsarchive compact --level N`).
 
 The demo portal is crawled once with `newsarchive demo` (new code: packed when the crawl ends);
 the old layout is the same file rebuilt with 4 kB pages (one site: per-site and shared blocks are
@@ -80,6 +82,7 @@ def load(files: list[Path], folder: Path) -> None:
 def compact(folder: Path, layout: str, level: int) -> dict:
     """Pack as `newsarchive compact` does, in the old or the new layout; sizes and timings."""
     pages_db = folder / "pages.db"
+    relevel = layout == "relevel"
     if layout == "new":
         set_page_size(pages_db, archive_module.PAGES_PAGE_SIZE)
     saved = archive_module.SHARED_SHARE
@@ -88,7 +91,7 @@ def compact(folder: Path, layout: str, level: int) -> dict:
     try:
         with Archive(folder / "archive.db", create=False) as archive:
             cpu, wall = time.process_time(), time.perf_counter()
-            result = archive.pack_pages(level=level)
+            result = archive.pack_pages(level=level, relevel=relevel)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             archive.pages.execute("PRAGMA auto_vacuum = INCREMENTAL")
             archive.pages.execute("VACUUM")
@@ -102,8 +105,8 @@ def compact(folder: Path, layout: str, level: int) -> dict:
             if hashlib.sha256(row["body"]).hexdigest() != row["sha256"]:
                 raise SystemExit(f"{folder}: page {row['id']} does not read back")
             checked += 1
-        read_ms = read_times(archive, layout)
-        whole_ms = read_times(archive, "old") if layout == "new" else None
+        read_ms = read_times(archive, "old" if layout == "old" else "new")
+        whole_ms = read_times(archive, "old") if layout != "old" else None
         shared = archive.pages.execute(
             "SELECT count(*), coalesce(sum(raw_size), 0) FROM blocks WHERE site IS NULL"
         ).fetchone()
@@ -159,7 +162,7 @@ def line(name: str, layout: str, level: int, m: dict) -> str:
     if m.get("whole_ms") is not None:
         read += f" (whole block inflated: {m['whole_ms']:.1f} ms)"
     return (
-        f"{name:6s} {layout:3s} L{level:<2d} {m['raw'] / 1e6:7.2f} MB  bodies {m['bodies']:6.2%}  "
+        f"{name:6s} {layout:7s} L{level:<2d} {m['raw'] / 1e6:7.2f} MB  bodies {m['bodies']:6.2%}  "
         f"file {m['file']:6.2%} ({m['file_bytes'] / 1e6:6.2f} MB)  pack {mb_s:6.1f} MB/CPU-s "
         f"({per_gb:5.0f} s/GB)  read 1 page {read}  {m['blocks']} blocks, {shared}, "
         f"{m['pages']} pages sha256-checked"
@@ -188,9 +191,10 @@ def main() -> None:
             print(f"{part}: imported {len(files)} files in {time.perf_counter() - start:.1f} s",
                   flush=True)  # fmt: skip
             runs = [("old", 9)] + [("new", level) for level in levels]
+            runs += [("relevel", level) for level in levels if level != 9 and 9 in levels]
             for layout, level in runs:
                 folder = root / part / f"{layout}-{level}"
-                shutil.copytree(loose, folder)
+                shutil.copytree(root / part / "new-9" if layout == "relevel" else loose, folder)
                 print(line(part, layout, level, compact(folder, layout, level)), flush=True)
         if not args.no_demo:
             demo(root)

@@ -152,6 +152,62 @@ def test_packing_an_older_layout_moves_small_sites_into_shared_blocks(tmp_path, 
         assert archive.pack_pages().blocks == 0  # nothing left to do
 
 
+def test_packing_at_another_level_repacks_every_block_and_a_crawls_pack_keeps_it(tmp_path):
+    """`compact --level 19`: the blocks a crawl's end made at 9 (a big site's own, the shared
+    one) are packed again at 19, smaller, every page intact; doing it again finds nothing to do,
+    and the next crawl's pack (at 9, no relevel) leaves the level-19 blocks as they are."""
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        bodies = _store_site(archive, "warta", 30)
+        for site in ("kabar", "suara"):
+            bodies.update(_store_site(archive, site, 2))
+        archive.pack_pages(block_bytes=200_000)
+        archive.pack_pages(block_bytes=200_000)  # warta's small last block joins the shared one
+        assert archive.pack_pages(block_bytes=200_000).pages == 0
+        codecs = archive.pages.execute("SELECT DISTINCT compression FROM blocks").fetchall()
+        assert codecs == [("zstd-9-block",)]
+        stored_at_9 = archive.stored_page_bytes()
+        assert archive.pack_pages(block_bytes=200_000, level=19, relevel=True).pages == 34
+        blocks = archive.pages.execute("SELECT site, compression, pages FROM blocks").fetchall()
+        assert {codec for _, codec, _ in blocks} == {"zstd-19-block"}
+        assert sum(n for _, _, n in blocks) == 34
+        assert archive.stored_page_bytes() < stored_at_9
+        _check_all(archive, bodies)
+        assert archive.pack_pages(block_bytes=200_000, level=19, relevel=True).pages == 0
+        own = "SELECT id, compression FROM blocks WHERE site = 'warta'"
+        warta_blocks = archive.pages.execute(own).fetchall()
+        bodies.update(_store_site(archive, "harian", 2))  # a later crawl's pages, then its pack
+        assert archive.pack_pages(block_bytes=200_000).pages >= 2  # into the shared block
+        assert archive.pages.execute(own).fetchall() == warta_blocks  # left at 19
+        assert {codec for _, codec in warta_blocks} == {"zstd-19-block"}
+        assert archive.pages.execute(
+            "SELECT count(*) FROM pages WHERE compression != ?", [IN_BLOCK]
+        ).fetchone() == (0,)
+        _check_all(archive, bodies)
+
+
+def test_compact_level_packs_every_block_at_that_level(tmp_path):
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        bodies = {**_store_site(archive, "warta", 3), **_store_site(archive, "kabar", 2)}
+        archive.pack_pages()
+
+    def compact(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "newsarchive", "compact", *args, "--db", str(db)]
+        return subprocess.run(command, capture_output=True, text=True)
+
+    done = compact("--level", "12")
+    assert done.returncode == 0, done.stderr
+    assert "5 pages packed into 1 blocks" in done.stdout
+    with Archive(db) as archive:
+        codecs = archive.pages.execute("SELECT compression FROM blocks").fetchall()
+        assert codecs == [("zstd-12-block",)]
+        _check_all(archive, bodies)
+    bad = compact("--level", "30")
+    assert bad.returncode == 2 and "Invalid value for '--level'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_a_page_is_read_by_inflating_its_block_only_to_its_end(tmp_path) -> None:
     rng = random.Random(5)
     # Pages that do not shrink much, so the block's frame is many reading steps long.
