@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from newsarchive.extract.body import extract_body
 from newsarchive.extract.bylines import find_contributors
 from newsarchive.extract.dates import WIB, find_dates
-from newsarchive.extract.document import Document, parse_document
+from newsarchive.extract.document import Document, clear_script_text, parse_document
 from newsarchive.extract.fields import (
     find_canonical_url,
     find_category,
@@ -74,12 +74,16 @@ def extract_article(
 
     # Metadata is read from the intact tree; body extraction cuts chrome out of it afterwards.
     art.title, art.sources["title"] = find_title(doc, selectors)
+    # The date finder reads the page with its script text: its date-line tests measure an
+    # element's whole text (a toolbar that holds a script is no date line), and its records stay
+    # as they were. The finders after it read the page without (clear_script_text).
+    dates = find_dates(doc, fetched_at=fetched_at, default_tz=default_tz, selectors=selectors)
+    clear_script_text(doc)
     contributors, source = find_contributors(doc, selectors=selectors)
     art.contributors = contributors
     art.authors = [c.name for c in contributors if c.role in ("author", "reporter", "agency")]
     if source:
         art.sources["authors"] = source
-    dates = find_dates(doc, fetched_at=fetched_at, default_tz=default_tz, selectors=selectors)
     for name in ("published", "modified"):
         value = getattr(dates, name)
         if value is not None:

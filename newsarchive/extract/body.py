@@ -36,10 +36,10 @@ from lxml import etree
 
 from newsarchive.extract.chrome import (
     DEFAULT_INSERT_RE,
-    DIGITS,
     INSERT_MAX_CHARS,
     JUNK_TAGS,
     Block,
+    attr_key,
     compile_insert_labels,
     element_kind,
     element_markup,
@@ -541,7 +541,7 @@ def _body_attr(value: str) -> bool:
     """A class or id value names a body container (cached; numbers do not matter)."""
     hit = _body_attr_cache.get(value)
     if hit is None:
-        key = DIGITS.sub("0", value.lower())
+        key = attr_key(value)
         hit = _body_attr_cache.get(key)
         if hit is None:
             hit = any(len(t) < 60 and BODY_CLASS.fullmatch(t) for t in key.split())

@@ -242,6 +242,21 @@ _attr_cache: dict[str, str | None] = {}
 # Numbers in class and id values (`post-2551586`): dropped from cache keys.
 DIGITS = re.compile(r"\d+")
 _MISSING: Any = object()
+_attr_keys: dict[str, str] = {}
+
+
+def attr_key(value: str) -> str:
+    """A class or id value as the name caches key it: lowercased, its numbers 0. Ids and classes
+    carry numbers (`post-2551586`, `div-gpt-ad-1572507980488-0`); the same name with other
+    numbers is the same name. Remembered: attr_kind and the body finder's test for body
+    containers ask it of the same values, and a batch of pages from many sites misses their
+    caches on most values of each page."""
+    key = _attr_keys.get(value)
+    if key is None:
+        key = DIGITS.sub("0", value.lower())
+        if len(_attr_keys) < 50_000:
+            _attr_keys[value] = key
+    return key
 
 
 def attr_kind(value: str) -> str | None:
@@ -250,9 +265,7 @@ def attr_kind(value: str) -> str | None:
         return _attr_cache[value]
     except KeyError:
         pass
-    # Ids and classes carry numbers (`post-2551586`, `div-gpt-ad-1572507980488-0`); the same name
-    # with other numbers is the same kind, so the cache is keyed without them.
-    key = DIGITS.sub("0", value.lower())
+    key = attr_key(value)
     kind = _attr_cache.get(key, _MISSING)
     if kind is _MISSING:
         kind = None
