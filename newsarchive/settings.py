@@ -54,6 +54,9 @@ RETRY_AFTER_MAX = 300.0  # never sleep longer than this on a Retry-After header
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newsarchive.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's offsite filter, without a parsed URL kept per request waiting in the queue.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newsarchive.middlewares.Offsite": 50,
     # Scrapy's robots.txt handling, which also hands the spider the robots.txt Sitemap: lines
     # (one robots.txt request per host) and fails in one line, not a traceback.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -69,6 +72,9 @@ COOKIES_ENABLED = False
 # One request per page however a link spells it: fingerprints over the canonical URL (tracking
 # parameters, fragments, parameter order folded), so Scrapy's dupefilter drops the repeats.
 REQUEST_FINGERPRINTER_CLASS = "newsarchive.fingerprint.CanonicalFingerprinter"
+# Scrapy's dupefilter, with what it has seen kept in ~8 bytes per URL instead of ~95 (memory flat
+# over a long crawl); JOBDIR's requests.seen as Scrapy writes it.
+DUPEFILTER_CLASS = "newsarchive.dupefilter.CompactDupeFilter"
 # Keeps JOBDIR usable across runs: drops a killed run's half-written state when the next one
 # starts, and a finished run's state once Scrapy has written it (see newsarchive/jobdir.py).
 EXTENSIONS = {"newsarchive.jobdir.JobDirLifecycle": 0}

@@ -11,7 +11,8 @@ that many requests reach the site, then the crawl stops with reason "max_pages")
 
 The spider navigates; it never extracts: it yields CrawledPage items (raw pages, never a Response)
 and FetchFailure items, which the pipelines extract, validate and store. What it leaves to Scrapy:
-one request per page (the dupefilter, over canonical fingerprints: newsarchive/fingerprint.py),
+one request per page (the dupefilter, over canonical fingerprints: newsarchive/fingerprint.py, kept
+8 bytes per URL: newsarchive/dupefilter.py),
 robots.txt (fetched once, by the robots middleware, which also hands over its Sitemap: lines),
 the page budget, redirect loops (newsarchive/middlewares.py) and the job directory
 (newsarchive/jobdir.py).
@@ -19,12 +20,15 @@ the page budget, redirect loops (newsarchive/middlewares.py) and the job directo
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import gc
 import logging
+import platform
 import re
+import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +71,8 @@ RECENT_LINKS = 1 << 14
 # time, whenever fewer than that many wait in its queue (see _feed). What the crawl fetches is the
 # same.
 DEFAULT_SITEMAP_FEED = 512
+# The backlog's URLs are kept zlib-compressed this many at a time (see PackedUrls).
+PACKED_URLS_CHUNK = 1024
 
 # Where sites without a robots.txt Sitemap line usually keep their sitemaps (WordPress/Yoast
 # `sitemap_index.xml` and `post-sitemap.xml`, the generic `sitemap.xml`), and their feed.
@@ -155,6 +161,29 @@ def _untune_gc(thresholds: tuple[int, int, int]) -> None:
     gc.unfreeze()
 
 
+# glibc's malloc gives a block larger than its mmap threshold (128 KiB at first) a mapping of its
+# own, returned to the system when freed; but each time it frees such a block, it raises the
+# threshold to that block's size (up to 32 MiB). A 50,000-URL sitemap's 9 MB body raised it past
+# the large buffers a crawl keeps allocating and freeing (response bodies, the pickled batches
+# sent to the worker processes), which then came from the heap and fragmented it: the crawl
+# process grew with the crawl (peak RSS over 20,000 articles 148 MB, with the threshold fixed 141).
+# Set once, the threshold stays where it is.
+MMAP_THRESHOLD = 256 * 1024
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+
+
+def _fix_mmap_threshold() -> None:
+    """Fix glibc's mmap threshold for the crawl process (nothing elsewhere: other C libraries do
+    not move theirs)."""
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 class Recent:
     """A memo of decisions about the keys seen last: two generations of up to `size` keys each.
     A key that keeps coming back (a menu, a ticker) is remembered; memory stays bounded however
@@ -185,6 +214,55 @@ class Recent:
 
     def __len__(self) -> int:
         return len(self.new) + len(self.old)
+
+
+class PackedUrls:
+    """A first-in first-out queue of URLs kept zlib-compressed PACKED_URLS_CHUNK at a time: the
+    sitemap backlog. A 50,000-URL sitemap's URLs as strings took 8 MB of the crawl process (160
+    bytes each, with the deque) from the moment it was parsed until its requests went out, which
+    on a portal whose pages link each other is the end of the crawl; packed, the URLs of one site
+    share most of their bytes and take a few hundred kilobytes. Only the chunk being taken from is
+    unpacked. URLs hold no newline (urljoin, which made them, removes it), so one separates them."""
+
+    __slots__ = ("_chunks", "_count", "_head", "_tail")
+
+    def __init__(self, urls: Iterable[str] = ()) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._tail: list[str] = []  # the newest, not packed yet
+        self._head: list[str] = []  # the unpacked oldest chunk, reversed: taken with pop()
+        self._count = 0
+        for url in urls:
+            self.append(url)
+
+    def append(self, url: str) -> None:
+        tail = self._tail
+        tail.append(url)
+        self._count += 1
+        if len(tail) >= PACKED_URLS_CHUNK:
+            self._chunks.append(zlib.compress("\n".join(tail).encode(), 1))
+            tail.clear()
+
+    def popleft(self) -> str:
+        head = self._head
+        if not head:
+            if self._chunks:
+                head.extend(zlib.decompress(self._chunks.popleft()).decode().split("\n"))
+            else:
+                head.extend(self._tail)
+                self._tail.clear()
+            if not head:
+                raise IndexError("pop from an empty PackedUrls")
+            head.reverse()
+        self._count -= 1
+        return head.pop()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        """Takes every URL, oldest first (the queue is empty afterwards)."""
+        while self._count:
+            yield self.popleft()
 
 
 class PortalSpider(scrapy.Spider):
@@ -263,7 +341,7 @@ class PortalSpider(scrapy.Spider):
         # Sitemap article URLs whose requests Scrapy has not been handed yet (see _feed), oldest
         # sitemap first, each with its sitemap's response (without its body): the response the
         # requests come from, for the spider middlewares (depth, Referer).
-        self._backlog: deque[tuple[Response, deque[str]]] = deque()
+        self._backlog: deque[tuple[Response, PackedUrls]] = deque()
         self._request_steps: list[Callable[[Request, Response], Request | None]] | None = None
         self._lazy: bool | None = None  # decided when the engine is there (see _feeds_lazily)
         self.feed_size = DEFAULT_SITEMAP_FEED
@@ -442,6 +520,7 @@ class PortalSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Request]:
         self._load_known()
         self._gc_thresholds = _tune_gc()
+        _fix_mmap_threshold()
         base = self.base_url
         starts = [urljoin(base, u) for u in self.crawl_rules.get("start_urls", ())] or [base]
         sitemaps = [urljoin(base, u) for u in self.crawl_rules.get("sitemaps", ())]
@@ -523,7 +602,7 @@ class PortalSpider(scrapy.Spider):
             steps.append(mw.get_processed_request)
         return steps
 
-    def _sitemap_requests(self, urls: list[str], response: Response) -> Iterator[Request]:
+    def _sitemap_requests(self, urls: PackedUrls, response: Response) -> Iterator[Request]:
         """The requests for the article URLs a sitemap lists: returned now, or kept in the
         backlog and handed to Scrapy by _feed."""
         if not urls:
@@ -532,7 +611,7 @@ class PortalSpider(scrapy.Spider):
             for url in urls:
                 yield self._article_request(url)
             return
-        self._backlog.append((response.replace(body=b""), deque(urls)))
+        self._backlog.append((response.replace(body=b""), urls))
         self._feed()
 
     def _feed(self) -> None:
@@ -599,9 +678,9 @@ class PortalSpider(scrapy.Spider):
             return
         # Entries are taken one at a time and only the URLs to request are kept: a sitemap may
         # list 50,000 articles, and their (URL, date) pairs all at once would be the crawl
-        # process's largest allocation. What a broken sitemap gave before it broke is dropped, as
-        # when it does not open.
-        urls: list[str] = []
+        # process's largest allocation; the URLs are packed as they come (see PackedUrls). What a
+        # broken sitemap gave before it broke is dropped, as when it does not open.
+        urls = PackedUrls()
         sitemaps: list[Request] = []
         old = 0
         entries: Iterator[tuple[str, datetime | None]] = iter(())
