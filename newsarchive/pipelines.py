@@ -233,9 +233,11 @@ def _writer_open(
     commit_seconds: float = DEFAULT_COMMIT_SECONDS,
     plan_entry: dict[str, Any] | None = None,
 ) -> int:
+    from newsarchive.process_memory import fix_mmap_threshold
     from newsarchive.storage import Archive
     from newsarchive.storage.archive import RunTally
 
+    fix_mmap_threshold()  # the batches it receives are the crawl process's large buffers
     archive = Archive(db_path)
     try:
         run_id = archive.start_run(site, run_settings, plan_entry=plan_entry)

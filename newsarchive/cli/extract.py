@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -17,6 +15,7 @@ from newsarchive.errors import NewsarchiveError
 from newsarchive.extract import extract_article
 from newsarchive.importing import DEFAULT_MAX_SIZE, format_size, read_page
 from newsarchive.items import Article
+from newsarchive.process_memory import tuned_gc
 
 
 def record(article: Article) -> dict:
@@ -110,30 +109,9 @@ def json_line(value: object) -> str:
     return text + "\n"
 
 
-# A page's extraction allocates thousands of short-lived containers (lxml element proxies, lists,
-# match objects) and Python's cyclic GC runs a young-generation pass every 700 of them, each
-# walking whatever survives; the modules' tables and compiled patterns, alive for the whole run,
-# are re-walked by every older pass. During a batch the young threshold is raised and what exists
-# at its start is frozen out of the collector (0.6 % of the AEB batch's instructions), as the
-# crawl does (spiders/portal.py); as before once it ends.
-BATCH_GC_YOUNG_THRESHOLD = 5000
-
-
-@contextlib.contextmanager
-def _batch_gc() -> Iterator[None]:
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(thresholds[0], BATCH_GC_YOUNG_THRESHOLD), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
 def run_batch(lines: Iterable[str], out: TextIO) -> int:
     """The batch protocol. Returns the number of pages that failed."""
-    with _batch_gc():
+    with tuned_gc():
         return _run_batch(lines, out)
 
 

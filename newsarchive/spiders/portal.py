@@ -20,11 +20,8 @@ the page budget, redirect loops (newsarchive/middlewares.py) and the job directo
 
 from __future__ import annotations
 
-import ctypes
 import functools
-import gc
 import logging
-import platform
 import re
 import zlib
 from collections import deque
@@ -49,6 +46,7 @@ from twisted.python.failure import Failure
 from newsarchive.errors import ProfileError
 from newsarchive.items import CrawledPage, FetchFailure, RawPage
 from newsarchive.middlewares import BudgetSpent, RobotsTxt, Unfetchable
+from newsarchive.process_memory import fix_mmap_threshold, tune_gc, untune_gc
 from newsarchive.sites import SiteProfile, find_profile, load_profile
 from newsarchive.spiders import discovery as disc
 from newsarchive.spiders.reasons import OFFSITE, ROBOTS_FORBIDDEN, failure_reason, megabytes
@@ -135,53 +133,6 @@ def since_datetime(value: str | date | None) -> datetime | None:
 
 # The crawl CLI's name for it (`newsarchive.cli.crawl` validates --since with it).
 _since = since_datetime
-
-
-# Python's cyclic GC runs a young-generation pass whenever 700 more container objects have been
-# allocated than freed. A crawl keeps thousands of requests, responses and tasks in flight, so
-# passes are frequent and each one walks many survivors (about 2 of the reactor thread's 11 CPU
-# seconds in a 5,000-article crawl). A larger first threshold makes passes rarer; freezing what
-# exists when the crawl starts (Scrapy, Twisted, settings, the spider: alive until the end anyway)
-# keeps the full passes from re-walking it. Both last while the crawl runs: the spider puts the GC
-# back as it was when it closes.
-GC_YOUNG_THRESHOLD = 5000
-
-
-def _tune_gc() -> tuple[int, int, int]:
-    """Tune the GC for a crawl; returns the thresholds to restore."""
-    before = gc.get_threshold()
-    gc.collect()  # garbage from before the crawl is collected, not frozen with the rest
-    gc.freeze()
-    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
-    return before
-
-
-def _untune_gc(thresholds: tuple[int, int, int]) -> None:
-    gc.set_threshold(*thresholds)
-    gc.unfreeze()
-
-
-# glibc's malloc gives a block larger than its mmap threshold (128 KiB at first) a mapping of its
-# own, returned to the system when freed; but each time it frees such a block, it raises the
-# threshold to that block's size (up to 32 MiB). A 50,000-URL sitemap's 9 MB body raised it past
-# the large buffers a crawl keeps allocating and freeing (response bodies, the pickled batches
-# sent to the worker processes), which then came from the heap and fragmented it: the crawl
-# process grew with the crawl (peak RSS over 20,000 articles 148 MB, with the threshold fixed 141).
-# Set once, the threshold stays where it is.
-MMAP_THRESHOLD = 256 * 1024
-_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
-
-
-def _fix_mmap_threshold() -> None:
-    """Fix glibc's mmap threshold for the crawl process (nothing elsewhere: other C libraries do
-    not move theirs)."""
-    if platform.libc_ver()[0] != "glibc":
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 class Recent:
@@ -376,7 +327,7 @@ class PortalSpider(scrapy.Spider):
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
         thresholds = getattr(self, "_gc_thresholds", None)
         if thresholds is not None:
-            _untune_gc(thresholds)
+            untune_gc(thresholds)
 
     def _load_known(self) -> None:
         from newsarchive.storage import Archive
@@ -519,8 +470,8 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         self._load_known()
-        self._gc_thresholds = _tune_gc()
-        _fix_mmap_threshold()
+        self._gc_thresholds = tune_gc()
+        fix_mmap_threshold()
         base = self.base_url
         starts = [urljoin(base, u) for u in self.crawl_rules.get("start_urls", ())] or [base]
         sitemaps = [urljoin(base, u) for u in self.crawl_rules.get("sitemaps", ())]
