@@ -385,12 +385,15 @@ _SAVEPOINTS = itertools.count(1)
 # take a few random ones per article, so inserts were ~15 % slower at that size (offset by the
 # WAL setting below). Files made earlier keep their page size (WAL mode fixes it).
 ARCHIVE_PAGE_SIZE = 16384
-# Page cache of a writing connection to archive.db, in KiB (see _open_for_writing). A ceiling the
-# writer reaches after ~15,000 articles of a new archive, so it is most of how much a long crawl's
-# writer grows: 64 MiB made it 134 -> 196 MB between a 5,000- and a 50,000-article crawl, 32 MiB
-# 141 -> 163 MB. At a million articles 32 and 64 MiB stored at the same speed (5,000 articles
-# into the archive, three pairs: 736-836 vs 741-838 per CPU-second); 16 MiB was 5-8 % slower.
-WRITER_CACHE_KIB = 32 * 1024
+# Page cache of a writing connection to archive.db: a sixteenth of the file, between these bounds
+# (KiB), set when the archive is opened and kept in step as it grows (see _size_cache). The cache
+# is a ceiling the writer fills within ~15,000 articles, so a fixed 64 MiB was most of how much a
+# crawl's writer grew (134 -> 196 MB between a 5,000- and a 50,000-article crawl; 32 MiB: 141 ->
+# 163), while it only pays on a large archive, whose indexes it holds: at 1.35 M articles 64 MiB
+# stored 5,000 articles ~5 % faster than 32 (three pairs, quiet machine), 16 MiB 5-8 % slower
+# than 64 at 1 M, and at 50,000 articles 16 MiB cost nothing (4.75 vs 4.92 CPU-s per 5,000).
+WRITER_CACHE_MIN_KIB = 16 * 1024
+WRITER_CACHE_MAX_KIB = 64 * 1024
 # The writer checkpoints its WAL into archive.db once it holds this much, instead of SQLite's
 # 1,000 pages. Each commit dirties a few hundred index pages at random places (authors, tags);
 # between checkpoints a page rewritten by many commits is copied into the file once, and the two
@@ -429,6 +432,7 @@ class Archive:
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
         self._flush_error: BaseException | None = None
+        self._cache_kib = 0  # the writer's page cache as last set (see _size_cache)
         self._closed = False
         self._has_blocks: bool | None = None
         self._blocks: dict[int, BlockReader] = {}
@@ -487,7 +491,7 @@ class Archive:
             # A writer's cache: storing an article updates a dozen b-trees (unique URL, facet
             # indexes, aliases, authors, tags) at random places, and SQLite's default 2 MB cache
             # makes most of those page reads at a million articles (5 GB of file) system calls.
-            self.db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+            self._size_cache()
             page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
             self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_WAL_BYTES // page_size}")
             # Rows a writer outside Archive left queued for the full-text index (schema v6).
@@ -511,6 +515,18 @@ class Archive:
             self.db.close()
             self.pages.close()
             raise
+
+    def _size_cache(self) -> None:
+        """The writer's page cache to a sixteenth of archive.db (WRITER_CACHE_MIN_KIB to _MAX_KIB):
+        16 MiB up to ~50,000 articles, 64 MiB from ~200,000."""
+        try:
+            size = self.path.stat().st_size // 16 // 1024
+        except OSError:
+            return
+        kib = min(max(size, WRITER_CACHE_MIN_KIB), WRITER_CACHE_MAX_KIB)
+        if kib != self._cache_kib:
+            self.db.execute(f"PRAGMA cache_size = -{kib}")
+            self._cache_kib = kib
 
     @staticmethod
     def _builder(migrations: tuple, path: Path, *, page_size: int | None = None):
@@ -671,6 +687,7 @@ class Archive:
             self.db.conn.commit()
             index_committed(self.db)
             self._commit_seconds = time.monotonic() - started
+            self._size_cache()
         self._began = None
         self._batch_items = 0
 

@@ -302,3 +302,31 @@ def test_fts_is_written_at_commit_and_follows_every_change(archive):
     for table in ("articles_fts_queue", "articles_fts_stale"):
         assert archive.db.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
     archive.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
+
+
+def test_the_writers_page_cache_follows_the_archives_size(tmp_path, monkeypatch):
+    """A sixteenth of archive.db, within bounds, kept in step as the archive grows: a small
+    archive's writer does not hold a large archive's cache."""
+    from newsarchive.storage import archive as archive_module
+
+    def cache_kib(archive: Archive) -> int:
+        return -archive.db.execute("PRAGMA cache_size").fetchone()[0]
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        assert cache_kib(archive) == archive_module.WRITER_CACHE_MIN_KIB
+    monkeypatch.setattr(archive_module, "WRITER_CACHE_MIN_KIB", 1)
+    monkeypatch.setattr(archive_module, "WRITER_CACHE_MAX_KIB", 10_000)
+    with Archive(path) as archive, archive.batch(10):
+        small = cache_kib(archive)
+        assert small == max(1, path.stat().st_size // 16 // 1024)
+        for n in range(120):
+            url = f"https://warta.example.id/berita/{n}"
+            archive.store(make_raw(url), make_article(url, body="Banjir di kota. " * 400), site="w")
+        archive.flush()
+        # The file grows as the log is checkpointed into it; the next commit sizes the cache.
+        archive.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        url = "https://warta.example.id/berita/terakhir"
+        archive.store(make_raw(url), make_article(url), site="w")
+        archive.flush()
+        assert cache_kib(archive) == path.stat().st_size // 16 // 1024 > small
