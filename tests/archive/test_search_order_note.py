@@ -20,15 +20,14 @@ from datetime import datetime, timedelta
 import pytest
 from archive_fixtures import WIB, make_article, make_raw
 from click.testing import CliRunner
+from test_search_exact import fts5_page
 
 from newsarchive.cli import cli
 from newsarchive.cli.archive import ESTIMATED_ORDER_NOTE
 from newsarchive.datasette import served_datasette
 from newsarchive.storage import Archive, queries, search_tops
 from newsarchive.storage.queries import (
-    RANK,
     SearchFilters,
-    plain_query,
     plan_search,
     search_plan,
     search_results,
@@ -77,15 +76,9 @@ def listed(tmp_path, short_lists):
 
 
 def fts5_ids(path, query: str, *, limit: int, site: str | None = None) -> list[int]:
-    """FTS5's own ranking over every match, best first."""
-    where = " AND a.site = ?" if site else ""
+    """FTS5's own ranking over every match, best first (test_search_exact's reference)."""
     with Archive(path, readonly=True) as archive:
-        rows = archive.db.execute(
-            "SELECT f.rowid FROM articles_fts f JOIN articles a ON a.id = f.rowid "
-            f"WHERE articles_fts MATCH ? AND f.rank MATCH '{RANK}'{where} ORDER BY f.rank LIMIT ?",
-            [plain_query(query), *([site] if site else []), limit],
-        ).fetchall()
-    return [row[0] for row in rows]
+        return [row[0] for row in fts5_page(archive, query, limit=limit, site=site)]
 
 
 def run_search(path, *args: str):

@@ -81,6 +81,17 @@ def test_article_continuations_and_show_all() -> None:
     assert not disc.show_all_url(f"{art}?page=2")
 
 
+# A news sitemap: the second entry has no date at all; the first a lastmod and a later
+# news:publication_date (which wins).
+NEWS_SITEMAP = (
+    b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+    b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+    b"<url><loc>https://x.id/a/1</loc><lastmod>2024-02-01</lastmod><news:news>"
+    b"<news:publication_date>2024-01-05T08:00:00Z</news:publication_date></news:news></url>"
+    b"<url><loc>https://x.id/a/2</loc></url></urlset>"
+)
+
+
 def test_sitemaps_index_urlset_and_news_dates() -> None:
     index = (
         b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -90,14 +101,7 @@ def test_sitemaps_index_urlset_and_news_dates() -> None:
     kind, entries = disc.parse_sitemap(index)
     assert kind == "index"
     assert entries == [("https://x.id/post-sitemap1.xml", datetime(2024, 1, 2, 3, 0, tzinfo=UTC))]
-    news = (
-        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-        b"<url><loc>https://x.id/a/1</loc><lastmod>2024-02-01</lastmod><news:news>"
-        b"<news:publication_date>2024-01-05T08:00:00Z</news:publication_date></news:news></url>"
-        b"<url><loc>https://x.id/a/2</loc></url></urlset>"
-    )
-    kind, entries = disc.parse_sitemap(news)
+    kind, entries = disc.parse_sitemap(NEWS_SITEMAP)
     assert kind == "urlset"
     # news:publication_date wins over lastmod; an entry without dates is kept, undated.
     assert entries == [

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from test_discovery import NEWS_SITEMAP
 
 from newsarchive.spiders import discovery as disc
 
@@ -66,14 +67,7 @@ def test_sitemap_entries_are_parsed_as_taken() -> None:
 
 
 def test_streamed_entries_keep_dates_and_kinds() -> None:
-    news = (
-        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
-        b"<url><loc>https://x.id/a/1</loc><lastmod>2024-02-01</lastmod><news:news>"
-        b"<news:publication_date>2024-01-05T08:00:00Z</news:publication_date></news:news></url>"
-        b"<url><loc>https://x.id/a/2</loc></url></urlset>"
-    )
-    kind, entries = disc.iter_sitemap(news)
+    kind, entries = disc.iter_sitemap(NEWS_SITEMAP)
     assert kind == "urlset"
     assert list(entries) == [
         ("https://x.id/a/1", datetime(2024, 1, 5, 8, 0, tzinfo=UTC)),
