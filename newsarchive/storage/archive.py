@@ -1374,7 +1374,8 @@ class Archive:
         compressed at another level than `level` are packed again too (`compact --level`: an
         offline repack at 19 keeps ~1.5 points less of the HTML than a crawl's 9, at ~3 MB/s).
 
-        A site with at least half a block to pack gets blocks of its own. A smaller one (most
+        A site with at least half a block to pack, or with an own block that big already (a
+        big site's daily crawl), gets blocks of its own. A smaller one (most
         sites of an import, a first small crawl) goes into shared blocks (`blocks.site` NULL),
         with the pages of its own small blocks: its pages stay together, next to sites that load
         the same scripts (compression.py). Each block is one transaction and old blocks go only
@@ -1408,7 +1409,7 @@ class Archive:
             loose = self._loose_pages(name)
             in_small = self._pages_in_blocks(small)
             total = sum(size for _, size in loose) + sum(size for _, size in in_small)
-            if total >= shared_below:
+            if total >= shared_below or self._has_own_block(name, half):
                 if loose or self._at_other_codec(small, other):
                     self._pack_group(name, sorted(in_small + loose), small, block_bytes, level,
                                      result)  # fmt: skip
@@ -1453,6 +1454,17 @@ class Archive:
                 [site, half, other],
             )
         ]
+
+    def _has_own_block(self, site: str, half: int) -> bool:
+        """Whether `site` has a block of its own of at least half a block: a big site, whose
+        later pages (a daily crawl's few) go on growing its own last block rather than move it
+        and them into a shared one, where they would then stay."""
+        return bool(
+            self.pages.execute(
+                "SELECT EXISTS (SELECT 1 FROM blocks WHERE site = ? AND raw_size >= ?)",
+                [site, half],
+            ).fetchone()[0]
+        )
 
     def _at_other_codec(self, blocks: list[int], codec: str | None) -> bool:
         """Whether any of `blocks` is compressed otherwise than `codec`."""

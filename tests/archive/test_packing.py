@@ -135,6 +135,35 @@ def test_a_big_site_packs_alone_and_small_sites_share_blocks_side_by_side(tmp_pa
         _check_all(archive, bodies)
 
 
+def test_a_big_sites_later_small_crawls_grow_its_own_last_block(tmp_path) -> None:
+    """A daily crawl stores a few pages of a site that has blocks of its own: they join its last
+    block, not the shared one, and a pack with nothing new packs nothing (the last block is not
+    moved into the shared one either)."""
+    with Archive(tmp_path / "archive.db") as archive:
+        bodies = _store_site(archive, "warta", 30)
+        bodies.update(_store_site(archive, "kabar", 2))
+        archive.pack_pages(block_bytes=200_000)
+        own = "SELECT count(*), sum(pages) FROM blocks WHERE site IS ?"
+        warta_before = archive.pages.execute(own, ["warta"]).fetchone()
+        shared_before = archive.pages.execute(
+            "SELECT id, pages FROM blocks WHERE site IS NULL"
+        ).fetchall()
+        assert warta_before[1] == 30 and shared_before[0][1] == 2
+        assert archive.pack_pages(block_bytes=200_000).pages == 0
+        for day in range(3):
+            bodies.update(_store_site(archive, "warta", 2, start=100 + 2 * day))
+            result = archive.pack_pages(block_bytes=200_000)
+            # The new pages and the small last block they join, nothing of the full blocks.
+            assert 2 <= result.pages < 30
+            assert archive.pages.execute(own, ["warta"]).fetchone()[1] == 32 + 2 * day
+            assert (
+                archive.pages.execute("SELECT id, pages FROM blocks WHERE site IS NULL").fetchall()
+                == shared_before
+            )
+        assert archive.pack_pages(block_bytes=200_000).pages == 0
+        _check_all(archive, bodies)
+
+
 def test_packing_an_older_layout_moves_small_sites_into_shared_blocks(tmp_path, monkeypatch):
     db = tmp_path / "archive.db"
     with Archive(db) as archive:
@@ -162,7 +191,6 @@ def test_packing_at_another_level_repacks_every_block_and_a_crawls_pack_keeps_it
         for site in ("kabar", "suara"):
             bodies.update(_store_site(archive, site, 2))
         archive.pack_pages(block_bytes=200_000)
-        archive.pack_pages(block_bytes=200_000)  # warta's small last block joins the shared one
         assert archive.pack_pages(block_bytes=200_000).pages == 0
         codecs = archive.pages.execute("SELECT DISTINCT compression FROM blocks").fetchall()
         assert codecs == [("zstd-9-block",)]
