@@ -165,6 +165,10 @@ def main() -> int:
 
     with Archive(db_path) as archive:
         assert archive.count("articles") == args.articles
+        # What a crawl's, an import's or a re-extraction's end does (SEARCH_SEGMENTS_MAX).
+        merge_started = time.perf_counter()
+        segments = archive.merge_search_index()
+        merge_seconds = time.perf_counter() - merge_started
         try:  # the common words' top lists (queries.py): their share of the file
             top_lists = archive.db.execute(
                 "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'search%'"
@@ -204,6 +208,10 @@ def main() -> int:
     )
     # On a shared machine the wall-clock rate is mostly other processes' load: this one is not.
     print(f"  per CPU-second:    {args.articles / store_cpu:,.0f} articles/s (process time)")
+    print(
+        f"search index:        {segments[0]} segments, {segments[1]} after the end's merge "
+        f"({merge_seconds:.1f} s)"
+    )
     print(
         f"archive.db:          {archive_size / 1e6:,.1f} MB; pages.db {pages_size / 1e6:,.1f} MB "
         f"for {raw_bytes / 1e6:,.1f} MB of raw HTML"

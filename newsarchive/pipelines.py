@@ -308,6 +308,10 @@ def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
             archive.pack_pages(_WRITER.pop("site"))
         except Exception as exc:  # the pages stay readable alone; `newsarchive compact` retries
             logger.warning("raw pages not packed: %s: %s", type(exc).__name__, exc)
+        try:
+            archive.merge_search_index()  # when its segments have piled up (SEARCH_SEGMENTS_MAX)
+        except Exception as exc:  # searches stay right, only slower; the next crawl's end retries
+            logger.warning("search index not merged: %s: %s", type(exc).__name__, exc)
         archive.finish_run(
             _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
         )

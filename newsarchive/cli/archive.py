@@ -110,25 +110,33 @@ def import_pages(
         raise NewsarchiveError(f"--max-size: {exc}") from None
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
-    with Archive(db) as archive, archive.batch():
-        if batch:
-            _import_batch(archive, site, outcomes, limit)
-        else:
-            for path in pages:
-                if is_warc(path):
-                    if url:
-                        raise NewsarchiveError(f"{path}: a WARC names its pages' URLs; drop --url")
-                    _import_warc(archive, path, site, limit, outcomes, skipped)
-                    continue
-                try:
-                    outcomes[
-                        import_page(
-                            archive, read_page(path, max_size=limit), url=url, path=path, site=site
-                        )
-                    ] += 1
-                except NewsarchiveError as exc:
-                    outcomes["failed"] += 1
-                    _error(str(exc))
+    with Archive(db) as archive:
+        with archive.batch():
+            if batch:
+                _import_batch(archive, site, outcomes, limit)
+            else:
+                for path in pages:
+                    if is_warc(path):
+                        if url:
+                            raise NewsarchiveError(
+                                f"{path}: a WARC names its pages' URLs; drop --url"
+                            )
+                        _import_warc(archive, path, site, limit, outcomes, skipped)
+                        continue
+                    try:
+                        outcomes[
+                            import_page(
+                                archive,
+                                read_page(path, max_size=limit),
+                                url=url,
+                                path=path,
+                                site=site,
+                            )
+                        ] += 1
+                    except NewsarchiveError as exc:
+                        outcomes["failed"] += 1
+                        _error(str(exc))
+        archive.merge_search_index()  # a large import leaves many segments (SEARCH_SEGMENTS_MAX)
     imported = sum(outcomes.values()) - outcomes["failed"]
     click.echo(
         f"imported {imported} pages into {db}: {outcomes['new']} new, {outcomes['updated']} updated, "
@@ -404,6 +412,8 @@ def reextract_command(
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
+        if not stopped:
+            archive.merge_search_index()  # every record re-indexed: many new segments
     if stopped:
         name = signal.Signals(stopped[0]).name
         click.echo(f"stopped by {name} after {done} of {len(targets)} articles (all stored)")

@@ -1,4 +1,5 @@
-"""`newsarchive compact`: pack raw pages into per-site blocks and give the space back."""
+"""`newsarchive compact`: pack raw pages into per-site blocks and give the space back; merge the
+search index into one segment."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from newsarchive.cli import cli, db_option, friendly_errors
 @db_option()
 @friendly_errors
 def compact_command(site: str | None, level: int | None, db: Path) -> None:
-    """Pack the raw pages stored alone into per-site blocks, then shrink the pages file.
+    """Pack the raw pages stored alone into per-site blocks, then shrink the pages file; merge
+    the full-text index into one segment (searches look each word up once instead of once a
+    segment).
 
     \b
     Examples:
@@ -41,9 +44,11 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
         archive.pages.execute("PRAGMA auto_vacuum = INCREMENTAL")
         archive.pages.execute("VACUUM")
         after = archive.pages_path.stat().st_size
+        segments = archive.merge_search_index(at_least=2)
     share = result.stored_after / result.raw_bytes if result.raw_bytes else 0.0
     click.echo(
         f"{archive.pages_path}: {result.pages} pages packed into {result.blocks} blocks "
         f"({result.raw_bytes / 1e6:.1f} MB of HTML in {result.stored_after / 1e6:.1f} MB, "
         f"{share:.1%}); file {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB"
     )
+    click.echo(f"{archive.path}: search index in {segments[1]} segment(s), was {segments[0]}")
