@@ -616,7 +616,8 @@ def stats_command(as_json: bool, db: Path) -> None:
     click.echo(
         f"{db}: {numbers.articles} articles ({numbers.versions} old versions), "
         f"{numbers.crawl_runs} crawl runs, {numbers.failures} failures; "
-        f"{numbers.archive_file_bytes / 1e6:.1f} MB on disk"
+        f"{numbers.archive_file_bytes / 1e6:.1f} MB on disk; search index in "
+        f"{numbers.search_segments} segment(s)"
     )
     click.echo(
         f"{archive.pages_path}: {numbers.pages} raw pages ({numbers.fetches} fetches), "

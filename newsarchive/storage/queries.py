@@ -1140,6 +1140,8 @@ class ArchiveStats:
     archive_file_bytes: int  # archive.db with its WAL, as on disk
     pages_file_bytes: int  # pages.db with its WAL, as on disk
     sites: list[SiteStats]
+    # The full-text index's segments: each search looks each word up in all (compact merges them).
+    search_segments: int = 0
 
 
 def stats(archive: Archive) -> ArchiveStats:
@@ -1171,6 +1173,7 @@ def stats(archive: Archive) -> ArchiveStats:
         archive_file_bytes=_file_bytes(archive.path),
         pages_file_bytes=_file_bytes(archive.pages_path),
         sites=sites,
+        search_segments=archive.search_segments(),
     )
 
 

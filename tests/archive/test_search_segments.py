@@ -4,6 +4,7 @@ threshold at the end of a long write, always on `compact`."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -96,6 +97,8 @@ def test_compact_merges_the_index_and_says_so(tmp_path) -> None:
     result = CliRunner().invoke(cli, ["compact", "--db", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"search index in 1 segment(s), was {before}" in result.output
+    shown = CliRunner().invoke(cli, ["stats", "--json", "--db", str(path)], catch_exceptions=False)
+    assert json.loads(shown.output)["search_segments"] == 1
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(DISTINCT segid) FROM articles_fts_idx").fetchone() == (1,)
     conn.close()
