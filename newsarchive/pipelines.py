@@ -303,15 +303,7 @@ def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
-        try:
-            # The site's new pages into its blocks (compression.py): a tenth of the space.
-            archive.pack_pages(_WRITER.pop("site"))
-        except Exception as exc:  # the pages stay readable alone; `newsarchive compact` retries
-            logger.warning("raw pages not packed: %s: %s", type(exc).__name__, exc)
-        try:
-            archive.merge_search_index()  # when its segments have piled up (SEARCH_SEGMENTS_MAX)
-        except Exception as exc:  # searches stay right, only slower; the next crawl's end retries
-            logger.warning("search index not merged: %s: %s", type(exc).__name__, exc)
+        archive.crawl_ended([_WRITER.pop("site")])
         archive.finish_run(
             _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
         )

@@ -511,6 +511,8 @@ class Writer:
                     },
                 )
             )
+        # As a one-process crawl's end does (pipelines._writer_close).
+        self.archive.crawl_ended(self.crawl.names)
         return results
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -80,6 +81,8 @@ from newsarchive.storage.schema import (
     migrate,
 )
 from newsarchive.urls import normalize_url, usable_canonical
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_DB = Path("data") / "archive.db"
 DEFAULT_BATCH_SIZE = 500
@@ -1370,6 +1373,22 @@ class Archive:
                 self._blocks.pop(next(iter(self._blocks)))
             self._blocks[block_id] = cached
         return cached
+
+    def crawl_ended(self, sites: Sequence[str]) -> None:
+        """What the end of a crawl does, one process or shared: each site's new raw pages packed
+        into its blocks (a tenth of their size, compression.py), and the full-text index merged
+        when its segments have piled up (merge_search_index). Neither is needed for what is
+        archived to be right: a failure is logged (the pages stay readable alone, searches stay
+        right) and the next crawl's end or `newsarchive compact` does it."""
+        for site in sites:
+            try:
+                self.pack_pages(site)
+            except Exception as exc:
+                logger.warning("raw pages of %s not packed: %s: %s", site, type(exc).__name__, exc)
+        try:
+            self.merge_search_index()
+        except Exception as exc:
+            logger.warning("search index not merged: %s: %s", type(exc).__name__, exc)
 
     def search_segments(self) -> int:
         """How many segments the full-text index has (each search looks each term up in all)."""

@@ -164,6 +164,26 @@ def test_a_big_sites_later_small_crawls_grow_its_own_last_block(tmp_path) -> Non
         _check_all(archive, bodies)
 
 
+def test_a_crawls_end_packs_its_sites_and_a_failure_is_a_warning(tmp_path, caplog) -> None:
+    with Archive(tmp_path / "archive.db") as archive:
+        bodies = _store_site(archive, "warta", 3)
+        bodies.update(_store_site(archive, "kabar", 3))
+        archive.crawl_ended(["warta"])
+        loose = "SELECT site, count(*) FROM pages WHERE compression != ? GROUP BY site"
+        assert archive.pages.execute(loose, [IN_BLOCK]).fetchall() == [("kabar", 3)]
+
+        def broken(*args, **kwargs):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        archive.pack_pages = broken
+        archive.crawl_ended(["kabar"])  # no exception: the pages stay readable alone
+        assert "raw pages of kabar not packed: OperationalError: disk I/O error" in caplog.text
+        del archive.pack_pages
+        archive.crawl_ended(["kabar"])  # the next crawl's end packs them
+        assert archive.pages.execute(loose, [IN_BLOCK]).fetchall() == []
+        _check_all(archive, bodies)
+
+
 def test_packing_an_older_layout_moves_small_sites_into_shared_blocks(tmp_path, monkeypatch):
     db = tmp_path / "archive.db"
     with Archive(db) as archive:

@@ -23,6 +23,8 @@ import redis
 from e2e_helpers import CLI, FAST, crawl_demo, crawl_env
 
 from newsarchive.demo import DemoServer
+from newsarchive.storage import default_pages_path
+from newsarchive.storage.compression import IN_BLOCK
 
 pytestmark = pytest.mark.e2e
 
@@ -220,6 +222,12 @@ def test_shared_crawl_gives_the_one_process_archive(
     runs = _query(db, f"SELECT {columns} FROM crawl_runs")
     assert runs == _query(ref_db, f"SELECT {columns} FROM crawl_runs")
     assert runs[0][:4] == ("demo", 60, 2, "finished")
+    # Its end packed the raw pages into blocks, as one process's does.
+    for archive in (db, ref_db):
+        pages = default_pages_path(archive)
+        assert _query(pages, f"SELECT count(*) FROM pages WHERE compression != '{IN_BLOCK}'") == [
+            (0,)
+        ]
     # The crawl cleaned up after itself: only the marker late workers read is left.
     client = redis.Redis.from_url(url)
     assert [k for k in client.keys("*") if not k.startswith(b"newsarchive:done:")] == []
