@@ -1398,11 +1398,11 @@ class Archive:
         self, *, at_least: int | None = None, step_pages: int = SEARCH_MERGE_STEP_PAGES
     ) -> tuple[int, int]:
         """Merge the full-text index into one segment when it has `at_least` segments (the end of
-        a crawl, an import or a re-extraction, by default SEARCH_SEGMENTS_MAX; `compact`: 2);
-        (segments before, after). FTS5's incremental optimize, `step_pages` leaf pages a transaction: a
-        merge stopped halfway leaves a sound index, and the next one goes on with it. Each step's
-        result is checked by the index's structure record (FTS5 counts a change for every
-        'merge' command, work done or not)."""
+        a crawl, an import or a re-extraction: SEARCH_SEGMENTS_MAX; `compact`: 2); (segments
+        before, after). FTS5's incremental optimize, `step_pages` leaf pages a transaction: a
+        merge stopped halfway leaves a sound index, and the next one goes on with it. Whether a
+        step did any work is read from the index's structure record (FTS5 counts a change for
+        every 'merge' command, work done or not)."""
         self._check_writable()
         before = self.search_segments()
         if before < (SEARCH_SEGMENTS_MAX if at_least is None else at_least):
