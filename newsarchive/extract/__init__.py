@@ -10,6 +10,7 @@ import contextlib
 from datetime import datetime
 from urllib.parse import urljoin
 
+from newsarchive.extract import patterns
 from newsarchive.extract.body import extract_body
 from newsarchive.extract.bylines import find_contributors
 from newsarchive.extract.dates import WIB, find_dates
@@ -28,6 +29,9 @@ from newsarchive.extract.headline import find_site_name
 from newsarchive.extract.kinds import classify_page, needs_teasers, teaser_texts
 from newsarchive.items import Article, RawPage
 from newsarchive.sites import SiteProfile, find_profile
+
+# Every module's patterns are compiled by now: keep their engine code for the next process.
+patterns.save()
 
 # Bumped whenever a change can alter records, so the archive knows which records `reextract` may
 # improve.

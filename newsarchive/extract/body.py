@@ -34,7 +34,9 @@ from typing import Any
 
 from lxml import etree
 
+from newsarchive.extract import patterns
 from newsarchive.extract.chrome import (
+    _NO_NAMES,
     DEFAULT_INSERT_RE,
     INSERT_MAX_CHARS,
     JUNK_TAGS,
@@ -88,7 +90,7 @@ TOP_CANDIDATES = 12
 # What a body-like class or id (POSITIVE_CLASS) adds to a container's score.
 POSITIVE_CLASS_BONUS = 5
 # Class/id tokens of well-known body containers (WordPress, schema.org microdata, news CMSs).
-BODY_CLASS = re.compile(
+BODY_CLASS = patterns.compile(
     r"(?:.*[-_])?(?:article|story|post|entry|news|detail|read|blog|single|main|page|text|berita|"
     r"isi|artikel|konten|content|itp)[-_]*(?:body|content|text|detail|entry|isi|copy|konten|"
     r"artikel|berita|bodycontent)(?:[-_]*(?:inner|wrapper|wrap|container|main|area|text|body|"
@@ -96,7 +98,7 @@ BODY_CLASS = re.compile(
     r"the-content|body-copy|txt-article|isi-berita|content-detail|detail-content"
 )
 # Class/id words that make a container more likely to be the article (readability's list).
-POSITIVE_CLASS = re.compile(
+POSITIVE_CLASS = patterns.compile(
     r"article|body|content|entry|main|page|post|text|blog|story|berita|detail|isi|artikel|read",
     re.I,
 )
@@ -125,7 +127,7 @@ INSERT_LABEL_TAGS = word_set("strong b span em i u font")
 # A "read also" label at the end of the running text, right before a link: the label and the
 # link are an insert even inside a paragraph. Only with a colon, so "baca juga" in a sentence
 # followed by a link is left alone.
-LABEL_BEFORE_LINK = re.compile(
+LABEL_BEFORE_LINK = patterns.compile(
     r"(?:^|(?<=[\s.!?;,(\[]))(?P<label>(?:baca|lihat|simak|tonton|saksikan) juga|baca|"
     r"berita terkait|artikel terkait|read also|also read|see also|related)\s*[:：]\s*$",
     re.I,
@@ -249,7 +251,15 @@ def caption_of(box: Any) -> str:
 # How far above the body container the article's own region (the element that also holds the
 # headline) is looked for, to find the lead photo's caption.
 REGION_LEVELS = 4
-_CAPTION_HINT = re.compile(r"capt|keterangan|ket-?foto", re.I)
+
+
+def _caption_hint(names: str) -> bool:
+    """A class or id value that names a caption: `capt`, `keterangan`, `ket-foto` or `ketfoto`
+    in it, in any case. (str's C-level `in` on the lowercased value, not a regex with re.I: same
+    answers, as only `k` among these letters has a non-ASCII case form, the Kelvin sign, which
+    lower() also maps to `k`.)"""
+    low = names.lower()
+    return "capt" in low or "keterangan" in low or "ket-foto" in low or "ketfoto" in low
 
 
 def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
@@ -278,9 +288,12 @@ def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
         if el in inside or not isinstance(el.tag, str):
             continue
         if el.tag != "figcaption":
-            # Cheap test first: only a class or id naming a caption can make one.
+            # Cheap tests first: only a class or id naming a caption can make one.
+            present = el.keys()
+            if "class" not in present and "id" not in present:
+                continue
             names = (el.get("class") or "") + (el.get("id") or "")
-            if not names or not _CAPTION_HINT.search(names) or element_markup(el)[0] != "caption":
+            if not names or not _caption_hint(names) or element_markup(el)[0] != "caption":
                 continue
         inside.update(el.iter())  # nested caption parts are part of this one
         if _in_foreign_chrome(el, region):
@@ -521,10 +534,6 @@ class _LinkChars:
         return sum(own.get(a, 0) for a in el.iter("a"))
 
 
-# element_markup's names of an element with no class, id or itemprop.
-_NO_NAMES = (None, None, None)
-
-
 def _body_names(names: tuple[str | None, str | None, str | None]) -> bool:
     cls, ident, itemprop = names
     return bool(
@@ -537,6 +546,26 @@ def _body_names(names: tuple[str | None, str | None, str | None]) -> bool:
 _body_attr_cache: dict[str, bool] = {}
 
 
+def _may_name_body(token: str) -> bool:
+    """The token holds a word every BODY_CLASS match holds (each of its branches ends in or is
+    one of these): a token with none is no body container, told with str's C-level `in` instead
+    of the regex backtracking over each of the token's dashes."""
+    return (
+        "body" in token
+        or "content" in token
+        or "text" in token
+        or "detail" in token
+        or "entry" in token
+        or "isi" in token
+        or "copy" in token
+        or "konten" in token
+        or "artikel" in token
+        or "berita" in token
+        or "story" in token
+        or "txt-article" in token
+    )
+
+
 def _body_attr(value: str) -> bool:
     """A class or id value names a body container (cached; numbers do not matter)."""
     hit = _body_attr_cache.get(value)
@@ -544,7 +573,9 @@ def _body_attr(value: str) -> bool:
         key = attr_key(value)
         hit = _body_attr_cache.get(key)
         if hit is None:
-            hit = any(len(t) < 60 and BODY_CLASS.fullmatch(t) for t in key.split())
+            hit = any(
+                len(t) < 60 and _may_name_body(t) and BODY_CLASS.fullmatch(t) for t in key.split()
+            )
         if len(_body_attr_cache) < 50_000:
             _body_attr_cache[key] = _body_attr_cache[value] = hit
     return hit

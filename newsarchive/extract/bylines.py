@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from newsarchive.extract import patterns
 from newsarchive.extract.dates import MONTHS, parse_date_parts
 from newsarchive.extract.document import (
     Document,
@@ -94,22 +95,22 @@ BARE_LABELS = (
 _LABEL_ALT = "|".join(sorted(LABEL_ROLES, key=len, reverse=True))
 _BARE_ALT = "|".join(sorted(BARE_LABELS, key=len, reverse=True))
 # A label in a credit line: "Label:" / "Label :" anywhere, or a bare label before a capital.
-LABEL = re.compile(
+LABEL = patterns.compile(
     rf"(?<![\w.])(?:({_LABEL_ALT})\s*[:\uff1a]|({_BARE_ALT})\s+(?=[A-Z\u00c0-\u024f]))",
     re.I,
 )
 LABEL_PREFIXES = tuple(LABEL_ROLES)
 # A label opening a line without a colon, for labels that sit alone in their own element.
-LABEL_NO_COLON = re.compile(rf"^\s*({_LABEL_ALT})\b(?!\s*[:\uff1a])", re.I)
+LABEL_NO_COLON = patterns.compile(rf"^\s*({_LABEL_ALT})\b(?!\s*[:\uff1a])", re.I)
 # A text node that starts a credit: a label then a colon, the label alone (its value sits in the
 # next table cell: `<td>Penulis</td><td>: Nama</td>`), or a bare label before a capital.
-LABEL_START = re.compile(
+LABEL_START = patterns.compile(
     rf"^\s*(?:({_LABEL_ALT})\s*(?:[:\uff1a]|$)|({_BARE_ALT})\s+[A-Z\u00c0-\u024f])",
     re.I,
 )
 # Desk codes closing an article: "(ant)", "(mdk/ded)", "(fyk/ash)". Only wire-agency codes name a
 # contributor; the rest are staff initials.
-DESK_CODE = re.compile(r"\(\s*([a-z]{2,8})(?:\s*/\s*[a-z0-9-]{1,8}){0,3}\s*\)\s*$", re.I)
+DESK_CODE = patterns.compile(r"\(\s*([a-z]{2,8})(?:\s*/\s*[a-z0-9-]{1,8}){0,3}\s*\)\s*$", re.I)
 AGENCY_CODES = {
     "ant": "ANTARA",
     "antara": "ANTARA",
@@ -143,12 +144,14 @@ AGENCIES = {
 }
 # Labels of report lines ("Laporan Wartawan <outlet>[, <city>], <name>"): the outlet and the city
 # are written before the reporter, so only the last comma-separated part names a person.
-REPORT_LABEL = re.compile(r"^laporan\b", re.I)
+REPORT_LABEL = patterns.compile(r"^laporan\b", re.I)
 # Words that start a job description rather than a name ("Kontributor Lhokseumawe, Masriadi").
-ROLE_WORDS = re.compile(r"^(kontributor|koresponden|wartawan|jurnalis|reporter|pewarta)\b", re.I)
+ROLE_WORDS = patterns.compile(
+    r"^(kontributor|koresponden|wartawan|jurnalis|reporter|pewarta)\b", re.I
+)
 # Academic and honorific titles written after a name and separated by a comma ("Noer S.IP., M.AP"):
 # dotted abbreviations, and the undotted ones in common use.
-TITLE_PART = re.compile(r"^(?:[A-Z][A-Za-z]{0,3}\.\s?){1,4}[A-Za-z]{0,4}\.?$")
+TITLE_PART = patterns.compile(r"^(?:[A-Z][A-Za-z]{0,3}\.\s?){1,4}[A-Za-z]{0,4}\.?$")
 UNDOTTED_TITLES = {
     "mba", "ma", "msc", "phd", "sh", "mh", "se", "mm", "mt", "st", "ak", "cpa", "lc", "ba", "bsc",
     "md", "jr", "sr", "ii", "iii", "ms", "rd", "rn", "mph", "cfa", "esq", "dds",
@@ -157,41 +160,43 @@ UNDOTTED_TITLES = {
 NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "da", "di", "dos", "du", "la", "le",
                   "bin", "binti", "al", "el", "y", "e", "ter", "ten"}  # fmt: skip
 # Separators between names in one credit.
-NAME_SPLIT = re.compile(r"\s*(?:\s(?:dan|and|serta)\s|&|;|/|\+)\s*", re.I)
+NAME_SPLIT = patterns.compile(r"\s*(?:\s(?:dan|and|serta)\s|&|;|/|\+)\s*", re.I)
 # Where a credit's value ends: a pipe/bullet, or " - outlet" ("Bagus Kurniawan - detiknews").
-VALUE_END = re.compile(r"\s*(?:[|\u2022\u00b7]|\s[-\u2013\u2014]\s).*$", re.S)
+VALUE_END = patterns.compile(r"\s*(?:[|\u2022\u00b7]|\s[-\u2013\u2014]\s).*$", re.S)
 # Day names: a credit line that runs into its date line ("By Name on Senin, ...").
-DAY_NAMES = re.compile(
+DAY_NAMES = patterns.compile(
     r"\b(?:senin|selasa|rabu|kamis|jumat|jum'at|sabtu|minggu|ahad|monday|tuesday|wednesday|"
     r"thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)\b,?",
     re.I,
 )
 # A date line before a credit label: a digit, or a "posted on" phrase.
-DATE_LINE = re.compile(r"\d|^\s*(?:posted|diposting|published|diterbitkan|dipublikasikan)\b", re.I)
-_DIGIT = re.compile(r"\d")
+DATE_LINE = patterns.compile(
+    r"\d|^\s*(?:posted|diposting|published|diterbitkan|dipublikasikan)\b", re.I
+)
+_DIGIT = patterns.compile(r"\d")
 # Stamps that follow a byline on the same line ("Umair Irfan Updated Nov 13").
-STAMP_WORDS = re.compile(
+STAMP_WORDS = patterns.compile(
     r"\b(?:updated|published|publish date|posted|last modified|diperbarui|diterbitkan)\b", re.I
 )
 # A month name left at the end once the day and year are cut ("Associated Press November").
-TRAILING_MONTH = re.compile(
+TRAILING_MONTH = patterns.compile(
     rf"\s+(?:{'|'.join(sorted(MONTHS, key=len, reverse=True))})\.?\s*$", re.I
 )
 # Job titles written after a name. With a rank word ("Staff Writer") they are cut off; a name
 # that ends in a job word without one ("AP Auto Writer") is a title, not a person.
-JOB_TITLE = re.compile(
+JOB_TITLE = patterns.compile(
     r"(?:\b(staff|senior|contributing|chief|special|associate|deputy|managing|political|"
     r"foreign|business|sports|science|news)\s+)?"
     r"\b(?:writer|reporter|correspondent|columnist|contributor|editor)s?\s*$",
     re.I,
 )
 # Words before a bare "by" that make it a site credit, not a byline ("Designed by", "Powered by").
-SITE_CREDIT = re.compile(
+SITE_CREDIT = patterns.compile(
     r"(?:designed|powered|crafted|developed|built|made|hosted|theme|template|created)"
     r"(?:\s+with\W*\w*)?\W*$",
     re.I,
 )
-TRAILING_WORDS = re.compile(r"(?:\s+(?:on|pada|at|di|,|-))+\s*$", re.I)
+TRAILING_WORDS = patterns.compile(r"(?:\s+(?:on|pada|at|di|,|-))+\s*$", re.I)
 # Names that are never people or desks: share widgets, social networks, link texts.
 NOT_NAMES = {
     "facebook", "twitter", "instagram", "youtube", "tiktok", "whatsapp", "line", "share",
@@ -199,7 +204,7 @@ NOT_NAMES = {
     "getty images", "istimewa", "dok", "dokumentasi", "ilustrasi",
 }  # fmt: skip
 # Teams / desks are kept as shown even when they carry the site's brand ("Tim detikBali").
-TEAM_PREFIX = re.compile(r"^(tim|team|redaksi|desk)\b", re.I)
+TEAM_PREFIX = patterns.compile(r"^(tim|team|redaksi|desk)\b", re.I)
 MAX_NAME_LEN = 60
 MAX_NAME_WORDS = 7
 MAX_CREDIT_TEXT = 200
@@ -403,7 +408,7 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
 WRITER_ROLES = ("author", "reporter", "agency")
 # Containers whose credits are not the article's: comment threads, captions, related-article
 # lists, sidebars.
-FOREIGN_CONTAINER = re.compile(
+FOREIGN_CONTAINER = patterns.compile(
     r"comment|komentar|caption|related|terkait|lainnya|popular|terpopuler|sidebar|widget|"
     r"respond|reply|copyright|site-footer|footer-",
     re.I,
@@ -411,10 +416,10 @@ FOREIGN_CONTAINER = re.compile(
 FOREIGN_TAGS = frozenset({"figure", "figcaption", "nav", "aside", "select", "option", "footer"})
 # For unlabelled byline markup, photo blocks are foreign too: a class="author" inside them is the
 # photo credit (kompas's span.author "KOMPAS.COM/NAME" under the lead photo).
-PHOTO_CONTAINER = re.compile(r"photo|foto|gallery|figure|image|img|pic", re.I)
+PHOTO_CONTAINER = patterns.compile(r"photo|foto|gallery|figure|image|img|pic", re.I)
 # Classes/ids of byline elements (as whole class tokens or token parts: "detail__author",
 # "author-2", "read-page--header__author").
-BYLINE_CLASS = re.compile(
+BYLINE_CLASS = patterns.compile(
     r"(?:^|[\s_-])(?:author|authors|byline|by-line|writer|penulis|reporter|wartawan|"
     r"contributor|kontributor|creator)(?:$|[\s_-]|\d)",
     re.I,
@@ -428,20 +433,20 @@ BYLINE_TAGS = ("author", "reporter", "writer", "penulis", "wartawan")
 # The page's class index (classed_matching) finds them without a tree walk of its own; BYLINE_TAGS
 # are found apart with iter().
 BYLINE_CLASS_HINTS = ("uthor", "yline", "enulis", "eporter", "riter", "artawan")
-_BYLINE_HINT = re.compile("|".join(BYLINE_CLASS_HINTS))  # on the index's lowercased marks
+_BYLINE_HINT = patterns.compile("|".join(BYLINE_CLASS_HINTS))  # on the index's lowercased marks
 # Marks that say the element credits a reporter (the role it gets) rather than an author.
-REPORTER_MARK = re.compile(r"reporter|wartawan|jurnalis|kontributor|contributor", re.I)
-AUTHOR_MARK = re.compile(r"author|penulis|writer|byline|by-line", re.I)
+REPORTER_MARK = patterns.compile(r"reporter|wartawan|jurnalis|kontributor|contributor", re.I)
+AUTHOR_MARK = patterns.compile(r"author|penulis|writer|byline|by-line", re.I)
 # Blocks about the writer rather than this article's credit: bios and profile cards, "more from
 # this author" lists. Their name elements carry the same classes as a byline.
-AUTHOR_BOX = re.compile(
+AUTHOR_BOX = patterns.compile(
     r"bio|profil|about-?(?:the-?)?(?:author|writer)|tentang-?penulis|"
     r"(?:author|writer|penulis|reporter|wartawan)-?(?:box|card)|"
     r"more-?(?:from|by|posts|articles|stories)|other-?(?:posts|articles)|artikel-?lain|lainnya",
     re.I,
 )
 # A sentence of five words or more: a bio or a note under a byline class, not a name.
-BIO_SENTENCE = re.compile(r"^(?:\S+\s+){4,}\S*[a-z]{2}[.!?]$")
+BIO_SENTENCE = patterns.compile(r"^(?:\S+\s+){4,}\S*[a-z]{2}[.!?]$")
 # Ancestors checked for AUTHOR_BOX and for being a teaser of another article.
 BOX_DEPTH = 3
 # A teaser is a small block (a list item, a card) with a headline link of its own; a link text of
@@ -449,9 +454,11 @@ BOX_DEPTH = 3
 TEASER_MAX_TEXT = 400
 HEADLINE_LINK_WORDS = 4
 # Links to a person's page; other links (sections, tags) name no writer.
-PERSON_HREF = re.compile(r"author|penulis|reporter|wartawan|writer|profil|user|kontributor", re.I)
+PERSON_HREF = patterns.compile(
+    r"author|penulis|reporter|wartawan|writer|profil|user|kontributor", re.I
+)
 # "Andi Saputra - 3 Maret 2018 20:15 wib": a name, a dash (or bar / bullet), then a date line.
-NAME_DATE_LINE = re.compile(
+NAME_DATE_LINE = patterns.compile(
     r"^(?P<name>[^\d|\u2022\u00b7]{2,60}?)\s+[-\u2013\u2014|\u2022\u00b7]\s+(?P<date>.*\d.*)$"
 )
 # Words a date line may hold besides numbers, month names and day names: zones, and the words of
@@ -479,12 +486,14 @@ PLACEHOLDER_NAMES = frozenset(
     }
 )  # fmt: skip
 # Company forms: "PT Media Kabar Nusantara" is the outlet's publishing company, never a writer.
-COMPANY_NAME = re.compile(r"^(?:PT|P\.T\.|CV)\.?\s+\S|\b(?:Tbk|Ltd|Inc|Corp|LLC)\.?$")
+COMPANY_NAME = patterns.compile(r"^(?:PT|P\.T\.|CV)\.?\s+\S|\b(?:Tbk|Ltd|Inc|Corp|LLC)\.?$")
 # Byline-marked elements compared for distance to the headline (author lists of teasers can be
 # long; the article's own byline is among the first).
 MAX_STRUCTURE_CANDIDATES = 12
 # ...except avatars, images and comment authors.
-BYLINE_CLASS_EXCLUDE = re.compile(r"img|image|avatar|photo|foto|comment|pic|icon|bio|desc", re.I)
+BYLINE_CLASS_EXCLUDE = patterns.compile(
+    r"img|image|avatar|photo|foto|comment|pic|icon|bio|desc", re.I
+)
 # Meta tags naming the author, best first. article:author is often a profile URL (filtered).
 AUTHOR_META = (
     "author",
@@ -498,12 +507,12 @@ AUTHOR_META = (
 )
 # A sign-off line closing the article text: the writer's or agency's name in capitals, bold
 # (Tempo's "DINI TEJA", "ANTARA" on en.tempo.co).
-SIGNATURE = re.compile(r"^[A-Z][A-Z.'\- ]{1,40}[A-Z.]$")
+SIGNATURE = patterns.compile(r"^[A-Z][A-Z.'\- ]{1,40}[A-Z.]$")
 MAX_SIGNATURE_WORDS = 4
 # The article text before a sign-off must be this long (a sign-off ends an article, not a teaser).
 MIN_SIGNED_TEXT = 400
 # A photographer's byline (not a caption's "Foto:" credit): on a photo story it names the author.
-PHOTO_BYLINE = re.compile(r"\s*(?:fotografer|photographer|pewarta foto)\b", re.I)
+PHOTO_BYLINE = patterns.compile(r"\s*(?:fotografer|photographer|pewarta foto)\b", re.I)
 SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "textarea"})
 
 

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from newsarchive.extract import patterns
 from newsarchive.items import Removed
 
 
@@ -199,21 +200,21 @@ HIDDEN_TOKENS = word_set(
 )
 
 # One regex for all kinds (one C-level match per token); the named group that matched is the kind.
-_TOKEN_KIND_RE = re.compile(
+_TOKEN_KIND_RE = patterns.compile(
     r"(?:.*?[-_])?(?:"
     + "|".join(f"(?P<{kind}>{words})" for kind, words in CLASS_KEYWORDS)
     + rf")(?:[-_]*(?:{_SUFFIXES}))*\d*"
 )
 # Tokens that look like chrome but name the article itself (WordPress `entry-content`, a body
 # wrapper named `has-sidebar`...): never chrome.
-_NEVER_CHROME_TOKEN = re.compile(
+_NEVER_CHROME_TOKEN = patterns.compile(
     r"(?:.*[-_])?(?:has|with|no|without|is|show|hide|post-?type|type|format)[-_].*|"
     r".*(?:article|entry|post|story|news|detail|read|body)[-_]*(?:body|content|text|detail)s?"
 )
 # Photo and media boxes (`pic_artikel`, `photo-wrap`, `image-container`): the image is gone once
 # the page is parsed for text, what is left of them is a caption or a credit. Only short boxes
 # count (body_walker checks the length).
-MEDIA_TOKEN = re.compile(
+MEDIA_TOKEN = patterns.compile(
     r"(?:.*[-_])?(?:pic|pics|photo|photos|foto|image|images|img|gambar|thumb|thumbnail|figure|"
     r"lead-?image|featured-?image|media-?image|wp-caption|gallery-?item)(?:[-_].*)?"
 )
@@ -240,7 +241,7 @@ def token_kind(token: str) -> str | None:
 
 _attr_cache: dict[str, str | None] = {}
 # Numbers in class and id values (`post-2551586`): dropped from cache keys.
-DIGITS = re.compile(r"\d+")
+DIGITS = patterns.compile(r"\d+")
 _MISSING: Any = object()
 _attr_keys: dict[str, str] = {}
 
@@ -281,11 +282,15 @@ def attr_kind(value: str) -> str | None:
 
 
 # Inline styles that hide an element.
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HIDDEN_STYLE = patterns.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 # Semantic tags that are chrome anywhere on the page (outside a body container too).
 OUTER_CHROME_TAGS = {tag: CHROME_TAGS[tag] for tag in ("nav", "aside", "marquee", "form")}
+
+
+# element_markup's names of an element with no class, id or itemprop.
+_NO_NAMES: tuple[None, None, None] = (None, None, None)
 
 
 def element_kind(el: Any, *, in_body: bool = True) -> str | None:
@@ -303,17 +308,21 @@ def element_markup(
     """The chrome kind of an element (as element_kind) and its (class, id, itemprop) values.
 
     One pass over the element's attributes: lxml attribute lookups are slow enough that the
-    per-element cost of the page-wide scan is dominated by them.
+    per-element cost of the page-wide scan is dominated by them, so the element's attribute names
+    are read first (one call) and only the attributes it has are looked up.
     """
     tag_kind = (CHROME_TAGS if in_body else OUTER_CHROME_TAGS).get(el.tag)
+    present = el.keys()
+    if not present:
+        return tag_kind, _NO_NAMES
     get = el.get
-    cls = get("class")
-    ident = get("id")
-    itemprop = get("itemprop")
+    cls = get("class") if "class" in present else None
+    ident = get("id") if "id" in present else None
+    itemprop = get("itemprop") if "itemprop" in present else None
     names = (cls, ident, itemprop)
     if tag_kind:
         return tag_kind, names
-    role = get("role")
+    role = get("role") if "role" in present else None
     if role:
         kind = CHROME_ROLES.get(role.strip().lower())
         if kind:
@@ -328,9 +337,9 @@ def element_markup(
         kind = attr_kind(ident)
         if kind:
             return kind, names
-    if get("hidden") is not None:
+    if "hidden" in present:
         return "hidden", names
-    style = get("style")
+    style = get("style") if "style" in present else None
     if style and _HIDDEN_STYLE.search(style):
         return "hidden", names
     return None, names
@@ -391,7 +400,7 @@ INSERT_LABELS = (
 )
 # English labels are only inserts when a separator follows (`Related: ...`): as bare words they
 # open ordinary sentences too often.
-_LABELS_NEED_SEPARATOR = re.compile(
+_LABELS_NEED_SEPARATOR = patterns.compile(
     r"related|read\s+more|recommended|watch|listen|see\s+also|also\s+see|more\s+on\s+this|"
     r"lihat\s+video|tonton\s+video|saksikan\s+video"
 )
@@ -406,8 +415,9 @@ def compile_insert_labels(extra: tuple[str, ...] = ()) -> re.Pattern[str]:
     labels = list(INSERT_LABELS) + [
         r"\s+".join(map(re.escape, e.split())) for e in extra if e.strip()
     ]
-    # `(Baca juga: ...)` in parentheses is the same insert.
-    return re.compile(
+    # `(Baca juga: ...)` in parentheses is the same insert. The built-in set is compiled at
+    # import (kept with the module patterns); a profile's own set at run time.
+    return (re.compile if extra else patterns.compile)(
         rf"^[(\[]?\s*(?P<label>{'|'.join(labels)})(?P<sep>{_SEPARATOR})?(?P<rest>.*?)\s*[)\]]?$",
         re.I | re.S,
     )
@@ -416,7 +426,7 @@ def compile_insert_labels(extra: tuple[str, ...] = ()) -> re.Pattern[str]:
 DEFAULT_INSERT_RE = compile_insert_labels()
 
 # Standalone ad markers and the scroll prompts that surround in-body ads.
-AD_LINE = re.compile(
+AD_LINE = patterns.compile(
     r"^(?:advertisement|advertisment|advertising|iklan|ads?|sponsored|sponsored content|"
     r"sponsored links?|informasi pemasangan iklan|pasang iklan|advertise with us|"
     r"konten sponsor|promoted|scroll to continue with content|scroll to resume content|"
@@ -429,7 +439,7 @@ AD_LINE = re.compile(
 
 
 # "Read more" buttons and audio-player prompts left as lines of text.
-READ_MORE_LINE = re.compile(
+READ_MORE_LINE = patterns.compile(
     r"^(?:baca selengkapnya|lihat selengkapnya|selengkapnya|read more|continue reading|"
     r"read the full (?:story|article)|klik di sini|click here|dengarkan(?: berita| artikel)? ini|"
     r"listen to (?:this|the) (?:article|story)|listen to article|putar audio)\s*[:.»>…]*$",
@@ -456,7 +466,7 @@ SHARE_CORE_WORDS = word_set(
     """
 )
 # Words and numbers of a line, for the word-by-word checks.
-_WORDS = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+_WORDS = patterns.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
 
 def _only_words(text: str, allowed: frozenset[str], core: frozenset[str]) -> bool:
@@ -478,7 +488,7 @@ def is_share_line(text: str) -> bool:
 
 
 # Headings of related/popular lists (the links under them go too).
-RELATED_HEADING = re.compile(
+RELATED_HEADING = patterns.compile(
     r"^(?:baca juga|baca|berita terkait|berita lainnya|artikel terkait|artikel lainnya|"
     r"berita pilihan|pilihan editor|pilihan redaksi|topik pilihan|terpopuler|terkomentari|"
     r"terbaru|berita terbaru|populer|paling populer|rekomendasi|rekomendasi untuk anda|"
@@ -496,17 +506,17 @@ RELATED_HEADING = re.compile(
 )
 
 # Tag lists, as a labelled line (`Tags: a, b`) or as a line of hashtags.
-TAGS_LINE = re.compile(
+TAGS_LINE = patterns.compile(
     r"^(?:tags?|tagged(?: with)?|topik|topics?|kata kunci|keywords?|filed under|label|labels|"
     r"tema|subjek)\s*[:\-]\s*.{0,300}$|^(?:#\s?[\w.\-]+(?:[ \w.\-]{0,40}))(?:\s*#\s?[\w.\-]+[ \w.\-]{0,40})*$",
     re.I,
 )
 # A tag list's heading on its own line (the links follow).
-TAGS_HEADING = re.compile(r"^(?:tags?|topik|topics?|kata kunci|keywords?|label)\s*:?$", re.I)
+TAGS_HEADING = patterns.compile(r"^(?:tags?|topik|topics?|kata kunci|keywords?|label)\s*:?$", re.I)
 
 # Comment-section headings: everything after one of these is comments. (Not "Discussion" or
 # "Responses": articles use those as section titles.)
-COMMENTS_HEADING = re.compile(
+COMMENTS_HEADING = patterns.compile(
     r"^(?:\d+\s+)?(?:komentar|comments?|tanggapan|\d+ tanggapan|satu tanggapan|"
     r"tinggalkan balasan|tinggalkan komentar|tulis komentar|beri komentar|komentar pembaca|"
     r"leave a (?:reply|comment)|post (?:a|your) comment|post your say|join the discussion|"
@@ -517,7 +527,7 @@ COMMENTS_HEADING = re.compile(
 
 # Calls to action: newsletters, apps, channels, "follow us". A line that opens with a call and
 # names a channel (`Dapatkan update berita pilihan ... Grup Telegram ...`) is one even when long.
-CTA_OPENING = re.compile(
+CTA_OPENING = patterns.compile(
     r"^(?:dapatkan|download|unduh|ikuti|follow|subscribe|sign up|daftar|langganan|berlangganan|"
     r"gabung|join|install|get the|get our|klik|click here|tap here|simak breaking news|"
     r"simak berita|pilih saluran|baca berita .{0,40} di aplikasi)\b.{0,240}"
@@ -528,7 +538,7 @@ CTA_OPENING = re.compile(
 )
 # A call to action named anywhere in a short line, and the openings that make one. Two regexes,
 # not one with `^` alternatives: mixed in, those are tried at every position of the line.
-CTA_LINE = re.compile(
+CTA_LINE = patterns.compile(
     r"google news|whatsapp channel|saluran whatsapp|"
     r"newsletter\b.{0,80}(?:sign up|subscribe|inbox)",
     re.I,
@@ -555,7 +565,7 @@ def _cta_line(text: str) -> bool:
     return CTA_LINE.search(text) is not None
 
 
-CTA_LINE_OPENING = re.compile(
+CTA_LINE_OPENING = patterns.compile(
     r"cek berita dan artikel|jangan (?:sampai )?ketinggalan|sign up for|subscribe to|"
     r"get (?:our|the) (?:daily|free|weekly)",
     re.I,
@@ -564,7 +574,7 @@ CTA_MAX_CHARS = 340
 
 # Syndication notes (`Artikel ini telah tayang di Kompas.com dengan judul ...`): where the text
 # also appeared, not text.
-SYNDICATION_LINE = re.compile(
+SYNDICATION_LINE = patterns.compile(
     r"^[-–—_*\s]*(?:artikel|berita|tulisan) ini (?:telah |sudah |juga |pertama kali )?"
     r"(?:tayang|naik|terbit|dimuat|diterbitkan|ditayangkan|dipublikasikan)\b.{0,300}$"
     r"|^(?:this (?:article|story) (?:was|first) (?:originally |first )?"
@@ -592,7 +602,7 @@ def is_pagination_line(text: str) -> bool:
 
 
 # Photo captions and credits as text lines.
-CAPTION_LINE = re.compile(
+CAPTION_LINE = patterns.compile(
     r"^[(\[]?\s*(?:foto|photo|photos|image|images|gambar|ilustrasi|illustration|credit|"
     r"kredit|sumber foto|fotografer|photographer|pic|picture)\s*(?:/|:|by\b)\s*.{1,160}$"
     r"|^lihat foto$|^(?:getty images|ap photo|reuters|afp|antara foto|shutterstock|istock(?:photo)?)"
@@ -601,25 +611,27 @@ CAPTION_LINE = re.compile(
 )
 
 # Byline lines that open the body (`Oleh:Name`, `Penulis: Name`, `By Name`).
-BYLINE_LINE = re.compile(
+BYLINE_LINE = patterns.compile(
     r"^(?:oleh|penulis|reporter|pewarta|wartawan|kontributor|laporan(?: wartawan| reporter)?"
     r"(?: [\w.]+)?|by|written by|words by|ditulis oleh)\s*:?\s*\S.{0,100}$",
     re.I,
 )
 # Credit lines that close the body (`Editor: Name`); `Sumber:` (the source) stays, it is text.
-CREDIT_LINE = re.compile(
+CREDIT_LINE = patterns.compile(
     r"^(?:editor|penyunting|redaktur|red|penulis|pewarta|reporter|fotografer|foto|"
     r"videografer|kontributor|penerjemah|translator|writer|author|copy ?editor|"
     r"dilaporkan oleh|laporan)\s*:\s*\S.{0,120}$",
     re.I,
 )
 # Copyright notices (`COPYRIGHT © ANTARA 2016`).
-COPYRIGHT_LINE = re.compile(
+COPYRIGHT_LINE = patterns.compile(
     r"^(?:copyright|hak cipta|©|\(c\))\b.{0,200}$|^.{0,80}©\s*\d{4}.{0,120}$", re.I
 )
 
 # Placeholders of embeds that did not render (`[Gambas:Video 20detik]`, `[embedded content]`).
-EMBED_LINE = re.compile(r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|ad|iklan)\]$", re.I)
+EMBED_LINE = patterns.compile(
+    r"^\[(?:[\w ]{1,30}:[^\]]{0,60}|embedded content|video|ad|iklan)\]$", re.I
+)
 
 # Video calls to action (`Simak video 'Judul'`, `Saksikan video di bawah ini:`, `Tonton juga
 # video: ...`, `[Gambas:Video 20detik]`): they point at a player that is not text, as a "read
@@ -643,14 +655,14 @@ _VIDEO_CTA_SET_OFF = (
     r"|\s*[.!]?)"
 )
 _VIDEO_PLACEHOLDER = r"\[\s*gambas\s*:[^\]\n]{0,60}\]"
-VIDEO_CTA_LINE = re.compile(
+VIDEO_CTA_LINE = patterns.compile(
     rf"(?:{_VIDEO_PLACEHOLDER}|{_VIDEO_CTA_HEAD}{_VIDEO_CTA_SET_OFF})\s*", re.I
 )
 # In bold, a call needs no set-off title (`<strong>Tonton juga video Warga Tangkap Buaya</strong>`):
 # the bold is what sets it apart.
-VIDEO_CTA_BOLD = re.compile(rf"{_VIDEO_CTA_HEAD}\s+\S[^\n]{{0,160}}", re.I)
+VIDEO_CTA_BOLD = patterns.compile(rf"{_VIDEO_CTA_HEAD}\s+\S[^\n]{{0,160}}", re.I)
 # A call closing the last paragraph starts a sentence (or is a placeholder in brackets).
-_VIDEO_CTA_TAIL = re.compile(
+_VIDEO_CTA_TAIL = patterns.compile(
     rf"(?:^|(?<=[.!?…\"”’)])\s+|\s+(?=\[))(?P<cta>(?:{_VIDEO_PLACEHOLDER}|{_VIDEO_CTA_HEAD})"
     rf"[^\n]{{0,220}})$",
     re.I,
@@ -703,12 +715,12 @@ def is_date_line(text: str) -> bool:
 
 
 # A date line carries a year, a time or a d/m date (a bare "2" is not a date).
-_DATE_ANCHOR = re.compile(
+_DATE_ANCHOR = patterns.compile(
     r"\d{4}|\d{1,2}[:.]\d{2}|\d{1,2}/\d{1,2}|\d+ (?:jam|menit|hours?|minutes?)"
 )
 
 # Sentence-ending punctuation: a role line under a byline has none.
-_SENTENCE_END = re.compile(r"[.!?…\"”’)]$")
+_SENTENCE_END = patterns.compile(r"[.!?…\"”’)]$")
 
 
 def insert_match(block: Block, insert_re: re.Pattern[str]) -> bool:
@@ -741,7 +753,7 @@ def _links_only(block: Block) -> bool:
 
 # A labelled line (`Sumber: <link>`, `KONTAK: <email>`) or a bare URL/e-mail: contact and source
 # lines of the article, not a headline linking elsewhere.
-_LABELLED_OR_URL = re.compile(r"^[\w .()/-]{1,25}:\s|^\S*(?:https?://|www\.|@)\S*$", re.I)
+_LABELLED_OR_URL = patterns.compile(r"^[\w .()/-]{1,25}:\s|^\S*(?:https?://|www\.|@)\S*$", re.I)
 
 
 def _teaser_link(block: Block) -> bool:
@@ -874,12 +886,14 @@ def filter_blocks(blocks: list[Block], insert_re: re.Pattern[str] = DEFAULT_INSE
 # Desk codes closing a news item: the initials of reporter/editor (`(ant)`, `(mdk/ded)`,
 # `(Cas/Isk)`, `(H-4)`). Lower-case initials, initials with a slash, or a letter and a number:
 # an acronym in parentheses (`(PBB)`) is none of these.
-DESK_CODE = re.compile(
+DESK_CODE = patterns.compile(
     r"\s*\(\s*(?:[a-z]{2,6}(?:\s*/\s*[a-z]{2,6}){0,3}|[A-Za-z]{2,8}(?:\s*/\s*[A-Za-z]{2,8}){1,3}"
     r"|[A-Z]{1,3}-\d{1,3})\s*\)$"
 )
 # End marks (`***`, `###`, `(selesai)`) closing the text.
-END_MARK = re.compile(r"\s*(?:(?:\*\s*){3,}|#{3,}|\(\s*(?:selesai|end|habis|tamat)\s*\))$", re.I)
+END_MARK = patterns.compile(
+    r"\s*(?:(?:\*\s*){3,}|#{3,}|\(\s*(?:selesai|end|habis|tamat)\s*\))$", re.I
+)
 
 
 def _trim_end_marks(out: Filtered) -> None:
@@ -905,7 +919,7 @@ def _trim_end_marks(out: Filtered) -> None:
 
 # A dateline set apart from its paragraph (`<strong>Jakarta</strong> - <p>...`): short, ending in
 # a dash. It opens the first paragraph.
-DATELINE_ALONE = re.compile(r"^[^\n]{2,60}?\s*(?:-|–|—|--)$")
+DATELINE_ALONE = patterns.compile(r"^[^\n]{2,60}?\s*(?:-|–|—|--)$")
 
 
 def _join_datelines(out: Filtered) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from newsarchive.extract import patterns
 from newsarchive.extract.document import (
     ARTICLE_TYPES,
     Document,
@@ -28,7 +29,7 @@ from newsarchive.extract.document import (
     classed_matching,
     clean_text,
     following_elements,
-    listed,
+    jsonld_scripts,
     preceding_elements,
     profile_texts,
     text_content,
@@ -137,44 +138,48 @@ for _table in (OTHER_LANGUAGE_MONTHS, MORE_LANGUAGE_MONTHS):
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 # Letters of any script around a month name (Cyrillic and accented names end in non-ASCII
 # letters), so "mar" is not read inside "marketing" nor "мая" inside a longer word.
-_MONTH = rf"(?<![^\W\d_])({_MONTH_ALT})(?![^\W\d_])"
+# The lookahead on the names' first letters only lets the regex engine skip, in one test, a word
+# no name can start (it tries the ~270 names one by one otherwise): MONTH_DAY_YEAR starts with
+# a month name, so it is tried at the start of every word of every date text.
+_MONTH_FIRST_LETTERS = "".join(sorted({re.escape(name[0]) for name in MONTHS}))
+_MONTH = rf"(?<![^\W\d_])(?=[{_MONTH_FIRST_LETTERS}])({_MONTH_ALT})(?![^\W\d_])"
 
 # ISO-like year-first dates, with the malformed variants real pages carry: `2015-11-05 T10:08:58Z`
 # (space before T), `2015-06-16T14-05-11Z` (dashes in the time), `2022/12/10 13:19:56` (slashes).
-ISO_DATE = re.compile(
+ISO_DATE = patterns.compile(
     r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"
     r"(?:(?:\s*t\s*|\s+|,\s*)(\d{1,2})[:.-](\d{2})(?:[:.-](\d{2})(?:[.,]\d+)?)?(?!\d))?"
 )
 # Day before month name: `2 Juli 2023`, `10 Des 2022`, `04 November, 2015`, `16-Feb-2016`.
-DAY_MONTH_YEAR = re.compile(
+DAY_MONTH_YEAR = patterns.compile(
     rf"(?<!\d)(\d{{1,2}})(?:st|nd|rd|th|er|º)?\s*[-/.\s]\s*(?:de\s+)?{_MONTH}\.?,?\s*(?:de\s+)?"
     r"[-/.\s]?\s*(\d{4})(?!\d)"
 )
 # Month name before day (English, and Indonesian names in WordPress's English pattern:
 # `June 19 2015`, `November 20, 2019`, `Maret 30, 2015`).
-MONTH_DAY_YEAR = re.compile(rf"{_MONTH}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)")
+MONTH_DAY_YEAR = patterns.compile(rf"{_MONTH}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)")
 # Numeric day-first dates (the Indonesian convention): `05/11/2015`, `08/1/2026`, `2.7.2023`, and
 # the German typographic form with a (thin) space after each dot, `4. 2. 2022` (a space is allowed
 # only after a dot: `4/ 2/ 2022` is not a way anyone writes a date).
-NUMERIC_DMY = re.compile(
+NUMERIC_DMY = patterns.compile(
     r"(?<![\d/.-])(\d{1,2})([/.-])(?:(?<=\.)\s)?(\d{1,2})\2(?:(?<=\.)\s)?(\d{4})(?!\d)"
 )
 # A time: 24-hour `19:17`, dotted `19.17`, optional seconds, optional am/pm. The lookarounds keep
 # numbers such as `1.229 views` and `Rp 10.500` from reading as times.
-TIME = re.compile(
+TIME = patterns.compile(
     r"(?<![\d.:,])([01]?\d|2[0-3])[:.]([0-5]\d)(?:[:.]([0-5]\d))?(?![\d]|[.,]\d)"
     r"(?:\s*(a\.?\s?m\.?|p\.?\s?m\.?)(?![a-z]))?"
 )
 # A zone right after a time: a label (WIB, WITA, WIT, UTC, GMT, Z) and/or a numeric offset
 # (`+07:00`, `+0700`, `GMT+7`), possibly in parentheses.
-ZONE = re.compile(
+ZONE = patterns.compile(
     rf"\s*\(?\s*(?:({_ZONE_ALT})(?![a-z]))?\s*([+-])?(?(2)(\d{{1,2}})(?::?(\d{{2}}))?)"
 )
 # Epoch timestamps (seconds or milliseconds), as some CMSs put in meta tags.
-EPOCH = re.compile(r"^(\d{10})(\d{3})?$")
+EPOCH = patterns.compile(r"^(\d{10})(\d{3})?$")
 # Relative forms, resolved against fetched_at: `2 jam yang lalu`, `30 menit lalu`, `sejam lalu`,
 # `about 10 hours ago`.
-RELATIVE = re.compile(
+RELATIVE = patterns.compile(
     r"(?<![a-z])(\d+|se|satu|an?|one)\s*"
     r"(detik|menit|jam|hari|minggu|pekan|bulan|tahun|"
     r"seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)"
@@ -201,7 +206,9 @@ RELATIVE_UNITS = {
     "year": timedelta(days=365),
 }
 # Day words relative to fetched_at; the time, when one follows, is local wall-clock time.
-DAY_WORDS = re.compile(r"(?<![a-z])(kemarin|yesterday|hari ini|today|baru saja|just now)(?![a-z])")
+DAY_WORDS = patterns.compile(
+    r"(?<![a-z])(kemarin|yesterday|hari ini|today|baru saja|just now)(?![a-z])"
+)
 DAY_WORD_OFFSET = {"kemarin": 1, "yesterday": 1, "hari ini": 0, "today": 0}
 
 
@@ -276,9 +283,13 @@ def _read_zone(text: str, pos: int, original: str) -> tuple[tzinfo | None, str |
 
 # Year first with a month name, as Hungarian (`2020. június 7.`) and Lithuanian (`2020 m. birželio
 # 7 d.`) write it: the dot or "m." after the year is required, so "in 2019 may 5 ..." stays prose.
-YEAR_MONTH_DAY = re.compile(rf"(?<!\d)(\d{{4}})(?:\.|\s+m\.)\s*{_MONTH}\.?\s+(\d{{1,2}})(?!\d)")
+YEAR_MONTH_DAY = patterns.compile(
+    rf"(?<!\d)(\d{{4}})(?:\.|\s+m\.)\s*{_MONTH}\.?\s+(\d{{1,2}})(?!\d)"
+)
 # Chinese and Japanese (年月日) and Korean (년월일) dates: `2020年2月14日`, `2020년 2월 14일`.
-CJK_DATE = re.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+CJK_DATE = patterns.compile(r"(?<!\d)(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")
+# A four-digit run: what ISO_DATE, the _DAY_FIRST_PATTERNS and CJK_DATE all need (their year).
+_FOUR_DIGITS = patterns.compile(r"\d{4}")
 _DAY_FIRST_PATTERNS = (
     (DAY_MONTH_YEAR, "dmy"),
     (MONTH_DAY_YEAR, "mdy"),
@@ -289,6 +300,8 @@ _DAY_FIRST_PATTERNS = (
 
 def _find_date(text: str) -> tuple[datetime, int, int] | None:
     """The first calendar date in `text` (lower-cased) and its span."""
+    if not _FOUR_DIGITS.search(text):
+        return None  # every form below writes a four-digit year
     best: tuple[datetime, int, int] | None = None
     m = ISO_DATE.search(text)
     if m:
@@ -428,11 +441,13 @@ def _relative_date(t: str, fetched_at: datetime, local_tz: tzinfo | None) -> Par
 
 # dateparser is slow to import and to call: only strings that look like a date (a digit and a
 # letter, short) and that the fast rules could not read are handed to it.
-_DATEPARSER_CANDIDATE = re.compile(r"(?=.*\d)(?=.*[^\W\d_])")  # a digit and a letter of any script
+_DATEPARSER_CANDIDATE = patterns.compile(
+    r"(?=.*\d)(?=.*[^\W\d_])"
+)  # a digit and a letter of any script
 
 
 # A year the string writes itself: four digits, or two after a separator ("2-Jul-23").
-_YEAR_HINT = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[-/'\s]\d{2}(?![\d:.])")
+_YEAR_HINT = patterns.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)|[-/'\s]\d{2}(?![\d:.])")
 
 
 # The languages dateparser always tries: the project's own (Indonesian) and English. A page in
@@ -556,13 +571,22 @@ MODIFIED_META = (
 # these are the odd ones out and are dropped.
 GENERIC_DATE_META = frozenset({"date", "dc.date", "dc:date", "dcterms.date"})
 # Labels that say a visible date is the update time, not the publication time.
-MODIFIED_LABEL = re.compile(
+MODIFIED_LABEL = patterns.compile(
     r"(?<![a-z])(diperbarui|diperbaharui|pembaruan|update[d]?|diubah|last modified|modified)(?![a-z])",
     re.I,
 )
+
+
+# MODIFIED_LABEL.search: most date lines name no update, and the regex tries its lookbehind at
+# every position.
+_modified_label = patterns.screened(
+    MODIFIED_LABEL, ("diperba", "pembaruan", "update", "diubah", "modified")
+)
+
+
 # Labels that say a visible date is the publication time (they win over an update label in the
 # same line: "Diterbitkan 2 Juli 2023 | Diperbarui 3 Juli 2023").
-PUBLISHED_LABEL = re.compile(
+PUBLISHED_LABEL = patterns.compile(
     r"(?<![a-z])(terbit|diterbitkan|dipublikasikan|published|posted)", re.I
 )
 # How far around the headline (in elements, document order) the visible date line is looked for:
@@ -577,7 +601,7 @@ MAX_DATE_TEXT = 200
 # A date line is mostly date: a text with more words is a caption or a sentence that mentions a date.
 MAX_DATE_WORDS = 16
 # Captions mention dates ("...pose for a photo on June 28, 2019"): never the article's date.
-CAPTION_MARK = re.compile(r"caption|keterangan", re.I)
+CAPTION_MARK = patterns.compile(r"caption|keterangan", re.I)
 # Tags whose text is never a visible date.
 SKIP_TAGS = frozenset({"script", "style", "noscript", "option", "select", "textarea", "template"})
 # Elements whose class/id marks a visible date, for pages whose headline cannot be located: the
@@ -589,7 +613,7 @@ _DATE_CLASS_WORDS_ANY_CASE = ("date", "time", "publish")
 _DATE_CLASS_WORDS = ("tanggal", "posted", "datum", "fecha")
 # Those words, to find the candidates in the page's class index (classed_matching; its marks are
 # lowercased, so it finds every element the rules above take, and a few more they do not).
-_DATE_MARK_WORDS = re.compile("date|time|publish|tanggal|posted|datum|fecha")
+_DATE_MARK_WORDS = patterns.compile("date|time|publish|tanggal|posted|datum|fecha")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -618,14 +642,36 @@ def _date_marked(doc: Document, body: Any) -> list[Any]:
 # A lead that opens with its date, as press releases write them: "(18.01.2018) Deutschlands
 # Landwirte ...", "Karlsruhe, (12.11.2021). Traditionell ...", "01.02.2022 „Der Arbeitsmarkt ...".
 # Group 1 is the date; an optional place name and comma may come first.
-DATELINE = re.compile(
+DATELINE = patterns.compile(
     r"^(?:[^\W\d][\w .'-]{0,30},\s*)?\(?"
     r"(\d{1,2}\.\s?\d{1,2}\.\s?\d{4}|\d{1,2}\.?\s[^\W\d]{3,10}\.?\s\d{4})\)?(?=[\s.:,–—-])"
 )
-_DIGIT = re.compile(r"\d")
+_DIGIT = patterns.compile(r"\d")
+
+
+def _has_digit(text: str) -> bool:
+    """_DIGIT finds something in `text`. In an ASCII text the only digits are 0-9, each looked
+    for with str's C-level `in`: several times faster than the regex testing every character's
+    Unicode category, and most texts it is asked about hold no digit at all."""
+    if text.isascii():
+        return (
+            "0" in text
+            or "1" in text
+            or "2" in text
+            or "3" in text
+            or "4" in text
+            or "5" in text
+            or "6" in text
+            or "7" in text
+            or "8" in text
+            or "9" in text
+        )
+    return _DIGIT.search(text) is not None
+
+
 # Dates in article URLs: /2023/07/02/ (date only), and the compact /20200428/ some sites use (a
 # valid month and day are required, so an eight-digit article id rarely passes).
-URL_DATE = re.compile(
+URL_DATE = patterns.compile(
     r"/((?:19|20)\d{2})(?:[/-](\d{1,2})[/-](\d{1,2})|(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01]))(?=[/-])"
 )
 # A visible date that differs from the machine-readable value by more than this is more likely a
@@ -636,7 +682,7 @@ MAX_VISIBLE_CORRECTION = timedelta(days=1)
 # Indonesian day names (with the Arabic-derived Ahad and the old spelling Jum'at): a date line that
 # opens with one is written for Indonesian readers, so its zone-less time is Indonesian local time.
 _DAY_NAMES_ID = r"senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad"
-DAY_NAMES_ID = re.compile(rf"(?<![a-z])(?:{_DAY_NAMES_ID})(?![a-z])")
+DAY_NAMES_ID = patterns.compile(rf"(?<![a-z])(?:{_DAY_NAMES_ID})(?![a-z])")
 # English day names, which Indonesian portals print too; they only say "this is a date line".
 _DAY_NAMES_EN = (
     r"mon(?:day)?|tue(?:s|sday)?|wed(?:nesday)?|thu(?:rs|rsday)?|fri(?:day)?|sat(?:urday)?"
@@ -646,20 +692,22 @@ _DAY_NAMES_EN = (
 # (waktu), publish (terbit). A class word alone also marks prayer-time and match-schedule widgets
 # ("jadwal-sholat", "jadwal-box"), so it counts only with a day name, a time and nothing but the
 # date in the text (see `_date_line_kind`).
-DATE_LINE_CLASS = re.compile(r"jadwal|tanggal|tgl|date|time|waktu|publish|terbit|posted", re.I)
+DATE_LINE_CLASS = patterns.compile(
+    r"jadwal|tanggal|tgl|date|time|waktu|publish|terbit|posted", re.I
+)
 # Tags a visible date line is written in (table cells, paragraphs and headings hold prose and
 # teasers far more often than the article's date).
 DATE_LINE_TAGS = frozenset({"span", "div"})
 # What may stand in a date line besides the date itself: day and month names, zone labels, "pukul"
 # (o'clock), digits and the separators portals put between date and time ("7 Mar 2018 | 08:40",
 # "Kamis, 7/3/2018 - 08:40"). Text left over means a sentence or a widget, not a date line.
-_DATE_LINE_WORDS = re.compile(
+_DATE_LINE_WORDS = patterns.compile(
     rf"(?<![a-z])(?:{_DAY_NAMES_ID}|{_DAY_NAMES_EN}|{_MONTH_ALT}|{_ZONE_ALT}"
     r"|pukul|jam|at|a\.?m\.?|p\.?m\.?)(?![a-z])|[\d\s,.:/|()+•·\-–—]+"
 )
 # A byline that carries the date: a short name, a dash or pipe, then the date line
 # ("Andi Saputra - 3 Maret 2018 20:15 wib"). The name holds no digits and at most six words.
-_NAME_THEN_DATE = re.compile(r"^[^\W\d][^\d|–—-]{1,60}?\s[-–—|]\s+(?=\S)")
+_NAME_THEN_DATE = patterns.compile(r"^[^\W\d][^\d|–—-]{1,60}?\s[-–—|]\s+(?=\S)")
 
 
 class _NoZone(tzinfo):
@@ -745,9 +793,7 @@ def _salvaged_jsonld_article(doc: Document) -> dict[str, Any] | None:
     if "salvaged_jsonld" not in doc.cache:
         found: dict[str, Any] | None = None
         decoder = json.JSONDecoder(strict=False)
-        for el in listed(doc, "script"):
-            if (el.get("type") or "").strip().lower() != "application/ld+json":
-                continue
+        for el in jsonld_scripts(doc):
             raw = (el.text or "").strip()
             try:
                 json.loads(raw, strict=False)
@@ -821,16 +867,19 @@ def _machine_candidates(doc: Document, kind: str, fetched_at: datetime | None) -
 
 def _date_itemprops(doc: Document) -> list[Any]:
     """Microdata date carriers other than <meta> (read with the meta tags): itemprop
-    datePublished/dateModified, and <time pubdate>."""
-    return [
-        el
-        for el in attributed_elements(doc)
-        if el.tag != "meta"
-        and (
-            el.get("itemprop") in ("datePublished", "dateModified")
-            or (el.tag == "time" and el.get("pubdate") is not None)
-        )
-    ]
+    datePublished/dateModified, and <time pubdate>. Cached: both kinds of date read it."""
+    found = doc.cache.get("date_itemprops")
+    if found is None:
+        found = doc.cache["date_itemprops"] = [
+            el
+            for el in attributed_elements(doc)
+            if el.tag != "meta"
+            and (
+                el.get("itemprop") in ("datePublished", "dateModified")
+                or (el.tag == "time" and el.get("pubdate") is not None)
+            )
+        ]
+    return found
 
 
 # More JSON-LD objects with a datePublished than this are a listing's items, not one page's date.
@@ -898,7 +947,7 @@ def _visible_candidates(
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
             continue
-        if not _DIGIT.search(raw) and not _has_day_word(raw.lower()):
+        if not _has_digit(raw) and not _has_day_word(raw.lower()):
             continue
         text = clean_text(raw)
         if not text or len(text) > MAX_DATE_TEXT or text.count(" ") >= MAX_DATE_WORDS:
@@ -907,7 +956,7 @@ def _visible_candidates(
                 continue
             # A dated lead below the headline: ranked after every date line of the window.
             text, distance = lead.group(1), distance + WINDOW_AFTER
-        label = MODIFIED_LABEL.search(text)
+        label = _modified_label(text)
         if label and label.start() > 0 and not PUBLISHED_LABEL.search(text[label.start() :]):
             # "2:26 PM HST - Updated November 18 at 4:46 PM": the part before the update label
             # is the publication date, the rest the update.
@@ -944,7 +993,7 @@ def _visible_candidates(
             line_kind=_date_line_kind(el, text, parsed),
             marked_published=_marked_published(el, text),
         )
-        label = MODIFIED_LABEL.search(text) or _MODIFIED_CLASS.search(el.get("class") or "")
+        label = _modified_label(text) or _MODIFIED_CLASS.search(el.get("class") or "")
         bucket = modified if label and not PUBLISHED_LABEL.search(text) else published
         bucket.append((distance, candidate))
         last_el, last_entry = el, (bucket, len(bucket) - 1)
@@ -954,7 +1003,7 @@ def _visible_candidates(
 # A date line carries few words besides the date (a label, an author's name, a place): more than
 # this many words left once day/month names, times and zones are removed make a sentence.
 MAX_PROSE_WORDS = 10
-_WORD = re.compile(r"[^\W\d_]{2,}")
+_WORD = patterns.compile(r"[^\W\d_]{2,}")
 # A published date this far after the fetch time is an announced event, not the publication (the
 # slack covers a fetch time recorded in UTC against a page's local date ahead of it).
 FUTURE_SLACK = timedelta(days=1)
@@ -985,7 +1034,7 @@ def _contradicted_by_text(el: Any, attr: ParsedDate) -> bool:
     attribute (`<time datetime="2019-07-03T10:18Z">Publié le 29 juin 2019</time>`): the text is
     what the reader is shown as the date, the attribute a CMS's other timestamp (often the edit)."""
     text = clean_text(text_content(el))
-    if not text or not _DIGIT.search(text):
+    if not text or not _has_digit(text):
         return False
     shown = parse_date_parts(text)
     if shown is None or shown.relative:
@@ -1031,8 +1080,8 @@ def _date_line_kind(el: Any, text: str, parsed: ParsedDate) -> str | None:
 
 
 # Markup that names a date element as the update time (WordPress 'updated', 'date-modified').
-_MODIFIED_CLASS = re.compile(r"updated|modified", re.I)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_MODIFIED_CLASS = patterns.compile(r"updated|modified", re.I)
+_HIDDEN_STYLE = patterns.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 def _hidden(el: Any) -> bool:
@@ -1043,9 +1092,19 @@ def _hidden(el: Any) -> bool:
     )
 
 
+def _caption_marked(cls: str) -> bool:
+    """CAPTION_MARK finds something in the class value: with str's C-level `in` for an ASCII
+    value (the regex's re.I lets a non-ASCII letter match, the Kelvin sign or a dotless ı: those
+    values go to the regex)."""
+    if cls.isascii():
+        low = cls.lower()
+        return "caption" in low or "keterangan" in low
+    return CAPTION_MARK.search(cls) is not None
+
+
 def _in_caption(el: Any) -> bool:
     for node in (el, *el.iterancestors()):
-        if node.tag in ("figcaption", "figure") or CAPTION_MARK.search(node.get("class") or ""):
+        if node.tag in ("figcaption", "figure") or _caption_marked(node.get("class") or ""):
             return True
         if node.tag in ("body", "article", "main"):
             break
@@ -1424,7 +1483,7 @@ def _pick_published(
 
 
 # Class words that mark an element as the publication date (not merely "a date").
-_PUBLISH_CLASS = re.compile(r"publish|veroeffentlicht|published", re.I)
+_PUBLISH_CLASS = patterns.compile(r"publish|veroeffentlicht|published", re.I)
 
 
 def _marked_published(el: Any, text: str) -> bool:
@@ -1542,7 +1601,7 @@ def _first_time_element(
 # The "last edited" line wikis and CMS footers print (MediaWiki's "This page was last edited on
 # 7 April 2020, at 12:33" / "Diese Seite wurde zuletzt am 29. Januar 2020 um 13:22 Uhr geändert.",
 # MoinMoin's "(last edited 2019-11-10 13:28:18 by ...)"), in the languages of pages from anywhere.
-LAST_EDITED = re.compile(
+LAST_EDITED = patterns.compile(
     r"last (?:edited|modified|updated|changed)|zuletzt (?:am\b|geändert|bearbeitet|aktualisiert)"
     r"|(?:geändert|bearbeitet|aktualisiert) am\b|dernière (?:modification|mise à jour)"
     r"|[úu]ltima (?:modifica|edici[óo]n|edi[çc][ãa]o|actualizaci[óo]n|atualiza[çc][ãa]o)"
@@ -1550,7 +1609,7 @@ LAST_EDITED = re.compile(
     re.I,
 )
 # Image paths dated by upload day (/files/2016/05/04/cover.png): year, month and day all written.
-IMAGE_URL_DATE = re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
+IMAGE_URL_DATE = patterns.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
 
 
 def _stand_in_date(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from newsarchive.errors import NotHtmlError
+from newsarchive.extract import patterns
 
 # WHATWG encoding name -> (Python codec, labels). From the Encoding Standard's table; the
 # "replacement" labels (iso-2022-kr, hz-gb-2312...) are left out on purpose: a browser shows such
@@ -125,9 +126,9 @@ _BOMS = (
     (b"\xfe\xff", "utf-16be"),
     (b"\xff\xfe", "utf-16le"),
 )
-_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.I)
+_HTTP_CHARSET = patterns.compile(r"""charset\s*=\s*["']?\s*([^"';,\s]+)""", re.I)
 # `<meta charset=x>` and `<meta http-equiv="Content-Type" content="text/html; charset=x">` alike.
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
+_META_CHARSET = patterns.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 # The spec prescans 1024 bytes; portals put long <head> scripts before their meta, and a
 # declaration found a little later is still the page's own statement.
 META_PRESCAN_BYTES = 4096
@@ -158,29 +159,36 @@ def meta_charset(data: bytes) -> str | None:
     return None
 
 
-def _sniff(data: bytes) -> str:
-    """No declaration: UTF-8 when the bytes are UTF-8, else windows-1252.
+def _sniffed(data: bytes) -> tuple[str, str | None]:
+    """No declaration: UTF-8 when the bytes are UTF-8, else windows-1252; and the page's text when
+    the bytes are valid UTF-8 (decoding them is the test).
 
     A page that is UTF-8 but for a few stray bytes (a cp1252 quote pasted into a template) is
     still UTF-8: valid multi-byte sequences far outnumber the bad bytes. Real cp1252 text almost
     never forms valid UTF-8 sequences, so it has close to none.
     """
     try:
-        data.decode("utf-8")
-        return "utf-8"
+        return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     text = data.decode("utf-8", "replace")
     bad = text.count("\ufffd")
     good = sum(1 for ch in text if ch > "\x7f") - bad
-    return "utf-8" if good >= 4 * bad else "windows-1252"
+    return ("utf-8" if good >= 4 * bad else "windows-1252"), None
 
 
 def choose_encoding(data: bytes, content_type: str | None = None) -> tuple[str, str]:
     """(WHATWG encoding name, why): BOM, HTTP charset, meta declaration, then sniffing."""
+    name, why, _text = _chosen_encoding(data, content_type)
+    return name, why
+
+
+def _chosen_encoding(data: bytes, content_type: str | None) -> tuple[str, str, str | None]:
+    """choose_encoding's (name, why), and the page's text when telling the encoding took decoding
+    the bytes (valid UTF-8, no byte-order mark): decode_page does not decode them a second time."""
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return name, "byte-order mark"
+            return name, "byte-order mark", None
     declared = http_charset(content_type)
     if declared is not None:
         if declared == _SERVER_DEFAULT and meta_charset(data) == "utf-8":
@@ -188,15 +196,16 @@ def choose_encoding(data: bytes, content_type: str | None = None) -> tuple[str, 
             # a page that declares UTF-8 itself and whose bytes are UTF-8. The label is the
             # server's, the page is right: browsers show mojibake here, an archive should not.
             try:
-                data.decode("utf-8")
-                return "utf-8", "meta (the HTTP windows-1252 label is a server default)"
+                text = data.decode("utf-8")
+                return "utf-8", "meta (the HTTP windows-1252 label is a server default)", text
             except UnicodeDecodeError:
                 pass
-        return declared, "HTTP Content-Type"
+        return declared, "HTTP Content-Type", None
     declared = meta_charset(data)
     if declared is not None:
-        return declared, "meta"
-    return _sniff(data), "sniffed"
+        return declared, "meta", None
+    name, text = _sniffed(data)
+    return name, "sniffed", text
 
 
 def decode_html(data: str | bytes, content_type: str | None = None) -> str:
@@ -213,7 +222,9 @@ def decode_page(data: str | bytes, content_type: str | None = None) -> tuple[str
     convert the text back to UTF-8 first (a sixth of the parse)."""
     if isinstance(data, str):
         return data, None
-    name, _why = choose_encoding(data, content_type)
+    name, _why, text = _chosen_encoding(data, content_type)
+    if text is not None:  # valid UTF-8, already decoded to choose
+        return text, data
     codec = _ENCODINGS[name][0]
     for bom, bom_name in _BOMS:
         if bom_name == name and data.startswith(bom):

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-import lxml.html
 from lxml import etree
 
 from newsarchive.errors import NotHtmlError
+from newsarchive.extract import patterns
 from newsarchive.extract.decoding import check_html, decode_page
 
 # JSON-LD types that describe the article itself (schema.org Article and its subtypes).
@@ -35,7 +35,7 @@ ARTICLE_TYPES = {
 @dataclass
 class Document:
     url: str | None
-    tree: Any  # lxml.html.HtmlElement
+    tree: Any  # lxml.etree._Element
     meta: dict[str, list[str]] = field(default_factory=dict)
     jsonld: list[dict[str, Any]] = field(default_factory=list)
     lang: str | None = None
@@ -64,16 +64,13 @@ class Document:
         return best
 
 
-# lxml.html's default parser picks each element's Python class through a Python callback, a cost
-# paid for every element touched; a fixed default lookup gives the same classes in C.
+# lxml's own C element classes, not lxml.html's: the finders use none of HtmlElement's methods,
+# and HtmlElement, a Python subclass, makes every element object the page walks cost more to make
+# and to free (a tenth of a walk over the page). Fixed, and in C: lxml.html's parser picks each
+# element's class through a Python callback. (`Document.tree` is an lxml.etree._Element.)
 # huge_tree: without it libxml2 stops parsing at 256 levels of nesting and silently drops the
 # rest of the page (mega menus nest that deep before the article); with it the limit is 2048.
-_HTML_CLASSES = etree.ElementDefaultClassLookup(
-    element=lxml.html.HtmlElement,
-    comment=lxml.html.HtmlComment,
-    pi=lxml.html.HtmlProcessingInstruction,
-    entity=lxml.html.HtmlEntity,
-)
+_HTML_CLASSES = etree.ElementDefaultClassLookup()
 # collect_ids=False: libxml2 would otherwise file every id attribute in a hash table for XPath's
 # id() function, which nothing here calls (a few percent of the parse).
 _PARSER = etree.HTMLParser(huge_tree=True, collect_ids=False)
@@ -83,7 +80,7 @@ _PARSER.set_element_class_lookup(_HTML_CLASSES)
 _UTF8_PARSER = etree.HTMLParser(huge_tree=True, collect_ids=False, encoding="utf-8")
 _UTF8_PARSER.set_element_class_lookup(_HTML_CLASSES)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_CONTROL = patterns.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # The same characters, each looked for with a C-level `in` (a memchr-like scan) before the regex
 # runs: almost no page has any, and the regex scan of a whole page costs half a parse.
 _CONTROL_CHARS = tuple(chr(c) for c in range(32) if c not in (9, 10, 13))
@@ -92,7 +89,7 @@ _CONTROL_BYTES = tuple(bytes([c]) for c in range(32) if c not in (9, 10, 13))
 # Nesting kept when a page is deeper than libxml2 parses: Chromium's parser stops nesting at 512
 # levels too (HTMLConstructionSite's maximum DOM depth), so a page is read as a browser shows it.
 MAX_DEPTH = 512
-_TOKEN = re.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>", re.S)
+_TOKEN = patterns.compile(r"<!--.*?(?:-->|\Z)|<(/?)([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>", re.S)
 _RAW_TEXT_TAGS = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed"})
 _VOID_TAGS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta"}
@@ -180,13 +177,21 @@ def _may_hold_control_chars(html: str | bytes, text: str) -> bool:
 def _parse_tree(text: str, utf8: bytes | None = None) -> Any:
     """The tree of the page's text; from `utf8`, the text's own UTF-8 bytes, when given."""
     parser = _PARSER if utf8 is None else _UTF8_PARSER
-    tree = lxml.html.document_fromstring(text if utf8 is None else utf8, parser=parser)
+    tree = _document_fromstring(text if utf8 is None else utf8, parser)
     last = parser.error_log.last_error
     if last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
         # libxml2 stopped at its depth limit and kept only what came before: parse again with
         # the excess nesting flattened, so the article after a deep menu is not lost.
-        tree = lxml.html.document_fromstring(flatten_deep_nesting(text), parser=_PARSER)
+        tree = _document_fromstring(flatten_deep_nesting(text), _PARSER)
     return tree
+
+
+def _document_fromstring(page: str | bytes, parser: Any) -> Any:
+    """lxml.html.document_fromstring with our parser: the page's root element."""
+    root = etree.fromstring(page, parser)
+    if root is None:
+        raise etree.ParserError("Document is empty")
+    return root
 
 
 def parse_document(
@@ -211,7 +216,7 @@ def parse_document(
         raise NotHtmlError(f"not an HTML page: cannot parse it as HTML ({exc})") from exc
     doc = Document(url=url, tree=tree)
     doc.meta = _read_meta(listed(doc, "meta"))
-    doc.jsonld = _read_jsonld(listed(doc, "script"))
+    doc.jsonld = _read_jsonld(jsonld_scripts(doc))
     lang = (
         tree.get("lang")
         or tree.get("xml:lang")
@@ -252,11 +257,20 @@ def clear_script_text(doc: Document) -> None:
     elements (the windows around the headline) counts the same. JSON-LD is kept: it is the page's
     own description of itself, and readers may come back to it.
     """
+    kept = set(jsonld_scripts(doc))
     for el in listed(doc, "script"):
-        if not _is_jsonld(el):
+        if el not in kept:
             el.text = None
     for el in listed(doc, "style"):
         el.text = None
+
+
+def jsonld_scripts(doc: Document) -> list[Any]:
+    """The page's JSON-LD <script> elements, in document order (cached with `listed`)."""
+    found = doc.cache.get("jsonld_scripts")
+    if found is None:
+        found = doc.cache["jsonld_scripts"] = [el for el in listed(doc, "script") if _is_jsonld(el)]
+    return found
 
 
 def _is_jsonld(script: Any) -> bool:
@@ -293,10 +307,9 @@ def _flatten_jsonld(value: Any, out: list[dict[str, Any]]) -> None:
 
 
 def _read_jsonld(scripts: list[Any]) -> list[dict[str, Any]]:
+    """The typed objects of these JSON-LD <script> elements."""
     out: list[dict[str, Any]] = []
     for el in scripts:
-        if not _is_jsonld(el):
-            continue
         raw = (el.text or "").strip()
         if not raw:
             continue
@@ -354,7 +367,12 @@ def text_content(el: Any) -> str:
     without an XPath evaluation per call (the finders call this thousands of times a page)."""
     if isinstance(el.tag, str):
         return etree.tostring(el, method="text", encoding=str, with_tail=False)
-    return el.text_content()  # comments and processing instructions: as before
+    # Comments and processing instructions: what lxml.html's text_content() did, an XPath
+    # string() (which lxml refuses for them, as it did there).
+    return _STRING_VALUE(el)
+
+
+_STRING_VALUE = etree.XPath("string()", smart_strings=False)
 
 
 def element_text(el: Any) -> str:
@@ -409,28 +427,41 @@ _CLASS_MARKS = frozenset({"class", "id", "itemtype"})
 _ATTRIBUTE_MARKS = frozenset({"itemprop", "rel", "pubdate"})
 
 
-def _marked_elements(doc: Document) -> list[Any]:
-    """The elements with a class, id or itemtype, in document order; fills the cache of
-    attributed_elements on the way.
+def _marked_elements(doc: Document) -> tuple[list[Any], list[str]]:
+    """The elements with a class, id or itemtype, in document order, and each one's
+    "class id itemtype" marks; fills the cache of attributed_elements on the way.
 
     One Python pass over the tree reading each element's attribute names: twice as fast as the
     two XPaths it replaces (`descendant-or-self::*[@class or @id or @itemtype]` and
     `[@itemprop or @rel or @pubdate]`: libxml2 builds a node-set per attribute test per element),
-    and both lists are always wanted (the headline finder reads both on every page).
+    and both lists are always wanted (the headline finder reads both on every page). The names
+    say which marks an element has: most have a class and nothing else, and only that is looked
+    up (an lxml lookup costs as much for an attribute that is not there).
     """
     classed: list[Any] = []
+    marks: list[str] = []
     attributed: list[Any] = []
     no_class_mark = _CLASS_MARKS.isdisjoint
     no_attribute_mark = _ATTRIBUTE_MARKS.isdisjoint
+    only_class = ["class"]
     for el in doc.tree.iter(etree.Element):
         names = el.keys()
         if names:
+            if names == only_class:
+                classed.append(el)
+                marks.append(el.get("class") + "  ")
+                continue
             if not no_class_mark(names):
                 classed.append(el)
+                get = el.get
+                cls = (get("class") or "") if "class" in names else ""
+                ident = (get("id") or "") if "id" in names else ""
+                kind = (get("itemtype") or "") if "itemtype" in names else ""
+                marks.append(f"{cls} {ident} {kind}")
             if not no_attribute_mark(names):
                 attributed.append(el)
     doc.cache.setdefault("attributed", attributed)
-    return classed
+    return classed, marks
 
 
 def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
@@ -444,11 +475,7 @@ def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
     """
     found = doc.cache.get("classed")
     if found is None:
-        elements = _marked_elements(doc)
-        raw = [
-            f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemtype') or ''}"
-            for el in elements
-        ]
+        elements, raw = _marked_elements(doc)
         joined = "\x00".join(raw)
         text = joined.lower()
         if len(text) != len(joined):
@@ -463,7 +490,7 @@ def _classed_index(doc: Document) -> tuple[list[Any], str, list[int]]:
 # A pattern that is only plain words joined by `|` (no flags): classed_matching looks for each
 # word with str.find, several times faster than the regex engine trying the alternation at every
 # character of the joined marks (most words occur in few elements, so each find skips far).
-_PLAIN_WORDS = re.compile(r"[a-z0-9_-]+(?:\|[a-z0-9_-]+)*")
+_PLAIN_WORDS = patterns.compile(r"[a-z0-9_-]+(?:\|[a-z0-9_-]+)*")
 _words_of_pattern: dict[re.Pattern[str], tuple[str, ...] | None] = {}
 
 

@@ -7,9 +7,9 @@ above it). Computed once per page and kept in `doc.cache`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from newsarchive.extract import patterns
 from newsarchive.extract.document import (
     Document,
     classed_matching,
@@ -21,14 +21,14 @@ from newsarchive.extract.document import (
 )
 
 # Separators sites put between a headline and their own name in <title> / og:title.
-TITLE_SEPARATORS = re.compile(r"\s+(?:[-|–—:»·]|::)\s+")
-_PUNCT = re.compile(r"[^\w\s]+")
+TITLE_SEPARATORS = patterns.compile(r"\s+(?:[-|–—:»·]|::)\s+")
+_PUNCT = patterns.compile(r"[^\w\s]+")
 
 # Where a displayed headline can sit besides <h1>: sites put the channel name in <h1> and the
 # headline in <h2> (kompas 2016), or the headline in a styled div (republika photo pages). In
 # this order of preference.
 DISPLAY_TAGS = ("h1", "h2")
-HEADLINE_MARK = re.compile("title|headline|jdl")
+HEADLINE_MARK = patterns.compile("title|headline|jdl")
 NOT_HEADLINE_TAGS = frozenset({"meta", "title", "script", "style", "a", "body", "html"})
 # A displayed headline may carry a rubric prefix ('In Picture: ', 'FOTO: ') that meta tags drop.
 MAX_RUBRIC_PREFIX = 30

@@ -21,6 +21,7 @@ import re
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+from newsarchive.extract import patterns
 from newsarchive.extract.document import Document, text_content
 
 ARTICLE = "article"
@@ -49,7 +50,7 @@ OTHER_MARKUP_TYPES = frozenset({"aboutpage", "contactpage", "profilepage"})
 # Words of the outlet's own pages (Indonesian and English), matched in the URL path's last
 # segment and in the headline. Whole words, so "kontak senjata" in a headline is not "kontak"
 # alone: the headline must be short (a page title, not a news headline) to count.
-INFO_WORDS = re.compile(
+INFO_WORDS = patterns.compile(
     r"\b(?:tentang[- ]kami|about(?:[- ]us)?|kontak(?:[- ]kami)?|hubungi[- ]kami|contact(?:[- ]us)?|"
     r"redaksi|susunan[- ]redaksi|tim[- ]redaksi|editorial[- ]team|masthead|"
     r"pedoman(?:[- ]media[- ]siber|[- ]pemberitaan)?|kode[- ]etik|code[- ]of[- ]ethics|"
@@ -63,7 +64,7 @@ INFO_WORDS = re.compile(
 # A headline longer than this is a news headline even when it holds an info word.
 INFO_TITLE_MAX_WORDS = 6
 # URL shapes of news articles: a date in the path, or a long number (an article id).
-ARTICLE_URL = re.compile(
+ARTICLE_URL = patterns.compile(
     r"/(?:19|20)\d{2}[/-]?\d{1,2}[/-]?\d{1,2}(?=[/-])|/\d{5,}(?=[/.-]|$)|\d{6,}"
 )
 # A teaser headline is a link whose text has at least this many words.

@@ -1,0 +1,156 @@
+"""The extractor's regular expressions, compiled once per installation instead of once per process.
+
+The extract modules compile about 120 patterns at import (month and day names in a dozen
+languages, the chrome vocabularies): 4 % of the instructions of a 181-page `extract --batch`,
+spent in the re module's parser and compiler, which are pure Python. `compile` keeps what that
+compiler hands to the regex engine (_sre.compile's arguments: the pattern's engine code and
+groups) in a file beside the package's bytecode, and later processes build each pattern straight
+from it: the same Pattern, equal to re.compile's, without parsing.
+
+Kept as bytecode is: written only when Python writes bytecode (not under
+PYTHONDONTWRITEBYTECODE), under PYTHONPYCACHEPREFIX when that is set, for one Python version
+(the engine's code changes between versions), and replaced whole, atomically. A pattern not in
+the file, or a file from another Python, falls back to re.compile; so does anything the file
+holds that the engine refuses (_sre.compile validates the code it is given).
+"""
+
+from __future__ import annotations
+
+import _sre
+import contextlib
+import marshal
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+# What the stored code is only valid for: this interpreter's version and its engine's.
+_STAMP = (sys.version, _sre.MAGIC, _sre.CODESIZE)
+
+# (pattern, flags) -> _sre.compile's arguments; None until the file is read.
+_stored: dict[tuple[str | bytes, int], tuple[Any, ...]] | None = None
+# What this process compiled or read, written back by save() when anything was missing.
+_used: dict[tuple[str | bytes, int], tuple[Any, ...]] = {}
+_missing = False
+
+
+def _cache_file() -> str | None:
+    from importlib.util import cache_from_source
+
+    try:
+        bytecode = cache_from_source(__file__)  # follows sys.pycache_prefix
+    except NotImplementedError:  # no cache tag: this Python keeps no bytecode either
+        return None
+    return os.path.join(
+        os.path.dirname(bytecode), f"patterns.{sys.implementation.cache_tag}.sre-code"
+    )
+
+
+def _read() -> dict[tuple[str | bytes, int], tuple[Any, ...]]:
+    path = _cache_file()
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            # loads on the whole file: marshal.load reads a file object a few bytes at a time.
+            stamp, entries = marshal.loads(handle.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    if stamp != _STAMP or not isinstance(entries, dict):
+        return {}
+    return entries
+
+
+def _engine_arguments(pattern: str | bytes, flags: int) -> tuple[Any, ...]:
+    """_sre.compile's arguments for the pattern, as re._compiler.compile computes them."""
+    from re import _compiler, _parser
+
+    parsed = _parser.parse(pattern, flags)
+    # Plain ints: the compiler's opcodes are an int subclass, which marshal does not write.
+    code = [int(op) for op in _compiler._code(parsed, flags)]
+    groupindex = dict(parsed.state.groupdict)
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    return (
+        pattern,
+        int(flags | parsed.state.flags),
+        code,
+        parsed.state.groups - 1,
+        groupindex,
+        tuple(indexgroup),
+    )
+
+
+def compile(pattern: str | bytes, flags: int = 0) -> re.Pattern[Any]:  # noqa: A001 (re's twin)
+    """re.compile(pattern, flags), from the stored engine code when there is some.
+
+    For the patterns a module compiles once at import; a pattern built at run time (from a
+    profile or a page) goes to re.compile, or the file would grow with every one seen.
+    """
+    global _stored, _missing
+    if _stored is None:
+        _stored = _read()
+    key = (pattern, int(flags))
+    arguments = _stored.get(key)
+    if arguments is not None:
+        try:
+            built = _sre.compile(*arguments)
+        except (TypeError, ValueError, RuntimeError, OverflowError):
+            pass  # not code this engine takes: compiled afresh below
+        else:
+            if built.pattern == pattern:  # a damaged file's entry under another key is not used
+                _used[key] = arguments
+                return built
+    built = re.compile(pattern, flags)
+    _missing = True
+    try:
+        arguments = _engine_arguments(pattern, int(flags))
+        kept = _sre.compile(*arguments) == built
+    except Exception:  # the re module's internals moved: nothing is stored, nothing breaks
+        kept = False
+    if kept:
+        _used[key] = arguments
+    return built
+
+
+def save() -> None:
+    """Write the engine code of the patterns compiled so far, when some were not stored yet (the
+    extract package calls this once its modules are imported)."""
+    global _missing, _stored
+    if not _missing or sys.dont_write_bytecode:
+        return
+    path = _cache_file()
+    if path is None:
+        return
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            marshal.dump((_STAMP, _used), handle)
+        os.replace(temporary, path)  # readers see the old file or the new one, never half
+    except (OSError, ValueError):  # a read-only install: patterns are compiled each time
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return
+    _missing = False
+    _stored = dict(_used)
+
+
+def screened(
+    pattern: re.Pattern[str], needles: tuple[str, ...]
+) -> Callable[[str], re.Match[str] | None]:
+    """`pattern.search`, with ASCII text screened first by str's C-level `in`: when the lowercased
+    text holds none of `needles` (lowercase; every match of the pattern holds one), None without
+    running the regex, which would try its branches at every position. Text that is not ASCII
+    always goes to the regex: under re.I the Kelvin sign and a dotless ı match k and i, which
+    lower() keeps apart."""
+    search = pattern.search
+
+    def screened_search(text: str) -> re.Match[str] | None:
+        if text.isascii() and not any(map(text.lower().__contains__, needles)):
+            return None
+        return search(text)
+
+    return screened_search
