@@ -44,7 +44,7 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
         archive.pages.execute("PRAGMA auto_vacuum = INCREMENTAL")
         archive.pages.execute("VACUUM")
         after = archive.pages_path.stat().st_size
-        segments = archive.merge_search_index(at_least=2)
+        segments = archive.merge_search_index(always=True)
     share = result.stored_after / result.raw_bytes if result.raw_bytes else 0.0
     click.echo(
         f"{archive.pages_path}: {result.pages} pages packed into {result.blocks} blocks "

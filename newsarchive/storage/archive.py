@@ -406,9 +406,13 @@ WRITER_WAL_BYTES = 64 * 1024 * 1024
 # The full-text index is a set of segments (FTS5 adds one a commit and merges them by level, ~13
 # at a million articles), and every term a search looks up is looked up in each: in one segment
 # the two-word searches of benchmarks/bench_search.py at 1.5 M articles took p50 6.2 ms instead
-# of 9.4 (two common words p95 6.8 instead of 13.9). A crawl's end merges them when there are
-# this many (a daily crawl adds a few; the merge rewrites the index: ~30 s at 1.5 M articles).
+# of 9.4 (two common words p95 6.8 instead of 13.9; with 7 segments 10.6). The end of a crawl,
+# an import or a re-extraction merges them when there are this many and the segments besides the
+# largest hold SEARCH_MERGE_SHARE of the index: a merge rewrites the whole index (~30 s at 1.5 M
+# articles), worth it after a bulk load, not after each day's crawl of a few thousand articles
+# (whose hundreds of commits reach 8 segments within the day).
 SEARCH_SEGMENTS_MAX = 8
+SEARCH_MERGE_SHARE = 0.1
 # Index leaf pages (~4 kB) merged a transaction: the WAL stays ~100 MB and another writer can
 # take its turn between steps.
 SEARCH_MERGE_STEP_PAGES = 20_000
@@ -1392,20 +1396,39 @@ class Archive:
 
     def search_segments(self) -> int:
         """How many segments the full-text index has (each search looks each term up in all)."""
-        return self.db.execute("SELECT count(DISTINCT segid) FROM articles_fts_idx").fetchone()[0]
+        return len(self._search_segment_pages())
+
+    def _search_segment_pages(self) -> list[int]:
+        """Per segment of the full-text index, about how many leaf pages it has (its entries in
+        the index's page index), largest first."""
+        return [
+            pages
+            for (pages,) in self.db.execute(
+                "SELECT count(*) AS n FROM articles_fts_idx GROUP BY segid ORDER BY n DESC"
+            )
+        ]
 
     def merge_search_index(
-        self, *, at_least: int | None = None, step_pages: int = SEARCH_MERGE_STEP_PAGES
+        self, *, always: bool = False, step_pages: int = SEARCH_MERGE_STEP_PAGES
     ) -> tuple[int, int]:
-        """Merge the full-text index into one segment when it has `at_least` segments (the end of
-        a crawl, an import or a re-extraction: SEARCH_SEGMENTS_MAX; `compact`: 2); (segments
-        before, after). FTS5's incremental optimize, `step_pages` leaf pages a transaction: a
-        merge stopped halfway leaves a sound index, and the next one goes on with it. Whether a
+        """Merge the full-text index into one segment (segments before, after): `always` when it
+        has more than one (`compact`), else when due (the end of a crawl, an import or a
+        re-extraction): SEARCH_SEGMENTS_MAX segments or more, SEARCH_MERGE_SHARE of the index
+        outside the largest. FTS5's incremental optimize, `step_pages` leaf pages a transaction:
+        a merge stopped halfway leaves a sound index, and the next one goes on with it. Whether a
         step did any work is read from the index's structure record (FTS5 counts a change for
         every 'merge' command, work done or not)."""
         self._check_writable()
-        before = self.search_segments()
-        if before < (SEARCH_SEGMENTS_MAX if at_least is None else at_least):
+        sizes = self._search_segment_pages()
+        before = len(sizes)
+        if always:
+            due = before > 1
+        else:
+            outside_largest = sum(sizes[1:])
+            due = before >= SEARCH_SEGMENTS_MAX and outside_largest >= SEARCH_MERGE_SHARE * sum(
+                sizes
+            )
+        if not due:
             return before, before
         structure = "SELECT block FROM articles_fts_data WHERE id = 10"
         amount = -step_pages  # negative: start an optimize (every segment to one level first)

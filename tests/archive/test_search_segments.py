@@ -54,11 +54,11 @@ def test_merging_leaves_one_segment_and_the_same_answers(tmp_path, step_pages) -
         assert before >= 2
         answers = _answers(archive)
         assert all(answers)
-        assert archive.merge_search_index(at_least=2, step_pages=step_pages) == (before, 1)
+        assert archive.merge_search_index(always=True, step_pages=step_pages) == (before, 1)
         assert archive.search_segments() == 1
         assert _answers(archive) == answers
         _sound(archive)
-        assert archive.merge_search_index(at_least=2) == (1, 1)  # nothing left to do
+        assert archive.merge_search_index(always=True) == (1, 1)  # nothing left to do
 
 
 def test_a_merge_stopped_between_steps_leaves_a_sound_index_the_next_one_finishes(tmp_path):
@@ -74,7 +74,7 @@ def test_a_merge_stopped_between_steps_leaves_a_sound_index_the_next_one_finishe
         assert _answers(archive) == answers
         _sound(archive)
     with Archive(path) as archive:
-        assert archive.merge_search_index(at_least=2)[1] == 1
+        assert archive.merge_search_index(always=True)[1] == 1
         assert _answers(archive) == answers
         _sound(archive)
 
@@ -87,6 +87,25 @@ def test_below_the_threshold_nothing_is_merged(tmp_path) -> None:
         assert 1 < segments < archive_module.SEARCH_SEGMENTS_MAX
         assert archive.merge_search_index() == (segments, segments)
         assert archive.search_segments() == segments
+
+
+def test_small_segments_beside_a_big_one_wait_until_they_are_a_share_worth_a_merge(tmp_path):
+    """A day's crawl on a big archive: many commits, each a small segment. Merging would rewrite
+    the whole index for a few articles; it waits until they hold SEARCH_MERGE_SHARE of it."""
+    path = tmp_path / "archive.db"
+    _fill(path, 12, rare=3000)
+    with Archive(path) as archive:
+        assert archive.merge_search_index(always=True)[1] == 1
+        for k in range(12):  # a commit each: a segment each
+            with archive.batch():
+                url = f"https://warta.example.id/hari-ini/{k}"
+                archive.store(make_raw(url), make_article(url, body="banjir warga"), site="warta")
+        segments = archive.search_segments()
+        assert segments >= archive_module.SEARCH_SEGMENTS_MAX
+        assert archive.merge_search_index() == (segments, segments)
+        answers = _answers(archive)
+        assert archive.merge_search_index(always=True) == (segments, 1)
+        assert _answers(archive) == answers
 
 
 def test_compact_merges_the_index_and_says_so(tmp_path) -> None:
