@@ -303,10 +303,12 @@ def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
-        archive.crawl_ended([_WRITER.pop("site")])
         archive.finish_run(
             _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
         )
+        # After the run row: a merge of a big index takes seconds, and an interrupt then must
+        # not leave the run looking unfinished.
+        archive.crawl_ended([_WRITER.pop("site")])
     finally:
         archive.close()
 
