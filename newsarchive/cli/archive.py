@@ -115,27 +115,7 @@ def import_pages(
             if batch:
                 _import_batch(archive, site, outcomes, limit)
             else:
-                for path in pages:
-                    if is_warc(path):
-                        if url:
-                            raise NewsarchiveError(
-                                f"{path}: a WARC names its pages' URLs; drop --url"
-                            )
-                        _import_warc(archive, path, site, limit, outcomes, skipped)
-                        continue
-                    try:
-                        outcomes[
-                            import_page(
-                                archive,
-                                read_page(path, max_size=limit),
-                                url=url,
-                                path=path,
-                                site=site,
-                            )
-                        ] += 1
-                    except NewsarchiveError as exc:
-                        outcomes["failed"] += 1
-                        _error(str(exc))
+                _import_files(archive, pages, url, site, limit, outcomes, skipped)
         archive.merge_search_index()  # a large import leaves many segments (SEARCH_SEGMENTS_MAX)
     imported = sum(outcomes.values()) - outcomes["failed"]
     click.echo(
@@ -151,6 +131,29 @@ def import_pages(
         )
     if outcomes["failed"]:
         sys.exit(1)
+
+
+def _import_files(
+    archive: Archive,
+    pages: tuple[Path, ...],
+    url: str | None,
+    site: str | None,
+    max_size: int,
+    outcomes: Counter[str],
+    skipped: Counter[str],
+) -> None:
+    for path in pages:
+        if is_warc(path):
+            if url:
+                raise NewsarchiveError(f"{path}: a WARC names its pages' URLs; drop --url")
+            _import_warc(archive, path, site, max_size, outcomes, skipped)
+            continue
+        try:
+            body = read_page(path, max_size=max_size)
+            outcomes[import_page(archive, body, url=url, path=path, site=site)] += 1
+        except NewsarchiveError as exc:
+            outcomes["failed"] += 1
+            _error(str(exc))
 
 
 def _import_warc(

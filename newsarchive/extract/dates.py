@@ -1092,14 +1092,12 @@ def _hidden(el: Any) -> bool:
     )
 
 
+_caption_mark_search = patterns.screened(CAPTION_MARK, ("caption", "keterangan"))
+
+
 def _caption_marked(cls: str) -> bool:
-    """CAPTION_MARK finds something in the class value: with str's C-level `in` for an ASCII
-    value (the regex's re.I lets a non-ASCII letter match, the Kelvin sign or a dotless ı: those
-    values go to the regex)."""
-    if cls.isascii():
-        low = cls.lower()
-        return "caption" in low or "keterangan" in low
-    return CAPTION_MARK.search(cls) is not None
+    """CAPTION_MARK finds something in the class value (most classes name no caption)."""
+    return _caption_mark_search(cls) is not None
 
 
 def _in_caption(el: Any) -> bool:

@@ -1424,10 +1424,8 @@ class Archive:
         if always:
             due = before > 1
         else:
-            outside_largest = sum(sizes[1:])
-            due = before >= SEARCH_SEGMENTS_MAX and outside_largest >= SEARCH_MERGE_SHARE * sum(
-                sizes
-            )
+            outside_largest, total = sum(sizes[1:]), sum(sizes)
+            due = before >= SEARCH_SEGMENTS_MAX and outside_largest >= SEARCH_MERGE_SHARE * total
         if not due:
             return before, before
         structure = "SELECT block FROM articles_fts_data WHERE id = 10"
