@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,9 +67,10 @@ def build(db: Path, articles: int) -> int:
     return stored
 
 
-def run(db: Path, jobs: int) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the command and its workers, its summary line)."""
-    cmd = [sys.executable, "-m", "newsarchive", "reextract", "--jobs", str(jobs), "--db", str(db)]
+def timed(args: list[str]) -> tuple[float, float, str]:
+    """Run `newsarchive ARGS`: (wall seconds, CPU seconds of the command and its workers, its
+    first output line)."""
+    cmd = [sys.executable, "-m", "newsarchive", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -76,8 +78,48 @@ def run(db: Path, jobs: int) -> tuple[float, float, str]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
-        raise SystemExit(f"reextract --jobs {jobs} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr[-3000:]}")
     return seconds, cpu, proc.stdout.splitlines()[0]
+
+
+def compare_jobs(
+    tmp: Path, rounds: int, pages: int, command: Callable[[int, Path], list[str]]
+) -> None:
+    """Run `newsarchive` with `command(jobs, fresh work directory)` for --jobs 1 and 2,
+    alternating, `rounds` times each (the machine is shared: alternating spreads other jobs'
+    load over both), and print each run and the medians, wall and CPU."""
+    times: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
+    for round_number in range(rounds):
+        for jobs in (1, 2):
+            work = tmp / f"run-{round_number}-{jobs}"
+            work.mkdir()
+            seconds, cpu, summary = timed(command(jobs, work))
+            times[jobs].append(seconds)
+            cpus[jobs].append(cpu)
+            print(f"  --jobs {jobs}: {seconds:6.1f}s = {pages / seconds:6.1f} pages/s  ({summary})")
+            shutil.rmtree(work)
+    median = {jobs: statistics.median(values) for jobs, values in times.items()}
+    print()
+    for jobs in (1, 2):
+        rate = pages / median[jobs]
+        hours = 1_000_000 / rate / 3600
+        print(
+            f"--jobs {jobs}: median {median[jobs]:.1f}s = {rate:.1f} pages/s; "
+            f"1,000,000 pages at this rate: {hours:.2f} h"
+        )
+    print(f"ratio  : --jobs 2 is {median[1] / median[2]:.2f}x --jobs 1")
+    # The machine may be shared: CPU seconds say what an idle one would do. --jobs 1 is one
+    # process (its CPU time is its time); --jobs 2 runs three processes on two cores, so at
+    # best its CPU time spread over both.
+    cpu1 = statistics.median(cpus[1]) / pages
+    cpu2 = statistics.median(cpus[2]) / pages
+    cores = min(2, os.cpu_count() or 1)
+    for jobs, per_page, rate in ((1, cpu1, 1 / cpu1), (2, cpu2, cores / cpu2)):
+        print(
+            f"CPU --jobs {jobs}: {1000 * per_page:.2f} ms a page (all processes); on idle "
+            f"cores at most {rate:.0f} pages/s, 1,000,000 pages in {1e6 / rate / 3600:.2f} h"
+        )
 
 
 def copy_archive(source: Path, target: Path) -> None:
@@ -102,41 +144,12 @@ def main() -> None:
         pages = build(source, args.articles)
         print(f"archive: {pages} demo article pages, built in {time.monotonic() - start:.1f}s")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
-        times: dict[int, list[float]] = {1: [], 2: []}
-        cpus: dict[int, list[float]] = {1: [], 2: []}
-        for round_number in range(args.rounds):
-            for jobs in (1, 2):
-                work = tmp / f"run-{round_number}-{jobs}"
-                work.mkdir()
-                copy_archive(source, work / "archive.db")
-                seconds, cpu, summary = run(work / "archive.db", jobs)
-                times[jobs].append(seconds)
-                cpus[jobs].append(cpu)
-                print(
-                    f"  --jobs {jobs}: {seconds:6.1f}s = {pages / seconds:6.1f} pages/s  ({summary})"
-                )
-                shutil.rmtree(work)
-        median = {jobs: statistics.median(values) for jobs, values in times.items()}
-        print()
-        for jobs in (1, 2):
-            rate = pages / median[jobs]
-            hours = 1_000_000 / rate / 3600
-            print(
-                f"--jobs {jobs}: median {median[jobs]:.1f}s = {rate:.1f} pages/s; "
-                f"1,000,000 pages at this rate: {hours:.2f} h"
-            )
-        print(f"ratio  : --jobs 2 is {median[1] / median[2]:.2f}x --jobs 1")
-        # The machine may be shared: CPU seconds say what an idle one would do. --jobs 1 is one
-        # process (its CPU time is its time); --jobs 2 runs three processes on two cores, so at
-        # best its CPU time spread over both.
-        cpu1 = statistics.median(cpus[1]) / pages
-        cpu2 = statistics.median(cpus[2]) / pages
-        cores = min(2, os.cpu_count() or 1)
-        for jobs, per_page, rate in ((1, cpu1, 1 / cpu1), (2, cpu2, cores / cpu2)):
-            print(
-                f"CPU --jobs {jobs}: {1000 * per_page:.2f} ms a page (all processes); on idle "
-                f"cores at most {rate:.0f} pages/s, 1,000,000 pages in {1e6 / rate / 3600:.2f} h"
-            )
+
+        def reextract_copy(jobs: int, work: Path) -> list[str]:
+            copy_archive(source, work / "archive.db")
+            return ["reextract", "--jobs", str(jobs), "--db", str(work / "archive.db")]
+
+        compare_jobs(tmp, args.rounds, pages, reextract_copy)
     finally:
         if args.keep:
             print(f"kept {tmp}")

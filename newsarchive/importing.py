@@ -18,9 +18,9 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from newsarchive.errors import NewsarchiveError, NotHtmlError, ProfileError
 from newsarchive.extract.decoding import not_html_reason
@@ -159,6 +159,106 @@ def check_html(data: bytes, where: str) -> None:
 # --- import -------------------------------------------------------------------------------
 
 
+@dataclass
+class ImportItem:
+    """One article (or page) to import: the raw page as the archive keeps it, the later pages of
+    its multi-page article, and `shown`, the same pages as the extractor sees them (None: not
+    extracted, an error page). `where` names it in error lines (the file, or the WARC record's
+    URL); `site` and `profile` as given (None: decided from the URL after extraction)."""
+
+    raw: RawPage
+    shown: list[RawPage] | None
+    where: str
+    continuations: Sequence[RawPage] = ()
+    site: str | None = None
+    profile: SiteProfile | None = None
+    web_url: str | None = None  # the URL that picks the profile and names the site
+
+
+def saved_page_item(
+    body: bytes, *, url: str | None = None, path: str | Path | None = None, site: str | None = None
+) -> ImportItem:
+    """A page saved earlier (see import_page) as an ImportItem."""
+    page_url = url or (Path(path).resolve().as_uri() if path else None)
+    if not page_url:
+        raise NewsarchiveError("import_page needs the page's url or the path it was read from")
+    return ImportItem(
+        raw=RawPage(url=page_url, body=body),
+        shown=[RawPage(url=url or "", body=body)],
+        where=str(path or url),
+        site=site,
+        web_url=url,
+    )
+
+
+def fetched_page_item(
+    raw: RawPage,
+    *,
+    continuations: Sequence[RawPage] = (),
+    site: str | None = None,
+    profile: SiteProfile | None = None,
+) -> ImportItem:
+    """A page fetched elsewhere (see import_fetched) as an ImportItem."""
+    from newsarchive.storage.archive import extraction_url
+
+    pages = [raw, *continuations]
+    shown = None
+    if not (raw.status and raw.status >= 400):
+        # Copies: the extractor sees web URLs only; the archive keeps the file: URI.
+        shown = [replace(page, url=extraction_url(page.url) or "") for page in pages]
+        for page, original in zip(shown, pages, strict=True):
+            page.final_url = extraction_url(original.final_url)
+    return ImportItem(
+        raw=raw,
+        shown=shown,
+        where=raw.url,
+        continuations=continuations,
+        site=site,
+        profile=profile,
+        web_url=extraction_url(raw.final_url) or extraction_url(raw.url),
+    )
+
+
+def extract_item(item: ImportItem) -> Extracted:
+    """The item's record, extracted in this process (as an extraction worker makes it)."""
+    from newsarchive.extract import extract_pages
+
+    if item.shown is None:
+        return Extracted(item, None, None, None)
+    try:
+        return Extracted(item, extract_pages(item.shown, item.profile), None, None)
+    except Exception as exc:  # an extractor bug on one page must not end an import
+        return Extracted(item, None, None, *_error_of(exc))
+
+
+def store_item(archive: Archive, done: Extracted) -> str:
+    """Store an extracted ImportItem: raw page + record, or raw page only when the extractor
+    judged it no article or found nothing of one. Returns the outcome of Archive.store; an
+    extraction error raises NewsarchiveError (the page's own fault) or StoreError (an extractor
+    bug, recorded in `failures`)."""
+    from newsarchive.storage import StoreError
+
+    item: ImportItem = done.tag
+    raw = item.raw
+    article, columns = done.article, done.columns
+    if done.error is not None:
+        if done.page_fault is not None:
+            raise NewsarchiveError(done.page_fault)
+        reason = f"extractor error: {done.error}"
+        archive.record_failure(raw.url, reason, status=raw.status, site=item.site)
+        raise StoreError(f"{item.where}: {reason}")
+    if article is not None and not (article.title or article.body):
+        article, columns = None, None  # nothing of an article in it: keep the page only
+    site = item.site
+    if site is None:
+        # A profile name only when the extractor used that profile (it picks one by the URL),
+        # since re-extraction picks the profile by site name; else the host.
+        found = item.profile or (find_profile(item.web_url) if item.web_url else None)
+        named_url = item.web_url or (article.canonical_url if article else None)
+        site = found.name if found else (site_from_url(named_url) or "local")
+    return archive.store(raw, article, site=site, continuations=item.continuations, columns=columns)
+
+
 def import_page(
     archive: Archive,
     body: bytes,
@@ -175,30 +275,8 @@ def import_page(
     `site` defaults to the name of the site profile matching `url`, else the host of `url` or of
     the canonical URL, else "local". Returns the outcome of Archive.store.
     """
-    from newsarchive.extract import extract_article
-    from newsarchive.storage import StoreError
-
-    page_url = url or (Path(path).resolve().as_uri() if path else None)
-    if not page_url:
-        raise NewsarchiveError("import_page needs the page's url or the path it was read from")
-    raw = RawPage(url=page_url, body=body)
-    try:
-        article: Article | None = extract_article(body, url)
-    except NewsarchiveError:
-        raise
-    except Exception as exc:  # an extractor bug on one page must not end an import
-        reason = f"extractor error: {type(exc).__name__}: {exc}"
-        archive.record_failure(page_url, reason, site=site)
-        raise StoreError(f"{path or url}: {reason}") from exc
-    if article is not None and not (article.title or article.body):
-        article = None  # nothing of an article in it: keep the page only
-    if site is None:
-        # A profile name only when the extractor used that profile (it picks one by `url`),
-        # since re-extraction picks the profile by site name; else the host.
-        profile = find_profile(url) if url else None
-        named_url = url or (article.canonical_url if article else None)
-        site = profile.name if profile else (site_from_url(named_url) or "local")
-    return archive.store(raw, article, site=site)
+    item = saved_page_item(body, url=url, path=path, site=site)
+    return store_item(archive, extract_item(item))
 
 
 def import_fetched(
@@ -219,33 +297,80 @@ def import_fetched(
     A page under a file: URI is extracted without a URL, as `import_page` does. `site` defaults
     as in `import_page`. Returns the outcome of Archive.store.
     """
-    from newsarchive.extract import extract_pages
-    from newsarchive.storage import StoreError
-    from newsarchive.storage.archive import extraction_url
+    item = fetched_page_item(raw, continuations=continuations, site=site, profile=profile)
+    return store_item(archive, extract_item(item))
 
-    pages = [raw, *continuations]
-    article: Article | None = None
-    if not (raw.status and raw.status >= 400):
-        # Copies: the extractor sees web URLs only; the archive keeps the file: URI.
-        shown = [replace(page, url=extraction_url(page.url) or "") for page in pages]
-        for page, original in zip(shown, pages, strict=True):
-            page.final_url = extraction_url(original.final_url)
+
+IN_PROCESS_FIRST = 64
+"""Pages an ImportSink with jobs > 1 still extracts in this process before it starts its
+workers: a worker takes about a second to start, which a few dozen pages do not repay."""
+
+
+class ImportSink:
+    """Where ImportItems go to be stored: extracted in this process (`jobs=1`), or past the
+    first IN_PROCESS_FIRST in `jobs` worker processes (ExtractionPool) while this one reads the
+    input and stores. Either way each item is stored in the order it was put (a later capture
+    of a page stays the later version) and `done(outcome, error)` is called once it is: with
+    Archive.store's outcome, or with the one-line error that kept it out.
+
+    Call `finish()` at the end (every item put is then stored and reported); leaving the block
+    without it, on an error, stops the workers and what they held is not stored."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        jobs: int = 1,
+        *,
+        on_stored: Callable[[int], None] | None = None,
+    ) -> None:
+        self.archive = archive
+        self.jobs = jobs
+        self.pool: ExtractionPool | None = None
+        self.on_stored = on_stored  # called with the count of items stored so far
+        self.stored = 0
+        self._in_process = 0
+
+    def __enter__(self) -> ImportSink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def put(self, item: ImportItem, done: Callable[[str | None, str | None], None]) -> None:
+        if self.pool is None and (self.jobs <= 1 or self._in_process < IN_PROCESS_FIRST):
+            self._in_process += 1
+            self._store(extract_item(item), item, done)
+            return
+        if self.pool is None:
+            self.pool = ExtractionPool(self.jobs)
+        tag = (item, done)
+        if item.shown is None:
+            self._stored(self.pool.skip(tag))
+        else:
+            self._stored(self.pool.submit(item.shown, item.profile, tag))
+
+    def finish(self) -> None:
+        if self.pool is not None:
+            self._stored(self.pool.drain())
+
+    def _stored(self, results: list[Extracted]) -> None:
+        for result in results:
+            item, done = result.tag
+            self._store(result, item, done)
+
+    def _store(
+        self, result: Extracted, item: ImportItem, done: Callable[[str | None, str | None], None]
+    ) -> None:
         try:
-            article = extract_pages(shown, profile)
-        except NewsarchiveError:
-            raise
-        except Exception as exc:  # an extractor bug on one page must not end an import
-            reason = f"extractor error: {type(exc).__name__}: {exc}"
-            archive.record_failure(raw.url, reason, status=raw.status, site=site)
-            raise StoreError(f"{raw.url}: {reason}") from exc
-        if article is not None and not (article.title or article.body):
-            article = None  # nothing of an article in it: keep the page only
-    if site is None:
-        web_url = extraction_url(raw.final_url) or extraction_url(raw.url)
-        found = profile or (find_profile(web_url) if web_url else None)
-        named_url = web_url or (article.canonical_url if article else None)
-        site = found.name if found else (site_from_url(named_url) or "local")
-    return archive.store(raw, article, site=site, continuations=continuations)
+            outcome = store_item(self.archive, result._replace(tag=item))
+        except NewsarchiveError as exc:
+            done(None, str(exc))
+        else:
+            done(outcome, None)
+        self.stored += 1
+        if self.on_stored is not None:
+            self.on_stored(self.stored)
 
 
 # --- reextract ----------------------------------------------------------------------------
@@ -281,7 +406,7 @@ class ProfileChooser:
         return next((p for p in list_profiles() if p.name == target.site), None)
 
 
-REEXTRACT_CHUNK = 16
+EXTRACTION_CHUNK = 16
 """Articles per message to an extraction worker: one pickle and one wake-up for 16 pages instead
 of one each (an article is a few milliseconds of extraction; a round trip alone is ~0.1 ms)."""
 CHUNKS_PER_WORKER = 2
@@ -395,13 +520,31 @@ def _reextract_here(
             yield _store(archive, target, pages[0].url, article)
 
 
-# --- reextract in worker processes --------------------------------------------------------
+# --- extraction in worker processes (reextract --jobs, import --jobs) -------------------------
 
 
-def _reextract_worker(tasks: Any, results: Connection) -> None:
-    """An extraction worker: (chunk id, new profiles, [(article id, profile key, pages)]) in,
-    (chunk id, [(article id, article, its record columns, error)]) out, pickled here so a result
-    that does not pickle becomes an error for its article instead of a lost chunk.
+class Extracted(NamedTuple):
+    """What extraction made of one article: its record (and, from a worker process, the record's
+    columns), or the error that stopped it; `tag` is what the caller submitted with the pages.
+    `page_fault`: the error was the page's own (a NewsarchiveError such as not HTML), its
+    message as it is, not an extractor bug."""
+
+    tag: Any
+    article: Article | None
+    columns: dict[str, Any] | None
+    error: str | None
+    page_fault: str | None = None
+
+
+def _error_of(exc: Exception) -> tuple[str, str | None]:
+    """Extracted.error and .page_fault for an exception raised by extraction."""
+    return f"{type(exc).__name__}: {exc}", str(exc) if isinstance(exc, NewsarchiveError) else None
+
+
+def _extraction_worker(tasks: Any, results: Connection) -> None:
+    """An extraction worker: (chunk id, new profiles, [(profile key, pages)]) in, (chunk id,
+    [(article, its record columns, error, page fault)]) out, pickled here so a result that does not pickle
+    becomes an error for its article instead of a lost chunk.
 
     It ignores SIGINT and SIGTERM (the main process stops the run and still wants the chunks
     in work), ends at None, and ends by itself when the main process is gone (even killed)."""
@@ -427,28 +570,28 @@ def _reextract_worker(tasks: Any, results: Connection) -> None:
         chunk_id, new_profiles, items = message
         profiles.update(new_profiles)
         out = []
-        for article_id, profile_key, pages in items:
+        for profile_key, pages in items:
             try:
                 article = extract_pages(pages, profiles[profile_key])
                 # The record's columns are made here too: they are pure (JSON, dates), and
                 # making them is a third of what storing a record costs the main process,
                 # which is the one that cannot be spread over cores.
                 columns = article_columns(article) if article.page_kind == "article" else None
-                out.append((article_id, article, columns, None))
+                out.append((article, columns, None, None))
             except Exception as exc:  # one broken page must not end the run
-                out.append((article_id, None, None, f"{type(exc).__name__}: {exc}"))
+                out.append((None, None, *_error_of(exc)))
         del items, message
         try:
             payload = pickle.dumps((chunk_id, out), pickle.HIGHEST_PROTOCOL)
         except Exception:
             safe = []
-            for article_id, article, columns, error in out:
+            for article, columns, error, page_fault in out:
                 try:
                     pickle.dumps((article, columns))
                 except Exception as exc:
                     article, columns = None, None
                     error = f"result does not pickle: {type(exc).__name__}: {exc}"
-                safe.append((article_id, article, columns, error))
+                safe.append((article, columns, error, page_fault))
             payload = pickle.dumps((chunk_id, safe), pickle.HIGHEST_PROTOCOL)
         try:
             results.send_bytes(payload)
@@ -459,7 +602,7 @@ def _reextract_worker(tasks: Any, results: Connection) -> None:
 class _Worker:
     """One extraction process, its task queue (a feeder thread sends: putting never blocks this
     process), its own result pipe (a worker killed mid-send garbles only its own), and the
-    chunks it holds."""
+    chunks it holds (chunk id -> the sequence numbers of its articles)."""
 
     def __init__(self, context: Any, number: int) -> None:
         self.tasks = context.Queue()
@@ -468,9 +611,9 @@ class _Worker:
         reader, writer = context.Pipe(duplex=False)
         self.results: Connection = reader
         self.process = context.Process(
-            target=_reextract_worker,
+            target=_extraction_worker,
             args=(self.tasks, writer),
-            name=f"newsarchive-reextract-{number}",
+            name=f"newsarchive-extract-{number}",
             daemon=True,
         )
         # Ignored while it starts (a spawned interpreter keeps an ignored SIGINT): Ctrl-C during
@@ -484,7 +627,7 @@ class _Worker:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
         writer.close()
-        self.held: dict[int, list[tuple[ReextractTarget, str]]] = {}
+        self.held: dict[int, list[int]] = {}
         self.profiles: set[Any] = {None}  # profile keys this worker has been sent
 
     def close(self, timeout: float) -> None:
@@ -503,6 +646,156 @@ def _profile_key(profile: SiteProfile | None) -> Any:
     return None if profile is None else (profile.name, str(getattr(profile, "path", "")))
 
 
+class ExtractionPool:
+    """Extraction in `jobs` spawned worker processes, fed from this one: `submit` an article's
+    pages (with its profile and a tag of the caller's), and get back, in the order submitted,
+    what is done so far (`ordered=False`: as soon as done, for a caller to whom the order does
+    not matter); `skip` holds a place in that order for an item that needs no extraction. Articles go in chunks of EXTRACTION_CHUNK, at most CHUNKS_PER_WORKER a worker:
+    `submit` waits for results when every worker is full, so the pages in flight stay bounded
+    whatever the input's size. A worker that dies (out of memory, a crash in a C library on some
+    page) fails the articles it held, "extraction worker died", and a new one takes its place.
+
+    Spawned, not forked: a fresh interpreter inherits neither the archive's SQLite connections
+    nor the lock of its commit thread (fork would copy both mid-use); so a script using it
+    needs the usual `if __name__ == "__main__":` guard of multiprocessing."""
+
+    def __init__(self, jobs: int, *, ordered: bool = True) -> None:
+        import multiprocessing
+
+        self.ordered = ordered
+
+        self._context = multiprocessing.get_context("spawn")
+        self._started = 0
+        self.workers = [self._new_worker() for _ in range(jobs)]
+        self._chunk_ids = itertools.count()
+        self._sequence = itertools.count()
+        self._chunk: list[tuple[int, Any, list[RawPage]]] = []  # (sequence, profile key, pages)
+        self._profiles: dict[Any, SiteProfile | None] = {}
+        self._tags: dict[int, Any] = {}
+        self._done: dict[int, Extracted | None] = {}  # finished, waiting for earlier ones
+        self._next = 0  # the sequence number to hand back next
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _new_worker(self) -> _Worker:
+        self._started += 1
+        return _Worker(self._context, self._started)
+
+    def submit(
+        self, pages: list[RawPage], profile: SiteProfile | None, tag: Any
+    ) -> list[Extracted]:
+        sequence = next(self._sequence)
+        key = _profile_key(profile)
+        self._profiles[key] = profile
+        self._tags[sequence] = tag
+        self._chunk.append((sequence, key, pages))
+        if len(self._chunk) >= EXTRACTION_CHUNK:
+            while not self._send():
+                self._collect()
+            # Room for the next chunk before the caller reads its pages: what is read ahead of
+            # the workers stays one chunk, and a run stopped now has read nothing it will not use.
+            while all(len(worker.held) >= CHUNKS_PER_WORKER for worker in self.workers):
+                self._collect()
+        return self._ready()
+
+    def skip(self, tag: Any) -> list[Extracted]:
+        """`tag` comes back (as an Extracted with no article and no error) in its place."""
+        sequence = next(self._sequence)
+        self._tags[sequence] = tag
+        self._done[sequence] = None
+        return self._ready()
+
+    def drain(self) -> list[Extracted]:
+        """Everything submitted, done (waits for the workers)."""
+        if self._chunk:
+            while not self._send():
+                self._collect()
+        while any(worker.held for worker in self.workers):
+            self._collect()
+        return self._ready()
+
+    def close(self, timeout: float = 5.0) -> None:
+        for worker in self.workers:
+            worker.close(timeout)
+
+    def _send(self) -> bool:
+        """The open chunk to the least busy worker, if one has room."""
+        worker = min(self.workers, key=lambda w: len(w.held))
+        if len(worker.held) >= CHUNKS_PER_WORKER:
+            return False
+        chunk, self._chunk = self._chunk, []
+        new = {key: self._profiles[key] for _, key, _ in chunk if key not in worker.profiles}
+        worker.profiles.update(new)
+        chunk_id = next(self._chunk_ids)
+        worker.held[chunk_id] = [sequence for sequence, _, _ in chunk]
+        worker.tasks.put((chunk_id, new, [(key, pages) for _, key, pages in chunk]))
+        return True
+
+    def _collect(self) -> None:
+        """Wait for at least one chunk back (or a worker's death) and file its results."""
+        import pickle
+        from multiprocessing.connection import wait
+
+        from newsarchive.workers import exit_description
+
+        by_conn = {w.results: w for w in self.workers}
+        by_sentinel = {w.process.sentinel: w for w in self.workers}
+        ready = wait([*by_conn, *by_sentinel], timeout=0.5)
+        lost = []
+        for ready_one in ready:
+            worker = by_conn.get(ready_one)  # type: ignore[call-overload]
+            if worker is None:
+                continue
+            try:
+                chunk_id, out = pickle.loads(worker.results.recv_bytes())
+            except (EOFError, OSError):
+                lost.append(worker)
+                continue
+            sequences = worker.held.pop(chunk_id)
+            for sequence, result in zip(sequences, out, strict=True):
+                self._done[sequence] = Extracted(self._tags[sequence], *result)
+        for ready_one in ready:
+            worker = by_sentinel.get(ready_one)  # type: ignore[call-overload]
+            if worker is not None and worker not in lost and not worker.results.poll():
+                lost.append(worker)
+        for worker in lost:
+            worker.process.join(1)
+            why = exit_description(worker.process.exitcode)
+            if not worker.held:
+                # Dead before it was given work: a new one would most likely die too.
+                raise NewsarchiveError(f"{worker.process.name} ended ({why})")
+            for sequences in worker.held.values():
+                for sequence in sequences:
+                    error = f"extraction worker died ({why})"
+                    self._done[sequence] = Extracted(self._tags[sequence], None, None, error)
+            worker.held.clear()
+            self.workers.remove(worker)
+            worker.close(timeout=0)
+            self.workers.append(self._new_worker())
+
+    def _ready(self) -> list[Extracted]:
+        if not self.ordered:
+            ready = [
+                done if done is not None else Extracted(self._tags[sequence], None, None, None)
+                for sequence, done in self._done.items()
+            ]
+            for sequence in self._done:
+                del self._tags[sequence]
+            self._done.clear()
+            return ready
+        ready = []
+        while self._next in self._done:
+            done = self._done.pop(self._next)
+            tag = self._tags.pop(self._next)
+            ready.append(done if done is not None else Extracted(tag, None, None, None))
+            self._next += 1
+        return ready
+
+
 def _reextract_parallel(
     archive: Archive,
     targets: Iterable[ReextractTarget],
@@ -510,102 +803,29 @@ def _reextract_parallel(
     jobs: int,
     stop: Callable[[], bool],
 ) -> Iterator[ReextractResult]:
-    import multiprocessing
-    import pickle
-    from multiprocessing.connection import wait
-
     from newsarchive.storage import ReextractResult
-    from newsarchive.workers import exit_description
 
-    # spawn: a fresh interpreter, which inherits neither the archive's SQLite connections nor
-    # the lock of its commit thread (fork would copy both mid-use).
-    context = multiprocessing.get_context("spawn")
-    workers = [_Worker(context, number + 1) for number in range(jobs)]
-    started = jobs
-    pending = iter(targets)
-    exhausted = False
-    chunk_ids = itertools.count()
-    profiles: dict[Any, SiteProfile | None] = {}
-    try:
-        with archive.batch():
-            while True:
-                # Fill every worker up to CHUNKS_PER_WORKER, reading the pages in target order.
-                while not exhausted and not stop():
-                    worker = min(workers, key=lambda w: len(w.held))
-                    if len(worker.held) >= CHUNKS_PER_WORKER:
-                        break
-                    items, held, early = [], [], []
-                    for target in itertools.islice(pending, REEXTRACT_CHUNK):
-                        pages = _read_pages(archive, target)
-                        if not pages:
-                            early.append(_missing_pages(archive, target))
-                            continue
-                        try:
-                            chosen = chooser.choose(target)
-                        except ProfileError as exc:
-                            early.append(
-                                ReextractResult(target.article_id, pages[0].url, error=str(exc))
-                            )
-                            continue
-                        key = _profile_key(chosen)
-                        profiles[key] = chosen
-                        items.append((target.article_id, key, pages))
-                        held.append((target, pages[0].url))
-                    if not items and not early:
-                        exhausted = True
-                        break
-                    yield from early
-                    if items:
-                        new = {k: profiles[k] for _, k, _ in items if k not in worker.profiles}
-                        worker.profiles.update(new)
-                        chunk_id = next(chunk_ids)
-                        worker.held[chunk_id] = held
-                        worker.tasks.put((chunk_id, new, items))
-                    del items
-                if not any(w.held for w in workers):
-                    return
-                by_conn = {w.results: w for w in workers}
-                by_sentinel = {w.process.sentinel: w for w in workers}
-                ready = wait([*by_conn, *by_sentinel], timeout=0.5)
-                lost = []
-                for ready_one in ready:
-                    worker = by_conn.get(ready_one)  # type: ignore[call-overload]
-                    if worker is None:
-                        continue
-                    try:
-                        chunk_id, out = pickle.loads(worker.results.recv_bytes())
-                    except (EOFError, OSError):
-                        lost.append(worker)
-                        continue
-                    held = worker.held.pop(chunk_id)
-                    for (target, url), (_, article, columns, error) in zip(held, out, strict=True):
-                        if error is not None:
-                            yield _failed(archive, target, url, error)
-                        else:
-                            yield _store(archive, target, url, article, columns)
-                for ready_one in ready:
-                    worker = by_sentinel.get(ready_one)  # type: ignore[call-overload]
-                    if worker is not None and worker not in lost and not worker.results.poll():
-                        lost.append(worker)
-                for worker in lost:
-                    # Killed (out of memory, a crash in a C library on some page): its pages are
-                    # recorded as failed, and a new worker takes its place.
-                    worker.process.join(1)
-                    why = exit_description(worker.process.exitcode)
-                    if not worker.held:
-                        # Dead before it was given work: a new one would most likely die too.
-                        raise NewsarchiveError(f"{worker.process.name} ended ({why})")
-                    for held in worker.held.values():
-                        for target, url in held:
-                            yield _failed(archive, target, url, f"extraction worker died ({why})")
-                    worker.held.clear()
-                    workers.remove(worker)
-                    worker.close(timeout=0)
-                    if not exhausted and not stop():
-                        started += 1
-                        workers.append(_Worker(context, started))
-                    elif not workers:
-                        return
-    finally:
-        for worker in workers:
-            worker.close(timeout=5.0)
+    def stored(done: list[Extracted]) -> Iterator[ReextractResult]:
+        for result in done:
+            target, url = result.tag
+            if result.error is not None or result.article is None:
+                yield _failed(archive, target, url, result.error or "no record")
+            else:
+                yield _store(archive, target, url, result.article, result.columns)
+
+    # Unordered: results are stored as they come, so a stopped run has read the least.
+    with ExtractionPool(jobs, ordered=False) as pool, archive.batch():
+        for target in targets:
+            if stop():
+                break
+            pages = _read_pages(archive, target)
+            if not pages:
+                yield _missing_pages(archive, target)
+                continue
+            try:
+                chosen = chooser.choose(target)
+            except ProfileError as exc:
+                yield ReextractResult(target.article_id, pages[0].url, error=str(exc))
+                continue
+            yield from stored(pool.submit(pages, chosen, (target, pages[0].url)))
+        yield from stored(pool.drain())

@@ -47,10 +47,16 @@ from warcio.warcwriter import WARCWriter
 
 from newsarchive import __version__
 from newsarchive.errors import NewsarchiveError, NotHtmlError
-from newsarchive.importing import DEFAULT_MAX_SIZE, check_html, format_size, import_fetched
+from newsarchive.importing import (
+    DEFAULT_MAX_SIZE,
+    ImportSink,
+    check_html,
+    fetched_page_item,
+    format_size,
+)
 from newsarchive.items import RawPage
 from newsarchive.sites import SiteProfile, list_profiles
-from newsarchive.storage import Archive, StoreError
+from newsarchive.storage import Archive
 from newsarchive.storage.records import parse_stored_time
 
 WARC_VERSION = "WARC/1.1"
@@ -385,8 +391,8 @@ def _fetched_at(record: Any) -> datetime | None:
 
 
 class _Importer:
-    def __init__(self, archive: Archive, path: Path, max_size: int, site: str | None) -> None:
-        self.archive = archive
+    def __init__(self, sink: ImportSink, path: Path, max_size: int, site: str | None) -> None:
+        self.sink = sink
         self.path = path
         self.max_size = max_size
         self.site = site
@@ -535,24 +541,22 @@ class _Importer:
         if group is None:
             return
         site = self.site or group.site
-        try:
-            outcome = import_fetched(
-                self.archive,
-                group.raw,
-                continuations=group.parts,
-                site=site,
-                profile=_profile_named(site),
-            )
-        except NewsarchiveError as exc:
-            self.result.outcomes["failed"] += 1
-            reason = str(exc)
-            if isinstance(exc, StoreError):
-                reason = reason.removeprefix(f"{group.raw.url}: ")
-            self.result.errors.append(
+        result = self.result
+
+        def done(outcome: str | None, error: str | None) -> None:
+            if error is None:
+                result.outcomes[outcome or "page"] += 1
+                return
+            result.outcomes["failed"] += 1
+            reason = error.removeprefix(f"{group.raw.url}: ")
+            result.errors.append(
                 f"{self.path}: record at offset {group.offset} ({group.raw.url}): {reason}"
             )
-            return
-        self.result.outcomes[outcome] += 1
+
+        item = fetched_page_item(
+            group.raw, continuations=group.parts, site=site, profile=_profile_named(site)
+        )
+        self.sink.put(item, done)
 
 
 def import_warc(
@@ -561,6 +565,7 @@ def import_warc(
     *,
     max_size: int = DEFAULT_MAX_SIZE,
     site: str | None = None,
+    sink: ImportSink | None = None,
 ) -> WarcImport:
     """Archive the HTML pages of the WARC at `path` (gzip or plain), streaming it record by record.
 
@@ -570,9 +575,18 @@ def import_warc(
     records are counted in `skipped`. `max_size` limits each record's inflated payload. A broken
     WARC or a decompression bomb stops the file: `stopped` names the record offset, and the pages
     before it stay imported. Raises NewsarchiveError only when the file cannot be opened.
+
+    `sink`: where the pages go (ImportSink: several WARCs through one sink share its extraction
+    workers); the returned counts are complete once the caller has called `sink.finish()`.
+    Without one the pages are extracted and stored here, and complete on return.
     """
+    if sink is None:
+        with ImportSink(archive) as own:
+            result = import_warc(archive, path, max_size=max_size, site=site, sink=own)
+            own.finish()
+        return result
     path = Path(path)
-    importer = _Importer(archive, path, max_size, site)
+    importer = _Importer(sink, path, max_size, site)
     try:
         handle = path.open("rb")
     except OSError as exc:

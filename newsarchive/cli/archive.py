@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,12 +24,14 @@ from newsarchive.cli.extract import batch_requests
 from newsarchive.errors import NewsarchiveError
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
-    REEXTRACT_CHUNK,
+    EXTRACTION_CHUNK,
+    ImportSink,
     format_size,
     import_page,
     parse_size,
     read_page,
     reextract,
+    saved_page_item,
 )
 from newsarchive.storage import Archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
@@ -44,6 +47,27 @@ from newsarchive.warc import export_warc, import_warc, is_warc
 
 db_option = shared_db_option()
 site_option = click.option("--site", help="Only this site (profile name, or host for imports).")
+
+
+def jobs_option(also: str = "") -> Callable[[Callable], Callable]:
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=os.cpu_count() or 1,
+        show_default="CPU count",
+        help=f"Extract in this many worker processes (1: all in this process{also}).",
+    )
+
+
+progress_option = click.option(
+    "--progress-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="A progress line on stderr this often (on a terminal a bar, when the count is known).",
+)
+
 since_option = click.option(
     "--since",
     metavar="DATE",
@@ -71,6 +95,8 @@ def _error(message: str) -> None:
     show_default=True,
     help="Skip pages bigger than this, compressed ones by what they inflate to.",
 )
+@jobs_option("; --batch: always 1")
+@progress_option
 @db_option
 @friendly_errors
 def import_pages(
@@ -79,6 +105,8 @@ def import_pages(
     site: str | None,
     batch: bool,
     max_size: str,
+    jobs: int,
+    progress_seconds: float,
     db: Path,
 ) -> None:
     """Store saved pages in the archive: the raw page (compressed) and its article record.
@@ -88,7 +116,13 @@ def import_pages(
         newsarchive import saved/*.html saved/*.html.gz
         newsarchive import page.html --url https://news.example.id/2024/01/31/judul
         newsarchive import crawl.warc.gz          # a WARC (wget --warc-file, Heritrix, export)
+        newsarchive import --jobs 2 big.warc.gz 2>>import.log
         echo '{"id": "a", "url": null, "path": "/abs/page.html"}' | newsarchive import --batch
+
+    Pages are extracted in --jobs worker processes while this one reads and stores, each page
+    stored in the order read (a later capture of a page stays its later version); a few dozen
+    pages are done here before any worker starts. --batch answers each line before it reads
+    the next, so it extracts here.
 
     A WARC (.warc or .warc.gz, recognised by its content) gives every HTML response in it, with
     its URL, HTTP status, headers and fetch time (WARC-Date); other records are counted and
@@ -115,7 +149,13 @@ def import_pages(
             if batch:
                 _import_batch(archive, site, outcomes, limit)
             else:
-                _import_files(archive, pages, url, site, limit, outcomes, skipped)
+                # The count is known up front unless a WARC is among the files.
+                total = None if any(is_warc(path) for path in pages) else len(pages)
+                with (
+                    _Progress(total, progress_seconds, doing="importing", unit="pages") as progress,
+                    ImportSink(archive, jobs, on_stored=progress.update) as sink,
+                ):
+                    _import_files(sink, pages, url, site, limit, outcomes, skipped)
         archive.merge_search_index()  # a large import leaves many segments (SEARCH_SEGMENTS_MAX)
     imported = sum(outcomes.values()) - outcomes["failed"]
     click.echo(
@@ -134,7 +174,7 @@ def import_pages(
 
 
 def _import_files(
-    archive: Archive,
+    sink: ImportSink,
     pages: tuple[Path, ...],
     url: str | None,
     site: str | None,
@@ -142,36 +182,34 @@ def _import_files(
     outcomes: Counter[str],
     skipped: Counter[str],
 ) -> None:
+    """Every file into `sink`; the counts are complete when this returns (sink finished)."""
+
+    def done(outcome: str | None, error: str | None) -> None:
+        outcomes[outcome or "failed"] += 1
+        if error is not None:
+            _error(error)
+
+    warcs = []
     for path in pages:
         if is_warc(path):
             if url:
                 raise NewsarchiveError(f"{path}: a WARC names its pages' URLs; drop --url")
-            _import_warc(archive, path, site, max_size, outcomes, skipped)
+            warcs.append(import_warc(sink.archive, path, max_size=max_size, site=site, sink=sink))
             continue
         try:
             body = read_page(path, max_size=max_size)
-            outcomes[import_page(archive, body, url=url, path=path, site=site)] += 1
+            sink.put(saved_page_item(body, url=url, path=path, site=site), done)
         except NewsarchiveError as exc:
+            done(None, str(exc))
+    sink.finish()
+    for result in warcs:
+        outcomes.update(result.outcomes)
+        skipped.update(result.skipped)
+        for error in result.errors:
+            _error(error)
+        if result.stopped:
             outcomes["failed"] += 1
-            _error(str(exc))
-
-
-def _import_warc(
-    archive: Archive,
-    path: Path,
-    site: str | None,
-    max_size: int,
-    outcomes: Counter[str],
-    skipped: Counter[str],
-) -> None:
-    result = import_warc(archive, path, max_size=max_size, site=site)
-    outcomes.update(result.outcomes)
-    skipped.update(result.skipped)
-    for error in result.errors:
-        _error(error)
-    if result.stopped:
-        outcomes["failed"] += 1
-        _error(result.stopped)
+            _error(result.stopped)
 
 
 def _import_batch(
@@ -345,21 +383,8 @@ def _echo_hits_table(hits: list) -> None:
     metavar="DATE",
     help="Only pages fetched (or imported) on/after DATE (YYYY-MM-DD or ISO time).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=os.cpu_count() or 1,
-    show_default="CPU count",
-    help="Extract in this many worker processes (1: all in this process).",
-)
-@click.option(
-    "--progress-seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="When stderr is not a terminal: a progress line this often.",
-)
+@jobs_option()
+@progress_option
 @db_option
 @friendly_errors
 def reextract_command(
@@ -388,7 +413,7 @@ def reextract_command(
     with Archive(db, create=False) as archive:
         targets = archive.reextract_targets(site=site, since=_since(since))
         # Starting a worker costs about a second: a handful of articles is done here sooner.
-        jobs = min(jobs, max(1, len(targets) // (2 * REEXTRACT_CHUNK)))
+        jobs = min(jobs, max(1, len(targets) // (2 * EXTRACTION_CHUNK)))
         filled: Counter[str] = Counter()
         changed: Counter[str] = Counter()
         emptied: Counter[str] = Counter()
@@ -400,7 +425,7 @@ def reextract_command(
                 sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
             }
         try:
-            with _ReextractProgress(len(targets), progress_seconds) as progress:
+            with _Progress(len(targets), progress_seconds) as progress:
                 for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
                     done += 1
                     progress.update(done)
@@ -439,20 +464,29 @@ def reextract_command(
         sys.exit(1)
 
 
-class _ReextractProgress:
+class _Progress:
     """A bar on a terminal; elsewhere (a log file, a pipe, systemd) a plain line every
-    `seconds`, since a bar's `\\r` rewrites turn a log into one endless line."""
+    `seconds`, since a bar's `\\r` rewrites turn a log into one endless line. `total` None (a
+    WARC's pages are known only once read): lines with the count and rate, on a terminal too."""
 
-    def __init__(self, total: int, seconds: float) -> None:
+    def __init__(
+        self,
+        total: int | None,
+        seconds: float,
+        *,
+        doing: str = "re-extracting",
+        unit: str = "articles",
+    ) -> None:
         self.total = total
         self.seconds = seconds
+        self.doing, self.unit = doing, unit
         self.bar = None
-        if sys.stderr.isatty():
-            self.bar = click.progressbar(length=total, label="Re-extracting", file=sys.stderr)
+        if sys.stderr.isatty() and total is not None:
+            self.bar = click.progressbar(length=total, label=doing.capitalize(), file=sys.stderr)
         self.started = self.last = time.monotonic()
         self.shown = 0
 
-    def __enter__(self) -> _ReextractProgress:
+    def __enter__(self) -> _Progress:
         if self.bar is not None:
             self.bar.__enter__()
         return self
@@ -469,13 +503,16 @@ class _ReextractProgress:
 
     def line(self, done: int, now: float) -> None:
         rate = done / max(now - self.started, 1e-9)
-        left = (self.total - done) / rate if rate else 0
-        percent = 100 * done / self.total if self.total else 100.0
-        click.echo(
-            f"re-extracting: {done} of {self.total} articles ({percent:.1f} %), "
-            f"{rate:.1f}/s, about {_duration(left)} left",
-            err=True,
-        )
+        if self.total is None:
+            click.echo(f"{self.doing}: {done} {self.unit}, {rate:.1f}/s", err=True)
+        else:
+            left = (self.total - done) / rate if rate else 0
+            percent = 100 * done / self.total if self.total else 100.0
+            click.echo(
+                f"{self.doing}: {done} of {self.total} {self.unit} ({percent:.1f} %), "
+                f"{rate:.1f}/s, about {_duration(left)} left",
+                err=True,
+            )
         self.shown = done
 
     def __exit__(self, *exc_info: object) -> None:

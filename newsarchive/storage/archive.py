@@ -771,6 +771,7 @@ class Archive:
         site: str,
         run_id: int | None = None,
         continuations: Sequence[RawPage] = (),
+        columns: dict[str, Any] | None = None,
     ) -> str:
         """Keep the raw page and, if it is an article, its record.
 
@@ -779,8 +780,9 @@ class Archive:
         not "article"). The page is stored with its kind (article / listing / other / error) and
         the reasons for it. `continuations` are the later pages of a multi-page article whose
         record was stitched from all of them: they are kept as parts of `raw`, so re-extraction
-        can stitch them again. Atomic per item: on any error nothing of the item is kept, the
-        failure is recorded and StoreError is raised.
+        can stitch them again. `columns`: `article_columns(article)` made already (by an
+        extraction worker process, where that work runs beside this one). Atomic per item: on any
+        error nothing of the item is kept, the failure is recorded and StoreError is raised.
         """
         self._check_writable()
         with self._lock:
@@ -808,7 +810,9 @@ class Archive:
                                 self.pages, "pages", part_id, {"part_of": page_id, "part": part}
                             )
                     record = article if kind == "article" else None
-                    outcome = self._store_article(raw, record, page_id=page_id, site=site, now=now)
+                    outcome = self._store_article(
+                        raw, record, page_id=page_id, site=site, now=now, columns=columns
+                    )
             except Exception as exc:
                 reason = f"could not store: {type(exc).__name__}: {exc}"
                 self.record_failure(raw.url, reason, status=raw.status, run_id=run_id, site=site)
@@ -818,12 +822,19 @@ class Archive:
             return outcome
 
     def _store_article(
-        self, raw: RawPage, article: Article | None, *, page_id: int, site: str, now: str
+        self,
+        raw: RawPage,
+        article: Article | None,
+        *,
+        page_id: int,
+        site: str,
+        now: str,
+        columns: dict[str, Any] | None = None,
     ) -> str:
         fetched = utc_iso(raw.fetched_at) or now
         if article is None:
             return "page"
-        columns = article_columns(article)
+        columns = columns if columns is not None else article_columns(article)
         canonical = _canonical(article, raw.final_url or raw.url)
         source = canonical or raw.final_url or raw.url
         key = normalize_url(source)
