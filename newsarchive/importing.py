@@ -314,7 +314,8 @@ class ImportSink:
     Archive.store's outcome, or with the one-line error that kept it out.
 
     Call `finish()` at the end (every item put is then stored and reported); leaving the block
-    without it, on an error, stops the workers and what they held is not stored."""
+    without it, on an error, stops the workers and what they held is not stored. `stop()`
+    returning True asks whoever reads the input to stop reading (`stopping()`), and finish."""
 
     def __init__(
         self,
@@ -322,8 +323,10 @@ class ImportSink:
         jobs: int = 1,
         *,
         on_stored: Callable[[int], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.archive = archive
+        self.stopping = stop or (lambda: False)  # readers of the input check it between items
         self.jobs = jobs
         self.pool: ExtractionPool | None = None
         self.on_stored = on_stored  # called with the count of items stored so far
@@ -631,6 +634,9 @@ class _Worker:
         self.profiles: set[Any] = {None}  # profile keys this worker has been sent
 
     def close(self, timeout: float) -> None:
+        # Nothing more is read: a worker blocked sending a result it holds (a full pipe, when the
+        # run ends on an error) gets an error and ends, instead of waiting out the timeout.
+        self.results.close()
         if self.process.is_alive():
             with contextlib.suppress(Exception):
                 self.tasks.put(None)
@@ -639,7 +645,6 @@ class _Worker:
                 self.process.kill()
         self.process.join()
         self.tasks.close()
-        self.results.close()
 
 
 def _profile_key(profile: SiteProfile | None) -> Any:

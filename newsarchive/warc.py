@@ -405,7 +405,7 @@ class _Importer:
     def run(self, guard: _Guard, iterator: ArchiveIterator) -> None:
         records = iter(iterator)
         caught = _Stderr()
-        while True:
+        while not self.sink.stopping():
             # Only warcio's reading is watched: extraction and storing may warn on stderr freely.
             with contextlib.redirect_stderr(caught):
                 record = next(records, None)

@@ -12,7 +12,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -122,7 +123,8 @@ def import_pages(
     Pages are extracted in --jobs worker processes while this one reads and stores, each page
     stored in the order read (a later capture of a page stays its later version); a few dozen
     pages are done here before any worker starts. --batch answers each line before it reads
-    the next, so it extracts here.
+    the next, so it extracts here. Ctrl-C or SIGTERM stops the reading; the pages read are
+    stored (exit status 130/143; importing the same files again adds only what is missing).
 
     A WARC (.warc or .warc.gz, recognised by its content) gives every HTML response in it, with
     its URL, HTTP status, headers and fetch time (WARC-Date); other records are counted and
@@ -144,6 +146,7 @@ def import_pages(
         raise NewsarchiveError(f"--max-size: {exc}") from None
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
+    stopped: list[int] = []
     with Archive(db) as archive:
         with archive.batch():
             if batch:
@@ -152,12 +155,19 @@ def import_pages(
                 # The count is known up front unless a WARC is among the files.
                 total = None if any(is_warc(path) for path in pages) else len(pages)
                 with (
+                    _stop_on_signals() as stopped,
                     _Progress(total, progress_seconds, doing="importing", unit="pages") as progress,
-                    ImportSink(archive, jobs, on_stored=progress.update) as sink,
+                    ImportSink(
+                        archive, jobs, on_stored=progress.update, stop=lambda: bool(stopped)
+                    ) as sink,
                 ):
                     _import_files(sink, pages, url, site, limit, outcomes, skipped)
-        archive.merge_search_index()  # a large import leaves many segments (SEARCH_SEGMENTS_MAX)
+        if not stopped:
+            archive.merge_search_index()  # a large import leaves many segments
     imported = sum(outcomes.values()) - outcomes["failed"]
+    if stopped:
+        name = signal.Signals(stopped[0]).name
+        click.echo(f"stopped by {name} after {imported} pages (all stored); the rest not read")
     click.echo(
         f"imported {imported} pages into {db}: {outcomes['new']} new, {outcomes['updated']} updated, "
         f"{outcomes['unchanged']} unchanged, {outcomes['page']} without an article; "
@@ -169,6 +179,8 @@ def import_pages(
             f"skipped {sum(skipped.values())} WARC records that are no HTML page to keep: "
             + ", ".join(f"{why} {n}" for why, n in skipped.most_common())
         )
+    if stopped:
+        sys.exit(128 + stopped[0])
     if outcomes["failed"]:
         sys.exit(1)
 
@@ -191,6 +203,8 @@ def _import_files(
 
     warcs = []
     for path in pages:
+        if sink.stopping():
+            break
         if is_warc(path):
             if url:
                 raise NewsarchiveError(f"{path}: a WARC names its pages' URLs; drop --url")
@@ -403,13 +417,6 @@ def reextract_command(
     Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
     it again to redo everything, or narrow it with --since).
     """
-    stopped: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if stopped:  # a second one: stop now (what is committed stays)
-            raise KeyboardInterrupt
-        stopped.append(signum)
-
     with Archive(db, create=False) as archive:
         targets = archive.reextract_targets(site=site, since=_since(since))
         # Starting a worker costs about a second: a handful of articles is done here sooner.
@@ -419,27 +426,18 @@ def reextract_command(
         emptied: Counter[str] = Counter()
         touched = versions = done = 0
         errors: list[str] = []
-        handlers = {}
-        if threading.current_thread() is threading.main_thread():  # else signals cannot be set
-            handlers = {
-                sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-            }
-        try:
-            with _Progress(len(targets), progress_seconds) as progress:
-                for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
-                    done += 1
-                    progress.update(done)
-                    if result.error:
-                        errors.append(result.error)
-                        continue
-                    filled.update(result.filled)
-                    changed.update(result.changed)
-                    emptied.update(result.emptied)
-                    touched += result.touched
-                    versions += result.new_version
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+        with _stop_on_signals() as stopped, _Progress(len(targets), progress_seconds) as progress:
+            for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
+                done += 1
+                progress.update(done)
+                if result.error:
+                    errors.append(result.error)
+                    continue
+                filled.update(result.filled)
+                changed.update(result.changed)
+                emptied.update(result.emptied)
+                touched += result.touched
+                versions += result.new_version
         if not stopped:
             archive.merge_search_index()  # every record re-indexed: many new segments
     if stopped:
@@ -462,6 +460,28 @@ def reextract_command(
         sys.exit(128 + stopped[0])
     if errors:
         sys.exit(1)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM, inside the block, ask the work to stop: the list yielded gets the
+    signal, the work checks it between items and finishes what it holds; a second signal stops
+    at once (KeyboardInterrupt: what is committed stays)."""
+    stopped: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stopped:
+            raise KeyboardInterrupt
+        stopped.append(signum)
+
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():  # else signals cannot be set
+        handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopped
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 class _Progress:

@@ -132,3 +132,38 @@ def test_results_come_back_in_the_order_read_when_a_later_chunk_finishes_first(
             row = archive.article(url)
             assert UPDATED.decode().strip() in row["body"], url
             assert len(archive.versions(row["id"])) == 1
+
+
+def test_sigterm_stops_a_parallel_import_with_everything_read_stored(tmp_path: Path) -> None:
+    import signal
+    import sqlite3
+    import time
+
+    warc = tmp_path / "big.warc.gz"
+    _write_warc(warc, [(url, 200, body) for url, body in _demo_pages(1500)])
+    db = tmp_path / "archive.db"
+    log = tmp_path / "stderr.log"
+    command = [sys.executable, "-m", "newsarchive", "import", "--jobs", "2"]
+    command += ["--progress-seconds", "0.05", "--db", str(db), str(warc)]
+    with log.open("wb") as errors:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        try:
+            deadline = time.monotonic() + 60
+            # Past the pages done before the workers start: the workers hold chunks.
+            while not re.search(rb"importing: (\d{3,}) pages", log.read_bytes()):
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, log.read_text()
+    assert "Traceback" not in log.read_text()
+    stopped = re.search(r"stopped by SIGTERM after (\d+) pages \(all stored\)", out.decode())
+    assert stopped, out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    # What it reported is what is stored, and it stopped before the end of the file.
+    assert IN_PROCESS_FIRST < stored == int(stopped.group(1)) < 1500
