@@ -415,6 +415,10 @@ of one each (an article is a few milliseconds of extraction; a round trip alone 
 CHUNKS_PER_WORKER = 2
 """Chunks a worker holds at most (one in work, one waiting): it never idles for its next chunk,
 and the raw pages in flight stay at jobs x 2 x 16 whatever the archive's size (memory flat)."""
+ORDERED_BACKLOG_CHUNKS = 4
+"""In order (import): chunks' worth of finished articles a worker may have waiting for an
+earlier article still in work before reading stops until it is done (memory flat, slow pages
+or not)."""
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -698,30 +702,43 @@ class ExtractionPool:
         self._profiles[key] = profile
         self._tags[sequence] = tag
         self._chunk.append((sequence, key, pages))
+        ready: list[Extracted] = []
         if len(self._chunk) >= EXTRACTION_CHUNK:
             while not self._send():
-                self._collect()
+                ready += self._collect()
             # Room for the next chunk before the caller reads its pages: what is read ahead of
             # the workers stays one chunk, and a run stopped now has read nothing it will not use.
-            while all(len(worker.held) >= CHUNKS_PER_WORKER for worker in self.workers):
-                self._collect()
-        return self._ready()
+            while self._full():
+                ready += self._collect()
+        return ready + self._ready()
 
     def skip(self, tag: Any) -> list[Extracted]:
         """`tag` comes back (as an Extracted with no article and no error) in its place."""
         sequence = next(self._sequence)
         self._tags[sequence] = tag
         self._done[sequence] = None
-        return self._ready()
+        ready: list[Extracted] = []
+        while self._full():
+            ready += self._collect()
+        return ready + self._ready()
 
     def drain(self) -> list[Extracted]:
         """Everything submitted, done (waits for the workers)."""
+        ready: list[Extracted] = []
         if self._chunk:
             while not self._send():
-                self._collect()
+                ready += self._collect()
         while any(worker.held for worker in self.workers):
-            self._collect()
-        return self._ready()
+            ready += self._collect()
+        return ready + self._ready()
+
+    def _full(self) -> bool:
+        """No worker has room for a chunk, or (in order) too many finished articles wait for an
+        earlier one still in work (a slow page): their pages and records stay in memory until
+        it is done, so reading waits too."""
+        if all(len(worker.held) >= CHUNKS_PER_WORKER for worker in self.workers):
+            return True
+        return len(self._done) >= ORDERED_BACKLOG_CHUNKS * EXTRACTION_CHUNK * len(self.workers)
 
     def close(self, timeout: float = 5.0) -> None:
         for worker in self.workers:
@@ -740,8 +757,9 @@ class ExtractionPool:
         worker.tasks.put((chunk_id, new, [(key, pages) for _, key, pages in chunk]))
         return True
 
-    def _collect(self) -> None:
-        """Wait for at least one chunk back (or a worker's death) and file its results."""
+    def _collect(self) -> list[Extracted]:
+        """Wait for at least one chunk back (or a worker's death), file its results, and return
+        what is ready now."""
         import pickle
         from multiprocessing.connection import wait
 
@@ -781,6 +799,7 @@ class ExtractionPool:
             self.workers.remove(worker)
             worker.close(timeout=0)
             self.workers.append(self._new_worker())
+        return self._ready()
 
     def _ready(self) -> list[Extracted]:
         if not self.ordered:

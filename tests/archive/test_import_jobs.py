@@ -167,3 +167,32 @@ def test_sigterm_stops_a_parallel_import_with_everything_read_stored(tmp_path: P
         stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     # What it reported is what is stored, and it stopped before the end of the file.
     assert IN_PROCESS_FIRST < stored == int(stopped.group(1)) < 1500
+
+
+def test_reading_waits_for_a_slow_page_rather_than_holding_everything_after_it(
+    tmp_path: Path,
+) -> None:
+    """In order, what finishes after a slow page waits for it in memory: the reading stops once
+    a few chunks wait, instead of running on while one worker does all the rest."""
+    from newsarchive.importing import CHUNKS_PER_WORKER, EXTRACTION_CHUNK, ORDERED_BACKLOG_CHUNKS
+
+    pages = _demo_pages(IN_PROCESS_FIRST + 600)
+    url, body = pages[IN_PROCESS_FIRST]
+    paragraphs = b"".join(re.findall(rb"<p>[^<]{80,}</p>", body))
+    slow = body.replace(b"</p>", b"</p>" + paragraphs * 6000, 1)  # ~13 MB: a second or more to extract
+    put = 0
+    read_when_stored: dict[str, int] = {}
+    with Archive(tmp_path / "archive.db") as archive, ImportSink(archive, jobs=2) as sink:
+
+        def stored(page_url: str) -> None:
+            read_when_stored.setdefault(page_url, put)
+
+        for n, (page_url, page) in enumerate(pages):
+            put += 1
+            item = saved_page_item(slow if n == IN_PROCESS_FIRST else page, url=page_url)
+            sink.put(item, lambda outcome, error, page_url=page_url: stored(page_url))
+        sink.finish()
+    assert len(read_when_stored) == len(pages)
+    workers = 2
+    ahead = workers * (CHUNKS_PER_WORKER + ORDERED_BACKLOG_CHUNKS + 1) * EXTRACTION_CHUNK
+    assert read_when_stored[url] <= IN_PROCESS_FIRST + 1 + ahead < len(pages)
