@@ -550,8 +550,8 @@ def _error_of(exc: Exception) -> tuple[str, str | None]:
 
 def _extraction_worker(tasks: Any, results: Connection) -> None:
     """An extraction worker: (chunk id, new profiles, [(profile key, pages)]) in, (chunk id,
-    [(article, its record columns, error, page fault)]) out, pickled here so a result that does not pickle
-    becomes an error for its article instead of a lost chunk.
+    [(article, its record columns, error, page fault)]) out, pickled here so a result that does
+    not pickle becomes an error for its article instead of a lost chunk.
 
     It ignores SIGINT and SIGTERM (the main process stops the run and still wants the chunks
     in work), ends at None, and ends by itself when the main process is gone (even killed)."""
@@ -659,14 +659,15 @@ class ExtractionPool:
     """Extraction in `jobs` spawned worker processes, fed from this one: `submit` an article's
     pages (with its profile and a tag of the caller's), and get back, in the order submitted,
     what is done so far (`ordered=False`: as soon as done, for a caller to whom the order does
-    not matter); `skip` holds a place in that order for an item that needs no extraction. Articles go in chunks of EXTRACTION_CHUNK, at most CHUNKS_PER_WORKER a worker:
-    `submit` waits for results when every worker is full, so the pages in flight stay bounded
-    whatever the input's size. A worker that dies (out of memory, a crash in a C library on some
-    page) fails the articles it held, "extraction worker died", and a new one takes its place.
+    not matter); `skip` holds a place in that order for an item that needs no extraction.
+    Articles go in chunks of EXTRACTION_CHUNK, at most CHUNKS_PER_WORKER a worker: `submit`
+    waits for results when every worker is full, so the pages in flight stay bounded whatever
+    the input's size. A worker that dies (out of memory, a crash in a C library on some page)
+    fails the articles it held, "extraction worker died", and a new one takes its place.
 
     Spawned, not forked: a fresh interpreter inherits neither the archive's SQLite connections
-    nor the lock of its commit thread (fork would copy both mid-use); so a script using it
-    needs the usual `if __name__ == "__main__":` guard of multiprocessing."""
+    nor the lock of its commit thread (fork would copy both mid-use); so a script using it needs
+    the usual `if __name__ == "__main__":` guard of multiprocessing."""
 
     def __init__(self, jobs: int, *, ordered: bool = True) -> None:
         import multiprocessing

@@ -179,7 +179,7 @@ def test_reading_waits_for_a_slow_page_rather_than_holding_everything_after_it(
     pages = _demo_pages(IN_PROCESS_FIRST + 600)
     url, body = pages[IN_PROCESS_FIRST]
     paragraphs = b"".join(re.findall(rb"<p>[^<]{80,}</p>", body))
-    slow = body.replace(b"</p>", b"</p>" + paragraphs * 6000, 1)  # ~13 MB: a second or more to extract
+    slow = body.replace(b"</p>", b"</p>" + paragraphs * 6000, 1)  # ~13 MB: a second to extract
     put = 0
     read_when_stored: dict[str, int] = {}
     with Archive(tmp_path / "archive.db") as archive, ImportSink(archive, jobs=2) as sink:
