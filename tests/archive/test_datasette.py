@@ -262,3 +262,95 @@ def test_search_page_answers_without_counts_that_take_too_long(tmp_path, monkeyp
     many = search_page(1000)
     assert "1,500 articles match" in many
     assert '<option value="warta">warta</option>' in many
+
+
+def test_home_page_lists_sites_from_an_index_and_their_last_crawl(tmp_path):
+    import sqlite3
+
+    from newsarchive.datasette.plugins.analyst import SITES_SQL
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for n, site in enumerate(("warta", "kabar", "kabar")):
+            url = f"https://{site}.example.id/berita/{n}"
+            archive.store(make_raw(url), make_article(url), site=site)
+        run = archive.start_run("warta", {})
+        archive.finish_run(
+            run,
+            pages_fetched=1,
+            articles_new=1,
+            articles_updated=0,
+            articles_unchanged=0,
+            failures=0,
+        )
+    with sqlite3.connect(path) as conn:
+        started = conn.execute("SELECT started FROM crawl_runs").fetchone()[0]
+        # Every site's row from the (site, published_date) index: no article row is read, so the
+        # page stays quick at a million articles.
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + SITES_SQL)]
+    reads = [step for step in plan if step.startswith(("SCAN", "SEARCH"))]
+    assert reads and all("COVERING INDEX" in step for step in reads), plan
+    page = asyncio.run(served_datasette(path).client.get("/"))
+    assert page.status_code == 200
+    rows = re.findall(
+        r"<tr><td><a [^>]*>(\w+)</a></td>\s*<td>([\d,]+)</td>.*?<td>([^<]*)</td></tr>",
+        page.text,
+        re.S,
+    )
+    by_site = {site: (count, crawl.strip()) for site, count, crawl in rows}
+    assert by_site["kabar"] == ("2", "none (imported)")
+    assert by_site["warta"][0] == "1"
+    when = datetime.fromisoformat(started.replace("Z", "+00:00"))
+    assert by_site["warta"][1].startswith(f"{when.day} {when:%b %Y}, {when:%H:%M}")
+
+
+def test_top_authors_chart_counts_as_the_join_it_replaces(tmp_path):
+    """The dashboard's top authors, filtered or not, equal a join of article_authors to the
+    articles (the chart reads indexes only: no article row)."""
+    import sqlite3
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for n in range(30):
+            site = ("warta", "kabar")[n % 2]
+            url = f"https://{site}.example.id/berita/{n}"
+            authors = (f"Penulis {n % 4}",) + ((f"Penulis {n % 3}",) if n % 5 == 0 else ())
+            article = make_article(
+                url, authors=authors, published=datetime(2024, 3, 1 + n % 20, 8, tzinfo=WIB)
+            )
+            archive.store(make_raw(url), article, site=site)
+    chart = load_metadata("archive")["plugins"]["datasette-dashboards"]["archive"]["charts"]
+    query = chart["authors"]["query"]
+    join = (
+        "select aa.author, count(*) as articles from article_authors aa "
+        "join articles a on a.id = aa.article_id where 1 {filters} "
+        "group by aa.author order by articles desc, aa.author limit 15"
+    )
+    filters = {
+        "site": "and a.site = :site",
+        "date_start": "and a.published_date >= :date_start",
+        "date_end": "and a.published_date <= :date_end",
+    }
+    values = {"site": "kabar", "date_start": "2024-03-05", "date_end": "2024-03-12"}
+    with sqlite3.connect(path) as conn:
+        for chosen in ([], ["site"], ["date_start", "date_end"], ["site", "date_start"]):
+            # datasette-dashboards keeps a [[ ... ]] block when its parameter is given.
+            sql = re.sub(
+                r"\[\[(.*?)\]\]",
+                lambda block, chosen=chosen: (
+                    block[1] if re.search(r":(\w+)", block[1])[1] in chosen else ""
+                ),
+                query,
+                flags=re.S,
+            )
+            params = {name: values[name] for name in chosen}
+            expected = join.format(filters=" ".join(filters[name] for name in chosen))
+            got = conn.execute(sql, params).fetchall()
+            assert got == conn.execute(expected, params).fetchall() and got, chosen
+            # Indexes only: no article row is read (each a random read at a million articles).
+            plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            reads = [step for step in plan if step.startswith(("SCAN", "SEARCH"))]
+            assert all(
+                "COVERING INDEX" in step or step.startswith("SEARCH article_authors")
+                for step in reads
+            ), (chosen, plan)

@@ -12,6 +12,13 @@ index, and gets the `+` beyond: `_search` stays the URL parameter, with Datasett
 Datasette's count uses the same clause: `+id` makes it a scan of a small index (0.3 CPU-s for
 every article) instead of a million row look-ups (seconds).
 
+Datasette counts a searched page's rows with the same clause: a set of every match's id, probed
+for every article (0.34 s at a million articles for a word in every one). The full-text index
+alone gives that count (0.06 s) whenever it indexes exactly the archive's articles, which is
+whenever nothing waits in its queue (schema v6: writers outside Archive leave rows there until
+the next Archive opens the file): SearchCountDatabase asks the index then, and the clause
+otherwise, in one statement.
+
 `authors__arraycontains=X` (the links of the author facet and of every byline) is Datasette's
 json_each() over every row: 2.2 CPU-s at a million articles. The archive keeps the same values in
 article_authors (and tags in article_tags), indexed: an extra clause `id in (select article_id from
@@ -27,7 +34,7 @@ from collections.abc import Generator
 from typing import Any
 
 from datasette import hookimpl
-from datasette.database import QueryInterrupted
+from datasette.database import Database, QueryInterrupted
 from datasette.facets import ArrayFacet, ColumnFacet, Facet
 from datasette.filters import FilterArguments
 from datasette.utils import await_me_maybe
@@ -64,6 +71,62 @@ async def planned_search_clause(
     except (sqlite3.DatabaseError, QueryInterrupted):
         return clause  # Datasette's own query reports what is wrong with the search
     return f"+{clause}" if matches[0][0] > seek_max else clause
+
+
+# The count Datasette's table view runs for a page whose only filter is `?_search=` (0.65:
+# `select count(*) {from_sql}`, from_sql ending in a space).
+_SEARCH_COUNT = re.compile(
+    r"select count\(\*\) from articles where \+?"
+    r"id in \(select rowid from (?P<fts>articles_fts) where (?P=fts) match "
+    r"(?P<match>escape_fts\(:search\)|:search)\) ?"
+)
+
+
+def search_count_sql(sql: str) -> str:
+    """`sql`, or for the count of a searched page, a statement that counts from the full-text
+    index alone when nothing waits in its queue or stale list (the index then holds exactly the
+    articles), and with `sql` itself otherwise (SQLite runs only the branch it picks)."""
+    parsed = _SEARCH_COUNT.fullmatch(sql)
+    if not parsed:
+        return sql
+    fts, match = parsed["fts"], parsed["match"]
+    return (
+        f"select case when exists (select 1 from {fts}_queue) "
+        f"or exists (select 1 from {fts}_stale) then ({sql.strip()}) "
+        f"else (select count(*) from {fts} where {fts} match {match}) end"
+    )
+
+
+class SearchCountDatabase(Database):
+    """Datasette's database, with the count of a searched articles page from the index."""
+
+    async def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        return await super().execute(search_count_sql(sql), *args, **kwargs)
+
+
+@hookimpl
+def startup(datasette: Any) -> Any:
+    async def count_searches_from_the_index() -> None:
+        for name, db in list(datasette.databases.items()):
+            if db.is_memory or not db.path:
+                continue
+            # An archive (schema v6 on): its index queue is what tells when the index is whole.
+            if not all(
+                [
+                    await db.table_exists(table)
+                    for table in ("articles_fts_queue", "articles_fts_stale")
+                ]
+            ):
+                continue
+            # Its connections stay open: Datasette's threads keep theirs by database name.
+            datasette.remove_database(name)
+            datasette.add_database(
+                SearchCountDatabase(datasette, path=db.path, is_mutable=db.is_mutable),
+                name=name,
+                route=db.route,
+            )
+
+    return count_searches_from_the_index
 
 
 def _planned(result: Any, datasette: Any, database: str) -> Any:
