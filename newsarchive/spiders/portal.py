@@ -274,7 +274,9 @@ class PortalSpider(scrapy.Spider):
             self.download_delay = crawl["download_delay"]
         if "concurrent_requests_per_domain" in crawl:
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
-        self.known: dict[str, Any] = {}
+        # FetchState per normalised article URL: KnownUrls (the archive, asked per URL), or a
+        # dict (a shared crawl's worker: the writer's snapshot, from Redis).
+        self.known: Any = {}
         # Decisions Scrapy cannot make for us: whether a URL is an article (every page links the
         # same menus and tickers) and which links of an article page were already weighed (a CPU
         # saving: the dupefilter would drop their requests anyway), remembered for the links
@@ -325,17 +327,21 @@ class PortalSpider(scrapy.Spider):
         return spider
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        close_known = getattr(self.known, "close", None)
+        if close_known is not None:
+            close_known()
         thresholds = getattr(self, "_gc_thresholds", None)
         if thresholds is not None:
             untune_gc(thresholds)
 
     def _load_known(self) -> None:
-        from newsarchive.storage import Archive
+        from newsarchive.storage import Archive, KnownUrls
 
         if self.db_path and Path(self.db_path).exists():
-            with Archive(self.db_path) as archive:
-                self.known = archive.fetch_state(self.site_name)
-        logger.info("%s: %d article URLs already in the archive", self.site_name, len(self.known))
+            with Archive(self.db_path):
+                pass  # an older archive migrated before it is read
+            self.known = KnownUrls(self.db_path, self.site_name)
+            logger.info("%s: %d articles already in the archive", self.site_name, len(self.known))
 
     # --- decisions ---------------------------------------------------------------------------
 

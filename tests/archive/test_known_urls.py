@@ -1,0 +1,87 @@
+"""KnownUrls: the crawl asks the archive about one URL at a time instead of loading a site's
+every URL at its start (memory and start-up that grew with the archive)."""
+
+from __future__ import annotations
+
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+from archive_fixtures import make_article, make_raw
+
+from newsarchive.storage import Archive, KnownUrls
+from newsarchive.urls import normalize_url
+
+ARTICLES = 1500
+
+
+def _archive(path: Path) -> None:
+    with Archive(path) as archive, archive.batch(500):
+        for n in range(ARTICLES):
+            site = ("warta", "kabar")[n % 2]
+            url = f"https://{site}.example.id/berita/{n}"
+            # Every tenth one was requested under a short URL and redirected.
+            requested = f"https://{site}.example.id/r/{n}" if n % 10 == 0 else url
+            raw = make_raw(requested, final_url=url if requested != url else None)
+            archive.store(raw, make_article(url), site=site)
+
+
+def test_each_url_reads_as_the_whole_sites_state_did(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    _archive(path)
+    with Archive(path, create=False) as archive:
+        loaded = archive.fetch_state("warta")
+    known = KnownUrls(path, "warta")
+    try:
+        assert len(known) == ARTICLES // 2
+        assert len(loaded) > ARTICLES // 2  # requested and final URLs both lead to an article
+        for url, state in loaded.items():
+            assert known.get(url) == state and url in known
+        assert known.get(normalize_url("https://kabar.example.id/berita/1")) is None  # other site
+        assert "https://warta.example.id/berita/tidak-ada" not in known
+    finally:
+        known.close()
+
+
+def test_articles_stored_after_it_was_made_are_news_to_it(tmp_path: Path) -> None:
+    """The archive as the crawl found it: what the crawl stores itself is not "known" (its
+    listings' rule for new links), while an article it fetches again stays known."""
+    path = tmp_path / "archive.db"
+    _archive(path)
+    known = KnownUrls(path, "warta")
+    try:
+        fresh = "https://warta.example.id/berita/baru"
+        again = normalize_url("https://warta.example.id/berita/2")
+        before = known.get(again)
+        with Archive(path) as archive:
+            archive.store(make_raw(fresh), make_article(fresh), site="warta")
+            later = datetime(2024, 3, 9, tzinfo=UTC)
+            archive.store(make_raw(again, fetched_at=later), make_article(again), site="warta")
+            assert archive.article(fresh) is not None
+        assert normalize_url(fresh) not in known
+        assert again in known and known.get(again).fetch_count == before.fetch_count + 1
+    finally:
+        known.close()
+
+
+def test_making_it_holds_none_of_the_sites_urls_in_memory(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    _archive(path)
+
+    def peak(make) -> int:
+        tracemalloc.start()
+        try:
+            made = make()
+            return tracemalloc.get_traced_memory()[1], made
+        finally:
+            tracemalloc.stop()
+
+    loaded_peak, _ = peak(lambda: Archive(path, readonly=True).fetch_state("warta"))
+    known_peak, known = peak(lambda: KnownUrls(path, "warta"))
+    try:
+        assert known.get(normalize_url("https://warta.example.id/berita/4")) is not None
+    finally:
+        known.close()
+    # ~900 URLs of this site loaded whole take hundreds of kB; asked one by one, nothing is held.
+    assert loaded_peak > 200_000
+    assert known_peak < 50_000, known_peak
