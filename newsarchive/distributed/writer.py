@@ -23,6 +23,7 @@ meanwhile; the restarted writer starts N more, and every worker exits when the c
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -238,14 +239,15 @@ class Writer:
             self.last_beat = now
 
     def _publish_known(self, site: str) -> None:
-        """What the archive has of `site`, for the workers' "fetch again?" decisions."""
-        states = self.archive.fetch_state(site)
+        """What the archive has of `site`, for the workers' "fetch again?" decisions: streamed
+        from the archive into a Redis hash 5,000 URLs at a time (the writer holds no more)."""
         key = Keys.known(site)
         self.client.delete(key)
-        items = list(states.items())
-        for start in range(0, len(items), 5000):
-            chunk = items[start : start + 5000]
-            self.client.hset(key, mapping={url: encode_state(state) for url, state in chunk})
+        states = self.archive.fetch_states(site)
+        while chunk := dict(itertools.islice(states, 5000)):
+            self.client.hset(
+                key, mapping={url: encode_state(state) for url, state in chunk.items()}
+            )
 
     def start_workers(self) -> None:
         cmd = [sys.executable, "-m", "newsarchive", "worker", "--redis", self.crawl.url]

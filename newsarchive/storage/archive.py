@@ -1186,28 +1186,20 @@ class Archive:
 
     # --- reading -------------------------------------------------------------------------
 
-    def fetch_state(self, site: str | None = None) -> dict[str, FetchState]:
-        """Per normalised URL (request, final and canonical URL of each article): what is known."""
+    def fetch_states(self, site: str | None = None) -> Iterator[tuple[str, FetchState]]:
+        """Per normalised URL (request, final and canonical URL of each article): what is known,
+        streamed (a shared crawl publishes it for its workers; a crawl in one process asks
+        KnownUrls one URL at a time)."""
         sql = (
-            "SELECT u.url, a.id, a.first_seen, a.last_seen, a.published, a.fetch_count "
+            "SELECT u.url, a.first_seen, a.last_seen, a.published, a.fetch_count "
             "FROM article_urls u JOIN articles a ON a.id = u.article_id"
         )
         params: list[Any] = []
         if site is not None:
             sql += " WHERE a.site = ?"
             params.append(site)
-        states: dict[int, FetchState] = {}
-        result: dict[str, FetchState] = {}
-        for url, article_id, first_seen, last_seen, published, fetch_count in self.db.execute(
-            sql, params
-        ):
-            state = states.get(article_id)
-            if state is None:
-                state = states[article_id] = _fetch_state(
-                    first_seen, last_seen, published, fetch_count
-                )
-            result[url] = state
-        return result
+        for url, *row in self.db.execute(sql, params):
+            yield url, _fetch_state(*row)
 
     def article(self, url: str) -> dict[str, Any] | None:
         """The `articles` row reached by `url` (any of its URLs, any spelling), or None."""

@@ -30,7 +30,7 @@ def test_each_url_reads_as_the_whole_sites_state_did(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     _archive(path)
     with Archive(path, create=False) as archive:
-        loaded = archive.fetch_state("warta")
+        loaded = dict(archive.fetch_states("warta"))
     known = KnownUrls(path, "warta")
     try:
         assert len(known) == ARTICLES // 2
@@ -76,7 +76,7 @@ def test_making_it_holds_none_of_the_sites_urls_in_memory(tmp_path: Path) -> Non
         finally:
             tracemalloc.stop()
 
-    loaded_peak, _ = peak(lambda: Archive(path, readonly=True).fetch_state("warta"))
+    loaded_peak, _ = peak(lambda: dict(Archive(path, readonly=True).fetch_states("warta")))
     known_peak, known = peak(lambda: KnownUrls(path, "warta"))
     try:
         assert known.get(normalize_url("https://warta.example.id/berita/4")) is not None

@@ -71,7 +71,7 @@ def test_v1_archive_upgrades_without_loss(tmp_path):
         assert archive.count("versions") == 1
         assert archive.count("crawl_runs") == 1
         # The old article is reachable by its URLs and in the search index, and new writes work.
-        state = archive.fetch_state()
+        state = dict(archive.fetch_states())
         assert state["https://warta.example.id/s/beras"].fetch_count == 2
         hits = archive.db.execute(
             "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'ramadan'"

@@ -53,13 +53,13 @@ def test_request_final_and_canonical_urls_all_lead_to_the_article(archive):
     short = "https://warta.example.id/s/abc"
     redirected = "https://m.warta.example.id/nasional/banjir-rob"
     archive.store(make_raw(short, final_url=redirected), make_article(URL), site="warta")
-    state = archive.fetch_state()
+    state = dict(archive.fetch_states())
     assert set(state) == {URL, short, redirected}
-    assert state[short] is state[URL]
+    assert state[short] == state[URL]
     assert state[URL].fetch_count == 1
     assert state[URL].published.isoformat() == "2024-03-05T09:15:00+07:00"
     assert state[URL].first_seen == datetime(2024, 3, 5, 3, 0, tzinfo=UTC)
-    assert archive.fetch_state(site="other") == {}
+    assert dict(archive.fetch_states(site="other")) == {}
     # A later fetch by the redirecting URL alone still finds it, even without a canonical URL.
     article = make_article(URL)
     article.canonical_url = None
@@ -270,7 +270,7 @@ def test_an_article_from_the_http_years_is_found_again_over_https(archive):
     assert archive.store(make_raw(new_url), make_article(new_url), site="warta") == "unchanged"
     assert archive.count("articles") == 1
     assert archive.article(old_url)["url"] == old_url  # the key stays; https is now an alias
-    assert new_url in archive.fetch_state()
+    assert new_url in dict(archive.fetch_states())
 
 
 def test_fts_is_written_at_commit_and_follows_every_change(archive):
