@@ -38,7 +38,6 @@ from newsarchive.distributed.shared import (
 from newsarchive.items import CrawledPage, FetchFailure
 from newsarchive.pipelines import robots_failures
 from newsarchive.storage.archive import FetchState
-from newsarchive.storage.records import parse_stored_time
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +74,7 @@ def encode_state(state: FetchState) -> str:
 
 
 def decode_state(text: bytes | str) -> FetchState:
-    first, last, published, count = json.loads(text)
-    return FetchState(
-        first_seen=parse_stored_time(first),
-        last_fetched=parse_stored_time(last),
-        published=parse_stored_time(published),
-        fetch_count=count,
-    )
+    return FetchState.from_stored(*json.loads(text))
 
 
 class SharedKnown:

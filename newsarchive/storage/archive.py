@@ -116,16 +116,17 @@ class FetchState:
     published: datetime | None
     fetch_count: int
 
-
-def _fetch_state(
-    first_seen: str, last_seen: str, published: str | None, fetch_count: int
-) -> FetchState:
-    return FetchState(
-        first_seen=parse_stored_time(first_seen),
-        last_fetched=parse_stored_time(last_seen),
-        published=parse_stored_time(published),
-        fetch_count=fetch_count,
-    )
+    @classmethod
+    def from_stored(
+        cls, first_seen: str, last_seen: str, published: str | None, fetch_count: int
+    ) -> FetchState:
+        """From the articles row's first_seen, last_seen, published and fetch_count as stored."""
+        return cls(
+            first_seen=parse_stored_time(first_seen),
+            last_fetched=parse_stored_time(last_seen),
+            published=parse_stored_time(published),
+            fetch_count=fetch_count,
+        )
 
 
 class KnownUrls:
@@ -155,7 +156,7 @@ class KnownUrls:
 
     def get(self, url: str) -> FetchState | None:
         row = self.db.execute(self._SQL, [url, self.site, self.last_id]).fetchone()
-        return _fetch_state(*row) if row else None
+        return FetchState.from_stored(*row) if row else None
 
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and self.get(url) is not None
@@ -1199,7 +1200,7 @@ class Archive:
             sql += " WHERE a.site = ?"
             params.append(site)
         for url, *row in self.db.execute(sql, params):
-            yield url, _fetch_state(*row)
+            yield url, FetchState.from_stored(*row)
 
     def article(self, url: str) -> dict[str, Any] | None:
         """The `articles` row reached by `url` (any of its URLs, any spelling), or None."""
