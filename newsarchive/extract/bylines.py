@@ -408,15 +408,24 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
 WRITER_ROLES = ("author", "reporter", "agency")
 # Containers whose credits are not the article's: comment threads, captions, related-article
 # lists, sidebars.
-FOREIGN_CONTAINER = patterns.compile(
-    r"comment|komentar|caption|related|terkait|lainnya|popular|terpopuler|sidebar|widget|"
-    r"respond|reply|copyright|site-footer|footer-",
-    re.I,
+_FOREIGN_CONTAINER_WORDS = (
+    "comment|komentar|caption|related|terkait|lainnya|popular|terpopuler|sidebar|widget|"
+    "respond|reply|copyright|site-footer|footer-"
 )
+FOREIGN_CONTAINER = patterns.compile(_FOREIGN_CONTAINER_WORDS, re.I)
 FOREIGN_TAGS = frozenset({"figure", "figcaption", "nav", "aside", "select", "option", "footer"})
 # For unlabelled byline markup, photo blocks are foreign too: a class="author" inside them is the
 # photo credit (kompas's span.author "KOMPAS.COM/NAME" under the lead photo).
-PHOTO_CONTAINER = patterns.compile(r"photo|foto|gallery|figure|image|img|pic", re.I)
+_PHOTO_CONTAINER_WORDS = "photo|foto|gallery|figure|image|img|pic"
+PHOTO_CONTAINER = patterns.compile(_PHOTO_CONTAINER_WORDS, re.I)
+# Their searches behind a plain-string screen (both are alternations of plain words, so every
+# match holds one): a page's ancestors' marks are new to the cache, and most name neither.
+_foreign_container_search = patterns.screened(
+    FOREIGN_CONTAINER, tuple(_FOREIGN_CONTAINER_WORDS.split("|"))
+)
+_photo_container_search = patterns.screened(
+    PHOTO_CONTAINER, tuple(_PHOTO_CONTAINER_WORDS.split("|"))
+)
 # Classes/ids of byline elements (as whole class tokens or token parts: "detail__author",
 # "author-2", "read-page--header__author").
 BYLINE_CLASS = patterns.compile(
@@ -536,8 +545,8 @@ def _container_marks(marks: str) -> tuple[bool, bool]:
     if found is None:
         blank = not marks.strip()
         found = (
-            not blank and bool(FOREIGN_CONTAINER.search(marks)),
-            not blank and bool(PHOTO_CONTAINER.search(marks)),
+            not blank and bool(_foreign_container_search(marks)),
+            not blank and bool(_photo_container_search(marks)),
         )
         if len(_container_marks_cache) < 50_000:
             _container_marks_cache[marks] = found
