@@ -249,14 +249,24 @@ def store_item(archive: Archive, done: Extracted) -> str:
         raise StoreError(f"{item.where}: {reason}")
     if article is not None and not (article.title or article.body):
         article, columns = None, None  # nothing of an article in it: keep the page only
-    site = item.site
-    if site is None:
-        # A profile name only when the extractor used that profile (it picks one by the URL),
-        # since re-extraction picks the profile by site name; else the host.
-        found = item.profile or (find_profile(item.web_url) if item.web_url else None)
-        named_url = item.web_url or (article.canonical_url if article else None)
-        site = found.name if found else (site_from_url(named_url) or "local")
-    return archive.store(raw, article, site=site, continuations=item.continuations, columns=columns)
+    return archive.store(
+        raw,
+        article,
+        site=_item_site(item, article),
+        continuations=item.continuations,
+        columns=columns,
+    )
+
+
+def _item_site(item: ImportItem, article: Article | None) -> str:
+    """The site an item is filed under: as given, else the name of the profile the extractor
+    used (it picks one by the URL; re-extraction picks the profile by site name), else the
+    host of its URL or of the canonical URL, else "local"."""
+    if item.site is not None:
+        return item.site
+    found = item.profile or (find_profile(item.web_url) if item.web_url else None)
+    named_url = item.web_url or (article.canonical_url if article else None)
+    return found.name if found else (site_from_url(named_url) or "local")
 
 
 def import_page(
@@ -324,7 +334,10 @@ class ImportSink:
         *,
         on_stored: Callable[[int], None] | None = None,
         stop: Callable[[], bool] | None = None,
+        pack_every: int | None = None,
     ) -> None:
+        from newsarchive.storage.compression import BLOCK_BYTES
+
         self.archive = archive
         self.stopping = stop or (lambda: False)  # readers of the input check it between items
         self.jobs = jobs
@@ -332,6 +345,8 @@ class ImportSink:
         self.on_stored = on_stored  # called with the count of items stored so far
         self.stored = 0
         self._in_process = 0
+        self._unpacked: dict[str, int] = {}  # raw bytes stored per site since it was packed
+        self.pack_every = pack_every or BLOCK_BYTES
 
     def __enter__(self) -> ImportSink:
         return self
@@ -354,6 +369,8 @@ class ImportSink:
             self._stored(self.pool.submit(item.shown, item.profile, tag))
 
     def finish(self) -> None:
+        """Every item put stored. (The import's end packs the rest and merges the index, after
+        its batch: Archive.crawl_ended(None).)"""
         if self.pool is not None:
             self._stored(self.pool.drain())
 
@@ -371,9 +388,21 @@ class ImportSink:
             done(None, str(exc))
         else:
             done(outcome, None)
+            self._pack_when_a_block_is_due(item, result.article)
         self.stored += 1
         if self.on_stored is not None:
             self.on_stored(self.stored)
+
+    def _pack_when_a_block_is_due(self, item: ImportItem, article: Article | None) -> None:
+        """A site that has stored `pack_every` bytes of pages (a block's worth) since it was last
+        packed gets them packed now (a big WARC's sites): an import holds about a block of pages
+        stored alone per site at most, and its end (Archive.crawl_ended) packs only the rest."""
+        site = _item_site(item, article if article and (article.title or article.body) else None)
+        size = len(item.raw.body) + sum(len(page.body) for page in item.continuations)
+        self._unpacked[site] = self._unpacked.get(site, 0) + size
+        if self._unpacked[site] >= self.pack_every:
+            self._unpacked[site] = 0
+            self.archive.pack_or_warn(site)
 
 
 # --- reextract ----------------------------------------------------------------------------

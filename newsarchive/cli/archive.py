@@ -162,9 +162,11 @@ def import_pages(
                     ) as sink,
                 ):
                     _import_files(sink, pages, url, site, limit, outcomes, skipped)
-        if not stopped:
-            archive.merge_search_index()  # a large import leaves many segments
-    imported = sum(outcomes.values()) - outcomes["failed"]
+        imported = sum(outcomes.values()) - outcomes["failed"]
+        if imported and not stopped:
+            # As a crawl's end: the pages stored alone packed (all sites at once, so an
+            # import's small sites share blocks) and a bulk load's index segments merged.
+            archive.crawl_ended(None)
     if stopped:
         name = signal.Signals(stopped[0]).name
         click.echo(f"stopped by {name} after {imported} pages (all stored); the rest not read")

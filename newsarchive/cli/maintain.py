@@ -30,9 +30,9 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
         newsarchive compact --db data/archive.db
         newsarchive compact --level 19 --db data/archive.db   # an offline repack, smaller
 
-    A crawl packs its site's new pages when it ends; this packs what imports and older
-    archives hold. Every page stays readable on its own (`show --raw`, `reextract`); a stopped
-    compact loses nothing.
+    A crawl and an import pack their new pages when they end; this packs what a stopped one
+    left and what older archives hold. Every page stays readable on its own (`show --raw`,
+    `reextract`); a stopped compact loses nothing.
     """
     from newsarchive.storage import Archive
     from newsarchive.storage.compression import BLOCK_LEVEL

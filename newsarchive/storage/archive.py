@@ -1429,21 +1429,28 @@ class Archive:
             self._blocks[block_id] = cached
         return cached
 
-    def crawl_ended(self, sites: Sequence[str]) -> None:
-        """What the end of a crawl does, one process or shared: each site's new raw pages packed
-        into its blocks (a tenth of their size, compression.py), and the full-text index merged
-        when its segments have piled up (merge_search_index). Neither is needed for what is
-        archived to be right: a failure is logged (the pages stay readable alone, searches stay
-        right) and the next crawl's end or `newsarchive compact` does it."""
-        for site in sites:
-            try:
-                self.pack_pages(site)
-            except Exception as exc:
-                logger.warning("raw pages of %s not packed: %s: %s", site, type(exc).__name__, exc)
+    def crawl_ended(self, sites: Sequence[str] | None) -> None:
+        """What the end of a crawl does, one process or shared, and of an import: each site's new
+        raw pages packed into its blocks (a tenth of their size, compression.py; `sites` None:
+        every site's at once, so small sites share blocks, as an import's mostly are), and the
+        full-text index merged when its segments have piled up (merge_search_index). Neither is
+        needed for what is archived to be right: a failure is logged (the pages stay readable
+        alone, searches stay right) and the next crawl's end or `newsarchive compact` does it."""
+        for site in [None] if sites is None else sites:
+            self.pack_or_warn(site)
         try:
             self.merge_search_index()
         except Exception as exc:
             logger.warning("search index not merged: %s: %s", type(exc).__name__, exc)
+
+    def pack_or_warn(self, site: str | None) -> None:
+        """pack_pages(site) (None: every site), a failure logged rather than raised: the pages
+        stay readable alone and a later pack does it (see crawl_ended)."""
+        try:
+            self.pack_pages(site)
+        except Exception as exc:
+            what = site or "every site"
+            logger.warning("raw pages of %s not packed: %s: %s", what, type(exc).__name__, exc)
 
     def search_segments(self) -> int:
         """How many segments the full-text index has (each search looks each term up in all)."""

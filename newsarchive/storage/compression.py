@@ -10,8 +10,10 @@ from 29.7 % of their size alone to 3.5 %; the Indonesian corpus pages (3-4 a sit
 Measured on the 221 corpus pages (35.8 MB of HTML, ../shared/corpus): level 3 keeps 19.6 % of the
 bytes at ~440 MB/s, level 9 17.8 % at ~90 MB/s, level 19 16.9 % at ~4 MB/s; a dictionary trained
 on half the pages saved only ~1 point more on the other half (mixed sites), not worth a dictionary
-table to keep forever. Level 9 costs ~2 ms for a typical 160 kB page: invisible next to a polite
-crawl's delay and to extraction.
+table to keep forever. A page is stored alone at level 3 (ZSTD_LEVEL): a crawl's end and an
+import pack it into a block at level 9 soon after, so a higher level alone would be paid twice
+(the Indonesian corpus pages, ~108 kB: 1.37 ms a page at 9, 0.29 at 3; 17.8 % against 19.4 % of
+their size while alone; until 2026-12-05 pages were stored alone at 9 and imports never packed).
 
 Shared blocks (issue 13): a site with less than half a block of pages to pack cannot fill a block
 of its own, and most of an import's sites (and a first crawl's) are such sites. Their pages go
@@ -38,7 +40,7 @@ import zstandard
 
 from newsarchive.errors import NewsarchiveError
 
-ZSTD_LEVEL = 9
+ZSTD_LEVEL = 3
 # Stored with every page, so a later change of codec or level can still read old rows.
 COMPRESSION = f"zstd-{ZSTD_LEVEL}"
 

@@ -196,3 +196,50 @@ def test_reading_waits_for_a_slow_page_rather_than_holding_everything_after_it(
     workers = 2
     ahead = workers * (CHUNKS_PER_WORKER + ORDERED_BACKLOG_CHUNKS + 1) * EXTRACTION_CHUNK
     assert read_when_stored[url] <= IN_PROCESS_FIRST + 1 + ahead < len(pages)
+
+
+def _loose_pages(db: Path) -> int:
+    import sqlite3
+
+    from newsarchive.storage import default_pages_path
+    from newsarchive.storage.compression import IN_BLOCK
+
+    with sqlite3.connect(default_pages_path(db)) as conn:
+        query = "SELECT count(*) FROM pages WHERE compression != ?"
+        return conn.execute(query, [IN_BLOCK]).fetchone()[0]
+
+
+def test_an_import_packs_a_sites_pages_as_they_fill_a_block(tmp_path: Path) -> None:
+    pages = _demo_pages(60)
+    db = tmp_path / "archive.db"
+    with (
+        Archive(db) as archive,
+        archive.batch(),
+        ImportSink(archive, pack_every=sum(len(body) for _, body in pages[:20])) as sink,
+    ):
+        for url, body in pages[:45]:
+            sink.put(saved_page_item(body, url=url), lambda outcome, error: None)
+        sink.finish()
+    # Packed while importing, a block's worth at a time (the end's pack, crawl_ended, was not
+    # run): what is left alone is what came after the last full block.
+    assert 0 < _loose_pages(db) < 20
+    with Archive(db, create=False) as archive:
+        for url, body in pages[:45]:
+            assert archive.raw_page(archive.article(url)["page_id"])[1] == body
+
+
+def test_the_import_command_leaves_no_page_stored_alone(tmp_path: Path) -> None:
+    pages = _demo_pages(30)
+    warc = tmp_path / "pages.warc.gz"
+    _write_warc(warc, [(url, 200, body) for url, body in pages])
+    saved = tmp_path / "saved.html"
+    saved.write_bytes(pages[0][1])
+    db = tmp_path / "archive.db"
+    for files in ([warc], [saved]):
+        done = _import(db, 2, *files)
+        assert done.returncode == 0, done.stderr
+        # As a crawl's end: packed into blocks (small sites share them), every page readable.
+        assert _loose_pages(db) == 0
+    with Archive(db, create=False) as archive:
+        for url, body in pages:
+            assert archive.raw_page(archive.article(url)["page_id"])[1] == body
