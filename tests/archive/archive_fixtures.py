@@ -81,3 +81,26 @@ def roll_pages_file_back_to_v3(pages: Path) -> None:
         "PRAGMA user_version = 3;"
     )
     conn.close()
+
+
+def sigterm_once_logged(command: list[str], log: Path, pattern: bytes) -> tuple[int, str, str]:
+    """Run `command` with stderr to `log`, send it SIGTERM once `pattern` (a regex) shows in
+    the log, and wait for it: (exit status, stdout, stderr)."""
+    import re
+    import signal
+    import subprocess
+    import time
+
+    with log.open("wb") as errors:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        try:
+            deadline = time.monotonic() + 60
+            while not re.search(pattern, log.read_bytes()):
+                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    return proc.returncode, out.decode(), log.read_text()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from archive_fixtures import sigterm_once_logged
 from test_reextract import state
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -137,30 +138,19 @@ def test_results_come_back_in_the_order_read_when_a_later_chunk_finishes_first(
 def test_sigterm_stops_a_parallel_import_with_everything_read_stored(tmp_path: Path) -> None:
     import signal
     import sqlite3
-    import time
 
     warc = tmp_path / "big.warc.gz"
     _write_warc(warc, [(url, 200, body) for url, body in _demo_pages(1500)])
     db = tmp_path / "archive.db"
-    log = tmp_path / "stderr.log"
     command = [sys.executable, "-m", "newsarchive", "import", "--jobs", "2"]
     command += ["--progress-seconds", "0.05", "--db", str(db), str(warc)]
-    with log.open("wb") as errors:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        try:
-            deadline = time.monotonic() + 60
-            # Past the pages done before the workers start: the workers hold chunks.
-            while not re.search(rb"importing: (\d{3,}) pages", log.read_bytes()):
-                assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.02)
-            proc.send_signal(signal.SIGTERM)
-            out, _ = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM, log.read_text()
-    assert "Traceback" not in log.read_text()
-    stopped = re.search(r"stopped by SIGTERM after (\d+) pages \(all stored\)", out.decode())
+    # Past the pages done before the workers start: the workers hold chunks.
+    status, out, errors = sigterm_once_logged(
+        command, tmp_path / "stderr.log", rb"importing: (\d{3,}) pages"
+    )
+    assert status == 128 + signal.SIGTERM, errors
+    assert "Traceback" not in errors
+    stopped = re.search(r"stopped by SIGTERM after (\d+) pages \(all stored\)", out)
     assert stopped, out
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
-from archive_fixtures import make_article, make_raw, news_page, roll_pages_file_back_to_v3
+from archive_fixtures import (
+    make_article,
+    make_raw,
+    news_page,
+    roll_pages_file_back_to_v3,
+    sigterm_once_logged,
+)
 
 from newsarchive.extract import EXTRACTOR_VERSION, extract_article
 from newsarchive.importing import import_page, reextract
@@ -232,31 +236,18 @@ def test_a_stopped_parallel_run_keeps_exactly_what_it_reported(tmp_path):
 def test_sigterm_stops_the_command_cleanly_with_progress_lines_in_a_log(tmp_path):
     import re
     import signal
-    import subprocess
     import sys
 
     path = tmp_path / "archive.db"
     demo_archive(path, articles=400)
-    log = (tmp_path / "stderr.log").open("w+b")
     command = [sys.executable, "-m", "newsarchive", "reextract", "--jobs", "2"]
     command += ["--progress-seconds", "0.05", "--db", str(path)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log)
-    try:
-        # Stderr is a file here: plain progress lines, the first one once the run is going.
-        deadline = time.monotonic() + 60
-        while b"re-extracting:" not in (tmp_path / "stderr.log").read_bytes():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    errors = (tmp_path / "stderr.log").read_text()
-    assert proc.returncode == 128 + signal.SIGTERM, errors
+    # Stderr is a file here: plain progress lines, the first one once the run is going.
+    status, out, errors = sigterm_once_logged(command, tmp_path / "stderr.log", rb"re-extracting:")
+    assert status == 128 + signal.SIGTERM, errors
     assert "\r" not in errors and "Traceback" not in errors
     assert re.search(r"re-extracting: \d+ of 401 articles \(\d+\.\d %\), [\d.]+/s", errors)
-    stopped = re.search(r"stopped by SIGTERM after (\d+) of 401 articles", out.decode())
+    stopped = re.search(r"stopped by SIGTERM after (\d+) of 401 articles", out)
     assert stopped, out
     done = int(stopped.group(1))
     assert 0 < done < 401
