@@ -71,6 +71,9 @@ RECENT_LINKS = 1 << 14
 DEFAULT_SITEMAP_FEED = 512
 # The backlog's URLs are kept zlib-compressed this many at a time (see PackedUrls).
 PACKED_URLS_CHUNK = 1024
+# A sitemap's article URLs asked of the archive's snapshot together (a shared crawl's is in
+# Redis: one round trip for these instead of one each, ~0.1 ms apiece).
+DECIDE_TOGETHER = 500
 
 # Where sites without a robots.txt Sitemap line usually keep their sitemaps (WordPress/Yoast
 # `sitemap_index.xml` and `post-sitemap.xml`, the generic `sitemap.xml`), and their feed.
@@ -344,6 +347,12 @@ class PortalSpider(scrapy.Spider):
             logger.info("%s: %d articles already in the archive", self.site_name, len(self.known))
 
     # --- decisions ---------------------------------------------------------------------------
+
+    def _prefetch_known(self, urls: Iterable[str]) -> None:
+        """Hand `self.known` the URLs about to be asked, when it can answer them together."""
+        prefetch = getattr(self.known, "prefetch", None)
+        if prefetch is not None:
+            prefetch([normalize_url(url) for url in urls])
 
     def should_fetch(self, url: str, changed: datetime | None = None) -> bool:
         """Fetch this article URL? Not if the archive has it, unless a revisit is due or a sitemap
@@ -641,6 +650,16 @@ class PortalSpider(scrapy.Spider):
         sitemaps: list[Request] = []
         old = 0
         entries: Iterator[tuple[str, datetime | None]] = iter(())
+        listed: list[tuple[str, datetime | None]] = []
+
+        def decide() -> None:
+            # Asked of the archive's snapshot together (a shared crawl's: one round trip).
+            self._prefetch_known(loc for loc, _ in listed)
+            for loc, when in listed:
+                if self.wants_article(loc, response, changed=when):
+                    urls.append(loc)
+            listed.clear()
+
         try:
             kind, entries = disc.iter_sitemap(body)
             for loc, when in entries:
@@ -650,8 +669,11 @@ class PortalSpider(scrapy.Spider):
                         sitemaps.append(self.sitemap_request(loc))
                 elif self.too_old(when):
                     old += 1
-                elif self.listed_article(loc) and self.wants_article(loc, response, changed=when):
-                    urls.append(loc)
+                elif self.listed_article(loc):
+                    listed.append((loc, when))
+                    if len(listed) >= DECIDE_TOGETHER:
+                        decide()
+            decide()
         except disc.SITEMAP_ERRORS:
             kind = "unknown"
         # Not kept while the requests go out: the body of a .xml.gz sitemap is inflated (and can
@@ -730,6 +752,7 @@ class PortalSpider(scrapy.Spider):
         chain = response.meta.get("chain") or url
         shown = self._chain_links.setdefault(chain, set())
         fresh = new = dated = old = 0
+        self._prefetch_known(articles)
         for link, when in articles.items():
             if when is not None:
                 dated += 1

@@ -497,3 +497,36 @@ def test_workers_of_a_writer_gone_for_good_stop_with_one_line(
     assert again.returncode == 0, f"{out}\n{err[-3000:]}"
     assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]
     assert {n for (n,) in _query(db, "SELECT fetch_count FROM articles")} == {1}
+
+
+def test_workers_ask_the_snapshot_together_and_keep_the_answers(redis_server: str) -> None:
+    """SharedKnown: a sitemap's or a listing's URLs in one HMGET, each answered once, the same
+    states the writer published."""
+    from datetime import UTC, datetime
+
+    from newsarchive.distributed.worker import SharedKnown, encode_state
+    from newsarchive.storage import FetchState
+
+    client = redis.Redis.from_url(f"{redis_server}/5")
+    client.flushdb()
+    when = datetime(2024, 3, 5, 3, 0, tzinfo=UTC)
+    states = {
+        f"https://warta.example.id/berita/{n}": FetchState(when, when, None, n % 3 + 1)
+        for n in range(300)
+    }
+    client.hset("known", mapping={url: encode_state(state) for url, state in states.items()})
+    known = SharedKnown(client, "known")
+    asked = [*list(states)[:200], "https://warta.example.id/baru"]
+
+    def hmgets() -> int:
+        return int(client.info("commandstats").get("cmdstat_hmget", {}).get("calls", 0))
+
+    before = hmgets()
+    known.prefetch(asked)
+    assert hmgets() == before + 1
+    assert [known.get(url) for url in asked[:200]] == [states[url] for url in asked[:200]]
+    assert "https://warta.example.id/baru" not in known
+    assert hmgets() == before + 1  # every answer kept, the unknown one too
+    assert known.get(list(states)[250]) == states[list(states)[250]]  # not prefetched: asked
+    assert hmgets() == before + 2
+    assert len(known) == 300
