@@ -703,14 +703,18 @@ class PortalSpider(scrapy.Spider):
         if isinstance(body, FetchFailure):
             yield body
             return
+        listed = []
         for link, when in disc.parse_feed(body, response.url):
             if self.too_old(when):
                 self.crawler.stats.inc_value("newsarchive/skipped_old")
                 continue
             if self.listed_article(link):
-                req = self.article_request(link, response)
-                if req is not None:
-                    yield req
+                listed.append(link)
+        self._prefetch_known(listed)  # a feed's items are a few dozen
+        for link in listed:
+            req = self.article_request(link, response)
+            if req is not None:
+                yield req
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         self._feed()
@@ -929,16 +933,23 @@ class PortalSpider(scrapy.Spider):
             # can request them (which page comes first is up to the order of the queue).
             deep = self.depth_limit and meta.get("depth", 0) + 1 > self.depth_limit
             considered = self.links_considered
+            wanted = []
             for link in () if deep else dict.fromkeys(links):
                 if considered.get(link):
                     continue
                 considered.put(link, True)
-                if link != response.url and self.is_article(link) and not _show_all_url(link):
-                    if self.too_old(disc.date_in_url(link)):
-                        continue
-                    req = self.article_request(link, response)
-                    if req is not None:
-                        yield req
+                if (
+                    link != response.url
+                    and self.is_article(link)
+                    and not _show_all_url(link)
+                    and not self.too_old(disc.date_in_url(link))
+                ):
+                    wanted.append(link)
+            self._prefetch_known(wanted)
+            for link in wanted:
+                req = self.article_request(link, response)
+                if req is not None:
+                    yield req
         number = len(pages) + 1
         if number <= self.max_article_pages:
             for link in links:
