@@ -104,6 +104,14 @@ def read_page(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
     """The bytes of a saved page (inflated if gzip, zstd, xz or bzip2), or a NotHtmlError naming
     the file and what is wrong: missing, a directory, unreadable, too big, inflating past
     `max_size`, a broken archive, empty, binary, no markup."""
+    data = read_saved(path, max_size=max_size)
+    check_html(data, str(path))
+    return data
+
+
+def read_saved(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
+    """read_page without its HTML check: the file's bytes, inflated, or a NotHtmlError for a
+    file that cannot be read (missing, a directory, unreadable, too big, a broken archive)."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
@@ -133,8 +141,22 @@ def read_page(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
         raise NotHtmlError(f"{path}: permission denied") from None
     except OSError as exc:
         raise NotHtmlError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    check_html(data, str(path))
     return data
+
+
+def files_in(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
+    """(file, found in a directory) for each path, a directory standing for every file below it:
+    sorted, streamed (a million saved pages need no list), names starting with "." left out
+    (.git, editors' files)."""
+    for path in paths:
+        if not path.is_dir():
+            yield path, False
+            continue
+        for folder, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
+            for name in sorted(filenames):
+                if not name.startswith("."):
+                    yield Path(folder) / name, True
 
 
 def _zstd_error() -> type[Exception]:

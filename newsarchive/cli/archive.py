@@ -22,15 +22,18 @@ import click
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.cli.extract import batch_requests
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import NewsarchiveError, NotHtmlError
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
     EXTRACTION_CHUNK,
     ImportSink,
+    check_html,
+    files_in,
     format_size,
     import_page,
     parse_size,
     read_page,
+    read_saved,
     reextract,
     saved_page_item,
 )
@@ -115,6 +118,7 @@ def import_pages(
     \b
     Examples:
         newsarchive import saved/*.html saved/*.html.gz
+        newsarchive import mirror/                # every page below it (a wget mirror)
         newsarchive import page.html --url https://news.example.id/2024/01/31/judul
         newsarchive import crawl.warc.gz          # a WARC (wget --warc-file, Heritrix, export)
         newsarchive import --jobs 2 big.warc.gz 2>>import.log
@@ -125,6 +129,9 @@ def import_pages(
     pages are done here before any worker starts. --batch answers each line before it reads
     the next, so it extracts here. Ctrl-C or SIGTERM stops the reading; the pages read are
     stored (exit status 130/143; importing the same files again adds only what is missing).
+
+    A directory stands for every file below it (sorted; names starting with "." left out);
+    the files in it that are no HTML page (styles, scripts, images) are counted, not errors.
 
     A WARC (.warc or .warc.gz, recognised by its content) gives every HTML response in it, with
     its URL, HTTP status, headers and fetch time (WARC-Date); other records are counted and
@@ -146,6 +153,7 @@ def import_pages(
         raise NewsarchiveError(f"--max-size: {exc}") from None
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
+    skipped_files: Counter[str] = Counter()
     stopped: list[int] = []
     with Archive(db) as archive:
         with archive.batch():
@@ -153,7 +161,8 @@ def import_pages(
                 _import_batch(archive, site, outcomes, limit)
             else:
                 # The count is known up front unless a WARC is among the files.
-                total = None if any(is_warc(path) for path in pages) else len(pages)
+                known = not any(is_warc(path) or path.is_dir() for path in pages)
+                total = len(pages) if known else None
                 with (
                     _stop_on_signals() as stopped,
                     _Progress(total, progress_seconds, doing="importing", unit="pages") as progress,
@@ -161,7 +170,7 @@ def import_pages(
                         archive, jobs, on_stored=progress.update, stop=lambda: bool(stopped)
                     ) as sink,
                 ):
-                    _import_files(sink, pages, url, site, limit, outcomes, skipped)
+                    _import_files(sink, pages, url, site, limit, outcomes, skipped, skipped_files)
         imported = sum(outcomes.values()) - outcomes["failed"]
         if imported and not stopped:
             # As a crawl's end: the pages stored alone packed (all sites at once, so an
@@ -181,6 +190,11 @@ def import_pages(
             f"skipped {sum(skipped.values())} WARC records that are no HTML page to keep: "
             + ", ".join(f"{why} {n}" for why, n in skipped.most_common())
         )
+    if skipped_files:
+        click.echo(
+            f"skipped {sum(skipped_files.values())} files in the directories that are no HTML "
+            "page: " + ", ".join(f"{why} {n}" for why, n in skipped_files.most_common())
+        )
     if stopped:
         sys.exit(128 + stopped[0])
     if outcomes["failed"]:
@@ -195,8 +209,10 @@ def _import_files(
     max_size: int,
     outcomes: Counter[str],
     skipped: Counter[str],
+    skipped_files: Counter[str],
 ) -> None:
-    """Every file into `sink`; the counts are complete when this returns (sink finished)."""
+    """Every file (every file below a directory) into `sink`; the counts are complete when this
+    returns (sink finished)."""
 
     def done(outcome: str | None, error: str | None) -> None:
         outcomes[outcome or "failed"] += 1
@@ -204,7 +220,7 @@ def _import_files(
             _error(error)
 
     warcs = []
-    for path in pages:
+    for path, in_directory in files_in(pages):
         if sink.stopping():
             break
         if is_warc(path):
@@ -213,7 +229,16 @@ def _import_files(
             warcs.append(import_warc(sink.archive, path, max_size=max_size, site=site, sink=sink))
             continue
         try:
-            body = read_page(path, max_size=max_size)
+            body = read_saved(path, max_size=max_size)
+            try:
+                check_html(body, str(path))
+            except NotHtmlError as exc:
+                if not in_directory:
+                    raise
+                # A directory (a wget mirror) holds styles, scripts and images beside its
+                # pages: counted, not errors.
+                skipped_files[str(exc).removeprefix(f"{path}: ")] += 1
+                continue
             sink.put(saved_page_item(body, url=url, path=path, site=site), done)
         except NewsarchiveError as exc:
             done(None, str(exc))

@@ -233,3 +233,31 @@ def test_the_import_command_leaves_no_page_stored_alone(tmp_path: Path) -> None:
     with Archive(db, create=False) as archive:
         for url, body in pages:
             assert archive.raw_page(archive.article(url)["page_id"])[1] == body
+
+
+def test_a_directory_imports_every_page_below_it_and_counts_what_is_no_page(
+    tmp_path: Path,
+) -> None:
+    """A wget mirror: pages in folders beside styles, images and a WARC; the pages and the WARC's
+    are imported in one order, the rest counted. A file named on its own is still an error."""
+    pages = _demo_pages(12)
+    mirror = tmp_path / "mirror"
+    for n, (_url, body) in enumerate(pages[:8]):
+        folder = mirror / ("2023" if n % 2 else "") / ("07" if n % 3 == 0 else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"page-{n}.html").write_bytes(body)
+    (mirror / "style.css").write_text("body { color: red }")
+    (mirror / "2023" / "logo.png").write_bytes(bytes(range(256)) * 4)
+    (mirror / ".git").mkdir()
+    (mirror / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    _write_warc(mirror / "crawl.warc.gz", [(url, 200, body) for url, body in pages[8:]])
+    db = tmp_path / "archive.db"
+    done = _import(db, 2, mirror)
+    assert done.returncode == 0, done.stderr
+    assert "imported 12 pages" in done.stdout and "0 failed" in done.stdout
+    assert re.search(r"skipped 2 files in the directories that are no HTML page: ", done.stdout)
+    assert "Error" not in done.stderr
+    with Archive(db, create=False) as archive:
+        assert archive.count() == 12
+    alone = _import(db, 2, mirror / "style.css")
+    assert alone.returncode == 1 and "style.css: no HTML markup found" in alone.stderr
