@@ -258,6 +258,11 @@ def store_item(archive: Archive, done: Extracted) -> str:
     judged it no article or found nothing of one. Returns the outcome of Archive.store; an
     extraction error raises NewsarchiveError (the page's own fault) or StoreError (an extractor
     bug, recorded in `failures`)."""
+    return _store_item(archive, done)[0]
+
+
+def _store_item(archive: Archive, done: Extracted) -> tuple[str, str]:
+    """store_item, with the site the item was filed under."""
     from newsarchive.storage import StoreError
 
     item: ImportItem = done.tag
@@ -271,13 +276,11 @@ def store_item(archive: Archive, done: Extracted) -> str:
         raise StoreError(f"{item.where}: {reason}")
     if article is not None and not (article.title or article.body):
         article, columns = None, None  # nothing of an article in it: keep the page only
-    return archive.store(
-        raw,
-        article,
-        site=_item_site(item, article),
-        continuations=item.continuations,
-        columns=columns,
+    site = _item_site(item, article)
+    outcome = archive.store(
+        raw, article, site=site, continuations=item.continuations, columns=columns
     )
+    return outcome, site
 
 
 def _item_site(item: ImportItem, article: Article | None) -> str:
@@ -405,21 +408,20 @@ class ImportSink:
         self, result: Extracted, item: ImportItem, done: Callable[[str | None, str | None], None]
     ) -> None:
         try:
-            outcome = store_item(self.archive, result._replace(tag=item))
+            outcome, site = _store_item(self.archive, result._replace(tag=item))
         except NewsarchiveError as exc:
             done(None, str(exc))
         else:
             done(outcome, None)
-            self._pack_when_a_block_is_due(item, result.article)
+            self._pack_when_a_block_is_due(item, site)
         self.stored += 1
         if self.on_stored is not None:
             self.on_stored(self.stored)
 
-    def _pack_when_a_block_is_due(self, item: ImportItem, article: Article | None) -> None:
+    def _pack_when_a_block_is_due(self, item: ImportItem, site: str) -> None:
         """A site that has stored `pack_every` bytes of pages (a block's worth) since it was last
         packed gets them packed now (a big WARC's sites): an import holds about a block of pages
         stored alone per site at most, and its end (Archive.crawl_ended) packs only the rest."""
-        site = _item_site(item, article if article and (article.title or article.body) else None)
         size = len(item.raw.body) + sum(len(page.body) for page in item.continuations)
         self._unpacked[site] = self._unpacked.get(site, 0) + size
         if self._unpacked[site] >= self.pack_every:

@@ -277,8 +277,9 @@ class PortalSpider(scrapy.Spider):
             self.download_delay = crawl["download_delay"]
         if "concurrent_requests_per_domain" in crawl:
             self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
-        # FetchState per normalised article URL: KnownUrls (the archive, asked per URL), or a
-        # dict (a shared crawl's worker: the writer's snapshot, from Redis).
+        # FetchState per normalised article URL: KnownUrls (the archive, asked per URL),
+        # SharedKnown (a shared crawl's worker: the writer's snapshot in Redis), or, with no
+        # archive yet, an empty dict.
         self.known: Any = {}
         # Decisions Scrapy cannot make for us: whether a URL is an article (every page links the
         # same menus and tickers) and which links of an article page were already weighed (a CPU
