@@ -243,6 +243,12 @@ class SharedRobotsTxt(RobotsTxt):
             if raw:
                 return pickle.loads(raw)
             if client.set(Keys.robots_lock(netloc), "1", nx=True, ex=int(ROBOTS_WAIT)):
+                # The worker that held the lock may have published and released it between
+                # the read above and this claim: read again, or this one fetches it a second time.
+                raw = client.hget(Keys.robots, netloc)
+                if raw:
+                    client.delete(Keys.robots_lock(netloc))
+                    return pickle.loads(raw)
                 return None
             if waited >= ROBOTS_WAIT:
                 return None

@@ -366,10 +366,11 @@ def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> N
     # worker's event loop between the grant and the bytes on the wire (a few tens of ms, more
     # on a loaded machine: a request sent late shortens the gap after it by as much as it
     # lengthened the one before). Over three requests in a row that jitter is paid once, not
-    # twice: their span is >= 2 delays less one jitter. Three workers each keeping the delay
-    # on their own would start ~3 requests per delay (spans of ~0.7 delay).
+    # twice: their span is >= 2 delays less one jitter (seen up to 0.13 s on a machine with load
+    # ~5, so 0.8 delay is allowed). Three workers each keeping the delay on their own would start
+    # ~3 requests per delay (spans of ~0.7 delay).
     spans = sorted(c - a for a, c in zip(times, times[2:], strict=False))
-    assert spans[0] >= delay * 1.5, spans[:5]
+    assert spans[0] >= delay * 1.2, spans[:5]
     assert gaps[len(gaps) // 10] >= delay * 0.7, gaps[:5]
     assert times[-1] - times[0] >= delay * len(gaps) * 0.98
 
@@ -405,6 +406,40 @@ def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None
     assert 1500 < wait <= 2000, wait
     time.sleep(wait / 1000 + 0.05)
     assert grant() == 0  # the pause is over
+
+
+def test_robots_txt_published_while_claiming_is_not_fetched_again(redis_server: str) -> None:
+    """A worker that finds no robots.txt in Redis and then claims the fetch must not fetch it when
+    the worker that held the claim published it (and released the claim) in between."""
+    import asyncio
+    import pickle
+
+    from scrapy.utils.test import get_crawler
+
+    from newsarchive.distributed.politeness import SharedRobotsTxt
+    from newsarchive.distributed.shared import Keys, WorkerState
+
+    url = f"{redis_server}/8"
+    redis.Redis.from_url(url).flushdb()
+    netloc = "host.test"
+    published = ("http://host.test/robots.txt", 200, b"User-agent: *\nDisallow: /private\n")
+    other = redis.Redis.from_url(url)  # the worker fetching it
+    other.set(Keys.robots_lock(netloc), "1")
+
+    class PublishedRightAfterTheRead(redis.Redis):
+        def hget(self, name, key):
+            answer = super().hget(name, key)
+            if other.exists(Keys.robots_lock(netloc)) and not other.hexists(Keys.robots, netloc):
+                other.hset(Keys.robots, netloc, pickle.dumps(published))
+                other.delete(Keys.robots_lock(netloc))
+            return answer
+
+    state = WorkerState.install(url, {"id": "robots-race", "settings": {}})
+    state.client = PublishedRightAfterTheRead.from_url(url)
+    crawler = get_crawler(settings_dict={"ROBOTSTXT_OBEY": True})
+    middleware = SharedRobotsTxt(crawler)
+    assert asyncio.run(middleware._shared(netloc)) == published
+    assert not other.exists(Keys.robots_lock(netloc))
 
 
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
