@@ -15,22 +15,10 @@ from typing import Any
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage import search_tops
 from newsarchive.storage.archive import Archive
-from newsarchive.storage.schema import FTS_COLUMNS
+from newsarchive.storage.schema import FTS_COLUMNS, LIST_FIELDS, SITE_FILL_FIELDS
 
-# Fields whose fill rate `stats` and the Datasette canned query report: the ones an analyst
-# notices missing. JSON list columns count as filled when the list is not empty.
-FILL_RATE_FIELDS = (
-    "title",
-    "authors",
-    "published",
-    "modified",
-    "category",
-    "tags",
-    "description",
-    "body",
-    "image",
-)
-LIST_FIELDS = frozenset({"authors", "tags"})
+# Fields whose fill rate `stats` and the Datasette canned query report (see the schema).
+FILL_RATE_FIELDS = SITE_FILL_FIELDS
 
 # Highlight marks and context size for search snippets (FTS5 snippet(): up to 16 tokens).
 SNIPPET_OPEN, SNIPPET_CLOSE, SNIPPET_ELLIPSIS, SNIPPET_TOKENS = "[", "]", "…", 16
@@ -1107,12 +1095,25 @@ def _fill_expression(column: str) -> str:
     return f"round(100.0 * count(nullif(trim({column}), '')) / count(*), 1)"
 
 
-def fill_rates_sql() -> str:
-    """Per site: articles and the percentage of them with each field filled."""
+def fill_rates_scan_sql() -> str:
+    """fill_rates_sql's rows counted from every article row: for an archive from before
+    site_fills (schema v9) opened read-only, and the definition site_fills' triggers keep."""
     fills = ",\n    ".join(f"{_fill_expression(column)} AS {column}" for column in FILL_RATE_FIELDS)
     return (
         f"SELECT site, count(*) AS articles,\n    {fills}\n"
         "FROM articles GROUP BY site ORDER BY articles DESC, site"
+    )
+
+
+def fill_rates_sql() -> str:
+    """Per site: articles and the percentage of them with each field filled, from the counts
+    the schema's triggers keep in site_fills (the same numbers as fill_rates_scan_sql)."""
+    fills = ",\n    ".join(
+        f"round(100.0 * {column} / articles, 1) AS {column}" for column in FILL_RATE_FIELDS
+    )
+    return (
+        f"SELECT site, articles,\n    {fills}\n"
+        "FROM site_fills WHERE articles > 0 ORDER BY articles DESC, site"
     )
 
 
@@ -1144,25 +1145,52 @@ class ArchiveStats:
     search_segments: int = 0
 
 
+# Per site: its date ranges. Publication dates from the (site, published_date) index, two seeks
+# a site; first_seen / last_seen as site_fills keeps them, counted from the site's articles only
+# where a delete or an edit left them unknown (NULL).
+_SITE_RANGES_SQL = """
+    SELECT f.site,
+        (SELECT min(published_date) FROM articles WHERE site = f.site),
+        (SELECT max(published_date) FROM articles WHERE site = f.site),
+        coalesce(f.first_seen_min, (SELECT min(first_seen) FROM articles WHERE site = f.site)),
+        coalesce(f.last_seen_max, (SELECT max(last_seen) FROM articles WHERE site = f.site))
+    FROM site_fills f WHERE f.articles > 0
+"""
+# The same from every article row: an archive from before site_fills opened read-only.
+_SITE_RANGES_SCAN_SQL = """
+    SELECT site, min(published_date), max(published_date), min(first_seen), max(last_seen)
+    FROM articles GROUP BY site
+"""
+
+
+def _has_table(db: Any, name: str) -> bool:
+    return bool(
+        db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+        ).fetchone()
+    )
+
+
 def stats(archive: Archive) -> ArchiveStats:
+    """The archive's counts, per-site date ranges and fill rates, and its files' sizes: from the
+    counts the schema keeps (site_fills, page_totals) and indexes, not from every row."""
     db = archive.db
+    kept = _has_table(db, "site_fills")
     ranges = {
-        row[0]: row[1:]
-        for row in db.execute(
-            "SELECT site, min(published_date), max(published_date), min(first_seen), max(last_seen) "
-            "FROM articles GROUP BY site"
-        )
+        row[0]: row[1:] for row in db.execute(_SITE_RANGES_SQL if kept else _SITE_RANGES_SCAN_SQL)
     }
     sites = []
-    for row in db.query(fill_rates_sql()):
+    for row in db.query(fill_rates_sql() if kept else fill_rates_scan_sql()):
         site, count = row.pop("site"), row.pop("articles")
         sites.append(SiteStats(site, count, *ranges[site], fill_rates=row))
     page_count, page_bytes = archive.pages.execute(
-        "SELECT count(*), coalesce(sum(size), 0) FROM pages"
+        "SELECT pages, bytes FROM page_totals"
+        if _has_table(archive.pages, "page_totals")
+        else "SELECT count(*), coalesce(sum(size), 0) FROM pages"
     ).fetchone()
     stored_bytes = archive.stored_page_bytes()
     return ArchiveStats(
-        articles=archive.count("articles"),
+        articles=sum(site.articles for site in sites),
         versions=archive.count("versions"),
         pages=page_count,
         fetches=archive.count("fetches"),

@@ -312,6 +312,7 @@ def test_the_database_page_counts_the_tables_an_analyst_reads_and_hides_the_plum
     }
     plumbing = {"search_stats", "search_words", "search_lengths", "search_top", "shared_items"}
     plumbing |= {"shared_progress", "articles_fts_data", "articles_fts_idx", "article_urls"}
+    plumbing |= {"site_fills"}
     assert plumbing <= set(tables)
     for name in plumbing:
         assert tables[name]["hidden"], name
