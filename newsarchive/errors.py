@@ -11,3 +11,18 @@ class NotHtmlError(NewsarchiveError):
 
 class ProfileError(NewsarchiveError):
     """A site profile is invalid: the message names the file and the key."""
+
+
+class ArchiveUnwritable(NewsarchiveError):
+    """The archive's files cannot be written now (disk full, a write refused by the file system,
+    read-only): every later write would fail the same way, so the command stops. What was
+    committed before is kept; `lost` counts the items stored since the last commit, which were
+    not (store() outcomes)."""
+
+    def __init__(self, message: str, lost: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.lost = dict(lost or {})
+
+    def __reduce__(self) -> tuple:
+        # Raised in the writer process and re-raised in the crawl's: `lost` goes along.
+        return (type(self), (str(self), self.lost))

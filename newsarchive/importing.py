@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from newsarchive.errors import NewsarchiveError, NotHtmlError, ProfileError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, ProfileError
 from newsarchive.extract.decoding import not_html_reason
 from newsarchive.items import Article, RawPage
 from newsarchive.settings import DOWNLOAD_MAXSIZE
@@ -409,6 +409,8 @@ class ImportSink:
     ) -> None:
         try:
             outcome, site = _store_item(self.archive, result._replace(tag=item))
+        except ArchiveUnwritable:
+            raise  # not this page's fault: the import stops (a full disk)
         except NewsarchiveError as exc:
             done(None, str(exc))
         else:

@@ -26,7 +26,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 
+from newsarchive.errors import NewsarchiveError
 from newsarchive.extract import extract_pages
 from newsarchive.items import Article, CrawledPage, FetchFailure, RawPage
 from newsarchive.workers import WorkerGone, WorkerProcess
@@ -54,6 +56,10 @@ WRITER_IN_FLIGHT = 2
 COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
 # The finish reason when a worker process died under the crawl.
 WORKER_DIED = "worker_died"
+# The finish reason when the archive could not be written (a full disk): nothing more is fetched.
+ARCHIVE_UNWRITABLE = "archive_unwritable"
+# The finish reason when the archive could not be opened for the crawl (nothing was fetched).
+ARCHIVE_UNOPENED = "archive_unopened"
 # `extra` of a log record the `newsarchive crawl` command reports itself in its last line: it
 # leaves such records out of its terminal output (Scrapy's own log, `-v`, still shows them).
 REPORTED = {"newsarchive_reported": True}
@@ -251,13 +257,27 @@ def _writer_open(
 
 
 def _writer_store(item: Any) -> tuple[str, str | None]:
-    """One item into the archive: (the outcome to count, a warning to log or None)."""
+    """One item into the archive: (the outcome to count, a warning to log or None). The outcome
+    "unwritable" (with the error's line) when the archive cannot be written: the crawl stops."""
+    from newsarchive.storage import ArchiveUnwritable
+
+    try:
+        return _writer_store_one(item)
+    except ArchiveUnwritable as exc:
+        return "unwritable", str(exc)
+
+
+def _writer_store_one(item: Any) -> tuple[str, str | None]:
+    from newsarchive.storage import ArchiveUnwritable
+
     archive, run_id = _WRITER["archive"], _WRITER["run_id"]
     if isinstance(item, FetchFailure):
         try:
             archive.record_failure(
                 item.url, item.reason, status=item.status, run_id=run_id, site=item.site
             )
+        except ArchiveUnwritable:
+            raise
         except Exception as exc:
             return (
                 "failures",
@@ -269,6 +289,8 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
         outcome = archive.store(
             item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
         )
+    except ArchiveUnwritable:
+        raise
     except Exception as exc:
         # StoreError: the archive recorded it in `failures` and kept nothing of the item. Anything
         # else (the archive's own bug): recorded here, so it is not lost without a word.
@@ -300,12 +322,30 @@ def _writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
 
 
 def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
+    """Commit, finish the run row, pack and merge. Raises ArchiveUnwritable when the archive
+    cannot be written (then the run row stays unfinished; its `lost` is what was not kept)."""
+    from newsarchive.storage import ArchiveUnwritable
+
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
-        archive.finish_run(
-            _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
-        )
+        broken = archive.unwritable
+        if broken is not None:
+            # The items of the batch it rolled back are not in the archive: not counted.
+            for outcome, count in broken.lost.items():
+                key = f"articles_{outcome}"
+                if key in counts:
+                    counts[key] = max(counts[key] - count, 0)
+            reason = ARCHIVE_UNWRITABLE
+        try:
+            # After a failure, written if the disk has room again by now.
+            archive.finish_run(
+                _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
+            )
+        except ArchiveUnwritable as exc:
+            broken = broken or exc
+        if broken is not None:
+            raise broken
         # After the run row: a merge of a big index takes seconds, and an interrupt then must
         # not leave the run looking unfinished.
         archive.crawl_ended([_WRITER.pop("site")])
@@ -372,6 +412,8 @@ class StorePipeline:
         # Why requests failed, for the end summary ("nothing answered (connection refused)").
         self.reasons: Counter[str] = Counter()
         self.not_stored = 0
+        # The line saying why the archive cannot be written, once a write found it so.
+        self.unwritable: str | None = None
         self.run_id: int | None = None
         self.db_path: str | None = None
         self.site = "site"
@@ -406,6 +448,8 @@ class StorePipeline:
         entry = settings.get("NEWSARCHIVE_PLAN_ENTRY")
         plan_entry = json.loads(entry) if isinstance(entry, str) and entry else entry or None
         writer = WorkerProcess("newsarchive-writer", on_lost=self._lost)
+        from newsarchive.storage import ArchiveUnwritable
+
         try:
             await writer.connect()
             self.run_id = await writer.call(
@@ -417,6 +461,16 @@ class StorePipeline:
                 self.commit_seconds,
                 plan_entry,
             )
+        except NewsarchiveError as exc:
+            # The archive cannot be opened or written (a full disk, a lock held too long):
+            # closed before any request (Scrapy's way for a component that cannot start), and
+            # said in one line by the command.
+            await writer.close()
+            if isinstance(exc, ArchiveUnwritable):
+                self.unwritable = str(exc)
+                raise CloseSpider(ARCHIVE_UNWRITABLE) from None
+            self.stats.set_value("newsarchive/open_error", str(exc))
+            raise CloseSpider(ARCHIVE_UNOPENED) from None
         except BaseException:
             await writer.close()
             raise
@@ -466,6 +520,10 @@ class StorePipeline:
             # Here, not in a done callback: whoever waits on this task sees it gone on waking.
             self.in_flight.remove(asyncio.current_task())  # type: ignore[arg-type]
         for outcome, warning in replies:
+            if outcome == "unwritable":
+                self.not_stored += 1
+                self._stop_unwritable(warning or "the archive cannot be written")
+                continue
             if outcome == "store_failures":
                 self.counts["failures"] += 1
                 self.counts["store_failures"] += 1
@@ -478,8 +536,8 @@ class StorePipeline:
         self, items: list[FetchFailure | CrawledPage]
     ) -> list[tuple[str, str | None]]:
         writer = self.writer
-        if writer is None or writer.gone:
-            # Said once, in the summary: the writer's death stops the crawl.
+        if writer is None or writer.gone or self.unwritable:
+            # Said once, in the summary: the writer's death (or a full disk) stops the crawl.
             self.not_stored += len(items)
             return []
         try:
@@ -498,6 +556,18 @@ class StorePipeline:
         for item in items:
             replies += await self._call_writer([item])
         return replies
+
+    def _stop_unwritable(self, message: str, lost: dict[str, int] | None = None) -> None:
+        """The archive cannot be written: stop fetching (the first time), and take the items of
+        the batch it could not commit (`lost`) out of the counts."""
+        for outcome, count in (lost or {}).items():
+            taken = min(self.counts[outcome], count)
+            self.counts[outcome] -= taken
+            self.not_stored += taken
+        if self.unwritable is None:
+            self.unwritable = message
+            logger.error("%s; stopping the crawl", message, extra=REPORTED)
+            stop_crawl(self.crawler, ARCHIVE_UNWRITABLE)
 
     async def _drain(self) -> None:
         """Send what is queued and wait for every reply: the writer holds all items then."""
@@ -540,10 +610,14 @@ class StorePipeline:
         }
         writer, self.writer = self.writer, None
         if writer is not None:
+            from newsarchive.storage import ArchiveUnwritable
+
             try:
                 if not writer.gone:
                     with contextlib.suppress(WorkerGone):
                         await writer.call(_writer_close, counts, reason)
+            except ArchiveUnwritable as exc:
+                self._stop_unwritable(str(exc), exc.lost)
             finally:
                 await writer.close()
             if writer.gone and self.run_id is not None and self.db_path:
@@ -555,6 +629,8 @@ class StorePipeline:
         for key, value in self.counts.items():
             self.stats.set_value(f"newsarchive/{key}", value)
         self.stats.set_value("newsarchive/not_stored", self.not_stored)
+        if self.unwritable:
+            self.stats.set_value("newsarchive/unwritable", self.unwritable)
         self.stats.set_value("newsarchive/known_before", len(getattr(spider, "known", None) or ()))
         self.stats.set_value("newsarchive/failure_reasons", dict(self.reasons))
         self.stats.set_value("newsarchive/run_id", self.run_id)

@@ -22,7 +22,7 @@ import click
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.cli.extract import batch_requests
-from newsarchive.errors import NewsarchiveError, NotHtmlError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
     EXTRACTION_CHUNK,
@@ -155,27 +155,37 @@ def import_pages(
     skipped: Counter[str] = Counter()
     skipped_files: Counter[str] = Counter()
     stopped: list[int] = []
-    with Archive(db) as archive:
-        with archive.batch():
-            if batch:
-                _import_batch(archive, site, outcomes, limit)
-            else:
-                # The count is known up front unless a WARC is among the files.
-                known = not any(is_warc(path) or path.is_dir() for path in pages)
-                total = len(pages) if known else None
-                with (
-                    _stop_on_signals() as stopped,
-                    _Progress(total, progress_seconds, doing="importing", unit="pages") as progress,
-                    ImportSink(
-                        archive, jobs, on_stored=progress.update, stop=lambda: bool(stopped)
-                    ) as sink,
-                ):
-                    _import_files(sink, pages, url, site, limit, outcomes, skipped, skipped_files)
-        imported = sum(outcomes.values()) - outcomes["failed"]
-        if imported and not stopped:
-            # As a crawl's end: the pages stored alone packed (all sites at once, so an
-            # import's small sites share blocks) and a bulk load's index segments merged.
-            archive.crawl_ended(None)
+    try:
+        with Archive(db) as archive:
+            with archive.batch():
+                if batch:
+                    _import_batch(archive, site, outcomes, limit)
+                else:
+                    # The count is known up front unless a WARC is among the files.
+                    known = not any(is_warc(path) or path.is_dir() for path in pages)
+                    total = len(pages) if known else None
+                    with (
+                        _stop_on_signals() as stopped,
+                        _Progress(
+                            total, progress_seconds, doing="importing", unit="pages"
+                        ) as progress,
+                        ImportSink(
+                            archive, jobs, on_stored=progress.update, stop=lambda: bool(stopped)
+                        ) as sink,
+                    ):
+                        _import_files(
+                            sink, pages, url, site, limit, outcomes, skipped, skipped_files
+                        )
+            imported = sum(outcomes.values()) - outcomes["failed"]
+            if imported and not stopped:
+                # As a crawl's end: the pages stored alone packed (all sites at once, so an
+                # import's small sites share blocks) and a bulk load's index segments merged.
+                archive.crawl_ended(None)
+    except ArchiveUnwritable as exc:
+        raise NewsarchiveError(
+            f"{exc}; the import stopped: what was stored before is kept, and importing the "
+            "same files again stores only what is missing"
+        ) from None
     if stopped:
         name = signal.Signals(stopped[0]).name
         click.echo(f"stopped by {name} after {imported} pages (all stored); the rest not read")
@@ -240,6 +250,8 @@ def _import_files(
                 skipped_files[str(exc).removeprefix(f"{path}: ")] += 1
                 continue
             sink.put(saved_page_item(body, url=url, path=path, site=site), done)
+        except ArchiveUnwritable:
+            raise
         except NewsarchiveError as exc:
             done(None, str(exc))
     sink.finish()
@@ -267,6 +279,8 @@ def _import_batch(
             outcome = import_page(archive, body, url=page_url, path=request["path"], site=site)
             outcomes[outcome] += 1
             result = {"id": request.get("id"), "outcome": outcome, "path": request["path"]}
+        except ArchiveUnwritable:
+            raise
         except NewsarchiveError as exc:
             outcomes["failed"] += 1
             result = {"id": request.get("id"), "error": str(exc)}

@@ -8,6 +8,7 @@ settings and pipelines), in this process, one site after another; it adds the jo
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -165,6 +166,12 @@ def run_crawls(
         settings.set(name, value, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
     process = CrawlerProcess(settings)
+    if not verbose:
+        # What the command says itself at its end (a dead worker, a full disk) is not logged
+        # on the terminal first. On the logger: Scrapy replaces the root handler per crawler.
+        logging.getLogger("newsarchive.pipelines").addFilter(
+            lambda record: not getattr(record, "newsarchive_reported", False)
+        )
     # The first crawler created installs the reactor (asyncio); each crawler has its own copy of
     # the settings, so each site gets its own job directory.
     crawlers = []
@@ -350,6 +357,18 @@ def crawl_command(
         results = run_crawls(list(sites), **options)
     for result in results:
         click.echo(result.summary())
+    for result in results:
+        if result.stats.get("newsarchive/open_error"):
+            raise NewsarchiveError(result.stats["newsarchive/open_error"])
+        unwritable = result.stats.get("newsarchive/unwritable")
+        if unwritable and result.stats.get("newsarchive/run_id") is None:
+            raise NewsarchiveError(f"{unwritable}; the crawl of {result.site} did not start")
+        if unwritable:
+            raise NewsarchiveError(
+                f"{unwritable}; the crawl of {result.site} stopped: "
+                f"{result.count('not_stored')} pages fetched were not stored (the next run "
+                "fetches them again), everything stored before is kept"
+            )
     stopped = [
         r
         for r in results

@@ -56,7 +56,7 @@ from newsarchive.distributed.shared import (
     requeue_worker,
 )
 from newsarchive.distributed.worker import decode_item, encode_state
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
 from newsarchive.storage.archive import RunTally
@@ -282,6 +282,8 @@ class Writer:
                 archive.record_failure(
                     item.url, item.reason, status=item.status, run_id=run_id, site=item.site
                 )
+            except ArchiveUnwritable:
+                raise  # the crawl stops: its batch stays in Redis for the next run
             except Exception as exc:
                 logger.warning("%s: could not record the failure: %s", item.url, exc)
             counts["failures"] += 1
@@ -291,6 +293,8 @@ class Writer:
             outcome = archive.store(
                 item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
             )
+        except ArchiveUnwritable:
+            raise
         except StoreError as exc:
             counts["failures"] += 1
             counts["store_failures"] += 1
@@ -551,15 +555,24 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
                     if isinstance(exc, RedisProblem)
                     else "workers_gone"
                 )
+                # A full disk: nothing more can be stored, nor the runs finished; the batch it
+                # was storing and the rest stay in Redis.
+                full = isinstance(exc, ArchiveUnwritable)
                 with contextlib.suppress(redis.RedisError):
-                    while writer.drain_once():
+                    while not full and writer.drain_once():
                         pass
                     # Workers elsewhere start their patience now, not when the key expires.
                     writer.client.delete(Keys.writer)
-                writer.finish(reason)
+                if not full:
+                    writer.finish(reason)
                 if isinstance(exc, Stopped):
                     raise NewsarchiveError(
                         "the shared crawl was stopped; run the same command again to continue it"
+                    ) from None
+                if full:
+                    raise NewsarchiveError(
+                        f"{exc}; the shared crawl stopped: what was stored is kept, the rest "
+                        "waits in Redis: run the same command again once there is room"
                     ) from None
                 raise
             writer.wait_for_workers()

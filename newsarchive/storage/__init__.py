@@ -4,6 +4,7 @@ Typical use: open `Archive("data/archive.db")`, and inside `with archive.batch()
 `archive.store(raw_page, article, site="detik")` per item ('new' | 'updated' | 'unchanged' | 'page').
 """
 
+from newsarchive.errors import ArchiveUnwritable
 from newsarchive.storage.archive import (
     DEFAULT_DB,
     OUTCOMES,
@@ -22,6 +23,7 @@ __all__ = [
     "DEFAULT_DB",
     "OUTCOMES",
     "Archive",
+    "ArchiveUnwritable",
     "FetchState",
     "KnownUrls",
     "ReextractResult",

@@ -23,6 +23,7 @@ thread too, so a batch never holds the lock while its caller waits for the netwo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -31,6 +32,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlite_utils
 
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.items import Article, RawPage
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
@@ -63,6 +65,7 @@ from newsarchive.storage.opening import (
     create_file,
     inspect_file,
     retry_busy,
+    unwritable,
 )
 from newsarchive.storage.records import (
     article_columns,
@@ -500,6 +503,11 @@ class Archive:
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
         self._flush_error: BaseException | None = None
+        # Set once a write found the files unwritable (a full disk): every later write raises it
+        # at once, and close() commits nothing. The articles stored since the last commit (the
+        # open batch: outcome, id, fetch_count) are what such a failure may lose.
+        self._unwritable: ArchiveUnwritable | None = None
+        self._uncommitted: list[tuple[str, int, int]] = []
         self._cache_kib = 0  # the writer's page cache as last set (see _size_cache)
         self._closed = False
         self._has_blocks: bool | None = None
@@ -637,7 +645,7 @@ class Archive:
         self._stop_flush_thread()
         try:
             with self._lock:
-                if not self.readonly:
+                if not self.readonly and self._unwritable is None:
                     self._commit()
         finally:
             self._closed = True
@@ -747,17 +755,58 @@ class Archive:
 
     def _commit(self) -> None:
         started = time.monotonic()
-        # Raw pages first: a page without its record can be rebuilt, the reverse cannot.
-        if self.pages.conn.in_transaction:
-            self.pages.conn.commit()
-        if self.db.conn.in_transaction:
-            index_queued(self.db)
-            self.db.conn.commit()
-            index_committed(self.db)
-            self._commit_seconds = time.monotonic() - started
-            self._size_cache()
+        try:
+            # Raw pages first: a page without its record can be rebuilt, the reverse cannot.
+            if self.pages.conn.in_transaction:
+                self.pages.conn.commit()
+            if self.db.conn.in_transaction:
+                index_queued(self.db)
+                self.db.conn.commit()
+                self._uncommitted.clear()  # kept, whatever fails after this
+                index_committed(self.db)
+                self._commit_seconds = time.monotonic() - started
+                self._size_cache()
+        except sqlite3.OperationalError as exc:
+            fatal = unwritable(exc, self.path)
+            if fatal is None:
+                raise
+            raise self._became_unwritable(fatal) from None
         self._began = None
         self._batch_items = 0
+        self._uncommitted.clear()
+
+    def _lost_of_batch(self) -> dict[str, int]:
+        """The outcomes of the open batch's articles that are not in the archive, read back:
+        a COMMIT that fails may have been written all the same (its last frame in the WAL)."""
+        lost: Counter[str] = Counter(outcome for outcome, _, _ in self._uncommitted)
+        try:
+            for outcome, article_id, fetch_count in self._uncommitted:
+                row = self.db.conn.execute(
+                    "SELECT fetch_count FROM articles WHERE id = ?", [article_id]
+                ).fetchone()
+                if row is not None and row[0] >= fetch_count:
+                    lost[outcome] -= 1
+        except sqlite3.Error:
+            pass  # unreadable too: counted lost, the next run fetches them again
+        return {outcome: count for outcome, count in lost.items() if count > 0}
+
+    @property
+    def unwritable(self) -> ArchiveUnwritable | None:
+        """The error that stopped this archive's writes (a full disk), or None."""
+        return self._unwritable
+
+    def _became_unwritable(self, error: ArchiveUnwritable) -> ArchiveUnwritable:
+        """Stop writing: the open batch is rolled back (SQLite may have undone it already) and
+        every later write raises the returned error, which counts what the batch held."""
+        if self._unwritable is None:
+            for conn in (self.db.conn, self.pages.conn):
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.rollback()
+            self._unwritable = ArchiveUnwritable(str(error), lost=self._lost_of_batch())
+            self._began = None
+            self._batch_items = 0
+        return self._unwritable
 
     def _batch_due(self) -> bool:
         """Whether the open batch has been open long enough to commit by time."""
@@ -797,13 +846,16 @@ class Archive:
             yield
             if db is self.db:
                 index_queued(db)
-        except BaseException:
-            conn.rollback()
-            raise
-        else:
             conn.commit()
-            if db is self.db:
-                index_committed(db)
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            fatal = unwritable(exc, self.path)
+            if fatal is not None:
+                raise fatal from None
+            raise
+        if db is self.db:
+            index_committed(db)
 
     @contextmanager
     def _item(self) -> Iterator[None]:
@@ -837,6 +889,8 @@ class Archive:
         """
         self._check_writable()
         with self._lock:
+            if self._unwritable is not None:
+                raise self._unwritable
             self._raise_flush_error()
             if self._batch_depth:
                 self._begin_batch_transaction()
@@ -861,15 +915,23 @@ class Archive:
                                 self.pages, "pages", part_id, {"part_of": page_id, "part": part}
                             )
                     record = article if kind == "article" else None
-                    outcome = self._store_article(
+                    outcome, article_id, fetch_count = self._store_article(
                         raw, record, page_id=page_id, site=site, now=now, columns=columns
                     )
             except Exception as exc:
+                fatal = unwritable(exc, self.path)
+                if fatal is not None:
+                    raise self._became_unwritable(fatal) from None
                 reason = f"could not store: {type(exc).__name__}: {exc}"
                 self.record_failure(raw.url, reason, status=raw.status, run_id=run_id, site=site)
                 self._item_done()
                 raise StoreError(f"{raw.url}: {reason}") from exc
-            self._item_done()
+            if self._began is not None and article_id is not None:
+                self._uncommitted.append((outcome, article_id, fetch_count))
+            # A batch commit that fails here decides this item's fate with its batch's (read
+            # back into the error's `lost`): its outcome is returned, the next write raises.
+            with contextlib.suppress(ArchiveUnwritable):
+                self._item_done()
             return outcome
 
     def _store_article(
@@ -881,10 +943,11 @@ class Archive:
         site: str,
         now: str,
         columns: dict[str, Any] | None = None,
-    ) -> str:
+    ) -> tuple[str, int | None, int]:
+        """(outcome, the article's id, its fetch_count now); no id for a page without a record."""
         fetched = utc_iso(raw.fetched_at) or now
         if article is None:
-            return "page"
+            return "page", None, 0
         columns = columns if columns is not None else article_columns(article)
         canonical = _canonical(article, raw.final_url or raw.url)
         source = canonical or raw.final_url or raw.url
@@ -911,7 +974,7 @@ class Archive:
                     "fetch_count": 1,
                 },
             )
-            outcome = "new"
+            outcome, fetch_count = "new", 1
         else:
             article_id = existing["id"]
             update = {
@@ -920,6 +983,7 @@ class Archive:
                 "last_seen": max(existing["last_seen"], fetched),
                 "fetch_count": existing["fetch_count"] + 1,
             }
+            fetch_count = update["fetch_count"]
             if existing["content_hash"] == columns["content_hash"]:
                 outcome = "unchanged"
             else:
@@ -928,7 +992,7 @@ class Archive:
                 outcome = "updated"
             _update(self.db, "articles", article_id, update)
         self._add_aliases(article_id, aliases)
-        return outcome
+        return outcome, article_id, fetch_count
 
     def _store_page(
         self,

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Stamped into every file we create (and into older ones on their first write), so a file is
@@ -77,6 +77,27 @@ class FileState:
     def fresh(self) -> bool:
         """An SQLite file with nothing in it yet (ours to initialise on a write)."""
         return self.exists and self.version == 0 and not self.tables
+
+
+# SQLite's primary result codes that say the file cannot be written at all, with the cause as a
+# person reads it. Anything else (a constraint, a bug of ours) fails one item, not the command.
+UNWRITABLE_CAUSES = {
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_IOERR: "the file system refused a write (full, over a size limit, or failing)",
+    sqlite3.SQLITE_READONLY: "the file is read-only now",
+    sqlite3.SQLITE_CANTOPEN: "a file beside it cannot be created (its -wal or a temporary file)",
+}
+
+
+def unwritable(exc: BaseException, path: Path) -> ArchiveUnwritable | None:
+    """`exc` as an ArchiveUnwritable naming `path`, when it says the file cannot be written."""
+    if isinstance(exc, ArchiveUnwritable):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    cause = UNWRITABLE_CAUSES.get(code & 0xFF) if isinstance(code, int) else None
+    if cause is None:
+        return None
+    return ArchiveUnwritable(f"{path}: cannot write: {cause} ({exc})")
 
 
 def is_busy(exc: BaseException) -> bool:
@@ -271,6 +292,10 @@ def inspect_file(
     try:
         version, application_id, tables = _read_identity(path, thorough=thorough)
     except sqlite3.DatabaseError as exc:
+        # Reading a file in use writes too (its -shm): a full disk is not a damaged file.
+        fatal = unwritable(exc, path)
+        if fatal is not None:
+            raise fatal from None
         message = str(exc)
         if "malformed" not in message:
             message = f"database disk image is malformed? ({message})"
@@ -313,7 +338,9 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
             db.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
         connection.close()
-        raise NewsarchiveError(f"{path}: cannot open: {exc}") from None
+        # Opening for writing writes (the -shm beside a WAL file, the switch to WAL).
+        fatal = None if readonly else unwritable(exc, path)
+        raise fatal or NewsarchiveError(f"{path}: cannot open: {exc}") from None
     except BaseException:
         connection.close()
         raise
@@ -339,6 +366,18 @@ def create_file(path: Path, role: Role, build: Callable[[sqlite_utils.Database],
             db.enable_wal()
             build(db)
             db.execute(f"PRAGMA application_id = {role.application_id}")
+            # Only the main file is linked into place: out of WAL mode first, which copies the
+            # WAL into it and fails when it cannot (a full disk). Closing would checkpoint too,
+            # but a failed checkpoint there is silent, and the WAL holding the rest is deleted
+            # below: the linked file was malformed (seen with a disk filling up).
+            mode = connection.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+            if str(mode).lower() != "delete":
+                raise NewsarchiveError(f"{path}: cannot create: its new file could not be finished")
+        except sqlite3.OperationalError as exc:
+            fatal = unwritable(exc, path)
+            if fatal is None:
+                raise
+            raise fatal from None
         finally:
             connection.close()
         try:

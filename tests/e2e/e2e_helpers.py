@@ -7,6 +7,7 @@ Scrapy's reactor cannot be restarted inside one process, so every crawl here is 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,27 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
     assert proc.returncode == 0, f"crawl failed:\n{proc.stdout}\n{proc.stderr[-3000:]}"
     return proc
+
+
+def run_on_small_disk(
+    command: list[str], cwd: Path, file_size_limit: int | None, timeout: float = CRAWL_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """`command` run with no file of its (or its children's) growing past `file_size_limit`
+    bytes (RLIMIT_FSIZE; None: no limit): a write past it fails as a write to a full disk does
+    (SQLite says "disk I/O error"). A real small file system would need mount privileges."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=crawl_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit if file_size_limit else None,
+    )
 
 
 def crawl_demo(server: DemoServer, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from e2e_helpers import CLI, FAST, crawl_demo, crawl_env
+from e2e_helpers import CLI, FAST, crawl_demo, crawl_env, run_on_small_disk
 
 from newsarchive.demo import DemoServer
 from newsarchive.storage import default_pages_path
@@ -406,6 +406,35 @@ def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None
     assert 1500 < wait <= 2000, wait
     time.sleep(wait / 1000 + 0.05)
     assert grant() == 0  # the pause is over
+
+
+def test_a_full_disk_stops_the_shared_crawl_and_the_same_command_finishes_it(
+    redis_server: str, tmp_path: Path
+) -> None:
+    """The writer meets a full disk (a file size limit on the crawl command, whose process is
+    the writer): one line, exit 1, the archive whole; the batch it was storing and the rest
+    stay in Redis, and the same command run again (room again) ends with every article once."""
+    url = f"{redis_server}/9"
+    redis.Redis.from_url(url).flushdb()
+    articles = 400
+    db = tmp_path / "archive.db"
+    cmd = [*CLI, "crawl", "demo", "--db", str(db), "--redis", url, "--workers", "2", *FAST]
+
+    with DemoServer(articles=articles) as big:
+        cmd[4:4] = ["--base-url", big.base_url]
+        full = run_on_small_disk(cmd, tmp_path, 1_700_000, TIMEOUT)
+        assert full.returncode == 1, f"{full.stdout}\n{full.stderr[-3000:]}"
+        assert "Traceback" not in full.stderr, full.stderr[-3000:]
+        errors = [line for line in full.stderr.splitlines() if line.startswith("Error: ")]
+        assert len(errors) == 1 and "cannot write: " in errors[0], full.stderr[-3000:]
+        assert "the shared crawl stopped" in errors[0]
+        kept = _query(db, "SELECT count(*) FROM articles")[0][0]
+        assert 0 < kept < articles
+        again = run_on_small_disk(cmd, tmp_path, None, TIMEOUT)
+        assert again.returncode == 0, f"{again.stdout}\n{again.stderr[-3000:]}"
+    rows = _query(db, "SELECT url FROM articles")
+    assert len(rows) == articles == len(set(rows))
+    assert _query(db, "PRAGMA integrity_check") == [("ok",)]
 
 
 def test_robots_txt_published_while_claiming_is_not_fetched_again(redis_server: str) -> None:

@@ -1,0 +1,132 @@
+"""A disk that fills up under the archive: the command stops with one line, exits non-zero, and
+what was committed before stays whole and readable; nothing is reported stored that was not.
+The disk is "filled" by a file size limit on the command (e2e_helpers.run_on_small_disk)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from e2e_helpers import CLI, FAST, crawl_demo, run_on_small_disk
+
+from newsarchive.demo import DemoServer
+from newsarchive.storage import default_pages_path
+from newsarchive.storage.opening import ARCHIVE, create_file
+
+
+def test_a_new_file_is_linked_into_place_whole_or_not_at_all(tmp_path: Path) -> None:
+    """create_file links only a file holding everything that was built into it. Here another
+    connection keeps the new file's WAL from being copied back (as a full disk does): closing
+    used to leave the schema in the WAL, which was then deleted beside a linked, empty file."""
+    path = tmp_path / "new.db"
+    readers: list[sqlite3.Connection] = []
+
+    def build(db) -> None:
+        db.execute("CREATE TABLE articles(id INTEGER PRIMARY KEY, title TEXT)")
+        db.execute("INSERT INTO articles(title) VALUES ('satu')")
+        file = db.execute("PRAGMA database_list").fetchone()[2]
+        reader = sqlite3.connect(file)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        readers.append(reader)
+
+    try:
+        with pytest.raises(Exception) as failed:
+            create_file(path, ARCHIVE, build)
+    finally:
+        for reader in readers:
+            reader.close()
+    assert "Traceback" not in str(failed.value)
+    assert not path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # its temporary files went too
+
+
+ARTICLES = 400
+# Room for a new archive (~1.3 MB of WAL while it is made), full after about a third of
+# ARTICLES (the demo archive of ARTICLES takes ~2.3 MB, and each file is limited alone).
+SMALL_DISK = 1_700_000
+
+
+def _crawl(server: DemoServer, db: Path, limit: int | None) -> subprocess.CompletedProcess[str]:
+    command = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST]
+    return run_on_small_disk(command, db.parent, limit)
+
+
+def _articles_in(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+
+def _one_line_error(stderr: str) -> str:
+    assert "Traceback" not in stderr, stderr[-3000:]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr[-3000:]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with DemoServer(articles=ARTICLES) as demo:
+        yield demo
+
+
+def test_a_crawl_stops_at_a_full_disk_and_the_next_run_gets_the_rest(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    first = _crawl(server, db, SMALL_DISK)
+    assert first.returncode == 1
+    error = _one_line_error(first.stderr)
+    assert f"{db}: cannot write: " in error and "the crawl of demo stopped" in error
+    # What the summary says was stored is what the archive holds, no more.
+    stored = int(re.search(r"articles (\d+) new", first.stdout)[1])
+    assert 0 < stored == _articles_in(db) < ARTICLES
+    assert "archive_unwritable" in first.stdout
+    fetched = len(server.requested_paths())
+    assert fetched < ARTICLES  # it stopped fetching, it did not go through the site failing
+    # Room again: the next run stores the rest, and nothing is lost for good.
+    second = _crawl(server, db, None)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert int(re.search(r"articles (\d+) new", second.stdout)[1]) == ARTICLES - stored
+    assert _articles_in(db) == ARTICLES
+
+
+def test_a_crawl_on_a_full_disk_does_not_start(server: DemoServer, tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    crawl_demo(server, db, "--max-pages", "20")
+    before = _articles_in(db)
+    pages = default_pages_path(db).read_bytes()
+    server.clear_log()
+    crawl = _crawl(server, db, 20_000)  # not even the -shm beside the archive fits
+    assert crawl.returncode == 1
+    error = _one_line_error(crawl.stderr)
+    named = (f"{db}: cannot write: ", f"{default_pages_path(db)}: cannot write: ")
+    assert any(what in error for what in named) and "did not start" in error
+    assert server.requested_paths() == []
+    assert _articles_in(db) == before
+    assert default_pages_path(db).read_bytes() == pages
+
+
+def test_an_import_stops_at_a_full_disk_with_one_line(tmp_path: Path) -> None:
+    from newsarchive.demo.generator import generate_portal
+
+    portal = generate_portal("http://127.0.0.1:9/", articles=ARTICLES)
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    for number, article in enumerate(portal.articles):
+        (folder / f"{number:04d}.html").write_bytes(portal.pages[article.path][2])
+    db = tmp_path / "archive.db"
+    for jobs in ("2", "1"):
+        command = [*CLI, "import", str(folder), "--db", str(db), "--jobs", jobs]
+        run = run_on_small_disk(command, tmp_path, SMALL_DISK)
+        assert run.returncode == 1
+        error = _one_line_error(run.stderr)
+        assert f"{db}: cannot write: " in error and "the import stopped" in error
+        assert 0 < _articles_in(db) < ARTICLES
+    again = run_on_small_disk([*CLI, "import", str(folder), "--db", str(db)], tmp_path, None)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _articles_in(db) == ARTICLES
