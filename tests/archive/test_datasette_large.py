@@ -320,3 +320,23 @@ def test_the_database_page_counts_the_tables_an_analyst_reads_and_hides_the_plum
     assert tables["articles"]["count"] == ARTICLES
     assert not tables["articles"]["hidden"]
     assert tables["article_authors"]["count"] > 0
+
+
+def test_a_time_limit_running_out_in_the_index_set_up_is_a_count_left_out(tmp_path):
+    """FTS5 reports a time limit that runs out while it reads its own configuration as "vtable
+    constructor failed": counted as the limit running out (QueryInterrupted: the page leaves the
+    count out), while the same error from a broken index, fast, stays an error."""
+    import sqlite3
+
+    from newsarchive.datasette.plugins.large_archive import ran_out_in_setup
+
+    broken = tmp_path / "broken.db"
+    with sqlite3.connect(broken) as conn:
+        conn.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title)")
+        conn.execute("DROP TABLE articles_fts_config")
+    with sqlite3.connect(broken) as conn, pytest.raises(sqlite3.OperationalError) as failed:
+        conn.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'x'").fetchall()
+    assert str(failed.value).startswith("vtable constructor failed")
+    assert ran_out_in_setup(failed.value, elapsed_ms=12.0, limit_ms=10)
+    assert not ran_out_in_setup(failed.value, elapsed_ms=3.0, limit_ms=10)
+    assert not ran_out_in_setup(sqlite3.OperationalError("no such table: x"), 50.0, 10)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -97,12 +98,27 @@ def search_count_sql(sql: str) -> str:
     )
 
 
+def ran_out_in_setup(exc: BaseException, elapsed_ms: float, limit_ms: float) -> bool:
+    """Whether `exc` is a time limit that ran out while FTS5 set its table up: the limit
+    interrupts FTS5's own reads of its configuration, which fail as "vtable constructor failed"
+    rather than "interrupted" (a search page's count then was an error page, not a count left
+    out). Told apart from a broken index by the time it took."""
+    return str(exc).startswith("vtable constructor failed") and elapsed_ms >= limit_ms
+
+
 class ArchiveDatabase(Database):
     """Datasette's database for an archive: the count of a searched articles page from the
     index, and the database page's table counts without the hidden tables'."""
 
     async def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        return await super().execute(search_count_sql(sql), *args, **kwargs)
+        started = time.monotonic()
+        try:
+            return await super().execute(search_count_sql(sql), *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            limit = min(kwargs.get("custom_time_limit") or 10**9, self.ds.sql_time_limit_ms)
+            if ran_out_in_setup(exc, (time.monotonic() - started) * 1000, limit):
+                raise QueryInterrupted(exc, sql, args[0] if args else None) from None
+            raise
 
     async def table_counts(self, limit: int = 10) -> dict[str, int | None]:
         """Datasette's table_counts, with None ("Many rows") for hidden tables, uncounted.
