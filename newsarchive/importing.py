@@ -549,6 +549,8 @@ def _store(
 ) -> ReextractResult:
     try:
         return archive.apply_reextraction(target.article_id, article, columns=columns)
+    except ArchiveUnwritable:
+        raise  # every later record would fail the same way: the run stops
     except Exception as exc:  # one broken record must not end the run
         return _failed(archive, target, url, f"{type(exc).__name__}: {exc}")
 

@@ -458,29 +458,38 @@ def reextract_command(
     Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
     it again to redo everything, or narrow it with --since).
     """
-    with Archive(db, create=False) as archive:
-        targets = archive.reextract_targets(site=site, since=_since(since))
-        # Starting a worker costs about a second: a handful of articles is done here sooner.
-        jobs = min(jobs, max(1, len(targets) // (2 * EXTRACTION_CHUNK)))
-        filled: Counter[str] = Counter()
-        changed: Counter[str] = Counter()
-        emptied: Counter[str] = Counter()
-        touched = versions = done = 0
-        errors: list[str] = []
-        with _stop_on_signals() as stopped, _Progress(len(targets), progress_seconds) as progress:
-            for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
-                done += 1
-                progress.update(done)
-                if result.error:
-                    errors.append(result.error)
-                    continue
-                filled.update(result.filled)
-                changed.update(result.changed)
-                emptied.update(result.emptied)
-                touched += result.touched
-                versions += result.new_version
-        if not stopped:
-            archive.merge_search_index()  # every record re-indexed: many new segments
+    try:
+        with Archive(db, create=False) as archive:
+            targets = archive.reextract_targets(site=site, since=_since(since))
+            # Starting a worker costs about a second: a handful of articles is done here sooner.
+            jobs = min(jobs, max(1, len(targets) // (2 * EXTRACTION_CHUNK)))
+            filled: Counter[str] = Counter()
+            changed: Counter[str] = Counter()
+            emptied: Counter[str] = Counter()
+            touched = versions = done = 0
+            errors: list[str] = []
+            with (
+                _stop_on_signals() as stopped,
+                _Progress(len(targets), progress_seconds) as progress,
+            ):
+                for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
+                    done += 1
+                    progress.update(done)
+                    if result.error:
+                        errors.append(result.error)
+                        continue
+                    filled.update(result.filled)
+                    changed.update(result.changed)
+                    emptied.update(result.emptied)
+                    touched += result.touched
+                    versions += result.new_version
+            if not stopped:
+                archive.merge_search_index()  # every record re-indexed: many new segments
+    except ArchiveUnwritable as exc:
+        raise NewsarchiveError(
+            f"{exc}; re-extraction stopped: the records re-extracted before are kept, run it "
+            "again to finish"
+        ) from None
     if stopped:
         name = signal.Signals(stopped[0]).name
         click.echo(f"stopped by {name} after {done} of {len(targets)} articles (all stored)")

@@ -1394,6 +1394,8 @@ class Archive:
         """
         self._check_writable()
         with self._lock:
+            if self._unwritable is not None:
+                raise self._unwritable
             self._raise_flush_error()
             old = self.article_row(article_id)
             if old is None:
@@ -1407,8 +1409,14 @@ class Archive:
                 return result
             if self._batch_depth:
                 self._begin_batch_transaction()
-            with self._write(self.db, self.path):
-                self._apply_reextraction(old, article, result, columns)
+            try:
+                with self._write(self.db, self.path):
+                    self._apply_reextraction(old, article, result, columns)
+            except sqlite3.OperationalError as exc:
+                fatal = unwritable(exc, self.path)
+                if fatal is None:
+                    raise
+                raise self._became_unwritable(fatal) from None
             self._item_done()
             return result
 

@@ -130,3 +130,25 @@ def test_an_import_stops_at_a_full_disk_with_one_line(tmp_path: Path) -> None:
     again = run_on_small_disk([*CLI, "import", str(folder), "--db", str(db)], tmp_path, None)
     assert again.returncode == 0, again.stderr[-3000:]
     assert _articles_in(db) == ARTICLES
+
+
+def test_reextraction_stops_at_a_full_disk_and_runs_again_to_the_end(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "archive.db"
+    crawl_demo(server, db)
+    with sqlite3.connect(db) as conn:  # records to be rebuilt: every one is written again
+        conn.execute("UPDATE articles SET body = 'rusak'")
+    limit = db.stat().st_size + 3_000_000  # room for some of the new versions
+    command = [*CLI, "reextract", "--db", str(db), "--jobs", "1"]
+    stopped = run_on_small_disk(command, tmp_path, limit)
+    assert stopped.returncode == 1
+    error = _one_line_error(stopped.stderr)
+    assert f"{db}: cannot write: " in error and "re-extraction stopped" in error
+    with sqlite3.connect(db) as conn:
+        left = conn.execute("SELECT count(*) FROM articles WHERE body = 'rusak'").fetchone()[0]
+    assert 0 < left < ARTICLES
+    assert run_on_small_disk(command, tmp_path, None).returncode == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE body = 'rusak'").fetchone() == (0,)
+    assert _articles_in(db) == ARTICLES
