@@ -132,6 +132,14 @@ LABEL_BEFORE_LINK = patterns.compile(
     r"berita terkait|artikel terkait|read also|also read|see also|related)\s*[:：]\s*$",
     re.I,
 )
+
+
+def _ends_in_colon(text: str) -> bool:
+    r"""The text's last character but blanks is a colon: true of every text LABEL_BEFORE_LINK
+    finds its label in (it ends `[:：]\s*$`, and str.rstrip strips what \s matches)."""
+    return text.rstrip().endswith((":", "\uff1a"))
+
+
 # The longest audit text kept per removed piece (comment sections can be long).
 AUDIT_MAX_CHARS = 600
 # Where the article's paragraphs are, measured by text mass rather than by class names: portals
@@ -1192,6 +1200,9 @@ class Walker:
         """A plain-text label right before a link in running text (`... Baca juga: <a>...</a>`):
         cut the label and the link, keep the sentence around them."""
         tail = "".join(self._parts[-8:])[-60:]  # not the whole block: a cell may hold 1000 links
+        # Most links follow running text: told without the regex's search.
+        if not _ends_in_colon(tail):
+            return False
         m = LABEL_BEFORE_LINK.search(tail)
         if not m:
             return False

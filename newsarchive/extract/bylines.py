@@ -971,8 +971,10 @@ def _from_signature(doc: Document) -> list[Contributor]:
         return parse_byline(text)
     for el in body.iter("p", "div"):
         tail_text = (el.text or "") if len(el) == 0 else ""
+        if len(tail_text) <= MIN_DESK_CODED_TEXT:
+            continue  # too short to close an article (asked before the regex: most are)
         m = DESK_CODE.search(tail_text.strip())
-        if m and len(tail_text) > MIN_DESK_CODED_TEXT:
+        if m:
             agency = AGENCY_CODES.get(m.group(1).lower())
             if agency:
                 return [Contributor(agency, "agency")]

@@ -30,6 +30,7 @@ from newsarchive.extract.document import (
     clean_text,
     following_elements,
     jsonld_scripts,
+    parent_text,
     preceding_elements,
     profile_texts,
     text_content,
@@ -930,7 +931,8 @@ def _visible_candidates(
     last_el: Any = None
     last_entry: tuple[list[tuple[float, _Candidate]], int] | None = None
     for offset, el in window:
-        if el.tag in SKIP_TAGS or len(el) > MAX_DATE_CHILDREN:
+        children = len(el)  # counted once: len walks the element's child nodes
+        if el.tag in SKIP_TAGS or children > MAX_DATE_CHILDREN:
             continue
         # Backwards (above the headline) counts double: kickers and date lines sit there, but so
         # does the end of the previous block.
@@ -943,7 +945,7 @@ def _visible_candidates(
                         parsed, el.get("datetime"), "time", "<time datetime>", distance=distance
                     )
                 )
-        raw = text_content(el) if len(el) else el.text
+        raw = parent_text(el) if children else el.text
         # Cheap rejections on the raw text before normalising it.
         if not raw or len(raw) > 4 * MAX_DATE_TEXT:
             continue

@@ -186,26 +186,51 @@ def choose_encoding(data: bytes, content_type: str | None = None) -> tuple[str, 
 def _chosen_encoding(data: bytes, content_type: str | None) -> tuple[str, str, str | None]:
     """choose_encoding's (name, why), and the page's text when telling the encoding took decoding
     the bytes (valid UTF-8, no byte-order mark): decode_page does not decode them a second time."""
+    name, why = _declared_encoding(data, content_type)
+    if name is None:
+        name, text = _sniffed(data)
+        return name, why, text
+    if why == _UTF8_OVER_SERVER_DEFAULT:
+        try:
+            return name, why, data.decode("utf-8")
+        except UnicodeDecodeError:
+            return _SERVER_DEFAULT, "HTTP Content-Type", None
+    return name, why, None
+
+
+# Why UTF-8 wins over a server's default windows-1252 label: the page declares UTF-8 itself (taken
+# only when its bytes are UTF-8).
+_UTF8_OVER_SERVER_DEFAULT = "meta (the HTTP windows-1252 label is a server default)"
+
+
+def _declared_encoding(data: bytes, content_type: str | None) -> tuple[str | None, str]:
+    """The encoding named for the page and where: its byte-order mark, the HTTP charset, its meta
+    declaration; (None, "sniffed") when nothing names one. ("utf-8", _UTF8_OVER_SERVER_DEFAULT)
+    stands for UTF-8 if the bytes are UTF-8, else the windows-1252 of the label."""
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return name, "byte-order mark", None
+            return name, "byte-order mark"
     declared = http_charset(content_type)
     if declared is not None:
         if declared == _SERVER_DEFAULT and meta_charset(data) == "utf-8":
             # The one departure from the browser order: a server's default windows-1252 label on
             # a page that declares UTF-8 itself and whose bytes are UTF-8. The label is the
             # server's, the page is right: browsers show mojibake here, an archive should not.
-            try:
-                text = data.decode("utf-8")
-                return "utf-8", "meta (the HTTP windows-1252 label is a server default)", text
-            except UnicodeDecodeError:
-                pass
-        return declared, "HTTP Content-Type", None
+            return "utf-8", _UTF8_OVER_SERVER_DEFAULT
+        return declared, "HTTP Content-Type"
     declared = meta_charset(data)
     if declared is not None:
-        return declared, "meta", None
-    name, text = _sniffed(data)
-    return name, "sniffed", text
+        return declared, "meta"
+    return None, "sniffed"
+
+
+def utf8_when_valid(data: bytes, content_type: str | None = None) -> bool:
+    """Whether decode_page reads these bytes as UTF-8 whenever they are valid UTF-8, and then
+    hands back `data` itself as its text's UTF-8: unless a byte-order mark (cut off first) or a
+    declared other encoding decides. Such a page can go to the parser without being decoded when
+    the parser vouches for its UTF-8 (document.parse_document)."""
+    name, why = _declared_encoding(data, content_type)
+    return name is None or (name == "utf-8" and why != "byte-order mark")
 
 
 def decode_html(data: str | bytes, content_type: str | None = None) -> str:
