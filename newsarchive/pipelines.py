@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.extract import extract_pages
 from newsarchive.items import Article, CrawledPage, FetchFailure, RawPage
 from newsarchive.workers import WorkerGone, WorkerProcess
@@ -259,8 +259,6 @@ def _writer_open(
 def _writer_store(item: Any) -> tuple[str, str | None]:
     """One item into the archive: (the outcome to count, a warning to log or None). The outcome
     "unwritable" (with the error's line) when the archive cannot be written: the crawl stops."""
-    from newsarchive.storage import ArchiveUnwritable
-
     try:
         return _writer_store_one(item)
     except ArchiveUnwritable as exc:
@@ -268,8 +266,6 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
 
 
 def _writer_store_one(item: Any) -> tuple[str, str | None]:
-    from newsarchive.storage import ArchiveUnwritable
-
     archive, run_id = _WRITER["archive"], _WRITER["run_id"]
     if isinstance(item, FetchFailure):
         try:
@@ -324,8 +320,6 @@ def _writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
 def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
     """Commit, finish the run row, pack and merge. Raises ArchiveUnwritable when the archive
     cannot be written (then the run row stays unfinished; its `lost` is what was not kept)."""
-    from newsarchive.storage import ArchiveUnwritable
-
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
@@ -448,8 +442,6 @@ class StorePipeline:
         entry = settings.get("NEWSARCHIVE_PLAN_ENTRY")
         plan_entry = json.loads(entry) if isinstance(entry, str) and entry else entry or None
         writer = WorkerProcess("newsarchive-writer", on_lost=self._lost)
-        from newsarchive.storage import ArchiveUnwritable
-
         try:
             await writer.connect()
             self.run_id = await writer.call(
@@ -610,8 +602,6 @@ class StorePipeline:
         }
         writer, self.writer = self.writer, None
         if writer is not None:
-            from newsarchive.storage import ArchiveUnwritable
-
             try:
                 if not writer.gone:
                     with contextlib.suppress(WorkerGone):
