@@ -39,8 +39,11 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
 
     with Archive(db, create=False) as archive:
         before = archive.pages_path.stat().st_size
-        result = archive.pack_pages(site, level=level or BLOCK_LEVEL, relevel=level is not None)
-        # Converts an older file to incremental auto-vacuum too, so later packs shrink it.
+        result = archive.pack_pages(
+            site, level=level or BLOCK_LEVEL, relevel=level is not None, shrink=False
+        )
+        # Shrinks the file (not packing's incremental vacuum: far slower for this much), and
+        # converts an older file to incremental auto-vacuum, so later packs shrink it.
         archive.pages.execute("PRAGMA auto_vacuum = INCREMENTAL")
         archive.pages.execute("VACUUM")
         after = archive.pages_path.stat().st_size
