@@ -23,7 +23,7 @@ from newsarchive.cli import cli, db_option, friendly_errors
 def compact_command(site: str | None, level: int | None, db: Path) -> None:
     """Pack the raw pages stored alone into per-site blocks, then shrink the pages file; merge
     the full-text index into one segment (searches look each word up once instead of once a
-    segment).
+    segment); count again the per-site first/last seen that deletes left unknown (`stats`).
 
     \b
     Examples:
@@ -48,6 +48,7 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
         archive.pages.execute("VACUUM")
         after = archive.pages_path.stat().st_size
         segments = archive.merge_search_index(always=True)
+        archive.recount_site_extremes()
     share = result.stored_after / result.raw_bytes if result.raw_bytes else 0.0
     click.echo(
         f"{archive.pages_path}: {result.pages} pages packed into {result.blocks} blocks "

@@ -1538,6 +1538,21 @@ class Archive:
             )
         ]
 
+    def recount_site_extremes(self) -> int:
+        """site_fills' first_seen_min / last_seen_max that a delete or an edit left unknown
+        (NULL; stats then reads the site's rows each time), counted again from the site's
+        articles: the sites recounted. (`compact`.)"""
+        self._check_writable()
+        with self._lock, self._write(self.db, self.path):
+            return self.db.execute(
+                "UPDATE site_fills SET "
+                "first_seen_min = (SELECT min(first_seen) FROM articles a "
+                "WHERE a.site = site_fills.site), "
+                "last_seen_max = (SELECT max(last_seen) FROM articles a "
+                "WHERE a.site = site_fills.site) "
+                "WHERE articles > 0 AND (first_seen_min IS NULL OR last_seen_max IS NULL)"
+            ).rowcount
+
     def merge_search_index(
         self, *, always: bool = False, step_pages: int = SEARCH_MERGE_STEP_PAGES
     ) -> tuple[int, int]:

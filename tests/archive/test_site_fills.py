@@ -282,3 +282,29 @@ def test_an_archive_from_before_site_fills_upgrades_with_the_same_stats(tmp_path
     # Opening again is a no-op (the step ran once).
     with Archive(path) as archive:
         assert archive.db.execute("SELECT sum(articles) FROM site_fills").fetchone() == (31,)
+
+
+def test_compact_counts_again_the_extremes_a_delete_left_unknown(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for day in (1, 2, 3):
+            url = f"https://warta.example.id/{day}"
+            raw = dataclasses.replace(make_raw(url), fetched_at=at(day))
+            archive.store(raw, make_article(url, title=f"Judul {day}"), site="warta")
+    with sqlite3.connect(path) as conn:  # the newest article goes, by plain SQL
+        conn.execute("DELETE FROM articles WHERE url LIKE '%/3'")
+        kept = conn.execute("SELECT last_seen_max FROM site_fills WHERE site = 'warta'").fetchone()
+    assert kept == (None,)  # unknown until counted again
+    command = [sys.executable, "-m", "newsarchive", "compact", "--db", str(path)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Archive(path) as archive:
+        row = archive.db.execute(
+            "SELECT first_seen_min, last_seen_max FROM site_fills WHERE site = 'warta'"
+        ).fetchone()
+        scanned = archive.db.execute(SEEN_SCAN).fetchone()
+        assert row == scanned[1:] and row[1] is not None
+        assert differences(archive) == []
