@@ -15,7 +15,7 @@ from typing import Any
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage import search_tops
 from newsarchive.storage.archive import Archive
-from newsarchive.storage.schema import FTS_COLUMNS, LIST_FIELDS, SITE_FILL_FIELDS
+from newsarchive.storage.schema import FTS_COLUMNS, SITE_FILL_FIELDS, filled_sql
 
 # Fields whose fill rate `stats` and the Datasette canned query report (see the schema).
 FILL_RATE_FIELDS = SITE_FILL_FIELDS
@@ -1090,9 +1090,8 @@ def search(archive: Archive, query: str, **options: Any) -> list[SearchHit]:
 
 
 def _fill_expression(column: str) -> str:
-    if column in LIST_FIELDS:
-        return f"round(100.0 * sum({column} != '[]') / count(*), 1)"
-    return f"round(100.0 * count(nullif(trim({column}), '')) / count(*), 1)"
+    # The same test of "filled" as site_fills' triggers (schema.filled_sql), summed over the rows.
+    return f"round(100.0 * sum({filled_sql(column, column)}) / count(*), 1)"
 
 
 def fill_rates_scan_sql() -> str:

@@ -81,8 +81,8 @@ LIST_FIELDS = frozenset({"authors", "tags"})
 
 def filled_sql(value: str, column: str) -> str:
     """SQL that is 1 where `value` (an expression: `new.title`) counts as a filled `column`, else
-    0 — never NULL, so it adds up. The same test as the fill rates' full scan, which counts
-    nullif(trim(text), '') and sums (list != '[]') (NULL: not counted)."""
+    0 — never NULL, so it adds up: site_fills' triggers and the fill rates' full scan
+    (queries.fill_rates_scan_sql) both count with it."""
     if column in LIST_FIELDS:
         return f"coalesce({value} != '[]', 0)"
     return f"(nullif(trim({value}), '') IS NOT NULL)"
