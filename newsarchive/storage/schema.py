@@ -540,8 +540,8 @@ def _archive_v9(db: sqlite_utils.Database) -> None:
         SELECT site, count(*), {sums}, min(first_seen), max(last_seen)
         FROM flags GROUP BY site""",
     ]
-    # One statement at a time, inside migrate's transaction (executescript would commit it
-    # first): the step and its version number stick together or not at all.
+    # One statement at a time, inside migrate's transaction (sqlite3's own executescript would
+    # commit it first): the step and its version number stick together or not at all.
     for statement in statements:
         db.conn.execute(statement)
 

@@ -130,38 +130,39 @@ SEARCH_WORDS_LIST_INDEX = (
 
 
 def create_tables(conn: sqlite3.Connection) -> None:
-    conn.executescript(
-        f"""
-        CREATE TABLE IF NOT EXISTS search_stats (
+    # One statement at a time, inside the caller's transaction: sqlite3's executescript would
+    # commit it first, and a migration step interrupted after that left its tables behind.
+    for statement in (
+        """CREATE TABLE IF NOT EXISTS search_stats (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             docs INTEGER NOT NULL,
             tokens INTEGER NOT NULL,
             avgdl_ref REAL
-        );
-        CREATE TABLE IF NOT EXISTS search_words (
+        )""",
+        """CREATE TABLE IF NOT EXISTS search_words (
             word TEXT PRIMARY KEY,
             docs INTEGER NOT NULL,
             list INTEGER,
             floor REAL
-        ) WITHOUT ROWID;
-        {SEARCH_WORDS_LIST_INDEX};
-        -- Every indexed article's length in tokens (bm25's D), for the rare words of a
-        -- search, whose counts come from FTS5's own instance list (see queries.py).
-        CREATE TABLE IF NOT EXISTS search_lengths (
+        ) WITHOUT ROWID""",
+        SEARCH_WORDS_LIST_INDEX,
+        # Every indexed article's length in tokens (bm25's D), for the rare words of a
+        # search, whose counts come from FTS5's own instance list (see queries.py).
+        """CREATE TABLE IF NOT EXISTS search_lengths (
             id INTEGER PRIMARY KEY,
             length INTEGER NOT NULL
-        );
-        -- Keyed by (list, id): a query reads whole lists, a change drops (list, id) pairs.
-        CREATE TABLE IF NOT EXISTS search_top (
+        )""",
+        # Keyed by (list, id): a query reads whole lists, a change drops (list, id) pairs.
+        """CREATE TABLE IF NOT EXISTS search_top (
             list INTEGER NOT NULL,
             id INTEGER NOT NULL,
             impact REAL NOT NULL,
             freq REAL NOT NULL,
             length INTEGER NOT NULL,
             PRIMARY KEY (list, id)
-        ) WITHOUT ROWID;
-        """
-    )
+        ) WITHOUT ROWID""",
+    ):
+        conn.execute(statement)
 
 
 def active(conn: sqlite3.Connection) -> bool:

@@ -10,7 +10,8 @@ from archive_fixtures import make_article, make_raw
 
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage import Archive
-from newsarchive.storage.schema import ARCHIVE_MIGRATIONS
+from newsarchive.storage.compression import compress
+from newsarchive.storage.schema import ARCHIVE_MIGRATIONS, PAGES_MIGRATIONS, migrate
 
 V1_ARTICLE = {
     "url": "https://warta.example.id/ekonomi/harga-beras",
@@ -102,9 +103,6 @@ def test_some_other_sqlite_file_is_refused(tmp_path):
 
 
 def test_v1_pages_file_upgrades_and_keeps_its_pages(tmp_path):
-    from newsarchive.storage.compression import compress
-    from newsarchive.storage.schema import PAGES_MIGRATIONS
-
     pages_path = tmp_path / "pages.db"
     db = sqlite_utils.Database(pages_path)
     PAGES_MIGRATIONS[0](db)
@@ -172,3 +170,73 @@ def test_archive_indexed_by_triggers_moves_to_the_index_queue(tmp_path):
     with Archive(path) as archive:
         assert matches(archive, "cianjur") == ["https://warta.example.id/b"]
         archive.db.execute("INSERT INTO articles_fts(articles_fts) VALUES('integrity-check')")
+
+
+def cut_short(migrations: tuple, step: int) -> tuple:
+    """`migrations` with step `step` interrupted as it ends — a Ctrl-C during a long step, or a
+    disk that fills at its last write: the real step runs, then the interruption comes before
+    migrate records the new version."""
+
+    def interrupted(db: sqlite_utils.Database) -> None:
+        migrations[step](db)
+        raise KeyboardInterrupt
+
+    return (*migrations[:step], interrupted, *migrations[step + 1 :])
+
+
+def schema_of(path) -> tuple[int, list]:
+    connection = sqlite3.connect(path)
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        return version, sorted(connection.execute("SELECT type, name, sql FROM sqlite_master"))
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "step"),
+    [("archive", step) for step in range(len(ARCHIVE_MIGRATIONS))]
+    + [("pages", step) for step in range(len(PAGES_MIGRATIONS))],
+)
+def test_a_step_cut_short_leaves_the_file_as_it_was(tmp_path, kind, step):
+    """A step and its version number stick together or not at all: an interrupted step leaves
+    no table, index or trigger of its own behind (the next opening would run it again over
+    them and fail on the first CREATE), and the file then upgrades whole."""
+    migrations = ARCHIVE_MIGRATIONS if kind == "archive" else PAGES_MIGRATIONS
+    path = tmp_path / f"{kind}.db"
+    db = sqlite_utils.Database(path)
+    db.enable_wal()
+    migrate(db, migrations[:step], path)
+    html = b"<html><p>arsip lama</p></html>"
+    if step and kind == "archive":
+        db["articles"].insert(V1_ARTICLE)
+    elif step:
+        blob, codec = compress(html)
+        db["pages"].insert(
+            {
+                "url": V1_ARTICLE["url"],
+                "stored_at": "2023-01-01T00:00:00Z",
+                "size": len(html),
+                "sha256": "x",
+                "compression": codec,
+                "body": blob,
+            }
+        )
+    db.conn.commit()
+    before = schema_of(path)
+
+    with pytest.raises(KeyboardInterrupt):
+        migrate(db, cut_short(migrations, step), path)
+    db.close()
+    assert schema_of(path) == before
+
+    archive_path, pages_path = tmp_path / "archive.db", tmp_path / "pages.db"
+    with Archive(archive_path, pages_path) as archive:
+        assert archive.db.execute("PRAGMA user_version").fetchone()[0] == len(ARCHIVE_MIGRATIONS)
+        assert archive.pages.execute("PRAGMA user_version").fetchone()[0] == len(PAGES_MIGRATIONS)
+        if step and kind == "archive":
+            [row] = archive.db.query("SELECT url, title FROM articles")
+            assert row == {"url": V1_ARTICLE["url"], "title": V1_ARTICLE["title"]}
+        elif step:
+            [page] = archive.article_pages(1)
+            assert page.body == html
