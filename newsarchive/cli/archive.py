@@ -778,6 +778,8 @@ def show_command(url: str, raw: bool, db: Path) -> None:
             return
         page_id = archive.page_id_for_url(url)
         found = archive.raw_page(page_id) if page_id is not None else None
+        if found is None and not archive.pages_path.exists():
+            raise NewsarchiveError(f"{archive.pages_path}: missing (the archive's raw pages)")
         if found is None:
             raise NewsarchiveError(f"{url}: no raw page with this URL in {archive.pages_path}")
     sys.stdout.flush()

@@ -509,6 +509,9 @@ class Archive:
         self._unwritable: ArchiveUnwritable | None = None
         self._uncommitted: list[tuple[str, int, int]] = []
         self._cache_kib = 0  # the writer's page cache as last set (see _size_cache)
+        # The archive's pages_pair.page_id_max as last read or written; None until the pages
+        # file is open and checked (writes while opening store no page).
+        self._pages_mark: int | None = None
         self._closed = False
         self._has_blocks: bool | None = None
         self._blocks: dict[int, BlockReader] = {}
@@ -543,9 +546,17 @@ class Archive:
             if pages_state.exists and not pages_state.fresh:
                 self.pages = connect(self.pages_path, readonly=True)
             else:
+                # Records stay readable without their pages (a copy of archive.db alone).
                 self.pages = _empty_pages()
+                return
         except BaseException:
             self.db.close()
+            raise
+        try:
+            self._check_pages_pair(stamp=False)
+        except BaseException:
+            self.db.close()
+            self.pages.close()
             raise
 
     def _open_for_writing(self, db_state: FileState, pages_state: FileState) -> None:
@@ -554,12 +565,6 @@ class Archive:
                 self.path,
                 ARCHIVE,
                 self._builder(ARCHIVE_MIGRATIONS, self.path, page_size=ARCHIVE_PAGE_SIZE),
-            )
-        if not pages_state.exists:
-            create_file(
-                self.pages_path,
-                PAGES,
-                self._builder(PAGES_MIGRATIONS, self.pages_path, page_size=PAGES_PAGE_SIZE),
             )
         self.db = connect(self.path, readonly=False)
         try:
@@ -577,6 +582,19 @@ class Archive:
             ).fetchone()[0]:
                 with self._write(self.db, self.path):
                     pass
+            if not pages_state.exists:
+                stored = self._pages_stored()
+                if stored:
+                    raise NewsarchiveError(
+                        f"{self.pages_path}: missing: {self.path} stored its raw pages there "
+                        f"(ids up to {stored}); put that file back beside it (a new one would "
+                        "give those ids to other pages)"
+                    )
+                create_file(
+                    self.pages_path,
+                    PAGES,
+                    self._builder(PAGES_MIGRATIONS, self.pages_path, page_size=PAGES_PAGE_SIZE),
+                )
             self.pages = connect(self.pages_path, readonly=False)
         except BaseException:
             self.db.close()
@@ -585,6 +603,7 @@ class Archive:
             found = migrate(
                 self.pages, PAGES_MIGRATIONS, self.pages_path, application_id=PAGES.application_id
             )
+            self._check_pages_pair(stamp=True)
             if 0 < found < 3:
                 self._classify_old_pages()
         except BaseException:
@@ -617,6 +636,54 @@ class Archive:
             migrate(db, migrations, path)
 
         return build
+
+    def _pages_stored(self) -> int:
+        """The highest raw page id this archive has stored in its pages file (schema v10), 0
+        for none (or a file from before v10, opened read-only)."""
+        try:
+            row = self.db.execute("SELECT page_id_max FROM pages_pair").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return row[0] if row else 0
+
+    def _check_pages_pair(self, *, stamp: bool) -> None:
+        """Refuse a raw pages file that is not this archive's (see schema._archive_v10): one
+        stamped by another archive, or one holding fewer pages than this archive stored in its
+        own. An unstamped file (from before pages v6, or just created) that passes gets this
+        archive's token when `stamp`."""
+        try:
+            [token] = self.db.execute("SELECT token FROM pages_pair").fetchone() or [None]
+            row = self.pages.execute("SELECT token FROM archive_pair").fetchone()
+        except sqlite3.OperationalError:
+            return  # files from before archive v10 / pages v6, opened read-only
+        if token is None:
+            return
+        if row is not None and row[0] != token:
+            raise NewsarchiveError(
+                f"{self.pages_path}: the raw pages of another archive, not of {self.path}"
+            )
+        highest = self.pages.execute("SELECT coalesce(max(id), 0) FROM pages").fetchone()[0]
+        stored = self._pages_stored()
+        if highest < stored:
+            raise NewsarchiveError(
+                f"{self.pages_path}: holds raw pages up to id {highest}, but {self.path} stored "
+                f"pages up to id {stored} in its pages file: an older copy of that file (restored "
+                "from another backup?) or another one"
+            )
+        self._pages_mark = stored
+        if row is None and stamp:
+            with self._write(self.pages, self.pages_path):
+                self.pages.execute("INSERT INTO archive_pair(id, token) VALUES (1, ?)", [token])
+
+    def _note_pages_stored(self) -> None:
+        """Record in the open records transaction the highest page id the pages file holds
+        (committed just before, or in the same batch): the mark _check_pages_pair checks."""
+        if self._pages_mark is None:
+            return
+        highest = self.pages.conn.execute("SELECT max(id) FROM pages").fetchone()[0]
+        if highest is not None and highest > self._pages_mark:
+            self.db.conn.execute("UPDATE pages_pair SET page_id_max = ?", [highest])
+            self._pages_mark = highest
 
     def _classify_old_pages(self) -> None:
         """After the page-kinds migration: the pages records point at are articles (with the
@@ -760,6 +827,7 @@ class Archive:
             if self.pages.conn.in_transaction:
                 self.pages.conn.commit()
             if self.db.conn.in_transaction:
+                self._note_pages_stored()
                 index_queued(self.db)
                 self.db.conn.commit()
                 self._uncommitted.clear()  # kept, whatever fails after this
@@ -845,6 +913,7 @@ class Archive:
         try:
             yield
             if db is self.db:
+                self._note_pages_stored()
                 index_queued(db)
             conn.commit()
         except BaseException as exc:

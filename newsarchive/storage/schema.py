@@ -546,6 +546,28 @@ def _archive_v9(db: sqlite_utils.Database) -> None:
         db.conn.execute(statement)
 
 
+def _archive_v10(db: sqlite_utils.Database) -> None:
+    """Which raw pages file is this archive's. Records point at their pages by id, so a pages
+    file that is not the archive's own — another archive's, an older copy restored from another
+    backup, or a new empty one made because the file was left behind when archive.db was copied
+    — gives those ids to other pages, and re-extraction then rebuilds records from the wrong
+    pages without a word. A token both files keep (pages v6), and the highest page id this
+    archive has stored in its pages file, updated at each commit, let Archive refuse such a pair
+    (Archive._check_pages_pair). Filled here from the records: one read of every article (about
+    10 s at a million articles)."""
+    db.conn.execute(
+        """CREATE TABLE IF NOT EXISTS pages_pair (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            token TEXT NOT NULL,
+            page_id_max INTEGER NOT NULL
+        )"""
+    )
+    db.conn.execute(
+        "INSERT OR IGNORE INTO pages_pair(id, token, page_id_max) "
+        "SELECT 1, lower(hex(randomblob(16))), coalesce(max(page_id), 0) FROM articles"
+    )
+
+
 def index_queued(db: sqlite_utils.Database) -> None:
     """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
     transaction: stale entries out first (a reused rowid's old entry must go before its new one
@@ -606,6 +628,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v7,
     _archive_v8,
     _archive_v9,
+    _archive_v10,
 )
 
 
@@ -741,12 +764,22 @@ def _pages_v5(db: sqlite_utils.Database) -> None:
         db.conn.execute(statement)
 
 
+def _pages_v6(db: sqlite_utils.Database) -> None:
+    """The token of the archive these pages belong to (archive v10): set when the archive first
+    opens the file, checked at every opening after."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS archive_pair (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "token TEXT NOT NULL)"
+    )
+
+
 PAGES_MIGRATIONS: tuple[Migration, ...] = (
     _pages_v1,
     _pages_v2,
     _pages_v3,
     _pages_v4,
     _pages_v5,
+    _pages_v6,
 )
 
 
