@@ -26,3 +26,16 @@ class ArchiveUnwritable(NewsarchiveError):
     def __reduce__(self) -> tuple:
         # Raised in the writer process and re-raised in the crawl's: `lost` goes along.
         return (type(self), (str(self), self.lost))
+
+
+class PageDamaged(NewsarchiveError):
+    """A stored raw page cannot be read back as it was fetched: its compressed bytes do not
+    inflate, or inflate to bytes whose sha256 is not the one stored with them (the file was
+    damaged on disk or edited). The record made from it stays as it was."""
+
+    def __init__(self, message: str, page_id: int) -> None:
+        super().__init__(message)
+        self.page_id = page_id
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.page_id))

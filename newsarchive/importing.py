@@ -22,7 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, ProfileError
+from newsarchive.errors import (
+    ArchiveUnwritable,
+    NewsarchiveError,
+    NotHtmlError,
+    PageDamaged,
+    ProfileError,
+)
 from newsarchive.extract.decoding import not_html_reason
 from newsarchive.items import Article, RawPage
 from newsarchive.settings import DOWNLOAD_MAXSIZE
@@ -507,21 +513,19 @@ def reextract(
         yield from _reextract_parallel(archive, targets, chooser, jobs, stop)
 
 
-def _missing_pages(archive: Archive, target: ReextractTarget) -> ReextractResult:
-    from newsarchive.storage import ReextractResult
-
-    row = archive.article_row(target.article_id) or {"url": str(target.article_id)}
-    return ReextractResult(
-        article_id=target.article_id,
-        url=row["url"],
-        error=f"{row['url']}: raw page {target.page_id} is missing from {archive.pages_path}",
-    )
-
-
-def _read_pages(archive: Archive, target: ReextractTarget) -> list[RawPage]:
+def _read_pages(archive: Archive, target: ReextractTarget) -> list[RawPage] | ReextractResult:
+    """The target's raw pages, or the result saying why there are none to extract from (missing
+    or damaged): the record is then kept as it was."""
     from newsarchive.storage.archive import extraction_url
 
-    pages = archive.article_pages(target.page_id)
+    try:
+        pages = archive.article_pages(target.page_id)
+        problem = f"raw page {target.page_id} is missing from {archive.pages_path}"
+    except PageDamaged as exc:
+        pages, problem = [], str(exc)
+    if not pages:
+        row = archive.article_row(target.article_id) or {"url": None}
+        return _failed(archive, target, row["url"], problem)
     for page in pages:
         # Imported files: the extractor saw no URL then, so it sees none now.
         page.url = extraction_url(page.url) or ""
@@ -570,8 +574,8 @@ def _reextract_here(
             if stop():
                 return
             pages = _read_pages(archive, target)
-            if not pages:
-                yield _missing_pages(archive, target)
+            if not isinstance(pages, list):
+                yield pages
                 continue
             try:
                 article = extract_pages(pages, chooser.choose(target))
@@ -901,8 +905,8 @@ def _reextract_parallel(
             if stop():
                 break
             pages = _read_pages(archive, target)
-            if not pages:
-                yield _missing_pages(archive, target)
+            if not isinstance(pages, list):
+                yield pages
                 continue
             try:
                 chosen = chooser.choose(target)

@@ -42,8 +42,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import sqlite_utils
+import zstandard
 
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, PageDamaged
 from newsarchive.items import Article, RawPage
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
@@ -1353,7 +1354,7 @@ class Archive:
         row = rows[0]
         body = self._body(
             page_id, row.pop("body"), row["compression"], row.get("block_id"),
-            row.get("block_offset"), row["size"],
+            row.get("block_offset"), row["size"], row["sha256"],
         )  # fmt: skip
         return row, body
 
@@ -1414,14 +1415,14 @@ class Archive:
         """The raw page `page_id` and, for a multi-page article, its later pages in order."""
         rows = self.pages.execute(
             "SELECT id, url, final_url, status, headers, fetched_at, encoding, compression, "
-            f"body, {self._block_columns()}, size "
+            f"body, {self._block_columns()}, size, sha256 "
             "FROM pages WHERE id = ? OR part_of = ? ORDER BY coalesce(part, 1)",
             [page_id, page_id],
         ).fetchall()
         return [
             RawPage(
                 url=url,
-                body=self._body(row_id, body, compression, block_id, block_offset, size),
+                body=self._body(row_id, body, compression, block_id, block_offset, size, sha256),
                 final_url=final_url,
                 status=status,
                 headers=json.loads(headers),
@@ -1441,6 +1442,7 @@ class Archive:
                 block_id,
                 block_offset,
                 size,
+                sha256,
             ) in rows
         ]
 
@@ -1540,19 +1542,37 @@ class Archive:
         block_id: int | None,
         block_offset: int | None,
         size: int,
+        sha256: str | None,
     ) -> bytes:
-        if compression != IN_BLOCK:
-            if not blob:  # stored since pages.db v4: the body has a table of its own
-                found = self.pages.execute(
-                    "SELECT data FROM page_bodies WHERE page_id = ?", [page_id]
-                ).fetchone()
-                if found is None:
-                    raise NewsarchiveError(f"{self.pages_path}: page {page_id} has no body")
-                blob = found[0]
-            return decompress(blob, compression)
-        if block_id is None or block_offset is None:
-            raise NewsarchiveError(f"{self.pages_path}: a packed page without its block")
-        return self._block(block_id).read(block_offset, size)
+        """A page's body as fetched, checked against the sha256 stored with it (~0.06 ms for a
+        100 kB page): damage on disk is named, never passed on as the page."""
+        try:
+            if compression != IN_BLOCK:
+                if not blob:  # stored since pages.db v4: the body has a table of its own
+                    found = self.pages.execute(
+                        "SELECT data FROM page_bodies WHERE page_id = ?", [page_id]
+                    ).fetchone()
+                    if found is None:
+                        raise NewsarchiveError("its body is missing")
+                    blob = found[0]
+                body = decompress(blob, compression)
+            elif block_id is None or block_offset is None:
+                raise NewsarchiveError("it is packed, but no block is named")
+            else:
+                body = self._block(block_id).read(block_offset, size)
+        except (NewsarchiveError, zstandard.ZstdError) as exc:
+            # A block that failed once fails again: read it afresh next time, not half-inflated.
+            self._blocks.pop(block_id, None)
+            raise PageDamaged(
+                f"{self.pages_path}: raw page {page_id} is damaged ({exc})", page_id
+            ) from None
+        if sha256 is not None and hashlib.sha256(body).hexdigest() != sha256:
+            raise PageDamaged(
+                f"{self.pages_path}: raw page {page_id} is damaged (its bytes do not match the "
+                "sha256 stored with them)",
+                page_id,
+            )
+        return body
 
     def _block(self, block_id: int) -> BlockReader:
         """A block, inflated as far as pages were read from it (compression.BlockReader); the
@@ -1563,7 +1583,7 @@ class Archive:
                 "SELECT data, compression FROM blocks WHERE id = ?", [block_id]
             ).fetchone()
             if found is None:
-                raise NewsarchiveError(f"{self.pages_path}: page block {block_id} is missing")
+                raise NewsarchiveError(f"its block {block_id} is missing")
             cached = BlockReader(found[0], found[1])
             if len(self._blocks) >= 2:
                 self._blocks.pop(next(iter(self._blocks)))
@@ -1943,8 +1963,34 @@ class Archive:
                 f"SELECT body, compression, {self._block_columns()} FROM pages WHERE id = ?",
                 [row["id"]],
             ).fetchone()
-            row["body"] = self._body(row["id"], blob, codec, block_id, block_offset, row["size"])
+            row["body"] = self._body(
+                row["id"], blob, codec, block_id, block_offset, row["size"], row["sha256"]
+            )
             yield row
+
+    def check_pages(self) -> Iterator[tuple[int, int, PageDamaged | None]]:
+        """Every stored raw page read back and checked against its sha256: (page id, size,
+        None or the damage found), in the order the file keeps them (block by block, each
+        block inflated once), without keeping the bodies."""
+        blocks = self._block_columns()
+        cursor = self.pages.conn.execute(
+            f"SELECT id, compression, size, sha256, {blocks} FROM pages "
+            "ORDER BY block_id IS NOT NULL, block_id, block_offset, id"
+            if self._has_blocks
+            else f"SELECT id, compression, size, sha256, {blocks} FROM pages ORDER BY id"
+        )
+        for page_id, compression, size, sha256, block_id, block_offset in cursor:
+            blob = b""
+            if compression != IN_BLOCK:
+                blob = self.pages.execute(
+                    "SELECT body FROM pages WHERE id = ?", [page_id]
+                ).fetchone()[0]
+            try:
+                self._body(page_id, blob, compression, block_id, block_offset, size, sha256)
+            except PageDamaged as damage:
+                yield page_id, size, damage
+            else:
+                yield page_id, size, None
 
     def page_id_for_url(self, url: str) -> int | None:
         """The raw page reached by `url`: the page of the article it names (any of its URLs,

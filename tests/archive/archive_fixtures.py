@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -104,3 +105,26 @@ def sigterm_once_logged(command: list[str], log: Path, pattern: bytes) -> tuple[
             if proc.poll() is None:
                 proc.kill()
     return proc.returncode, out.decode(), log.read_text()
+
+
+def assert_one_error(code: int, stderr: str, *expected: str) -> str:
+    assert code != 0, stderr
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+    return errors[0]
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.iterdir())
+        if p.is_file()
+    }
+
+
+def cli_error(result, *expected: str) -> str:
+    """assert_one_error for the result of click's CliRunner."""
+    return assert_one_error(result.exit_code, result.stderr, *expected)

@@ -5,7 +5,6 @@ the cause, no traceback, and the files it was pointed at left byte for byte as t
 from __future__ import annotations
 
 import gzip
-import hashlib
 import shutil
 import socket
 import sqlite3
@@ -14,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from archive_fixtures import news_page
+from archive_fixtures import assert_one_error, news_page, snapshot
 from click.testing import CliRunner
 
 from newsarchive.cli import cli
@@ -35,24 +34,6 @@ CLI = [sys.executable, "-c", "from newsarchive.cli import cli; cli()"]
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def assert_one_error(code: int, stderr: str, *expected: str) -> str:
-    assert code != 0, stderr
-    assert "Traceback" not in stderr, stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, stderr
-    for text in expected:
-        assert text in errors[0], errors[0]
-    return errors[0]
-
-
-def snapshot(directory: Path) -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(directory.iterdir())
-        if p.is_file()
-    }
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 import pytest
@@ -107,13 +108,14 @@ def test_v1_pages_file_upgrades_and_keeps_its_pages(tmp_path):
     db = sqlite_utils.Database(pages_path)
     PAGES_MIGRATIONS[0](db)
     db.execute("PRAGMA user_version = 1")
-    blob, codec = compress(b"<html><p>arsip lama</p></html>")
+    html = b"<html><p>arsip lama</p></html>"
+    blob, codec = compress(html)
     db["pages"].insert(
         {
             "url": "https://warta.example.id/a",
             "stored_at": "2023-01-01T00:00:00Z",
-            "size": 30,
-            "sha256": "x",
+            "size": len(html),
+            "sha256": hashlib.sha256(html).hexdigest(),
             "compression": codec,
             "body": blob,
         }
@@ -217,7 +219,7 @@ def test_a_step_cut_short_leaves_the_file_as_it_was(tmp_path, kind, step):
                 "url": V1_ARTICLE["url"],
                 "stored_at": "2023-01-01T00:00:00Z",
                 "size": len(html),
-                "sha256": "x",
+                "sha256": hashlib.sha256(html).hexdigest(),
                 "compression": codec,
                 "body": blob,
             }

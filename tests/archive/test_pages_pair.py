@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from archive_fixtures import make_article, make_raw, news_page
+from archive_fixtures import cli_error, make_article, make_raw, news_page, snapshot
 from click.testing import CliRunner
 
 from newsarchive.cli import cli
@@ -37,24 +37,12 @@ def fill(path: Path, urls: list[str], *, batch: bool = True) -> None:
                 archive.store(make_raw(url, body=url.encode()), make_article(url), site="warta")
 
 
-def files_of(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
-
-
 def urls(first: int, count: int) -> list[str]:
     return [f"https://warta.example.id/berita/{n}" for n in range(first, first + count)]
 
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def one_error(result) -> str:
-    assert result.exit_code == 1, result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return errors[0]
 
 
 @pytest.mark.parametrize("batch", [True, False], ids=["batched", "one-by-one"])
@@ -76,7 +64,7 @@ def test_archive_db_without_its_pages_file_is_refused_for_writing(tmp_path: Path
     alone = tmp_path / "copy"
     alone.mkdir()
     shutil.copy(tmp_path / "archive.db", alone / "archive.db")
-    before = files_of(alone)
+    before = snapshot(alone)
 
     with pytest.raises(NewsarchiveError, match=r"pages\.db: missing: .*archive\.db.*ids up to 6"):
         Archive(alone / "archive.db")
@@ -87,17 +75,17 @@ def test_archive_db_without_its_pages_file_is_refused_for_writing(tmp_path: Path
         ["reextract"],
         ["compact"],
     ):
-        error = one_error(invoke(*command, "--db", str(alone / "archive.db")))
+        error = cli_error(invoke(*command, "--db", str(alone / "archive.db")))
         assert "pages.db: missing" in error, command
     # Nothing was made in its place: the next run with the file put back finds it whole.
-    assert files_of(alone) == before
+    assert snapshot(alone) == before
     # The records stay readable alone (a copy of archive.db to browse).
     result = invoke("stats", "--db", str(alone / "archive.db"))
     assert result.exit_code == 0 and "3 articles" in result.output
     url = urls(0, 1)[0]
     assert invoke("show", url, "--db", str(alone / "archive.db")).exit_code == 0
     raw = invoke("show", url, "--raw", "--db", str(alone / "archive.db"))
-    assert "pages.db: missing" in one_error(raw)
+    assert "pages.db: missing" in cli_error(raw)
     shutil.copy(tmp_path / "pages.db", alone / "pages.db")
     with Archive(alone / "archive.db") as archive:
         assert [p.body for p in archive.article_pages(2)] == [urls(0, 1)[0].encode()]
@@ -106,7 +94,7 @@ def test_archive_db_without_its_pages_file_is_refused_for_writing(tmp_path: Path
 def test_a_crawl_with_archive_db_alone_does_not_start(tmp_path: Path) -> None:
     fill(tmp_path / "archive.db", urls(0, 2))
     (tmp_path / "pages.db").rename(tmp_path / "elsewhere.db")
-    before = files_of(tmp_path)
+    before = snapshot(tmp_path)
     proc = subprocess.run(
         [*CLI, "crawl", "http://127.0.0.1:9/", "--db", str(tmp_path / "archive.db")],
         capture_output=True,
@@ -117,7 +105,7 @@ def test_a_crawl_with_archive_db_alone_does_not_start(tmp_path: Path) -> None:
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "pages.db: missing" in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
-    assert files_of(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 def test_another_archives_pages_file_is_refused(tmp_path: Path) -> None:
@@ -127,16 +115,16 @@ def test_another_archives_pages_file_is_refused(tmp_path: Path) -> None:
     fill(ours / "archive.db", urls(0, 2))
     fill(theirs / "archive.db", urls(100, 4))  # more pages than ours: the ids alone would pass
     shutil.copy(theirs / "pages.db", ours / "pages.db")
-    before = files_of(ours)
+    before = snapshot(ours)
     for readonly in (False, True):
         with pytest.raises(NewsarchiveError, match=r"pages\.db: the raw pages of another archive"):
             Archive(ours / "archive.db", readonly=readonly)
     url = urls(0, 1)[0]
-    assert "another archive" in one_error(
+    assert "another archive" in cli_error(
         invoke("show", url, "--raw", "--db", str(ours / "archive.db"))
     )
-    assert "another archive" in one_error(invoke("reextract", "--db", str(ours / "archive.db")))
-    assert files_of(ours) == before
+    assert "another archive" in cli_error(invoke("reextract", "--db", str(ours / "archive.db")))
+    assert snapshot(ours) == before
 
 
 def test_an_older_copy_of_its_own_pages_file_is_refused(tmp_path: Path) -> None:
@@ -149,11 +137,11 @@ def test_an_older_copy_of_its_own_pages_file_is_refused(tmp_path: Path) -> None:
     shutil.copy(tmp_path / "pages.db", backup / "pages.db")
     fill(path, urls(2, 2))
     shutil.copy(backup / "pages.db", tmp_path / "pages.db")  # restored from the older backup
-    before = files_of(tmp_path)
+    before = snapshot(tmp_path)
     with pytest.raises(NewsarchiveError, match=r"holds raw pages up to id 4, but .* up to id 8"):
         Archive(path)
-    assert "older copy" in one_error(invoke("reextract", "--db", str(path)))
-    assert files_of(tmp_path) == before
+    assert "older copy" in cli_error(invoke("reextract", "--db", str(path)))
+    assert snapshot(tmp_path) == before
 
 
 def test_a_pair_from_before_the_check_is_stamped_and_then_checked(tmp_path: Path) -> None:

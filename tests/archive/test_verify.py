@@ -1,0 +1,138 @@
+"""A raw page damaged on disk is found and named — by `verify`, by `show --raw`, by `reextract`
+(which keeps the page's record as it was) — never passed on as the page. It used to be a zstd
+traceback at best, and, when the damaged bytes still inflated, another page's text served as
+the article's."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from archive_fixtures import cli_error, make_article, make_raw, news_page, snapshot
+from click.testing import CliRunner
+
+from newsarchive.cli import cli
+from newsarchive.storage import Archive, default_pages_path
+from newsarchive.storage.compression import compress
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def url(n: int) -> str:
+    return f"https://warta.example.id/daerah/2024/03/{n:02d}/berita-{n}"
+
+
+@pytest.fixture
+def archive_db(tmp_path: Path) -> Path:
+    """Twelve articles: the first eight packed into a block, the last four stored alone."""
+    db = tmp_path / "a" / "archive.db"
+    db.parent.mkdir()
+    with Archive(db) as archive:
+        for n in range(1, 13):
+            words = f"Warga desa {n} memanen padi lebih awal karena kemarau panjang tahun ini."
+            html = news_page(f"Panen awal di desa {n}", [words, "Harga gabah naik."])
+            archive.store(make_raw(url(n), html), make_article(url(n)), site="warta")
+            if n == 8:
+                archive.pack_pages(None)
+    return db
+
+
+def pages_db(archive_db: Path) -> sqlite3.Connection:
+    return sqlite3.connect(default_pages_path(archive_db))
+
+
+def test_a_sound_archive_verifies(archive_db: Path) -> None:
+    result = invoke("verify", "--db", str(archive_db))
+    assert result.exit_code == 0, result.output
+    assert "sound: 12 raw pages" in result.output and "12 records" in result.output
+    with pages_db(archive_db) as conn:  # both layouts were read: a block and pages alone
+        kinds = dict(conn.execute("SELECT block_id IS NOT NULL, count(*) FROM pages GROUP BY 1"))
+    assert kinds == {1: 8, 0: 4}
+
+
+def test_a_damaged_block_is_named_page_by_page(archive_db: Path) -> None:
+    with pages_db(archive_db) as conn:
+        [(block_id, data)] = conn.execute("SELECT id, data FROM blocks").fetchall()
+        damaged = bytearray(data)
+        for at in range(len(damaged) // 3, len(damaged)):  # the block's later two thirds
+            damaged[at] ^= 0x5A
+        conn.execute("UPDATE blocks SET data = ? WHERE id = ?", [bytes(damaged), block_id])
+        in_block = [i for (i,) in conn.execute("SELECT id FROM pages WHERE block_id IS NOT NULL")]
+    conn.close()
+    cursor = sqlite3.connect(archive_db).execute("SELECT * FROM articles")
+    page_column = [d[0] for d in cursor.description].index("page_id")
+    records_before = cursor.fetchall()
+    before = snapshot(archive_db.parent)
+
+    result = invoke("verify", "--db", str(archive_db))
+    error = cli_error(result)
+    damaged_ids = [
+        int(line.split("raw page ")[1].split()[0])
+        for line in result.stdout.splitlines()
+        if "is damaged" in line
+    ]
+    assert damaged_ids and set(damaged_ids) <= set(in_block)
+    assert f"{len(damaged_ids)} damaged raw page(s)" in error
+    assert snapshot(archive_db.parent) == before  # verify writes nothing
+
+    [page_url] = [
+        u
+        for (u,) in pages_db(archive_db).execute(
+            "SELECT url FROM pages WHERE id = ?", [damaged_ids[-1]]
+        )
+    ]
+    shown = cli_error(invoke("show", page_url, "--raw", "--db", str(archive_db)))
+    assert f"raw page {damaged_ids[-1]} is damaged" in shown
+
+    # Re-extraction rebuilds the sound pages' records and keeps the others as they were.
+    rebuilt = invoke("reextract", "--db", str(archive_db))
+    assert rebuilt.exit_code == 1
+    assert "Traceback" not in rebuilt.stderr
+    assert f"re-extracted {12 - len(damaged_ids)} of 12" in rebuilt.output
+    assert rebuilt.stderr.count("is damaged") == min(len(damaged_ids), 10)
+    records_after = sqlite3.connect(archive_db).execute("SELECT * FROM articles").fetchall()
+    assert len(records_after) == len(records_before) == 12
+    kept = [row for row in records_after if row[page_column] in damaged_ids]
+    assert kept == [row for row in records_before if row[page_column] in damaged_ids]
+    # The fixture's records are not what the extractor makes of the pages: the rest changed.
+    assert all(row not in records_before for row in records_after if row not in kept)
+    failures = (
+        sqlite3.connect(archive_db)
+        .execute("SELECT count(*) FROM failures WHERE reason LIKE '%is damaged%'")
+        .fetchone()[0]
+    )
+    assert failures == len(damaged_ids)
+
+
+def test_a_page_edited_into_other_bytes_fails_its_sha256(archive_db: Path) -> None:
+    """Bytes that still inflate, but to another page: only the sha256 tells."""
+    with pages_db(archive_db) as conn:
+        [(page_id, page_url)] = conn.execute(
+            "SELECT id, url FROM pages WHERE block_id IS NULL ORDER BY id LIMIT 1"
+        ).fetchall()
+        other, _ = compress(news_page("Judul lain", ["Isi yang bukan halaman ini sama sekali."]))
+        conn.execute("UPDATE page_bodies SET data = ? WHERE page_id = ?", [other, page_id])
+    conn.close()
+    result = invoke("verify", "--db", str(archive_db))
+    cli_error(result)
+    assert f"raw page {page_id} is damaged (its bytes do not match the sha256" in result.stdout
+    assert "1 damaged raw page(s)" in result.stderr
+    shown = cli_error(invoke("show", page_url, "--raw", "--db", str(archive_db)))
+    assert "do not match the sha256" in shown
+
+
+def test_a_record_whose_page_is_gone_is_named(archive_db: Path) -> None:
+    with pages_db(archive_db) as conn:
+        [(page_id,)] = conn.execute("SELECT id FROM pages WHERE block_id IS NULL LIMIT 1")
+        conn.execute("DELETE FROM fetches WHERE page_id = ?", [page_id])
+        conn.execute("DELETE FROM page_bodies WHERE page_id = ?", [page_id])
+        conn.execute("DELETE FROM pages WHERE id = ?", [page_id])
+    conn.close()
+    result = invoke("verify", "--db", str(archive_db))
+    error = cli_error(result)
+    assert f"points at raw page {page_id}, which" in result.stdout
+    assert "1 record(s) without their page" in error
+    assert "sound" not in result.stdout
