@@ -11,26 +11,32 @@ whose it was).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.plan import Plan, PlanSite, format_interval
-from newsarchive.storage import Archive
+from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
 from newsarchive.storage.records import parse_stored_time, utc_now
 
+# A crawl's finish reason when the archive could not be written (pipelines.ARCHIVE_UNWRITABLE;
+# the pipelines module pulls in Scrapy, which the runner itself does not need).
+ARCHIVE_UNWRITABLE = "archive_unwritable"
 # A run row counts as "done" for scheduling when the crawl ended by itself.
 DONE_REASONS = ("finished", "closespider_pagecount", "max_pages")
 # A site whose last run started a little less than `every` ago is due anyway: cron fires on the
@@ -39,6 +45,17 @@ DUE_TOLERANCE_SHARE = 0.05
 DUE_TOLERANCE_MAX = timedelta(minutes=10)
 # The exit status when another run holds the archive (EX_TEMPFAIL: try again later).
 EXIT_LOCKED = 75
+
+
+# When the note in the lock file, beside the archive, cannot be written for one of these, the
+# archive cannot be written either.
+_NOTE_UNWRITABLE = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "over the file size limit",
+    errno.EROFS: "the file system is read-only",
+    errno.EIO: "the file system refused a write",
+}
 
 
 class RunLocked(NewsarchiveError):
@@ -53,43 +70,65 @@ class RunLock:
     """An exclusive lock on an archive for one `run`, with who holds it written inside."""
 
     def __init__(self, db: Path) -> None:
+        self.db = db
         self.path = lock_path(db)
-        self._handle: IO[str] | None = None
+        self._fd: int | None = None
         self.previous: dict[str, Any] | None = None  # a dead holder's note, when taken over
+        self.unwritable: str | None = None  # why the note could not be written (a full disk)
 
     def acquire(self) -> RunLock:
-        handle = self.path.open("a+", encoding="utf-8")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise NewsarchiveError(
+                f"{self.path}: cannot open the run's lock: {exc.strerror}"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_note(handle)
-            handle.close()
+            holder = _read_note(fd)
+            os.close(fd)
             who = (
                 f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('since')}"
                 if holder
                 else "holder unknown"
             )
             raise RunLocked(f"{self.path}: another run is in progress ({who})") from None
-        note = _read_note(handle)
+        note = _read_note(fd)
         if note and note.get("pid") != os.getpid():
             self.previous = note  # a run killed before it could clear its note
-        handle.seek(0)
-        handle.truncate()
-        handle.write(
-            json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": utc_now()})
-        )
-        handle.flush()
-        self._handle = handle
+        mine = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": utc_now()})
+        note_bytes = mine.encode()
+        try:
+            os.ftruncate(fd, 0)
+            written = 0
+            while written < len(note_bytes):  # a disk filling mid-write writes part of it
+                count = os.pwrite(fd, note_bytes[written:], written)
+                if count == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += count
+        except OSError as exc:
+            # The flock is the lock; the note only says whose it is: on a full disk it stays
+            # empty (a run refused then says "holder unknown"), and the run starts no crawl.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            if exc.errno not in _NOTE_UNWRITABLE:
+                os.close(fd)
+                raise NewsarchiveError(f"{self.path}: cannot write: {exc.strerror}") from None
+            self.unwritable = (
+                f"{self.db}: cannot write: {_NOTE_UNWRITABLE[exc.errno]} "
+                f"({self.path.name} beside it: {exc.strerror})"
+            )
+        self._fd = fd
         return self
 
     def release(self) -> None:
-        if self._handle is not None:
-            self._handle.seek(0)
-            self._handle.truncate()
-            self._handle.flush()
-            fcntl.flock(self._handle, fcntl.LOCK_UN)
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> RunLock:
         return self.acquire()
@@ -98,9 +137,8 @@ class RunLock:
         self.release()
 
 
-def _read_note(handle: IO[str]) -> dict[str, Any] | None:
-    handle.seek(0)
-    text = handle.read().strip()
+def _read_note(fd: int) -> dict[str, Any] | None:
+    text = os.pread(fd, 64 * 1024, 0).decode("utf-8", "replace").strip()
     if not text:
         return None
     try:
@@ -113,10 +151,11 @@ def _read_note(handle: IO[str]) -> dict[str, Any] | None:
 @dataclass
 class SiteOutcome:
     name: str
-    status: str  # crawled | failed | not-due
+    status: str  # crawled | failed | not-started | not-due
     reason: str = ""  # why due / not due
     run_id: int | None = None
     exit_status: int | None = None
+    finish_reason: str | None = None  # the crawl's (archive_unwritable when it said so)
     summary: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -131,10 +170,13 @@ class RunReport:
     finished: str = ""
     took_over: dict[str, Any] | None = None
     sites: list[SiteOutcome] = field(default_factory=list)
+    # Problems of the run as a whole: the archive could not even be read to tell which sites
+    # are due.
+    run_problems: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
-        return [p for site in self.sites for p in site.problems + site.alarms]
+        return self.run_problems + [p for site in self.sites for p in site.problems + site.alarms]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,8 +241,22 @@ class _Running:
     max_run_before: int
 
 
+@contextlib.contextmanager
+def reading_archive(db: Path) -> Iterator[Archive]:
+    """The archive opened read-only, a full disk raised as ArchiveUnwritable (one line) also
+    when the first query meets it: reading a WAL archive whose -shm is gone (its last writer
+    closed cleanly) writes a new one first."""
+    from newsarchive.storage.opening import unwritable
+
+    try:
+        with Archive(db, readonly=True) as archive:
+            yield archive
+    except sqlite3.Error as exc:
+        raise unwritable(exc, db) or exc from None
+
+
 def _max_run_id(db: Path) -> int:
-    with Archive(db, readonly=True) as archive:
+    with reading_archive(db) as archive:
         row = archive.db.execute("SELECT coalesce(max(id), 0) FROM crawl_runs").fetchone()
     return int(row[0])
 
@@ -215,38 +271,82 @@ def run_plan(
 ) -> RunReport:
     """Crawl every due site of `plan`, `plan.jobs` at a time; returns what happened to each.
 
-    `force`: every site now, due or not. Raises RunLocked when another run holds the archive. `progress` gets a line every
-    `progress_seconds` while crawls run (for a log: never a carriage-return line).
+    `force`: every site now, due or not. Raises RunLocked when another run holds the archive.
+    `progress` gets a line every `progress_seconds` while crawls run (for a log: never a
+    carriage-return line). Once the archive cannot be written (a full disk), no further crawl
+    starts: the sites left are reported not crawled, for the next run.
     """
     from newsarchive.storage import check_archive
 
-    check_archive(plan.db, for_writing=True)
+    # Why the archive cannot be written (a full disk), found before any crawl starts.
+    unwritable: str | None = None
+    try:
+        check_archive(plan.db, for_writing=True)
+    except ArchiveUnwritable as exc:
+        unwritable = str(exc)
     report = RunReport(plan=str(plan.path), db=str(plan.db), started=utc_now())
     with RunLock(plan.db) as lock:
         report.took_over = lock.previous
-        _ensure_archive(plan.db)
+        unwritable = unwritable or lock.unwritable
+        if unwritable is None:
+            try:
+                _ensure_archive(plan.db)
+            except ArchiveUnwritable as exc:
+                unwritable = str(exc)
         now = now or datetime.now(UTC)
-        waiting: list[PlanSite] = []
-        with Archive(plan.db, readonly=True) as archive:
-            for entry in plan.sites:
-                is_due, why = due(entry, last_done(archive, entry.name), now)
-                if force and not is_due:
-                    is_due, why = True, "forced (" + why.removeprefix("not due: ") + ")"
-                if is_due:
-                    waiting.append(entry)
-                    report.sites.append(SiteOutcome(entry.name, "waiting", why))
-                else:
-                    report.sites.append(SiteOutcome(entry.name, "not-due", why))
+        try:
+            waiting = _due_sites(plan, now, force, report)
+        except ArchiveUnwritable as exc:
+            names = ", ".join(entry.name for entry in plan.sites)
+            report.run_problems.append(
+                f"{exc}; no site of the plan was crawled ({names}: which are due could not be "
+                "read); the next run crawls those due once there is room"
+            )
+            waiting = []
         outcomes = {site.name: site for site in report.sites}
-        _crawl_all(plan, waiting, outcomes, progress, progress_seconds)
+        if unwritable:
+            _not_crawled(waiting, outcomes, _until_room(unwritable))
+        else:
+            _crawl_all(plan, waiting, outcomes, progress, progress_seconds)
     report.finished = utc_now()
     return report
+
+
+def _due_sites(plan: Plan, now: datetime, force: bool, report: RunReport) -> list[PlanSite]:
+    """The entries to crawl now, each also added to `report` (due or not, and why)."""
+    waiting: list[PlanSite] = []
+    outcomes: list[SiteOutcome] = []
+    with contextlib.ExitStack() as stack:
+        # No archive yet (a full disk kept it from being made): nothing was crawled before.
+        archive = stack.enter_context(reading_archive(plan.db)) if plan.db.exists() else None
+        for entry in plan.sites:
+            last = last_done(archive, entry.name) if archive else None
+            is_due, why = due(entry, last, now)
+            if force and not is_due:
+                is_due, why = True, "forced (" + why.removeprefix("not due: ") + ")"
+            if is_due:
+                waiting.append(entry)
+                outcomes.append(SiteOutcome(entry.name, "waiting", why))
+            else:
+                outcomes.append(SiteOutcome(entry.name, "not-due", why))
+    report.sites.extend(outcomes)
+    return waiting
 
 
 def _ensure_archive(db: Path) -> None:
     """Create (or migrate) the archive before crawls start, so parallel crawls find it ready."""
     with Archive(db):
         pass
+
+
+def _not_crawled(entries: list[PlanSite], outcomes: dict[str, SiteOutcome], why: str) -> None:
+    for entry in entries:
+        outcomes[entry.name].status = "not-started"
+        outcomes[entry.name].problems.append(f"{entry.name}: not crawled: {why}")
+
+
+def _until_room(unwritable: str) -> str:
+    return f"{unwritable}; the next run crawls it once there is room"
 
 
 def _crawl_all(
@@ -259,13 +359,21 @@ def _crawl_all(
     running: list[_Running] = []
     queue = list(waiting)
     last_progress = time.monotonic()
+    # Why the archive cannot be written, once a crawl (or the run itself) found so: every
+    # crawl started after that would only fail the same way.
+    unwritable: str | None = None
     stop = _StopSignal()
     with stop:
         while queue or running:
-            while queue and len(running) < plan.jobs and not stop.received:
-                entry = queue.pop(0)
+            while queue and len(running) < plan.jobs and not stop.received and not unwritable:
+                entry = queue[0]
                 outcome = outcomes[entry.name]
-                before = _max_run_id(plan.db)
+                try:
+                    before = _max_run_id(plan.db)
+                except ArchiveUnwritable as exc:
+                    unwritable = str(exc)
+                    break
+                queue.pop(0)
                 process = subprocess.Popen(
                     crawl_command(plan, entry),
                     stdout=subprocess.PIPE,
@@ -279,17 +387,16 @@ def _crawl_all(
                 for item in running:
                     with contextlib.suppress(ProcessLookupError):
                         item.process.send_signal(signal.SIGTERM)
-                for entry in queue:
-                    outcomes[entry.name].status = "not-started"
-                    outcomes[entry.name].problems.append(
-                        f"{entry.name}: not crawled: the run was stopped"
-                    )
+                _not_crawled(queue, outcomes, "the run was stopped")
                 queue = []
             for item in list(running):
                 if item.process.poll() is None:
                     continue
                 running.remove(item)
-                _finished(plan, item)
+                unwritable = _finished(plan, item) or unwritable
+            if unwritable and queue:
+                _not_crawled(queue, outcomes, _until_room(unwritable))
+                queue = []
             if progress and running and time.monotonic() - last_progress >= progress_seconds:
                 last_progress = time.monotonic()
                 busy = ", ".join(
@@ -300,8 +407,10 @@ def _crawl_all(
             time.sleep(0.2)
 
 
-def _finished(plan: Plan, item: _Running) -> None:
-    """Read a finished crawl's result: its exit status, its run row, its health alarms."""
+def _finished(plan: Plan, item: _Running) -> str | None:
+    """Read a finished crawl's result: its exit status, its run row, its health alarms.
+    Returns why the archive cannot be written when this crawl (or reading its result) found
+    so, else None."""
     out, err = item.process.communicate()
     outcome = item.outcome
     outcome.exit_status = item.process.returncode
@@ -310,7 +419,59 @@ def _finished(plan: Plan, item: _Running) -> None:
     errors = [
         line.removeprefix("Error: ") for line in err.splitlines() if line.startswith("Error:")
     ]
-    with Archive(plan.db, readonly=True) as archive:
+    ended = _SUMMARY_END.search(outcome.summary)
+    if ended:
+        outcome.run_id = None if ended["run"] == "None" else int(ended["run"])
+        outcome.finish_reason = ended["reason"]
+    unwritable = _unwritable_cause(plan, outcome.finish_reason, errors)
+    if unwritable is not None:
+        # The summary says "finished" when the disk filled while the last pages were stored,
+        # after the spider had closed; the run row says archive_unwritable, as here.
+        outcome.finish_reason = ARCHIVE_UNWRITABLE
+    else:
+        # A run cut short by a full disk is compared with nothing: its counts are partial, and
+        # its one line already says what happened.
+        try:
+            _read_run(plan, item)
+        except NewsarchiveError as exc:
+            if isinstance(exc, ArchiveUnwritable):
+                unwritable = str(exc)
+            if outcome.exit_status == 0:
+                errors.append(f"crawled, but its health was not checked: {exc}")
+    if outcome.exit_status == 0 and not errors:
+        outcome.status = "crawled"
+        return unwritable
+    outcome.status = "crawled" if outcome.exit_status == 0 else "failed"
+    if not errors:
+        tail = [line for line in err.splitlines() if line.strip()][-1:] or ["no output"]
+        errors = [f"the crawl exited with status {outcome.exit_status}: {tail[0][:300]}"]
+    outcome.problems.extend(
+        f"{item.entry.name}: {error.removeprefix(item.entry.name + ': ')}" for error in errors
+    )
+    return unwritable
+
+
+# The end of a crawl's summary line: "... 7.3s (run 12, finished)" (cli/crawl.py).
+_SUMMARY_END = re.compile(r"\(run (?P<run>None|\d+), (?P<reason>[a-z_ ]+)\)$")
+
+
+def _unwritable_cause(plan: Plan, finish_reason: str | None, errors: list[str]) -> str | None:
+    """Why the archive cannot be written, when the crawl stopped for that: its error line
+    holds the archive's own ArchiveUnwritable message (a file of the archive, "cannot write")."""
+    files = (f"{plan.db}: cannot write: ", f"{default_pages_path(plan.db)}: cannot write: ")
+    for error in errors:
+        for name in files:
+            if name in error:
+                return error[error.index(name) :].split("; the crawl of ")[0]
+    if finish_reason == ARCHIVE_UNWRITABLE:
+        return f"{plan.db}: cannot write (the crawl stopped: {ARCHIVE_UNWRITABLE})"
+    return None
+
+
+def _read_run(plan: Plan, item: _Running) -> None:
+    """The crawl's run row and its health alarms, into the outcome."""
+    outcome = item.outcome
+    with reading_archive(plan.db) as archive:
         row = archive.db.execute(
             "SELECT id, site FROM crawl_runs WHERE id > ? "
             "AND json_extract(plan_entry, '$.name') = ? ORDER BY id DESC LIMIT 1",
@@ -323,16 +484,6 @@ def _finished(plan: Plan, item: _Running) -> None:
                 for alarm in site_alarms(archive, row[1])
                 if alarm.run_id == row[0]
             ]
-    if outcome.exit_status == 0:
-        outcome.status = "crawled"
-        return
-    outcome.status = "failed"
-    if not errors:
-        tail = [line for line in err.splitlines() if line.strip()][-1:] or ["no output"]
-        errors = [f"the crawl exited with status {outcome.exit_status}: {tail[0][:300]}"]
-    outcome.problems.extend(
-        f"{item.entry.name}: {error.removeprefix(item.entry.name + ': ')}" for error in errors
-    )
 
 
 class _StopSignal:

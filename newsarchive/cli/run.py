@@ -59,7 +59,9 @@ def run_command(
 
     A site not due is not contacted. The exit status is 0 when every due site was crawled and
     no health alarm fired; 1 otherwise, with one `Error:` line per problem on stderr; 75 when
-    another run holds the archive (one line says whose).
+    another run holds the archive (one line says whose). Once the archive cannot be written (a
+    full disk), no more crawls start; each site left is one `Error:` line, crawled by the next
+    run once there is room.
     """
     from newsarchive.runner import EXIT_LOCKED, RunLocked, run_plan
 
@@ -90,6 +92,8 @@ def run_command(
         for site in report.sites:
             if site.status == "not-due":
                 click.echo(f"{site.name}: {site.reason}")
+            elif site.status == "not-started":
+                click.echo(f"{site.name}: not crawled")  # why: its Error line
             else:
                 run = f" (run {site.run_id})" if site.run_id is not None else ""
                 click.echo(
@@ -130,11 +134,11 @@ def health_command(
     failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row.
     Each alarm is one line: site, signal, before -> now, run id.
     """
-    from newsarchive.storage import Archive
+    from newsarchive.runner import reading_archive
     from newsarchive.storage.health import health
 
     db = _db_for(db, plan_path)
-    with Archive(db, readonly=True) as archive:
+    with reading_archive(db) as archive:
         alarms = health(archive, site)
         sites = archive.db.execute("SELECT count(DISTINCT site) FROM crawl_runs").fetchone()[0]
     if as_json:
