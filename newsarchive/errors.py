@@ -19,6 +19,9 @@ class ArchiveUnwritable(NewsarchiveError):
     committed before is kept; `lost` counts the items stored since the last commit, which were
     not (store() outcomes)."""
 
+    # A crawl's finish reason (crawl_runs.finish_reason, Scrapy's stats) when it stopped for this.
+    finish_reason = "archive_unwritable"
+
     def __init__(self, message: str, lost: dict[str, int] | None = None) -> None:
         super().__init__(message)
         self.lost = dict(lost or {})

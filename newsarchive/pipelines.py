@@ -57,7 +57,7 @@ COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
 # The finish reason when a worker process died under the crawl.
 WORKER_DIED = "worker_died"
 # The finish reason when the archive could not be written (a full disk): nothing more is fetched.
-ARCHIVE_UNWRITABLE = "archive_unwritable"
+ARCHIVE_UNWRITABLE = ArchiveUnwritable.finish_reason
 # The finish reason when the archive could not be opened for the crawl (nothing was fetched).
 ARCHIVE_UNOPENED = "archive_unopened"
 # `extra` of a log record the `newsarchive crawl` command reports itself in its last line: it

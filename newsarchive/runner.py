@@ -34,9 +34,6 @@ from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
 from newsarchive.storage.records import parse_stored_time, utc_now
 
-# A crawl's finish reason when the archive could not be written (pipelines.ARCHIVE_UNWRITABLE;
-# the pipelines module pulls in Scrapy, which the runner itself does not need).
-ARCHIVE_UNWRITABLE = "archive_unwritable"
 # A run row counts as "done" for scheduling when the crawl ended by itself.
 DONE_REASONS = ("finished", "closespider_pagecount", "max_pages")
 # A site whose last run started a little less than `every` ago is due anyway: cron fires on the
@@ -427,7 +424,7 @@ def _finished(plan: Plan, item: _Running) -> str | None:
     if unwritable is not None:
         # The summary says "finished" when the disk filled while the last pages were stored,
         # after the spider had closed; the run row says archive_unwritable, as here.
-        outcome.finish_reason = ARCHIVE_UNWRITABLE
+        outcome.finish_reason = ArchiveUnwritable.finish_reason
     else:
         # A run cut short by a full disk is compared with nothing: its counts are partial, and
         # its one line already says what happened.
@@ -463,8 +460,8 @@ def _unwritable_cause(plan: Plan, finish_reason: str | None, errors: list[str]) 
         for name in files:
             if name in error:
                 return error[error.index(name) :].split("; the crawl of ")[0]
-    if finish_reason == ARCHIVE_UNWRITABLE:
-        return f"{plan.db}: cannot write (the crawl stopped: {ARCHIVE_UNWRITABLE})"
+    if finish_reason == ArchiveUnwritable.finish_reason:
+        return f"{plan.db}: cannot write (the crawl stopped: {ArchiveUnwritable.finish_reason})"
     return None
 
 

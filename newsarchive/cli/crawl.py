@@ -19,7 +19,7 @@ import click
 
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 
 DEMO_DB = Path("data") / "demo.db"
 DEMO_PORT = 8638
@@ -42,13 +42,18 @@ class CrawlResult:
 
     def summary(self) -> str:
         s = self.stats
+        # A disk that filled while the last items were stored, after the spider closed: Scrapy
+        # has said "finished" by then; the run row says why it did not.
+        reason = s.get("finish_reason", "not finished")
+        if s.get("newsarchive/unwritable"):
+            reason = ArchiveUnwritable.finish_reason
         return (
             f"{self.site}: {s.get('response_received_count', 0)} pages fetched; articles "
             f"{self.count('new')} new, {self.count('updated')} updated, {self.count('unchanged')} unchanged; "
             f"{self.count('page')} other pages; {self.count('failures')} failures; "
             f"{s.get('newsarchive/skipped_archived', 0)} archived articles skipped; "
             f"{float(s.get('newsarchive/seconds', 0) or 0):.1f}s (run {s.get('newsarchive/run_id')}, "
-            f"{s.get('finish_reason', 'not finished')})"
+            f"{reason})"
         )
 
 

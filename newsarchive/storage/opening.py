@@ -191,7 +191,21 @@ def _read_identity(path: Path, *, thorough: bool) -> tuple[int, int, frozenset[s
     file leaves both behind).
     """
     in_use = _sidecar(path, "-wal").exists() and _sidecar(path, "-shm").exists()
-    params = {"mode": "ro"} if in_use else {"mode": "ro", "immutable": "1"}
+    if not in_use:
+        return _identity(path, {"mode": "ro", "immutable": "1"}, thorough=thorough)
+    try:
+        return _identity(path, {"mode": "ro"}, thorough=thorough)
+    except sqlite3.DatabaseError as exc:
+        # A full disk has no room for the -shm that reading a WAL file writes first; with
+        # nothing in the -wal, the main file alone holds everything (see connect).
+        if unwritable(exc, path) is None or _has_wal_content(path):
+            raise
+        return _identity(path, {"mode": "ro", "immutable": "1"}, thorough=thorough)
+
+
+def _identity(
+    path: Path, params: dict[str, str], *, thorough: bool
+) -> tuple[int, int, frozenset[str]]:
     connection = sqlite3.connect(_uri(path, **params), uri=True)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -315,7 +329,10 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
     Read-only: when nobody else has the file open (no -wal), a read-write connection with
     `query_only` on, because SQLite removes the -wal and -shm it needed when the last connection
     closes, so a read command leaves the directory as it found it; otherwise `mode=ro`, which
-    uses the files that are there. Both refuse every write.
+    uses the files that are there. Both refuse every write. On a disk with no room for the -shm
+    that reading a WAL file makes first, a file whose -wal is absent or empty (everything is in
+    the main file) is read as `immutable`, which needs no file beside it: a full disk still lets
+    its archive be read.
     """
     if readonly:
         busy = _sidecar(path, "-wal").exists()
@@ -323,12 +340,42 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
         mode = "rw" if writable and not busy else "ro"
     else:
         mode = "rw"
+    try:
+        return _connect(path, readonly=readonly, mode=mode)
+    except sqlite3.DatabaseError as exc:
+        fatal = unwritable(exc, path)
+        if readonly and fatal is not None and not _has_wal_content(path):
+            try:
+                return _connect(path, readonly=True, mode="ro", immutable="1")
+            except sqlite3.DatabaseError:
+                pass
+        if readonly and fatal is not None:
+            cause = str(fatal).split(": cannot write: ", 1)[-1]
+            raise ArchiveUnwritable(
+                f"{path}: cannot read it: SQLite must first write {path.name}-shm beside it "
+                f"(its -wal holds commits not yet in the file), and {cause}"
+            ) from None
+        # Opening for writing writes (the -shm beside a WAL file, the switch to WAL).
+        raise fatal or NewsarchiveError(f"{path}: cannot open: {exc}") from None
+
+
+def _has_wal_content(path: Path) -> bool:
+    try:
+        return _sidecar(path, "-wal").stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
+def _connect(path: Path, *, readonly: bool, **params: str) -> sqlite_utils.Database:
     # check_same_thread=False: an Archive's batch commits from a timer thread, under its lock.
-    connection = sqlite3.connect(_uri(path, mode=mode), uri=True, check_same_thread=False)
+    connection = sqlite3.connect(_uri(path, **params), uri=True, check_same_thread=False)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if readonly:
             connection.execute("PRAGMA query_only = 1")
+            # The first read of a WAL file writes its -shm: a full disk shows here, not at
+            # the caller's first query.
+            connection.execute("PRAGMA schema_version").fetchone()
         db = sqlite_utils.Database(connection)
         if not readonly:
             if db.journal_mode != "wal":
@@ -336,11 +383,6 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
             # In WAL mode NORMAL still never corrupts the file; it only may lose the last
             # commits on power loss, and makes each commit far cheaper.
             db.execute("PRAGMA synchronous = NORMAL")
-    except sqlite3.DatabaseError as exc:
-        connection.close()
-        # Opening for writing writes (the -shm beside a WAL file, the switch to WAL).
-        fatal = None if readonly else unwritable(exc, path)
-        raise fatal or NewsarchiveError(f"{path}: cannot open: {exc}") from None
     except BaseException:
         connection.close()
         raise

@@ -152,3 +152,49 @@ def test_reextraction_stops_at_a_full_disk_and_runs_again_to_the_end(
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM articles WHERE body = 'rusak'").fetchone() == (0,)
     assert _articles_in(db) == ARTICLES
+
+
+def test_the_archive_stays_readable_on_a_full_disk(server: DemoServer, tmp_path: Path) -> None:
+    """Reading a WAL archive writes its -shm first, which a full disk refuses: the first read
+    command was a traceback (and left a -shm of 3 bytes, after which the others said "cannot
+    write"). A file whose -wal holds nothing is read as it is; one whose -wal holds commits not
+    in the file cannot be read without the -shm: one line, never the stale file."""
+    db = tmp_path / "archive" / "archive.db"
+    db.parent.mkdir()
+    crawl_demo(server, db, "--max-pages", "20")
+    [url] = sqlite3.connect(db).execute("SELECT url FROM articles LIMIT 1").fetchone()
+    commands = {
+        "stats": ("articles", ["stats"]),
+        "search": ("http", ["search", "warga"]),
+        "show --raw": ("<html", ["show", url, "--raw"]),
+        "export": (url, ["export"]),
+        "verify": ("sound", ["verify"]),
+        "health": ("no alarm", ["health"]),
+    }
+    for attempt in (1, 2):  # the second after whatever the first left beside the files
+        for name, (says, args) in commands.items():
+            done = run_on_small_disk([*CLI, *args, "--db", str(db)], tmp_path, 1)
+            assert done.returncode == 0, (attempt, name, done.stderr[-2000:])
+            assert says in done.stdout, (attempt, name, done.stdout[-500:])
+
+    # Commits in a -wal the file does not hold yet, and no -shm to read it by.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    writer = sqlite3.connect(db)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("UPDATE articles SET title = 'Judul baru' WHERE url = ?", [url])
+    writer.commit()
+    for suffix in ("", "-wal"):
+        (copy / f"archive.db{suffix}").write_bytes(Path(f"{db}{suffix}").read_bytes())
+    writer.close()
+    (copy / "pages.db").write_bytes(default_pages_path(db).read_bytes())
+    shown = run_on_small_disk([*CLI, "show", url, "--db", str(copy / "archive.db")], tmp_path, 1)
+    assert shown.returncode == 1
+    error = _one_line_error(shown.stderr)
+    assert f"{copy / 'archive.db'}: cannot read it: " in error and "-shm" in error
+    assert (
+        "Judul baru"
+        in run_on_small_disk(
+            [*CLI, "show", url, "--db", str(copy / "archive.db")], tmp_path, None
+        ).stdout
+    )
