@@ -14,6 +14,9 @@ from newsarchive.items import Article, FetchFailure, RawPage
 
 # The writer commits at least this often (seconds; pipelines: NEWSARCHIVE_COMMIT_SECONDS).
 DEFAULT_COMMIT_SECONDS = 0.25
+# Finish reasons of a crawl that ran to its end (its own, or the page budget the user set): a
+# run row "done" for scheduling (runner), a crawl the command does not report as stopped.
+COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
 
 
 # --- extraction --------------------------------------------------------------------------------

@@ -53,8 +53,6 @@ WRITER_BATCH_SECONDS = 0.1
 # Batches sent and not yet answered, at most: then process_item waits for the oldest, so the
 # items held in memory stay bounded however far the writer falls behind (memory flat).
 WRITER_IN_FLIGHT = 2
-# Finish reasons of a crawl that ran to its end (its own, or the page budget the user set).
-COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
 # The finish reason when a worker process died under the crawl.
 WORKER_DIED = "worker_died"
 # The finish reason when the archive could not be written (a full disk): nothing more is fetched.

@@ -28,14 +28,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from newsarchive.crawl_jobs import COMPLETE_REASONS
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.plan import Plan, PlanSite, format_interval
 from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
 from newsarchive.storage.records import parse_stored_time, utc_now
 
-# A run row counts as "done" for scheduling when the crawl ended by itself.
-DONE_REASONS = ("finished", "closespider_pagecount", "max_pages")
 # A site whose last run started a little less than `every` ago is due anyway: cron fires on the
 # minute, and last time's crawl started a few seconds after its tick.
 DUE_TOLERANCE_SHARE = 0.05
@@ -189,11 +188,11 @@ class RunReport:
 
 def last_done(archive: Archive, name: str) -> datetime | None:
     """When the last run of plan entry `name` that ended by itself started."""
-    placeholders = ", ".join("?" for _ in DONE_REASONS)
+    placeholders = ", ".join("?" for _ in COMPLETE_REASONS)
     row = archive.db.execute(
         "SELECT max(started) FROM crawl_runs WHERE json_extract(plan_entry, '$.name') = ? "
         f"AND finish_reason IN ({placeholders})",
-        [name, *DONE_REASONS],
+        [name, *COMPLETE_REASONS],
     ).fetchone()
     return parse_stored_time(row[0]) if row and row[0] else None
 

@@ -19,6 +19,7 @@ import click
 
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
+from newsarchive.crawl_jobs import COMPLETE_REASONS
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 
 DEMO_DB = Path("data") / "demo.db"
@@ -374,11 +375,7 @@ def crawl_command(
                 f"{result.count('not_stored')} pages fetched were not stored (the next run "
                 "fetches them again), everything stored before is kept"
             )
-    stopped = [
-        r
-        for r in results
-        if r.stats.get("finish_reason") not in ("finished", "max_pages", "closespider_pagecount")
-    ]
+    stopped = [r for r in results if r.stats.get("finish_reason") not in COMPLETE_REASONS]
     if len(results) < len(sites) or stopped:
         reason = stopped[0].stats.get("finish_reason", "not finished") if stopped else "stopped"
         raise NewsarchiveError(
