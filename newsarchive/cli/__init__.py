@@ -7,6 +7,8 @@ into one-line messages: this package is the only place that does.
 from __future__ import annotations
 
 import functools
+import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,16 +36,59 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a NewsarchiveError into `Error: <one line>` and exit status 1."""
+    """Turn a NewsarchiveError into `Error: <one line>` and exit status 1; so too SQLite saying a
+    file of the archive is damaged, wherever a command meets it (a b-tree page of either file, an
+    overflow page of a long body, the full-text index), naming the file and what to do."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except NewsarchiveError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_one_line(exc, kwargs)) from None
+        except Exception as exc:
+            line = _damage_line(exc, kwargs)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
 
     return wrapper
+
+
+def _one_line(exc: NewsarchiveError, params: dict[str, Any]) -> str:
+    """`exc` as one line, also when a cause quoted in it has several (quick_check's findings,
+    after a header naming the schema); a file found malformed gets what to do about it."""
+    message = re.sub(r":? ?\*\*\* in database \w+ \*\*\*\s*", ": ", str(exc)).rstrip(": ")
+    message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    db = params.get("db")
+    if "database disk image is malformed" in message and "verify" not in message and db:
+        from newsarchive.storage.verify import WHAT_TO_DO
+
+        message += f"; {WHAT_TO_DO.format(db=db)}"
+    return message
+
+
+def _damage_line(exc: Exception, params: dict[str, Any]) -> str | None:
+    """The Error line for `exc` when it is SQLite meeting a damaged file of the command's
+    archive, else None."""
+    sqlite3 = sys.modules.get("sqlite3")  # not loaded: not an SQLite error (extract's start-up)
+    if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    from newsarchive.storage.verify import damage_line, is_damage
+
+    db = params.get("db")
+    if db is None and "plan_path" in params:  # `run`, `health`: the archive the plan names
+        from newsarchive.cli.run import _db_for
+
+        try:
+            db = _db_for(None, params["plan_path"])
+        except NewsarchiveError:
+            db = None
+    if db is None:
+        if not is_damage(exc):
+            return None
+        return f"the archive is damaged ({exc}); `newsarchive verify` lists the damage"
+    return damage_line(exc, Path(db))
 
 
 class _LazyGroup(click.Group):

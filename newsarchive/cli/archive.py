@@ -37,7 +37,7 @@ from newsarchive.importing import (
     reextract,
     saved_page_item,
 )
-from newsarchive.storage import Archive
+from newsarchive.storage import Archive, check_archive
 from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
 from newsarchive.storage.queries import (
     FILL_RATE_FIELDS,
@@ -151,6 +151,9 @@ def import_pages(
         limit = parse_size(max_size)
     except ValueError as exc:
         raise NewsarchiveError(f"--max-size: {exc}") from None
+    # As a crawl: a damaged file (quick_check, files up to 2 GB) is named before anything is
+    # written to it, where a write meeting the damage would fail after others went in.
+    check_archive(db, for_writing=True)
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     skipped_files: Counter[str] = Counter()
@@ -458,6 +461,8 @@ def reextract_command(
     Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
     it again to redo everything, or narrow it with --since).
     """
+    # Every record is rewritten: a damaged file (quick_check, files up to 2 GB) is named first.
+    check_archive(db, for_writing=True)
     try:
         with Archive(db, create=False) as archive:
             targets = archive.reextract_targets(site=site, since=_since(since))

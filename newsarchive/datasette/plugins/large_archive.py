@@ -39,9 +39,11 @@ from datasette.database import Database, QueryInterrupted
 from datasette.facets import ArrayFacet, ColumnFacet, Facet
 from datasette.filters import FilterArguments
 from datasette.utils import await_me_maybe
+from datasette.views.base import DatasetteError
 
 from newsarchive.datasette import ARRAY_VALUE_TABLES
 from newsarchive.datasette.facet_budget import FacetResults, budgeted
+from newsarchive.storage.verify import WHAT_TO_DO, is_damage
 
 # Up to this many matches Datasette's own plan (look each up, sort) is the faster one: 0.02 CPU-s
 # for 20,000 matches at a million articles, while the index walk costs up to 0.05 CPU-s whatever
@@ -106,9 +108,31 @@ def ran_out_in_setup(exc: BaseException, elapsed_ms: float, limit_ms: float) -> 
     return str(exc).startswith("vtable constructor failed") and elapsed_ms >= limit_ms
 
 
+class ArchiveDamaged(DatasetteError):
+    """A query met a damaged page of the archive file: Datasette's error page says which file and
+    what to do (it showed "Error 500: database disk image is malformed", and printed a traceback
+    on the terminal per request; its error page prints none for a DatasetteError)."""
+
+    def __init__(self, path: str, error: sqlite3.DatabaseError) -> None:
+        super().__init__(
+            f"{path}: damaged ({error}). {WHAT_TO_DO.format(db=path)}.",
+            title="The archive is damaged",
+        )
+
+
 class ArchiveDatabase(Database):
     """Datasette's database for an archive: the count of a searched articles page from the
-    index, and the database page's table counts without the hidden tables'."""
+    index, the database page's table counts without the hidden tables', and a damaged file
+    named as such."""
+
+    async def execute_fn(self, fn: Any) -> Any:
+        # Every query of this database comes through here (execute too, and /-/search's).
+        try:
+            return await super().execute_fn(fn)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            raise ArchiveDamaged(self.path, exc) from None
 
     async def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
         started = time.monotonic()
@@ -136,7 +160,7 @@ class ArchiveDatabase(Database):
             try:
                 sql = f"select count(*) from [{table}]"
                 counts[table] = (await self.execute(sql, custom_time_limit=limit)).rows[0][0]
-            except (QueryInterrupted, sqlite3.OperationalError, sqlite3.DatabaseError):
+            except (QueryInterrupted, sqlite3.DatabaseError, ArchiveDamaged):
                 pass  # as Datasette: left None
         return counts
 
