@@ -15,7 +15,8 @@ class ProfileError(NewsarchiveError):
 
 class ArchiveUnwritable(NewsarchiveError):
     """The archive's files cannot be written now (disk full, a write refused by the file system,
-    read-only): every later write would fail the same way, so the command stops. What was
+    read-only), or a write met a damaged page of them (SQLite cannot change a damaged file
+    safely): every later write would fail the same way, so the command stops. What was
     committed before is kept; `lost` counts the items stored since the last commit, which were
     not (store() outcomes)."""
 
@@ -29,6 +30,17 @@ class ArchiveUnwritable(NewsarchiveError):
     def __reduce__(self) -> tuple:
         # Raised in the writer process and re-raised in the crawl's: `lost` goes along.
         return (type(self), (str(self), self.lost))
+
+
+class ArchiveDamaged(ArchiveUnwritable):
+    """A write met a damaged page of the archive's files: the command stops as for a full disk.
+    `cause` is SQLite's error (in this process only), which tells the CLI which file to name."""
+
+    def __init__(
+        self, message: str, lost: dict[str, int] | None = None, cause: Exception | None = None
+    ) -> None:
+        super().__init__(message, lost)
+        self.cause = cause
 
 
 class PageDamaged(NewsarchiveError):

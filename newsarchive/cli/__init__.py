@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from newsarchive import __version__
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import ArchiveDamaged, NewsarchiveError
 
 
 def db_option(*, default: Path | None = None, help: str | None = None) -> Callable[..., Any]:
@@ -44,6 +44,10 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ArchiveDamaged as exc:
+            # SQLite's own error tells which file it is: the line says so, and what to do.
+            line = _damage_line(exc.cause, kwargs) if exc.cause is not None else None
+            raise click.ClickException(line or _one_line(exc, kwargs)) from None
         except NewsarchiveError as exc:
             raise click.ClickException(_one_line(exc, kwargs)) from None
         except Exception as exc:
@@ -74,7 +78,8 @@ def _damage_line(exc: Exception, params: dict[str, Any]) -> str | None:
     sqlite3 = sys.modules.get("sqlite3")  # not loaded: not an SQLite error (extract's start-up)
     if sqlite3 is None or not isinstance(exc, sqlite3.DatabaseError):
         return None
-    from newsarchive.storage.verify import damage_line, is_damage
+    from newsarchive.storage.opening import is_damage
+    from newsarchive.storage.verify import damage_line
 
     db = params.get("db")
     if db is None and "plan_path" in params:  # `run`, `health`: the archive the plan names

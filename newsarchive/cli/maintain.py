@@ -71,8 +71,8 @@ def verify_command(db: Path) -> None:
         newsarchive verify --db data/archive.db
         0 4 * * 0  newsarchive verify --db ~/arsip/archive.db > /dev/null   # weekly, cron
 
-    Nothing is written. About a minute per million pages; a progress line every 10 s on a
-    terminal. A damaged page is named with its id (`newsarchive show URL --raw` reads one);
+    Nothing is written. About a minute per million articles (the files in the page cache); a
+    progress line every 10 s on a terminal. A damaged page is named with its id (`newsarchive show URL --raw` reads one);
     `reextract` leaves the record of a damaged page as it was, and says so.
     """
     import sys

@@ -44,7 +44,7 @@ from urllib.parse import urljoin, urlsplit
 import sqlite_utils
 import zstandard
 
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, PageDamaged
+from newsarchive.errors import ArchiveDamaged, ArchiveUnwritable, NewsarchiveError, PageDamaged
 from newsarchive.items import Article, RawPage
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
@@ -65,6 +65,7 @@ from newsarchive.storage.opening import (
     connect,
     create_file,
     inspect_file,
+    is_damage,
     retry_busy,
     unwritable,
 )
@@ -835,8 +836,8 @@ class Archive:
                 index_committed(self.db)
                 self._commit_seconds = time.monotonic() - started
                 self._size_cache()
-        except sqlite3.OperationalError as exc:
-            fatal = unwritable(exc, self.path)
+        except sqlite3.DatabaseError as exc:
+            fatal = self._stopping(exc)
             if fatal is None:
                 raise
             raise self._became_unwritable(fatal) from None
@@ -863,6 +864,19 @@ class Archive:
     def unwritable(self) -> ArchiveUnwritable | None:
         """The error that stopped this archive's writes (a full disk), or None."""
         return self._unwritable
+
+    def _stopping(self, exc: BaseException) -> ArchiveUnwritable | None:
+        """`exc` as the error that stops every write, or None: the files cannot be written (a
+        full disk), or a write met a damaged page (then every item after it would fail on it
+        too, each one line of warning, and the crawl would go on fetching for nothing)."""
+        fatal = unwritable(exc, self.path)
+        if fatal is None and is_damage(exc):
+            fatal = ArchiveDamaged(
+                f"{self.path}: cannot write: the archive is damaged ({exc}); `newsarchive verify "
+                f"--db {self.path}` lists the damage",
+                cause=exc,
+            )
+        return fatal
 
     def _became_unwritable(self, error: ArchiveUnwritable) -> ArchiveUnwritable:
         """Stop writing: the open batch is rolled back (SQLite may have undone it already) and
@@ -920,7 +934,7 @@ class Archive:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.rollback()
-            fatal = unwritable(exc, self.path)
+            fatal = self._stopping(exc)
             if fatal is not None:
                 raise fatal from None
             raise
@@ -989,7 +1003,7 @@ class Archive:
                         raw, record, page_id=page_id, site=site, now=now, columns=columns
                     )
             except Exception as exc:
-                fatal = unwritable(exc, self.path)
+                fatal = self._stopping(exc)
                 if fatal is not None:
                     raise self._became_unwritable(fatal) from None
                 reason = f"could not store: {type(exc).__name__}: {exc}"
@@ -1483,8 +1497,8 @@ class Archive:
             try:
                 with self._write(self.db, self.path):
                     self._apply_reextraction(old, article, result, columns)
-            except sqlite3.OperationalError as exc:
-                fatal = unwritable(exc, self.path)
+            except sqlite3.DatabaseError as exc:
+                fatal = self._stopping(exc)
                 if fatal is None:
                     raise
                 raise self._became_unwritable(fatal) from None

@@ -89,6 +89,23 @@ UNWRITABLE_CAUSES = {
 }
 
 
+# SQLite's result codes for a file that is not what it should be: SQLITE_CORRUPT (with its
+# extended forms: _VTAB for an FTS5 index, _INDEX, _SEQUENCE) and SQLITE_NOTADB.
+DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite saying a file is damaged ("database disk image is malformed", "file
+    is not a database"), not that it is busy, full or read-only."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in DAMAGE_CODES
+    message = str(exc).lower()
+    return "malformed" in message or "corrupt" in message
+
+
 def unwritable(exc: BaseException, path: Path) -> ArchiveUnwritable | None:
     """`exc` as an ArchiveUnwritable naming `path`, when it says the file cannot be written."""
     if isinstance(exc, ArchiveUnwritable):

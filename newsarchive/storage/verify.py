@@ -25,7 +25,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from newsarchive.storage.archive import Archive, default_pages_path
-from newsarchive.storage.opening import QUICK_CHECK_MAX_BYTES
+from newsarchive.storage.opening import QUICK_CHECK_MAX_BYTES, is_damage
 from newsarchive.storage.records import content_hash
 from newsarchive.storage.schema import CONTENT_COLUMNS
 
@@ -33,9 +33,6 @@ from newsarchive.storage.schema import CONTENT_COLUMNS
 # damage in it, hundreds of lines of the same cause).
 LISTED_PROBLEMS = 20
 PROGRESS_SECONDS = 10.0
-# SQLite's result codes for a file that is not what it should be: SQLITE_CORRUPT (with its
-# extended forms: _VTAB for an FTS5 index, _INDEX, _SEQUENCE) and SQLITE_NOTADB.
-DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 # What a person does about a damaged file, at the end of every line saying so.
 WHAT_TO_DO = "`newsarchive verify --db {db}` lists the damage; restore the archive from a backup"
 
@@ -137,7 +134,7 @@ def _check_records(
             found.damaged_records += 1
             found.problems.append(
                 f"{archive.path}: {article} is damaged (its content does not match the hash "
-                "stored with it)"
+                "stored with it), or was edited outside newsarchive"
             )
         page_id = row["page_id"]
         if page_id is not None and page_id not in page_ids and not found.unreadable:
@@ -157,18 +154,6 @@ def _lenient_text(data: bytes) -> str:
 
 def _printable(text: object) -> str:
     return str(text).encode("utf-8", "replace").decode("utf-8")
-
-
-def is_damage(exc: BaseException) -> bool:
-    """Whether `exc` is SQLite saying a file is damaged ("database disk image is malformed", "file
-    is not a database"), not that it is busy, full or read-only."""
-    if not isinstance(exc, sqlite3.DatabaseError):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF in DAMAGE_CODES
-    message = str(exc).lower()
-    return "malformed" in message or "corrupt" in message
 
 
 def quick_check(db: sqlite_utils.Database, limit: int) -> list[str]:

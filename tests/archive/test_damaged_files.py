@@ -193,7 +193,7 @@ def test_a_body_garbled_where_sqlite_cannot_tell(copy: Path) -> None:
     result = invoke("verify", "--db", str(copy))
     assert (
         f"{copy}: article {long_id} ({LONG_URL}) is damaged (its content does not match the "
-        "hash stored with it)"
+        "hash stored with it), or was edited outside newsarchive"
     ) in result.stdout.splitlines()
     cli_error(result, "1 problem(s)")
 
@@ -304,3 +304,25 @@ def test_browse_shows_a_page_saying_the_archive_is_damaged(copy: Path, capsys) -
     assert data["ok"] is False and "newsarchive verify" in data["error"]
     assert "Traceback" not in capsys.readouterr().err
     assert asyncio.run(get(f"/{copy.stem}/articles/1")).status_code == 200
+
+
+def test_a_write_that_meets_damage_stops_every_write(copy: Path) -> None:
+    """Where the opening checks do not read (files over 2 GB), a store meeting a damaged page
+    stops the archive's writes as a full disk does — the crawl then ends in one line — instead of
+    failing item after item (a warning each, and the crawl fetching on for nothing)."""
+    from newsarchive.errors import ArchiveUnwritable
+
+    garble_page(copy, "article_urls")
+    new = "https://warta.example.id/daerah/2024/03/30/baru"
+    with Archive(copy) as archive:
+        stopped = pytest.raises(
+            ArchiveUnwritable, match=r"archive\.db: cannot write: the archive is "
+        )
+        with stopped, archive.batch():
+            archive.store(make_raw(new), make_article(new), site="warta")
+        assert "damaged" in str(archive.unwritable)
+        with pytest.raises(ArchiveUnwritable):  # at once, without touching the files again
+            archive.store(make_raw(new + "-2"), make_article(new + "-2"), site="warta")
+    # Under 2 GB a command that writes reads the whole file first and refuses it.
+    refused = invoke("import", __file__, "--url", new, "--db", str(copy))
+    cli_error(refused, f"{copy}: truncated or corrupt", "newsarchive verify --db")

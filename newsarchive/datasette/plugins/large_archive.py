@@ -43,7 +43,8 @@ from datasette.views.base import DatasetteError
 
 from newsarchive.datasette import ARRAY_VALUE_TABLES
 from newsarchive.datasette.facet_budget import FacetResults, budgeted
-from newsarchive.storage.verify import WHAT_TO_DO, is_damage
+from newsarchive.storage.opening import is_damage
+from newsarchive.storage.verify import WHAT_TO_DO
 
 # Up to this many matches Datasette's own plan (look each up, sort) is the faster one: 0.02 CPU-s
 # for 20,000 matches at a million articles, while the index walk costs up to 0.05 CPU-s whatever
