@@ -34,9 +34,12 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
     left and what older archives hold. Every page stays readable on its own (`show --raw`,
     `reextract`); a stopped compact loses nothing.
     """
-    from newsarchive.storage import Archive
+    from newsarchive.storage import Archive, check_archive
     from newsarchive.storage.compression import BLOCK_LEVEL
 
+    # It rewrites both files whole (VACUUM): a damaged one (quick_check, files up to 2 GB) is
+    # named first, not packed and vacuumed around its damage.
+    check_archive(db, for_writing=True)
     with Archive(db, create=False) as archive:
         before = archive.pages_path.stat().st_size
         result = archive.pack_pages(

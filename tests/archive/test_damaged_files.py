@@ -244,10 +244,9 @@ def test_a_page_of_the_raw_pages_blocks(copy: Path) -> None:
     db = ["--db", str(copy)]
     out = str(copy.parent.parent / "out.warc.gz")
     each_names_the_damage(
-        [["show", url(3), "--raw"], ["export", "--format", "warc", "-o", out], ["compact"]],
-        copy,
-        pages,
+        [["show", url(3), "--raw"], ["export", "--format", "warc", "-o", out]], copy, pages
     )
+    cli_error(invoke("compact", *db), f"{pages}: truncated or corrupt", "newsarchive verify")
     assert invoke("show", url(3), *db).exit_code == 0  # the record needs no raw page
     assert files_in(copy.parent) == before
 
@@ -326,3 +325,12 @@ def test_a_write_that_meets_damage_stops_every_write(copy: Path) -> None:
     # Under 2 GB a command that writes reads the whole file first and refuses it.
     refused = invoke("import", __file__, "--url", new, "--db", str(copy))
     cli_error(refused, f"{copy}: truncated or corrupt", "newsarchive verify --db")
+
+
+def test_compact_refuses_a_damaged_file_before_it_rewrites_both(copy: Path) -> None:
+    """compact packed and vacuumed an archive.db whose damage was not on its way, and said
+    nothing (exit 0)."""
+    garble_page(copy, "articles", "overflow")
+    before = files_in(copy.parent)
+    cli_error(invoke("compact", "--db", str(copy)), f"{copy}: truncated or corrupt")
+    assert files_in(copy.parent) == before
