@@ -200,30 +200,29 @@ def _header_problem(path: Path, head: bytes, size: int) -> str | None:
     return None
 
 
-def _read_identity(path: Path, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
-    """(user_version, application_id, table names) through a connection that creates nothing.
-
-    Without both a -wal and a -shm beside the file, nobody has it open in WAL mode, so the file
-    alone is complete and `immutable=1` reads it without making either (plain `mode=ro` on a WAL
-    file leaves both behind).
-    """
+def read_only_uri(path: Path) -> str:
+    """A URI that reads `path` and creates nothing beside it. Without both a -wal and a -shm,
+    nobody has the file open in WAL mode, so it is complete alone and `immutable=1` reads it
+    without making either (plain `mode=ro` on a WAL file leaves both behind)."""
     in_use = _sidecar(path, "-wal").exists() and _sidecar(path, "-shm").exists()
-    if not in_use:
-        return _identity(path, {"mode": "ro", "immutable": "1"}, thorough=thorough)
+    return _uri(path, mode="ro") if in_use else _uri(path, mode="ro", immutable="1")
+
+
+def _read_identity(path: Path, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
+    """(user_version, application_id, table names) through a connection that creates nothing
+    (read_only_uri)."""
     try:
-        return _identity(path, {"mode": "ro"}, thorough=thorough)
+        return _identity(path, read_only_uri(path), thorough=thorough)
     except sqlite3.DatabaseError as exc:
         # A full disk has no room for the -shm that reading a WAL file writes first; with
         # nothing in the -wal, the main file alone holds everything (see connect).
         if unwritable(exc, path) is None or _has_wal_content(path):
             raise
-        return _identity(path, {"mode": "ro", "immutable": "1"}, thorough=thorough)
+        return _identity(path, _uri(path, mode="ro", immutable="1"), thorough=thorough)
 
 
-def _identity(
-    path: Path, params: dict[str, str], *, thorough: bool
-) -> tuple[int, int, frozenset[str]]:
-    connection = sqlite3.connect(_uri(path, **params), uri=True)
+def _identity(path: Path, uri: str, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
+    connection = sqlite3.connect(uri, uri=True)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         version = connection.execute("PRAGMA user_version").fetchone()[0]

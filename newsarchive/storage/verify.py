@@ -20,12 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import sqlite_utils
 
 from newsarchive.storage.archive import Archive, default_pages_path
-from newsarchive.storage.opening import QUICK_CHECK_MAX_BYTES, is_damage
+from newsarchive.storage.opening import QUICK_CHECK_MAX_BYTES, is_damage, read_only_uri
 from newsarchive.storage.records import content_hash
 from newsarchive.storage.schema import CONTENT_COLUMNS
 
@@ -181,7 +180,7 @@ def search_index_problems(db_path: Path) -> list[str]:
     """
     scratch = sqlite3.connect(":memory:", uri=True)
     try:
-        scratch.execute("ATTACH ? AS archive", [_read_only_uri(db_path)])
+        scratch.execute("ATTACH ? AS archive", [read_only_uri(db_path)])
         scratch.execute(
             "CREATE VIRTUAL TABLE temp.search_terms USING fts5vocab(archive, articles_fts, 'row')"
         )
@@ -239,7 +238,7 @@ def _file_problems(path: Path) -> list[str]:
     try:
         if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
             return []
-        db = sqlite_utils.Database(sqlite3.connect(_read_only_uri(path), uri=True))
+        db = sqlite_utils.Database(sqlite3.connect(read_only_uri(path), uri=True))
     except (OSError, sqlite3.Error):
         return []
     try:
@@ -248,13 +247,3 @@ def _file_problems(path: Path) -> list[str]:
         return []  # not readable for another cause (locked, gone): not known to be damaged
     finally:
         db.close()
-
-
-def _read_only_uri(path: Path) -> str:
-    """A URI reading `path` without writing anything beside it (as opening._read_identity): a
-    file nobody has open in WAL mode (no -wal and -shm) is complete alone and read `immutable`;
-    plain read-only would leave a -wal and -shm behind, even more so on a damaged file."""
-    in_use = (
-        path.with_name(path.name + "-wal").exists() and path.with_name(path.name + "-shm").exists()
-    )
-    return f"file:{quote(str(path.absolute()))}?mode=ro" + ("" if in_use else "&immutable=1")
