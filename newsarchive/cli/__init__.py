@@ -102,8 +102,9 @@ class _LazyGroup(click.Group):
     `newsarchive extract --batch` is timed as a whole process against other extractors, and the
     other commands' modules pull in the archive, the crawl and Datasette (several times the
     start-up of the extractor itself). A command found in the module named like it (extract ->
-    cli/extract.py) loads that module alone; any other name, and the command list (--help),
-    load them all.
+    cli/extract.py) loads that module alone; any other name loads modules until one holds it,
+    the extractor's last (`search`, `stats`, `show` then start ~0.15 s sooner); the command list
+    (--help) loads them all.
     """
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -111,8 +112,10 @@ class _LazyGroup(click.Group):
         if command is None and cmd_name.isidentifier():
             _import_module(cmd_name)
             command = super().get_command(ctx, cmd_name)
-        if command is None:
-            _register()
+        for module in _module_names():
+            if command is not None:
+                break
+            _import_module(module)
             command = super().get_command(ctx, cmd_name)
         return command
 
@@ -146,9 +149,16 @@ def _import_module(name: str) -> None:
             raise
 
 
-def _register() -> None:
-    # Subcommands live in their own modules; importing them attaches them to `cli`.
+def _module_names() -> list[str]:
+    """The subcommand modules, the extractor's last (it loads the whole extractor)."""
     import pkgutil
 
-    for mod in pkgutil.iter_modules(__path__):
-        _import_module(mod.name)
+    return sorted(
+        (mod.name for mod in pkgutil.iter_modules(__path__)), key=lambda n: n == "extract"
+    )
+
+
+def _register() -> None:
+    # Subcommands live in their own modules; importing them attaches them to `cli`.
+    for name in _module_names():
+        _import_module(name)

@@ -21,7 +21,6 @@ import click
 
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
-from newsarchive.cli.extract import batch_requests
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
@@ -271,6 +270,8 @@ def _import_files(
 def _import_batch(
     archive: Archive, site: str | None, outcomes: Counter[str], max_size: int
 ) -> None:
+    from newsarchive.cli.extract import batch_requests  # the extractor: not for read commands
+
     for request, error in batch_requests(sys.stdin):
         if request is None:
             outcomes["failed"] += 1

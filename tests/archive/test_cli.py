@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -415,3 +416,23 @@ def test_everyday_words_rank_from_their_top_lists(tmp_path, monkeypatch):
         assert {hit["url"][-1] for hit in hits("yang", "--limit", "2")} == {"5", "1"}
         # A rarer word in the query brings bm25 back: every word must still match.
         assert [hit["url"][-1] for hit in hits("yang banjir")] == ["1"]
+
+
+@pytest.mark.parametrize("command", [["search", "banjir"], ["stats"], ["show", "https://x.id/a"]])
+def test_read_commands_start_without_the_extractor_or_scrapy(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """The command's module alone is loaded (the extractor and Scrapy cost ~0.15 s and more of
+    start-up); every command is still found (the other tests run them all)."""
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        archive.store(make_raw("https://x.id/a"), make_article("https://x.id/a"), site="x")
+    probe = (
+        "import sys; from newsarchive.cli import cli\n"
+        f"try: cli({[*command, '--db', str(db)]!r})\n"
+        "except SystemExit as end: assert not end.code, end.code\n"
+        "print(sorted(m for m in ('newsarchive.extract', 'scrapy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "[]"
