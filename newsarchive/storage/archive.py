@@ -1574,7 +1574,11 @@ class Archive:
                 raise NewsarchiveError("it is packed, but no block is named")
             else:
                 body = self._block(block_id).read(block_offset, size)
-        except (NewsarchiveError, zstandard.ZstdError) as exc:
+        except (NewsarchiveError, zstandard.ZstdError, sqlite3.DatabaseError) as exc:
+            # The row holding the body (a block, a page_bodies row) on a damaged file page: this
+            # page's damage, not the end of every read after it.
+            if isinstance(exc, sqlite3.DatabaseError) and not is_damage(exc):
+                raise
             # A block that failed once fails again: read it afresh next time, not half-inflated.
             self._blocks.pop(block_id, None)
             raise PageDamaged(
