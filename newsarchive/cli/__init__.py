@@ -7,7 +7,6 @@ into one-line messages: this package is the only place that does.
 from __future__ import annotations
 
 import functools
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -60,10 +59,9 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _one_line(exc: NewsarchiveError, params: dict[str, Any]) -> str:
-    """`exc` as one line, also when a cause quoted in it has several (quick_check's findings,
-    after a header naming the schema); a file found malformed gets what to do about it."""
-    message = re.sub(r":? ?\*\*\* in database \w+ \*\*\*\s*", ": ", str(exc)).rstrip(": ")
-    message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+    """`exc` as one line, also when a cause quoted in it has several; a file found malformed
+    gets what to do about it."""
+    message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
     db = params.get("db")
     if "database disk image is malformed" in message and "verify" not in message and db:
         from newsarchive.storage.verify import WHAT_TO_DO

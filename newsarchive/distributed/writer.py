@@ -59,7 +59,7 @@ from newsarchive.distributed.worker import decode_item, encode_state
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
-from newsarchive.storage.archive import RunTally
+from newsarchive.storage.archive import RunTally, page_kind
 
 logger = logging.getLogger(__name__)
 
@@ -313,10 +313,7 @@ class Writer:
             counts["store_failures"] += 1
             return
         counts[outcome] += 1
-        if article is not None:
-            kind = article.page_kind
-        else:
-            kind = "error" if item.raw.status and item.raw.status >= 400 else "other"
+        kind, _reasons = page_kind(item.raw, article)  # the kind the page was stored under
         if item.site not in self.tallies:
             self.tallies[item.site] = RunTally()
         self.tallies[item.site].add(article if outcome != "page" else None, kind)

@@ -654,18 +654,18 @@ class Archive:
         own. An unstamped file (from before pages v6, or just created) that passes gets this
         archive's token when `stamp`."""
         try:
-            [token] = self.db.execute("SELECT token FROM pages_pair").fetchone() or [None]
+            pair = self.db.execute("SELECT token, page_id_max FROM pages_pair").fetchone()
             row = self.pages.execute("SELECT token FROM archive_pair").fetchone()
         except sqlite3.OperationalError:
             return  # files from before archive v10 / pages v6, opened read-only
-        if token is None:
+        if pair is None:
             return
+        token, stored = pair
         if row is not None and row[0] != token:
             raise NewsarchiveError(
                 f"{self.pages_path}: the raw pages of another archive, not of {self.path}"
             )
         highest = self.pages.execute("SELECT coalesce(max(id), 0) FROM pages").fetchone()[0]
-        stored = self._pages_stored()
         if highest < stored:
             raise NewsarchiveError(
                 f"{self.pages_path}: holds raw pages up to id {highest}, but {self.path} stored "

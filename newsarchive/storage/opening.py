@@ -106,6 +106,21 @@ def is_damage(exc: BaseException) -> bool:
     return "malformed" in message or "corrupt" in message
 
 
+def quick_check(db: sqlite3.Connection | sqlite_utils.Database, limit: int) -> list[str]:
+    """PRAGMA quick_check's problems, [] for a sound file. A page too damaged for the check to
+    read on past is a problem too (SQLite raises instead of listing it)."""
+    try:
+        rows = db.execute(f"PRAGMA quick_check({limit})").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise
+        return [f"{exc} (the check could not read past it)"]
+    # A row may hold several problems, one a line, after one naming the schema ("*** in
+    # database main ***").
+    lines = [line for (row,) in rows if row != "ok" for line in row.splitlines()]
+    return [line for line in lines if line and not line.startswith("*** ")][:limit]
+
+
 def unwritable(exc: BaseException, path: Path) -> ArchiveUnwritable | None:
     """`exc` as an ArchiveUnwritable naming `path`, when it says the file cannot be written."""
     if isinstance(exc, ArchiveUnwritable):
@@ -232,8 +247,8 @@ def _identity(path: Path, uri: str, *, thorough: bool) -> tuple[int, int, frozen
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         )
         if thorough and path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
-            problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
-            if problems != ["ok"]:
+            problems = quick_check(connection, 3)
+            if problems:
                 raise sqlite3.DatabaseError(
                     "database disk image is malformed: " + "; ".join(problems)
                 )

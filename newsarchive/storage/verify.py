@@ -24,7 +24,12 @@ from pathlib import Path
 import sqlite_utils
 
 from newsarchive.storage.archive import Archive, default_pages_path
-from newsarchive.storage.opening import QUICK_CHECK_MAX_BYTES, is_damage, read_only_uri
+from newsarchive.storage.opening import (
+    QUICK_CHECK_MAX_BYTES,
+    is_damage,
+    quick_check,
+    read_only_uri,
+)
 from newsarchive.storage.records import content_hash
 from newsarchive.storage.schema import CONTENT_COLUMNS
 
@@ -153,21 +158,6 @@ def _lenient_text(data: bytes) -> str:
 
 def _printable(text: object) -> str:
     return str(text).encode("utf-8", "replace").decode("utf-8")
-
-
-def quick_check(db: sqlite_utils.Database, limit: int) -> list[str]:
-    """PRAGMA quick_check's problems, [] for a sound file. A page too damaged for the check to
-    read on past is a problem too (SQLite raises instead of listing it)."""
-    try:
-        rows = db.execute(f"PRAGMA quick_check({limit})").fetchall()
-    except sqlite3.DatabaseError as exc:
-        if not is_damage(exc):
-            raise
-        return [f"{exc} (the check could not read past it)"]
-    # A row may hold several problems, one a line, after one naming the schema ("*** in
-    # database main ***").
-    lines = [line for (row,) in rows if row != "ok" for line in row.splitlines()]
-    return [line for line in lines if line and not line.startswith("*** ")][:limit]
 
 
 def search_index_problems(db_path: Path) -> list[str]:
