@@ -130,9 +130,10 @@ def writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
     return [_writer_store(item) for item in items]
 
 
-def writer_close(counts: dict[str, int], reason: str = "finished") -> None:
-    """Commit, finish the run row, pack and merge. Raises ArchiveUnwritable when the archive
-    cannot be written (then the run row stays unfinished; its `lost` is what was not kept)."""
+def writer_close(counts: dict[str, int], reason: str = "finished") -> list[str]:
+    """Commit, finish the run row, pack and merge; the damage packing met (Archive.crawl_ended).
+    Raises ArchiveUnwritable when the archive cannot be written (then the run row stays
+    unfinished; its `lost` is what was not kept)."""
     archive = _WRITER.pop("archive")
     try:
         _WRITER.pop("batch").__exit__(None, None, None)
@@ -155,7 +156,7 @@ def writer_close(counts: dict[str, int], reason: str = "finished") -> None:
             raise broken
         # After the run row: a merge of a big index takes seconds, and an interrupt then must
         # not leave the run looking unfinished.
-        archive.crawl_ended([_WRITER.pop("site")])
+        return archive.crawl_ended([_WRITER.pop("site")])
     finally:
         archive.close()
 

@@ -461,7 +461,9 @@ class StorePipeline:
             try:
                 if not writer.gone:
                     with contextlib.suppress(WorkerGone):
-                        await writer.call(crawl_jobs.writer_close, counts, reason)
+                        damage = await writer.call(crawl_jobs.writer_close, counts, reason)
+                        if damage:
+                            self.stats.set_value("newsarchive/damage", damage)
             except ArchiveUnwritable as exc:
                 self._stop_unwritable(str(exc), exc.lost)
             finally:

@@ -157,6 +157,7 @@ def import_pages(
     skipped: Counter[str] = Counter()
     skipped_files: Counter[str] = Counter()
     stopped: list[int] = []
+    damage: list[str] = []
     try:
         with Archive(db) as archive:
             with archive.batch():
@@ -182,7 +183,7 @@ def import_pages(
             if imported and not stopped:
                 # As a crawl's end: the pages stored alone packed (all sites at once, so an
                 # import's small sites share blocks) and a bulk load's index segments merged.
-                archive.crawl_ended(None)
+                damage = archive.crawl_ended(None)
     except ArchiveUnwritable as exc:
         raise NewsarchiveError(
             f"{exc}; the import stopped: what was stored before is kept, and importing the "
@@ -207,9 +208,11 @@ def import_pages(
             f"skipped {sum(skipped_files.values())} files in the directories that are no HTML "
             "page: " + ", ".join(f"{why} {n}" for why, n in skipped_files.most_common())
         )
+    for line in damage:
+        click.echo(f"Error: {line}", err=True)
     if stopped:
         sys.exit(128 + stopped[0])
-    if outcomes["failed"]:
+    if outcomes["failed"] or damage:
         sys.exit(1)
 
 

@@ -382,6 +382,10 @@ def crawl_command(
             f"a crawl did not finish ({reason}); run again with --resume to continue it"
         )
     problems = crawl_problems(results, db)
+    # The archive's own, found at the crawl's end: the same lines for every site of it.
+    problems += dict.fromkeys(
+        line for result in results for line in result.stats.get("newsarchive/damage", ())
+    )
     for problem in problems:
         click.echo(f"Error: {problem}", err=True)
     if problems:

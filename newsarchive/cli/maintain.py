@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from newsarchive.cli import cli, db_option, friendly_errors
+from newsarchive.errors import NewsarchiveError
 
 
 @cli.command("compact")
@@ -35,6 +36,7 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
     `reextract`); a stopped compact loses nothing.
     """
     from newsarchive.storage import Archive, check_archive
+    from newsarchive.storage.archive import damage_lines
     from newsarchive.storage.compression import BLOCK_LEVEL
 
     # It rewrites both files whole (VACUUM): a damaged one (quick_check, files up to 2 GB) is
@@ -59,6 +61,9 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
         f"{share:.1%}); file {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB"
     )
     click.echo(f"{archive.path}: search index in {segments[1]} segment(s), was {segments[0]}")
+    damage = damage_lines(result.damaged, db)
+    if damage:
+        raise NewsarchiveError(damage[0])
 
 
 @cli.command("verify")
@@ -80,7 +85,6 @@ def verify_command(db: Path) -> None:
     """
     import sys
 
-    from newsarchive.errors import NewsarchiveError
     from newsarchive.storage import Archive
     from newsarchive.storage.verify import LISTED_PROBLEMS, verify_archive
 

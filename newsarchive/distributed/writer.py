@@ -515,7 +515,10 @@ class Writer:
                 )
             )
         # As a one-process crawl's end does (crawl_jobs.writer_close).
-        self.archive.crawl_ended(self.crawl.names)
+        damage = self.archive.crawl_ended(self.crawl.names)
+        if damage:
+            for _name, stats in results:
+                stats["newsarchive/damage"] = damage
         return results
 
     def close(self) -> None:

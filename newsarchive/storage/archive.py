@@ -289,6 +289,20 @@ class PackResult:
     raw_bytes: int = 0
     stored_before: int = 0
     stored_after: int = 0
+    # Pages that could not be read back: left where they are, for verify to list.
+    damaged: list[PageDamaged] = field(default_factory=list)
+
+
+def damage_lines(damaged: Sequence[PageDamaged], db: Path) -> list[str]:
+    """The raw pages packing found damaged (PackResult.damaged), as one line for the command's
+    end: a cron mail carries it, and the exit status says so."""
+    if not damaged:
+        return []
+    more = f" (and {len(damaged) - 1} more damaged raw page(s))" if len(damaged) > 1 else ""
+    return [
+        f"{damaged[0]}{more}: left as it is, the other pages packed; `newsarchive verify --db "
+        f"{db}` lists the damage"
+    ]
 
 
 # The record fields whose fill-rate is a site's health signal (a redesign empties them silently).
@@ -1608,28 +1622,47 @@ class Archive:
             self._blocks[block_id] = cached
         return cached
 
-    def crawl_ended(self, sites: Sequence[str] | None) -> None:
+    def crawl_ended(self, sites: Sequence[str] | None) -> list[str]:
         """What the end of a crawl does, one process or shared, and of an import: each site's new
         raw pages packed into its blocks (a tenth of their size, compression.py; `sites` None:
         every site's at once, so small sites share blocks, as an import's mostly are), and the
-        full-text index merged when its segments have piled up (merge_search_index). Neither is
-        needed for what is archived to be right: a failure is logged (the pages stay readable
-        alone, searches stay right) and the next crawl's end or `newsarchive compact` does it."""
+        full-text index merged when its segments have piled up (merge_search_index).
+
+        Returns the damage met on the way, one line each: a raw page that no longer reads back as
+        fetched is left where it is and the others are packed around it (before, one such page
+        kept its whole site unpacked at every crawl, with a warning). Raises ArchiveUnwritable
+        when a file cannot be written (a full disk) or a write meets damage: what the crawl
+        archived is kept either way, but whoever reads the cron mail must hear of it. Any other
+        failure is logged: neither step is needed for what is archived to be right, and the
+        next crawl's end or `newsarchive compact` does it."""
+        damaged: list[PageDamaged] = []
         for site in [None] if sites is None else sites:
-            self.pack_or_warn(site)
+            damaged += self.pack_or_warn(site).damaged
         try:
             self.merge_search_index()
+        except ArchiveUnwritable:
+            raise
         except Exception as exc:
+            fatal = self._stopping(exc)
+            if fatal is not None:
+                raise fatal from None
             logger.warning("search index not merged: %s: %s", type(exc).__name__, exc)
+        return damage_lines(damaged, self.path)
 
-    def pack_or_warn(self, site: str | None) -> None:
-        """pack_pages(site) (None: every site), a failure logged rather than raised: the pages
-        stay readable alone and a later pack does it (see crawl_ended)."""
+    def pack_or_warn(self, site: str | None) -> PackResult:
+        """pack_pages(site) (None: every site), a failure logged rather than raised unless the
+        archive cannot be written (see crawl_ended)."""
         try:
-            self.pack_pages(site)
+            return self.pack_pages(site)
+        except ArchiveUnwritable:
+            raise
         except Exception as exc:
+            fatal = self._stopping(exc)
+            if fatal is not None:
+                raise fatal from None
             what = site or "every site"
             logger.warning("raw pages of %s not packed: %s: %s", what, type(exc).__name__, exc)
+            return PackResult()
 
     def search_segments(self) -> int:
         """How many segments the full-text index has (each search looks each term up in all)."""
@@ -1878,7 +1911,12 @@ class Archive:
         if replaced:
             marks = ", ".join("?" for _ in replaced)
             with self._lock, self._write(self.pages, self.pages_path):
-                self.pages.execute(f"DELETE FROM blocks WHERE id IN ({marks})", replaced)
+                # A damaged page left in its block keeps that block: all there is of it.
+                self.pages.execute(
+                    f"DELETE FROM blocks WHERE id IN ({marks}) AND NOT EXISTS "
+                    "(SELECT 1 FROM pages WHERE pages.block_id = blocks.id)",
+                    replaced,
+                )
 
     def _write_block(
         self,
@@ -1887,12 +1925,20 @@ class Archive:
         result: PackResult,
         level: int = BLOCK_LEVEL,
     ) -> None:
-        bodies, offsets, offset = [], [], 0
-        for page_id, _size in group:
-            _, body = self.raw_page(page_id) or ({}, b"")
+        bodies, offsets, offset, readable = [], [], 0, []
+        for page_id, size in group:
+            try:
+                _, body = self.raw_page(page_id) or ({}, b"")
+            except PageDamaged as damage:
+                result.damaged.append(damage)
+                continue
+            readable.append((page_id, size))
             bodies.append(body)
             offsets.append(offset)
             offset += len(body)
+        group = readable
+        if not group:
+            return
         blob, codec = compress_block(bodies, level)
         ids = [page_id for page_id, _ in group]
         marks = ", ".join("?" for _ in ids)

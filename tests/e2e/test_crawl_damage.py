@@ -1,0 +1,43 @@
+"""A crawl whose end meets a damaged raw page of its site: the crawl's articles are archived,
+the other pages packed around it, and the crawl says so in one `Error:` line, exit 1 — what a
+cron mail carries. It used to be a warning in the log, exit 0, and the site's pages left
+unpacked at every crawl from then on."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import zstandard
+from e2e_helpers import CLI, FAST, run_cli, run_on_small_disk
+
+from newsarchive.demo import DemoServer
+from newsarchive.storage import default_pages_path
+
+
+def test_a_crawl_ending_on_a_damaged_page_of_its_site_fails_in_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    saved = tmp_path / "saved.html"
+    saved.write_text("<html><head><title>Catatan lama</title></head><body><p>Isi.</p></body>")
+    # One page of the site stored alone (an import of one page keeps it so), then damaged.
+    run_cli("import", str(saved), "--url", "https://lama.example.id/1", "--site", "demo",
+            "--db", str(db), cwd=tmp_path)  # fmt: skip
+    with closing(sqlite3.connect(default_pages_path(db))) as conn, conn:
+        [(damaged,)] = conn.execute("SELECT page_id FROM page_bodies").fetchall()
+        other = zstandard.ZstdCompressor().compress(b"<html>another page</html>")
+        conn.execute("UPDATE page_bodies SET data = ? WHERE page_id = ?", [other, damaged])
+
+    with DemoServer(articles=5) as server:
+        command = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST]
+        proc = run_on_small_disk(command, tmp_path, None)
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and f"raw page {damaged} is damaged" in errors[0], proc.stderr
+    assert "newsarchive verify" in errors[0] and "Traceback" not in proc.stderr
+    assert "articles 5 new" in proc.stdout
+    with closing(sqlite3.connect(default_pages_path(db))) as conn:
+        loose = [i for (i,) in conn.execute("SELECT page_id FROM page_bodies")]
+        packed = conn.execute("SELECT count(*) FROM pages WHERE block_id IS NOT NULL").fetchone()
+    assert loose == [damaged] and packed[0] >= 5
