@@ -46,7 +46,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsarchive import __version__
-from newsarchive.errors import NewsarchiveError, NotHtmlError
+from newsarchive.errors import NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
     ImportSink,
@@ -196,12 +196,18 @@ def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str
 
 
 def export_warc(
-    archive: Archive, output: str | Path, *, site: str | None = None, since: str | None = None
+    archive: Archive,
+    output: str | Path,
+    *,
+    site: str | None = None,
+    since: str | None = None,
+    damaged: list[PageDamaged] | None = None,
 ) -> int:
     """Write the archive's raw pages to `output` as WARC/1.1 (gzip per record when the name ends
     in .gz); returns the number of pages written. Written to a temporary file beside `output` and
     renamed at the end, so a failed export leaves no half file. `site` and `since` (fetch time, see
-    Archive.iter_raw_pages) select pages."""
+    Archive.iter_raw_pages) select pages. A damaged page raises PageDamaged, or, given a
+    `damaged` list, is left out and added to it (Archive.iter_raw_pages)."""
     output = Path(output)
     partial = output.with_name(f".{output.name}.partial")
     count = 0
@@ -215,7 +221,7 @@ def export_warc(
             }
             writer.write_record(writer.create_warcinfo_record(output.name, info))
             head_ids: dict[int, str] = {}
-            for row in archive.iter_raw_pages(site=site, since=since):
+            for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
                 record_id = _write_page(writer, row, head_ids)
                 if not row["part_of"]:
                     # Parts follow their first page directly: only the latest head is needed.

@@ -21,7 +21,7 @@ import click
 
 from newsarchive.cli import cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
     EXTRACTION_CHUNK,
@@ -641,9 +641,22 @@ def export_command(
     if fmt in ("parquet", "warc") and output is None:
         raise NewsarchiveError(f"{fmt.capitalize()} is binary: give a file with -o FILE")
     if fmt == "warc":
+        from newsarchive.storage.verify import LISTED_PROBLEMS
+
+        damaged: list[PageDamaged] = []
         with Archive(db, readonly=True) as archive:
-            count = export_warc(archive, output, site=site, since=_since(since))
+            count = export_warc(archive, output, site=site, since=_since(since), damaged=damaged)
         click.echo(f"exported {count} raw pages to {output}", err=True)
+        if damaged:
+            # The pages that read are worth having now; the damaged ones cannot be had anyway.
+            for damage in damaged[:LISTED_PROBLEMS]:
+                click.echo(str(damage), err=True)
+            if len(damaged) > LISTED_PROBLEMS:
+                click.echo(f"... and {len(damaged) - LISTED_PROBLEMS} more", err=True)
+            raise NewsarchiveError(
+                f"{output}: {len(damaged)} raw page(s) left out, damaged (listed above); "
+                f"`newsarchive verify --db {db}` lists the archive's damage"
+            )
         return
     with Archive(db, readonly=True) as archive:
         rows = article_rows(archive, site=site, since=_since(since))

@@ -1982,7 +1982,11 @@ class Archive:
     # --- raw pages for WARC export and `show` (newsarchive.warc, newsarchive.cli.archive) ------
 
     def iter_raw_pages(
-        self, *, site: str | None = None, since: str | None = None
+        self,
+        *,
+        site: str | None = None,
+        since: str | None = None,
+        damaged: list[PageDamaged] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every stored raw page once (a page row is one distinct body per URL), metadata plus
         `body` (decompressed), streamed one at a time: each first page followed by the later
@@ -1990,7 +1994,9 @@ class Archive:
 
         `site` and `since` (UTC text or a date, see records.parse_since; compared with the fetch
         time, the stored time for imported files) select by a page's first page, so an article's
-        parts travel with it.
+        parts travel with it. A damaged page raises PageDamaged, or, given a `damaged` list, is
+        added to it and left out, with the later pages of its article (no part without its
+        first page).
         """
         columns = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
 
@@ -2021,15 +2027,30 @@ class Archive:
         )
         cursor = self.pages.conn.execute(sql, params)
         names = [description[0] for description in cursor.description]
+        damaged_heads: set[int] = set()
         for values in cursor:
             row = dict(zip(names, values, strict=True))
             blob, codec, block_id, block_offset = self.pages.execute(
                 f"SELECT body, compression, {self._block_columns()} FROM pages WHERE id = ?",
                 [row["id"]],
             ).fetchone()
-            row["body"] = self._body(
-                row["id"], blob, codec, block_id, block_offset, row["size"], row["sha256"]
-            )
+            if row["part_of"] is not None and row["part_of"] in damaged_heads:
+                damaged.append(PageDamaged(
+                    f"{self.pages_path}: raw page {row['id']} left out: a later page of an "
+                    f"article whose first page ({row['part_of']}) is damaged", row["id"],
+                ))  # fmt: skip
+                continue
+            try:
+                row["body"] = self._body(
+                    row["id"], blob, codec, block_id, block_offset, row["size"], row["sha256"]
+                )
+            except PageDamaged as damage:
+                if damaged is None:
+                    raise
+                damaged.append(damage)
+                if not row["part_of"]:
+                    damaged_heads.add(row["id"])
+                continue
             yield row
 
     def check_pages(self) -> Iterator[tuple[int, int, PageDamaged | None]]:

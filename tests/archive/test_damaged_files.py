@@ -246,8 +246,14 @@ def test_a_page_of_the_raw_pages_blocks(copy: Path) -> None:
     # The pages whose block row is on the damaged page are named; the rest read on.
     damaged = f"{pages}: raw page 3 is damaged (database disk image is malformed)"
     cli_error(invoke("show", url(3), "--raw", *db), damaged, "newsarchive verify --db", "backup")
-    exported = invoke("export", "--format", "warc", "-o", out, *db)  # stops at its first
-    cli_error(exported, f"{pages}: raw page ", "is damaged (database disk image is malformed)")
+    # The pages that read are exported; the damaged ones are listed and make the exit status.
+    exported = invoke("export", "--format", "warc", "-o", out, *db)
+    cli_error(exported, "raw page(s) left out, damaged", "newsarchive verify --db")
+    assert damaged in exported.stderr.splitlines()
+    with Archive(copy, readonly=True) as archive:
+        total = archive.pages.execute("SELECT count(*) FROM pages").fetchone()[0]
+    left_out = int(exported.stderr.split(" raw page(s) left out")[0].rsplit(" ", 1)[1])
+    assert f"exported {total - left_out} raw pages" in exported.stderr
     cli_error(invoke("compact", *db), f"{pages}: truncated or corrupt", "newsarchive verify")
     assert invoke("show", url(3), *db).exit_code == 0  # the record needs no raw page
     assert files_in(copy.parent) == before

@@ -214,3 +214,32 @@ def test_an_import_ending_on_a_damaged_page_exits_1(archive_db: Path, tmp_path: 
     assert "left as it is, the other pages packed" in error
     assert "imported 1 pages" in result.output
     assert loose_pages(archive_db) == [damaged]
+
+
+def test_a_warc_export_leaves_out_the_damaged_pages_and_says_which(
+    archive_db: Path, tmp_path: Path
+) -> None:
+    """The export stopped at the first damaged page: one page could keep every other from a
+    WARC. Now the rest is exported, each damaged page named, and the exit status says so; the
+    later pages of an article whose first page is damaged are left out with it."""
+    first = url(20)
+    with Archive(archive_db) as archive:
+        archive.store(
+            make_raw(first, news_page("Kereta cepat", ["Halaman pertama."])),
+            make_article(first),
+            site="warta",
+            continuations=[make_raw(f"{first}?page=2", news_page("Kereta", ["Kedua."]))],
+        )
+        [(head,)] = archive.pages.execute("SELECT id FROM pages WHERE url = ?", [first])
+    edit_into_other_bytes(archive_db, head)
+    out = tmp_path / "out.warc"
+    result = invoke("export", "--format", "warc", "-o", str(out), "--db", str(archive_db))
+    cli_error(result, f"{out}: 2 raw page(s) left out, damaged", "newsarchive verify --db")
+    assert f"raw page {head} is damaged" in result.stderr
+    assert f"raw page {head + 1} left out: a later page of an article whose first" in result.stderr
+    assert "exported 12 raw pages" in result.stderr
+    imported = tmp_path / "again.db"
+    assert invoke("import", str(out), "--db", str(imported)).exit_code == 0
+    with Archive(imported, readonly=True) as archive:
+        urls = {u for (u,) in archive.pages.execute("SELECT url FROM pages")}
+    assert urls == {url(n) for n in range(1, 13)}
