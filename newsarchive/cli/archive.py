@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -705,12 +706,11 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
     from newsarchive.datasette import PLUGINS_DIR, TEMPLATES_DIR, load_metadata
     from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
 
-    with Archive(db, create=False):
-        pass  # migrates an older archive before Datasette reads it
-    with tempfile.TemporaryDirectory(prefix="newsarchive-browse-") as tmp:
-        metadata_path = Path(tmp) / "metadata.json"
-        metadata_path.write_text(json.dumps(load_metadata(db.stem)), encoding="utf-8")
-        args = ["serve", str(db), "--metadata", str(metadata_path), "--host", host]
+    as_it_is = _servable_only_as_it_is(db)
+    with _metadata_file(load_metadata(db.stem)) as metadata_path:
+        # Immutable: SQLite then reads the file alone, writing no -shm beside it.
+        args = ["serve", *(["-i"] if as_it_is else []), str(db)]
+        args += ["--metadata", metadata_path, "--host", host]
         args += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
         args += ["--port", str(port)]
         for name, value in DATASETTE_SETTINGS.items():
@@ -724,6 +724,53 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
         click.echo(f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
         # In this process, not a child: Ctrl-C and kill reach the server itself.
         datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
+
+
+@contextmanager
+def _metadata_file(metadata: dict[str, object]) -> Iterator[str]:
+    """A path Datasette reads `metadata` from once, at start: a pipe where the system names its
+    file descriptors (/dev/fd), so that a full disk does not keep the archive from being
+    browsed; else a temporary file."""
+    text = json.dumps(metadata).encode()
+    if Path("/dev/fd").is_dir():
+        read, write = os.pipe()
+        # Written by a thread: more than a pipe holds would block until Datasette reads it.
+        writer = threading.Thread(target=_write_all, args=(write, text), daemon=True)
+        writer.start()
+        try:
+            yield f"/dev/fd/{read}"
+        finally:
+            os.close(read)
+        return
+    with tempfile.TemporaryDirectory(prefix="newsarchive-browse-") as tmp:
+        path = Path(tmp) / "metadata.json"
+        path.write_bytes(text)
+        yield str(path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError), os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def _servable_only_as_it_is(db: Path) -> bool:
+    """Open `db` for writing (which migrates an older archive before Datasette reads it): False.
+    When the disk is full, an archive that needs no migration and whose main file holds every
+    commit (an empty -wal) can still be served as it is, read-only: True, and the reason said.
+    Otherwise the one line of why it cannot be opened."""
+    from newsarchive.storage.opening import has_wal_content
+    from newsarchive.storage.schema import ARCHIVE_MIGRATIONS
+
+    try:
+        with Archive(db, create=False):
+            return False
+    except ArchiveUnwritable as exc:
+        with Archive(db, readonly=True) as archive:
+            current = archive.schema_versions[0] == len(ARCHIVE_MIGRATIONS)
+        if not current or has_wal_content(db):
+            raise
+        click.echo(f"{exc}; serving the archive read-only, as it is now", err=True)
+        return True
 
 
 @cli.command("stats")

@@ -223,17 +223,22 @@ def read_only_uri(path: Path) -> str:
     return _uri(path, mode="ro") if in_use else _uri(path, mode="ro", immutable="1")
 
 
+def read_with_fallback(path: Path, read: Callable[[str], T]) -> T:
+    """read(uri) with read_only_uri(path); on a disk with no room for the -shm that reading a
+    WAL file writes first, and nothing in the -wal (the main file alone holds everything, see
+    connect), read(uri) again with `immutable`, which needs no file beside it."""
+    try:
+        return read(read_only_uri(path))
+    except sqlite3.DatabaseError as exc:
+        if unwritable(exc, path) is None or has_wal_content(path):
+            raise
+        return read(_uri(path, mode="ro", immutable="1"))
+
+
 def _read_identity(path: Path, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
     """(user_version, application_id, table names) through a connection that creates nothing
     (read_only_uri)."""
-    try:
-        return _identity(path, read_only_uri(path), thorough=thorough)
-    except sqlite3.DatabaseError as exc:
-        # A full disk has no room for the -shm that reading a WAL file writes first; with
-        # nothing in the -wal, the main file alone holds everything (see connect).
-        if unwritable(exc, path) is None or _has_wal_content(path):
-            raise
-        return _identity(path, _uri(path, mode="ro", immutable="1"), thorough=thorough)
+    return read_with_fallback(path, lambda uri: _identity(path, uri, thorough=thorough))
 
 
 def _identity(path: Path, uri: str, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
@@ -375,7 +380,7 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
         return _connect(path, readonly=readonly, mode=mode)
     except sqlite3.DatabaseError as exc:
         fatal = unwritable(exc, path)
-        if readonly and fatal is not None and not _has_wal_content(path):
+        if readonly and fatal is not None and not has_wal_content(path):
             try:
                 return _connect(path, readonly=True, mode="ro", immutable="1")
             except sqlite3.DatabaseError:
@@ -390,7 +395,8 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
         raise fatal or NewsarchiveError(f"{path}: cannot open: {exc}") from None
 
 
-def _has_wal_content(path: Path) -> bool:
+def has_wal_content(path: Path) -> bool:
+    """Whether `path`'s -wal holds commits not yet in the file (then the file alone is stale)."""
     try:
         return _sidecar(path, "-wal").stat().st_size > 0
     except FileNotFoundError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from newsarchive.storage.opening import (
     QUICK_CHECK_MAX_BYTES,
     is_damage,
     quick_check,
-    read_only_uri,
+    read_with_fallback,
 )
 from newsarchive.storage.records import content_hash
 from newsarchive.storage.schema import CONTENT_COLUMNS
@@ -168,19 +169,22 @@ def search_index_problems(db_path: Path) -> list[str]:
     fts5vocab is a table of its own, which a read-only connection cannot create: it is made in
     a scratch in-memory database that reads the archive attached read-only.
     """
-    scratch = sqlite3.connect(":memory:", uri=True)
+
+    def decode_whole(uri: str) -> None:
+        with closing(sqlite3.connect(":memory:", uri=True)) as scratch:
+            scratch.execute("ATTACH ? AS archive", [uri])
+            scratch.execute(
+                "CREATE VIRTUAL TABLE temp.search_terms USING "
+                "fts5vocab(archive, articles_fts, 'row')"
+            )
+            scratch.execute("SELECT count(*), sum(cnt) FROM temp.search_terms").fetchone()
+
     try:
-        scratch.execute("ATTACH ? AS archive", [read_only_uri(db_path)])
-        scratch.execute(
-            "CREATE VIRTUAL TABLE temp.search_terms USING fts5vocab(archive, articles_fts, 'row')"
-        )
-        scratch.execute("SELECT count(*), sum(cnt) FROM temp.search_terms").fetchone()
+        read_with_fallback(db_path, decode_whole)
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
         return [f"the full-text index is damaged: {exc}"]
-    finally:
-        scratch.close()
     return []
 
 
@@ -228,12 +232,14 @@ def _file_problems(path: Path) -> list[str]:
     try:
         if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
             return []
-        db = sqlite_utils.Database(sqlite3.connect(read_only_uri(path), uri=True))
-    except (OSError, sqlite3.Error):
+    except OSError:
         return []
+
+    def check(uri: str) -> list[str]:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            return quick_check(sqlite_utils.Database(conn), 3)
+
     try:
-        return quick_check(db, 3)
+        return read_with_fallback(path, check)
     except sqlite3.Error:
         return []  # not readable for another cause (locked, gone): not known to be damaged
-    finally:
-        db.close()
