@@ -531,6 +531,7 @@ class Archive:
         self._closed = False
         self._has_blocks: bool | None = None
         self._blocks: dict[int, BlockReader] = {}
+        self._known_damage: set[int] = set()  # damaged_pages, read at each pack
         if _same_file(self.path, self.pages_path):
             raise NewsarchiveError(f"{self.path}: raw pages need a file of their own")
         # Both files are inspected before either is created or written to.
@@ -1751,6 +1752,9 @@ class Archive:
         once no page points at them: a pack stopped halfway leaves every page readable."""
         self._check_writable()
         result = PackResult()
+        self._known_damage = {
+            page_id for (page_id,) in self.pages.execute("SELECT page_id FROM damaged_pages")
+        }
         shared_below = int(block_bytes * SHARED_SHARE)
         half = block_bytes // 2
         other = block_codec(level) if relevel else None
@@ -1925,17 +1929,22 @@ class Archive:
         result: PackResult,
         level: int = BLOCK_LEVEL,
     ) -> None:
-        bodies, offsets, offset, readable = [], [], 0, []
+        bodies, offsets, offset, readable, found = [], [], 0, [], []
         for page_id, size in group:
+            if page_id in self._known_damage:
+                continue  # found and said before: left where it is, not read again
             try:
                 _, body = self.raw_page(page_id) or ({}, b"")
             except PageDamaged as damage:
-                result.damaged.append(damage)
+                found.append(damage)
                 continue
             readable.append((page_id, size))
             bodies.append(body)
             offsets.append(offset)
             offset += len(body)
+        if found:
+            self._remember_damage(found)
+            result.damaged += found
         group = readable
         if not group:
             return
@@ -1978,6 +1987,17 @@ class Archive:
         result.raw_bytes += offset
         result.stored_before += before
         result.stored_after += len(blob)
+
+    def _remember_damage(self, found: list[PageDamaged]) -> None:
+        """Record pages packing found damaged (pages schema v7), so that later packs go around
+        them unread and say nothing more of them."""
+        now = utc_now()
+        with self._lock, self._write(self.pages, self.pages_path):
+            self.pages.conn.executemany(
+                "INSERT OR IGNORE INTO damaged_pages(page_id, found_at, cause) VALUES (?, ?, ?)",
+                [(damage.page_id, now, str(damage)) for damage in found],
+            )
+        self._known_damage.update(damage.page_id for damage in found)
 
     # --- raw pages for WARC export and `show` (newsarchive.warc, newsarchive.cli.archive) ------
 

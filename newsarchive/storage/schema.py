@@ -773,6 +773,16 @@ def _pages_v6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _pages_v7(db: sqlite_utils.Database) -> None:
+    """The raw pages packing found damaged (their bytes no longer match their sha256, or cannot
+    be read): packed around from then on without being read again, and said once, by the command
+    that found them, not at every crawl's end after (`verify` lists them all, every time)."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS damaged_pages (page_id INTEGER PRIMARY KEY, "
+        "found_at TEXT NOT NULL, cause TEXT NOT NULL)"
+    )
+
+
 PAGES_MIGRATIONS: tuple[Migration, ...] = (
     _pages_v1,
     _pages_v2,
@@ -780,6 +790,7 @@ PAGES_MIGRATIONS: tuple[Migration, ...] = (
     _pages_v4,
     _pages_v5,
     _pages_v6,
+    _pages_v7,
 )
 
 
