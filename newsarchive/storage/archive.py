@@ -1114,6 +1114,8 @@ class Archive:
         ).fetchone()
         if found:
             page_id, is_new = found[0], False
+            if self._known_damage_anywhere():
+                self._heal(page_id, body)
         else:
             blob, codec = compress(body)
             headers = json.dumps(dict(raw.headers or {}), ensure_ascii=False, default=str)
@@ -1987,6 +1989,37 @@ class Archive:
         result.raw_bytes += offset
         result.stored_before += before
         result.stored_after += len(blob)
+
+    def _known_damage_anywhere(self) -> bool:
+        """Whether any page is known damaged (one read per opening until one is)."""
+        if not self._known_damage:
+            row = self.pages.execute("SELECT page_id FROM damaged_pages LIMIT 1").fetchone()
+            if row is None:
+                return False
+            self._known_damage.add(row[0])
+        return True
+
+    def _heal(self, page_id: int, body: bytes) -> None:
+        """A page known damaged, fetched again with the very bytes it had (its URL and sha256):
+        those bytes are its body again, stored alone until packed, and it is no longer damaged.
+        The block it was in goes once no page points at it (pack_pages)."""
+        if not self.pages.execute(
+            "SELECT 1 FROM damaged_pages WHERE page_id = ?", [page_id]
+        ).fetchone():
+            return
+        blob, codec = compress(body)
+        self.pages.execute(
+            "UPDATE pages SET body = x'', compression = ?, block_id = NULL, block_offset = NULL "
+            "WHERE id = ?",
+            [codec, page_id],
+        )
+        self.pages.execute(
+            "INSERT OR REPLACE INTO page_bodies(page_id, data) VALUES (?, ?)", [page_id, blob]
+        )
+        self.pages.execute("DELETE FROM damaged_pages WHERE page_id = ?", [page_id])
+        self._known_damage.discard(page_id)
+        self._blocks.clear()
+        logger.info("%s: raw page %s healed: fetched again as it was", self.pages_path, page_id)
 
     def _remember_damage(self, found: list[PageDamaged]) -> None:
         """Record pages packing found damaged (pages schema v7), so that later packs go around

@@ -247,3 +247,29 @@ def test_a_warc_export_leaves_out_the_damaged_pages_and_says_which(
     with Archive(imported, readonly=True) as archive:
         urls = {u for (u,) in archive.pages.execute("SELECT url FROM pages")}
     assert urls == {url(n) for n in range(1, 13)}
+
+
+def test_a_damaged_page_fetched_again_as_it_was_is_healed(archive_db: Path, tmp_path: Path) -> None:
+    """The same bytes from the same URL (a revisit, an import of a saved copy) are the page's
+    body again: it reads back, verify finds the archive sound, and packing takes it in."""
+    damaged = loose_pages(archive_db)[0]
+    with pages_db(archive_db) as conn:
+        [(page_url,)] = conn.execute("SELECT url FROM pages WHERE id = ?", [damaged])
+    conn.close()
+    n = int(page_url.rsplit("-", 1)[1])
+    words = f"Warga desa {n} memanen padi lebih awal karena kemarau panjang tahun ini."
+    html = news_page(f"Panen awal di desa {n}", [words, "Harga gabah naik."])
+    edit_into_other_bytes(archive_db, damaged)
+    cli_error(invoke("compact", "--db", str(archive_db)), f"raw page {damaged} is damaged")
+
+    saved = tmp_path / "saved.html"
+    saved.write_bytes(html)
+    assert invoke("import", str(saved), "--url", page_url, "--db", str(archive_db)).exit_code == 0
+    assert invoke("verify", "--db", str(archive_db)).exit_code == 0
+    with Archive(archive_db, readonly=True) as archive:
+        assert archive.raw_page(damaged)[1] == html
+    with pages_db(archive_db) as conn:
+        assert conn.execute("SELECT count(*) FROM damaged_pages").fetchone()[0] == 0
+    conn.close()
+    assert invoke("compact", "--db", str(archive_db)).exit_code == 0
+    assert loose_pages(archive_db) == []
