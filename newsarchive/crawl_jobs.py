@@ -7,10 +7,13 @@ of CPU to import at every crawl's start, for nothing (the writer needs neither).
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsarchive.errors import ArchiveUnwritable
 from newsarchive.items import Article, FetchFailure, RawPage
+
+if TYPE_CHECKING:
+    from newsarchive.storage.archive import Archive, RunTally
 
 # The writer commits at least this often (seconds; pipelines: NEWSARCHIVE_COMMIT_SECONDS).
 DEFAULT_COMMIT_SECONDS = 0.25
@@ -79,7 +82,15 @@ def _writer_store(item: Any) -> tuple[str, str | None]:
 
 
 def _writer_store_one(item: Any) -> tuple[str, str | None]:
-    archive, run_id = _WRITER["archive"], _WRITER["run_id"]
+    return store_item(_WRITER["archive"], item, _WRITER["run_id"], _WRITER["tally"])
+
+
+def store_item(
+    archive: Archive, item: Any, run_id: int | None, tally: RunTally | None
+) -> tuple[str, str | None]:
+    """One crawled item (an article page, another page, or a FetchFailure) into the archive,
+    for the one-process writer and the shared one: (the outcome to count, a warning to log or
+    None). The page's kind goes into `tally`. Raises ArchiveUnwritable: the crawl stops."""
     if isinstance(item, FetchFailure):
         try:
             archive.record_failure(
@@ -117,10 +128,11 @@ def _writer_store_one(item: Any) -> tuple[str, str | None]:
         return "store_failures", f"{exc}" if isinstance(exc, StoreError) else (
             f"{item.raw.url}: could not store: {type(exc).__name__}: {exc}"
         )
-    from newsarchive.storage.archive import page_kind
+    if tally is not None:
+        from newsarchive.storage.archive import page_kind
 
-    kind, _reasons = page_kind(item.raw, article)
-    _WRITER["tally"].add(article if outcome != "page" else None, kind)
+        kind, _reasons = page_kind(item.raw, article)  # the kind the page was stored under
+        tally.add(article if outcome != "page" else None, kind)
     return outcome, None
 
 

@@ -41,6 +41,7 @@ from typing import Any
 
 import redis
 
+from newsarchive.crawl_jobs import store_item
 from newsarchive.distributed.shared import (
     DONE_TTL,
     HEARTBEAT_TTL,
@@ -59,7 +60,7 @@ from newsarchive.distributed.worker import decode_item, encode_state
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
-from newsarchive.storage.archive import RunTally, page_kind
+from newsarchive.storage.archive import RunTally
 
 logger = logging.getLogger(__name__)
 
@@ -265,58 +266,24 @@ class Writer:
     # --- storing -------------------------------------------------------------------------------
 
     def _store(self, item: Any) -> None:
-        from newsarchive.storage import StoreError
-
-        archive = self.archive
         run_id = self.config["run_ids"].get(item.site)
         counts = self.counts.setdefault(item.site, Counter())
-        if isinstance(item, FetchFailure):
-            if item.reason.startswith("robots.txt"):
-                # Every worker that could not fetch robots.txt says so; one row is enough.
-                key = (item.url, item.reason)
-                recorded = self.robots_recorded.setdefault(item.site, set())
-                if key in recorded:
-                    return
-                recorded.add(key)
-            try:
-                archive.record_failure(
-                    item.url, item.reason, status=item.status, run_id=run_id, site=item.site
-                )
-            except ArchiveUnwritable:
-                raise  # the crawl stops: its batch stays in Redis for the next run
-            except Exception as exc:
-                logger.warning("%s: could not record the failure: %s", item.url, exc)
-            counts["failures"] += 1
-            return
-        article = item.article
-        try:
-            outcome = archive.store(
-                item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
-            )
-        except ArchiveUnwritable:
-            raise
-        except StoreError as exc:
-            counts["failures"] += 1
-            counts["store_failures"] += 1
-            logger.warning("%s", exc)
-            return
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                archive.record_failure(
-                    item.raw.url,
-                    f"could not store: {type(exc).__name__}: {exc}",
-                    status=item.raw.status,
-                    run_id=run_id,
-                    site=item.site,
-                )
-            counts["failures"] += 1
-            counts["store_failures"] += 1
-            return
-        counts[outcome] += 1
-        kind, _reasons = page_kind(item.raw, article)  # the kind the page was stored under
-        if item.site not in self.tallies:
+        if isinstance(item, FetchFailure) and item.reason.startswith("robots.txt"):
+            # Every worker that could not fetch robots.txt says so; one row is enough.
+            key = (item.url, item.reason)
+            recorded = self.robots_recorded.setdefault(item.site, set())
+            if key in recorded:
+                return
+            recorded.add(key)
+        if not isinstance(item, FetchFailure) and item.site not in self.tallies:
             self.tallies[item.site] = RunTally()
-        self.tallies[item.site].add(article if outcome != "page" else None, kind)
+        # ArchiveUnwritable goes on up: the crawl stops, its batch stays in Redis for the next run.
+        outcome, warning = store_item(self.archive, item, run_id, self.tallies.get(item.site))
+        if warning:
+            logger.warning("%s", warning)
+        if outcome == "store_failures":
+            counts["failures"] += 1
+        counts[outcome] += 1
 
     def _progress(self, site: str) -> str:
         return json.dumps(
