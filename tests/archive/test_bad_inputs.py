@@ -83,6 +83,9 @@ READ_AND_WRITE_COMMANDS = [
     ("export",),
     ("reextract",),
     ("import", "{page}"),
+    ("verify",),
+    ("compact",),
+    ("backup", "{dest}"),
 ]
 
 
@@ -94,7 +97,10 @@ def test_files_that_are_not_our_archive_are_named_and_left_untouched(
     bad = _bad_files(archive_db, tmp_path / "bad")
     before = snapshot(tmp_path / "bad")
     for _name, (path, says) in bad.items():
-        args = [a.replace("{page}", str(page)) for a in command]
+        args = [
+            a.replace("{page}", str(page)).replace("{dest}", str(tmp_path / "copy"))
+            for a in command
+        ]
         result = invoke(*args, "--db", str(path))
         assert_one_error(result.exit_code, result.stderr, path.name, says)
     assert snapshot(tmp_path / "bad") == before, "a bad file was changed or a file was created"
