@@ -108,5 +108,6 @@ def verify_command(db: Path) -> None:
     raise NewsarchiveError(
         f"{archive.path}, {archive.pages_path}: {len(found.problems)} problem(s) in {checked}: "
         f"{found.damaged_pages} damaged raw page(s), {found.records_without_page} record(s) "
-        "without their page (listed above); nothing was changed"
+        "without their page (listed above); nothing was changed. `newsarchive repair` rebuilds "
+        "what archive.db derives from its records (the index, the lists), a backup the rest"
     )

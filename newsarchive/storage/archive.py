@@ -66,6 +66,7 @@ from newsarchive.storage.opening import (
     create_file,
     inspect_file,
     is_damage,
+    lenient_text,
     retry_busy,
     unwritable,
 )
@@ -291,6 +292,17 @@ class PackResult:
     stored_after: int = 0
     # Pages that could not be read back: left where they are, for verify to list.
     damaged: list[PageDamaged] = field(default_factory=list)
+
+
+def _as_stored(value: Any) -> Any:
+    """A value read by opening.lenient_text, back as the bytes it was read from (kept as they
+    were)."""
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape")
+    return value
 
 
 def damage_lines(damaged: Sequence[PageDamaged], db: Path) -> list[str]:
@@ -1057,7 +1069,7 @@ class Archive:
                 # Most pages are stored under their canonical URL: normalised once.
                 aliases.add(key if url == source else normalize_url(url))
         seen = {"page_url": raw.url, "final_url": raw.final_url, "page_id": page_id}
-        existing = self._find_article(key, aliases)
+        existing = self._find_article(key, aliases, lenient=True)
         if existing is None:
             article_id = _insert(
                 self.db,
@@ -1150,7 +1162,9 @@ class Archive:
         _insert(self.pages, "fetches", {**fetch, "status": raw.status, "run_id": run_id})
         return page_id, is_new
 
-    def _find_article(self, key: str, aliases: set[str]) -> dict[str, Any] | None:
+    def _find_article(
+        self, key: str, aliases: set[str], *, lenient: bool = False
+    ) -> dict[str, Any] | None:
         """The article stored under `key`, else under any alias, else under the other scheme.
 
         The last step catches a site's move from http to https: an article archived in the http
@@ -1158,7 +1172,7 @@ class Archive:
         """
         # Plain cursors, not Database.query(): that wraps every read in a savepoint of its own,
         # three per stored article. One look-up covers the aliases and the other scheme.
-        row = self._article_where("url = ?", [key])
+        row = self._article_where("url = ?", [key], lenient=lenient)
         if row is not None:
             return row
         other = {_other_scheme(url) for url in aliases | {key}} - {None} - aliases
@@ -1169,14 +1183,31 @@ class Archive:
         ).fetchall()
         for candidates in (aliases, other):
             for article_id in sorted({found_id for url, found_id in found if url in candidates}):
-                row = self._article_where("id = ?", [article_id])
+                row = self._article_where("id = ?", [article_id], lenient=lenient)
                 if row is not None:
                     return row
         return None
 
-    def _article_where(self, condition: str, params: list[Any]) -> dict[str, Any] | None:
-        cursor = self.db.conn.execute(f"SELECT * FROM articles WHERE {condition}", params)
-        row = cursor.fetchone()
+    def _article_where(
+        self, condition: str, params: list[Any], *, lenient: bool = False
+    ) -> dict[str, Any] | None:
+        """`lenient`: for the writers that replace the record (a refetch, a re-extraction);
+        readers that show it get SQLite's error, which the CLI names as damage."""
+        try:
+            cursor = self.db.conn.execute(f"SELECT * FROM articles WHERE {condition}", params)
+            row = cursor.fetchone()
+        except sqlite3.OperationalError as exc:
+            if not lenient or "Could not decode" not in str(exc):
+                raise
+            # Text garbled on disk into bytes that are no UTF-8 (verify names the record): read
+            # as it is, so a re-extraction can replace it, its bytes kept as the old version.
+            conn = self.db.conn
+            text_factory, conn.text_factory = conn.text_factory, lenient_text
+            try:
+                cursor = conn.execute(f"SELECT * FROM articles WHERE {condition}", params)
+                row = cursor.fetchone()
+            finally:
+                conn.text_factory = text_factory
         if row is None:
             return None
         return dict(zip([column[0] for column in cursor.description], row, strict=True))
@@ -1201,7 +1232,7 @@ class Archive:
                 "replaced_at": replaced_at,
                 "reason": reason,
                 "extractor_version": old["extractor_version"],
-                **{column: old[column] for column in CONTENT_COLUMNS},
+                **{column: _as_stored(old[column]) for column in CONTENT_COLUMNS},
             },
         )
 
@@ -1477,10 +1508,8 @@ class Archive:
             ) in rows
         ]
 
-    def article_row(self, article_id: int) -> dict[str, Any] | None:
-        for row in self.db.query("SELECT * FROM articles WHERE id = ?", [article_id]):
-            return row
-        return None
+    def article_row(self, article_id: int, *, lenient: bool = False) -> dict[str, Any] | None:
+        return self._article_where("id = ?", [article_id], lenient=lenient)
 
     def apply_reextraction(
         self, article_id: int, article: Article, *, columns: dict[str, Any] | None = None
@@ -1499,7 +1528,7 @@ class Archive:
             if self._unwritable is not None:
                 raise self._unwritable
             self._raise_flush_error()
-            old = self.article_row(article_id)
+            old = self.article_row(article_id, lenient=True)
             if old is None:
                 return ReextractResult(
                     article_id=article_id, url="", error=f"article {article_id} is gone"

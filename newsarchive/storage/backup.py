@@ -38,11 +38,14 @@ from newsarchive.storage.archive import Archive, default_pages_path
 from newsarchive.storage.opening import (
     ARCHIVE,
     PAGES,
+    SIDECARS,
     Role,
     inspect_file,
     is_damage,
     quick_check,
     read_only_uri,
+    remove_with_sidecars,
+    sync_path,
     unwritable,
 )
 from newsarchive.storage.schema import ARCHIVE_MIGRATIONS, PAGES_MIGRATIONS
@@ -52,9 +55,6 @@ PROGRESS_SECONDS = 10.0
 # them nothing is held that another connection waits for (the source snapshot is a WAL read).
 STEP_BYTES = 64 * 1024**2
 TEMPORARY_SUFFIX = ".backup"
-# SQLite's files beside a database: a -wal left beside a file renamed into place would be
-# applied to it when it is next opened (a WAL names no database), garbling it.
-SIDECARS = ("-wal", "-shm", "-journal")
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -130,14 +130,14 @@ def backup_archive(
                 # newer records beside the older pages file is not.
                 _rename_into_place(temporaries[1], pages_path)
                 _rename_into_place(temporaries[0], archive_path)
-                _sync_directory(directory)
+                sync_path(directory)
             except sqlite3.DatabaseError as exc:
                 raise _backup_error(exc, source, archive_path) from None
             except OSError as exc:
                 raise _os_error(exc, archive_path) from None
             finally:
                 for temporary in temporaries:
-                    _remove_with_sidecars(temporary)
+                    remove_with_sidecars(temporary)
     result.archive_bytes = archive_path.stat().st_size
     result.pages_bytes = pages_path.stat().st_size
     result.seconds = time.monotonic() - started
@@ -366,7 +366,7 @@ def _copy_file(
         source.backup(target, pages=max(1, STEP_BYTES // page_size), progress=report)
     finally:
         target.close()
-    _sync_file(temporary)
+    sync_path(temporary)
 
 
 def _check_copy(
@@ -427,31 +427,6 @@ def _rename_into_place(temporary: Path, final: Path) -> None:
     for suffix in SIDECARS:
         final.with_name(final.name + suffix).unlink(missing_ok=True)
     os.replace(temporary, final)
-
-
-def _sync_file(path: Path) -> None:
-    handle = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
-def _sync_directory(directory: Path) -> None:
-    """The renames made durable (a crash after the command said done must not undo them)."""
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    except OSError as exc:
-        if exc.errno != errno.EINVAL:  # a file system that cannot sync a directory
-            raise
-    finally:
-        os.close(handle)
-
-
-def _remove_with_sidecars(path: Path) -> None:
-    for file in (path, *(path.with_name(path.name + suffix) for suffix in SIDECARS)):
-        file.unlink(missing_ok=True)
 
 
 def _backup_error(exc: sqlite3.DatabaseError, source: Path, target: Path) -> NewsarchiveError:

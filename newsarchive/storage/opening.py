@@ -106,11 +106,14 @@ def is_damage(exc: BaseException) -> bool:
     return "malformed" in message or "corrupt" in message
 
 
-def quick_check(db: sqlite3.Connection | sqlite_utils.Database, limit: int) -> list[str]:
-    """PRAGMA quick_check's problems, [] for a sound file. A page too damaged for the check to
-    read on past is a problem too (SQLite raises instead of listing it)."""
+def quick_check(
+    db: sqlite3.Connection | sqlite_utils.Database, limit: int, schema: str = "main"
+) -> list[str]:
+    """PRAGMA quick_check's problems (of the database attached as `schema`), [] for a sound file.
+    A page too damaged for the check to read on past is a problem too (SQLite raises instead of
+    listing it)."""
     try:
-        rows = db.execute(f"PRAGMA quick_check({limit})").fetchall()
+        rows = db.execute(f"PRAGMA {schema}.quick_check({limit})").fetchall()
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
@@ -393,6 +396,36 @@ def connect(path: Path, *, readonly: bool) -> sqlite_utils.Database:
             ) from None
         # Opening for writing writes (the -shm beside a WAL file, the switch to WAL).
         raise fatal or NewsarchiveError(f"{path}: cannot open: {exc}") from None
+
+
+# SQLite's files beside a database. A -wal names no database: left beside a file put in its
+# place, it would be applied to that file at its next opening, garbling it.
+SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def lenient_text(data: bytes) -> str:
+    """An SQLite text_factory for text garbled on disk into bytes that are no UTF-8 (SQLite keeps
+    no checksum of its own and reads it back without an error): read as it is, its bytes kept
+    (surrogateescape), instead of a decoding error ending the read."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def remove_with_sidecars(path: Path) -> None:
+    for file in (path, *(_sidecar(path, suffix) for suffix in SIDECARS)):
+        file.unlink(missing_ok=True)
+
+
+def sync_path(path: Path) -> None:
+    """fsync a file, or a directory (its renames made durable: a crash after a command said done
+    must not undo them); a file system that cannot sync a directory is let be."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(handle)
 
 
 def has_wal_content(path: Path) -> bool:

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage import search_tops
-from newsarchive.storage.opening import retry_busy
+from newsarchive.storage.opening import lenient_text, retry_busy
 from newsarchive.urls import normalize_url
 
 logger = logging.getLogger(__name__)
@@ -390,8 +390,16 @@ def _archive_v7(db: sqlite_utils.Database) -> None:
             max(1, round(articles / 70_000)),
         )
     search_tops.create_tables(db.conn)
-    _index_queued(db.conn, tops=False)  # the index as the lists will count it
-    search_tops.build(db.conn)
+    build_search(db.conn)
+
+
+def build_search(conn: sqlite3.Connection) -> None:
+    """The full-text index of every article waiting in its queue, merged into one segment, then
+    the top lists of common words counted from it (v7's build; `repair` builds a new file so)."""
+    _index_queued(conn, tops=False)  # the index as the lists will count it
+    # One segment: the lists' build reads every term's list once, each then in one place.
+    conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('optimize')")
+    search_tops.build(conn)
 
 
 def _archive_v8(db: sqlite_utils.Database) -> None:
@@ -593,9 +601,9 @@ def _index_queued(conn: sqlite3.Connection, *, tops: bool) -> None:
         if state is not None:
             search_tops.remove(
                 conn,
-                conn.execute(
-                    "SELECT id, title, description, body FROM articles_fts_stale ORDER BY seq"
-                ).fetchall(),
+                _text_rows(
+                    conn, "SELECT id, title, description, body FROM articles_fts_stale ORDER BY seq"
+                ),
                 state,
             )
         conn.execute(
@@ -608,14 +616,25 @@ def _index_queued(conn: sqlite3.Connection, *, tops: bool) -> None:
             "SELECT a.id, a.title, a.description, a.body "
             "FROM articles_fts_queue q JOIN articles a ON a.id = q.id ORDER BY q.id"
         )
-        newly = (
-            search_tops.add(conn, conn.execute(select).fetchall(), state)
-            if state is not None
-            else []
-        )
+        newly = search_tops.add(conn, _text_rows(conn, select), state) if state is not None else []
         conn.execute(f"INSERT INTO articles_fts(rowid, title, description, body) {select}")
         conn.execute("DELETE FROM articles_fts_queue")
         search_tops.make_lists(conn, newly, state)
+
+
+def _text_rows(conn: sqlite3.Connection, sql: str) -> list[tuple]:
+    """`sql`'s rows; text garbled on disk into bytes that are no UTF-8 read as it is (a record
+    named by verify, being replaced by a re-extraction), as repair built the lists from it."""
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "Could not decode" not in str(exc):
+            raise
+    text_factory, conn.text_factory = conn.text_factory, lenient_text
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.text_factory = text_factory
 
 
 ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (

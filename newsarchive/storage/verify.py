@@ -15,6 +15,7 @@ friendly_errors): naming the file when a quick_check can tell which, and what to
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from newsarchive.storage.archive import Archive, default_pages_path
 from newsarchive.storage.opening import (
     QUICK_CHECK_MAX_BYTES,
     is_damage,
+    lenient_text,
     quick_check,
     read_with_fallback,
 )
@@ -39,7 +41,10 @@ from newsarchive.storage.schema import CONTENT_COLUMNS
 LISTED_PROBLEMS = 20
 PROGRESS_SECONDS = 10.0
 # What a person does about a damaged file, at the end of every line saying so.
-WHAT_TO_DO = "`newsarchive verify --db {db}` lists the damage; restore the archive from a backup"
+WHAT_TO_DO = (
+    "`newsarchive verify --db {db}` lists the damage; `newsarchive repair --db {db}` rebuilds "
+    "what archive.db derives from its records, a backup restores the rest"
+)
 
 
 @dataclass
@@ -94,7 +99,7 @@ def verify_archive(
     # Text that is no UTF-8 (a garbled page SQLite reads without noticing) comes through as
     # it is, to fail its content hash, instead of ending the scan in a decoding error.
     conn = archive.db.conn
-    text_factory, conn.text_factory = conn.text_factory, _lenient_text
+    text_factory, conn.text_factory = conn.text_factory, lenient_text
     try:
         _check_records(archive, found, page_ids, progress)
     except sqlite3.DatabaseError as exc:
@@ -131,11 +136,7 @@ def _check_records(
         row = dict(zip(names, values, strict=True))
         found.articles += 1
         article = f"article {row['id']} ({_printable(row['url'])})"
-        try:
-            sound = content_hash(row) == row["content_hash"]
-        except UnicodeEncodeError:  # bytes that are no text
-            sound = False
-        if not sound:
+        if not content_matches(row):
             found.damaged_records += 1
             found.problems.append(
                 f"{archive.path}: {article} is damaged (its content does not match the hash "
@@ -153,8 +154,13 @@ def _check_records(
             progress(f"verify: {found.articles:,} of {total:,} records read")
 
 
-def _lenient_text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
+def content_matches(row: dict) -> bool:
+    """Whether a record's content (CONTENT_COLUMNS, read with lenient_text) is what its
+    content_hash was made from."""
+    try:
+        return content_hash(row) == row["content_hash"]
+    except UnicodeEncodeError:  # bytes that are no text
+        return False
 
 
 def _printable(text: object) -> str:
@@ -170,21 +176,32 @@ def search_index_problems(db_path: Path) -> list[str]:
     a scratch in-memory database that reads the archive attached read-only.
     """
 
-    def decode_whole(uri: str) -> None:
+    def decode_whole(uri: str) -> list[str]:
         with closing(sqlite3.connect(":memory:", uri=True)) as scratch:
             scratch.execute("ATTACH ? AS archive", [uri])
-            scratch.execute(
-                "CREATE VIRTUAL TABLE temp.search_terms USING "
-                "fts5vocab(archive, articles_fts, 'row')"
-            )
-            scratch.execute("SELECT count(*), sum(cnt) FROM temp.search_terms").fetchone()
+            return search_index_damage(scratch, "archive")
 
+    return read_with_fallback(db_path, decode_whole)
+
+
+def search_index_damage(conn: sqlite3.Connection, schema: str) -> list[str]:
+    """The full-text index of the archive attached to `conn` as `schema`, decoded whole: one
+    problem when a blob of it is damaged, else []. (fts5vocab needs a table of its own: made in
+    `conn`'s temp schema.)"""
+    terms = f"temp.{schema}_search_terms"
     try:
-        read_with_fallback(db_path, decode_whole)
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {terms} "
+            f"USING fts5vocab({schema}, articles_fts, 'row')"
+        )
+        conn.execute(f"SELECT count(*), sum(cnt) FROM {terms}").fetchone()
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise
         return [f"the full-text index is damaged: {exc}"]
+    finally:
+        with contextlib.suppress(sqlite3.DatabaseError):
+            conn.execute(f"DROP TABLE IF EXISTS {terms}")
     return []
 
 
