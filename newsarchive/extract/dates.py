@@ -299,10 +299,50 @@ _DAY_FIRST_PATTERNS = (
 )
 
 
+# Numeric dates with a two-digit year, as German, French, British and US pages and forum
+# software print them: `28.09.19 12:44`, `26/10/13, 03:48 pm`, `11/19/19 06:56 AM EST`. Alone,
+# "1.2.19" is as often a version or a section number, so the form counts only with a time right
+# after it (see `_short_date`); dashes are left out ("10-12-19" is an id or a range more often).
+SHORT_NUMERIC_DMY = patterns.compile(
+    r"(?<![\d/.:,-])(\d{1,2})([/.])(\d{1,2})\2(\d{2})(?![\d/:-]|[.,]\d)"
+)
+# What may stand between such a date and its time: separators and the word for "at".
+_SHORT_DATE_TIME_GAP = patterns.compile(r"[\s,|/–—-]*(?:(?:um|at|à|alle|kl\.?|o)\s+)?")
+# Two-digit years from this on are the 1900s (MIN_YEAR keeps only 1990-1999 of them).
+SHORT_YEAR_PIVOT = 90
+
+
+def _short_date(text: str) -> tuple[datetime, int, int] | None:
+    """The first two-digit-year date in `text` (lower-cased) that a time follows, and its span."""
+    for m in SHORT_NUMERIC_DMY.finditer(text):
+        gap = _SHORT_DATE_TIME_GAP.match(text, m.end())
+        if gap is None or TIME.match(text, gap.end()) is None:
+            continue
+        day, month, short_year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        if month > 12 >= day:  # only a month-first reading fits (US style)
+            day, month = month, day
+        elif m.group(2) == "/" and day <= 12 and day != month:
+            # Slashed, the short form is month-first in the US (`11/08/23 5:19pm`) and day-first
+            # in Britain and France (`26/10/13, 03:48 pm`); a time format does not tell them apart,
+            # so only a date one reading excludes is read. Dotted, it is day-first everywhere.
+            continue
+        year = short_year + (1900 if short_year >= SHORT_YEAR_PIVOT else 2000)
+        d = _make(year, month, day)
+        if d is not None:
+            return d, m.start(), m.end()
+    return None
+
+
+def _may_hold_date(text: str) -> bool:
+    """What `_find_date` needs to find anything: a four-digit year, or a time after a short date."""
+    return ":" in text or _FOUR_DIGITS.search(text) is not None
+
+
 def _find_date(text: str) -> tuple[datetime, int, int] | None:
     """The first calendar date in `text` (lower-cased) and its span."""
     if not _FOUR_DIGITS.search(text):
-        return None  # every form below writes a four-digit year
+        # Every form below writes a four-digit year; a two-digit one needs a time after it.
+        return _short_date(text) if ":" in text else None
     best: tuple[datetime, int, int] | None = None
     m = ISO_DATE.search(text)
     if m:
@@ -335,6 +375,8 @@ def _find_date(text: str) -> tuple[datetime, int, int] | None:
             d = _make(int(m.group(4)), month, day)
         if d is not None:
             best = (d, m.start(), m.end())
+    if best is None and ":" in text:
+        return _short_date(text)  # four digits that were no year ("Beitrag #1070 ... 26/10/13")
     return best
 
 
@@ -969,6 +1011,14 @@ def _visible_candidates(
                 modified.append((abs(offset), tail_candidate))
             text = head
         parsed = parse_date_parts(text, fetched_at=fetched_at, local_tz=local_tz)
+        if parsed is None and children and not label and _may_hold_date(text):
+            # Date and time in sibling elements that CSS spaces apart
+            # (`<span>28.09.19</span><span>12:44</span>`) read as one word ("28.09.1912:44"):
+            # the text again with a space between elements.
+            spaced = clean_text(" ".join(el.itertext()))
+            if spaced != text and len(spaced) <= MAX_DATE_TEXT:
+                parsed = parse_date_parts(spaced, fetched_at=fetched_at, local_tz=local_tz)
+                text = spaced
         # Hidden elements are not what the reader sees (WordPress hides its 'updated' <time>).
         if parsed is None or _in_caption(el) or _hidden(el):
             continue
@@ -985,6 +1035,11 @@ def _visible_candidates(
                 # The child is the date element itself (the <time> inside a byline block).
                 previous.line_kind = _date_line_kind(el, text, parsed) or previous.line_kind
                 last_el = el
+                if bucket is published and el.get("itemprop") == "dateModified":
+                    # The date element itself says, in microdata, that it shows the update: not
+                    # the publication (the machine dateModified reads the same value).
+                    published.pop(index)
+                    last_el, last_entry = None, None
                 continue
         candidate = _Candidate(
             parsed,
@@ -1605,9 +1660,18 @@ LAST_EDITED = patterns.compile(
     r"last (?:edited|modified|updated|changed)|zuletzt (?:am\b|geändert|bearbeitet|aktualisiert)"
     r"|(?:geändert|bearbeitet|aktualisiert) am\b|dernière (?:modification|mise à jour)"
     r"|[úu]ltima (?:modifica|edici[óo]n|edi[çc][ãa]o|actualizaci[óo]n|atualiza[çc][ãa]o)"
-    r"|laatst (?:gewijzigd|bewerkt)|senast (?:ändrad|redigerad)|sist (?:endret|redigert)",
+    r"|laatst (?:gewijzigd|bewerkt)|senast (?:ändrad|redigerad)|sist (?:endret|redigert)"
+    # German pages date their content with "Stand: 09.10.2017" ("as of"): the label and a colon
+    # or "vom" ("Stand vom 1. März 2020"), so the noun in a sentence does not count.
+    r"|(?<![^\W\d_])stand(?::|\s+vom\b)",
     re.I,
 )
+# LAST_EDITED.search, screened: the whole-page walk asks it of every text and tail. Each ASCII
+# match holds one of these (the German, French and Spanish forms with a non-ASCII letter always
+# go to the regex).
+_LAST_EDITED_WORDS = ("last", "zuletzt", "bearbeitet", "aktualisiert", "ultima", "laatst",
+                      "senast", "sist", "stand")  # fmt: skip
+_last_edited = patterns.screened(LAST_EDITED, _LAST_EDITED_WORDS)
 # Image paths dated by upload day (/files/2016/05/04/cover.png): year, month and day all written.
 IMAGE_URL_DATE = patterns.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/")
 
@@ -1653,13 +1717,17 @@ def _last_edited_line(doc: Document, fetched_at: datetime | None) -> _Candidate 
     if body is None:
         return None
     for el in body.iter():
-        text = el.text
-        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or not text or len(text) > 400:
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
             continue
-        m = LAST_EDITED.search(text)
-        if m is None:
+        text, tail = el.text, el.tail
+        if text and len(text) <= 400 and _last_edited(text):
+            line = clean_text(text_content(el))[: 2 * MAX_DATE_TEXT]
+        elif tail and len(tail) <= 400 and _last_edited(tail):
+            # A line after a <br> ("Quelle: ...<br/>[Stand: 09.10.2017, 01:40 Uhr]"): the text
+            # from the break on is the line.
+            line = clean_text(tail)[: 2 * MAX_DATE_TEXT]
+        else:
             continue
-        line = clean_text(text_content(el))[: 2 * MAX_DATE_TEXT]
         label = LAST_EDITED.search(line)
         parsed = parse_date_parts(line[label.start() :] if label else line, fetched_at=fetched_at)
         if parsed is not None and not parsed.relative:

@@ -324,3 +324,95 @@ def test_stand_in_dates_are_explained():
     html = page('<meta itemprop="dateUpdate" content="2020-02-14 10:47:36">', lang=None)
     article = extract_article(html, "https://example.org/a")
     assert any("states no publication date" in note for note in article.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # Dotted, the two-digit year is day-first (German forum and news software).
+        ("12.03.21 08:15", datetime(2021, 3, 12, 8, 15)),
+        ("Beitrag vom 05.11.98, 22:40", datetime(1998, 11, 5, 22, 40)),
+        # Slashed, only a date one reading excludes: day-first (British/French forums)...
+        ("Posté par Zoé le 23/02/17, 09:05 pm", datetime(2017, 2, 23, 21, 5)),
+        # ...or month-first (US bylines), with the zone after the time.
+        ("04/27/18 11:02 AM", datetime(2018, 4, 27, 11, 2)),
+        # A four-digit number before it (a post counter) is no year.
+        ("Beiträge 4417 Post #2 am 30.01.16 um 17:45", datetime(2016, 1, 30, 17, 45)),
+    ],
+)
+def test_two_digit_years_with_a_time(text, want):
+    parsed = parse_date_parts(text)
+    assert parsed is not None, text
+    assert parsed.value.replace(tzinfo=None) == want and parsed.has_time
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Version 2.4.19",  # a version number, no time after it
+        "Registriert: 12.03.21",  # a date alone: too often a section or version number
+        "07/06/21 10:30 am",  # both readings possible, and the page does not say which
+        "Release 1.12.20.3 at 10:00",  # a longer dotted number
+        "10.0.0.12 12:30",  # an address
+    ],
+)
+def test_two_digit_years_stay_strict(text):
+    assert parse_date_parts(text) is None
+
+
+def test_date_and_time_in_sibling_elements_are_read_apart():
+    # Date and time in two spans that only CSS spaces: their joined text "14.02.2019 18:22".
+    html = page(after='<p class="meta"><span>14.02.2019</span><span>18:22</span></p>')
+    assert extract_article(html, "https://example.org/a").to_dict()["published"] == (
+        "2019-02-14T18:22:00"
+    )
+
+
+def test_element_marked_as_modification_is_not_the_publication():
+    # The only shown date is the <time itemprop=dateModified> in the byline block (in a div
+    # that repeats it): the machine datePublished stays the publication date.
+    html = page(
+        '<meta property="article:published_time" content="2018-04-27T03:10:00-04:00">'
+        '<meta property="article:modified_time" content="2018-04-27T11:02:41-04:00">',
+        after='<div class="byline-date"><time itemprop="dateCreated" datetime='
+        '"2018-04-27T03:10:00-04:00"></time><br><time itemprop="dateModified" '
+        'datetime="2018-04-27T11:02:41-04:00">04/27/18 11:02 AM</time></div>',
+        lang="en",
+    )
+    record = extract_article(html, "https://example.org/a").to_dict()
+    assert record["published"] == "2018-04-27T03:10:00-04:00"
+    assert record["modified"] == "2018-04-27T11:02:41-04:00"
+
+
+def test_german_stand_line_dates_an_undated_page():
+    # An institution's page whose only date is the "as of" line after a <br> in its footer, far
+    # below the headline (past a long list of links).
+    links = "".join(f"<li><a href='/s{i}'>Seite {i}</a></li>" for i in range(60))
+    html = (
+        '<html lang="de"><head><title>Amt</title></head><body><h1>Bürgerservice</h1>'
+        f"{BODY}<ul>{links}</ul><p class='print'>Quelle: Amt der Stadt<br>Seite: start<br>"
+        "[Stand: 03.02.2021, 07:30 Uhr]</p></body></html>"
+    )
+    article = extract_article(html, "https://example.org/")
+    assert article.to_dict()["published"] == "2021-02-03T07:30:00", article.notes
+    assert any("Stand: 03.02.2021" in note for note in article.notes)
+
+
+def test_stand_as_a_noun_is_no_date_label():
+    html = (
+        '<html lang="de"><head><title>Amt</title></head><body><h1>Bürgerservice</h1>'
+        f"{BODY}<p>Der Stand der Arbeiten am Rathaus wurde am 03.02.2021 mit allen Anwohnern "
+        "der Straße im großen Saal besprochen.</p></body></html>"
+    )
+    article = extract_article(html, "https://example.org/")
+    assert article.published is None, article.notes
+
+
+def test_forum_post_with_a_two_digit_year_dates_the_thread():
+    # A forum thread: the first post's header writes its date with a two-digit year.
+    html = page(
+        after="<div class='postbody'><p class='author'>Beitrag #1 von Wanderer am 27/11/14, "
+        "08:05 pm</p></div>",
+    )
+    article = extract_article(html, "https://forum.example.org/t12-regeln")
+    assert article.to_dict()["published"] == "2014-11-27T20:05:00", article.notes
