@@ -197,6 +197,29 @@ SITE_CREDIT = patterns.compile(
     re.I,
 )
 TRAILING_WORDS = patterns.compile(r"(?:\s+(?:on|pada|at|di|,|-))+\s*$", re.I)
+
+# The searches of _credit_value and _strip_job_title behind plain-string screens: each pattern
+# tries its alternation at every position (TRAILING_MONTH's 268 month names at every space), and
+# most credit values hold none of these words. Every match holds one of the screen's words
+# (VALUE_END one of its characters); the end-anchored ones end the text with it.
+_day_names_search = patterns.screened(
+    DAY_NAMES,
+    ("senin", "selasa", "rabu", "kamis", "jum", "sabtu", "minggu", "ahad")
+    + ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    every_match=True,
+)
+_stamp_words_search = patterns.screened(
+    STAMP_WORDS,
+    ("updated", "published", "publish date", "posted", "last modified")
+    + ("diperbarui", "diterbitkan"),
+    every_match=True,
+)
+_VALUE_END_CHARS = "|\u2022\u00b7-\u2013\u2014"
+_trailing_words_search = patterns.end_screened(TRAILING_WORDS, ("on", "pada", "at", "di", ",", "-"))
+_JOB_WORDS = ("writer", "reporter", "correspondent", "columnist", "contributor", "editor")
+_job_title_search = patterns.end_screened(
+    JOB_TITLE, _JOB_WORDS + tuple(w + "s" for w in _JOB_WORDS)
+)
 # Names that are never people or desks: share widgets, social networks, link texts.
 NOT_NAMES = {
     "facebook", "twitter", "instagram", "youtube", "tiktok", "whatsapp", "line", "share",
@@ -311,18 +334,33 @@ def _reporter_of_report(value: str) -> str:
 def _credit_value(value: str) -> str:
     """The names part of a credit: up to a pipe, " - outlet", a date, a day name or an
     "Updated" / "Published" stamp."""
-    value = VALUE_END.sub("", value)
-    for pattern in (_DIGIT, DAY_NAMES, STAMP_WORDS):
-        m = pattern.search(value)
+    if any(map(value.__contains__, _VALUE_END_CHARS)):
+        value = VALUE_END.sub("", value)
+    for search in (_DIGIT.search, _day_names_search, _stamp_words_search):
+        m = search(value)
         if m:
             value = value[: m.start()]
-    value = TRAILING_MONTH.sub("", value)
-    return TRAILING_WORDS.sub("", value).strip()
+    value = _without_trailing_month(value)
+    m = _trailing_words_search(value)
+    return (value[: m.start()] if m else value).strip()
+
+
+def _without_trailing_month(value: str) -> str:
+    """TRAILING_MONTH.sub("", value), the regex run on the value's last word and the whitespace
+    before it only. Month names are letters, so a match is that whitespace, the last word (and
+    its dot), and trailing whitespace: nothing before the whitespace can be part of one."""
+    stripped = value.rstrip()
+    last_word = stripped.rsplit(None, 1)[-1] if stripped else ""
+    before = stripped[: len(stripped) - len(last_word)]
+    if not before:  # no whitespace before the last word: no match
+        return value
+    start = len(before.rstrip())
+    return value[:start] + TRAILING_MONTH.sub("", value[start:])
 
 
 def _strip_job_title(name: str) -> str | None:
     """ "Meg James Staff Writer" -> "Meg James"; a bare job title ("AP Auto Writer") -> None."""
-    m = JOB_TITLE.search(name)
+    m = _job_title_search(name)
     if not m:
         return name
     if m.group(1) and m.start() > 0:
@@ -470,6 +508,7 @@ PERSON_HREF = patterns.compile(
 NAME_DATE_LINE = patterns.compile(
     r"^(?P<name>[^\d|\u2022\u00b7]{2,60}?)\s+[-\u2013\u2014|\u2022\u00b7]\s+(?P<date>.*\d.*)$"
 )
+_NAME_DATE_SEPARATORS = ("-", "\u2013", "\u2014", "|", "\u2022", "\u00b7")
 # Words a date line may hold besides numbers, month names and day names: zones, and the words of
 # relative stamps ("2 jam yang lalu", "5 minutes ago").
 DATE_LINE_WORDS = frozenset(
@@ -848,6 +887,10 @@ def name_date_byline(text: str) -> str | None:
     Saputra"), or None when the text is not one: the part after the dash must be nothing but a
     date, the part before it a capitalised name rather than a dateline city ("JAKARTA - ...")."""
     if not text or len(text) > MAX_NAME_DATE_TEXT:
+        return None
+    # Every such line holds one of the separators: a line without is not matched (the regex
+    # tries each name length up to 60 characters).
+    if not any(map(text.__contains__, _NAME_DATE_SEPARATORS)):
         return None
     m = NAME_DATE_LINE.match(text)
     if not m or not _only_a_date(m.group("date")):

@@ -683,6 +683,9 @@ _VIDEO_CTA_TAIL = patterns.compile(
 # A call is one short sentence: longer text is never one, and no more of the last block's end is
 # searched for one.
 VIDEO_CTA_MAX_CHARS = 260
+# Every call holds one of these (its placeholder or its "video"): the end of a last paragraph
+# that holds neither is not searched (the regex tries its heads after every sentence's end).
+_VIDEO_CTA_WORDS = ("video", "gambas")
 
 
 def is_video_cta(text: str, *, bold: bool = False) -> bool:
@@ -695,7 +698,10 @@ def is_video_cta(text: str, *, bold: bool = False) -> bool:
 def video_cta_start(block: Block) -> int | None:
     """Where a video call to action closing the block starts, or None."""
     text = block.text
-    m = _VIDEO_CTA_TAIL.search(text, max(0, len(text) - VIDEO_CTA_MAX_CHARS))
+    start = max(0, len(text) - VIDEO_CTA_MAX_CHARS)
+    if patterns.holds_none(text[start:], _VIDEO_CTA_WORDS):
+        return None
+    m = _VIDEO_CTA_TAIL.search(text, start)
     if not m:
         return None
     start = m.start("cta")
@@ -909,16 +915,40 @@ END_MARK = patterns.compile(
 )
 
 
+def _closing_mark_region(text: str) -> int | None:
+    """Where the part of `text` that may hold an END_MARK or DESK_CODE match starts, or None when
+    it holds none: the searches run on that part only (each tries its branches at every position
+    of a long paragraph). A match closes the text and is blanks and then stars or hashes, or
+    blanks and a parenthesis holding no other: it starts in the blanks before the last "(" of a
+    text ending in ")", or in the run of blanks, stars and hashes ending a text."""
+    last = text.rstrip()[-1:]
+    if last == ")":
+        opening = text.rfind("(")
+        return None if opening < 0 else len(text[:opening].rstrip())
+    if last != "*" and last != "#":
+        return None
+    run = text
+    while True:  # str.rstrip strips what the patterns' \s matches: the run of both kinds
+        shorter = run.rstrip().rstrip("*#")
+        if shorter == run:
+            return len(run)
+        run = shorter
+
+
 def _trim_end_marks(out: Filtered) -> None:
     """Cut desk codes, end marks and video calls to action from the end of the body, as lines or
     as the last words (in any order: `... (nvc/nvc) Simak video ...` and the reverse)."""
     kept = out.kept
     while kept:
         last = kept[-1]
-        m = END_MARK.search(last.text) or DESK_CODE.search(last.text)
+        region = _closing_mark_region(last.text)
+        m = None
+        if region is not None:
+            closing = last.text[region:]
+            m = END_MARK.search(closing) or DESK_CODE.search(closing)
         if m:
-            kind = "end_mark" if END_MARK.search(last.text) else "desk_code"
-            start, cut = m.start(), m.group(0).strip()
+            kind = "end_mark" if END_MARK.search(closing) else "desk_code"
+            start, cut = region + m.start(), m.group(0).strip()
         else:
             video = video_cta_start(last)
             if video is None:

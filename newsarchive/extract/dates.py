@@ -214,17 +214,31 @@ DAY_WORD_OFFSET = {"kemarin": 1, "yesterday": 1, "hari ini": 0, "today": 0}
 
 
 def _has_day_word(low: str) -> bool:
-    """DAY_WORDS finds something in `low` (lower-cased). Each of its words is first looked for
-    with str's C-level `in`: most texts hold none, and the regex tries its lookbehind at every
-    position."""
-    return (
+    """DAY_WORDS finds something in `low` (lower-cased)."""
+    return _day_word_search(low) is not None
+
+
+def _day_word_search(low: str) -> re.Match[str] | None:
+    """DAY_WORDS.search(low). Each of its words is first looked for with str's C-level `in`: most
+    texts hold none, and the regex tries its lookbehind at every position."""
+    if (
         "kemarin" in low
         or "yesterday" in low
         or "hari ini" in low
         or "today" in low
         or "baru saja" in low
         or "just now" in low
-    ) and DAY_WORDS.search(low) is not None
+    ):
+        return DAY_WORDS.search(low)
+    return None
+
+
+def _relative_search(low: str) -> re.Match[str] | None:
+    """RELATIVE.search(low): every match ends in "lalu" or "ago" (the pattern is case-sensitive,
+    for lower-cased text), looked for first with `in`."""
+    if "lalu" in low or "ago" in low:
+        return RELATIVE.search(low)
+    return None
 
 
 # Years outside this range are typos or unrelated numbers, not publication dates.
@@ -460,14 +474,14 @@ def _absolute_date(text: str) -> Any:
 def _relative_date(t: str, fetched_at: datetime, local_tz: tzinfo | None) -> ParsedDate | None:
     """A relative form (`2 jam yang lalu`, `kemarin 19.17`) in `t` (cleaned, lower-cased), read
     against fetched_at."""
-    m = RELATIVE.search(t)
+    m = _relative_search(t)
     if m:
         count = 1 if m.group(1) in ("se", "satu", "a", "an", "one") else int(m.group(1))
         unit = m.group(2)
         step = RELATIVE_UNITS.get(unit) or RELATIVE_UNITS[unit.rstrip("s")]
         value = _as_local(fetched_at, local_tz) - count * step
         return ParsedDate(value, step < timedelta(days=1), "relative", relative=True)
-    m = DAY_WORDS.search(t)
+    m = _day_word_search(t)
     if m:
         local = _as_local(fetched_at, local_tz)
         if m.group(1) in ("baru saja", "just now"):
@@ -506,7 +520,7 @@ def _dateparser_fallback(
     low = text.lower()
     if ISO_DATE.search(low) or NUMERIC_DMY.search(low):
         return None  # a numeric date the fast rules rejected (year 0001, month 13): not a date
-    if RELATIVE.search(low) or DAY_WORDS.search(low) or not _YEAR_HINT.search(low):
+    if _relative_search(low) or _day_word_search(low) or not _YEAR_HINT.search(low):
         # dateparser would resolve these against the clock (relative forms without fetched_at)
         # or invent the current year ("12 Juli"): both are guesses.
         return None

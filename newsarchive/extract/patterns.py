@@ -175,15 +175,47 @@ def factored(alternation: str) -> str:
     )
 
 
+# The characters other than ASCII that re.IGNORECASE matches to an ASCII letter but str.lower()
+# does not lower to that letter alone: dotless ı and dotted İ (both match i; İ lowers to two
+# characters) and the long ſ (matches s). (The fourth, the Kelvin sign, lowers to k.)
+_CASE_BLIND_ODD = ("\u0131", "\u0130", "\u017f")
+
+
+def lowers_like_regex(text: str) -> bool:
+    """Whether every case-blind regex match of ASCII letters in `text` is those letters in
+    text.lower(): true for ASCII text, and for any text without _CASE_BLIND_ODD."""
+    return text.isascii() or not any(map(text.__contains__, _CASE_BLIND_ODD))
+
+
+def holds_none(text: str, needles: tuple[str, ...]) -> bool:
+    """True when `text` holds none of `needles` (lowercase ASCII) even case-blind, as a regex
+    under re.I sees it: a pattern every match of which holds one cannot match. Checked with str's
+    C-level `in` on the lowercased text; text that lowers unlike the regex reads it (one of
+    _CASE_BLIND_ODD) is never said to hold none."""
+    if not lowers_like_regex(text):
+        return False
+    low = text.lower()
+    return not any(map(low.__contains__, needles))
+
+
 def screened(
-    pattern: re.Pattern[str], needles: tuple[str, ...]
+    pattern: re.Pattern[str], needles: tuple[str, ...], *, every_match: bool = False
 ) -> Callable[[str], re.Match[str] | None]:
     """`pattern.search`, with ASCII text screened first by str's C-level `in`: when the lowercased
-    text holds none of `needles` (lowercase; every match of the pattern holds one), None without
-    running the regex, which would try its branches at every position. Text that is not ASCII
-    always goes to the regex: under re.I the Kelvin sign and a dotless ı match k and i, which
-    lower() keeps apart."""
+    text holds none of `needles` (lowercase; every match of the pattern in ASCII text holds one),
+    None without running the regex, which would try its branches at every position. Text that is
+    not ASCII goes to the regex (under re.I the Kelvin sign and a dotless ı match k and i, which
+    lower() keeps apart), unless `every_match`: every match of the pattern in any text holds one
+    of the needles (lowercase ASCII), and holds_none decides."""
     search = pattern.search
+    if every_match:
+
+        def holds_none_screened_search(text: str) -> re.Match[str] | None:
+            if holds_none(text, needles):
+                return None
+            return search(text)
+
+        return holds_none_screened_search
 
     def screened_search(text: str) -> re.Match[str] | None:
         if text.isascii() and not any(map(text.lower().__contains__, needles)):
@@ -191,3 +223,20 @@ def screened(
         return search(text)
 
     return screened_search
+
+
+def end_screened(
+    pattern: re.Pattern[str], endings: tuple[str, ...]
+) -> Callable[[str], re.Match[str] | None]:
+    """`pattern.search` for a pattern anchored at the end (`...\\s*$`) whose every match ends the
+    text, trailing whitespace aside, with one of `endings` (lowercase ASCII): text that ends with
+    none of them gets None without running the regex, which would try its branches at every
+    position (as in `screened`; str.rstrip strips what the regex's \\s matches)."""
+    search = pattern.search
+
+    def end_screened_search(text: str) -> re.Match[str] | None:
+        if lowers_like_regex(text) and not text.rstrip().lower().endswith(endings):
+            return None
+        return search(text)
+
+    return end_screened_search
