@@ -25,7 +25,7 @@ from newsarchive.extract.fields import (
     is_indonesian,
     is_indonesian_site,
 )
-from newsarchive.extract.headline import find_site_name
+from newsarchive.extract.headline import find_site_name, opening_heading
 from newsarchive.extract.kinds import classify_page, needs_teasers, teaser_texts
 from newsarchive.items import Article, RawPage
 from newsarchive.sites import SiteProfile, find_profile
@@ -111,7 +111,11 @@ def extract_article(
     # Read before extract_body cuts chrome out of the tree, and only when classify_page uses them.
     teasers = teaser_texts(doc) if needs_teasers(doc) else set()
     body = extract_body(
-        doc, selectors=selectors, chrome_remove=chrome_remove, insert_labels=insert_labels
+        doc,
+        selectors=selectors,
+        chrome_remove=chrome_remove,
+        insert_labels=insert_labels,
+        headline=opening_heading(doc),
     )
     art.body = body.text
     art.removed = body.removed

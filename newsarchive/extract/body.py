@@ -173,8 +173,12 @@ def extract_body(
     selectors: dict[str, tuple[str, ...]],
     chrome_remove: tuple[str, ...] = (),
     insert_labels: tuple[str, ...] = (),
+    headline: Any = None,
 ) -> BodyResult:
-    """The article text of a parsed page. Mutates doc.tree (chrome is cut out of it)."""
+    """The article text of a parsed page. Mutates doc.tree (chrome is cut out of it).
+
+    `headline` is a headline element that is no <h1> (a heading that opens the article): it and
+    the short lines above it in the container are left out as an <h1> and its kickers are."""
     tree = doc.tree
     insert_re = compile_insert_labels(insert_labels) if insert_labels else DEFAULT_INSERT_RE
     profile_chrome: set[Any] = set()
@@ -186,13 +190,15 @@ def extract_body(
     for selector in selectors.get("body", ()):
         found = [el for el in css(tree, selector) if clean_text(_text(el))]
         if found:
-            result = _body_from(doc, _outermost(found), "profile", insert_re, profile_chrome)
+            result = _body_from(
+                doc, _outermost(found), "profile", insert_re, profile_chrome, headline
+            )
             break
     if not result.text:
         # No profile, or the profile's container held nothing but chrome: the generic path.
         containers, source = find_containers(tree)
         if containers:
-            result = _body_from(doc, containers, source, insert_re, profile_chrome)
+            result = _body_from(doc, containers, source, insert_re, profile_chrome, headline)
     if not result.text:
         jsonld_text = _jsonld_body(doc, insert_re)
         if jsonld_text:
@@ -217,12 +223,13 @@ def _body_from(
     source: str | None,
     insert_re: re.Pattern[str],
     profile_chrome: set[Any],
+    headline: Any = None,
 ) -> BodyResult:
     """Walk the containers, cut the chrome, and assemble text, audit and captions."""
     media_boxes: set[Any] = set()
     for container in containers:
         media_boxes |= find_media_boxes(container)
-    walker = Walker(insert_re, profile_chrome, media_boxes)
+    walker = Walker(insert_re, profile_chrome, media_boxes, headline)
     for container in containers:
         walker.walk_container(container)
     filtered = filter_blocks(walker.finish(), insert_re)
@@ -930,11 +937,16 @@ class Walker:
     """Turns container markup into text blocks, cutting chrome elements with an audit."""
 
     def __init__(
-        self, insert_re: re.Pattern[str], profile_chrome: set[Any], media_boxes: set[Any]
+        self,
+        insert_re: re.Pattern[str],
+        profile_chrome: set[Any],
+        media_boxes: set[Any],
+        headline: Any = None,
     ) -> None:
         self.insert_re = insert_re
         self.profile_chrome = profile_chrome
         self.media_boxes = media_boxes
+        self.headline = headline
         self.blocks: list[Block] = []
         self.removed: list[Removed] = []
         self.captions: list[str] = []
@@ -1020,6 +1032,8 @@ class Walker:
     def _chrome_kind(self, el: Any, tag: str) -> str | None:
         if el in self.profile_chrome:
             return "profile"
+        if el is self.headline:
+            return "title"
         kind, names = element_markup(el, in_body=True)
         if kind is None:
             if tag == "figure" or el in self.media_boxes:

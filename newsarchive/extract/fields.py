@@ -33,7 +33,9 @@ from newsarchive.extract.headline import (
     find_headline,
     find_site_name,
     jsonld_str,
+    names_only_site,
     norm_text,
+    opening_heading,
     strip_site_suffix,
     title_references,
 )
@@ -196,6 +198,10 @@ def find_title(
     if shown is not None:
         return element_text(shown), "h1"
     references = title_references(doc)
+    opening = opening_heading(doc)
+    if opening is not None and (not references or names_only_site(doc, references[0][0])):
+        # The metadata names only the site: the heading that opens the article is its headline.
+        return element_text(opening), "heading"
     if references:
         reference, source = references[0]
         return strip_site_suffix(reference, find_site_name(doc)), source

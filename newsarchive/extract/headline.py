@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from newsarchive.extract import patterns
+from newsarchive.extract.body import find_containers
+from newsarchive.extract.chrome import element_kind
 from newsarchive.extract.document import (
     Document,
     classed_matching,
     clean_text,
     element_text,
+    following_elements,
+    host_of,
     listed,
+    preceding_elements,
     text_content,
     with_itemprop,
 )
@@ -40,6 +47,36 @@ MAX_HEADLINE_LENGTH = 400
 # Tags that hold headlines outside h1-h3 when no element displays the metadata's headline
 # exactly (republika's div.jdl-pic, spans in table layouts): matched on their own text.
 LOOSE_TAGS = ("div", "span", "p", "td", "strong", "b", "header", "section")
+
+# A page with no <h1> and no element showing the metadata's headline (which may be only the site's
+# name) still sets its headline apart: in the heading that opens the article's text, after at
+# most a date line or a rubric. A sidebar's or footer's heading ("Berita Terkini", "Related
+# posts") opens a link list, never the container of the article's paragraphs.
+OPENING_HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+# What may stand before the opening heading, inside the article's container or just above it:
+# date lines, bylines and rubric labels. Longer wordy text there (a headline styled in a <div>,
+# a lead) means the heading comes after the article's opening: a standfirst or a subhead.
+OPENING_MAX_CHARS_BEFORE = 150
+OPENING_MAX_ELEMENTS_BEFORE = 8
+# The article's first paragraph follows the heading within this many elements (inline ones count:
+# the text between is what is limited).
+OPENING_MAX_ELEMENTS_AFTER = 25
+OPENING_MAX_LABEL_WORDS = 4
+OPENING_MAX_DATE_LINE_WORDS = 10
+# A paragraph of prose this long, just before a heading, makes the heading a subhead.
+PROSE_MIN_CHARS = 80
+# Classes and ids of headings that are not the headline but stand next to it.
+NOT_HEADLINE_MARK = patterns.compile(
+    r"(?<![a-z])(?:sub-?title|sub-?head|subheadline|dek|standfirst|lead|teaser|kicker|excerpt|"
+    r"summary)"
+)
+# A heading this long is a standfirst written as sentences, not a headline.
+OPENING_MAX_HEADLINE_CHARS = 150
+# Widget labels are a word or two ("Berita Terkini", "Advertisement"); headlines are longer.
+# Text in a script written without spaces (Chinese, Japanese) is measured in characters instead.
+OPENING_MIN_WORDS = 3
+OPENING_MIN_UNSPACED_CHARS = 8
+NON_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
 
 
 def jsonld_str(value: Any) -> str | None:
@@ -66,6 +103,27 @@ def find_site_name(doc: Document) -> str | None:
         return name
     publisher = (doc.jsonld_article() or {}).get("publisher")
     return jsonld_str(publisher) if isinstance(publisher, dict | list | str) else None
+
+
+# Meta tags that name the site or its owner, never one article. (Not application-name: MSN sets
+# it to each article's headline.)
+SITE_NAMING_META = ("og:site_name", "publisher", "author", "copyright")
+
+
+def names_only_site(doc: Document, text: str) -> bool:
+    """The metadata's title is the site's own name, the same on every page: it equals what the
+    page's metadata gives as the site's or its owner's name, or its host ('Kompas.com')."""
+    title = norm_text(text)
+    if not title:
+        return False
+    publisher = (doc.jsonld_article() or {}).get("publisher")
+    names = [doc.meta_first(name) for name in SITE_NAMING_META]
+    if isinstance(publisher, dict | list | str):
+        names.append(jsonld_str(publisher))
+    if any(name and norm_text(name) == title for name in names):
+        return True
+    host = host_of(doc.url)
+    return bool(host) and title.replace(" ", "") == host.replace(".", "")
 
 
 def strip_site_suffix(title: str, site_name: str | None = None) -> str:
@@ -152,11 +210,162 @@ def displayed_headline(doc: Document) -> Any | None:
 
 def find_headline(doc: Document) -> Any | None:
     """The element showing the headline: the one displaying the metadata's headline; else an
-    h1-h3 (then any short element) whose text overlaps it; else the first h1; else None."""
+    h1-h3 (then any short element) whose text overlaps it; else the first h1; else the heading
+    that opens the article's text (opening_heading); else None."""
     if "headline" not in doc.cache:
         shown = displayed_headline(doc)
-        doc.cache["headline"] = shown if shown is not None else _loose_headline(doc)
+        if shown is None:
+            shown = _loose_headline(doc)
+        if shown is None:
+            shown = _opening_heading(doc)
+            doc.cache["opening_heading"] = shown
+        doc.cache["headline"] = shown
     return doc.cache["headline"]
+
+
+def opening_heading(doc: Document) -> Any | None:
+    """The headline when only its place told it (find_headline's last resort), else None: the
+    title then comes from it only when the metadata names nothing but the site, and the body
+    leaves it out as it leaves out an <h1>."""
+    find_headline(doc)
+    return doc.cache.get("opening_heading")
+
+
+def _opening_heading(doc: Document) -> Any | None:
+    """The h2-h6 that opens the article's container (the body finder's), or that stands just
+    above it, with at most a date line or rubric before it."""
+    containers, _source = find_containers(doc.tree)
+    if not containers or containers[0].tag in ("body", "html"):
+        # The whole page as the container: its first heading is the site's banner.
+        return None
+    container = containers[0]
+    heading = _heading_inside(container)
+    if heading is not None and any(other is not heading for other in container.iter(heading.tag)):
+        # Its level recurs in the article: the article's first subhead.
+        return None
+    if heading is None:
+        heading = _heading_above(container)
+    if (
+        heading is None
+        or not _reads_as_headline(heading, container)
+        or any(_is_prose(el) for el in preceding_elements(heading, OPENING_MAX_ELEMENTS_BEFORE))
+        or not _leads_to_prose(heading)
+    ):
+        # After prose it is a subhead; not followed by prose, it heads a list or a box.
+        return None
+    return heading
+
+
+def _is_prose(el: Any) -> bool:
+    """A paragraph of the article's prose: a <p> (or text set straight in its element) long enough
+    and mostly not links."""
+    if el.tag == "p":
+        text = clean_text(text_content(el))
+        if len(text) < PROSE_MIN_CHARS:
+            return False
+        links = sum(len(clean_text(text_content(a))) for a in el.iter("a"))
+        return links * 2 < len(text)
+    return el.tag not in NON_TEXT_TAGS and len(clean_text(el.text)) >= PROSE_MIN_CHARS
+
+
+def _leads_to_prose(heading: Any) -> bool:
+    """The article's first paragraph follows the heading, after at most a date line or byline."""
+    between = _OpeningText()
+    if len(clean_text(heading.tail)) >= PROSE_MIN_CHARS:
+        return True
+    if not between.admits(heading.tail):
+        return False
+    for el in following_elements(heading, OPENING_MAX_ELEMENTS_AFTER):
+        if _is_prose(el):
+            return True
+        if not between.admits_element(el):
+            return False
+    return False
+
+
+class _OpeningText:
+    """The text between the start of the article and its first paragraph, on either side of the
+    opening heading: only labels, bylines and date lines may stand there."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def admits(self, text: str | None) -> bool:
+        """Count `text`; False once it is more than a label or a date line, or too much."""
+        text = text.strip() if text else ""
+        if not text:
+            return True
+        self.chars += len(text)
+        if self.chars > OPENING_MAX_CHARS_BEFORE:
+            return False
+        words = len(text.split())
+        return words <= OPENING_MAX_LABEL_WORDS or (
+            words <= OPENING_MAX_DATE_LINE_WORDS and any(c.isdigit() for c in text)
+        )
+
+    def admits_element(self, el: Any) -> bool:
+        """`admits` of an element's own text (unless it holds none to read) and of its tail."""
+        return (el.tag in NON_TEXT_TAGS or self.admits(el.text)) and self.admits(el.tail)
+
+
+def _heading_inside(container: Any) -> Any | None:
+    """The first heading in the container, when only labels and date lines come before it."""
+    before = _OpeningText()
+    for event, el in etree.iterwalk(container, events=("start", "end")):
+        tag = el.tag
+        if event == "start":
+            if tag in OPENING_HEADING_TAGS:
+                return el
+            text = el.text if isinstance(tag, str) and tag not in NON_TEXT_TAGS else None
+        else:
+            text = el.tail if el is not container else None
+        if not before.admits(text):
+            return None
+    return None
+
+
+def _heading_above(container: Any) -> Any | None:
+    """The nearest heading before the container, when only labels and date lines stand between
+    them."""
+    before = _OpeningText()
+    for el in reversed(preceding_elements(container, OPENING_MAX_ELEMENTS_BEFORE)):
+        if el.tag in OPENING_HEADING_TAGS:
+            return el
+        if not before.admits_element(el):
+            return None
+    return None
+
+
+def _reads_as_headline(heading: Any, container: Any) -> bool:
+    """Long enough for a headline, not a link to another page (a listing's teaser), and not
+    inside a sidebar, menu or form of its own."""
+    text = element_text(heading)
+    if not text or len(text) > OPENING_MAX_HEADLINE_CHARS:
+        return False
+    if len(text.split()) < OPENING_MIN_WORDS and not (
+        " " not in text and len(text) >= OPENING_MIN_UNSPACED_CHARS and _unspaced_script(text)
+    ):
+        return False
+    links = sum(len(clean_text(text_content(a))) for a in heading.iter("a"))
+    if next(heading.iterancestors("a"), None) is not None or links * 2 > len(text):
+        return False
+    names = f"{heading.get('class') or ''} {heading.get('id') or ''}".lower()
+    if NOT_HEADLINE_MARK.search(names):
+        return False
+    # Up to where it meets the container's own line of ancestors: chrome above that holds the
+    # article too, and the body finder has judged it.
+    shared = {container, *container.iterancestors()}
+    node = heading
+    while node is not None and node not in shared:
+        if element_kind(node, in_body=False) is not None:
+            return False
+        node = node.getparent()
+    return True
+
+
+def _unspaced_script(text: str) -> bool:
+    """Written in a script that puts no spaces between words (CJK: U+2E80 onwards)."""
+    return any(ch >= "\u2e80" for ch in text)
 
 
 def _title_keys(doc: Document) -> list[str]:
