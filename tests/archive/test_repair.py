@@ -373,3 +373,38 @@ def test_no_room_for_the_new_file(copy: Path) -> None:
     assert "the archive is as it was" in errors[0]
     assert files_in(copy.parent) == before
     assert invoke("repair", "--db", str(copy)).exit_code == 0
+
+
+def test_a_record_garbled_into_bytes_that_are_no_utf8_is_replaced_when_its_page_comes_again(
+    copy: Path, tmp_path: Path
+) -> None:
+    """The same page fetched again (here imported from its saved copy) over a record whose text
+    SQLite cannot decode any more: stored as an update, the garbled bytes kept as the old
+    version — not a failure of every later crawl of that URL."""
+    saved = tmp_path / "page.html"
+    shown = invoke("show", LONG_URL, "--raw", "--db", str(copy))
+    assert shown.exit_code == 0, shown.output
+    saved.write_bytes(shown.stdout_bytes)
+    garble = b"\xff\xfe" * 100
+    with closing(sqlite3.connect(f"file:{copy}?mode=ro&immutable=1", uri=True)) as conn:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        page = conn.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'articles' AND pagetype = 'overflow'"
+        ).fetchone()[0]
+        [(long_id,)] = conn.execute("SELECT id FROM articles WHERE url = ?", [LONG_URL])
+    with copy.open("r+b") as handle:
+        handle.seek((page - 1) * page_size + 100)
+        handle.write(garble)
+
+    result = invoke("import", str(saved), "--url", LONG_URL, "--db", str(copy))
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in result.output, result.output
+    with closing(sqlite3.connect(copy)) as conn:
+        conn.text_factory = bytes
+        [(old_body,)] = conn.execute(
+            "SELECT body FROM versions WHERE article_id = ?", [long_id]
+        ).fetchall()
+        [(body,)] = conn.execute("SELECT body FROM articles WHERE id = ?", [long_id])
+    assert garble in old_body
+    assert body.decode("utf-8") and garble not in body
+    assert invoke("verify", "--db", str(copy)).exit_code == 0
