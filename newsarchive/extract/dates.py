@@ -316,7 +316,8 @@ _DAY_FIRST_PATTERNS = (
 # Numeric dates with a two-digit year, as German, French, British and US pages and forum
 # software print them: `28.09.19 12:44`, `26/10/13, 03:48 pm`, `11/19/19 06:56 AM EST`. Alone,
 # "1.2.19" is as often a version or a section number, so the form counts only with a time right
-# after it (see `_short_date`); dashes are left out ("10-12-19" is an id or a range more often).
+# after it (see `_short_numeric_date`); dashes are left out ("10-12-19" is an id or a range more
+# often).
 SHORT_NUMERIC_DMY = patterns.compile(
     r"(?<![\d/.:,-])(\d{1,2})([/.])(\d{1,2})\2(\d{2})(?![\d/:-]|[.,]\d)"
 )
@@ -324,10 +325,62 @@ SHORT_NUMERIC_DMY = patterns.compile(
 _SHORT_DATE_TIME_GAP = patterns.compile(r"[\s,|/–—-]*(?:(?:um|at|à|alle|kl\.?|o)\s+)?")
 # Two-digit years from this on are the 1900s (MIN_YEAR keeps only 1990-1999 of them).
 SHORT_YEAR_PIVOT = 90
+# A day, a month name and a two-digit year: `14 Gennaio 20`, `3 Jan '19`, `16-Feb-16`. The month
+# name leaves no doubt about day and month, but two digits are a year only where the text says
+# so (see `_short_month_name_date`): "14 Mai 20 Teilnehmer" is a count. Group 2 is any word,
+# looked up in MONTHS: the regex stays small (one with the ~270 names costs more to compile than
+# it ever runs).
+SHORT_DAY_MONTH_YEAR = patterns.compile(
+    r"(?<![\d.])(\d{1,2})(?:\.|st|nd|rd|th|er)?(?:\s*[-/.]\s*|\s+)([^\W\d_]{3,})\.?"
+    r"(?:\s*[-/.]\s*|,?\s+)'?(\d{2})(?!\d)"
+)
+# What may close a date line after its date: brackets around a dateline, a full stop.
+_DATE_LINE_CLOSE = " ).]"
 
 
 def _short_date(text: str) -> tuple[datetime, int, int] | None:
-    """The first two-digit-year date in `text` (lower-cased) that a time follows, and its span."""
+    """The first two-digit-year date in `text` (lower-cased) that the rules above accept."""
+    if ":" in text:
+        found = _short_numeric_date(text)
+        if found is not None:
+            return found
+    return _short_month_name_date(text)
+
+
+def _short_month_name_date(text: str) -> tuple[datetime, int, int] | None:
+    """A SHORT_DAY_MONTH_YEAR date, and its span, where the text makes its last two digits a year:
+    a time follows and ends the text (`Publié le 5 avr. 19 à 18:40`), or the date ends it with
+    its year written `'19`, or after a comma (a dateline's place: `( Pescasseroli, 14 Gennaio
+    20 )`). A bare "2 juli 23" stays unread."""
+    end = text.rstrip(_DATE_LINE_CLOSE)
+    # Every accepted shape ends the text in two digits (the year's, or the time's minutes): most
+    # texts do not, and are spared the regex.
+    if len(end) < 3 or not (end[-2:].isdigit() and end[-2:].isascii()):
+        return None
+    pos = 0
+    while (m := SHORT_DAY_MONTH_YEAR.search(end, pos)) is not None:
+        # A date may start inside a match whose word is no month ("Nr. 2 vom 14 Jan 20, 12:44").
+        pos = m.start(2)
+        if m.end() != len(end):
+            gap = _SHORT_DATE_TIME_GAP.match(end, m.end())
+            tm = TIME.match(end, gap.end()) if gap is not None else None
+            if tm is None or tm.end() != len(end):
+                continue
+        elif end[m.start(3) - 1] != "'" and not end[: m.start()].rstrip().endswith(","):
+            continue
+        month = MONTHS.get(m.group(2))
+        if month is None:
+            continue
+        short_year = int(m.group(3))
+        year = short_year + (1900 if short_year >= SHORT_YEAR_PIVOT else 2000)
+        d = _make(year, month, int(m.group(1)))
+        if d is not None:
+            return d, m.start(), m.end()
+    return None
+
+
+def _short_numeric_date(text: str) -> tuple[datetime, int, int] | None:
+    """The first SHORT_NUMERIC_DMY date in `text` that a time follows, and its span."""
     for m in SHORT_NUMERIC_DMY.finditer(text):
         gap = _SHORT_DATE_TIME_GAP.match(text, m.end())
         if gap is None or TIME.match(text, gap.end()) is None:
@@ -348,15 +401,17 @@ def _short_date(text: str) -> tuple[datetime, int, int] | None:
 
 
 def _may_hold_date(text: str) -> bool:
-    """What `_find_date` needs to find anything: a four-digit year, or a time after a short date."""
-    return ":" in text or _FOUR_DIGITS.search(text) is not None
+    """What `_find_date` needs to find anything: a four-digit year, a time after a short date, or
+    two digits at the end (a short year)."""
+    end = text.rstrip(_DATE_LINE_CLOSE)
+    return ":" in end or end[-2:].isdigit() or _FOUR_DIGITS.search(text) is not None
 
 
 def _find_date(text: str) -> tuple[datetime, int, int] | None:
     """The first calendar date in `text` (lower-cased) and its span."""
     if not _FOUR_DIGITS.search(text):
-        # Every form below writes a four-digit year; a two-digit one needs a time after it.
-        return _short_date(text) if ":" in text else None
+        # Every form below writes a four-digit year; a two-digit one needs more (`_short_date`).
+        return _short_date(text)
     best: tuple[datetime, int, int] | None = None
     m = ISO_DATE.search(text)
     if m:
@@ -389,7 +444,7 @@ def _find_date(text: str) -> tuple[datetime, int, int] | None:
             d = _make(int(m.group(4)), month, day)
         if d is not None:
             best = (d, m.start(), m.end())
-    if best is None and ":" in text:
+    if best is None:
         return _short_date(text)  # four digits that were no year ("Beitrag #1070 ... 26/10/13")
     return best
 

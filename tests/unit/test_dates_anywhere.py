@@ -416,3 +416,42 @@ def test_forum_post_with_a_two_digit_year_dates_the_thread():
     )
     article = extract_article(html, "https://forum.example.org/t12-regeln")
     assert article.to_dict()["published"] == "2014-11-27T20:05:00", article.notes
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # A month name with a two-digit year, where the line says the two digits are a year: a
+        # dateline's place before it (an Italian press release), an apostrophe, a time after it.
+        ("( Sulmona, 3 Febbraio 21 )", datetime(2021, 2, 3)),
+        ("Berlin, 22-Sep-18.", datetime(2018, 9, 22)),
+        # A number, a word and the day before the month ("2 vom 14") read as a date first.
+        ("Heft 2 vom 14 Jan 20, 12:44", datetime(2020, 1, 14, 12, 44)),
+        ("Posted on 9 Jan '19", datetime(2019, 1, 9)),
+        ("Publié le 5 avr. 19 à 18:40", datetime(2019, 4, 5, 18, 40)),
+    ],
+)
+def test_two_digit_years_with_a_month_name(text, want):
+    parsed = parse_date_parts(text)
+    assert parsed is not None, text
+    assert parsed.value == want
+
+
+def test_two_digit_year_with_a_month_name_needs_the_line_to_say_so():
+    assert parse_date_parts("Wien, 14 Mai 20") is not None
+    # Without a place, an apostrophe or a time, two digits may be a count ("14 Mai 20
+    # Teilnehmer") or a day number: no date.
+    for text in ("2 juli 23", "Treffen am 14 Mai 20", "Treffen am 14 Mai 20 Teilnehmer",
+                 "il 3 febbraio 21 persone arrivano"):  # fmt: skip
+        assert parse_date_parts(text) is None, text
+
+
+def test_dateline_with_a_two_digit_year_dates_a_press_release():
+    html = (
+        '<html lang="it"><head><title>Ente Parco</title></head><body><div id="testo">'
+        "<h1>Nuovi nati nel parco</h1><em>( Sulmona, 3 Febbraio 21 )</em>"
+        + BODY
+        + "</div></body></html>"
+    )
+    article = extract_article(html, "https://parco.example.it/notizia.php?id=12")
+    assert article.to_dict()["published"] == "2021-02-03", article.notes
