@@ -33,11 +33,11 @@ diacritics dropped — so counts agree with FTS5's own for ordinary text.
 from __future__ import annotations
 
 import bisect
-import heapq
 import operator
 import re
 import sqlite3
 import unicodedata
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import compress, filterfalse, repeat
@@ -113,6 +113,29 @@ def impact(freq: float, length: int, avgdl: float) -> float:
     return freq * (K1 + 1) / (freq + K1 * (1 - B + B * length / avgdl))
 
 
+def _impacts(
+    freq: Any, shared: list, length: int, avgdl: float, limits: dict
+) -> tuple[Sequence[float], list[float], Sequence[float]]:
+    """The counts and impacts of an article's `shared` words, and each word's value in `limits`
+    (a floor or a bar), in the same order. impact() inlined, its length term once an article:
+    the same operations in the same order, so the same floats; scores made in C (map,
+    itemgetter), for the callers to compare in C too (compress)."""
+    norm = K1 * (1 - B + B * length / avgdl)
+    if len(shared) > 1:
+        pick = operator.itemgetter(*shared)
+        counts, word_limits = pick(freq), pick(limits)
+    else:
+        counts, word_limits = [freq[shared[0]]], [limits[shared[0]]]
+    scores = list(
+        map(
+            operator.truediv,
+            map(operator.mul, counts, repeat(K1 + 1)),
+            map(operator.add, counts, repeat(norm)),
+        )
+    )
+    return counts, scores, word_limits
+
+
 def idf(docs: int, articles: int) -> float:
     """bm25's idf as FTS5 clamps it (a word in over half of the articles weighs 1e-6)."""
     import math
@@ -174,13 +197,19 @@ def active(conn: sqlite3.Connection) -> bool:
 
 def build(conn: sqlite3.Connection) -> None:
     """Count and list from scratch what the full-text index holds now (its queue written out
-    first): two passes over the articles' text, counting words, then keeping each common word's
-    best TOP_SIZE articles. Minutes at a million articles; run once, by migration v7."""
+    first): two passes over the articles' text, counting words (and writing each article's
+    length), then finding each common word's best TOP_SIZE articles. Minutes at a million
+    articles; run by migration v7 and by `repair`.
+
+    The lists are not held in memory (6 million entries at a million articles, over 1 GB as
+    Python tuples): the second pass writes the articles that may be among a word's best to a
+    temporary table, and keeps only what tells which those are (_candidates)."""
     conn.execute("DELETE FROM search_top")
     conn.execute("DELETE FROM search_words")
     conn.execute("DELETE FROM search_stats")
     conn.execute("DELETE FROM search_lengths")
     select = "SELECT id, title, description, body FROM articles ORDER BY id"
+    insert_lengths = "INSERT INTO search_lengths(id, length) VALUES (?, ?)"
     docs: Counter = Counter()
     articles = total = 0
     lengths = []
@@ -188,9 +217,12 @@ def build(conn: sqlite3.Connection) -> None:
         freq, length = _article_counts(title, description, body)
         docs.update(freq.keys())
         lengths.append((article_id, length))
+        if len(lengths) == BUILD_BATCH:
+            conn.executemany(insert_lengths, lengths)
+            lengths.clear()
         articles += 1
         total += length
-    conn.executemany("INSERT INTO search_lengths(id, length) VALUES (?, ?)", lengths)
+    conn.executemany(insert_lengths, lengths)
     avgdl = total / articles if articles else None
     conn.execute(
         "INSERT INTO search_stats(id, docs, tokens, avgdl_ref) VALUES (1, ?, ?, ?)",
@@ -199,19 +231,10 @@ def build(conn: sqlite3.Connection) -> None:
     common = {
         word: n for n, word in enumerate(sorted(w for w, c in docs.items() if c >= TOP_MIN_DOCS))
     }
-    heaps: dict[str, list] = {word: [] for word in common}
-    floors = dict.fromkeys(common, 0.0)
+    floors: dict[bytes, float] = {}
     if common:
-        for article_id, title, description, body in conn.execute(select):
-            freq, length = _article_counts(title, description, body)
-            for word in common.keys() & freq.keys():
-                entry = (impact(freq[word], length, avgdl), article_id, freq[word], length)
-                heap = heaps[word]
-                if len(heap) < TOP_SIZE:
-                    heapq.heappush(heap, entry)
-                else:
-                    dropped = heapq.heappushpop(heap, entry)
-                    floors[word] = max(floors[word], dropped[0])
+        floors = _candidates(conn, select, common, total / articles)
+        _list_candidates(conn, common, floors)
     conn.executemany(
         "INSERT INTO search_words(word, docs, list, floor) VALUES (?, ?, ?, ?)",
         (
@@ -219,10 +242,116 @@ def build(conn: sqlite3.Connection) -> None:
             for word, count in docs.items()
         ),
     )
-    conn.executemany(
-        "INSERT INTO search_top(list, impact, id, freq, length) VALUES (?, ?, ?, ?, ?)",
-        ((common[word], *entry) for word, heap in heaps.items() for entry in heap),
+
+
+# Rows a build pass writes at a time (search_lengths, candidates).
+BUILD_BATCH = 10_000
+_CANDIDATES = "search_build_candidates"
+
+
+def _candidates(
+    conn: sqlite3.Connection, select: str, lists: dict[bytes, int], avgdl: float
+) -> dict[bytes, float]:
+    """Into the temporary table _CANDIDATES (list, impact, id, freq, length), every article that
+    may be among its common words' best TOP_SIZE + 1 (the last gives the floor), with others;
+    returns each listed word's floor: the impact of its (TOP_SIZE + 1)th best article, 0.0 if
+    it has no more than TOP_SIZE.
+
+    Per word, memory keeps a bar and the impacts of at least TOP_SIZE + 1 of the articles seen
+    (all of them until there are that many): when a quarter more have come, the best TOP_SIZE + 1
+    stay and the bar rises to the lowest of them. An article is written if its impact is at
+    least the bar; one that is not weighs less than TOP_SIZE + 1 articles seen, so it is neither
+    listed nor the floor. The impacts kept are then the best of all: the floor is the
+    (TOP_SIZE + 1)th of them. A word in n articles gets about TOP_SIZE * (1 + ln(n / TOP_SIZE))
+    written (at 200,000 synthetic articles, 3.9 times the lists' size), on disk: SQLite's
+    temporary file."""
+    # One a build stopped outside a transaction left on this connection would be in the way.
+    conn.execute(f"DROP TABLE IF EXISTS temp.{_CANDIDATES}")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{_CANDIDATES}_floors")
+    conn.execute(
+        f"CREATE TEMP TABLE {_CANDIDATES} (list INTEGER NOT NULL, impact REAL NOT NULL, "
+        "id INTEGER NOT NULL, freq REAL NOT NULL, length INTEGER NOT NULL)"
     )
+    insert = f"INSERT INTO temp.{_CANDIDATES} VALUES (?, ?, ?, ?, ?)"
+    keep = TOP_SIZE + 1
+    # A quarter: at 200,000 articles a sixth fewer written than with twice TOP_SIZE + 1 kept
+    # (the bar lags less), for some 20 sorts of 1,250 floats a list.
+    slack = keep // 4 + 1
+    bars = dict.fromkeys(lists, float("-inf"))
+    seen = {word: array("d") for word in lists}
+    listed = lists.keys()
+    rows: list[tuple] = []
+    for article_id, title, description, body in conn.execute(select):
+        freq, length = _article_counts(title, description, body)
+        shared = list(listed & freq.keys())
+        if not shared:
+            continue
+        # An article shares ~180 words with the lists at a million articles and passes few bars.
+        counts, scores, word_bars = _impacts(freq, shared, length, avgdl, bars)
+        for word, count, score in compress(
+            zip(shared, counts, scores, strict=True), map(operator.ge, scores, word_bars)
+        ):
+            rows.append((lists[word], score, article_id, count, length))
+            impacts = seen[word]
+            impacts.append(score)
+            if len(impacts) == keep + slack:
+                best = sorted(impacts)[-keep:]
+                bars[word] = best[0]
+                seen[word] = array("d", best)
+        if len(rows) >= BUILD_BATCH:
+            conn.executemany(insert, rows)
+            rows.clear()
+    conn.executemany(insert, rows)
+    return {
+        word: sorted(impacts)[-keep] if len(impacts) >= keep else 0.0
+        for word, impacts in seen.items()
+    }
+
+
+def _list_candidates(
+    conn: sqlite3.Connection, lists: dict[bytes, int], floors: dict[bytes, float]
+) -> None:
+    """Each list's best TOP_SIZE candidates by (impact, id), as a heap of all its articles keeps
+    them, into search_top: those above the floor (never more than TOP_SIZE), then of those at
+    the floor the highest ids that fit. Two reads of the candidates, no sort of them."""
+    conn.execute(f"CREATE TEMP TABLE {_CANDIDATES}_floors (list INTEGER PRIMARY KEY, floor REAL)")
+    conn.executemany(
+        f"INSERT INTO temp.{_CANDIDATES}_floors VALUES (?, ?)",
+        ((lists[word], floor) for word, floor in floors.items()),
+    )
+    join = (
+        f"FROM temp.{_CANDIDATES} c JOIN temp.{_CANDIDATES}_floors f ON f.list = c.list "
+        "WHERE c.impact"
+    )
+    conn.execute(
+        "INSERT INTO search_top(list, impact, id, freq, length) "
+        f"SELECT c.list, c.impact, c.id, c.freq, c.length {join} > f.floor"
+    )
+    ties: dict[int, list[tuple]] = {}
+    for row in conn.execute(f"SELECT c.list, c.impact, c.id, c.freq, c.length {join} = f.floor"):
+        ties.setdefault(row[0], []).append(row)
+    if ties:
+        above: dict[int, int] = {}
+        for chunk in _chunks(list(ties)):
+            above.update(
+                conn.execute(
+                    "SELECT list, count(*) FROM search_top WHERE list IN "
+                    f"({','.join('?' * len(chunk))}) GROUP BY list",
+                    chunk,
+                ).fetchall()
+            )
+        conn.executemany(
+            "INSERT INTO search_top(list, impact, id, freq, length) VALUES (?, ?, ?, ?, ?)",
+            (
+                row
+                for list_id, rows in ties.items()
+                for row in sorted(rows, key=operator.itemgetter(2), reverse=True)[
+                    : TOP_SIZE - above.get(list_id, 0)
+                ]
+            ),
+        )
+    conn.execute(f"DROP TABLE temp.{_CANDIDATES}")
+    conn.execute(f"DROP TABLE temp.{_CANDIDATES}_floors")
 
 
 def _stats(conn: sqlite3.Connection) -> tuple[int, int, float | None]:
@@ -375,28 +504,13 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
     entries = []
     if lists:
         avgdl = _stats(conn)[2]
-        scale = K1 + 1
         floor_of = state.floors
         for article_id, freq, length in terms:
             shared = list(lists.keys() & freq.keys())
             docs.update(shared)
-            # impact() inlined, its length term once an article: the same operations in the same
-            # order, so the same floats. An article shares ~180 words with the lists at a
-            # million articles and enters a few: scores and floor comparisons run in C (map,
-            # itemgetter, compress), only those that enter are made into entries in Python.
-            norm = K1 * (1 - B + B * length / avgdl)
-            if len(shared) > 1:
-                pick = operator.itemgetter(*shared)
-                counts, floors = pick(freq), pick(floor_of)
-            else:
-                counts, floors = [freq[w] for w in shared], [floor_of[w] for w in shared]
-            scores = list(
-                map(
-                    operator.truediv,
-                    map(operator.mul, counts, repeat(scale)),
-                    map(operator.add, counts, repeat(norm)),
-                )
-            )
+            # An article shares ~180 words with the lists at a million articles and enters a
+            # few: only those that enter are made into entries in Python.
+            counts, scores, floors = _impacts(freq, shared, length, avgdl, floor_of)
             for word, f, score in compress(
                 zip(shared, counts, scores, strict=True), map(operator.gt, scores, floors)
             ):
