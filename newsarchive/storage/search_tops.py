@@ -124,8 +124,8 @@ def _impacts(
     if len(shared) > 1:
         pick = operator.itemgetter(*shared)
         counts, word_limits = pick(freq), pick(limits)
-    else:
-        counts, word_limits = [freq[shared[0]]], [limits[shared[0]]]
+    else:  # itemgetter of one word returns it alone, not in a tuple; of none, fails
+        counts, word_limits = [freq[w] for w in shared], [limits[w] for w in shared]
     scores = list(
         map(
             operator.truediv,
