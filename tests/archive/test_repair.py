@@ -224,19 +224,26 @@ def test_damaged_records_are_refused_and_nothing_changes(copy: Path) -> None:
     assert files_in(copy.parent) == before
 
 
-@pytest.mark.parametrize("garble", [b"XXXX" * 50, b"\xff\xfe" * 100], ids=["text", "no-utf8"])
-def test_a_garbled_record_is_carried_over_and_named(copy: Path, garble: bytes) -> None:
-    """Text garbled inside the long body's overflow page (SQLite cannot tell) and the index
-    damaged: the index is rebuilt, the record kept as it is and named, exit 1."""
-    with closing(sqlite3.connect(f"file:{copy}?mode=ro&immutable=1", uri=True)) as conn:
+def garble_long_body(db: Path, garble: bytes) -> int:
+    """`garble` written inside the long body's overflow page, its page pointer kept (SQLite reads
+    it back without an error); the long article's id."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)) as conn:
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         page = conn.execute(
             "SELECT pageno FROM dbstat WHERE name = 'articles' AND pagetype = 'overflow'"
         ).fetchone()[0]
         [(long_id,)] = conn.execute("SELECT id FROM articles WHERE url = ?", [LONG_URL])
-    with copy.open("r+b") as handle:
+    with db.open("r+b") as handle:
         handle.seek((page - 1) * page_size + 100)
         handle.write(garble)
+    return long_id
+
+
+@pytest.mark.parametrize("garble", [b"XXXX" * 50, b"\xff\xfe" * 100], ids=["text", "no-utf8"])
+def test_a_garbled_record_is_carried_over_and_named(copy: Path, garble: bytes) -> None:
+    """Text garbled inside the long body's overflow page (SQLite cannot tell) and the index
+    damaged: the index is rebuilt, the record kept as it is and named, exit 1."""
+    long_id = garble_long_body(copy, garble)
     garble_search_index(copy)
     garbled = records(copy)
     result = invoke("repair", "--db", str(copy))
@@ -386,15 +393,7 @@ def test_a_record_garbled_into_bytes_that_are_no_utf8_is_replaced_when_its_page_
     assert shown.exit_code == 0, shown.output
     saved.write_bytes(shown.stdout_bytes)
     garble = b"\xff\xfe" * 100
-    with closing(sqlite3.connect(f"file:{copy}?mode=ro&immutable=1", uri=True)) as conn:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        page = conn.execute(
-            "SELECT pageno FROM dbstat WHERE name = 'articles' AND pagetype = 'overflow'"
-        ).fetchone()[0]
-        [(long_id,)] = conn.execute("SELECT id FROM articles WHERE url = ?", [LONG_URL])
-    with copy.open("r+b") as handle:
-        handle.seek((page - 1) * page_size + 100)
-        handle.write(garble)
+    long_id = garble_long_body(copy, garble)
 
     result = invoke("import", str(saved), "--url", LONG_URL, "--db", str(copy))
     assert result.exit_code == 0, result.output
