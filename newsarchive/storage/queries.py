@@ -258,7 +258,8 @@ def _tops_sql(
             SELECT t.id, sum(1 << q.position) AS known,
                 sum({_bm25_terms()}) + (SELECT sum(idf) FROM q) * {_single("max(t.length)")}
                     AS gain
-            FROM q CROSS JOIN search_top t ON t.list = q.list CROSS JOIN stats s
+            FROM q CROSS JOIN search_top t ON {search_tops.listed_in("t.list", "q.list")}
+            CROSS JOIN stats s
             GROUP BY t.id
         ),
         page AS MATERIALIZED (
@@ -404,7 +405,8 @@ def _mixed_sql(
         WITH {_QUERY_WORDS.format(values=_word_values(words))},{rare_part},
         shares AS MATERIALIZED (
             SELECT h.id, sum({_bm25_terms()}) AS gain
-            FROM hits h CROSS JOIN q CROSS JOIN search_top t ON t.id = h.id AND t.list = q.list
+            FROM hits h CROSS JOIN q CROSS JOIN search_top t
+                ON t.id = h.id AND {search_tops.listed_in("t.list", "q.list")}
             CROSS JOIN stats s
             GROUP BY h.id
         )
@@ -610,9 +612,9 @@ class _Ranking:
         tops = {
             lists[list_id]: (best, shortest)
             for list_id, best, shortest in db.execute(
-                f"SELECT list, max(impact), min(length) FROM search_top "
-                f"WHERE list IN ({','.join('?' * len(lists))}) GROUP BY list",
-                list(lists),
+                "SELECT max(list, ~list), max(impact), min(length) FROM search_top "
+                f"WHERE list IN ({','.join('?' * 2 * len(lists))}) GROUP BY 1",
+                [*lists, *(~list_id for list_id in lists)],
             )
         }
         shortest = min((length for _, length in tops.values()), default=0)
@@ -788,14 +790,15 @@ def _tops_ranked(db: Any, words: list[str], filters: SearchFilters, need: int) -
         share = " + ".join(ranking.share_sql(word, "t.freq", "t.length") for word in words)
         cursor = db.execute(
             f"SELECT t.id, t.length, 0.0, t.freq, {share} AS bound FROM search_top t "
-            f"WHERE t.list = ? ORDER BY bound DESC, t.id",
-            [list_id],
+            f"WHERE {search_tops.listed_in('t.list', '?')} ORDER BY bound DESC, t.id",
+            [list_id, list_id],
         )
         resolved = _resolve(db, ranking, words, iter(cursor), need, where, params)
         cursor.close()
         return _proved(resolved, outside)
     columns = ", ".join(
-        f"max(CASE WHEN t.list = {ranking.words[word][0]} THEN t.freq END) AS f{n}"
+        f"max(CASE WHEN {search_tops.listed_in('t.list', str(ranking.words[word][0]))} "
+        f"THEN t.freq END) AS f{n}"
         for n, word in enumerate(distinct)
     )
     index = {word: f"c.f{n}" for n, word in enumerate(distinct)}
@@ -815,7 +818,9 @@ def _tops_ranked(db: Any, words: list[str], filters: SearchFilters, need: int) -
         f"iif({index[word]} IS NULL, {ranking.words[word][3] / ranking.articles!r}, 1.0)"
         for word in distinct
     )
-    lists = ", ".join(str(ranking.words[word][0]) for word in distinct)
+    lists = ", ".join(
+        f"{list_id}, {~list_id}" for list_id in (ranking.words[word][0] for word in distinct)
+    )
     cursor = db.execute(
         f"""
         WITH c AS MATERIALIZED (
@@ -906,8 +911,8 @@ def _mixed_matches_sql(
     distinct = sorted(set(words))
     index = {word: f"c.f{n}" for n, word in enumerate(distinct)}
     counts = ", ".join(
-        f"(SELECT t.freq FROM search_top t WHERE t.list = {ranking.words[word][0]} "
-        f"AND t.id = h.id) AS f{n}"
+        "(SELECT t.freq FROM search_top t WHERE "
+        f"{search_tops.listed_in('t.list', str(ranking.words[word][0]))} AND t.id = h.id) AS f{n}"
         for n, word in enumerate(distinct)
     )
     # A match holds every word: where a list is complete, the article is in it.

@@ -576,6 +576,13 @@ def _archive_v10(db: sqlite_utils.Database) -> None:
     )
 
 
+def _archive_v11(db: sqlite_utils.Database) -> None:
+    """Fresh entries of the top lists: an entry added to a common word's list is kept under the
+    complement of the list's id (search_tops.FRESH_MAX) until it is merged into the list. Nothing
+    to change in the file (it has none yet); the version says that its lists are read with them,
+    so a newsarchive from before refuses the file instead of ranking without its newest entries."""
+
+
 def index_queued(db: sqlite_utils.Database) -> None:
     """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
     transaction: stale entries out first (a reused rowid's old entry must go before its new one
@@ -648,6 +655,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v8,
     _archive_v9,
     _archive_v10,
+    _archive_v11,
 )
 
 

@@ -19,10 +19,15 @@ least TOP_MIN_DOCS articles, the archive keeps (schema v7):
   `search_lengths`: each indexed article's length (bm25's D), about 10 bytes an article.
 
 A list's invariant: an article holding the word whose impact is above the list's `floor` is in the
-list. Adding an article inserts it where its impact beats the floor and trims the list back to
-TOP_SIZE, raising the floor to the best impact trimmed; a changed or deleted article's entries go
-(its new text is added again): the invariant holds through all three, so a list never names an
-article that no longer holds the word, and an article missing from it scores at most the floor.
+list. Adding an article inserts it where its impact beats the floor; the list is later trimmed
+back to TOP_SIZE, raising the floor to the best impact trimmed; a changed or deleted article's
+entries go (its new text is added again): the invariant holds through all three, so a list never
+names an article that no longer holds the word, and an article missing from it scores at most the
+floor. A list may hold more than TOP_SIZE entries between trims; readers only rely on the floor.
+
+Entries are added fresh, under the complement of their list's id (`~list`, that is -1 - list: see
+FRESH_MAX for why), and merged into their lists, which are then trimmed, once FRESH_MAX of them
+are waiting: a list's entries are those under its id and under its complement (listed_in).
 
 Everything is kept in step inside the transaction that writes the full-text index
 (schema.index_queued), from the same text: the indexed text of an article is tokenized here the
@@ -51,6 +56,14 @@ TOP_MIN_DOCS = 5_000
 # Entries per list. Cost: about 28 bytes each in archive.db; at a million synthetic articles,
 # 6,000 words have lists: 170 bytes an article, with search_lengths and search_words 182.
 TOP_SIZE = 1000
+# Entries kept fresh before they are merged into their lists. At a million articles an article
+# enters ~6 lists, and its entries and the trims after them went straight into the lists, spread
+# over all of search_top (12,000 pages of 16 kB): a commit of 375 articles rewrote ~3,000 of its
+# pages, 48 MB of WAL (four fifths of all a commit wrote), and the inserts ran at 550 a second.
+# Kept fresh, a commit's entries land on the few pages at the start of the table (negative keys
+# sort first), and the lists' pages are rewritten once a merge: with 100,000 waiting (~300 pages)
+# a commit touches at most those, and a merge every ~16,000 articles rewrites the lists once.
+FRESH_MAX = 100_000
 # A word without a list is counted in one article in COUNT_EVERY (by id: the same ones in every
 # process), each counting COUNT_EVERY: enough to see it near TOP_MIN_DOCS, when its list is made
 # and its exact count read from the index. Counting every word of every article cost more than
@@ -111,6 +124,12 @@ def article_terms(title: Any, description: Any, body: Any) -> tuple[dict[str, fl
 
 def impact(freq: float, length: int, avgdl: float) -> float:
     return freq * (K1 + 1) / (freq + K1 * (1 - B + B * length / avgdl))
+
+
+def listed_in(column: str, list_id: str) -> str:
+    """SQL that is true where `column`, a search_top.list, is the list `list_id` (an SQL
+    expression): its merged entries or its fresh ones."""
+    return f"{column} IN ({list_id}, ~{list_id})"
 
 
 def _impacts(
@@ -387,6 +406,8 @@ class Upkeep:
         # every other entry of the list ranks above the last of them (lists absent: not known).
         self.sizes: dict[int, int] = {}
         self.bottoms: dict[int, list[tuple[float, int]]] = {}
+        # Fresh entries waiting for the merge, about (None: not counted yet in this state).
+        self.fresh: int | None = None
 
     def forget(self, lists: Iterable[int]) -> None:
         for list_id in lists:
@@ -472,14 +493,21 @@ def remove(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = N
         + [(COUNT_EVERY * n, word) for word, n in sampled.items()],
     )
     conn.executemany("DELETE FROM search_top WHERE list = ? AND id = ?", pairs)
+    gone = conn.executemany(
+        "DELETE FROM search_top WHERE list = ? AND id = ?",
+        [(~list_id, article_id) for list_id, article_id in pairs],
+    ).rowcount
     if state is not None:
         # Not every pair had an entry: these lists' sizes and bottoms are read again when needed.
         state.forget({list_id for list_id, _ in pairs})
+        if state.fresh is not None:
+            state.fresh -= max(gone, 0)
 
 
 def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None) -> list[str]:
-    """When `rows` (id, title, description, body) go into the index: their counts in, and an
-    entry in each list whose floor their impact beats (lists trimmed back to TOP_SIZE). Returns
+    """When `rows` (id, title, description, body) go into the index: their counts in, and a
+    fresh entry in each list whose floor their impact beats (merged into the lists, which are
+    trimmed back to TOP_SIZE, once FRESH_MAX are waiting). Returns
     the words that have just become common and need a list (see make_lists: the index must hold
     the rows first). `state`: upkeep(conn) of this transaction, if the caller keeps one."""
     if not rows:
@@ -514,7 +542,7 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
             for word, f, score in compress(
                 zip(shared, counts, scores, strict=True), map(operator.gt, scores, floors)
             ):
-                entries.append((lists[word], score, article_id, f, length))
+                entries.append((~lists[word], score, article_id, f, length))
     is_listed = lists.__contains__
     sampled: Counter = Counter()
     for article_id, freq, _ in terms:
@@ -549,22 +577,51 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
             values,
         )
     if entries:
-        try:
-            # A plain INSERT: an entry already there (an article indexed again without its old
-            # entries dropped, which the triggers never do) would leave a list's size unknown.
-            conn.executemany(
-                "INSERT INTO search_top(list, impact, id, freq, length) VALUES (?, ?, ?, ?, ?)",
-                entries,
-            )
-        except sqlite3.IntegrityError:
-            conn.executemany(
-                "INSERT OR REPLACE INTO search_top(list, impact, id, freq, length) "
-                "VALUES (?, ?, ?, ?, ?)",
-                entries,
-            )
-            state.forget({entry[0] for entry in entries})
-        _trim(conn, state, entries)
+        if state.fresh is not None:
+            state.fresh += len(entries)
+        _insert_entries(conn, state, entries)
+        if state.fresh is None:
+            (state.fresh,) = conn.execute(
+                "SELECT count(*) FROM search_top WHERE list < 0"
+            ).fetchone()
+        if state.fresh >= FRESH_MAX:
+            merge(conn, state)
     return newly
+
+
+def _insert_entries(conn: sqlite3.Connection, state: Upkeep, entries: list[tuple]) -> None:
+    try:
+        # A plain INSERT: an entry already there (an article indexed again without its old
+        # entries dropped, which the triggers never do) would leave a list's size unknown.
+        conn.executemany(
+            "INSERT INTO search_top(list, impact, id, freq, length) VALUES (?, ?, ?, ?, ?)",
+            entries,
+        )
+    except sqlite3.IntegrityError:
+        conn.executemany(
+            "INSERT OR REPLACE INTO search_top(list, impact, id, freq, length) "
+            "VALUES (?, ?, ?, ?, ?)",
+            entries,
+        )
+        state.forget({entry[0] for entry in entries})
+        state.fresh = None
+
+
+def merge(conn: sqlite3.Connection, state: Upkeep | None = None) -> None:
+    """The fresh entries into their lists, in list order, and the lists they went into trimmed
+    back to TOP_SIZE (their floors raised): inside the caller's transaction."""
+    if state is None:
+        state = Upkeep(conn, 0)
+    entries = conn.execute(
+        "SELECT ~list, impact, id, freq, length FROM search_top WHERE list < 0 "
+        "ORDER BY list DESC, id"
+    ).fetchall()
+    state.fresh = 0
+    if not entries:
+        return
+    conn.execute("DELETE FROM search_top WHERE list < 0")
+    _insert_entries(conn, state, entries)
+    _trim(conn, state, entries)
 
 
 def _listed_words(conn: sqlite3.Connection, state: Upkeep) -> dict[bytes, int]:

@@ -86,8 +86,9 @@ def tables(archive: Archive) -> dict[str, list[tuple]]:
     }
 
 
-@pytest.fixture
-def small_lists(monkeypatch):
+@pytest.fixture(params=[0, 9, 40], ids=["merge-every-commit", "fresh-9", "fresh-40"])
+def small_lists(monkeypatch, request):
+    monkeypatch.setattr(search_tops, "FRESH_MAX", request.param)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 7)
     monkeypatch.setattr(search_tops, "TOP_SIZE", 6)
     monkeypatch.setattr(search_tops, "BOTTOM", 2)

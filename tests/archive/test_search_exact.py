@@ -74,8 +74,10 @@ def fill(archive: Archive, seed: int = 5) -> None:
             archive.store(make_raw(url), article, site=SITES[n % 2])
 
 
-@pytest.fixture
-def short_lists(monkeypatch):
+@pytest.fixture(params=[0, 10**9], ids=["merged", "fresh"])
+def short_lists(monkeypatch, request):
+    # Lists merged at every commit, or their new entries all left fresh (search_tops.FRESH_MAX).
+    monkeypatch.setattr(search_tops, "FRESH_MAX", request.param)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 20)
     monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)  # every word counted exactly
     monkeypatch.setattr(search_tops, "TOP_SIZE", 4)
@@ -107,7 +109,7 @@ def test_common_and_rare_words_rank_exactly_as_fts5(tmp_path, short_lists):
         listed = {
             row[0]
             for row in archive.db.execute(
-                "SELECT t.id FROM search_top t JOIN search_words w ON w.list = t.list "
+                "SELECT t.id FROM search_top t JOIN search_words w ON t.list IN (w.list, ~w.list) "
                 "WHERE w.word = 'banjir'"
             )
         }

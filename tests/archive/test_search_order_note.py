@@ -2,7 +2,7 @@
 only estimated from the top lists.
 
 A real archive of 240 articles with words common enough to get lists (search_tops.TOP_MIN_DOCS
-lowered) and lists of 30 (TOP_SIZE lowered), two words in about half the articles each: for a
+lowered) and lists of 30 (TOP_SIZE lowered, merged at every commit), two words in about half the articles each: for a
 search of both, the lists prove a short page, estimate a page of 20 (the candidates fill it but
 cannot be proven) and cannot fill a page of 25 (then FTS5 ranks every match); a listed word
 with a rare one is always proven. Each page is compared with FTS5's own `ORDER BY rank`.
@@ -46,6 +46,7 @@ def short_lists(monkeypatch):
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 20)
     monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)  # every word counted exactly
     monkeypatch.setattr(search_tops, "TOP_SIZE", 30)
+    monkeypatch.setattr(search_tops, "FRESH_MAX", 0)  # lists of 30 at every commit
     monkeypatch.setattr(queries, "MIXED_MAX_DOCS", 0)  # listed words: ranked from their lists
 
 
