@@ -22,8 +22,8 @@ from newsarchive.cli import cli, db_option, friendly_errors
 def repair_command(force: bool, db: Path) -> None:
     """Rebuild archive.db from its records: the full-text index, the search lists, authors,
     tags, per-site counts and every index are made again, in a new file checked before it
-    replaces the old one. The old file is kept beside it (X.db.damaged-<time>); nothing is
-    deleted.
+    replaces the old one. The old file is kept beside it (X.db.damaged-<time>, or
+    X.db.before-repair-<time> when --force rebuilt a sound one); nothing is deleted.
 
     \b
     Examples:
@@ -35,8 +35,9 @@ def repair_command(force: bool, db: Path) -> None:
     from a backup). A record whose text no longer matches its content hash is carried over as it
     is and named (`newsarchive reextract --site SITE` rebuilds it from its raw page). pages.db is
     not touched: a raw page is the evidence itself. Needs the archive alone (no crawl, import,
-    `run` or Datasette on it), and room for a second archive.db beside the first: about a minute
-    per 100,000 articles; a progress line every 10 s on a terminal.
+    `run` or Datasette on it), room for a second archive.db beside the first, and about 130 MB
+    per 100,000 articles in SQLite's temporary directory (/var/tmp unless SQLITE_TMPDIR names
+    another); about a minute per 100,000 articles; a progress line every 10 s on a terminal.
     """
     from newsarchive.errors import NewsarchiveError
     from newsarchive.storage.repair import LISTED_RECORDS, RECORD_TABLES, repair_archive

@@ -94,11 +94,27 @@ class Repair:
     counts: dict[str, tuple[int | None, int]] = field(default_factory=dict)  # before, after
     kept_as: Path | None = None
     seconds: float = 0.0
+    articles: int = 0  # in the old file, when it could count them
     phases: dict[str, float] = field(default_factory=dict)  # seconds each step took
 
     @property
     def rebuilt(self) -> bool:
         return self.kept_as is not None
+
+
+# SQLite's temporary file while the search lists are built (search_tops._candidates): ~1.3 GB at a
+# million synthetic articles.
+TEMP_BYTES_PER_ARTICLE = 1_300
+
+
+def sqlite_temp_dir() -> str:
+    """Where SQLite on Unix writes its temporary files: the first writable of $SQLITE_TMPDIR,
+    $TMPDIR, /var/tmp, /usr/tmp, /tmp (os_unix.c, unixTempFileDir), else the working directory."""
+    candidates = [os.environ.get("SQLITE_TMPDIR"), os.environ.get("TMPDIR")]
+    for directory in (*candidates, "/var/tmp", "/usr/tmp", "/tmp"):
+        if directory and os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK):
+            return directory
+    return "."
 
 
 def repair_path(path: Path) -> Path:
@@ -114,7 +130,7 @@ def repair_archive(
 ) -> Repair:
     """Check the archive at `path`; when archive.db's derived structures are damaged (or
     `force`), build it again from its records and swap it in, keeping the old file as
-    `<name>.damaged-<time>`. Raises RepairRefused (nothing changed) when repair cannot help, and
+    `<name>.damaged-<time>` (`<name>.before-repair-<time>` when the checks found nothing). Raises RepairRefused (nothing changed) when repair cannot help, and
     NewsarchiveError for a full disk (the new file removed, the archive as it was)."""
     path = Path(path)
     started = time.monotonic()
@@ -137,10 +153,13 @@ def repair_archive(
             fatal = unwritable(exc, temporary)
             if fatal is not None:
                 room = path.stat().st_size / 1e6
+                scratch = TEMP_BYTES_PER_ARTICLE * result.articles / 1e6
                 raise NewsarchiveError(
                     f"{path}: not repaired: {str(fatal).split(': cannot write: ', 1)[-1]}; "
-                    f"the new archive needs room beside the old (up to {room:,.0f} MB); "
-                    f"{temporary.name} removed, the archive is as it was"
+                    f"the new archive needs room beside the old (up to {room:,.0f} MB) and "
+                    f"SQLite's temporary directory {sqlite_temp_dir()} about {scratch:,.0f} MB "
+                    f"(SQLITE_TMPDIR names another); {temporary.name} removed, the archive is "
+                    "as it was"
                 ) from None
             raise
         finally:
@@ -182,6 +201,7 @@ def _repair(
         if not result.problems and not force:
             return
         before = _counts(conn, "src")
+        result.articles = before.get("articles") or 0
         conn.execute(f"PRAGMA main.cache_size = -{BUILD_CACHE_KIB}")
         # A crash while building leaves only the new file to throw away: no journal needed.
         conn.execute("PRAGMA main.journal_mode = OFF")
@@ -213,7 +233,7 @@ def _repair(
             raise NewsarchiveError(f"{path}: not repaired: its -wal could not be written into it")
         sync_path(temporary)
         progress.phase = "swapping"
-        result.kept_as = _swap(path, temporary)
+        result.kept_as = _swap(path, temporary, "damaged" if result.problems else "before-repair")
         progress.phase = "done"
     finally:
         conn.close()
@@ -310,15 +330,15 @@ def _counts(conn: sqlite3.Connection, schema: str) -> dict[str, int | None]:
     return counts
 
 
-def _swap(path: Path, temporary: Path) -> Path:
-    """The new file into place in one rename, the old one kept under a new name first (a hard
-    link: the archive's name never stops naming a whole file)."""
+def _swap(path: Path, temporary: Path, label: str) -> Path:
+    """The new file into place in one rename, the old one kept as `<name>.<label>-<time>` first
+    (a hard link: the archive's name never stops naming a whole file)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    kept = path.with_name(f"{path.name}.damaged-{stamp}")
+    kept = path.with_name(f"{path.name}.{label}-{stamp}")
     n = 1
     while kept.exists():
         n += 1
-        kept = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+        kept = path.with_name(f"{path.name}.{label}-{stamp}-{n}")
     try:
         os.link(path, kept)
         os.replace(temporary, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -144,8 +145,11 @@ def searches(db: Path) -> list[str]:
     return out
 
 
-def kept_file(db: Path) -> Path:
-    [kept] = db.parent.glob(f"{db.name}.damaged-*")
+def kept_file(db: Path, label: str = "damaged") -> Path:
+    """The old file repair kept: `damaged` when its checks found damage, `before-repair` when
+    --force rebuilt a sound file."""
+    [kept] = db.parent.glob(f"{db.name}.*-*T*Z")
+    assert kept.name.startswith(f"{db.name}.{label}-"), kept.name
     return kept
 
 
@@ -277,7 +281,9 @@ def test_a_sound_archive_is_left_as_it_is_unless_forced(copy: Path, sound: Path)
 
     forced = invoke("repair", "--force", "--db", str(copy))
     assert forced.exit_code == 0, forced.output
-    assert same_but_journal_mode(kept_file(copy).read_bytes(), sound.read_bytes())
+    kept = kept_file(copy, "before-repair")
+    assert f"the old file is kept as {kept}" in forced.stdout
+    assert same_but_journal_mode(kept.read_bytes(), sound.read_bytes())
     assert records(copy) == records(sound) and derived(copy) == derived(sound)
     assert searches(copy) == searches(sound)
     # The pages file is untouched and still this archive's: writes go on.
@@ -340,7 +346,7 @@ def test_commits_left_in_the_wal_by_a_killed_writer_are_kept(copy: Path) -> None
     assert result.exit_code == 0, result.output
     assert not wal.exists()
     assert records(copy)["articles"] == with_wal
-    assert records(kept_file(copy))["articles"] == with_wal
+    assert records(kept_file(copy, "before-repair"))["articles"] == with_wal
     assert invoke("verify", "--db", str(copy)).exit_code == 0
 
 
@@ -366,17 +372,21 @@ def test_no_room_for_the_new_file(copy: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     command = [sys.executable, "-c", "from newsarchive.cli import cli; cli()"]
+    scratch = copy.parent.parent / "scratch"  # SQLite's temporary files: named in the line
+    scratch.mkdir()
     run = subprocess.run(
         [*command, "repair", "--db", str(copy)],
         capture_output=True,
         text=True,
         preexec_fn=small_disk,
         timeout=120,
+        env={**os.environ, "SQLITE_TMPDIR": str(scratch)},
     )
     errors = [line for line in run.stderr.splitlines() if line.startswith("Error:")]
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert len(errors) == 1, run.stderr
     assert f"{copy}: not repaired: " in errors[0] and "needs room" in errors[0], errors[0]
+    assert f"temporary directory {scratch} about " in errors[0], errors[0]
     assert "the archive is as it was" in errors[0]
     assert files_in(copy.parent) == before
     assert invoke("repair", "--db", str(copy)).exit_code == 0
