@@ -2,6 +2,7 @@
 
     python benchmarks/bench_archive.py                      # 100,000 articles in a temp dir
     python benchmarks/bench_archive.py --articles 10000 --keep /tmp/bench
+    python benchmarks/bench_archive.py --articles 40000 --into /tmp/bench   # 40,000 more into it
 
 Articles are written through Archive.store (raw page compressed into pages.db, record, aliases,
 FTS triggers) inside `archive.batch()`, exactly as a crawl writes. Text is Indonesian-like: words
@@ -10,6 +11,10 @@ match most articles and rare ones a handful, as in a real archive. Search latenc
 through newsarchive.storage.queries.search (bm25 ranking, top 20, snippets) for two-word queries
 whose words are drawn across the frequency range. benchmarks/bench_search.py times more searches
 on an archive kept with --keep, each against plain FTS5 in the same run.
+
+--into adds articles to an archive kept earlier (numbered after those it holds), which measures
+the rate of inserts into an archive of that size rather than the average over building it. It
+writes into that archive: copy it first to keep the original.
 """
 
 from __future__ import annotations
@@ -130,23 +135,35 @@ def main() -> int:
         help="Commit at least this often (default: the Archive's, as a crawl commits; 0: by count only).",
     )
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep", type=Path, help="Directory to build the archive in and keep.")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--keep", type=Path, help="Directory to build the archive in and keep.")
+    where.add_argument(
+        "--into", type=Path, help="Directory of an archive kept earlier: add the articles to it."
+    )
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
     maker = TextMaker(rng, make_vocabulary(rng, 30_000))
-    workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-archive-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = args.into or args.keep or Path(tempfile.mkdtemp(prefix="bench-archive-"))
     db_path = workdir / "archive.db"
-    for stale in workdir.glob("*.db*"):
-        stale.unlink()
+    existing = 0
+    if args.into:
+        if not db_path.is_file():
+            parser.error(f"--into {workdir}: no archive.db there (make one with --keep)")
+        with Archive(db_path, readonly=True) as archive:
+            existing = archive.count("articles")
+        rng = random.Random(args.seed + existing)  # other text than the archive's first articles
+    else:
+        workdir.mkdir(parents=True, exist_ok=True)
+        for stale in workdir.glob("*.db*"):
+            stale.unlink()
     start = datetime(2023, 1, 1, tzinfo=UTC)
 
     generate_seconds = store_seconds = store_cpu = 0.0
     raw_bytes = 0
     timing = {} if args.batch_seconds is None else {"batch_seconds": args.batch_seconds}
     with Archive(db_path, batch_size=args.batch_size, **timing) as archive, archive.batch():
-        for n in range(args.articles):
+        for n in range(existing, existing + args.articles):
             t0 = time.perf_counter()
             raw, article, site = synthetic_article(n, maker, rng, start)
             t1 = time.perf_counter()
@@ -157,14 +174,14 @@ def main() -> int:
             generate_seconds += t1 - t0
             store_seconds += t2 - t1
             raw_bytes += len(raw.body)
-            if (n + 1) % 10_000 == 0:
+            if (n + 1 - existing) % 10_000 == 0:
                 print(
-                    f"  {n + 1:>7} stored, {(n + 1) / store_seconds:,.0f} articles/s",
+                    f"  {n + 1:>7} stored, {(n + 1 - existing) / store_seconds:,.0f} articles/s",
                     file=sys.stderr,
                 )
 
     with Archive(db_path) as archive:
-        assert archive.count("articles") == args.articles
+        assert archive.count("articles") == existing + args.articles
         # What a crawl's, an import's or a re-extraction's end does (SEARCH_SEGMENTS_MAX).
         merge_started = time.perf_counter()
         segments = archive.merge_search_index()
@@ -201,9 +218,10 @@ def main() -> int:
     pages_size = sum(p.stat().st_size for p in workdir.glob("archive-pages.db*")) + sum(
         p.stat().st_size for p in workdir.glob("pages.db*")
     )
-    print(f"articles:            {args.articles:,}")
+    into = f" into an archive of {existing:,}" if existing else ""
+    print(f"articles:            {existing + args.articles:,}")
     print(
-        f"insert rate:         {args.articles / store_seconds:,.0f} articles/s "
+        f"insert rate:         {args.articles / store_seconds:,.0f} articles/s{into} "
         f"({store_seconds:.1f} s in Archive.store; generating text took {generate_seconds:.1f} s)"
     )
     # On a shared machine the wall-clock rate is mostly other processes' load: this one is not.
@@ -214,11 +232,12 @@ def main() -> int:
     )
     print(
         f"archive.db:          {archive_size / 1e6:,.1f} MB; pages.db {pages_size / 1e6:,.1f} MB "
-        f"for {raw_bytes / 1e6:,.1f} MB of raw HTML"
+        f"for {raw_bytes / 1e6:,.1f} MB of raw HTML" + (" (of those added)" if existing else "")
     )
-    print(f"  per article:       {archive_size / args.articles:,.0f} bytes of archive.db")
+    total = existing + args.articles
+    print(f"  per article:       {archive_size / total:,.0f} bytes of archive.db")
     if top_lists is not None:
-        print(f"  of which top lists {top_lists / args.articles:,.0f} bytes (search_tops, v7)")
+        print(f"  of which top lists {top_lists / total:,.0f} bytes (search_tops, v7)")
     all_latencies = kinds["common+common"][0] + kinds["common+any"][0]
     print(
         f"FTS two-word query:  p50 {statistics.median(all_latencies):.1f} ms, "

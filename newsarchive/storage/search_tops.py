@@ -26,8 +26,9 @@ names an article that no longer holds the word, and an article missing from it s
 floor. A list may hold more than TOP_SIZE entries between trims; readers only rely on the floor.
 
 Entries are added fresh, under the complement of their list's id (`~list`, that is -1 - list: see
-FRESH_MAX for why), and merged into their lists, which are then trimmed, once FRESH_MAX of them
-are waiting: a list's entries are those under its id and under its complement (listed_in).
+FRESH_PER_LIST for why), and merged into their lists, which are then trimmed, once FRESH_PER_LIST
+times as many as there are lists are waiting: a list's entries are those under its id and under
+its complement (listed_in).
 
 Everything is kept in step inside the transaction that writes the full-text index
 (schema.index_queued), from the same text: the indexed text of an article is tokenized here the
@@ -56,14 +57,16 @@ TOP_MIN_DOCS = 5_000
 # Entries per list. Cost: about 28 bytes each in archive.db; at a million synthetic articles,
 # 6,000 words have lists: 170 bytes an article, with search_lengths and search_words 182.
 TOP_SIZE = 1000
-# Entries kept fresh before they are merged into their lists. At a million articles an article
-# enters ~6 lists, and its entries and the trims after them went straight into the lists, spread
-# over all of search_top (12,000 pages of 16 kB): a commit of 375 articles rewrote ~3,000 of its
-# pages, 48 MB of WAL (four fifths of all a commit wrote), and the inserts ran at 550 a second.
-# Kept fresh, a commit's entries land on the few pages at the start of the table (negative keys
-# sort first), and the lists' pages are rewritten once a merge: with 100,000 waiting (~300 pages)
-# a commit touches at most those, and a merge every ~16,000 articles rewrites the lists once.
-FRESH_MAX = 100_000
+# Fresh entries waiting, per list, when they are merged into their lists. At a million articles
+# an article enters ~6 lists, and its entries and the trims after them went straight into the
+# lists, spread over all of search_top (12,000 pages of 16 kB): a commit of 375 articles rewrote
+# ~3,000 of its pages, 48 MB of WAL (four fifths of all a commit wrote), and inserts ran at 550 a
+# second. Kept fresh, a commit's entries land on the few pages at the start of the table
+# (negative keys sort first), and a merge rewrites each list's pages once for ~FRESH_PER_LIST new
+# entries of it, at any number of lists: at a million articles (6,000 lists) ~100,000 entries
+# (~300 pages) wait at most, a merge every ~16,000 articles; on a small archive, whose few lists
+# the cache holds, merges come about as often as commits, as the trims did before.
+FRESH_PER_LIST = 16
 # A word without a list is counted in one article in COUNT_EVERY (by id: the same ones in every
 # process), each counting COUNT_EVERY: enough to see it near TOP_MIN_DOCS, when its list is made
 # and its exact count read from the index. Counting every word of every article cost more than
@@ -507,7 +510,7 @@ def remove(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = N
 def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None) -> list[str]:
     """When `rows` (id, title, description, body) go into the index: their counts in, and a
     fresh entry in each list whose floor their impact beats (merged into the lists, which are
-    trimmed back to TOP_SIZE, once FRESH_MAX are waiting). Returns
+    trimmed back to TOP_SIZE, once FRESH_PER_LIST a list are waiting). Returns
     the words that have just become common and need a list (see make_lists: the index must hold
     the rows first). `state`: upkeep(conn) of this transaction, if the caller keeps one."""
     if not rows:
@@ -584,7 +587,7 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
             (state.fresh,) = conn.execute(
                 "SELECT count(*) FROM search_top WHERE list < 0"
             ).fetchone()
-        if state.fresh >= FRESH_MAX:
+        if state.fresh >= FRESH_PER_LIST * len(lists):
             merge(conn, state)
     return newly
 

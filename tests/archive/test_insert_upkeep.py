@@ -86,9 +86,10 @@ def tables(archive: Archive) -> dict[str, list[tuple]]:
     }
 
 
-@pytest.fixture(params=[0, 9, 40], ids=["merge-every-commit", "fresh-9", "fresh-40"])
+@pytest.fixture(params=[0, 1, 3], ids=["merge-every-commit", "fresh-1", "fresh-3"])
 def small_lists(monkeypatch, request):
-    monkeypatch.setattr(search_tops, "FRESH_MAX", request.param)
+    # Fresh entries merged at every commit, or when about one or three a list wait.
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", request.param)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 7)
     monkeypatch.setattr(search_tops, "TOP_SIZE", 6)
     monkeypatch.setattr(search_tops, "BOTTOM", 2)

@@ -76,8 +76,8 @@ def fill(archive: Archive, seed: int = 5) -> None:
 
 @pytest.fixture(params=[0, 10**9], ids=["merged", "fresh"])
 def short_lists(monkeypatch, request):
-    # Lists merged at every commit, or their new entries all left fresh (search_tops.FRESH_MAX).
-    monkeypatch.setattr(search_tops, "FRESH_MAX", request.param)
+    # Lists merged at every commit, or their new entries all left fresh (FRESH_PER_LIST).
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", request.param)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 20)
     monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)  # every word counted exactly
     monkeypatch.setattr(search_tops, "TOP_SIZE", 4)

@@ -46,7 +46,7 @@ def short_lists(monkeypatch):
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 20)
     monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)  # every word counted exactly
     monkeypatch.setattr(search_tops, "TOP_SIZE", 30)
-    monkeypatch.setattr(search_tops, "FRESH_MAX", 0)  # lists of 30 at every commit
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", 0)  # lists of 30 at every commit
     monkeypatch.setattr(queries, "MIXED_MAX_DOCS", 0)  # listed words: ranked from their lists
 
 

@@ -132,8 +132,8 @@ def check_counts(archive: Archive, *, sampled: bool = False) -> None:
 
 @pytest.fixture(params=[0, 10**9], ids=["merged", "fresh"])
 def common(monkeypatch, request):
-    # Lists merged at every commit, or their new entries all left fresh (search_tops.FRESH_MAX).
-    monkeypatch.setattr(search_tops, "FRESH_MAX", request.param)
+    # Lists merged at every commit, or their new entries all left fresh (FRESH_PER_LIST).
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", request.param)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 7)
     monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)  # every word counted exactly
     monkeypatch.setattr(queries, "MIXED_MAX_DOCS", 0)  # listed words: ranked from their lists
