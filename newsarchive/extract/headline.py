@@ -98,11 +98,26 @@ def norm_text(text: str) -> str:
 
 
 def find_site_name(doc: Document) -> str | None:
-    name = doc.meta_first("og:site_name", "application-name")
+    name = doc.meta_first("og:site_name")
     if name:
+        return name
+    # application-name names the site on most pages, but some portals (MSN) set it to each
+    # article's headline: not a site name when it is the headline the metadata gives.
+    name = doc.meta_first("application-name")
+    if name and not _is_metadata_headline(doc, name):
         return name
     publisher = (doc.jsonld_article() or {}).get("publisher")
     return jsonld_str(publisher) if isinstance(publisher, dict | list | str) else None
+
+
+def _is_metadata_headline(doc: Document, text: str) -> bool:
+    """`text` is the headline as the page's metadata gives it, whole or without the ' - Site'
+    decorations of its title."""
+    norm = norm_text(text)
+    return any(
+        norm in (norm_text(reference), norm_text(strip_site_suffix(reference)))
+        for reference, _ in title_references(doc)
+    )
 
 
 # Meta tags that name the site or its owner, never one article. (Not application-name: MSN sets
