@@ -131,8 +131,9 @@ def health_command(
 
     Signals: a field's fill-rate (title, authors, published, category, body) 20 points below
     the median of the site's previous runs (a redesign the extractor does not read), a surge of
-    failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row.
-    Each alarm is one line: site, signal, before -> now, run id.
+    failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row,
+    raw pages of the site found damaged since its latest run started (`newsarchive verify`
+    lists them). Each alarm is one line: site, signal, before -> now, run id.
     """
     from newsarchive.runner import reading_archive
     from newsarchive.storage.health import health

@@ -10,6 +10,7 @@ an alarm a researcher gets by mail must mean something changed.
 from __future__ import annotations
 
 import json
+import sqlite3
 import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -36,7 +37,7 @@ UNREACHABLE_RUNS = 2
 @dataclass(frozen=True)
 class Alarm:
     site: str
-    signal: str  # fill-rate:<field> | failures | no-new-articles | unreachable
+    signal: str  # fill-rate:<field> | failures | no-new-articles | unreachable | damaged-pages
     before: str
     now: str
     run_id: int
@@ -51,6 +52,7 @@ class Alarm:
 @dataclass
 class _Run:
     id: int
+    started: str
     pages_fetched: int
     articles_new: int
     articles_seen: int
@@ -64,18 +66,31 @@ def _runs(archive: Archive, site: str, limit: int) -> list[_Run]:
     # An archive from before runs kept health signals (opened read-only, not migrated).
     seen, fills = ("articles_seen", "fill_rates") if "fill_rates" in columns else ("NULL", "NULL")
     rows = archive.db.execute(
-        f"SELECT id, pages_fetched, articles_new, {seen}, failures, {fills} "
+        f"SELECT id, started, pages_fetched, articles_new, {seen}, failures, {fills} "
         "FROM crawl_runs WHERE site = ? AND finished IS NOT NULL ORDER BY id DESC LIMIT ?",
         [site, limit],
     ).fetchall()
     runs = []
-    for run_id, fetched, new, seen, failures, fills in rows:
+    for run_id, started, fetched, new, seen, failures, fills in rows:
         try:
             rates = json.loads(fills) if fills else {}
         except ValueError:
             rates = {}
-        runs.append(_Run(run_id, fetched or 0, new or 0, seen or 0, failures or 0, rates))
+        runs.append(_Run(run_id, started, fetched or 0, new or 0, seen or 0, failures or 0, rates))
     return runs
+
+
+def _damaged_since(archive: Archive, site: str, started: str) -> int:
+    """Raw pages of `site` found damaged (by packing at a crawl's or an import's end, `compact`)
+    since `started`: said once by the command that found them, and here until the site's next run."""
+    try:
+        return archive.pages.execute(
+            "SELECT count(*) FROM damaged_pages d JOIN pages p ON p.id = d.page_id "
+            "WHERE p.site = ? AND d.found_at >= ?",
+            [site, started],
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # a pages file from before damage was kept (read as it is)
+        return 0
 
 
 def _percent(value: float) -> str:
@@ -93,6 +108,13 @@ def site_alarms(archive: Archive, site: str) -> list[Alarm]:
     if len(recent) == UNREACHABLE_RUNS and all(r.pages_fetched == 0 for r in recent):
         alarms.append(
             Alarm(site, "unreachable", f"{UNREACHABLE_RUNS} runs", "0 pages fetched", latest.id)
+        )
+    damaged = _damaged_since(archive, site, latest.started)
+    if damaged:
+        alarms.append(
+            Alarm(
+                site, "damaged-pages", "0", f"{damaged} raw pages (newsarchive verify)", latest.id
+            )
         )
     if len(history) < MIN_HISTORY_RUNS:
         return alarms

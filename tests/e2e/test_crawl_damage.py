@@ -31,9 +31,16 @@ def test_a_crawl_ending_on_a_damaged_page_of_its_site_fails_in_one_line(tmp_path
     with DemoServer(articles=5) as server:
         command = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST]
         proc = run_on_small_disk(command, tmp_path, None)
+        # Health, which a cron mail carries after each run, names it until the site's next run.
+        health = run_on_small_disk([*CLI, "health", "--db", str(db)], tmp_path, None)
         # Said once: the next crawl goes around the page without failing on it again.
         again = run_on_small_disk(command, tmp_path, None)
+        healthy = run_on_small_disk([*CLI, "health", "--db", str(db)], tmp_path, None)
     assert again.returncode == 0 and "is damaged" not in again.stderr, again.stderr[-2000:]
+    assert health.returncode == 1, health.stdout + health.stderr
+    [alarm] = [line for line in health.stderr.splitlines() if line.startswith("Error:")]
+    assert alarm.startswith("Error: demo: damaged-pages 0 -> 1 raw pages"), alarm
+    assert healthy.returncode == 0 and "no alarm" in healthy.stdout, healthy.stderr
 
     assert proc.returncode == 1, proc.stdout + proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
