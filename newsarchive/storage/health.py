@@ -82,7 +82,8 @@ def _runs(archive: Archive, site: str, limit: int) -> list[_Run]:
 
 def _damaged_since(archive: Archive, site: str, started: str) -> int:
     """Raw pages of `site` found damaged (by packing at a crawl's or an import's end, `compact`)
-    since `started`: said once by the command that found them, and here until the site's next run."""
+    since `started`: said once by the command that found them, and here until the site's next
+    run."""
     try:
         return archive.pages.execute(
             "SELECT count(*) FROM damaged_pages d JOIN pages p ON p.id = d.page_id "

@@ -130,8 +130,9 @@ def repair_archive(
 ) -> Repair:
     """Check the archive at `path`; when archive.db's derived structures are damaged (or
     `force`), build it again from its records and swap it in, keeping the old file as
-    `<name>.damaged-<time>` (`<name>.before-repair-<time>` when the checks found nothing). Raises RepairRefused (nothing changed) when repair cannot help, and
-    NewsarchiveError for a full disk (the new file removed, the archive as it was)."""
+    `<name>.damaged-<time>` (`<name>.before-repair-<time>` when the checks found nothing).
+    Raises RepairRefused (nothing changed) when repair cannot help, and NewsarchiveError for a
+    full disk (the new file removed, the archive as it was)."""
     path = Path(path)
     started = time.monotonic()
     state = inspect_file(path, ARCHIVE, len(ARCHIVE_MIGRATIONS), for_writing=True, must_exist=True)

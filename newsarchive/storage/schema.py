@@ -578,9 +578,10 @@ def _archive_v10(db: sqlite_utils.Database) -> None:
 
 def _archive_v11(db: sqlite_utils.Database) -> None:
     """Fresh entries of the top lists: an entry added to a common word's list is kept under the
-    complement of the list's id (search_tops.FRESH_PER_LIST) until it is merged into the list. Nothing
-    to change in the file (it has none yet); the version says that its lists are read with them,
-    so a newsarchive from before refuses the file instead of ranking without its newest entries."""
+    complement of the list's id (search_tops.FRESH_PER_LIST) until it is merged into the list.
+    Nothing to change in the file (it has none yet); the version says that its lists are read
+    with them, so a newsarchive from before refuses the file instead of ranking without its
+    newest entries."""
 
 
 def index_queued(db: sqlite_utils.Database) -> None:

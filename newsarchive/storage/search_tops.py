@@ -409,7 +409,7 @@ class Upkeep:
         # every other entry of the list ranks above the last of them (lists absent: not known).
         self.sizes: dict[int, int] = {}
         self.bottoms: dict[int, list[tuple[float, int]]] = {}
-        # Fresh entries waiting for the merge, about (None: not counted yet in this state).
+        # Fresh entries waiting for the merge (None: not counted yet in this state).
         self.fresh: int | None = None
 
     def forget(self, lists: Iterable[int]) -> None:
@@ -595,7 +595,8 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
 def _insert_entries(conn: sqlite3.Connection, state: Upkeep, entries: list[tuple]) -> None:
     try:
         # A plain INSERT: an entry already there (an article indexed again without its old
-        # entries dropped, which the triggers never do) would leave a list's size unknown.
+        # entries dropped, which the triggers never do) would leave a list's size unknown. (A
+        # fresh entry beside a merged one of the same article is met at the merge instead.)
         conn.executemany(
             "INSERT INTO search_top(list, impact, id, freq, length) VALUES (?, ?, ?, ?, ?)",
             entries,

@@ -2,10 +2,11 @@
 only estimated from the top lists.
 
 A real archive of 240 articles with words common enough to get lists (search_tops.TOP_MIN_DOCS
-lowered) and lists of 30 (TOP_SIZE lowered, merged at every commit), two words in about half the articles each: for a
-search of both, the lists prove a short page, estimate a page of 20 (the candidates fill it but
-cannot be proven) and cannot fill a page of 25 (then FTS5 ranks every match); a listed word
-with a rare one is always proven. Each page is compared with FTS5's own `ORDER BY rank`.
+lowered) and lists of 30 (TOP_SIZE lowered, merged at every commit), two words in about half
+the articles each: for a search of both, the lists prove a short page, estimate a page of 20 (the
+candidates fill it but cannot be proven) and cannot fill a page of 25 (then FTS5 ranks every
+match); a listed word with a rare one is always proven. Each page is compared with FTS5's own
+`ORDER BY rank`.
 """
 
 from __future__ import annotations
