@@ -60,8 +60,8 @@ TOP_SIZE = 1000
 # Fresh entries waiting, per list, when they are merged into their lists. At a million articles
 # an article enters ~6 lists, and its entries and the trims after them went straight into the
 # lists, spread over all of search_top (12,000 pages of 16 kB): a commit of 375 articles rewrote
-# ~3,000 of its pages, 48 MB of WAL (four fifths of all a commit wrote), and inserts ran at 550 a
-# second. Kept fresh, a commit's entries land on the few pages at the start of the table
+# ~3,000 of its pages, 48 MB of WAL (over two thirds of all a commit wrote), and inserts ran at
+# 550 a second. Kept fresh, a commit's entries land on the few pages at the start of the table
 # (negative keys sort first), and a merge rewrites each list's pages once for ~FRESH_PER_LIST new
 # entries of it, at any number of lists: at a million articles (6,000 lists) ~100,000 entries
 # (~300 pages) wait at most, a merge every ~16,000 articles; on a small archive, whose few lists
