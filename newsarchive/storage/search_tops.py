@@ -580,13 +580,13 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
             values,
         )
     if entries:
-        if state.fresh is not None:
-            state.fresh += len(entries)
         _insert_entries(conn, state, entries)
-        if state.fresh is None:
+        if state.fresh is None:  # not counted yet in this state, or entries were replaced
             (state.fresh,) = conn.execute(
                 "SELECT count(*) FROM search_top WHERE list < 0"
             ).fetchone()
+        else:
+            state.fresh += len(entries)
         if state.fresh >= FRESH_PER_LIST * len(lists):
             merge(conn, state)
     return newly
