@@ -159,7 +159,7 @@ def main() -> int:
             stale.unlink()
     start = datetime(2023, 1, 1, tzinfo=UTC)
 
-    generate_seconds = store_seconds = store_cpu = 0.0
+    generate_seconds = store_seconds = store_cpu = longest_store = 0.0
     raw_bytes = 0
     timing = {} if args.batch_seconds is None else {"batch_seconds": args.batch_seconds}
     with Archive(db_path, batch_size=args.batch_size, **timing) as archive, archive.batch():
@@ -171,6 +171,7 @@ def main() -> int:
             archive.store(raw, article, site=site)
             t2 = time.perf_counter()
             store_cpu += time.process_time() - c1
+            longest_store = max(longest_store, t2 - t1)
             generate_seconds += t1 - t0
             store_seconds += t2 - t1
             raw_bytes += len(raw.body)
@@ -226,6 +227,10 @@ def main() -> int:
     )
     # On a shared machine the wall-clock rate is mostly other processes' load: this one is not.
     print(f"  per CPU-second:    {args.articles / store_cpu:,.0f} articles/s (process time)")
+    # The store call that commits does the commit's work (full-text index, top lists, a merge of
+    # their fresh entries) with the write lock held: the longest is the longest another writer
+    # waits beyond the batch itself.
+    print(f"  longest store:     {longest_store:.2f} s (a commit, with the write lock held)")
     print(
         f"search index:        {segments[0]} segments, {segments[1]} after the end's merge "
         f"({merge_seconds:.1f} s)"

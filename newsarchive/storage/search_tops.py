@@ -27,8 +27,8 @@ floor. A list may hold more than TOP_SIZE entries between trims; readers only re
 
 Entries are added fresh, under the complement of their list's id (`~list`, that is -1 - list: see
 FRESH_PER_LIST for why), and merged into their lists, which are then trimmed, once FRESH_PER_LIST
-times as many as there are lists are waiting: a list's entries are those under its id and under
-its complement (listed_in).
+times as many as there are lists are waiting (at most MERGE_LISTS lists at a time, those with the
+most waiting): a list's entries are those under its id and under its complement (listed_in).
 
 Everything is kept in step inside the transaction that writes the full-text index
 (schema.index_queued), from the same text: the indexed text of an article is tokenized here the
@@ -67,6 +67,14 @@ TOP_SIZE = 1000
 # (~300 pages) wait at most, a merge every ~16,000 articles; on a small archive, whose few lists
 # the cache holds, merges come about as often as commits, as the trims did before.
 FRESH_PER_LIST = 16
+# A merge takes the fresh entries of at most this many lists, those holding the most. It holds the
+# write lock while it rewrites and trims each list it takes, ~0.35 ms a list at a million articles:
+# all 6,000 lists at once took 2-3 s there, and a vocabulary with more common words would hold
+# the lock longer still (another writer waits, a crawl's commit stalls). In portions, each
+# merge is short, and the entries waiting stay about FRESH_PER_LIST a list: a merge comes again
+# once they are that many, and the lists holding the most go first (the fewest pages rewritten
+# for the entries merged).
+MERGE_LISTS = 1000
 # A word without a list is counted in one article in COUNT_EVERY (by id: the same ones in every
 # process), each counting COUNT_EVERY: enough to see it near TOP_MIN_DOCS, when its list is made
 # and its exact count read from the index. Counting every word of every article cost more than
@@ -588,7 +596,7 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
         else:
             state.fresh += len(entries)
         if state.fresh >= FRESH_PER_LIST * len(lists):
-            merge(conn, state)
+            merge(conn, state, most=MERGE_LISTS)
     return newly
 
 
@@ -611,19 +619,40 @@ def _insert_entries(conn: sqlite3.Connection, state: Upkeep, entries: list[tuple
         state.fresh = None
 
 
-def merge(conn: sqlite3.Connection, state: Upkeep | None = None) -> None:
+def merge(conn: sqlite3.Connection, state: Upkeep | None = None, most: int | None = None) -> None:
     """The fresh entries into their lists, in list order, and the lists they went into trimmed
-    back to TOP_SIZE (their floors raised): inside the caller's transaction."""
+    back to TOP_SIZE (their floors raised): inside the caller's transaction. With `most`, only
+    the entries of the `most` lists holding the most fresh entries (ties: the lower list first);
+    the others wait for a later merge."""
     if state is None:
         state = Upkeep(conn, 0)
-    entries = conn.execute(
-        "SELECT ~list, impact, id, freq, length FROM search_top WHERE list < 0 "
-        "ORDER BY list DESC, id"
-    ).fetchall()
-    state.fresh = 0
-    if not entries:
-        return
-    conn.execute("DELETE FROM search_top WHERE list < 0")
+    waiting = None
+    if most is not None:
+        # Per list, in key order (~list: the lists in ascending order), read off the few pages
+        # the fresh entries fill.
+        waiting = conn.execute(
+            "SELECT list, count(*) FROM search_top WHERE list < 0 GROUP BY list ORDER BY list DESC"
+        ).fetchall()
+    if waiting is None or len(waiting) <= most:
+        entries = conn.execute(
+            "SELECT ~list, impact, id, freq, length FROM search_top WHERE list < 0 "
+            "ORDER BY list DESC, id"
+        ).fetchall()
+        state.fresh = 0
+        if not entries:
+            return
+        conn.execute("DELETE FROM search_top WHERE list < 0")
+    else:
+        taken = sorted(waiting, key=lambda row: -row[1])[:most]  # stable: lower lists on ties
+        keys = sorted((key for key, _ in taken), reverse=True)
+        entries = []
+        one_list = (
+            "SELECT ~list, impact, id, freq, length FROM search_top WHERE list = ? ORDER BY id"
+        )
+        for key in keys:
+            entries += conn.execute(one_list, [key]).fetchall()
+        state.fresh = sum(count for _, count in waiting) - len(entries)
+        conn.executemany("DELETE FROM search_top WHERE list = ?", ((key,) for key in keys))
     _insert_entries(conn, state, entries)
     _trim(conn, state, entries)
 

@@ -86,10 +86,22 @@ def tables(archive: Archive) -> dict[str, list[tuple]]:
     }
 
 
-@pytest.fixture(params=[0, 1, 3], ids=["merge-every-commit", "fresh-1", "fresh-3"])
+@pytest.fixture(
+    params=[(0, 1000), (1, 1000), (3, 1000), (0, 2), (1, 3)],
+    ids=[
+        "merge-every-commit",
+        "fresh-1",
+        "fresh-3",
+        "two-lists-every-commit",
+        "fresh-1-three-lists",
+    ],
+)
 def small_lists(monkeypatch, request):
-    # Fresh entries merged at every commit, or when about one or three a list wait.
-    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", request.param)
+    # Fresh entries merged at every commit, or when about one or three a list wait; all of them,
+    # or those of the two or three lists holding the most (MERGE_LISTS).
+    fresh_per_list, merge_lists = request.param
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", fresh_per_list)
+    monkeypatch.setattr(search_tops, "MERGE_LISTS", merge_lists)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 7)
     monkeypatch.setattr(search_tops, "TOP_SIZE", 6)
     monkeypatch.setattr(search_tops, "BOTTOM", 2)
@@ -181,3 +193,45 @@ def test_rolled_back_upkeep_is_forgotten(tmp_path, small_lists, monkeypatch):
     assert run(tmp_path / "rolled.db", roll_back=True) == run(
         tmp_path / "plain.db", roll_back=False
     )
+
+
+def fresh_waiting(archive: Archive) -> dict[int, int]:
+    """Fresh entries waiting, per list."""
+    return dict(
+        archive.db.execute(
+            "SELECT ~list, count(*) FROM search_top WHERE list < 0 GROUP BY list"
+        ).fetchall()
+    )
+
+
+def test_merge_in_portions_takes_the_lists_with_the_most_waiting(tmp_path, monkeypatch):
+    """A merge in portions takes the fresh entries of the MERGE_LISTS lists holding the most
+    (ties: the lower list) and leaves the others' waiting; over many commits the entries waiting
+    stay about FRESH_PER_LIST a list, as when every list is merged at once."""
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", 4)
+    monkeypatch.setattr(search_tops, "MERGE_LISTS", 3)
+    monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 7)
+    monkeypatch.setattr(search_tops, "TOP_SIZE", 6)
+    monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)
+    rng = random.Random(8)
+    with Archive(tmp_path / "archive.db") as archive:
+        for start in range(0, 300, 10):
+            write(archive, rng, start, 10, 10)
+            lists = archive.db.execute(
+                "SELECT count(*) FROM search_words WHERE list IS NOT NULL"
+            ).fetchone()[0]
+            assert sum(fresh_waiting(archive).values()) <= 2 * 4 * lists
+        waiting = fresh_waiting(archive)
+        assert len(waiting) > 3  # more lists wait than a merge takes
+        conn = archive.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        state = search_tops.upkeep(conn)
+        search_tops.merge(conn, state, most=3)
+        left = fresh_waiting(archive)
+        taken = sorted(waiting, key=lambda list_id: (-waiting[list_id], list_id))[:3]
+        assert set(waiting) - set(left) == set(taken)
+        assert left == {list_id: n for list_id, n in waiting.items() if list_id not in taken}
+        assert state.fresh == sum(left.values())
+        conn.commit()
+        search_tops.committed(conn)
+        check_counts(archive)

@@ -130,10 +130,13 @@ def check_counts(archive: Archive, *, sampled: bool = False) -> None:
                 assert search_tops.impact(freq[word], length, avgdl) <= floor + 1e-9
 
 
-@pytest.fixture(params=[0, 10**9], ids=["merged", "fresh"])
+@pytest.fixture(params=[(0, 1000), (10**9, 1000), (0, 1)], ids=["merged", "fresh", "one-merged"])
 def common(monkeypatch, request):
-    # Lists merged at every commit, or their new entries all left fresh (FRESH_PER_LIST).
-    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", request.param)
+    # Lists merged at every commit, their new entries all left fresh (FRESH_PER_LIST), or at
+    # every commit the fresh entries of the one list holding the most merged (MERGE_LISTS).
+    fresh_per_list, merge_lists = request.param
+    monkeypatch.setattr(search_tops, "FRESH_PER_LIST", fresh_per_list)
+    monkeypatch.setattr(search_tops, "MERGE_LISTS", merge_lists)
     monkeypatch.setattr(search_tops, "TOP_MIN_DOCS", 7)
     monkeypatch.setattr(search_tops, "COUNT_EVERY", 1)  # every word counted exactly
     monkeypatch.setattr(queries, "MIXED_MAX_DOCS", 0)  # listed words: ranked from their lists
