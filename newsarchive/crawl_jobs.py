@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 # The writer commits at least this often (seconds; pipelines: NEWSARCHIVE_COMMIT_SECONDS).
 DEFAULT_COMMIT_SECONDS = 0.25
+# The blocks the writer packs raw pages into as they come in (Archive.pack_when_due):
+# compression.BLOCK_BYTES when None.
+PACK_BLOCK_BYTES: int | None = None
 # Finish reasons of a crawl that ran to its end (its own, or the page budget the user set): a
 # run row "done" for scheduling (runner), a crawl the command does not report as stopped.
 COMPLETE_REASONS = ("finished", "max_pages", "closespider_pagecount")
@@ -68,7 +71,16 @@ def writer_open(
     except BaseException:
         archive.close()
         raise
-    _WRITER.update(archive=archive, run_id=run_id, batch=batch, tally=RunTally(), site=site)
+    from newsarchive.storage.compression import BLOCK_BYTES
+
+    _WRITER.update(
+        archive=archive,
+        run_id=run_id,
+        batch=batch,
+        tally=RunTally(),
+        site=site,
+        block_bytes=PACK_BLOCK_BYTES or BLOCK_BYTES,
+    )
     return run_id
 
 
@@ -138,8 +150,16 @@ def store_item(
 
 def writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
     """Several items in one call (StorePipeline batches them): one message, one wake-up of this
-    process and one reply for up to WRITER_BATCH items, instead of one each."""
-    return [_writer_store(item) for item in items]
+    process and one reply for up to WRITER_BATCH items, instead of one each. Then the site's
+    raw pages are packed into whole blocks when one is due (Archive.pack_when_due)."""
+    replies = [_writer_store(item) for item in items]
+    archive = _WRITER["archive"]
+    if archive.unwritable is None:
+        # A full disk met by packing: the next store's commit, or the end's packing, meets it
+        # too and stops the crawl in its one line.
+        with contextlib.suppress(ArchiveUnwritable):
+            archive.pack_when_due(_WRITER["block_bytes"])
+    return replies
 
 
 def writer_close(counts: dict[str, int], reason: str = "finished") -> list[str]:

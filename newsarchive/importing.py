@@ -267,11 +267,6 @@ def store_item(archive: Archive, done: Extracted) -> str:
     judged it no article or found nothing of one. Returns the outcome of Archive.store; an
     extraction error raises NewsarchiveError (the page's own fault) or StoreError (an extractor
     bug, recorded in `failures`)."""
-    return _store_item(archive, done)[0]
-
-
-def _store_item(archive: Archive, done: Extracted) -> tuple[str, str]:
-    """store_item, with the site the item was filed under."""
     from newsarchive.storage import StoreError
 
     item: ImportItem = done.tag
@@ -285,11 +280,13 @@ def _store_item(archive: Archive, done: Extracted) -> tuple[str, str]:
         raise StoreError(f"{item.where}: {reason}")
     if article is not None and not (article.title or article.body):
         article, columns = None, None  # nothing of an article in it: keep the page only
-    site = _item_site(item, article)
-    outcome = archive.store(
-        raw, article, site=site, continuations=item.continuations, columns=columns
+    return archive.store(
+        raw,
+        article,
+        site=_item_site(item, article),
+        continuations=item.continuations,
+        columns=columns,
     )
-    return outcome, site
 
 
 def _item_site(item: ImportItem, article: Article | None) -> str:
@@ -379,8 +376,7 @@ class ImportSink:
         self.on_stored = on_stored  # called with the count of items stored so far
         self.stored = 0
         self._in_process = 0
-        self._unpacked: dict[str, int] = {}  # raw bytes stored per site since it was packed
-        self.pack_every = pack_every or BLOCK_BYTES
+        self.pack_every = pack_every or BLOCK_BYTES  # the blocks packed as it goes
 
     def __enter__(self) -> ImportSink:
         return self
@@ -417,27 +413,19 @@ class ImportSink:
         self, result: Extracted, item: ImportItem, done: Callable[[str | None, str | None], None]
     ) -> None:
         try:
-            outcome, site = _store_item(self.archive, result._replace(tag=item))
+            outcome = store_item(self.archive, result._replace(tag=item))
         except ArchiveUnwritable:
             raise  # not this page's fault: the import stops (a full disk)
         except NewsarchiveError as exc:
             done(None, str(exc))
         else:
             done(outcome, None)
-            self._pack_when_a_block_is_due(item, site)
+            # An import holds about a block of pages stored alone per site at most (a big
+            # WARC's sites), and its end (Archive.crawl_ended) packs only the rest.
+            self.archive.pack_when_due(self.pack_every)
         self.stored += 1
         if self.on_stored is not None:
             self.on_stored(self.stored)
-
-    def _pack_when_a_block_is_due(self, item: ImportItem, site: str) -> None:
-        """A site that has stored `pack_every` bytes of pages (a block's worth) since it was last
-        packed gets them packed now (a big WARC's sites): an import holds about a block of pages
-        stored alone per site at most, and its end (Archive.crawl_ended) packs only the rest."""
-        size = len(item.raw.body) + sum(len(page.body) for page in item.continuations)
-        self._unpacked[site] = self._unpacked.get(site, 0) + size
-        if self._unpacked[site] >= self.pack_every:
-            self._unpacked[site] = 0
-            self.archive.pack_or_warn(site)
 
 
 # --- reextract ----------------------------------------------------------------------------

@@ -279,6 +279,7 @@ class Writer:
             self.tallies[item.site] = RunTally()
         # ArchiveUnwritable goes on up: the crawl stops, its batch stays in Redis for the next run.
         outcome, warning = store_item(self.archive, item, run_id, self.tallies.get(item.site))
+        self.archive.pack_when_due()
         if warning:
             logger.warning("%s", warning)
         if outcome == "store_failures":
