@@ -64,8 +64,9 @@ TOP_SIZE = 1000
 # 550 a second. Kept fresh, a commit's entries land on the few pages at the start of the table
 # (negative keys sort first), and a merge rewrites each list's pages once for ~FRESH_PER_LIST new
 # entries of it, at any number of lists: at a million articles (6,000 lists) ~100,000 entries
-# (~300 pages) wait at most, a merge every ~16,000 articles; on a small archive, whose few lists
-# the cache holds, merges come about as often as commits, as the trims did before.
+# (~300 pages) wait at most, a merge (of MERGE_LISTS lists) every ~5,000 articles; on a small
+# archive, whose few lists the cache holds, merges come about as often as commits, as the trims
+# did before.
 FRESH_PER_LIST = 16
 # A merge takes the fresh entries of at most this many lists, those holding the most. It holds the
 # write lock while it rewrites and trims each list it takes, ~0.35 ms a list at a million articles:
