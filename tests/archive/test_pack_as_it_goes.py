@@ -12,6 +12,7 @@ import zstandard
 from archive_fixtures import make_article, make_raw, news_page
 
 from newsarchive import crawl_jobs
+from newsarchive.importing import ImportSink, saved_page_item
 from newsarchive.items import CrawledPage, FetchFailure
 from newsarchive.storage import Archive, default_pages_path
 
@@ -117,3 +118,25 @@ def test_a_crawls_writer_packs_as_it_goes_and_says_damage_at_the_end(tmp_path, m
         assert archive.pages.execute("SELECT page_id FROM page_bodies").fetchall() == [(damaged,)]
         for i in range(60):
             assert archive.raw_page(archive.page_id_for_url(url(i)))[1] == page(i)
+
+
+def test_an_import_says_the_damage_its_packing_met_on_the_way(tmp_path) -> None:
+    """An import packs as it goes too (ImportSink): a damaged page met then is said by the
+    import's end (crawl_ended), not only remembered for verify."""
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        archive.store(make_raw(url(1000), body=page(1000)), make_article(url(1000)), site="warta")
+    with closing(sqlite3.connect(default_pages_path(db))) as conn, conn:
+        [(damaged,)] = conn.execute("SELECT page_id FROM page_bodies").fetchall()
+        other = zstandard.ZstdCompressor().compress(b"<html>another page</html>")
+        conn.execute("UPDATE page_bodies SET data = ? WHERE page_id = ?", [other, damaged])
+    with Archive(db) as archive:
+        with archive.batch(), ImportSink(archive, pack_every=BLOCK) as sink:
+            for i in range(40):
+                item = saved_page_item(page(i), url=url(i), site="warta")
+                sink.put(item, lambda outcome, error: None)
+            sink.finish()
+            packed_on_the_way = block_layout(db)
+        lines = archive.crawl_ended(None)
+    assert packed_on_the_way  # the damaged page was met by a pack during the import
+    assert len(lines) == 1 and f"raw page {damaged} is damaged" in lines[0], lines
