@@ -28,7 +28,7 @@ from newsarchive.extract.document import (
     attributed_elements,
     classed_matching,
     clean_text,
-    following_elements,
+    elements_after,
     jsonld_scripts,
     parent_text,
     preceding_elements,
@@ -221,16 +221,20 @@ def _has_day_word(low: str) -> bool:
 def _day_word_search(low: str) -> re.Match[str] | None:
     """DAY_WORDS.search(low). Each of its words is first looked for with str's C-level `in`: most
     texts hold none, and the regex tries its lookbehind at every position."""
-    if (
+    return DAY_WORDS.search(low) if _holds_day_word_letters(low) else None
+
+
+def _holds_day_word_letters(low: str) -> bool:
+    """One of DAY_WORDS' words is in `low`, as letters, whole word or not (then so is it in any
+    text that holds this one)."""
+    return (
         "kemarin" in low
         or "yesterday" in low
         or "hari ini" in low
         or "today" in low
         or "baru saja" in low
         or "just now" in low
-    ):
-        return DAY_WORDS.search(low)
-    return None
+    )
 
 
 def _relative_search(low: str) -> re.Match[str] | None:
@@ -1030,7 +1034,7 @@ def _visible_candidates(
         return [], [], []
     if headline is not None:
         before = preceding_elements(headline, WINDOW_BEFORE)
-        after = following_elements(headline, WINDOW_AFTER)
+        after = elements_after(doc, headline, WINDOW_AFTER)
         window = [(i - len(before), el) for i, el in enumerate(before)]
         window += [(i + 1, el) for i, el in enumerate(after)]
     else:
@@ -1041,6 +1045,12 @@ def _visible_candidates(
     times: list[_Candidate] = []
     last_el: Any = None
     last_entry: tuple[list[tuple[float, _Candidate]], int] | None = None
+    # Window elements whose text holds no digit and none of the day words' letters. A child's
+    # text is a stretch of its parent's (lowercasing maps these letters one by one), so a child
+    # of one holds neither and is rejected as its parent was, without reading its text again
+    # (the window's elements nest: most of them are below another one). Letters, not whole
+    # words: a parent that runs "today" into its neighbours' text has a child holding it alone.
+    dateless: set[Any] = set()
     for offset, el in window:
         children = len(el)  # counted once: len walks the element's child nodes
         if el.tag in SKIP_TAGS or children > MAX_DATE_CHILDREN:
@@ -1056,12 +1066,23 @@ def _visible_candidates(
                         parsed, el.get("datetime"), "time", "<time datetime>", distance=distance
                     )
                 )
+        if dateless and el.getparent() in dateless:
+            dateless.add(el)
+            continue
         raw = parent_text(el) if children else el.text
         # Cheap rejections on the raw text before normalising it.
-        if not raw or len(raw) > 4 * MAX_DATE_TEXT:
+        if not raw:
+            dateless.add(el)
             continue
-        if not _has_digit(raw) and not _has_day_word(raw.lower()):
+        if len(raw) > 4 * MAX_DATE_TEXT:
             continue
+        if not _has_digit(raw):
+            low = raw.lower()
+            if not _holds_day_word_letters(low):
+                dateless.add(el)
+                continue
+            if not _has_day_word(low):
+                continue
         text = clean_text(raw)
         if not text or len(text) > MAX_DATE_TEXT or text.count(" ") >= MAX_DATE_WORDS:
             lead = DATELINE.match(text) if text and offset > 0 else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -364,12 +365,23 @@ def _visible_trail_wins(shown: list[str], declared: list[str]) -> bool:
     return len(shown) > len(declared) and last_declared in {norm_text(s) for s in shown[:-1]}
 
 
+def _links(el: Any, limit: int) -> list[Any]:
+    """The first `limit` links below `el`, in document order: el.findall(".//a") (ElementPath's
+    descendant step is iterdescendants) cut short, for callers that only need to know whether
+    there are more than limit - 1 (a container before the headline can hold the whole menu).
+    """
+    return list(islice(el.iterdescendants("a"), limit))
+
+
 def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]:
     # JSON-LD first: it is what the site declares, where the visible trail may be abbreviated.
     names = _jsonld_trail(doc, title)
     crumbs = classed_matching(doc, BREADCRUMB_MARK)
     for crumb in crumbs:
-        if crumb.tag in NOT_CONTAINER_TAGS or len(crumb.findall(".//a")) > MAX_TRAIL_LINKS:
+        if (
+            crumb.tag in NOT_CONTAINER_TAGS
+            or len(_links(crumb, MAX_TRAIL_LINKS + 1)) > MAX_TRAIL_LINKS
+        ):
             continue
         items = _crumb_texts(crumb, doc, title)
         if items:
@@ -384,7 +396,7 @@ def _breadcrumb_items(doc: Document, title: str | None) -> tuple[list[str], str]
     for container in _before_headline(doc):
         if container.tag not in ("ul", "ol", "div", "nav"):
             continue
-        links = container.findall(".//a")
+        links = _links(container, MAX_TRAIL_LINKS + 1)
         if not 1 <= len(links) <= MAX_TRAIL_LINKS or not _is_home_link(links[0], site_host):
             continue
         text = element_text(container)
@@ -492,7 +504,7 @@ def _section_label(doc: Document) -> str | None:
         text = element_text(el)
         if (
             0 < len(text) <= MAX_LABEL_LENGTH
-            and len(el.findall(".//a")) <= 1
+            and len(_links(el, 2)) <= 1
             and not _IN_NOT_NAVIGATION(el)
         ):
             return text
@@ -883,7 +895,7 @@ def _visible_tags(doc: Document) -> list[str]:
             (container.get("class") or "").lower()
         ):
             continue
-        links = container.findall(".//a")
+        links = _links(container, MAX_TAGS + 1)
         if not 0 < len(links) <= MAX_TAGS or _in_site_topics(container):
             continue
         if _holds_site_topics(container):

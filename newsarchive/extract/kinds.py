@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from newsarchive.extract import patterns
 from newsarchive.extract.document import Document, text_content
@@ -102,6 +102,7 @@ def teaser_texts(doc: Document) -> set[str]:
     """Texts of links to other pages that read like headlines (normalised), from the intact
     tree: read before body extraction cuts chrome out of it."""
     here = urldefrag(doc.url)[0] if doc.url else None
+    base_parses = here is not None and _parses(here)
     texts: set[str] = set()
     for a in doc.tree.iter("a"):
         href = (a.get("href") or "").strip()
@@ -110,7 +111,7 @@ def teaser_texts(doc: Document) -> set[str]:
         text = _normalise(text_content(a))
         if text in texts or len(text.split()) < TEASER_MIN_WORDS:
             continue  # (a text already kept needs no second look at its link target)
-        if here:
+        if here and not (base_parses and _leads_elsewhere(here, href)):
             try:
                 target = urldefrag(urljoin(here, href))[0]
             except ValueError:
@@ -119,6 +120,46 @@ def teaser_texts(doc: Document) -> set[str]:
                 continue
         texts.add(text)
     return texts
+
+
+def _parses(url: str) -> bool:
+    """urljoin can read `url` as a base (it raises ValueError for a malformed one)."""
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
+
+
+def _leads_elsewhere(here: str, href: str) -> bool:
+    """True when urldefrag(urljoin(here, href))[0] is certainly not `here`, told without
+    joining (pure Python, tens of microseconds a link, and a listing has a hundred); False when
+    that is not known. `here` must parse (_parses).
+
+    For an href of printable ASCII, absolute (http, https, with a host) or from the root ("/",
+    no "//") without dot segments, the joined URL holds the href's start verbatim: the join keeps
+    an absolute one's host and path, and a root one's path, only cutting the fragment and
+    empty query or parameters (urlsplit removes nothing from such text, and no segment is
+    resolved). The start up to the first ";", "?" or "#" is then in the joined URL, and a page
+    URL that does not hold it is another.
+    """
+    if not (href.isascii() and href.isprintable()) or " " in href:
+        return False
+    if href[0] == "/":
+        if href[1:2] == "/" or "/." in href[: _first_of(href, "?#")]:
+            return False  # another host, or dot segments to resolve
+    elif href.startswith(("http://", "https://")):
+        host = href[href.index("//") + 2 :]
+        if not host or host[0] in "/?#;" or "[" in href or "]" in href:
+            return False  # no host (the base's is taken), or an IPv6 host to check
+    else:
+        return False
+    return href[: _first_of(href, ";?#")] not in here
+
+
+def _first_of(text: str, stops: str) -> int:
+    """The position of the first of `stops` in `text`, or its length."""
+    return min((i for i in map(text.find, stops) if i >= 0), default=len(text))
 
 
 def _normalise(text: str) -> str:
