@@ -1666,13 +1666,12 @@ class Archive:
         full-text index merged when its segments have piled up (merge_search_index).
 
         Returns the damage met on the way (and by pack_when_due before), in one line: a raw
-        page that no longer reads back as
-        fetched is left where it is and the others are packed around it (before, one such page
-        kept its whole site unpacked at every crawl, with a warning). Raises ArchiveUnwritable
-        when a file cannot be written (a full disk) or a write meets damage: what the crawl
-        archived is kept either way, but whoever reads the cron mail must hear of it. Any other
-        failure is logged: neither step is needed for what is archived to be right, and the
-        next crawl's end or `newsarchive compact` does it."""
+        page that no longer reads back as fetched is left where it is and the others are packed
+        around it (before, one such page kept its whole site unpacked at every crawl, with a
+        warning). Raises ArchiveUnwritable when a file cannot be written (a full disk) or a
+        write meets damage: what the crawl archived is kept either way, but whoever reads the
+        cron mail must hear of it. Any other failure is logged: neither step is needed for what
+        is archived to be right, and the next crawl's end or `newsarchive compact` does it."""
         damaged, self._damage_met = self._damage_met, []
         for site in [None] if sites is None else sites:
             damaged += self.pack_or_warn(site).damaged
