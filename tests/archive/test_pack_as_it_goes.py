@@ -8,10 +8,12 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 
+import pytest
 import zstandard
 from archive_fixtures import make_article, make_raw, news_page
 
 from newsarchive import crawl_jobs
+from newsarchive.errors import ArchiveUnwritable
 from newsarchive.importing import ImportSink, saved_page_item
 from newsarchive.items import CrawledPage, FetchFailure
 from newsarchive.storage import Archive, default_pages_path
@@ -140,3 +142,42 @@ def test_an_import_says_the_damage_its_packing_met_on_the_way(tmp_path) -> None:
         lines = archive.crawl_ended(None)
     assert packed_on_the_way  # the damaged page was met by a pack during the import
     assert len(lines) == 1 and f"raw page {damaged} is damaged" in lines[0], lines
+
+
+def test_a_full_disk_met_by_packing_during_a_crawl_loses_nothing_and_ends_it_in_one_line(
+    tmp_path, monkeypatch
+) -> None:
+    """Packing fails as on a full disk (every block write): the crawl's items are all stored
+    and readable, alone, and the end's packing, which meets it too, raises the one error that
+    stops the crawl."""
+    db = tmp_path / "archive.db"
+
+    def disk_full(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        raise ArchiveUnwritable(f"{db}: cannot write: the disk is full")
+
+    monkeypatch.setattr(crawl_jobs, "PACK_BLOCK_BYTES", BLOCK)
+    monkeypatch.setattr(Archive, "_write_block", disk_full)
+    crawl_jobs.writer_open(str(db), "warta", {}, commit_every=5)
+    for start in range(0, 40, 8):
+        items = [
+            CrawledPage(
+                raw=make_raw(url(i), body=page(i)), site="warta", article=make_article(url(i))
+            )
+            for i in range(start, start + 8)
+        ]
+        assert [outcome for outcome, _ in crawl_jobs.writer_store_many(items)] == ["new"] * 8
+    counts = {
+        "pages_fetched": 40,
+        "articles_new": 40,
+        "articles_updated": 0,
+        "articles_unchanged": 0,
+        "failures": 0,
+    }
+    with pytest.raises(ArchiveUnwritable, match="the disk is full"):
+        crawl_jobs.writer_close(counts)
+    with Archive(db) as archive:
+        assert archive.pages.execute("SELECT count(*) FROM page_bodies").fetchone()[0] == 40
+        for i in range(40):
+            assert archive.raw_page(archive.page_id_for_url(url(i)))[1] == page(i)
+        [(finished,)] = archive.db.execute("SELECT finish_reason FROM crawl_runs").fetchall()
+    assert finished == "finished"  # the run row was written before the end's packing
