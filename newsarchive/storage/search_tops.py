@@ -597,7 +597,7 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
         else:
             state.fresh += len(entries)
         if state.fresh >= FRESH_PER_LIST * len(lists):
-            merge(conn, state, most=MERGE_LISTS)
+            merge(conn, state)
     return newly
 
 
@@ -621,20 +621,19 @@ def _insert_entries(conn: sqlite3.Connection, state: Upkeep, entries: list[tuple
 
 
 def merge(conn: sqlite3.Connection, state: Upkeep | None = None, most: int | None = None) -> None:
-    """The fresh entries into their lists, in list order, and the lists they went into trimmed
-    back to TOP_SIZE (their floors raised): inside the caller's transaction. With `most`, only
-    the entries of the `most` lists holding the most fresh entries (ties: the lower list first);
-    the others wait for a later merge."""
+    """The fresh entries of the `most` lists holding the most (MERGE_LISTS when None; ties: the
+    lower list first) into their lists, in list order, and those lists trimmed back to TOP_SIZE
+    (their floors raised), inside the caller's transaction; the others wait for a later merge."""
     if state is None:
         state = Upkeep(conn, 0)
-    waiting = None
-    if most is not None:
-        # Per list, in key order (~list: the lists in ascending order), read off the few pages
-        # the fresh entries fill.
-        waiting = conn.execute(
-            "SELECT list, count(*) FROM search_top WHERE list < 0 GROUP BY list ORDER BY list DESC"
-        ).fetchall()
-    if waiting is None or len(waiting) <= most:
+    if most is None:
+        most = MERGE_LISTS
+    # Per list, in key order (~list: the lists in ascending order), read off the few pages the
+    # fresh entries fill.
+    waiting = conn.execute(
+        "SELECT list, count(*) FROM search_top WHERE list < 0 GROUP BY list ORDER BY list DESC"
+    ).fetchall()
+    if len(waiting) <= most:
         entries = conn.execute(
             "SELECT ~list, impact, id, freq, length FROM search_top WHERE list < 0 "
             "ORDER BY list DESC, id"
