@@ -74,15 +74,20 @@ def test_whole_blocks_are_the_ones_the_end_would_cut_and_the_rest_waits(tmp_path
     assert len(at_end) > len(whole) > 1
 
 
-def test_a_crawls_writer_packs_as_it_goes_and_says_damage_at_the_end(tmp_path, monkeypatch) -> None:
-    db = tmp_path / "archive.db"
-    # A page of the site stored alone by an earlier import, then damaged on disk.
+def damaged_page_stored_alone(db) -> int:  # noqa: ANN001
+    """A page of the site stored alone (by an earlier import), then damaged on disk: its id."""
     with Archive(db) as archive:
         archive.store(make_raw(url(1000), body=page(1000)), make_article(url(1000)), site="warta")
     with closing(sqlite3.connect(default_pages_path(db))) as conn, conn:
         [(damaged,)] = conn.execute("SELECT page_id FROM page_bodies").fetchall()
         other = zstandard.ZstdCompressor().compress(b"<html>another page</html>")
         conn.execute("UPDATE page_bodies SET data = ? WHERE page_id = ?", [other, damaged])
+    return damaged
+
+
+def test_a_crawls_writer_packs_as_it_goes_and_says_damage_at_the_end(tmp_path, monkeypatch) -> None:
+    db = tmp_path / "archive.db"
+    damaged = damaged_page_stored_alone(db)
 
     monkeypatch.setattr(crawl_jobs, "PACK_BLOCK_BYTES", BLOCK)
     crawl_jobs.writer_open(str(db), "warta", {}, commit_every=5)
@@ -126,12 +131,7 @@ def test_an_import_says_the_damage_its_packing_met_on_the_way(tmp_path) -> None:
     """An import packs as it goes too (ImportSink): a damaged page met then is said by the
     import's end (crawl_ended), not only remembered for verify."""
     db = tmp_path / "archive.db"
-    with Archive(db) as archive:
-        archive.store(make_raw(url(1000), body=page(1000)), make_article(url(1000)), site="warta")
-    with closing(sqlite3.connect(default_pages_path(db))) as conn, conn:
-        [(damaged,)] = conn.execute("SELECT page_id FROM page_bodies").fetchall()
-        other = zstandard.ZstdCompressor().compress(b"<html>another page</html>")
-        conn.execute("UPDATE page_bodies SET data = ? WHERE page_id = ?", [other, damaged])
+    damaged = damaged_page_stored_alone(db)
     with Archive(db) as archive:
         with archive.batch(), ImportSink(archive, pack_every=BLOCK) as sink:
             for i in range(40):
