@@ -151,8 +151,9 @@ def import_pages(
         limit = parse_size(max_size)
     except ValueError as exc:
         raise NewsarchiveError(f"--max-size: {exc}") from None
-    # As a crawl: a damaged file (quick_check, files up to 2 GB) is named before anything is
-    # written to it, where a write meeting the damage would fail after others went in.
+    # As a crawl: a damaged file (quick_check, files up to QUICK_CHECK_MAX_BYTES) is named
+    # before anything is written to it, where a write meeting the damage would fail after others
+    # went in.
     check_archive(db, for_writing=True)
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
@@ -466,7 +467,8 @@ def reextract_command(
     Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
     it again to redo everything, or narrow it with --since).
     """
-    # Every record is rewritten: a damaged file (quick_check, files up to 2 GB) is named first.
+    # Every record is rewritten: a damaged file (quick_check, files up to
+    # QUICK_CHECK_MAX_BYTES) is named first.
     check_archive(db, for_writing=True)
     try:
         with Archive(db, create=False) as archive:

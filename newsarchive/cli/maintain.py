@@ -39,8 +39,8 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
     from newsarchive.storage.archive import damage_lines
     from newsarchive.storage.compression import BLOCK_LEVEL
 
-    # It rewrites both files whole (VACUUM): a damaged one (quick_check, files up to 2 GB) is
-    # named first, not packed and vacuumed around its damage.
+    # It rewrites both files whole (VACUUM): a damaged one (quick_check, files up to
+    # QUICK_CHECK_MAX_BYTES) is named first, not packed and vacuumed around its damage.
     check_archive(db, for_writing=True)
     with Archive(db, create=False) as archive:
         before = archive.pages_path.stat().st_size

@@ -314,10 +314,33 @@ def test_browse_shows_a_page_saying_the_archive_is_damaged(copy: Path, capsys) -
     assert asyncio.run(get(f"/{copy.stem}/articles/1")).status_code == 200
 
 
+def test_a_file_too_big_to_check_at_the_start_is_written_and_its_damage_named_where_met(
+    copy: Path, monkeypatch
+) -> None:
+    """Over opening.QUICK_CHECK_MAX_BYTES a writer starts without reading the whole file (a grown
+    archive's crawl waited a minute for that, cold): a damaged page it never touches does not
+    stop it, the page it brings is stored, and the damage is named where it is read."""
+    from newsarchive.storage import opening
+
+    garble_page(copy, "articles", "overflow")
+    monkeypatch.setattr(opening, "QUICK_CHECK_MAX_BYTES", 0)  # every file is over it
+    page = copy.parent.parent / "page.html"
+    page.write_bytes(news_page("Judul baru", ["Isi berita baru yang belum ada di arsip."]))
+    db = ["--db", str(copy)]
+    imported = invoke("import", str(page), "--url", url(40), *db)
+    assert imported.exit_code == 0, imported.stderr
+    assert "Judul baru" in invoke("show", url(40), *db).stdout
+    damaged_error(invoke("show", LONG_URL, *db), copy)
+    result = invoke("verify", *db)
+    assert f"{copy}: On tree page" in result.stdout
+    cli_error(result, "problem(s)")
+
+
 def test_a_write_that_meets_damage_stops_every_write(copy: Path) -> None:
-    """Where the opening checks do not read (files over 2 GB), a store meeting a damaged page
-    stops the archive's writes as a full disk does — the crawl then ends in one line — instead of
-    failing item after item (a warning each, and the crawl fetching on for nothing)."""
+    """Where the opening checks do not read (files over opening.QUICK_CHECK_MAX_BYTES), a store
+    meeting a damaged page stops the archive's writes as a full disk does — the crawl then ends
+    in one line — instead of failing item after item (a warning each, and the crawl fetching on
+    for nothing)."""
     from newsarchive.errors import ArchiveUnwritable
 
     garble_page(copy, "article_urls")
