@@ -227,6 +227,13 @@ def main() -> int:
     )
     # On a shared machine the wall-clock rate is mostly other processes' load: this one is not.
     print(f"  per CPU-second:    {args.articles / store_cpu:,.0f} articles/s (process time)")
+    # This VM's speed drifts by half within minutes, and CPU time drifts with it. Generating the
+    # text is pure Python timed between the stores, so it drifts alike: 64 MiB against 512 MiB
+    # writer caches, alternated, gave 572-976 articles/s and 3.63-4.07 on this ratio.
+    print(
+        f"  against the text:  {store_seconds / generate_seconds:.2f} times the time generating "
+        "the same articles took (lower is faster; steadier than the rate when comparing code)"
+    )
     # The store call that commits does the commit's work (full-text index, top lists, a merge of
     # their fresh entries) with the write lock held: the longest is the longest another writer
     # waits beyond the batch itself.
