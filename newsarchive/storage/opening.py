@@ -39,6 +39,9 @@ PAGES_APPLICATION_ID = 0x4E415047
 # the header, size and schema checks only: damage there is named where a command reads or
 # writes it, and `verify` reads everything.
 QUICK_CHECK_MAX_BYTES = 256 * 1024**2
+# The same check on the way out of a command that met damage, to name which of the two files it
+# is in (verify.damage_line): paid once, by a command that stops anyway, so larger files too.
+DAMAGE_CHECK_MAX_BYTES = 2 * 1024**3
 # SQLite waits this long inside one attempt (its own sleep-and-retry busy handler); `retry_busy`
 # repeats attempts with back-off up to LOCK_WAIT_SECONDS in all.
 BUSY_TIMEOUT_MS = 5_000

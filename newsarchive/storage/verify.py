@@ -27,7 +27,7 @@ import sqlite_utils
 
 from newsarchive.storage.archive import Archive, default_pages_path
 from newsarchive.storage.opening import (
-    QUICK_CHECK_MAX_BYTES,
+    DAMAGE_CHECK_MAX_BYTES,
     is_damage,
     lenient_text,
     quick_check,
@@ -207,7 +207,7 @@ def search_index_damage(conn: sqlite3.Connection, schema: str) -> list[str]:
 
 def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:
     """The one line for a command that met a damaged file, or None when `error` is no sign of
-    damage: which file when a quick_check of each (files up to opening.QUICK_CHECK_MAX_BYTES)
+    damage: which file when a quick_check of each (files up to opening.DAMAGE_CHECK_MAX_BYTES)
     can tell, else both, and what to do.
 
     SQLite's error does not say which file of the two it came from; the check (0.7 s of CPU, 3 s
@@ -247,7 +247,7 @@ def _file_problems(path: Path) -> list[str]:
     """quick_check's first problems of the file at `path`; [] when it is sound, missing, or too
     big to read through here."""
     try:
-        if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+        if path.stat().st_size > DAMAGE_CHECK_MAX_BYTES:
             return []
     except OSError:
         return []
