@@ -467,9 +467,9 @@ def reextract_command(
     Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
     it again to redo everything, or narrow it with --since).
     """
-    # Every record is rewritten: a damaged file (quick_check, files up to
-    # QUICK_CHECK_MAX_BYTES) is named first.
-    check_archive(db, for_writing=True)
+    # Every record is rewritten, every raw page read: a damaged file is named first, whatever its
+    # size (`whole`: at 1.2 M articles 16 s of an hour's work, 3 minutes from a cold disk).
+    check_archive(db, for_writing=True, whole=True)
     try:
         with Archive(db, create=False) as archive:
             targets = archive.reextract_targets(site=site, since=_since(since))

@@ -46,6 +46,7 @@ import zstandard
 
 from newsarchive.errors import ArchiveDamaged, ArchiveUnwritable, NewsarchiveError, PageDamaged
 from newsarchive.items import Article, RawPage
+from newsarchive.storage import opening
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
     BLOCK_LEVEL,
@@ -370,26 +371,27 @@ def check_archive(
     *,
     for_writing: bool = True,
     pages_path: str | Path | None = None,
-    thorough: bool = True,
+    whole: bool = False,
 ) -> None:
     """Raise NewsarchiveError (one line naming the file and the cause) unless `path` and its raw
     pages file can be opened, for writing or reading. Creates and changes nothing.
 
     For writing, a path that does not exist yet is fine (it will be created) if its directory
-    exists and is writable. `thorough` also reads every page of files up to
-    opening.QUICK_CHECK_MAX_BYTES, finding damage the header and schema checks miss. Problems
-    named: not an SQLite file, an SQLite file that is not an archive, made by a newer newsarchive,
+    exists and is writable. Files up to opening.QUICK_CHECK_MAX_BYTES are also read page by
+    page (quick_check), finding damage the header and schema checks miss; `whole`: whatever
+    their size, for a command that reads and rewrites both files whole anyway. Problems named: not an SQLite file, an SQLite file that is not an archive, made by a newer newsarchive,
     truncated or corrupt, empty, a directory, a missing directory, permission denied.
     """
     path = Path(path)
     pages = Path(pages_path) if pages_path else default_pages_path(path)
+    read_up_to = float("inf") if whole else opening.QUICK_CHECK_MAX_BYTES
     state = inspect_file(
         path,
         ARCHIVE,
         len(ARCHIVE_MIGRATIONS),
         for_writing=for_writing,
         must_exist=not for_writing,
-        thorough=thorough,
+        read_up_to=read_up_to,
     )
     if not for_writing and state.fresh:
         raise NewsarchiveError(f"{path}: an empty SQLite file, not an archive yet")
@@ -401,7 +403,7 @@ def check_archive(
         len(PAGES_MIGRATIONS),
         for_writing=for_writing,
         must_exist=False,
-        thorough=thorough,
+        read_up_to=read_up_to,
     )
 
 

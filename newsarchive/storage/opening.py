@@ -33,11 +33,11 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 ARCHIVE_APPLICATION_ID = 0x4E415243
 PAGES_APPLICATION_ID = 0x4E415047
 # `check_archive` reads every page of files up to this size (PRAGMA quick_check) before every
-# crawl, import and reextract: ~2 ms a MB from the page cache, ~30 ms a MB from this 2-core VM's
-# cold disk (b-tree order is not file order). At 2 GiB, as it was, a crawl of a grown archive
-# (a 1.9 GB pages file) waited 4 s warm and 62 s cold before fetching a page. Bigger files get
-# the header, size and schema checks only: damage there is named where a command reads or
-# writes it, and `verify` reads everything.
+# crawl, run and import (reextract and compact read them whole at any size: `whole`): ~2 ms a MB
+# from the page cache, ~30 ms a MB from this 2-core VM's cold disk (b-tree order is not file
+# order). At 2 GiB, as it was, a crawl of a grown archive (a 1.9 GB pages file) waited 4 s warm
+# and 62 s cold before fetching a page. Bigger files get the header, size and schema checks
+# only: damage there is named where a command reads or writes it, and `verify` reads everything.
 QUICK_CHECK_MAX_BYTES = 256 * 1024**2
 # The same check on the way out of a command that met damage, to name which of the two files it
 # is in (verify.damage_line): paid once, by a command that stops anyway, so larger files too.
@@ -243,13 +243,14 @@ def read_with_fallback(path: Path, read: Callable[[str], T]) -> T:
         return read(_uri(path, mode="ro", immutable="1"))
 
 
-def _read_identity(path: Path, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
+def _read_identity(path: Path, *, read_up_to: float) -> tuple[int, int, frozenset[str]]:
     """(user_version, application_id, table names) through a connection that creates nothing
-    (read_only_uri)."""
-    return read_with_fallback(path, lambda uri: _identity(path, uri, thorough=thorough))
+    (read_only_uri); every page read too (quick_check) when the file is up to `read_up_to`
+    bytes."""
+    return read_with_fallback(path, lambda uri: _identity(path, uri, read_up_to=read_up_to))
 
 
-def _identity(path: Path, uri: str, *, thorough: bool) -> tuple[int, int, frozenset[str]]:
+def _identity(path: Path, uri: str, *, read_up_to: float) -> tuple[int, int, frozenset[str]]:
     connection = sqlite3.connect(uri, uri=True)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -259,7 +260,7 @@ def _identity(path: Path, uri: str, *, thorough: bool) -> tuple[int, int, frozen
             row[0]
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         )
-        if thorough and path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+        if path.stat().st_size <= read_up_to:
             problems = quick_check(connection, 3)
             if problems:
                 raise sqlite3.DatabaseError(
@@ -310,11 +311,12 @@ def inspect_file(
     *,
     for_writing: bool,
     must_exist: bool,
-    thorough: bool = False,
+    read_up_to: float = 0,
 ) -> FileState:
     """Look at `path` without changing it: ours (and at which version), new, or an error.
 
-    `thorough` also reads every page of it (quick_check), finding damage the schema read misses.
+    A file of up to `read_up_to` bytes is also read page by page (quick_check), finding damage
+    the schema read misses.
     """
     path = Path(path)
     try:
@@ -348,7 +350,7 @@ def inspect_file(
     if problem:
         raise NewsarchiveError(problem)
     try:
-        version, application_id, tables = _read_identity(path, thorough=thorough)
+        version, application_id, tables = _read_identity(path, read_up_to=read_up_to)
     except sqlite3.DatabaseError as exc:
         # Reading a file in use writes too (its -shm): a full disk is not a damaged file.
         fatal = unwritable(exc, path)

@@ -319,7 +319,9 @@ def test_a_file_too_big_to_check_at_the_start_is_written_and_its_damage_named_wh
 ) -> None:
     """Over opening.QUICK_CHECK_MAX_BYTES a writer starts without reading the whole file (a grown
     archive's crawl waited a minute for that, cold): a damaged page it never touches does not
-    stop it, the page it brings is stored, and the damage is named where it is read."""
+    stop it, the page it brings is stored, and the damage is named where it is read. The
+    commands that go through the whole archive anyway (reextract, compact) still read it all
+    first and name the damage before writing anything."""
     from newsarchive.storage import opening
 
     garble_page(copy, "articles", "overflow")
@@ -327,6 +329,12 @@ def test_a_file_too_big_to_check_at_the_start_is_written_and_its_damage_named_wh
     page = copy.parent.parent / "page.html"
     page.write_bytes(news_page("Judul baru", ["Isi berita baru yang belum ada di arsip."]))
     db = ["--db", str(copy)]
+    before = files_in(copy.parent)
+    for command in (["compact"], ["reextract", "--jobs", "1"]):
+        result = invoke(*command, *db)
+        line = assert_one_error(result.exit_code, result.stderr, f"{copy}: truncated or corrupt")
+        assert "malformed: On tree page" in line, line
+    assert files_in(copy.parent) == before
     imported = invoke("import", str(page), "--url", url(40), *db)
     assert imported.exit_code == 0, imported.stderr
     assert "Judul baru" in invoke("show", url(40), *db).stdout
