@@ -378,8 +378,9 @@ def check_archive(
 
     For writing, a path that does not exist yet is fine (it will be created) if its directory
     exists and is writable. Files up to opening.QUICK_CHECK_MAX_BYTES are also read page by
-    page (quick_check), finding damage the header and schema checks miss; `whole`: whatever
-    their size, for a command that reads and rewrites both files whole anyway. Problems named: not an SQLite file, an SQLite file that is not an archive, made by a newer newsarchive,
+    page (quick_check), finding damage the header and schema checks miss; with `whole`, files
+    of any size (for a command that goes through the whole archive anyway). Problems named:
+    not an SQLite file, an SQLite file that is not an archive, made by a newer newsarchive,
     truncated or corrupt, empty, a directory, a missing directory, permission denied.
     """
     path = Path(path)
