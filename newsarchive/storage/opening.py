@@ -260,7 +260,7 @@ def _identity(path: Path, uri: str, *, read_up_to: float) -> tuple[int, int, fro
             row[0]
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         )
-        if path.stat().st_size <= read_up_to:
+        if read_up_to > 0 and path.stat().st_size <= read_up_to:
             problems = quick_check(connection, 3)
             if problems:
                 raise sqlite3.DatabaseError(
@@ -315,8 +315,8 @@ def inspect_file(
 ) -> FileState:
     """Look at `path` without changing it: ours (and at which version), new, or an error.
 
-    A file of up to `read_up_to` bytes is also read page by page (quick_check), finding damage
-    the schema read misses.
+    A file of up to `read_up_to` bytes (0: no file, not even an empty one) is also read page by
+    page (quick_check), finding damage the schema read misses.
     """
     path = Path(path)
     try:
