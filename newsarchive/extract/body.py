@@ -295,17 +295,25 @@ def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
     if region is None:
         return [], []
     starts = set(containers)
-    inside: set[Any] = set()
+    # The last node of the subtree being passed over (a container's, or a caption's nested
+    # parts): the walk skips to it instead of filing each node of the body in a set.
+    skip_to: Any = None
     before: list[str] = []
     after: list[str] = []
     seen_container = False
     for el in region.iter():
         if el in starts:
             seen_container = True
-            inside.update(el.iter())
-        if el in inside or not isinstance(el.tag, str):
+            if skip_to is None:
+                skip_to = _last_node(el)
+        if skip_to is not None:
+            if el is skip_to:
+                skip_to = None
             continue
-        if el.tag != "figcaption":
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag != "figcaption":
             # Cheap tests first: only a class or id naming a caption can make one.
             present = el.keys()
             if "class" not in present and "id" not in present:
@@ -313,13 +321,22 @@ def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
             names = (el.get("class") or "") + (el.get("id") or "")
             if not names or not _caption_hint(names) or element_markup(el)[0] != "caption":
                 continue
-        inside.update(el.iter())  # nested caption parts are part of this one
+        if len(el):
+            skip_to = _last_node(el)  # nested caption parts are part of this one
         if _in_foreign_chrome(el, region):
             continue
         text = clean_text(_text(el))
         if text:
             (after if seen_container else before).append(text)
     return before, after
+
+
+def _last_node(el: Any) -> Any:
+    """The last node of the element's subtree in document order (the element when it has no
+    children): its last child's last node, and so on down."""
+    while len(el):
+        el = el[-1]
+    return el
 
 
 def _in_foreign_chrome(el: Any, stop: Any) -> bool:
@@ -482,8 +499,12 @@ _INSIDE_LINK = etree.XPath("boolean(ancestor::a)")
 # The same text nodes under a root no link encloses (<body>), found from the outermost links
 # down: a third faster than testing every text node of the page for a link ancestor, and the
 # per-link node-sets it merges are disjoint (`.//text()[ancestor::a]` over a page with ten
-# thousand links takes seconds in libxml2's node-set merging; this, a tenth of that).
-_OUTERMOST_LINK_TEXTS = etree.XPath("descendant::a[not(ancestor::a)]//text()")
+# thousand links takes seconds in libxml2's node-set merging; this, a tenth of that). Blank ones
+# are left in C: they count nothing (str.strip strips what normalize-space does, and more), and
+# a third of the link text nodes of a news page are the line breaks around a link's image.
+_OUTERMOST_LINK_TEXTS = etree.XPath(
+    "descendant::a[not(ancestor::a)]/descendant::text()[normalize-space()]"
+)
 # Up to this much text an element is measured with one XPath call (no element objects are made
 # for its links); bigger ones are walked.
 XPATH_LINK_MAX_CHARS = 50_000
@@ -524,6 +545,28 @@ class _LinkChars:
     def __init__(self, root: Any) -> None:
         self.root = root
         self.own: dict[Any, int] | None = None
+        # Element -> whether it is an <a> or inside one (_in_link).
+        self._linked: dict[Any, bool] = {}
+
+    def _in_link(self, el: Any) -> bool:
+        """Whether an <a> encloses the element: its ancestors climbed only up to one already
+        answered for (the measured elements are paragraphs of a few containers: they share
+        their ancestors). Several times faster than iterancestors("a"), which builds its tag
+        matcher on each call."""
+        linked = self._linked
+        chain = []
+        node = el.getparent()
+        while node is not None and node not in linked:
+            if node.tag == "a":
+                linked[node] = inside = True
+                break
+            chain.append(node)
+            node = node.getparent()
+        else:
+            inside = node is not None and linked[node]
+        for passed in chain:  # below the answer's element: inside a link exactly when it is
+            linked[passed] = inside
+        return inside
 
     def _index(self) -> dict[Any, int]:
         own: dict[Any, int] = {}
@@ -540,16 +583,13 @@ class _LinkChars:
         return own
 
     def __call__(self, el: Any, text_len: int) -> int:
-        if (
-            text_len > XPATH_LINK_MAX_CHARS
-            or el.tag == "a"
-            or next(el.iterancestors("a"), None) is not None
-        ):
+        if text_len > XPATH_LINK_MAX_CHARS or el.tag == "a" or self._in_link(el):
             return _link_len(el, text_len)
         own = self.own
         if own is None:
             own = self.own = self._index()
-        return sum(own.get(a, 0) for a in el.iter("a"))
+        # map in C rather than a generator resuming in Python for each link.
+        return sum(map(own.get, el.iter("a"), itertools.repeat(0)))
 
 
 def _body_names(names: tuple[str | None, str | None, str | None]) -> bool:
@@ -921,9 +961,10 @@ def _with_siblings(best: Any, good: dict[Any, float], markers: _Markers) -> list
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
-    """An element being walked: its remaining children and what to undo when it is left."""
+    """An element being walked: its remaining children and what to undo when it is left. (Slots:
+    one is made for every element walked, and read at each of its children.)"""
 
     el: Any
     children: Iterator[Any]
@@ -991,7 +1032,10 @@ class Walker:
 
     def _flush(self) -> None:
         if self._parts:
-            text = clean_text("".join(self._parts))
+            text = "".join(self._parts)
+            # Half the pending runs are the line breaks between block tags: nothing to clean
+            # (clean_text splits on what isspace tests).
+            text = "" if text.isspace() else clean_text(text)
             if text:
                 self.blocks.append(
                     Block(

@@ -9,6 +9,7 @@ on the page never become authors.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from newsarchive.extract.document import (
     clean_text,
     elements_after,
     host_of,
+    page_body,
     profile_texts,
     text_content,
 )
@@ -103,6 +105,16 @@ _BARE_ALT = patterns.factored("|".join(sorted(BARE_LABELS, key=len, reverse=True
 LABEL = patterns.compile(
     rf"(?<![\w.])(?:({_LABEL_ALT})\s*[:\uff1a]|({_BARE_ALT})\s+(?=[A-Z\u00c0-\u024f]))",
     re.I,
+)
+# Every label, lowercase, as a plain case-sensitive alternation grouped by first letters: on the
+# lowercased text the engine skips in C to where one of them starts (_labels_in), where LABEL,
+# case-blind and opening with a lookbehind, tries both its alternations at every character.
+# Sorted by length, then alphabetically: the same pattern in every process, so it is stored once
+# (patterns.compile) rather than in a new order with each process's string hashing.
+_LABEL_WORDS = patterns.compile(
+    patterns.factored(
+        "|".join(sorted({*LABEL_ROLES, *BARE_LABELS}, key=lambda label: (-len(label), label)))
+    )
 )
 LABEL_PREFIXES = tuple(LABEL_ROLES)
 # Their first two letters (every label has two or more): what a text opening with one opens with.
@@ -260,7 +272,7 @@ def _is_title_part(part: str) -> bool:
 def _valid_name(name: str, *, labelled: bool) -> bool:
     if not name or len(name) < 2 or len(name) > MAX_NAME_LEN:
         return False
-    if len(name.split()) > MAX_NAME_WORDS or any(c.isdigit() for c in name):
+    if len(name.split()) > MAX_NAME_WORDS or any(map(str.isdigit, name)):
         return False
     low = name.lower()
     if "@" in name or "://" in name or low.startswith("www.") or low in NOT_NAMES:
@@ -291,12 +303,14 @@ def _dedupe_repeated(name: str) -> str:
 
 
 def _looks_like_outlet(part: str) -> bool:
-    return bool(re.search(r"\.(?:com|co\.id|id|net|org|co)\b", part, re.I))
+    # Every match holds a dot: most parts (names) have none and skip the regex.
+    return "." in part and bool(re.search(r"\.(?:com|co\.id|id|net|org|co)\b", part, re.I))
 
 
-def _split_names(value: str, *, labelled: bool) -> list[str]:
-    """Names in one credit value: "A dan B", "A, B", "A & B"; titles after commas stay attached."""
-    names: list[str] = []
+def _split_names(value: str, *, labelled: bool) -> Iterator[str]:
+    """Names in one credit value: "A dan B", "A, B", "A & B"; titles after commas stay attached.
+    In order, one at a time: after a bare label a sentence is read only up to its first part that
+    is no name (parse_byline)."""
     for chunk in NAME_SPLIT.split(value):
         parts = [p.strip() for p in chunk.split(",")]
         merged: list[str] = []
@@ -318,7 +332,18 @@ def _split_names(value: str, *, labelled: bool) -> list[str]:
             if kept and part.isupper() and not kept[0].isupper() and len(part) > 2:
                 break  # "Agence France-Presse, CHARLESTON, South Carolina": a dateline follows
             kept.append(part)
-        names.extend(kept)
+            yield part
+
+
+def _only_names(candidates: Iterable[str]) -> list[str] | None:
+    """The candidates when every one is a capitalised name (all a bare label may be followed
+    by), else None: read up to the first that is not, so the rest of a sentence is never split
+    and cleaned."""
+    names: list[str] = []
+    for name in candidates:
+        if not (_valid_name(name, labelled=False) and _capitalised_name(name)):
+            return None
+        names.append(name)
     return names
 
 
@@ -361,8 +386,28 @@ def _without_trailing_month(value: str) -> str:
     before = stripped[: len(stripped) - len(last_word)]
     if not before:  # no whitespace before the last word: no match
         return value
+    if last_word.isascii() and not _is_ascii_month(last_word):
+        # The regex would try its 268 names and find none.
+        return value
     start = len(before.rstrip())
     return value[:start] + TRAILING_MONTH.sub("", value[start:])
+
+
+# TRAILING_MONTH's names as its case-blind match reads them in ASCII text: re.IGNORECASE takes a
+# dotless ı for i and a long ſ for s (the month names are lowercase letters); a name with any
+# other letter beyond ASCII matches no ASCII word.
+_ASCII_MONTHS = frozenset(
+    folded
+    for folded in (name.translate({0x131: "i", 0x17F: "s"}) for name in MONTHS)
+    if folded.isascii()
+)
+
+
+def _is_ascii_month(word: str) -> bool:
+    """Whether TRAILING_MONTH may match an ASCII `word` as the line's last word: a month name,
+    in any case, with or without a dot after it."""
+    low = word.lower()
+    return low in _ASCII_MONTHS or (low.endswith(".") and low[:-1] in _ASCII_MONTHS)
 
 
 def _strip_job_title(name: str) -> str | None:
@@ -373,6 +418,29 @@ def _strip_job_title(name: str) -> str | None:
     if m.group(1) and m.start() > 0:
         return name[: m.start()].strip(" ,-")
     return None
+
+
+def _labels_in(text: str) -> list[re.Match[str]]:
+    """list(LABEL.finditer(text)), LABEL tried only where the lowercased text holds a label.
+
+    Where LABEL matches, the lowercased text holds the label it matched at the same place: its
+    case-blind match of the (lowercase, ASCII) labels is what str.lower() makes of the text,
+    unless the text holds one of the letters patterns.lowers_like_regex looks for (then LABEL
+    runs as it is). From each such place in turn, LABEL.match finds what finditer would.
+    """
+    low = text.lower()
+    if len(low) != len(text) or not patterns.lowers_like_regex(text):
+        return list(LABEL.finditer(text))
+    found: list[re.Match[str]] = []
+    position = 0
+    while (candidate := _LABEL_WORDS.search(low, position)) is not None:
+        match = LABEL.match(text, candidate.start())
+        if match is None:
+            position = candidate.start() + 1
+        else:
+            found.append(match)
+            position = match.end()
+    return found
 
 
 def parse_byline(text: str, *, default_role: str | None = "author") -> list[Contributor]:
@@ -393,7 +461,7 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
         return [Contributor(agency, "agency")] if agency else []
     # (role, value, how it was introduced: "colon" label, "bare" label, or "none", the label)
     segments: list[tuple[str | None, str, str, str]] = []
-    labels = list(LABEL.finditer(t))
+    labels = _labels_in(t)
     head = t[: labels[0].start()] if labels else t
     # Text before a label is a credit of its own ("Andi | Editor: Budi") unless it is the date
     # line the credit follows ("Posted on Maret 30, 2015 by Admin").
@@ -420,19 +488,22 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
         if not value:
             continue
         labelled = kind == "colon"
-        names = [
+        named = (
             _dedupe_repeated(n)
             for n in (
                 _strip_job_title(_clean_name(n)) for n in _split_names(value, labelled=labelled)
             )
             if n is not None
-        ]
-        if kind == "bare" and not all(
-            _valid_name(n, labelled=False) and _capitalised_name(n) for n in names
-        ):
+        )
+        if kind != "bare":
+            names = list(named)
+        else:
             # "By June, the company..." is prose, not a credit: a bare "by"/"oleh" must be
             # followed by nothing but names.
-            continue
+            only_names = _only_names(named)
+            if only_names is None:
+                continue
+            names = only_names
         for name in names:
             if not _valid_name(name, labelled=labelled):
                 continue
@@ -707,7 +778,7 @@ def _credit_context(el: Any, from_tail: bool) -> Any | None:
 
 def _labelled_credits(doc: Document) -> _Credits:
     credits = _Credits()
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if body is None:
         return credits
     seen: set[Any] = set()
@@ -839,7 +910,7 @@ def _byline_marked(doc: Document, body: Any) -> list[Any]:
 def _marked_bylines(doc: Document, editors: set[str]) -> list[tuple[Any, list[Contributor]]]:
     """Byline elements by markup (itemprop=author, rel=author, byline/author/reporter classes,
     `<author>` tags), in document order."""
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if body is None:
         return []
     headline = find_headline(doc)
@@ -927,7 +998,7 @@ def name_date_byline(text: str) -> str | None:
 def _names_a_section(doc: Document, name: str, line: Any) -> bool:
     """Whether a link elsewhere on the page shows `name` and leads to no person's page: a section
     or tag ("Ekonomi - 3 Maret 2018"), not a writer."""
-    body = doc.tree.find("body")
+    body = page_body(doc)
     low = name.lower()
     inside = set(line.iter())
     for link in body.iter("a") if body is not None else ():
@@ -1026,7 +1097,7 @@ MIN_DESK_CODED_TEXT = 40
 
 def _from_signature(doc: Document) -> list[Contributor]:
     """A capitalised bold sign-off ending the article text, or a wire desk code closing it."""
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if body is None:
         return []
     for el in body.iter("strong", "b"):
@@ -1063,7 +1134,7 @@ def _closest_to_headline(
     if len(lines) == 1:
         return lines[0]
     headline = find_headline(doc)
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if headline is None or body is None:
         return lines[0]
     position = body_positions(doc)

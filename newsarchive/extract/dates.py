@@ -30,6 +30,7 @@ from newsarchive.extract.document import (
     clean_text,
     elements_after,
     jsonld_scripts,
+    page_body,
     parent_text,
     preceding_elements,
     profile_texts,
@@ -315,6 +316,22 @@ _DAY_FIRST_PATTERNS = (
     (NUMERIC_DMY, "num"),
     (YEAR_MONTH_DAY, "ymd"),
 )
+# Those of them that write the month as a number: all a text tries when none of its runs of
+# letters is a month name. A _MONTH match is a whole run of letters (the lookarounds) that is a
+# key of MONTHS (every key is letters only), and most texts with a four-digit number and no month
+# name are a teaser's or a caption's ("Kodim 0415/Jambi ...", "the 2024 season"), which
+# MONTH_DAY_YEAR alone would try the month names on at every word.
+_NUMERIC_MONTH_PATTERNS = tuple(
+    (pattern, order)
+    for pattern, order in _DAY_FIRST_PATTERNS
+    if not any(pattern is named for named in (DAY_MONTH_YEAR, MONTH_DAY_YEAR, YEAR_MONTH_DAY))
+)
+_LETTER_RUN = patterns.compile(r"[^\W\d_]+")
+
+
+def _names_a_month(text: str) -> bool:
+    """Some run of letters in `text` is a month name as MONTHS spells it (lowercase)."""
+    return not MONTHS.keys().isdisjoint(_LETTER_RUN.findall(text))
 
 
 # Numeric dates with a two-digit year, as German, French, British and US pages and forum
@@ -427,7 +444,7 @@ def _find_date(text: str) -> tuple[datetime, int, int] | None:
                 )
                 return d, m.start(), -m.end()  # negative end: the time is already read
             best = (d, m.start(), m.end())
-    patterns = _DAY_FIRST_PATTERNS
+    patterns = _DAY_FIRST_PATTERNS if _names_a_month(text) else _NUMERIC_MONTH_PATTERNS
     if "年" in text or "년" in text:  # the fast test keeps the CJK pattern off every other string
         patterns = (*patterns, (CJK_DATE, "ymd"))
     for pattern, order in patterns:
@@ -1029,17 +1046,17 @@ def _visible_candidates(
 ) -> tuple[list[tuple[float, _Candidate]], list[tuple[float, _Candidate]], list[_Candidate]]:
     """Visible dates around the headline, as (distance, candidate) for published and for modified,
     plus the datetime attributes of <time> elements found there."""
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if body is None:
         return [], [], []
     if headline is not None:
         before = preceding_elements(headline, WINDOW_BEFORE)
         after = elements_after(doc, headline, WINDOW_AFTER)
-        window = [(i - len(before), el) for i, el in enumerate(before)]
-        window += [(i + 1, el) for i, el in enumerate(after)]
+        window = list(enumerate(before, -len(before)))
+        window += enumerate(after, 1)
     else:
         # No headline: the first elements whose class/id says "date".
-        window = [(i, el) for i, el in enumerate(_date_marked(doc, body))]
+        window = list(enumerate(_date_marked(doc, body)))
     published: list[tuple[float, _Candidate]] = []
     modified: list[tuple[float, _Candidate]] = []
     times: list[_Candidate] = []
@@ -1052,18 +1069,20 @@ def _visible_candidates(
     # words: a parent that runs "today" into its neighbours' text has a child holding it alone.
     dateless: set[Any] = set()
     for offset, el in window:
+        tag = el.tag  # read once: each read makes a new string
         children = len(el)  # counted once: len walks the element's child nodes
-        if el.tag in SKIP_TAGS or children > MAX_DATE_CHILDREN:
+        if tag in SKIP_TAGS or children > MAX_DATE_CHILDREN:
             continue
-        # Backwards (above the headline) counts double: kickers and date lines sit there, but so
-        # does the end of the previous block.
-        distance = float(offset) if offset >= 0 else -2.0 * offset
-        if el.tag == "time" and el.get("datetime"):
+        if tag == "time" and el.get("datetime"):
             parsed = parse_date_parts(el.get("datetime"), fetched_at=fetched_at, local_tz=local_tz)
             if parsed is not None and not _contradicted_by_text(el, parsed):
                 times.append(
                     _Candidate(
-                        parsed, el.get("datetime"), "time", "<time datetime>", distance=distance
+                        parsed,
+                        el.get("datetime"),
+                        "time",
+                        "<time datetime>",
+                        distance=_window_distance(offset),
                     )
                 )
         if dateless and el.getparent() in dateless:
@@ -1083,6 +1102,7 @@ def _visible_candidates(
                 continue
             if not _has_day_word(low):
                 continue
+        distance = _window_distance(offset)
         text = clean_text(raw)
         if not text or len(text) > MAX_DATE_TEXT or text.count(" ") >= MAX_DATE_WORDS:
             lead = DATELINE.match(text) if text and offset > 0 else None
@@ -1145,6 +1165,13 @@ def _visible_candidates(
         bucket.append((distance, candidate))
         last_el, last_entry = el, (bucket, len(bucket) - 1)
     return published, modified, times
+
+
+def _window_distance(offset: int) -> float:
+    """How far a window element at `offset` (in elements from the headline) is from it: backwards
+    (above the headline) counts double, as kickers and date lines sit there, but so does the end
+    of the previous block."""
+    return float(offset) if offset >= 0 else -2.0 * offset
 
 
 # A date line carries few words besides the date (a label, an author's name, a place): more than
@@ -1728,7 +1755,7 @@ def _first_time_element(
     """The first visible <time datetime> of the body outside captions, for pages whose headline
     window holds no date (the date sits in a side column, or no headline was found): a page's
     own date comes before its teasers' in document order far more often than not."""
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if body is None:
         return None
     for el in body.iter("time"):
@@ -1803,7 +1830,7 @@ def _stand_in_date(
 def _last_edited_line(doc: Document, fetched_at: datetime | None) -> _Candidate | None:
     """The first short text on the page that says when it was last edited, read from its label on
     (a whole-page walk, affordable because it only runs on pages with no other date)."""
-    body = doc.tree.find("body")
+    body = page_body(doc)
     if body is None:
         return None
     for el in body.iter():

@@ -145,8 +145,21 @@ def http_charset(content_type: str | None) -> str | None:
     """The WHATWG encoding named by a Content-Type header's charset parameter, if any."""
     if not content_type:
         return None
+    # Remembered: a crawl sends the same few headers with every page, each read twice a page.
+    try:
+        return _charsets[content_type]
+    except KeyError:
+        pass
     m = _HTTP_CHARSET.search(content_type)
-    return encoding_for_label(m.group(1)) if m else None
+    found = encoding_for_label(m.group(1)) if m else None
+    if len(_charsets) >= CHARSETS_KEPT:
+        _charsets.clear()
+    _charsets[content_type] = found
+    return found
+
+
+_charsets: dict[str, str | None] = {}
+CHARSETS_KEPT = 256
 
 
 def meta_charset(data: bytes) -> str | None:
@@ -286,6 +299,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document"),
     (b"{\\rtf", "an RTF document"),
 )
+# Every magic number, for one startswith of them all before the one that matched is looked for.
+_MAGIC_PREFIXES = tuple(magic for magic, _ in _MAGIC)
+_BOM_PREFIXES = tuple(bom for bom, _ in _BOMS)
 _RIFF_KINDS = {b"WEBP": "a WebP image", b"WAVE": "a WAV audio file", b"AVI ": "an AVI video"}
 # Bytes no text page has (C0 controls other than tab, newline, form feed, carriage return, ESC).
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
@@ -309,14 +325,16 @@ def not_html_reason(data: str | bytes, content_type: str | None = None) -> str |
     else:
         if not data or data.isspace():  # not data.strip(): that copies the whole page
             return "the page is empty"
-        if data.startswith(tuple(bom for bom, _ in _BOMS)):
+        if data.startswith(_BOM_PREFIXES):
             return None
         head = data[:BINARY_SAMPLE_BYTES]
     start = head.lstrip()
-    for magic, what in _MAGIC:
-        # Binary formats start at byte 0; a PDF served by a script may come after a few blanks.
-        if head.startswith(magic) or (magic == b"%PDF-" and start.startswith(magic)):
-            return f"looks like {what}"
+    if head.startswith(_MAGIC_PREFIXES) or start.startswith(b"%PDF-"):
+        for magic, what in _MAGIC:
+            # Binary formats start at byte 0; a PDF served by a script may come after a few
+            # blanks.
+            if head.startswith(magic) or (magic == b"%PDF-" and start.startswith(magic)):
+                return f"looks like {what}"
     if head.startswith(b"RIFF") and head[8:12] in _RIFF_KINDS:
         return f"looks like {_RIFF_KINDS[head[8:12]]}"
     if head[4:8] == b"ftyp":

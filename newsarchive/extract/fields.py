@@ -24,6 +24,7 @@ from newsarchive.extract.document import (
     element_text,
     host_of,
     listed,
+    page_body,
     preceding_elements,
     profile_texts,
     text_content,
@@ -110,6 +111,11 @@ def _prose_runs(doc: Document) -> Iterator[list[str]]:
             yield words
 
 
+# The English words that are not Indonesian ones too (text_is_indonesian counts a word shared by
+# both lists as Indonesian).
+_EN_ONLY_FUNCTION_WORDS = EN_FUNCTION_WORDS - ID_FUNCTION_WORDS
+
+
 def text_is_indonesian(doc: Document) -> bool:
     """The page's own prose reads as Indonesian, whatever its markup declares."""
     if "text_is_indonesian" in doc.cache:
@@ -118,12 +124,13 @@ def text_is_indonesian(doc: Document) -> bool:
     seen: set[str] = set()
     for words in _prose_runs(doc):
         total += len(words)
-        for w in words:
-            if w in ID_FUNCTION_WORDS:
-                id_count += 1
-                seen.add(w)
-            elif w in EN_FUNCTION_WORDS:
-                en_count += 1
+        # Counted by map in C, not word by word in Python (an English run holds none of the
+        # Indonesian words, and is not counted for them).
+        found = ID_FUNCTION_WORDS.intersection(words)
+        if found:
+            id_count += sum(map(ID_FUNCTION_WORDS.__contains__, words))
+            seen |= found
+        en_count += sum(map(_EN_ONLY_FUNCTION_WORDS.__contains__, words))
         # English prose shows itself within a few sentences: stop reading.
         if total >= LANG_MIN_WORDS and en_count >= id_count:
             break
@@ -159,7 +166,7 @@ def _is_indonesian(doc: Document) -> bool:
         return doc.lang not in NOT_OVERRIDDEN_LANGS and text_is_indonesian(doc)
     if doc.url and re.search(r"\.id(?:[:/]|$)", doc.url.split("?")[0][:80]):
         return True
-    head = doc.tree.find("body")
+    head = page_body(doc)
     sample = (text_content(head) if head is not None else "")[:20000]
     if _hints(_ID_HINT, ID_HINT_WORDS, sample):
         return True
@@ -842,9 +849,18 @@ def _navigation_hrefs(doc: Document) -> set[str]:
     return doc.cache["navigation_hrefs"]
 
 
+# A link's scheme and "www.", left out of its key (compiled once: _href_key runs on every menu
+# link of a page, and re.sub looks its pattern up in re's cache each call).
+_SCHEME_AND_WWW = patterns.compile(r"^(?:https?:)?//(?:www\.)?")
+# What a link must open with for _SCHEME_AND_WWW to match it (menus link mostly by path).
+_SCHEME_OPENINGS = ("http:", "https:", "//")
+
+
 def _href_key(href: str | None) -> str:
     href = (href or "").strip()
-    return re.sub(r"^(?:https?:)?//(?:www\.)?", "", href).rstrip("/").lower()
+    if href.startswith(_SCHEME_OPENINGS):
+        href = _SCHEME_AND_WWW.sub("", href)
+    return href.rstrip("/").lower()
 
 
 def _is_section_link(a, doc: Document) -> bool:
@@ -867,15 +883,23 @@ def _tag_texts(links: list[Any], doc: Document, *, headed_as_tags: bool = False)
     sections unless its heading says these are the article's tags."""
     named = [(a, text) for a in links if 0 < len(text := element_text(a)) <= 50]
     category = _page_category(doc)
-    sections = {i for i, (a, _) in enumerate(named) if _is_section_link(a, doc)}
-    if not headed_as_tags and len(sections) * 2 > len(named):
-        return []
+    if headed_as_tags:
+        # Whether a link leads to a section then matters only for a tag that names the page's
+        # section: asked of that one alone (the question reads every menu link of the page).
+        sections = None
+    else:
+        sections = {i for i, (a, _) in enumerate(named) if _is_section_link(a, doc)}
+        if len(sections) * 2 > len(named):
+            return []
     return [
         text
         for i, (a, text) in enumerate(named)
         if not (
             norm_text(text) == category
-            and (i in sections or not TAG_URL.search(a.get("href") or ""))
+            and (
+                (_is_section_link(a, doc) if sections is None else i in sections)
+                or not TAG_URL.search(a.get("href") or "")
+            )
         )
     ]
 

@@ -7,6 +7,7 @@ above it). Computed once per page and kept in `doc.cache`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lxml import etree
@@ -22,6 +23,7 @@ from newsarchive.extract.document import (
     following_elements,
     host_of,
     listed,
+    page_body,
     preceding_elements,
     text_content,
     with_itemprop,
@@ -170,30 +172,63 @@ def title_references(doc: Document) -> list[tuple[str, str]]:
     return [(text, source) for text, source in references if text]
 
 
-def _candidates(doc: Document) -> list[tuple[Any, str, str]]:
-    """(element, text, normalised text) of every element that may display the headline."""
-    elements = [el for tag in DISPLAY_TAGS for el in listed(doc, tag)]
-    elements += with_itemprop(doc, "headline")
-    elements += classed_matching(doc, HEADLINE_MARK)
-    found = []
-    for el in dict.fromkeys(elements):
-        if el.tag in NOT_HEADLINE_TAGS:
-            continue
-        text = element_text(el)
-        if text and len(text) <= MAX_HEADLINE_LENGTH:
-            found.append((el, text, norm_text(text)))
-    return found
+class _Candidates:
+    """[element, text, normalised text or None until _displaying needs it] of every element that
+    may display the headline: the h1s and h2s, the itemprop="headline" elements, then those
+    whose class or id names a title, each once, in that order.
+
+    Read only as far as asked, and kept: the first reference mostly finds its headline in the
+    page's h1, and the title-classed elements (a listing holds dozens) are then never looked up
+    nor their text read.
+    """
+
+    def __init__(self, doc: Document) -> None:
+        self.read: list[list[Any]] = []
+        self._unread = self._candidates(doc)
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        yield from self.read
+        for candidate in self._unread:
+            self.read.append(candidate)
+            yield candidate
+
+    @staticmethod
+    def _candidates(doc: Document) -> Iterator[list[Any]]:
+        seen: set[Any] = set()
+        groups: tuple[Callable[[], list[Any]], ...] = (
+            lambda: [el for tag in DISPLAY_TAGS for el in listed(doc, tag)],
+            lambda: with_itemprop(doc, "headline"),
+            lambda: classed_matching(doc, HEADLINE_MARK),
+        )
+        for group in groups:
+            for el in group():
+                if el in seen:
+                    continue
+                seen.add(el)
+                if el.tag in NOT_HEADLINE_TAGS:
+                    continue
+                text = element_text(el)
+                if text and len(text) <= MAX_HEADLINE_LENGTH:
+                    yield [el, text, None]
 
 
-def _displaying(candidates: list[tuple[Any, str, str]], reference: str) -> Any | None:
+def _displaying(candidates: Iterable[list[Any]], reference: str) -> Any | None:
     """The element displaying the headline that meta tags give as `reference`."""
     ref = norm_text(reference)
     if len(ref) < 8:
         return None
     prefixed = None
-    for el, text, norm in candidates:
+    for candidate in candidates:
+        el, text, norm = candidate
         if len(text) > len(reference) + MAX_RUBRIC_PREFIX + 10:
             continue
+        if len(text) < len(ref) and "\u0130" not in text:
+            # Normalising never lengthens a text (but for a dotted capital I, which lowers to
+            # two characters): it can be neither `ref` nor end with it. Most teasers' headlines
+            # are shorter than the article's, and are never normalised.
+            continue
+        if norm is None:
+            norm = candidate[2] = norm_text(text)
         if norm == ref:
             return el
         if (
@@ -209,7 +244,7 @@ def displayed_headline(doc: Document) -> Any | None:
     """The element whose text is the metadata's headline (whole, or after a short rubric), or
     None: then the page's own title element is not known for sure."""
     if "displayed_headline" not in doc.cache:
-        candidates = _candidates(doc)
+        candidates = _Candidates(doc)
         site = find_site_name(doc)
         shown = None
         for reference, _source in title_references(doc):
@@ -426,7 +461,7 @@ def _loose_headline(doc: Document) -> Any | None:
     if keys:
         lengths = [len(k) for k in keys]
         low, high = min(lengths) // 2, max(lengths) * 2
-        body = doc.tree.find("body")
+        body = page_body(doc)
         for el in body.iter(*LOOSE_TAGS) if body is not None else ():
             own = el.text
             if own and low <= len(own) <= high and _matches_title(clean_text(own).lower(), keys):

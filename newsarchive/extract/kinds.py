@@ -108,8 +108,13 @@ def teaser_texts(doc: Document) -> set[str]:
         href = (a.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        text = _normalise(text_content(a))
-        if text in texts or len(text.split()) < TEASER_MIN_WORDS:
+        # _normalise, its words counted on the way: casefolding makes no character blank nor
+        # empty, and none blank into another, so the normalised text has as many words.
+        words = text_content(a).split()
+        if len(words) < TEASER_MIN_WORDS:
+            continue
+        text = " ".join(words).casefold()
+        if text in texts:
             continue  # (a text already kept needs no second look at its link target)
         if here and not (base_parses and _leads_elsewhere(here, href)):
             try:
@@ -159,7 +164,12 @@ def _leads_elsewhere(here: str, href: str) -> bool:
 
 def _first_of(text: str, stops: str) -> int:
     """The position of the first of `stops` in `text`, or its length."""
-    return min((i for i in map(text.find, stops) if i >= 0), default=len(text))
+    end = len(text)
+    for stop in stops:
+        found = text.find(stop, 0, end)  # only before the first found so far
+        if found >= 0:
+            end = found
+    return end
 
 
 def _normalise(text: str) -> str:
