@@ -280,18 +280,24 @@ def _caption_hint(names: str) -> bool:
     return "capt" in low or "keterangan" in low or "ket-foto" in low or "ketfoto" in low
 
 
+def headline_region(container: Any) -> Any | None:
+    """The nearest ancestor of the container, at most REGION_LEVELS up and below <body>, that
+    holds an <h1>: the part of the page the article's photos and their captions belong to."""
+    node = container.getparent()
+    for _ in range(REGION_LEVELS):
+        if node is None or node.tag in ("body", "html"):
+            return None
+        if first_descendant(node, "h1") is not None:
+            return node
+        node = node.getparent()
+    return None
+
+
 def region_captions(containers: list[Any]) -> tuple[list[str], list[str]]:
     """Captions of the article's photos outside the body container (the lead photo above it):
     figcaptions and caption-class elements of the region that holds the headline, outside
     related lists, sidebars and other chrome. Returns those before and after the container."""
-    node, region = containers[0].getparent(), None
-    for _ in range(REGION_LEVELS):
-        if node is None or node.tag in ("body", "html"):
-            break
-        if first_descendant(node, "h1") is not None:
-            region = node
-            break
-        node = node.getparent()
+    region = headline_region(containers[0])
     if region is None:
         return [], []
     starts = set(containers)

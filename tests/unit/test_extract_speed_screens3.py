@@ -36,7 +36,6 @@ from newsarchive.extract.document import (
     classed_matching,
     clean_text,
     element_text,
-    first_descendant,
     listed,
     page_body,
     parse_document,
@@ -242,14 +241,7 @@ def test_label_words_are_one_pattern_whatever_the_string_hashing() -> None:
 
 def _region_captions_with_a_set(containers: list[etree._Element]) -> tuple[list[str], list[str]]:
     """region_captions as it was: every node of a container or caption filed in a set."""
-    node, region = containers[0].getparent(), None
-    for _ in range(body.REGION_LEVELS):
-        if node is None or node.tag in ("body", "html"):
-            break
-        if first_descendant(node, "h1") is not None:
-            region = node
-            break
-        node = node.getparent()
+    region = body.headline_region(containers[0])
     if region is None:
         return [], []
     starts = set(containers)
