@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
+from newsarchive.urls import crawl_address
 
 DEFAULT_PLAN = Path("newsarchive.toml")
 PLAN_ENV = "NEWSARCHIVE_PLAN"
@@ -169,9 +170,11 @@ def _toml_text(value: Any) -> str:
 
 
 def _resolve_site(value: str, base: Path) -> str:
-    """A profile file relative to the plan file's directory; URLs and names as they are."""
-    if re.match(r"[a-z][a-z0-9+.-]*://", value, re.I):
-        return value
+    """A profile file relative to the plan file's directory; URLs (scheme in lower case) and
+    names as they are."""
+    url = crawl_address(value)  # NewsarchiveError for an address no crawl starts from (ftp://)
+    if url:
+        return url
     if value.endswith(".toml") or "/" in value:
         candidate = Path(value)
         return str(candidate if candidate.is_absolute() else (base / candidate).resolve())
@@ -249,13 +252,20 @@ def _site(raw: Any, path: Path, key: str, base: Path) -> PlanSite:
     ):
         raise _fail(path, f"{key}.max_pages", "expected a whole number, 1 or more")
     base_url = table.get("base_url")
-    if base_url is not None and (
-        not isinstance(base_url, str) or not re.match(r"https?://", base_url)
-    ):
-        raise _fail(path, f"{key}.base_url", "expected an http(s) URL")
+    if base_url is not None:
+        try:
+            usable = isinstance(base_url, str) and crawl_address(base_url)
+        except NewsarchiveError as exc:
+            raise _fail(path, f"{key}.base_url", str(exc)) from None
+        if not usable:
+            raise _fail(path, f"{key}.base_url", "expected an http(s) URL")
+    try:
+        resolved = _resolve_site(site.strip(), base)
+    except NewsarchiveError as exc:
+        raise _fail(path, f"{key}.site", str(exc)) from None
     return PlanSite(
         name=name,
-        site=_resolve_site(site.strip(), base),
+        site=resolved,
         every=every,
         since=since,
         max_pages=max_pages,

@@ -179,3 +179,52 @@ def site_from_url(url: str | None) -> str | None:
     if not host:
         return None
     return host[4:] if host.startswith("www.") else host
+
+
+# What a command-line site or `--base-url` starts with when it is an address: a scheme and "//".
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(?=//)")
+
+
+def crawl_address(text: str) -> str | None:
+    """`text` as the address a crawl starts from, its scheme in lower case (`HTTP://` is an
+    address like any other); None when `text` has no scheme, so names a profile or a profile
+    file. NewsarchiveError when it is no address a crawl can start from: another scheme
+    (ftp://, file://), no host, or a port that is no number."""
+    from newsarchive.errors import NewsarchiveError
+
+    match = _SCHEME.match(text)
+    if not match:
+        return None
+    scheme = match[1].lower()
+    if scheme not in ("http", "https"):
+        raise NewsarchiveError(f"{text}: not a web address; a crawl starts from an http(s) URL")
+    url = scheme + text[len(scheme) :]
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - urllib checks the port when it is read
+    except ValueError:
+        raise NewsarchiveError(f"{text}: the port is no number from 0 to 65535") from None
+    if not parts.hostname:
+        raise NewsarchiveError(f"{text}: no host name in this URL")
+    return url
+
+
+# A host name or IPv4 address, maybe a port and a path, maybe after a mistyped scheme (http:/x,
+# https//x): what a user means as an address when no scheme was read from it.
+_LIKE_AN_ADDRESS = re.compile(
+    r"(?:(https?):?/+)?((?:[a-z0-9-]+\.)+[a-z]{2,}|\d{1,3}(?:\.\d{1,3}){3}|localhost)(:\d+)?(/.*)?",
+    re.I,
+)
+
+
+def meant_address(text: str) -> str | None:
+    """The URL `text` reads as when it is an address written without its scheme or with the
+    scheme mistyped (`detik.com` -> https://detik.com/; `127.0.0.1:8123` -> http://...), for
+    an error to suggest; None when it does not look like one (or is a profile file's name)."""
+    match = _LIKE_AN_ADDRESS.fullmatch(text)
+    if not match or text.lower().endswith(".toml"):
+        return None
+    scheme, host, port, path = match.groups()
+    local = host.lower() == "localhost" or host[0].isdigit()
+    scheme = (scheme or ("http" if local else "https")).lower()
+    return f"{scheme}://{host}{port or ''}{path or '/'}"

@@ -60,12 +60,35 @@ class CrawlResult:
 
 def _site_name(site: str) -> str:
     from newsarchive.sites import find_profile, load_profile
-    from newsarchive.urls import site_from_url
+    from newsarchive.urls import crawl_address, site_from_url
 
-    if re.match(r"https?://", site):
-        profile = find_profile(site)
-        return profile.name if profile else (site_from_url(site) or "site")
+    url = crawl_address(site)
+    if url:
+        profile = find_profile(url)
+        return profile.name if profile else (site_from_url(url) or "site")
     return load_profile(site).name  # raises ProfileError for an unknown site
+
+
+def checked_names(
+    sites: list[str], *, since: str | None, base_url: str | None, site_name: str | None
+) -> list[str]:
+    """The archive's name for each site to crawl, once the sites, `--since` and `--base-url`
+    are checked: a mistake in any is a one-line error before anything starts."""
+    from newsarchive.spiders.portal import _since
+    from newsarchive.urls import crawl_address, meant_address
+
+    _since(since)
+    if base_url is not None:
+        try:
+            usable = crawl_address(base_url)
+        except NewsarchiveError as exc:
+            raise NewsarchiveError(f"--base-url {exc}") from None
+        if not usable:
+            meant = meant_address(base_url)
+            example = f", e.g. {meant}" if meant else ""
+            raise NewsarchiveError(f"--base-url {base_url}: expected an http(s) URL{example}")
+    names = [_site_name(site) for site in sites]
+    return [site_name] if site_name else names
 
 
 def job_dir(db: Path, site: str) -> Path:
@@ -153,13 +176,10 @@ def run_crawls(
     from scrapy.settings import Settings
     from twisted.internet import defer
 
-    from newsarchive.spiders.portal import PortalSpider, _since
+    from newsarchive.spiders.portal import PortalSpider
     from newsarchive.storage import check_archive
 
-    _since(since)  # a bad date is a one-line error before anything starts
-    names = [_site_name(site) for site in sites]  # also checks each site before anything starts
-    if site_name:
-        names = [site_name]
+    names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
     # A file that is not our archive (or a damaged one) is named in one line before Scrapy
     # starts, and is left as it was.
     check_archive(db, for_writing=True)
@@ -410,7 +430,6 @@ def run_shared_crawl_command(
     import logging
 
     from newsarchive.distributed.writer import SharedCrawl, run_shared_crawl
-    from newsarchive.spiders.portal import _since
     from newsarchive.storage import check_archive
 
     if resume:
@@ -420,10 +439,7 @@ def run_shared_crawl_command(
         )
     if max_pages:
         raise NewsarchiveError("--max-pages is not supported with --redis (a per-site budget)")
-    _since(since)
-    names = [_site_name(site) for site in sites]
-    if site_name:
-        names = [site_name]
+    names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
     check_archive(db, for_writing=True)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"

@@ -96,9 +96,9 @@ def run_command(
                 click.echo(f"{site.name}: not crawled")  # why: its Error line
             else:
                 run = f" (run {site.run_id})" if site.run_id is not None else ""
-                click.echo(
-                    f"{site.name}: {site.status}{run} in {site.seconds:.0f}s: {site.summary}"
-                )
+                # A crawl that never started has no summary line: why is its Error line.
+                summary = f": {site.summary}" if site.summary else ""
+                click.echo(f"{site.name}: {site.status}{run} in {site.seconds:.0f}s{summary}")
     for problem in report.problems:
         click.echo(f"Error: {problem}", err=True)
     if report.problems:

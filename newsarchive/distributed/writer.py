@@ -113,19 +113,19 @@ class Stopped(Exception):
 
 def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
     """What the run row keeps of the crawl's settings (as StorePipeline keeps them)."""
-    import re
-
     from scrapy.settings import Settings
 
     from newsarchive.sites import find_profile, load_profile
+    from newsarchive.urls import crawl_address
 
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
     for name, value in crawl.overrides.items():
         settings.set(name, value, priority="cmdline")
-    profile = find_profile(site) if re.match(r"https?://", site) else load_profile(site)
+    url = crawl_address(site)
+    profile = find_profile(url) if url else load_profile(site)
     return {
-        "base_url": crawl.base_url or (site if re.match(r"https?://", site) else None),
+        "base_url": crawl.base_url or url,
         "profile": str(profile.path) if profile is not None and profile.path else None,
         "since": crawl.since,
         "max_pages": None,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsarchive.errors import ProfileError
+from newsarchive.urls import meant_address
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -300,12 +301,23 @@ def list_profiles() -> list[SiteProfile]:
 def load_profile(name_or_path: str) -> SiteProfile:
     """A packaged profile by name, or a profile file by path."""
     if name_or_path.endswith(".toml") or "/" in name_or_path:
+        if not Path(name_or_path).is_file():
+            # Named as typed: Path() would fold "http:/x" or "https//x" into other text.
+            raise ProfileError(f"{name_or_path}: no such profile file{_address_hint(name_or_path)}")
         return load_profile_file(name_or_path)
     for profile in _packaged():
         if profile.name == name_or_path:
             return profile
     known = ", ".join(p.name for p in _packaged()) or "none"
-    raise ProfileError(f"unknown site {name_or_path!r} (packaged profiles: {known})")
+    raise ProfileError(
+        f"unknown site {name_or_path!r} (packaged profiles: {known}){_address_hint(name_or_path)}"
+    )
+
+
+def _address_hint(site: str) -> str:
+    """How to give `site` as an address, when it reads as one written without its scheme."""
+    url = meant_address(site)
+    return f"; to crawl a site by its address, give its URL: {url}" if url else ""
 
 
 def find_profile(url: str | None) -> SiteProfile | None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from archive_fixtures import assert_one_error, news_page, snapshot
+from archive_fixtures import assert_one_error, cli_error, news_page, snapshot
 from click.testing import CliRunner
 
 from newsarchive.cli import cli
@@ -246,6 +246,36 @@ def test_bad_settings_are_refused_before_the_crawl(tmp_path: Path, setting: str,
     )
     assert_one_error(proc.returncode, proc.stderr, says)
     assert not (tmp_path / "a.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        # An address without its scheme, or with the scheme mistyped: the error says how to
+        # give it, with the text as typed (a path would fold "http:/" into "http:").
+        (["detik.com"], ["unknown site 'detik.com'", "give its URL: https://detik.com/"]),
+        (["news.example.id/x"], ["no such profile file", "URL: https://news.example.id/x"]),
+        (["http:/news.example.id"], ["http:/news.example.id: no", "URL: http://news.example.id/"]),
+        (["my-site"], ["unknown site 'my-site'"]),
+        (["ftp://news.example.id/"], ["ftp://news.example.id/: not a web address"]),
+        (["http://news.example.id:99999/"], ["the port is no number"]),
+        (["https:///berita"], ["no host name"]),
+        # Before, a --base-url without a scheme started the crawl and ended it at once
+        # ("start_error"), saying to run again with --resume.
+        (
+            ["demo", "--base-url", "127.0.0.1:8123"],
+            ["--base-url 127.0.0.1:8123: expected an http(s) URL, e.g. http://127.0.0.1:8123/"],
+        ),
+        (["demo", "--base-url", "file:///srv/"], ["--base-url file:///srv/: not a web address"]),
+    ],
+)
+def test_a_site_neither_address_nor_profile_is_one_line_before_the_crawl(
+    tmp_path: Path, arguments: list[str], says: list[str]
+) -> None:
+    db = tmp_path / "a.db"
+    result = CliRunner().invoke(cli, ["crawl", *arguments, "--db", str(db)])
+    cli_error(result, *says)
+    assert not db.exists()
 
 
 @pytest.mark.parametrize(

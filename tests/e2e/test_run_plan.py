@@ -95,6 +95,23 @@ def test_two_sites_in_parallel_then_a_run_that_contacts_nothing(tmp_path: Path) 
         assert len(runs(plan)) == 2
 
 
+def test_a_site_that_names_nothing_fails_alone_in_one_error_line(tmp_path: Path) -> None:
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=10) as server:
+        write_plan(plan, {"typo": "detik.com", "portal": server.base_url})
+        proc = run(plan)
+    assert proc.returncode == 1
+    # The other site is crawled; the bad one's line ends where its crawl did (no empty ": ").
+    assert "portal: crawled (run 1) in " in proc.stdout, proc.stdout
+    typo = [line for line in proc.stdout.splitlines() if line.startswith("typo:")]
+    assert len(typo) == 1 and typo[0].startswith("typo: failed in ") and typo[0].endswith("s")
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        "Error: typo: unknown site 'detik.com' (packaged profiles: demo); to crawl a site by "
+        "its address, give its URL: https://detik.com/"
+    ], proc.stderr
+
+
 def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_path: Path) -> None:
     plan = tmp_path / "newsarchive.toml"
     with DemoServer(articles=30) as server:

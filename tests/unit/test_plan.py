@@ -73,6 +73,10 @@ def test_a_good_plan_resolves_paths_against_its_own_directory(tmp_path: Path) ->
         (("DOWNLOAD_DELAY = 2", 'DOWNLOAD_DELAY = "slow"'), "settings.DOWNLOAD_DELAY"),
         (("DOWNLOAD_DELAY = 2", "DOWNLOAD_DELY = 2"), "settings.DOWNLOAD_DELY"),
         (('db = "data/archive.db"', "db = 5"), "db"),
+        (('site = "https://news.detik.com/"', 'site = "ftp://news.detik.com/"'), "sites[0].site"),
+        (('site = "https://news.detik.com/"', 'site = "http://:80/"'), "sites[0].site"),
+        (("max_pages = 500", 'base_url = "news.detik.com"'), "sites[0].base_url"),
+        (("max_pages = 500", 'base_url = "file:///srv/mirror/"'), "sites[0].base_url"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(
@@ -84,6 +88,11 @@ def test_mistakes_name_the_file_and_the_key(
     message = str(err.value)
     assert message.startswith(f"{path}: {key}:"), message
     assert "\n" not in message
+
+
+def test_an_address_in_capitals_is_an_address(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, GOOD.replace("https://news", "HTTPS://news")))
+    assert plan.sites[0].site == "https://news.detik.com/"
 
 
 def test_missing_broken_and_empty_plans(tmp_path: Path) -> None:
