@@ -43,6 +43,7 @@ from newsarchive.storage.queries import (
     FILL_RATE_FIELDS,
     article_columns,
     article_rows,
+    check_site,
     search_results,
     stats,
 )
@@ -307,7 +308,7 @@ def _import_batch(
 )
 @click.option("--author", help="Only articles by this author (whole name, any case).")
 @click.option("--category", help="Only articles in this category (whole name, any case).")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 2**63 - 1))
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON array.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the hits as CSV (lists as JSON text).")
 @click.option("--fts", is_flag=True, help="Take QUERY as SQLite FTS5 syntax (OR, NOT, prefix*).")
@@ -356,6 +357,7 @@ def search_command(
     query = " ".join(words)
     bounds = {"since": _since(since), "until": _until(until)}
     with Archive(db, readonly=True) as archive:
+        check_site(archive, site)
         results = search_results(
             archive,
             query,
@@ -472,6 +474,7 @@ def reextract_command(
     check_archive(db, for_writing=True, whole=True)
     try:
         with Archive(db, create=False) as archive:
+            check_site(archive, site)
             targets = archive.reextract_targets(site=site, since=_since(since))
             # Starting a worker costs about a second: a handful of articles is done here sooner.
             jobs = min(jobs, max(1, len(targets) // (2 * EXTRACTION_CHUNK)))
@@ -648,6 +651,7 @@ def export_command(
 
         damaged: list[PageDamaged] = []
         with Archive(db, readonly=True) as archive:
+            check_site(archive, site)
             count = export_warc(archive, output, site=site, since=_since(since), damaged=damaged)
         click.echo(f"exported {count} raw pages to {output}", err=True)
         if damaged:
@@ -662,6 +666,7 @@ def export_command(
             )
         return
     with Archive(db, readonly=True) as archive:
+        check_site(archive, site)
         rows = article_rows(archive, site=site, since=_since(since))
         # The columns, so that an empty selection still writes the CSV header / Parquet schema.
         columns = article_columns(archive)

@@ -38,12 +38,14 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
     from newsarchive.storage import Archive, check_archive
     from newsarchive.storage.archive import damage_lines
     from newsarchive.storage.compression import BLOCK_LEVEL
+    from newsarchive.storage.queries import check_site
 
     # A damaged file is named first, whatever its size (`whole`), not packed and vacuumed around:
     # compact only reads what it packs and merges, and over a garbled page of the records it
     # exited 0. Reading both files costs it less than the VACUUM that rewrites one of them.
     check_archive(db, for_writing=True, whole=True)
     with Archive(db, create=False) as archive:
+        check_site(archive, site)
         before = archive.pages_path.stat().st_size
         result = archive.pack_pages(
             site, level=level or BLOCK_LEVEL, relevel=level is not None, shrink=False

@@ -137,9 +137,11 @@ def health_command(
     """
     from newsarchive.runner import reading_archive
     from newsarchive.storage.health import health
+    from newsarchive.storage.queries import check_site
 
     db = _db_for(db, plan_path)
     with reading_archive(db) as archive:
+        check_site(archive, site)
         alarms = health(archive, site)
         sites = archive.db.execute("SELECT count(DISTINCT site) FROM crawl_runs").fetchone()[0]
     if as_json:
@@ -148,7 +150,8 @@ def health_command(
         for alarm in alarms:
             click.echo(f"Error: {alarm.line()}", err=True)
         if not alarms:
-            click.echo(f"{db}: {sites} sites, no alarm")
+            checked = f"site {site}" if site else f"{sites} sites"
+            click.echo(f"{db}: {checked}, no alarm")
     if alarms:
         sys.exit(1)
 

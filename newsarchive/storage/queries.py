@@ -1167,6 +1167,41 @@ _SITE_RANGES_SCAN_SQL = """
 """
 
 
+def check_site(archive: Archive, site: str | None) -> None:
+    """NewsarchiveError naming the archive's sites when `site` is given and the archive holds
+    nothing of it (no article, crawl run or raw page): a mistyped `--site` selects nothing, and
+    the command would report that nothing as the truth ("no articles match", "no alarm")."""
+    if site is None:
+        return
+    held = archive.db.execute(
+        "SELECT EXISTS(SELECT 1 FROM articles WHERE site = ?)"
+        " OR EXISTS(SELECT 1 FROM crawl_runs WHERE site = ?)",
+        [site, site],
+    ).fetchone()[0]
+    if (
+        held
+        or archive.pages.execute(
+            "SELECT EXISTS(SELECT 1 FROM pages WHERE site = ?)", [site]
+        ).fetchone()[0]
+    ):
+        return
+    import difflib
+
+    sites = [
+        row[0]
+        for row in archive.db.execute(
+            "SELECT DISTINCT site FROM articles UNION SELECT site FROM crawl_runs ORDER BY 1"
+        )
+    ]
+    listed = ", ".join(sites[:20]) + (f" and {len(sites) - 20} more" if len(sites) > 20 else "")
+    close = difflib.get_close_matches(site.lower(), sites, n=1, cutoff=0.6)
+    raise NewsarchiveError(
+        f"--site {site}: no such site in {archive.path} "
+        + (f"(its sites: {listed})" if sites else "(it holds no site yet)")
+        + (f"; did you mean {close[0]}?" if close else "")
+    )
+
+
 def _has_table(db: Any, name: str) -> bool:
     return bool(
         db.execute(

@@ -135,6 +135,59 @@ def test_read_commands_write_nothing(archive_db: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "sawah"],
+        ["export"],
+        ["export", "--format", "warc", "-o", "{out}"],
+        ["health"],
+        ["reextract"],
+        ["compact"],
+    ],
+)
+def test_a_site_the_archive_does_not_hold_is_one_line(
+    archive_db: Path, tmp_path: Path, command: list[str]
+) -> None:
+    # Before, a mistyped --site selected nothing and said so as the truth: "no articles
+    # match", 0 exported, 0 re-extracted, and `health` "no alarm" for a site it never read.
+    out = tmp_path / "pages.warc.gz"
+    command = [part.format(out=out) for part in command]
+    before = snapshot(archive_db.parent)
+    typo = invoke(*command, "--site", "warta.example.ix", "--db", str(archive_db))
+    cli_error(
+        typo,
+        f"--site warta.example.ix: no such site in {archive_db}",
+        "(its sites: warta.example.id); did you mean warta.example.id?",
+    )
+    assert snapshot(archive_db.parent) == before and not out.exists()
+    right = invoke(*command, "--site", "warta.example.id", "--db", str(archive_db))
+    assert right.exit_code == 0, right.stderr
+
+
+def test_a_site_with_raw_pages_only_is_a_site(archive_db: Path, tmp_path: Path) -> None:
+    # A listing page imported under a site of its own: no article, no crawl run, but its pages.
+    (tmp_path / "list.html").write_bytes(b"<html><body><ul><li>a</li></ul></body></html>")
+    imported = invoke(
+        "import",
+        str(tmp_path / "list.html"),
+        "--url",
+        "https://x.example/",
+        "--site",
+        "indeks",
+        "--db",
+        str(archive_db),
+    )
+    assert imported.exit_code == 0, imported.stderr
+    assert invoke("compact", "--site", "indeks", "--db", str(archive_db)).exit_code == 0
+
+
+def test_a_limit_past_what_sqlite_counts_is_one_line(archive_db: Path) -> None:
+    result = invoke("search", "sawah", "--limit", str(2**63), "--db", str(archive_db))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "Invalid value for '--limit'" in result.stderr
+
+
+@pytest.mark.parametrize(
     ("words", "found"),
     [
         (("anak-anak",), True),  # reduplicated words are everyday Indonesian
