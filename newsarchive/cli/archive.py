@@ -714,6 +714,7 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
     from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
 
     as_it_is = _servable_only_as_it_is(db)
+    _check_listening(host, port)
     with _metadata_file(load_metadata(db.stem)) as metadata_path:
         # Immutable: SQLite then reads the file alone, writing no -shm beside it.
         args = ["serve", *(["-i"] if as_it_is else []), str(db)]
@@ -731,6 +732,33 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
         click.echo(f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
         # In this process, not a child: Ctrl-C and kill reach the server itself.
         datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
+
+
+def _check_listening(host: str, port: int) -> None:
+    """NewsarchiveError when Datasette could not listen on host:port (the port taken by another
+    server, a host that is none of this machine's addresses): one line before it starts, where
+    its server would log the error between start-up lines and exit 3."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise NewsarchiveError(f"--host {host}: {exc.strerror}") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As the server binds: a port a closed server left in TIME_WAIT is free for it.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise NewsarchiveError(
+                    f"{host}:{port}: in use by another server (another browse?); "
+                    "choose another port with --port"
+                ) from None
+            raise NewsarchiveError(f"{host}:{port}: cannot listen there: {exc.strerror}") from None
 
 
 @contextmanager

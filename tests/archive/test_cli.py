@@ -198,6 +198,18 @@ def test_help_teaches_with_examples():
         assert "Example" in result.output and "newsarchive " + command in result.output
 
 
+def test_browse_where_it_cannot_listen_is_one_line(filled):
+    # Before, Datasette's server logged the error between its start-up lines and exited 3.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        in_use = invoke("browse", "--db", str(filled), "--port", str(port))
+    one_line_error(in_use, f"127.0.0.1:{port}: in use by another server", "--port")
+    unknown = invoke("browse", "--db", str(filled), "--host", "no-such-host.invalid")
+    one_line_error(unknown, "--host no-such-host.invalid")
+
+
 def test_browse_serves_the_records_and_not_the_raw_pages(filled):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
