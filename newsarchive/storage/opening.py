@@ -476,6 +476,9 @@ def create_file(path: Path, role: Role, build: Callable[[sqlite_utils.Database],
         path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
     try:
+        # Made here first: where SQLite cannot make it, it says only "unable to open database
+        # file"; the system says why (permission denied, a read-only file system).
+        os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
         connection = sqlite3.connect(temporary)
         try:
             db = sqlite_utils.Database(connection)

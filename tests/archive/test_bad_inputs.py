@@ -269,6 +269,23 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def test_an_archive_where_no_file_can_be_made_is_one_line(tmp_path: Path) -> None:
+    # /proc refuses a new file even to root. Before: a traceback ending in SQLite's "unable
+    # to open database file" (import), Scrapy's traceback and that line (crawl).
+    db = f"/proc/newsarchive-{_free_port()}.db"
+    (tmp_path / "page.html").write_bytes(PAGE)
+    imported = invoke("import", str(tmp_path / "page.html"), "--url", URL, "--db", db)
+    cli_error(imported, f"{db}: cannot create")
+    proc = subprocess.run(
+        [*CLI, "crawl", f"http://127.0.0.1:{_free_port()}/", "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert_one_error(proc.returncode, proc.stderr, f"{db}: cannot create")
+
+
 def test_a_site_nothing_answers_on_fails_in_one_line(tmp_path: Path) -> None:
     db = tmp_path / "archive.db"
     proc = subprocess.run(
