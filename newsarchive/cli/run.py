@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import shutil
@@ -182,18 +183,19 @@ def schedule_command(plan_path: Path | None, kind: str) -> None:
         newsarchive schedule --plan newsarchive.toml --cron >> mycron && crontab mycron
         newsarchive schedule --systemd     # then save the two units it prints
 
-    The interval is the plan's shortest `every`, rounded down to what cron can say; `run` skips
-    the sites that are not due, so the others are not contacted more often than their `every`.
+    `run` is called at a period every site's `every` is a whole number of (with cron, the
+    longest one cron can say; at least 5 minutes): each site falls due on a call, and `run`
+    skips the sites not due, so none is contacted more often than its `every`.
     """
     plan = load_plan(find_plan(plan_path))
     plan_file = plan.path.resolve()
     workdir = plan_file.parent
     program = shutil.which("newsarchive") or f"{sys.executable} -m newsarchive"
     command = f"{program} run --plan {shlex.quote(str(plan_file))} -q"
-    shortest = min(entry.every for entry in plan.sites)
+    period = run_period([entry.every for entry in plan.sites], cron=kind == "cron")
     if kind == "cron":
         click.echo(
-            f"{cron_spec(shortest)} cd {shlex.quote(str(workdir))} && {command}"
+            f"{cron_spec(period)} cd {shlex.quote(str(workdir))} && {command}"
             f"  # newsarchive plan {plan_file.name}"
         )
         return
@@ -211,13 +213,33 @@ def schedule_command(plan_path: Path | None, kind: str) -> None:
         "KillSignal=SIGTERM\nTimeoutStopSec=120\n\n"
         f"# {name}.timer\n"
         "[Unit]\n"
-        f"Description=Run {name}.service every {format_interval(shortest)}\n\n"
+        f"Description=Run {name}.service every {format_interval(period)}\n\n"
         "[Timer]\n"
         "OnBootSec=5min\n"
-        f"OnUnitActiveSec={int(shortest.total_seconds())}s\n"
+        f"OnUnitActiveSec={int(period.total_seconds())}s\n"
         "Persistent=true\n\n"
         "[Install]\nWantedBy=timers.target"
     )
+
+
+# The periods cron repeats evenly, in minutes: minute steps that divide an hour, hour steps that
+# divide a day, a day, a week.
+CRON_PERIODS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440, 10080)
+# `run` is not called more often than this for any plan: where no longer period fits every site,
+# a site is crawled less than this after its time.
+SHORTEST_RUN_PERIOD = timedelta(minutes=5)
+
+
+def run_period(everies: list[timedelta], *, cron: bool) -> timedelta:
+    """How often to call `run` for sites crawled at these intervals: a period each of them is
+    a whole number of, so that each site falls due on a call rather than up to a call later
+    (with 6-hourly calls, a site every 7 h was crawled every 12 h); with `cron`, the longest
+    such period cron can repeat; never under SHORTEST_RUN_PERIOD."""
+    common = math.gcd(*(int(every.total_seconds()) for every in everies))
+    if cron:
+        minutes = max(common // 60, 1)  # intervals with seconds in them: no whole minute fits
+        common = 60 * max(period for period in CRON_PERIODS if minutes % period == 0)
+    return max(timedelta(seconds=common), SHORTEST_RUN_PERIOD)
 
 
 def cron_spec(interval: timedelta) -> str:

@@ -187,7 +187,9 @@ def test_schedule_prints_a_crontab_line_and_systemd_units(tmp_path: Path) -> Non
     )
     assert cron.returncode == 0, cron.stderr
     line = cron.stdout.strip()
-    assert line.startswith("7 */6 * * * cd ")  # 7h is not a cron step: every 6 h, run skips
+    # 7 h is no step cron repeats: hourly calls, each site due on every 7th (6-hourly calls
+    # crawled them every 12 h).
+    assert line.startswith("7 * * * * cd ")
     assert f"run --plan {plan.resolve()} -q" in line
     units = subprocess.run(
         [sys.executable, "-m", "newsarchive", "schedule", "--plan", str(plan), "--systemd"],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from newsarchive.cli.run import cron_spec
-from newsarchive.plan import PlanError, format_interval, load_plan, parse_interval
+from newsarchive.cli.run import CRON_PERIODS, cron_spec, run_period
+from newsarchive.plan import PlanError, PlanSite, format_interval, load_plan, parse_interval
 from newsarchive.runner import crawl_command, due
 
 GOOD = """
@@ -134,3 +135,32 @@ def test_due_with_a_tolerance_for_cron_ticks(tmp_path: Path) -> None:
 )
 def test_cron_steps(every: str, spec: str) -> None:
     assert cron_spec(parse_interval(every)) == spec
+
+
+@pytest.mark.parametrize("cron", [True, False], ids=["cron", "systemd"])
+@pytest.mark.parametrize(
+    "everies", [["6h", "90m"], ["7h"], ["45m"], ["36h", "1d"], ["2d", "3d"], ["2w"], ["7m", "1h"]]
+)
+def test_each_site_is_crawled_at_its_own_interval(everies: list[str], cron: bool) -> None:
+    # Before, `run` was called at the shortest `every` rounded down to what cron says: a site
+    # every 7 h, called 6-hourly, was crawled every 12 h; every 45 m, called half-hourly, hourly.
+    sites = [PlanSite(f"s{n}", "demo", parse_interval(every)) for n, every in enumerate(everies)]
+    period = run_period([site.every for site in sites], cron=cron)
+    if cron:
+        assert period.total_seconds() / 60 in CRON_PERIODS
+        assert cron_spec(period) == cron_spec(period + timedelta(seconds=59))  # said exactly
+    rng = random.Random(len(everies))
+    start = datetime(2026, 1, 5, 0, 7, tzinfo=UTC)
+    last: dict[str, datetime] = {}
+    gaps: dict[str, list[timedelta]] = {site.name: [] for site in sites}
+    for call in range(int(timedelta(days=45) / period)):
+        # A call comes a few seconds after its tick, and so does the crawl it starts.
+        now = start + call * period + timedelta(seconds=rng.uniform(0, 10))
+        for site in sites:
+            if due(site, last.get(site.name), now)[0]:
+                if site.name in last:
+                    gaps[site.name].append(now - last[site.name])
+                last[site.name] = now
+    for site in sites:
+        late = [gap for gap in gaps[site.name] if abs(gap - site.every) > timedelta(minutes=5)]
+        assert len(gaps[site.name]) >= 2 and not late, (site.every, period, late[:3])
