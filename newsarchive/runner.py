@@ -55,7 +55,12 @@ _NOTE_UNWRITABLE = {
 
 
 class RunLocked(NewsarchiveError):
-    """Another `newsarchive run` holds this archive."""
+    """Another `newsarchive run` holds this archive; `held_for` says how long, when its note
+    says since when."""
+
+    def __init__(self, message: str, held_for: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.held_for = held_for
 
 
 def lock_path(db: Path) -> Path:
@@ -89,7 +94,12 @@ class RunLock:
                 if holder
                 else "holder unknown"
             )
-            raise RunLocked(f"{self.path}: another run is in progress ({who})") from None
+            try:
+                since = parse_stored_time(holder.get("since")) if holder else None
+            except (TypeError, ValueError):
+                since = None  # a note from elsewhere: whose it is still says enough
+            held_for = datetime.now(UTC) - since if since else None
+            raise RunLocked(f"{self.path}: another run is in progress ({who})", held_for) from None
         note = _read_note(fd)
         if note and note.get("pid") != os.getpid():
             self.previous = note  # a run killed before it could clear its note

@@ -60,9 +60,10 @@ def run_command(
 
     A site not due is not contacted. The exit status is 0 when every due site was crawled and
     no health alarm fired; 1 otherwise, with one `Error:` line per problem on stderr; 75 when
-    another run holds the archive (one line says whose). Once the archive cannot be written (a
-    full disk), no more crawls start; each site left is one `Error:` line, crawled by the next
-    run once there is room.
+    another run holds the archive (one line says whose; with -q only once it has held it for a
+    day, so that a long crawl is not mailed at each call cron makes). Once the archive cannot
+    be written (a full disk), no more crawls start; each site left is one `Error:` line,
+    crawled by the next run once there is room.
     """
     from newsarchive.runner import EXIT_LOCKED, RunLocked, run_plan
 
@@ -79,7 +80,15 @@ def run_command(
             force=force,
         )
     except RunLocked as exc:
-        click.echo(f"Error: {exc}", err=True)
+        # A crawl longer than the schedule's period meets the next call: under -q (cron) that
+        # is no news to mail every time, until the run has held the archive so long that it
+        # may be stuck.
+        held_for = exc.held_for
+        if held_for is not None and held_for >= RUN_MAY_BE_STUCK:
+            longer = format_interval(timedelta(minutes=held_for // timedelta(minutes=1)))
+            click.echo(f"Error: {exc}; it has held it for {longer}: it may be stuck", err=True)
+        elif not quiet or held_for is None:
+            click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -222,6 +231,8 @@ def schedule_command(plan_path: Path | None, kind: str) -> None:
     )
 
 
+# How long a run may hold the archive before the runs it keeps out say so even under -q.
+RUN_MAY_BE_STUCK = timedelta(hours=24)
 # The periods cron repeats evenly, in minutes: minute steps that divide an hour, hour steps that
 # divide a day, a day, a week.
 CRON_PERIODS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440, 10080)

@@ -4,6 +4,7 @@ health alarm a portal redesign fires."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,9 @@ def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_pat
         [line] = refused.stderr.strip().splitlines()
         assert line.startswith("Error:") and "another run is in progress" in line
         assert f"pid {first.pid}" in line and holder["since"] in line
+        # Under cron (-q) a crawl still going at the next call is no news to mail.
+        quiet = run(plan, "-q")
+        assert (quiet.returncode, quiet.stdout, quiet.stderr) == (75, "", "")
 
         # kill -9 the whole run (a crash): its lock must not block the next run.
         os.killpg(first.pid, signal.SIGKILL)
@@ -145,6 +150,22 @@ def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_pat
         urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
         conn.close()
         assert len(urls) == len(set(urls)) >= 30
+
+
+def test_a_run_holding_the_archive_for_a_day_is_said_even_under_q(tmp_path: Path) -> None:
+    plan = tmp_path / "newsarchive.toml"
+    write_plan(plan, {"portal": "https://portal.example.id/"})
+    lock = plan.parent / "archive" / "archive.run.lock"
+    since = (datetime.now(UTC) - timedelta(days=1, hours=2)).isoformat()
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a run that started 26 hours ago and holds it still
+        held.write(json.dumps({"pid": 4242, "host": "crawler-1", "since": since}))
+        held.flush()
+        quiet = run(plan, "-q")
+    assert quiet.returncode == 75 and quiet.stdout == ""
+    [line] = quiet.stderr.splitlines()
+    assert line.startswith("Error:") and "pid 4242 on crawler-1" in line
+    assert line.endswith("it has held it for 1d2h: it may be stuck"), line
 
 
 def test_a_redesign_fires_a_health_alarm(tmp_path: Path) -> None:
