@@ -174,6 +174,9 @@ def test_search_page_ranks_and_highlights(served):
     assert page.status_code == 200 and "holds no word" in page.text
     page = served("/-/search?q=beras&since=yesterday")
     assert "since: &#39;yesterday&#39; is not a date" in page.text
+    # An edited URL with a page past SQLite's integers: no hits, not an error page.
+    page = served(f"/-/search?q=beras&page={2**63}")
+    assert page.status_code == 200 and "<mark>beras</mark>" not in page.text
 
 
 def test_article_page_shows_paragraphs_and_folds_provenance(served):

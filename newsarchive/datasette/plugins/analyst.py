@@ -37,6 +37,8 @@ ZONE_NAMES = {"+07:00": "WIB", "+08:00": "WITA", "+09:00": "WIT", "+00:00": "UTC
 # Shown after a local time whose page stated no zone.
 NO_ZONE_LABEL = "(zone not stated)"
 SEARCH_PAGE_SIZE = 20
+# Past it a page's offset is no SQLite integer (an edited URL): the page shows no hits.
+_LAST_PAGE = (2**63 - 1) // SEARCH_PAGE_SIZE
 DASHBOARD_SLUG = "archive"
 
 
@@ -302,7 +304,7 @@ async def search_page(request: Request, datasette: Any) -> Response:
         until=_date_arg(request, "until", errors),
     )
     try:
-        page = max(1, int(request.args.get("page") or 1))
+        page = min(max(1, int(request.args.get("page") or 1)), _LAST_PAGE)
     except ValueError:
         page = 1
     context: dict[str, Any] = {
