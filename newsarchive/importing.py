@@ -32,7 +32,7 @@ from newsarchive.errors import (
 from newsarchive.items import Article, RawPage
 from newsarchive.settings import DOWNLOAD_MAXSIZE
 from newsarchive.sites import SiteProfile, find_profile, list_profiles, load_profile_file
-from newsarchive.urls import site_from_url
+from newsarchive.urls import page_address, site_from_url
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -210,6 +210,8 @@ def saved_page_item(
     body: bytes, *, url: str | None = None, path: str | Path | None = None, site: str | None = None
 ) -> ImportItem:
     """A page saved earlier (see import_page) as an ImportItem."""
+    if url is not None:
+        url = page_address(url)  # the key it is archived under: no typo kept as one
     page_url = url or (Path(path).resolve().as_uri() if path else None)
     if not page_url:
         raise NewsarchiveError("import_page needs the page's url or the path it was read from")

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.urls import crawl_address
+from newsarchive.urls import web_address
 
 DEFAULT_PLAN = Path("newsarchive.toml")
 PLAN_ENV = "NEWSARCHIVE_PLAN"
@@ -172,7 +172,7 @@ def _toml_text(value: Any) -> str:
 def _resolve_site(value: str, base: Path) -> str:
     """A profile file relative to the plan file's directory; URLs (scheme in lower case) and
     names as they are."""
-    url = crawl_address(value)  # NewsarchiveError for an address no crawl starts from (ftp://)
+    url = web_address(value)  # NewsarchiveError for an address no crawl starts from (ftp://)
     if url:
         return url
     if value.endswith(".toml") or "/" in value:
@@ -254,7 +254,7 @@ def _site(raw: Any, path: Path, key: str, base: Path) -> PlanSite:
     base_url = table.get("base_url")
     if base_url is not None:
         try:
-            usable = isinstance(base_url, str) and crawl_address(base_url)
+            usable = isinstance(base_url, str) and web_address(base_url)
         except NewsarchiveError as exc:
             raise _fail(path, f"{key}.base_url", str(exc)) from None
         if not usable:

@@ -185,11 +185,11 @@ def site_from_url(url: str | None) -> str | None:
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(?=//)")
 
 
-def crawl_address(text: str) -> str | None:
-    """`text` as the address a crawl starts from, its scheme in lower case (`HTTP://` is an
-    address like any other); None when `text` has no scheme, so names a profile or a profile
-    file. NewsarchiveError when it is no address a crawl can start from: another scheme
-    (ftp://, file://), no host, or a port that is no number."""
+def web_address(text: str) -> str | None:
+    """`text` as a web address (a site to crawl, a page's URL), its scheme in lower case
+    (`HTTP://` is an address like any other); None when `text` has no scheme (for a crawl: a
+    profile name or file). NewsarchiveError when it is no web address: another scheme (ftp://,
+    file://), no host, or a port that is no number."""
     from newsarchive.errors import NewsarchiveError
 
     match = _SCHEME.match(text)
@@ -197,7 +197,7 @@ def crawl_address(text: str) -> str | None:
         return None
     scheme = match[1].lower()
     if scheme not in ("http", "https"):
-        raise NewsarchiveError(f"{text}: not a web address; a crawl starts from an http(s) URL")
+        raise NewsarchiveError(f"{text}: not a web address (http:// or https://)")
     url = scheme + text[len(scheme) :]
     parts = urlsplit(url)
     try:
@@ -228,3 +228,19 @@ def meant_address(text: str) -> str | None:
     local = host.lower() == "localhost" or host[0].isdigit()
     scheme = (scheme or ("http" if local else "https")).lower()
     return f"{scheme}://{host}{port or ''}{path or '/'}"
+
+
+def page_address(text: str) -> str:
+    """`text` given as a page's URL (import --url, extract --url), checked: the page's web
+    address, else NewsarchiveError saying what is wrong and, for an address written without
+    its scheme, the URL it reads as (a page is archived under its URL)."""
+    from newsarchive.errors import NewsarchiveError
+
+    url = web_address(text)
+    if url is None:
+        meant = meant_address(text)
+        raise NewsarchiveError(
+            f"{text}: not a page's URL; give its http(s) address"
+            + (f", e.g. {meant}" if meant else "")
+        )
+    return url

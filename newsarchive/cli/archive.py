@@ -48,6 +48,7 @@ from newsarchive.storage.queries import (
     stats,
 )
 from newsarchive.storage.records import decode_row, parse_since
+from newsarchive.urls import page_address
 from newsarchive.warc import export_warc, import_warc, is_warc
 
 db_option = shared_db_option()
@@ -148,6 +149,8 @@ def import_pages(
         raise NewsarchiveError("give PAGE files to import, or --batch")
     if url and len(pages) > 1:
         raise NewsarchiveError("--url names one page; give a single PAGE with it")
+    if url is not None:
+        url = page_address(url)  # before the archive is opened (made, for a new one)
     try:
         limit = parse_size(max_size)
     except ValueError as exc:

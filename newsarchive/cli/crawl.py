@@ -60,9 +60,9 @@ class CrawlResult:
 
 def _site_name(site: str) -> str:
     from newsarchive.sites import find_profile, load_profile
-    from newsarchive.urls import crawl_address, site_from_url
+    from newsarchive.urls import site_from_url, web_address
 
-    url = crawl_address(site)
+    url = web_address(site)
     if url:
         profile = find_profile(url)
         return profile.name if profile else (site_from_url(url) or "site")
@@ -75,12 +75,12 @@ def checked_names(
     """The archive's name for each site to crawl, once the sites, `--since` and `--base-url`
     are checked: a mistake in any is a one-line error before anything starts."""
     from newsarchive.spiders.portal import _since
-    from newsarchive.urls import crawl_address, meant_address
+    from newsarchive.urls import meant_address, web_address
 
     _since(since)
     if base_url is not None:
         try:
-            usable = crawl_address(base_url)
+            usable = web_address(base_url)
         except NewsarchiveError as exc:
             raise NewsarchiveError(f"--base-url {exc}") from None
         if not usable:

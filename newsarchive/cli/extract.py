@@ -16,6 +16,7 @@ from newsarchive.extract import extract_article
 from newsarchive.importing import DEFAULT_MAX_SIZE, format_size, read_page
 from newsarchive.items import Article
 from newsarchive.process_memory import tuned_gc
+from newsarchive.urls import page_address
 
 
 def record(article: Article) -> dict:
@@ -52,6 +53,8 @@ def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> N
         sys.exit(0 if run_batch(sys.stdin, sys.stdout) == 0 else 1)
     if page is None:
         raise click.UsageError("give a PAGE file, or --batch")
+    if url is not None:
+        url = page_address(url)
     html = read_stdin_page() if str(page) == "-" else read_page(page)
     article = extract_article(html, url)
     click.echo(json.dumps(record(article), ensure_ascii=False, indent=None if compact else 2))

@@ -116,13 +116,13 @@ def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
     from scrapy.settings import Settings
 
     from newsarchive.sites import find_profile, load_profile
-    from newsarchive.urls import crawl_address
+    from newsarchive.urls import web_address
 
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
     for name, value in crawl.overrides.items():
         settings.set(name, value, priority="cmdline")
-    url = crawl_address(site)
+    url = web_address(site)
     profile = find_profile(url) if url else load_profile(site)
     return {
         "base_url": crawl.base_url or url,

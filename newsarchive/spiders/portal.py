@@ -51,7 +51,7 @@ from newsarchive.sites import SiteProfile, find_profile, load_profile
 from newsarchive.spiders import discovery as disc
 from newsarchive.spiders.reasons import OFFSITE, ROBOTS_FORBIDDEN, failure_reason, megabytes
 from newsarchive.storage.records import parse_since
-from newsarchive.urls import crawl_address, normalize_url, site_from_url, without_tracking
+from newsarchive.urls import normalize_url, site_from_url, web_address, without_tracking
 
 logger = logging.getLogger(__name__)
 
@@ -236,14 +236,14 @@ class PortalSpider(scrapy.Spider):
         if not site:
             raise ProfileError("which site? pass -a site=NAME (a profile) or -a site=URL")
         self.profile: SiteProfile | None
-        url = crawl_address(site)
+        url = web_address(site)
         if url:
             self.profile = find_profile(url)
             base_url = base_url or url
         else:
             self.profile = load_profile(site)
         if base_url:
-            given, base_url = base_url, crawl_address(base_url)
+            given, base_url = base_url, web_address(base_url)
             if not base_url:
                 raise ProfileError(f"base_url {given!r}: expected an http(s) URL")
         if not base_url:

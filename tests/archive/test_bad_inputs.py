@@ -5,6 +5,7 @@ the cause, no traceback, and the files it was pointed at left byte for byte as t
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import socket
 import sqlite3
@@ -267,6 +268,34 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "warta.example.id/daerah/1",
+            "give its http(s) address, e.g. https://warta.example.id/daerah/1",
+        ),
+        ("sawah-kering", "sawah-kering: not a page's URL"),
+        ("ftp://warta.example.id/1", "not a web address"),
+    ],
+)
+def test_a_page_url_that_is_no_web_address_is_one_line(tmp_path: Path, url: str, says: str) -> None:
+    # Before, the page was archived with that text as its URL, its key: "sawah-kering" under
+    # the site "local", "ftp://..." under the site of its host.
+    page = tmp_path / "page.html"
+    page.write_bytes(PAGE)
+    db = tmp_path / "a.db"
+    cli_error(invoke("import", str(page), "--url", url, "--db", str(db)), says)
+    assert not db.exists()
+    cli_error(invoke("extract", str(page), "--url", url), says)
+    request = json.dumps({"id": "p1", "url": url, "path": str(page)})
+    batch = CliRunner().invoke(cli, ["import", "--batch", "--db", str(db)], input=request + "\n")
+    assert batch.exit_code == 1
+    assert says in json.loads(batch.stdout.splitlines()[0])["error"]
+    with sqlite3.connect(default_pages_path(db)) as pages:
+        assert pages.execute("SELECT count(*) FROM pages").fetchone() == (0,)
 
 
 def test_an_archive_where_no_file_can_be_made_is_one_line(tmp_path: Path) -> None:
