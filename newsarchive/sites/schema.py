@@ -16,8 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.errors import ProfileError
-from newsarchive.urls import meant_address
+from newsarchive.errors import NewsarchiveError, ProfileError
+from newsarchive.urls import meant_address, web_address
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -119,6 +119,15 @@ def _str_list(value: Any, path: Path, key: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+def _start_url(url: str, path: Path, key: str) -> str:
+    """A start URL, sitemap or feed: a path on the site, or a web address (scheme in lower
+    case); another scheme is refused here, where it would pass for a relative URL."""
+    try:
+        return web_address(url) or url
+    except NewsarchiveError as exc:
+        raise _fail(path, key, str(exc)) from None
+
+
 def _domains(value: Any, path: Path) -> tuple[str, ...]:
     # A list even for one domain: a string here is most often a list written wrongly, and
     # taking "a, b" as one host name would match nothing without a word.
@@ -181,7 +190,7 @@ def _crawl_table(table: Any, path: Path) -> dict[str, Any]:
         if key.endswith("_patterns"):
             out[key] = _regexes(value, path, full)
         elif key in ("start_urls", "sitemaps", "feeds"):
-            out[key] = _str_list(value, path, full)
+            out[key] = tuple(_start_url(url, path, full) for url in _str_list(value, path, full))
         elif key in ("max_listing_depth", "concurrent_requests_per_domain"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _fail(path, full, "expected a non-negative integer")

@@ -383,6 +383,8 @@ def test_a_site_neither_address_nor_profile_is_one_line_before_the_crawl(
         ("timezone = 5\n", "timezone"),
         ('domains = "x.example"\n', "domains"),
         ("name = \n", "not valid TOML"),
+        # Before: "its start URLs are relative", which it is not.
+        ('[crawl]\nstart_urls = ["ftp://x.example/"]\n', "crawl.start_urls: ftp://x.example/"),
     ],
 )
 def test_bad_profiles_are_one_line(tmp_path: Path, profile: str, says: str) -> None:
