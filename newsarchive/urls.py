@@ -133,15 +133,22 @@ def without_tracking(url: str) -> str:
 
 def _normalise(url: str, *, fold_one_page: bool) -> str:
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        # A URL urllib cannot take apart (a port that is no number, an unclosed IPv6 bracket),
+        # as a page may give for its canonical link: kept as written but for the fragment, it
+        # is the same as itself only.
+        return url.partition("#")[0]
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         # file: URIs of imported pages and anything exotic: only the fragment goes.
         return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
     host = (parts.hostname or "").rstrip(".")
     netloc = host
-    if parts.port is not None and str(parts.port) != DEFAULT_PORTS[scheme]:
-        netloc = f"{host}:{parts.port}"
+    if port is not None and str(port) != DEFAULT_PORTS[scheme]:
+        netloc = f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     path = _normalise_path(parts.path)
@@ -163,7 +170,11 @@ def usable_canonical(canonical: str | None) -> str | None:
     """
     if not canonical:
         return None
-    parts = urlsplit(canonical.strip())
+    try:
+        parts = urlsplit(canonical.strip())
+        parts.port  # noqa: B018 - urllib checks the port when it is read
+    except ValueError:
+        return None  # a link urllib cannot take apart names no page
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     if parts.path.strip("/") == "":
@@ -175,7 +186,10 @@ def site_from_url(url: str | None) -> str | None:
     """The host of `url` without `www.`: the site name used when no profile or `--site` names it."""
     if not url:
         return None
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return None  # an unclosed IPv6 bracket, a bracketed host that is no address
     if not host:
         return None
     return host[4:] if host.startswith("www.") else host
@@ -189,7 +203,7 @@ def web_address(text: str) -> str | None:
     """`text` as a web address (a site to crawl, a page's URL), its scheme in lower case
     (`HTTP://` is an address like any other); None when `text` has no scheme (for a crawl: a
     profile name or file). NewsarchiveError when it is no web address: another scheme (ftp://,
-    file://), no host, or a port that is no number."""
+    file://), no host, a port that is no number, an unclosed IPv6 bracket."""
     from newsarchive.errors import NewsarchiveError
 
     match = _SCHEME.match(text)
@@ -199,11 +213,11 @@ def web_address(text: str) -> str | None:
     if scheme not in ("http", "https"):
         raise NewsarchiveError(f"{text}: not a web address (http:// or https://)")
     url = scheme + text[len(scheme) :]
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         parts.port  # noqa: B018 - urllib checks the port when it is read
-    except ValueError:
-        raise NewsarchiveError(f"{text}: the port is no number from 0 to 65535") from None
+    except ValueError as exc:
+        raise NewsarchiveError(f"{text}: not a valid URL ({exc})") from None
     if not parts.hostname:
         raise NewsarchiveError(f"{text}: no host name in this URL")
     return url

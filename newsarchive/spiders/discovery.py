@@ -86,7 +86,14 @@ def looks_like_article(url: str) -> bool:
 
 
 def crawlable(url: str) -> bool:
-    parts = urlsplit(url)
+    """An http(s) URL, not of a file no article is, that urllib can take apart: a malformed link
+    on a page (a port that is no number, an unclosed IPv6 bracket) is not followed, where it
+    used to stop the page's parsing, and the page was lost."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - urllib checks the port when it is read
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and not SKIP_EXTENSIONS.search(parts.path)
 
 

@@ -416,7 +416,11 @@ def _canonical(article: Article, page_url: str | None) -> str | None:
     """The article's canonical URL made absolute against the page's URL, if it is usable."""
     if not article.canonical_url:
         return None
-    return usable_canonical(urljoin(page_url or "", article.canonical_url.strip()))
+    try:
+        absolute = urljoin(page_url or "", article.canonical_url.strip())
+    except ValueError:
+        return None  # a link urllib cannot take apart (an unclosed IPv6 bracket) names no page
+    return usable_canonical(absolute)
 
 
 def _other_scheme(url: str) -> str | None:

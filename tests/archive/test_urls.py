@@ -2,7 +2,8 @@
 
 import pytest
 
-from newsarchive.urls import normalize_url, site_from_url, usable_canonical
+from newsarchive.spiders.discovery import crawlable
+from newsarchive.urls import fetch_key, normalize_url, site_from_url, usable_canonical
 
 
 @pytest.mark.parametrize(
@@ -50,3 +51,21 @@ def test_site_from_url_drops_www():
     assert site_from_url("https://WWW.Warta.id/a") == "warta.id"
     assert site_from_url("https://news.warta.id/a") == "news.warta.id"
     assert site_from_url(None) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://warta.id:8o8/berita/1#atas",  # a port that is no number
+        "https://warta.id:99999/berita/1",  # past 65535
+        "https://[::1/berita/1",  # an unclosed IPv6 bracket
+        "https://[warta.id]/berita/1",  # brackets around what is no address
+    ],
+)
+def test_a_url_urllib_cannot_take_apart_is_kept_apart_not_raised(url):
+    # As a page's canonical link, it raised in the store, and the article was lost; as a link
+    # on a page, it stopped the crawler's parsing of the page, which was lost too.
+    assert normalize_url(url) == fetch_key(url) == url.partition("#")[0]
+    assert usable_canonical(url) is None
+    assert site_from_url(url) in (None, "warta.id")
+    assert not crawlable(url)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import re
 import signal
 import socket
 import struct
@@ -171,6 +172,12 @@ FAULTS: tuple[Fault, ...] = (
         what="5,000 nested divs before the article",
     ),
     _f(
+        "malformed_links",
+        "tautan-rusak-dan-kanonik-yang-tidak-bisa-dibaca",
+        "archived",
+        what="links with a port that is no number and an unclosed IPv6 bracket; such a canonical",
+    ),
+    _f(
         "big_with_length",
         "halaman-raksasa-dua-puluh-megabyte-berlabel",
         "failure",
@@ -261,7 +268,7 @@ def _build_site(base_url: str) -> _Site:
     # the articles the "archived" faults serve: their own links and canonical rewritten to the
     # fault URLs, so each fault is a record of its own.
     site = _Site(base_url, generate_portal(base_url, articles=6, seed=7))
-    donor = generate_portal(base_url, articles=6, seed=11)
+    donor = generate_portal(base_url, articles=7, seed=11)
     archived = [f for f in FAULTS if f.expect == "archived"]
     # The donor article left over stands in for a normal one in the others' related lists.
     targets = [f.path for f in archived] + [a.path for a in site.normal]
@@ -606,6 +613,19 @@ class HostileServer:
         at = body.index(b"<head>") + len(b"<head>")
         body = body[:at] + b"<!-- iklan \x93pojok kanan\x94 dimatikan -->" + body[at:]
         await self._send(writer, 200, body, {"Content-Type": "text/html; charset=UTF-8"})
+
+    async def _fault_malformed_links(self, fault: Fault, path: str, reader, writer) -> None:  # noqa: ANN001
+        # What a publisher's typo gives: urllib cannot take these apart (before, one of them
+        # among a page's links lost the page).
+        bad = ["http://127.0.0.1:8o8/2024/01/15/x/", "http://[::1/2024/01/15/y/"]
+        body = re.sub(
+            rb'<link rel="canonical" href="[^"]*"',
+            f'<link rel="canonical" href="{bad[1]}"'.encode(),
+            self._fault_body(fault),
+        )
+        links = "".join(f'<a href="{url}">tautan</a>' for url in bad).encode()
+        at = body.index(b"</body>")
+        await self._send(writer, 200, body[:at] + links + body[at:])
 
     async def _fault_nesting_300(self, fault: Fault, path: str, reader, writer) -> None:  # noqa: ANN001
         await self._send(writer, 200, _nested(self._fault_body(fault), 300))
