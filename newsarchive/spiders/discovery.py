@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import etree
 from scrapy.utils.gz import gunzip
@@ -85,16 +85,47 @@ def looks_like_article(url: str) -> bool:
     return any(shape.search(path.lower()) for shape in ARTICLE_SHAPES)
 
 
-def crawlable(url: str) -> bool:
-    """An http(s) URL, not of a file no article is, that urllib can take apart: a malformed link
-    on a page (a port that is no number, an unclosed IPv6 bracket) is not followed, where it
-    used to stop the page's parsing, and the page was lost."""
+def absolute_url(base: str, href: str) -> str:
+    """`href`, as a page, sitemap, feed or robots.txt gives it, made absolute against `base`;
+    "" for one urllib cannot take apart (an unclosed IPv6 bracket), which no check takes for
+    a page to fetch: one such link no longer stops the reading of what lists it."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return ""
+
+
+def robots_sitemap_lines(body: bytes) -> list[str]:
+    """The values of a robots.txt's `Sitemap:` lines, as written (Scrapy's
+    sitemap_urls_from_robots joins them as it goes, and raised at one urllib cannot read)."""
+    text = body.decode("utf-8", "replace")
+    return [
+        line.split(":", 1)[1].strip()
+        for line in text.splitlines()
+        if line.lstrip().lower().startswith("sitemap:") and line.split(":", 1)[1].strip()
+    ]
+
+
+def _web_parts(url: str) -> SplitResult | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - urllib checks the port when it is read
     except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and not SKIP_EXTENSIONS.search(parts.path)
+        return None
+    return parts if parts.scheme in ("http", "https") else None
+
+
+def fetchable(url: str) -> bool:
+    """An http(s) URL urllib can take apart: a malformed link (a port that is no number, an
+    unclosed IPv6 bracket) is not followed, where it used to stop the reading of the page,
+    sitemap or robots.txt that gave it, and lose what they listed."""
+    return _web_parts(url) is not None
+
+
+def crawlable(url: str) -> bool:
+    """A fetchable URL, not of a file no article is (an image, an archive, a document)."""
+    parts = _web_parts(url)
+    return parts is not None and not SKIP_EXTENSIONS.search(parts.path)
 
 
 def date_in_url(url: str) -> date | None:
@@ -220,8 +251,8 @@ def hrefs(body: bytes, base_url: str) -> list[str]:
             out.append(href)
         elif href.startswith("/") and not href.startswith("//") and "/." not in href:
             out.append(origin + href)
-        else:
-            out.append(urljoin(base_url, href))
+        elif joined := absolute_url(base_url, href):
+            out.append(joined)
     return out
 
 
@@ -319,8 +350,8 @@ def parse_feed(body: bytes, base_url: str) -> list[tuple[str, datetime | None]]:
                 when = parse_when(el.text)
             elif child == "guid" and link is None and (el.text or "").startswith("http"):
                 link = el.text.strip()
-        if link:
-            out.append((urljoin(base_url, link), when))
+        if link and (joined := absolute_url(base_url, link)):
+            out.append((joined, when))
     return out
 
 

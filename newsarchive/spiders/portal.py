@@ -40,7 +40,6 @@ from scrapy.selector import Selector
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from newsarchive.errors import ProfileError
@@ -522,12 +521,16 @@ class PortalSpider(scrapy.Spider):
         found = await robots.sitemaps(base)
         if found is None:
             return  # robots.txt could not be fetched at all: the start page's failure says why
-        for req in self._robots_sitemaps([urljoin(base, u) for u in found]):
+        for req in self._robots_sitemaps(found, base):
             yield req
 
-    def _robots_sitemaps(self, found: list[str]) -> Iterator[Request]:
+    def _robots_sitemaps(self, lines: list[str], base: str) -> Iterator[Request]:
+        """Requests for the sitemaps robots.txt names (its `Sitemap:` values), else for the
+        usual sitemap addresses. A value that is no URL to fetch is passed over."""
+        found = [url for url in (disc.absolute_url(base, line) for line in lines) if url]
         for url in found:
-            yield self.sitemap_request(url)
+            if disc.fetchable(url):
+                yield self.sitemap_request(url)
         if not found:
             for path in SITEMAP_PROBES:
                 yield self.sitemap_request(urljoin(self.base_url, path), probe=True)
@@ -625,8 +628,8 @@ class PortalSpider(scrapy.Spider):
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         if response.status != 200:
-            return self._robots_sitemaps([])
-        return self._robots_sitemaps(list(sitemap_urls_from_robots(response.body, response.url)))
+            return self._robots_sitemaps([], response.url)
+        return self._robots_sitemaps(disc.robots_sitemap_lines(response.body), response.url)
 
     def _xml_body(self, response: Response, what: str) -> bytes | FetchFailure | None:
         """The sitemap's or feed's XML, inflated within DOWNLOAD_MAXSIZE; a failure to record
@@ -669,7 +672,7 @@ class PortalSpider(scrapy.Spider):
         try:
             kind, entries = disc.iter_sitemap(body)
             for loc, when in entries:
-                loc = urljoin(response.url, loc)
+                loc = disc.absolute_url(response.url, loc)
                 if kind == "index":
                     if not self.too_old(when) and self.allowed(loc):
                         sitemaps.append(self.sitemap_request(loc))
@@ -749,7 +752,8 @@ class PortalSpider(scrapy.Spider):
         url = response.url
         # Plain lxml elements: a listing has hundreds of links, and a Selector per link is slow.
         anchors = [
-            (a, response.urljoin(a.get("href")).split("#")[0]) for a in self._anchors(selector)
+            (a, disc.absolute_url(url, a.get("href")).split("#")[0])
+            for a in self._anchors(selector)
         ]
         articles: dict[str, date | datetime | None] = {}
         for anchor, link in anchors:
@@ -826,10 +830,12 @@ class PortalSpider(scrapy.Spider):
 
     def _categories(self, response: Response, selector: Selector) -> Iterator[Request]:
         if self._patterns["category_patterns"]:
-            links = [response.urljoin(h) for h in selector.css("a[href]::attr(href)").getall()]
+            hrefs = selector.css("a[href]::attr(href)").getall()
+            links = [disc.absolute_url(response.url, h) for h in hrefs]
             cats = [u for u in links if self.is_category(u)]
         else:
-            links = [response.urljoin(h) for h in selector.css(NAV_LINKS).xpath("@href").getall()]
+            hrefs = selector.css(NAV_LINKS).xpath("@href").getall()
+            links = [disc.absolute_url(response.url, h) for h in hrefs]
             cats = [
                 u
                 for u in links
@@ -848,7 +854,7 @@ class PortalSpider(scrapy.Spider):
         found = selector.css(
             "link[rel=alternate][type*=rss]::attr(href), link[rel=alternate][type*=atom]::attr(href)"
         ).getall()
-        urls = [response.urljoin(u) for u in found] or [
+        urls = [disc.absolute_url(response.url, u) for u in found] or [
             urljoin(self.base_url, p) for p in FEED_PROBES
         ]
         for url in urls:
@@ -861,7 +867,7 @@ class PortalSpider(scrapy.Spider):
         url = response.url
         number = disc.page_number(url)
         candidates: list[str] = [
-            response.urljoin(h)
+            disc.absolute_url(url, h)
             for h in selector.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
         ]
         paginating = bool(self._patterns["pagination_patterns"])

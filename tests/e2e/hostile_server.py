@@ -239,6 +239,10 @@ FAULTS_BY_NAME = {f.name: f for f in FAULTS}
 # Linked from the home page, never to be requested (robots.txt Disallow).
 DISALLOWED_PATH = "/rahasia/2024/01/15/dokumen-internal-redaksi-yang-dilarang-robots/"
 SITEMAP_BOMB_PATH = "/sitemap-berita.xml.gz"
+# What a publisher's typo gives, and urllib cannot take apart: a port that is no number, an
+# unclosed IPv6 bracket. In the home page's list, the sitemap, robots.txt and one article's links
+# and canonical link.
+MALFORMED_URLS = ("http://127.0.0.1:8o8/2024/01/15/tautan-rusak/", "http://[::1/2024/01/15/rusak/")
 PAGE_TRAP = "/terkini/"  # ?page=N forever, the same links on every page
 CALENDAR_TRAP = "/indeks"  # ?date=YYYY-MM-DD, a previous day forever
 
@@ -448,6 +452,7 @@ class HostileServer:
             robots = (
                 "User-agent: *\nDisallow: /rahasia/\nDisallow: /cetak/\nDisallow: /cari\n\n"
                 f"Sitemap: {self.url('/sitemap.xml')}\nSitemap: {self.url(SITEMAP_BOMB_PATH)}\n"
+                f"Sitemap: {MALFORMED_URLS[1]}\n"
             )
             return await self._send(writer, 200, robots.encode(), {"Content-Type": "text/plain"})
         if path == "/sitemap.xml":
@@ -508,14 +513,18 @@ class HostileServer:
         disallowed = (
             f'<article class="post"><h2><a href="{DISALLOWED_PATH}">Rahasia</a></h2></article>'
         )
-        return self._page("Beranda", self._article_links() + faults + disallowed)
+        malformed = "".join(
+            f'<article class="post"><h2><a href="{url}">Tautan rusak</a></h2></article>'
+            for url in MALFORMED_URLS
+        )
+        return self._page("Beranda", self._article_links() + faults + disallowed + malformed)
 
     def _sitemap(self) -> bytes:
         assert self.site is not None
         urls = "".join(
             f"<url><loc>{self.url(a.path)}</loc><lastmod>{a.published.isoformat()}</lastmod></url>\n"
             for a in self.site.normal
-        )
+        ) + "".join(f"<url><loc>{url}</loc></url>\n" for url in MALFORMED_URLS)
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{urls}</urlset>\n'
@@ -617,13 +626,12 @@ class HostileServer:
     async def _fault_malformed_links(self, fault: Fault, path: str, reader, writer) -> None:  # noqa: ANN001
         # What a publisher's typo gives: urllib cannot take these apart (before, one of them
         # among a page's links lost the page).
-        bad = ["http://127.0.0.1:8o8/2024/01/15/x/", "http://[::1/2024/01/15/y/"]
         body = re.sub(
             rb'<link rel="canonical" href="[^"]*"',
-            f'<link rel="canonical" href="{bad[1]}"'.encode(),
+            f'<link rel="canonical" href="{MALFORMED_URLS[1]}"'.encode(),
             self._fault_body(fault),
         )
-        links = "".join(f'<a href="{url}">tautan</a>' for url in bad).encode()
+        links = "".join(f'<a href="{url}">tautan</a>' for url in MALFORMED_URLS).encode()
         at = body.index(b"</body>")
         await self._send(writer, 200, body[:at] + links + body[at:])
 
