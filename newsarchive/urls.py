@@ -10,7 +10,17 @@ different pages there.
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import (
+    SplitResult,
+    parse_qsl,
+    quote,
+    unquote_plus,
+    urlencode,
+    urlsplit,
+    urlunsplit,
+)
+
+from newsarchive.errors import NewsarchiveError
 
 # Query parameters that only tell the publisher where a reader came from: analytics campaign tags
 # (Google, Facebook, Microsoft, Mailchimp, HubSpot, Marketo, Yandex, Instagram, Twitter), and the
@@ -131,16 +141,24 @@ def without_tracking(url: str) -> str:
     return f"{head}?{'&'.join(kept)}" if kept else head
 
 
-def _normalise(url: str, *, fold_one_page: bool) -> str:
-    url = url.strip()
+def split_url(url: str) -> SplitResult | None:
+    """urllib's parts of `url`, its port read; None when urllib cannot take it apart (a port
+    that is no number, an unclosed IPv6 bracket), as a page's link or canonical link may be."""
     try:
         parts = urlsplit(url)
-        port = parts.port
+        parts.port  # noqa: B018 - urllib checks the port when it is read
     except ValueError:
-        # A URL urllib cannot take apart (a port that is no number, an unclosed IPv6 bracket),
-        # as a page may give for its canonical link: kept as written but for the fragment, it
-        # is the same as itself only.
+        return None
+    return parts
+
+
+def _normalise(url: str, *, fold_one_page: bool) -> str:
+    url = url.strip()
+    parts = split_url(url)
+    if parts is None:
+        # Kept as written but for the fragment: the same as itself only.
         return url.partition("#")[0]
+    port = parts.port
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         # file: URIs of imported pages and anything exotic: only the fragment goes.
@@ -170,12 +188,8 @@ def usable_canonical(canonical: str | None) -> str | None:
     """
     if not canonical:
         return None
-    try:
-        parts = urlsplit(canonical.strip())
-        parts.port  # noqa: B018 - urllib checks the port when it is read
-    except ValueError:
-        return None  # a link urllib cannot take apart names no page
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    parts = split_url(canonical.strip())
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     if parts.path.strip("/") == "":
         return None
@@ -186,10 +200,8 @@ def site_from_url(url: str | None) -> str | None:
     """The host of `url` without `www.`: the site name used when no profile or `--site` names it."""
     if not url:
         return None
-    try:
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return None  # an unclosed IPv6 bracket, a bracketed host that is no address
+    parts = split_url(url)
+    host = (parts.hostname or "").lower().rstrip(".") if parts else ""
     if not host:
         return None
     return host[4:] if host.startswith("www.") else host
@@ -204,8 +216,6 @@ def web_address(text: str) -> str | None:
     (`HTTP://` is an address like any other); None when `text` has no scheme (for a crawl: a
     profile name or file). NewsarchiveError when it is no web address: another scheme (ftp://,
     file://), no host, a port that is no number, an unclosed IPv6 bracket."""
-    from newsarchive.errors import NewsarchiveError
-
     match = _SCHEME.match(text)
     if not match:
         return None
@@ -213,11 +223,9 @@ def web_address(text: str) -> str | None:
     if scheme not in ("http", "https"):
         raise NewsarchiveError(f"{text}: not a web address (http:// or https://)")
     url = scheme + text[len(scheme) :]
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - urllib checks the port when it is read
-    except ValueError as exc:
-        raise NewsarchiveError(f"{text}: not a valid URL ({exc})") from None
+    parts = split_url(url)
+    if parts is None:
+        raise NewsarchiveError(f"{text}: not a valid URL (its host or port)")
     if not parts.hostname:
         raise NewsarchiveError(f"{text}: no host name in this URL")
     return url
@@ -248,8 +256,6 @@ def page_address(text: str) -> str:
     """`text` given as a page's URL (import --url, extract --url), checked: the page's web
     address, else NewsarchiveError saying what is wrong and, for an address written without
     its scheme, the URL it reads as (a page is archived under its URL)."""
-    from newsarchive.errors import NewsarchiveError
-
     url = web_address(text)
     if url is None:
         meant = meant_address(text)

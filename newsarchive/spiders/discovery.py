@@ -18,6 +18,8 @@ from lxml import etree
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 
+from newsarchive.urls import split_url
+
 # Article URLs by shape, for sites without a profile: a date in the path (/2023/07/02/,
 # /20230702/), a numeric id of 5+ digits as a segment or glued to a slug (detik d-6801234,
 # kompas 19170011, `-123456`), or a long hyphenated slug (five words or more).
@@ -107,12 +109,8 @@ def robots_sitemap_lines(body: bytes) -> list[str]:
 
 
 def _web_parts(url: str) -> SplitResult | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - urllib checks the port when it is read
-    except ValueError:
-        return None
-    return parts if parts.scheme in ("http", "https") else None
+    parts = split_url(url)
+    return parts if parts is not None and parts.scheme in ("http", "https") else None
 
 
 def fetchable(url: str) -> bool:

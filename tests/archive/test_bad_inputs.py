@@ -357,7 +357,7 @@ def test_bad_settings_are_refused_before_the_crawl(tmp_path: Path, setting: str,
         (["http:/news.example.id"], ["http:/news.example.id: no", "URL: http://news.example.id/"]),
         (["my-site"], ["unknown site 'my-site'"]),
         (["ftp://news.example.id/"], ["ftp://news.example.id/: not a web address"]),
-        (["http://news.example.id:99999/"], ["not a valid URL (Port out of range"]),
+        (["http://news.example.id:99999/"], ["http://news.example.id:99999/: not a valid URL"]),
         (["https:///berita"], ["no host name"]),
         # Before, a --base-url without a scheme started the crawl and ended it at once
         # ("start_error"), saying to run again with --resume.
