@@ -40,6 +40,7 @@ from scrapy.selector import Selector
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 from scrapy.spidermiddlewares.depth import DepthMiddleware
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 
 from newsarchive.errors import ProfileError
@@ -53,6 +54,18 @@ from newsarchive.storage.records import parse_since
 from newsarchive.urls import normalize_url, site_from_url, web_address, without_tracking
 
 logger = logging.getLogger(__name__)
+
+
+def _page_base(response: Response) -> str:
+    """What a page's relative links are relative to, as response.urljoin reads it: its
+    `<base href>`, else its URL (also when that `<base>` is one urllib cannot take apart)."""
+    if not isinstance(response, TextResponse):
+        return response.url
+    try:
+        return get_base_url(response)  # kept per response by Scrapy
+    except ValueError:
+        return response.url
+
 
 # Every article page is scanned for a "show all" link, and a portal's pages share most of their
 # links (menus, tickers, related lists): the answer per link is kept (bounded), since parsing
@@ -750,9 +763,10 @@ class PortalSpider(scrapy.Spider):
 
     def _listing_requests(self, response: TextResponse, selector: Selector) -> Iterator[Request]:
         url = response.url
+        base = _page_base(response)
         # Plain lxml elements: a listing has hundreds of links, and a Selector per link is slow.
         anchors = [
-            (a, disc.absolute_url(url, a.get("href")).split("#")[0])
+            (a, disc.absolute_url(base, a.get("href")).split("#")[0])
             for a in self._anchors(selector)
         ]
         articles: dict[str, date | datetime | None] = {}
@@ -831,11 +845,11 @@ class PortalSpider(scrapy.Spider):
     def _categories(self, response: Response, selector: Selector) -> Iterator[Request]:
         if self._patterns["category_patterns"]:
             hrefs = selector.css("a[href]::attr(href)").getall()
-            links = [disc.absolute_url(response.url, h) for h in hrefs]
+            links = [disc.absolute_url(_page_base(response), h) for h in hrefs]
             cats = [u for u in links if self.is_category(u)]
         else:
             hrefs = selector.css(NAV_LINKS).xpath("@href").getall()
-            links = [disc.absolute_url(response.url, h) for h in hrefs]
+            links = [disc.absolute_url(_page_base(response), h) for h in hrefs]
             cats = [
                 u
                 for u in links
@@ -854,7 +868,7 @@ class PortalSpider(scrapy.Spider):
         found = selector.css(
             "link[rel=alternate][type*=rss]::attr(href), link[rel=alternate][type*=atom]::attr(href)"
         ).getall()
-        urls = [disc.absolute_url(response.url, u) for u in found] or [
+        urls = [disc.absolute_url(_page_base(response), u) for u in found] or [
             urljoin(self.base_url, p) for p in FEED_PROBES
         ]
         for url in urls:
@@ -867,7 +881,7 @@ class PortalSpider(scrapy.Spider):
         url = response.url
         number = disc.page_number(url)
         candidates: list[str] = [
-            disc.absolute_url(url, h)
+            disc.absolute_url(_page_base(response), h)
             for h in selector.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
         ]
         paginating = bool(self._patterns["pagination_patterns"])
