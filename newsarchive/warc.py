@@ -31,7 +31,6 @@ import contextlib
 import gzip
 import io
 import json
-import os
 import uuid
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from newsarchive.importing import (
 from newsarchive.items import RawPage
 from newsarchive.sites import SiteProfile, list_profiles
 from newsarchive.storage import Archive
+from newsarchive.storage.export import whole_file
 from newsarchive.storage.records import parse_stored_time
 
 WARC_VERSION = "WARC/1.1"
@@ -209,33 +209,22 @@ def export_warc(
     Archive.iter_raw_pages) select pages. A damaged page raises PageDamaged, or, given a
     `damaged` list, is left out and added to it (Archive.iter_raw_pages)."""
     output = Path(output)
-    partial = output.with_name(f".{output.name}.partial")
     count = 0
-    try:
-        with partial.open("wb") as out:
-            writer = WARCWriter(out, gzip=output.name.endswith(".gz"), warc_version=WARC_VERSION)
-            info = {
-                "software": f"newsarchive/{__version__}",
-                "format": "WARC File Format 1.1",
-                "description": f"raw pages of {archive.path}",
-            }
-            writer.write_record(writer.create_warcinfo_record(output.name, info))
-            head_ids: dict[int, str] = {}
-            for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
-                record_id = _write_page(writer, row, head_ids)
-                if not row["part_of"]:
-                    # Parts follow their first page directly: only the latest head is needed.
-                    head_ids = {row["id"]: record_id}
-                count += 1
-        os.replace(partial, output)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise NewsarchiveError(f"{output}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
+    with whole_file(output) as partial, partial.open("wb") as out:
+        writer = WARCWriter(out, gzip=output.name.endswith(".gz"), warc_version=WARC_VERSION)
+        info = {
+            "software": f"newsarchive/{__version__}",
+            "format": "WARC File Format 1.1",
+            "description": f"raw pages of {archive.path}",
+        }
+        writer.write_record(writer.create_warcinfo_record(output.name, info))
+        head_ids: dict[int, str] = {}
+        for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
+            record_id = _write_page(writer, row, head_ids)
+            if not row["part_of"]:
+                # Parts follow their first page directly: only the latest head is needed.
+                head_ids = {row["id"]: record_id}
+            count += 1
     return count
 
 

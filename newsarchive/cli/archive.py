@@ -38,7 +38,13 @@ from newsarchive.importing import (
     saved_page_item,
 )
 from newsarchive.storage import Archive, check_archive
-from newsarchive.storage.export import FORMATS, write_csv, write_jsonl, write_parquet
+from newsarchive.storage.export import (
+    FORMATS,
+    whole_file,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
 from newsarchive.storage.queries import (
     FILL_RATE_FIELDS,
     article_columns,
@@ -643,9 +649,12 @@ def export_command(
     JSON Lines and Parquet keep authors, tags and the other lists as lists; CSV has them as JSON
     text. Parquet is typed: published/modified are UTC timestamps with the offset the article
     stated in published_offset/modified_offset, contributors a list of {name, role} structs,
-    published_date a date. An empty selection still writes the CSV header / Parquet schema. WARC holds the raw pages instead (every kind, once per stored body): request, metadata
-    and response records (resource for imported files) dated by their fetch; there --since is the
-    fetch date. `newsarchive import` reads it back.
+    published_date a date. An empty selection still writes the CSV header / Parquet schema.
+    WARC holds the raw pages instead (every kind, once per stored body): request, metadata and
+    response records (resource for imported files) dated by their fetch; there --since is the
+    fetch date. `newsarchive import` reads it back. A file given with -o appears whole or not
+    at all: an export stopped or failed (Ctrl-C, a full disk) leaves a file there before as it
+    was.
     """
     if fmt in ("parquet", "warc") and output is None:
         raise NewsarchiveError(f"{fmt.capitalize()} is binary: give a file with -o FILE")
@@ -673,22 +682,21 @@ def export_command(
         rows = article_rows(archive, site=site, since=_since(since))
         # The columns, so that an empty selection still writes the CSV header / Parquet schema.
         columns = article_columns(archive)
-        if fmt == "parquet":
-            count = write_parquet(rows, str(output), columns)
-        elif output is None:
+        if output is None:
             count = (
                 write_csv(rows, sys.stdout, columns)
                 if fmt == "csv"
                 else write_jsonl(rows, sys.stdout)
             )
+        elif fmt == "parquet":
+            with whole_file(output) as partial:
+                count = write_parquet(rows, str(partial), columns)
         else:
-            try:
-                with output.open("w", encoding="utf-8", newline="") as out:
-                    count = (
-                        write_csv(rows, out, columns) if fmt == "csv" else write_jsonl(rows, out)
-                    )
-            except OSError as exc:
-                raise NewsarchiveError(f"{output}: cannot write: {exc.strerror}") from None
+            with (
+                whole_file(output) as partial,
+                partial.open("w", encoding="utf-8", newline="") as out,
+            ):
+                count = write_csv(rows, out, columns) if fmt == "csv" else write_jsonl(rows, out)
     click.echo(f"exported {count} articles" + (f" to {output}" if output else ""), err=True)
 
 

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import IO, Any
 
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage.records import decode_row, parse_stored_time
 
 FORMATS = ("csv", "jsonl", "parquet")
+
+
+@contextlib.contextmanager
+def whole_file(output: Path) -> Iterator[Path]:
+    """A temporary path beside `output` to write the export at, renamed to `output` once the
+    block ends well: an export that fails or is stopped (a full disk, Ctrl-C) leaves no half
+    file under the name, and a file there before as it was. OSError is one line naming
+    `output`."""
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        yield partial
+        os.replace(partial, output)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        if isinstance(exc, OSError):
+            raise NewsarchiveError(f"{output}: cannot write: {exc.strerror or exc}") from None
+        raise
+
+
 PARQUET_BATCH_ROWS = 1000
 # Integer columns of `articles`; every other column is text (JSON columns: lists or JSON text).
 INTEGER_COLUMNS = frozenset({"id", "word_count", "page_id", "fetch_count"})
@@ -220,8 +243,6 @@ def write_parquet(
         flush()
         if writer is None:  # no rows: still a valid file, with the schema when it is known
             pq.write_table((schema or pa.schema([])).empty_table(), path)
-    except OSError as exc:
-        raise NewsarchiveError(f"{path}: cannot write: {exc}") from None
     finally:
         if writer is not None:
             writer.close()

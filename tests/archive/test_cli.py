@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import resource
 import signal
 import socket
 import sqlite3
@@ -126,6 +127,36 @@ def test_reextract_over_unchanged_pages_reports_zero_changes(filled):
     result = invoke("reextract", "--db", str(filled))
     assert result.exit_code == 0, result.output
     assert "re-extracted 2 of 2 articles: 0 changes" in result.stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "warc"])
+def test_an_export_that_cannot_finish_leaves_the_file_there_as_it_was(filled, tmp_path, fmt):
+    # A disk that fills up (here: a file size limit on the command) stops the export midway.
+    # Before, a half CSV, JSON Lines or Parquet file was left under the name, over what was there.
+    out = tmp_path / f"articles.{fmt}"
+    out.write_text("last week's export\n")
+    limit = 3000
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    filler = tmp_path / "more.html"
+    for n in range(8):  # enough records that every format passes the limit
+        filler.write_bytes(news_page(f"Berita ke-{n} dari daerah", ["Isi berita " * 80]))
+        url = f"https://warta.example.id/daerah/2024/03/0{n + 1}/berita-{n}"
+        assert invoke("import", str(filler), "--url", url, "--db", str(filled)).exit_code == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "export", "--format", fmt, "-o", str(out)]
+        + ["--db", str(filled)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_disk,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"Error: {out}: cannot write" in proc.stderr
+    assert out.read_text() == "last week's export\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_export_formats(filled, tmp_path):
