@@ -247,7 +247,8 @@ def run_crawls(
 def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
     """One line per site whose crawl should alarm whoever reads the cron mail: every request
     failed, or a first crawl that archived no article (a wrong URL, a site that blocks us, a
-    template the extractor cannot read)."""
+    template the extractor cannot read); and a line for pages the extractor failed on (an
+    error in it, or its worker died), which were kept raw without a record."""
     from newsarchive.storage import Archive
 
     problems = []
@@ -280,6 +281,13 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
                 problems.append(
                     f"{result.site}: no article found in {fetched} pages fetched "
                     f"({result.count('page')} kept as other pages, {failures} failures)"
+                )
+            unextracted = result.count("missing/extraction")
+            if unextracted:
+                # Before, only a warning in the log said so: the pages were filed as other pages.
+                problems.append(
+                    f"{result.site}: extraction failed on {unextracted} page(s), kept as raw "
+                    "pages without a record (the warnings above name each and why)"
                 )
     return problems
 

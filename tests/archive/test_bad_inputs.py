@@ -397,3 +397,22 @@ def test_bad_profiles_are_one_line(tmp_path: Path, profile: str, says: str) -> N
         timeout=60,
     )
     assert_one_error(proc.returncode, proc.stderr, "site.toml", says)
+
+
+def test_pages_the_extractor_failed_on_are_an_error_line(tmp_path: Path) -> None:
+    # The extraction pipeline counts them (newsarchive/missing/extraction): an error in the
+    # extractor, or its worker died. Before, only a log warning said so, and the crawl exited 0
+    # with the pages filed as other pages.
+    from newsarchive.cli.crawl import CrawlResult, crawl_problems
+    from newsarchive.storage import Archive
+
+    db = tmp_path / "archive.db"
+    Archive(db).close()
+    stats = {"response_received_count": 9, "newsarchive/new": 6, "newsarchive/page": 3}
+    clean = CrawlResult("warta", stats)
+    assert crawl_problems([clean], db) == []
+    failed = CrawlResult("warta", {**stats, "newsarchive/missing/extraction": 2})
+    assert crawl_problems([failed], db) == [
+        "warta: extraction failed on 2 page(s), kept as raw pages without a record "
+        "(the warnings above name each and why)"
+    ]
