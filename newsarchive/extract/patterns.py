@@ -225,6 +225,30 @@ def screened(
     return screened_search
 
 
+DIGIT = compile(r"\d")
+
+
+def has_digit(text: str) -> bool:
+    """`\\d` finds something in `text`. In an ASCII text the only digits are 0-9, each looked for
+    with str's C-level `in`: several times faster than the regex, which tests every character's
+    Unicode category (some 200 instructions a character), and most texts asked about hold no
+    digit at all."""
+    if text.isascii():
+        return (
+            "0" in text
+            or "1" in text
+            or "2" in text
+            or "3" in text
+            or "4" in text
+            or "5" in text
+            or "6" in text
+            or "7" in text
+            or "8" in text
+            or "9" in text
+        )
+    return DIGIT.search(text) is not None
+
+
 def end_screened(
     pattern: re.Pattern[str], endings: tuple[str, ...]
 ) -> Callable[[str], re.Match[str] | None]:

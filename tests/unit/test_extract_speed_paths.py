@@ -29,14 +29,12 @@ from newsarchive.extract.chrome import (
     element_markup,
 )
 from newsarchive.extract.dates import (
-    _DIGIT,
     _MONTH_ALT,
     CAPTION_MARK,
     MODIFIED_LABEL,
     MONTH_DAY_YEAR,
     _caption_marked,
     _find_date,
-    _has_digit,
     _modified_label,
 )
 from newsarchive.extract.decoding import choose_encoding, decode_page
@@ -159,7 +157,7 @@ def test_nothing_is_written_when_python_writes_no_bytecode(tmp_path):
 
 @given(texts)
 def test_plain_string_tests_agree_with_their_regexes(text):
-    assert _has_digit(text) == (_DIGIT.search(text) is not None)
+    assert patterns.has_digit(text) == (patterns.DIGIT.search(text) is not None)
     assert _caption_hint(text) == (re.search(r"capt|keterangan|ket-?foto", text, re.I) is not None)
     assert _caption_marked(text) == (CAPTION_MARK.search(text) is not None)
     assert _names_section_label(text) == (SECTION_LABEL_CLASS.search(text) is not None)
@@ -225,7 +223,8 @@ def test_plain_string_tests_on_the_letters_case_folding_treats_apart():
     assert _caption_marked("\u212aeterangan") and _caption_marked("capt\u0131on")
     assert _names_section_label("\u212aanal") and _names_section_label("rubr\u0131k")
     assert _modified_label("d\u0131ubah 3 Juli") is not None
-    assert _has_digit("\u0663") and _has_digit("tanggal \uff13") and not _has_digit("Juli")
+    assert patterns.has_digit("\u0663") and patterns.has_digit("tanggal \uff13")
+    assert not patterns.has_digit("Juli")
 
 
 def test_month_names_are_found_as_without_the_first_letter_lookahead():
