@@ -439,10 +439,9 @@ def _find_date(text: str) -> tuple[datetime, int, int] | None:
         d = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         if d is not None:
             if m.group(4) is not None:
-                d = d.replace(
-                    hour=int(m.group(4)), minute=int(m.group(5)), second=int(m.group(6) or 0)
-                )
-                return d, m.start(), -m.end()  # negative end: the time is already read
+                timed = _iso_time(d, int(m.group(4)), int(m.group(5)), int(m.group(6) or 0))
+                if timed is not None:
+                    return timed, m.start(), -m.end()  # negative end: the time is already read
             best = (d, m.start(), m.end())
     patterns = _DAY_FIRST_PATTERNS if _names_a_month(text) else _NUMERIC_MONTH_PATTERNS
     if "年" in text or "년" in text:  # the fast test keeps the CJK pattern off every other string
@@ -468,6 +467,17 @@ def _find_date(text: str) -> tuple[datetime, int, int] | None:
     if best is None:
         return _short_date(text)  # four digits that were no year ("Beitrag #1070 ... 26/10/13")
     return best
+
+
+def _iso_time(d: datetime, hour: int, minute: int, second: int) -> datetime | None:
+    """`d` at an ISO form's time of day: 24:00 is the day's end (the next day's midnight), and
+    a time no clock shows (07:93, 25:00, a leap second) None, so the date stands alone. Before,
+    such a time raised, and the whole page's extraction failed."""
+    if (hour, minute, second) == (24, 0, 0):
+        return d + timedelta(days=1)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return d.replace(hour=hour, minute=minute, second=second)
 
 
 def _apply_time(d: datetime, m: re.Match[str]) -> datetime:

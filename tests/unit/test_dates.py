@@ -306,3 +306,33 @@ def test_label_note_when_the_visible_wita_date_stands_alone() -> None:
     result = _dates(_page('<div class="tanggal">Senin, 5 Juni 2023 00:30 WITA</div>'))
     assert result.published is not None and result.published.utcoffset() == timedelta(hours=8)
     assert any("visible zone label WITA" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A time no clock shows, as a CMS may write in its metadata: the date stands alone.
+        # Before, each raised, and the page's whole extraction failed (no record).
+        ("2019-11-19T07:93:25+00:00", datetime(2019, 11, 19, tzinfo=WIB)),
+        ("2019-11-19 25:00", datetime(2019, 11, 19, tzinfo=WIB)),
+        ("2019-11-19T23:59:60Z", datetime(2019, 11, 19, tzinfo=WIB)),
+        # ISO 8601's end of the day: the next day's midnight.
+        ("2019-11-19T24:00:00Z", datetime(2019, 11, 20, tzinfo=UTC)),
+    ],
+)
+def test_iso_times_no_clock_shows(text: str, expected: datetime) -> None:
+    assert parse_date(text) == expected
+
+
+def test_a_page_with_such_a_time_still_gives_its_record() -> None:
+    html = (
+        '<html><head><meta property="article:published_time" content="2019-11-19T07:93:25+00:00">'
+        "<title>Banjir melanda kota</title></head><body><h1>Banjir melanda kota</h1>"
+        "<p>Banjir melanda kota sejak pagi, dan warga mengungsi ke masjid terdekat.</p>"
+        "</body></html>"
+    )
+    from newsarchive.extract import extract_article
+
+    article = extract_article(html.encode(), "https://news.example.id/2019/11/19/banjir")
+    assert article.title == "Banjir melanda kota"
+    assert article.published is not None and article.published.date().isoformat() == "2019-11-19"
