@@ -255,7 +255,7 @@ def run_period(everies: list[timedelta], *, cron: bool) -> timedelta:
 
 def cron_spec(interval: timedelta) -> str:
     """The cron schedule for an interval: the largest step cron can repeat evenly that is not
-    longer than it (every 7 h becomes every 6 h: `run` then skips the sites not yet due)."""
+    longer than it. run_period's periods are such steps, so they are said exactly."""
     minutes = int(interval.total_seconds() // 60)
     if minutes < 60:
         step = max(d for d in (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30) if d <= max(minutes, 1))
