@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 import redis
 
 from newsarchive.errors import NewsarchiveError
+from newsarchive.urls import split_url
 
 PREFIX = "newsarchive:"
 # A worker's heartbeat key lives this long; a worker silent for longer is taken for dead and its
@@ -50,7 +52,9 @@ class RedisProblem(NewsarchiveError):
 
 def display_url(url: str) -> str:
     """The URL without its password, for messages and the run row."""
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:  # urllib cannot take it apart: whatever sits before an @ is masked
+        return re.sub(r"(//[^/@]*:)[^/@]*@", r"\1***@", url)
     if parts.password:
         host = parts.hostname or ""
         if parts.port:
@@ -64,6 +68,16 @@ def connect(url: str) -> redis.Redis:
     """A client for `url`, checked with a PING; RedisProblem (one line) when it cannot be used."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RedisProblem(f"--redis {url!r}: expected a URL like redis://HOST:6379/0")
+    parts = split_url(url)
+    if parts is None:
+        raise RedisProblem(f"--redis {display_url(url)}: not a valid URL (its host or port)")
+    database = parts.path.strip("/")
+    if parts.scheme != "unix" and database and not database.isdigit():
+        # redis-py would take such a path for database 0 without a word: another crawl's.
+        raise RedisProblem(
+            f"--redis {display_url(url)}: {database!r} is no database number; "
+            "expected a URL like redis://HOST:6379/0"
+        )
     try:
         client = redis.Redis.from_url(
             url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30

@@ -499,6 +499,30 @@ def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
     assert len(worker.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        # Before, a traceback: the message masked the password through urllib, which raised.
+        ("redis://:hunter2@127.0.0.1:63o9/0", "redis://:***@127.0.0.1:63o9/0: not a valid URL"),
+        ("redis://[::1/0", "not a valid URL"),
+        # Before, redis-py took a path that is no number for database 0, another crawl's.
+        ("redis://127.0.0.1:6379/berita", "'berita' is no database number"),
+    ],
+)
+def test_a_redis_url_that_is_no_redis_url_is_one_line(tmp_path: Path, url: str, says: str) -> None:
+    worker = subprocess.run(
+        [*CLI, "worker", "--redis", url, "--wait", "1"],
+        cwd=tmp_path,
+        env=crawl_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode == 1 and "Traceback" not in worker.stderr, worker.stderr
+    [line] = worker.stderr.strip().splitlines()
+    assert line.startswith("Error: --redis ") and says in line and "hunter2" not in line, line
+
+
 def test_redis_flushed_mid_crawl_stops_with_one_line(
     server: DemoServer, redis_server: str, tmp_path: Path
 ) -> None:
