@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import sqlite_utils
 import zstandard
@@ -87,7 +87,7 @@ from newsarchive.storage.schema import (
     index_queued,
     migrate,
 )
-from newsarchive.urls import normalize_url, usable_canonical
+from newsarchive.urls import normalize_url, split_url, usable_canonical
 
 logger = logging.getLogger(__name__)
 
@@ -359,9 +359,12 @@ def extraction_url(page_url: str | None) -> str | None:
     """The URL to hand the extractor for a stored page: web URLs only.
 
     Pages imported from files without `--url` are stored under their file: URI; the extractor saw
-    no URL for them at import, so re-extraction must not show it one either.
+    no URL for them at import, so re-extraction must not show it one either. Nor is it shown one
+    urllib cannot take apart (a WARC record's, an unclosed IPv6 bracket), which no link resolves
+    against.
     """
-    if page_url and urlsplit(page_url).scheme.lower() in ("http", "https"):
+    parts = split_url(page_url) if page_url else None
+    if parts is not None and parts.scheme.lower() in ("http", "https"):
         return page_url
     return None
 

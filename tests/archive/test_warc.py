@@ -450,6 +450,34 @@ def test_too_big_page_is_skipped_with_an_error_and_the_rest_imported(tmp_path: P
     assert "imported 2 pages" in result.output and "1 failed" in result.output
 
 
+def test_a_record_whose_url_urllib_cannot_take_apart_is_kept_and_the_rest_imported(
+    tmp_path: Path,
+) -> None:
+    # Before, its record stopped the import ("not a readable WARC: Invalid IPv6 URL"), and every
+    # record after it was left out.
+    warc = tmp_path / "odd.warc"
+    urls = ["http://[::1/2024/02/01/a", "http://warta.example.id:8o8/b", f"{SITE}/2024/02/03/c"]
+    with warc.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        for url in urls:
+            writer.write_record(
+                writer.create_warc_record(
+                    url,
+                    "response",
+                    payload=io.BytesIO(_page("Banjir di hilir sungai", url)),
+                    http_headers=StatusAndHeaders(
+                        "200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"
+                    ),
+                )
+            )
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(cli, ["import", str(warc), "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "imported 3 pages" in result.output
+    assert {url for url, *_ in _stored_pages(db)} == set(urls)
+    assert f"{SITE}/2024/02/03/c" in _records(db)
+
+
 def test_broken_warcs_name_the_file_and_offset(tmp_path: Path) -> None:
     good = tmp_path / "good.warc.gz"
     _warcio_file(good)
