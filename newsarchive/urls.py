@@ -252,15 +252,18 @@ def meant_address(text: str) -> str | None:
     return f"{scheme}://{host}{port or ''}{path or '/'}"
 
 
-def page_address(text: str) -> str:
-    """`text` given as a page's URL (import --url, extract --url), checked: the page's web
-    address, else NewsarchiveError saying what is wrong and, for an address written without
-    its scheme, the URL it reads as (a page is archived under its URL)."""
+def required_address(text: str, missing: str) -> str:
+    """`text`'s web address (web_address), where one is required: else NewsarchiveError,
+    `missing` saying what was wanted and, for an address written without its scheme, the URL
+    it reads as."""
     url = web_address(text)
     if url is None:
         meant = meant_address(text)
-        raise NewsarchiveError(
-            f"{text}: not a page's URL; give its http(s) address"
-            + (f", e.g. {meant}" if meant else "")
-        )
+        raise NewsarchiveError(f"{text}: {missing}" + (f", e.g. {meant}" if meant else ""))
     return url
+
+
+def page_address(text: str) -> str:
+    """`text` given as a page's URL (import --url, extract --url), checked (required_address):
+    a page is archived under its URL."""
+    return required_address(text, "not a page's URL; give its http(s) address")

@@ -75,18 +75,14 @@ def checked_names(
     """The archive's name for each site to crawl, once the sites, `--since` and `--base-url`
     are checked: a mistake in any is a one-line error before anything starts."""
     from newsarchive.spiders.portal import _since
-    from newsarchive.urls import meant_address, web_address
+    from newsarchive.urls import required_address
 
     _since(since)
     if base_url is not None:
         try:
-            usable = web_address(base_url)
+            required_address(base_url, "expected an http(s) URL")
         except NewsarchiveError as exc:
             raise NewsarchiveError(f"--base-url {exc}") from None
-        if not usable:
-            meant = meant_address(base_url)
-            example = f", e.g. {meant}" if meant else ""
-            raise NewsarchiveError(f"--base-url {base_url}: expected an http(s) URL{example}")
     names = [_site_name(site) for site in sites]
     return [site_name] if site_name else names
 

@@ -843,13 +843,14 @@ class PortalSpider(scrapy.Spider):
         return None
 
     def _categories(self, response: Response, selector: Selector) -> Iterator[Request]:
+        base = _page_base(response)
         if self._patterns["category_patterns"]:
             hrefs = selector.css("a[href]::attr(href)").getall()
-            links = [disc.absolute_url(_page_base(response), h) for h in hrefs]
+            links = [disc.absolute_url(base, h) for h in hrefs]
             cats = [u for u in links if self.is_category(u)]
         else:
             hrefs = selector.css(NAV_LINKS).xpath("@href").getall()
-            links = [disc.absolute_url(_page_base(response), h) for h in hrefs]
+            links = [disc.absolute_url(base, h) for h in hrefs]
             cats = [
                 u
                 for u in links
@@ -868,7 +869,8 @@ class PortalSpider(scrapy.Spider):
         found = selector.css(
             "link[rel=alternate][type*=rss]::attr(href), link[rel=alternate][type*=atom]::attr(href)"
         ).getall()
-        urls = [disc.absolute_url(_page_base(response), u) for u in found] or [
+        base = _page_base(response)
+        urls = [disc.absolute_url(base, u) for u in found] or [
             urljoin(self.base_url, p) for p in FEED_PROBES
         ]
         for url in urls:
@@ -880,8 +882,9 @@ class PortalSpider(scrapy.Spider):
     ) -> str | None:
         url = response.url
         number = disc.page_number(url)
+        base = _page_base(response)
         candidates: list[str] = [
-            disc.absolute_url(_page_base(response), h)
+            disc.absolute_url(base, h)
             for h in selector.css("link[rel=next]::attr(href), a[rel~=next]::attr(href)").getall()
         ]
         paginating = bool(self._patterns["pagination_patterns"])
