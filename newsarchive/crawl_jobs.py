@@ -119,7 +119,12 @@ def store_item(
     article = item.article
     try:
         outcome = archive.store(
-            item.raw, article, site=item.site, run_id=run_id, continuations=item.continuations
+            item.raw,
+            article,
+            site=item.site,
+            run_id=run_id,
+            continuations=item.continuations,
+            extraction_error=item.extraction_error,
         )
     except ArchiveUnwritable:
         raise
@@ -143,7 +148,8 @@ def store_item(
     if tally is not None:
         from newsarchive.storage.archive import page_kind
 
-        kind, _reasons = page_kind(item.raw, article)  # the kind the page was stored under
+        # The kind the page was stored under.
+        kind, _reasons = page_kind(item.raw, article, item.extraction_error)
         tally.add(article if outcome != "page" else None, kind)
     return outcome, None
 

@@ -267,19 +267,28 @@ def extract_item(item: ImportItem) -> Extracted:
 def store_item(archive: Archive, done: Extracted) -> str:
     """Store an extracted ImportItem: raw page + record, or raw page only when the extractor
     judged it no article or found nothing of one. Returns the outcome of Archive.store; an
-    extraction error raises NewsarchiveError (the page's own fault) or StoreError (an extractor
-    bug, recorded in `failures`)."""
-    from newsarchive.storage import StoreError
-
+    extraction error raises NewsarchiveError: the page's own fault (nothing stored), or an
+    extractor bug (the raw page stored as unextracted, the error recorded in `failures`)."""
     item: ImportItem = done.tag
     raw = item.raw
     article, columns = done.article, done.columns
     if done.error is not None:
         if done.page_fault is not None:
             raise NewsarchiveError(done.page_fault)
+        # An extractor bug: the page is kept (unextracted, `reextract` tries it again), and the
+        # import counts it as failed.
         reason = f"extractor error: {done.error}"
+        archive.store(
+            raw,
+            None,
+            site=_item_site(item, None),
+            continuations=item.continuations,
+            extraction_error=done.error,
+        )
         archive.record_failure(raw.url, reason, status=raw.status, site=item.site)
-        raise StoreError(f"{item.where}: {reason}")
+        raise NewsarchiveError(
+            f"{item.where}: {reason}; its raw page is kept, `newsarchive reextract` tries it again"
+        )
     if article is not None and not (article.title or article.body):
         article, columns = None, None  # nothing of an article in it: keep the page only
     return archive.store(
@@ -517,8 +526,8 @@ def _read_pages(archive: Archive, target: ReextractTarget) -> list[RawPage] | Re
     except PageDamaged as exc:
         pages, problem = [], str(exc)
     if not pages:
-        row = archive.article_row(target.article_id) or {"url": None}
-        return _failed(archive, target, row["url"], problem)
+        row = archive.article_row(target.article_id) if target.article_id else None
+        return _failed(archive, target, (row or {}).get("url"), problem)
     for page in pages:
         # Imported files: the extractor saw no URL then, so it sees none now.
         page.url = extraction_url(page.url) or ""
@@ -528,13 +537,20 @@ def _read_pages(archive: Archive, target: ReextractTarget) -> list[RawPage] | Re
 def _failed(
     archive: Archive, target: ReextractTarget, url: str | None, error: str
 ) -> ReextractResult:
-    """One article that could not be rebuilt: recorded in `failures`, and the run goes on."""
-    from newsarchive.storage import ReextractResult
-
-    url = url or f"article {target.article_id}"
-    result = ReextractResult(target.article_id, url, error=f"{url}: {error}")
+    """One article (or unextracted page) that could not be rebuilt: recorded in `failures`, and
+    the run goes on."""
+    url = url or (f"article {target.article_id}" if target.article_id else f"page {target.page_id}")
+    result = _target_result(target, url, f"{url}: {error}")
     archive.record_failure(url, f"reextract: {result.error}", site=target.site)
     return result
+
+
+def _target_result(target: ReextractTarget, url: str, error: str) -> ReextractResult:
+    from newsarchive.storage import ReextractResult
+
+    if target.article_id is None:
+        return ReextractResult(0, url, error=error, page_id=target.page_id)
+    return ReextractResult(target.article_id, url, error=error)
 
 
 def _store(
@@ -545,6 +561,8 @@ def _store(
     columns: dict[str, Any] | None = None,
 ) -> ReextractResult:
     try:
+        if target.article_id is None:
+            return archive.apply_page_extraction(target.page_id, article, columns=columns)
         return archive.apply_reextraction(target.article_id, article, columns=columns)
     except ArchiveUnwritable:
         raise  # every later record would fail the same way: the run stops
@@ -560,7 +578,6 @@ def _reextract_here(
 ) -> Iterator[ReextractResult]:
     """The one-process path: read, extract, store, one article at a time."""
     from newsarchive.extract import extract_pages
-    from newsarchive.storage import ReextractResult
 
     with archive.batch():
         for target in targets:
@@ -573,7 +590,7 @@ def _reextract_here(
             try:
                 article = extract_pages(pages, chooser.choose(target))
             except ProfileError as exc:
-                yield ReextractResult(target.article_id, pages[0].url, error=str(exc))
+                yield _target_result(target, pages[0].url, str(exc))
                 continue
             except Exception as exc:  # one broken page must not end the run
                 yield _failed(archive, target, pages[0].url, f"{type(exc).__name__}: {exc}")
@@ -882,7 +899,6 @@ def _reextract_parallel(
     jobs: int,
     stop: Callable[[], bool],
 ) -> Iterator[ReextractResult]:
-    from newsarchive.storage import ReextractResult
 
     def stored(done: list[Extracted]) -> Iterator[ReextractResult]:
         for result in done:
@@ -904,7 +920,7 @@ def _reextract_parallel(
             try:
                 chosen = chooser.choose(target)
             except ProfileError as exc:
-                yield ReextractResult(target.article_id, pages[0].url, error=str(exc))
+                yield _target_result(target, pages[0].url, str(exc))
                 continue
             yield from stored(pool.submit(pages, chosen, (target, pages[0].url)))
         yield from stored(pool.drain())

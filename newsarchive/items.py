@@ -114,6 +114,17 @@ def iso_date(value: datetime) -> str:
 PAGE_KINDS = ("article", "listing", "other")
 
 
+def require_headline_and_body(article: Article) -> None:
+    """Whatever the classifier said, a page without a headline or a body cannot be a record: an
+    "article" without either is filed as another page, with the reason."""
+    if article.page_kind == "article" and not (article.title and article.body):
+        article.page_kind = "other"
+        article.kind_reasons = [
+            *article.kind_reasons,
+            "no headline" if not article.title else "no body text",
+        ]
+
+
 @dataclass
 class CrawledPage:
     """An article candidate as fetched: the raw page, plus pages 2..n of a multi-page article."""
@@ -124,6 +135,9 @@ class CrawledPage:
     # Filled by the pipelines:
     article: Article | None = None
     missing: list[str] = field(default_factory=list)
+    # Why extracting the page raised (an extractor bug, or its worker died): the page is then
+    # stored as "unextracted", and `reextract` tries it again.
+    extraction_error: str | None = None
 
 
 @dataclass

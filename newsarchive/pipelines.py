@@ -31,7 +31,7 @@ from scrapy.exceptions import CloseSpider
 from newsarchive import crawl_jobs
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.extract import extract_pages
-from newsarchive.items import Article, CrawledPage, FetchFailure
+from newsarchive.items import Article, CrawledPage, FetchFailure, require_headline_and_body
 from newsarchive.workers import WorkerGone, WorkerProcess
 
 logger = logging.getLogger(__name__)
@@ -130,14 +130,17 @@ class ExtractPipeline:
                 item.article = extract_pages(pages, self.profile)
         except WorkerGone:
             # The worker died with this page in it (maybe of it): not extracted again here, where
-            # it could take the crawl down too. The raw page is still archived; `reextract`
-            # rebuilds its record later.
+            # it could take the crawl down too. The raw page is still archived, as "unextracted":
+            # `reextract` tries it again.
             item.article = None
             item.missing = ["extraction"]
+            item.extraction_error = "its extraction worker process ended while extracting it"
         except Exception as exc:  # one broken page must not end the crawl
             logger.warning("%s: extraction failed: %s: %s", item.raw.url, type(exc).__name__, exc)
             item.article = None
             item.missing = ["extraction"]
+            if not isinstance(exc, NewsarchiveError):  # the page's own fault (not HTML) stays so
+                item.extraction_error = f"{type(exc).__name__}: {exc}"
         return item
 
 
@@ -159,15 +162,8 @@ class ValidatePipeline:
         if article is None:
             self.stats.inc_value("newsarchive/missing/extraction")
             return item
+        require_headline_and_body(article)
         kind = article.page_kind or "article"
-        if kind == "article" and not (article.title and article.body):
-            # Whatever the classifier said, a page without a headline or a body cannot be a
-            # record: archived as another page, with the reason.
-            kind = article.page_kind = "other"
-            article.kind_reasons = [
-                *article.kind_reasons,
-                "no headline" if not article.title else "no body text",
-            ]
         self.stats.inc_value(f"newsarchive/kind/{kind}")
         if kind != "article":
             item.missing = []

@@ -164,6 +164,9 @@ class WorkerProcess:
 
     def describe_end(self) -> str:
         """'newsarchive-writer (pid 123) ended unexpectedly (killed by SIGKILL)'."""
+        if self.process.exitcode is None:
+            # Its socket closes as it ends, a moment before it can be reaped: else "still running".
+            self.process.join(timeout=1.0)
         return (
             f"{self.name} (pid {self.process.pid}) ended unexpectedly "
             f"({exit_description(self.process.exitcode)})"

@@ -38,6 +38,7 @@ from newsarchive.importing import (
     saved_page_item,
 )
 from newsarchive.storage import Archive, check_archive
+from newsarchive.storage.archive import UNEXTRACTED
 from newsarchive.storage.export import (
     FORMATS,
     whole_file,
@@ -475,6 +476,8 @@ def reextract_command(
     No network: each article is re-extracted from its latest raw page, as the crawl would. A
     record whose content changes keeps its old content in the `versions` table. The summary says
     which fields were filled, changed or emptied; "0 changes" means the records already match.
+    Pages the extractor failed on when they were stored (kind "unextracted" in `stats`) are
+    tried again: an article among them gets its record, another page its kind.
     Ctrl-C or SIGTERM stops it after the articles in work are stored (exit status 130/143; run
     it again to redo everything, or narrow it with --since).
     """
@@ -492,6 +495,8 @@ def reextract_command(
             emptied: Counter[str] = Counter()
             touched = versions = done = 0
             errors: list[str] = []
+            # Unextracted pages tried again: what each is now ("new" a record, ...), or failed.
+            pages: Counter[str] = Counter()
             with (
                 _stop_on_signals() as stopped,
                 _Progress(len(targets), progress_seconds) as progress,
@@ -499,6 +504,8 @@ def reextract_command(
                 for result in reextract(archive, targets, jobs=jobs, stop=lambda: bool(stopped)):
                     done += 1
                     progress.update(done)
+                    if result.page_id is not None:
+                        pages[result.recovered or "failed"] += 1
                     if result.error:
                         errors.append(result.error)
                         continue
@@ -514,13 +521,31 @@ def reextract_command(
             f"{exc}; re-extraction stopped: the records re-extracted before are kept, run it "
             "again to finish"
         ) from None
+    articles = len(targets) - targets.unextracted
+    pages_done = sum(pages.values())
     if stopped:
         name = signal.Signals(stopped[0]).name
-        click.echo(f"stopped by {name} after {done} of {len(targets)} articles (all stored)")
+        click.echo(
+            f"stopped by {name} after {done} of {len(targets)} "
+            f"{'articles and pages' if targets.unextracted else 'articles'} (all stored)"
+        )
+    article_errors = len(errors) - pages["failed"]
     click.echo(
-        f"re-extracted {done - len(errors)} of {len(targets)} articles: "
-        f"{touched} changes ({versions} new versions); {len(errors)} failed"
+        f"re-extracted {done - pages_done - article_errors} of {articles} articles: "
+        f"{touched} changes ({versions} new versions); {article_errors} failed"
     )
+    if targets.unextracted:
+        parts = {
+            "made a record": pages["new"] + pages["updated"] + pages["unchanged"],
+            "of an article recorded from a later fetch": pages["older"],
+            "now judged no article": pages["page"],
+            "failed again": pages["failed"],
+        }
+        said = ", ".join(f"{n} {what}" for what, n in parts.items() if n) or "none done"
+        click.echo(
+            f"tried again {pages_done} of {targets.unextracted} page(s) extraction had failed "
+            f"on: {said}"
+        )
     for label, counts in (("filled", filled), ("changed", changed), ("emptied", emptied)):
         if counts:
             click.echo(
@@ -850,6 +875,14 @@ def stats_command(as_json: bool, db: Path) -> None:
         f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size; the "
         f"compressed pages alone {stored:.1%})"
     )
+    if numbers.page_kinds:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in numbers.page_kinds.items())
+        click.echo(f"raw pages by kind: {kinds}")
+        if numbers.page_kinds.get(UNEXTRACTED):
+            click.echo(
+                f"  {numbers.page_kinds[UNEXTRACTED]} the extractor failed on: "
+                "`newsarchive reextract` tries them again"
+            )
     if not numbers.sites:
         return
     width = max(len(site.site) for site in numbers.sites)

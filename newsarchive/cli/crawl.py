@@ -283,7 +283,8 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
                 # Before, only a warning in the log said so: the pages were filed as other pages.
                 problems.append(
                     f"{result.site}: extraction failed on {unextracted} page(s), kept as raw "
-                    "pages without a record (the warnings above name each and why)"
+                    "pages without a record (the warnings above name each and why; "
+                    "`newsarchive reextract` tries them again)"
                 )
     return problems
 
@@ -402,6 +403,9 @@ def crawl_command(
     stopped = [r for r in results if r.stats.get("finish_reason") not in COMPLETE_REASONS]
     if len(results) < len(sites) or stopped:
         reason = stopped[0].stats.get("finish_reason", "not finished") if stopped else "stopped"
+        if stopped and stopped[0].stats.get("newsarchive/worker_died"):
+            # Which process, and how it ended (the log line saying so is left out above).
+            reason = f"{reason}: {stopped[0].stats['newsarchive/worker_died']}"
         raise NewsarchiveError(
             f"a crawl did not finish ({reason}); run again with --resume to continue it"
         )

@@ -15,7 +15,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from newsarchive.storage.archive import HEALTH_FIELDS, Archive
+from newsarchive.storage.archive import HEALTH_FIELDS, UNEXTRACTED, Archive
 
 # How many earlier runs make the baseline (their median), and how few are enough to judge.
 HISTORY_RUNS = 5
@@ -37,7 +37,9 @@ UNREACHABLE_RUNS = 2
 @dataclass(frozen=True)
 class Alarm:
     site: str
-    signal: str  # fill-rate:<field> | failures | no-new-articles | unreachable | damaged-pages
+    # fill-rate:<field> | failures | no-new-articles | unreachable | damaged-pages |
+    # unextracted-pages
+    signal: str
     before: str
     now: str
     run_id: int
@@ -94,6 +96,18 @@ def _damaged_since(archive: Archive, site: str, started: str) -> int:
         return 0
 
 
+def _unextracted(archive: Archive, site: str) -> int:
+    """Raw pages of `site` the extractor failed on, whenever they were stored: their records are
+    missing until `reextract` makes them (it tries them again at each run)."""
+    try:
+        return archive.pages.execute(
+            "SELECT count(*) FROM pages WHERE kind = ? AND site = ? AND part_of IS NULL",
+            [UNEXTRACTED, site],
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # a pages file from before kinds (read as it is)
+        return 0
+
+
 def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
@@ -115,6 +129,17 @@ def site_alarms(archive: Archive, site: str) -> list[Alarm]:
         alarms.append(
             Alarm(
                 site, "damaged-pages", "0", f"{damaged} raw pages (newsarchive verify)", latest.id
+            )
+        )
+    unextracted = _unextracted(archive, site)
+    if unextracted:
+        alarms.append(
+            Alarm(
+                site,
+                "unextracted-pages",
+                "0",
+                f"{unextracted} raw pages (newsarchive reextract --site {site})",
+                latest.id,
             )
         )
     if len(history) < MIN_HISTORY_RUNS:

@@ -1147,6 +1147,8 @@ class ArchiveStats:
     sites: list[SiteStats]
     # The full-text index's segments: each search looks each word up in all (compact merges them).
     search_segments: int = 0
+    # Raw pages per kind (article, listing, other, error, unextracted), most first.
+    page_kinds: dict[str, int] = field(default_factory=dict)
 
 
 # Per site: its date ranges. Publication dates from the (site, published_date) index, two seeks
@@ -1241,6 +1243,7 @@ def stats(archive: Archive) -> ArchiveStats:
         pages_file_bytes=_file_bytes(archive.pages_path),
         sites=sites,
         search_segments=archive.search_segments(),
+        page_kinds=archive.pages_by_kind(),
     )
 
 

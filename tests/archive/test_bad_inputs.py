@@ -414,5 +414,5 @@ def test_pages_the_extractor_failed_on_are_an_error_line(tmp_path: Path) -> None
     failed = CrawlResult("warta", {**stats, "newsarchive/missing/extraction": 2})
     assert crawl_problems([failed], db) == [
         "warta: extraction failed on 2 page(s), kept as raw pages without a record "
-        "(the warnings above name each and why)"
+        "(the warnings above name each and why; `newsarchive reextract` tries them again)"
     ]
