@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.urls import web_address
+from newsarchive.urls import contact_address, web_address
 
 DEFAULT_PLAN = Path("newsarchive.toml")
 PLAN_ENV = "NEWSARCHIVE_PLAN"
@@ -192,6 +192,11 @@ def parse_plan(data: dict[str, Any], path: Path) -> Plan:
     contact = data.get("contact")
     if contact is not None and (not isinstance(contact, str) or not contact.strip()):
         raise _fail(path, "contact", "expected your contact URL or e-mail, as a string")
+    if contact is not None:
+        try:
+            contact = contact_address(contact)
+        except NewsarchiveError as exc:
+            raise _fail(path, "contact", str(exc)) from None
     jobs = data.get("jobs", DEFAULT_JOBS)
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise _fail(path, "jobs", "expected a whole number of sites to crawl at once, 1 or more")
@@ -209,7 +214,7 @@ def parse_plan(data: dict[str, Any], path: Path) -> Plan:
     return Plan(
         path=path,
         db=db,
-        contact=contact.strip() if contact else None,
+        contact=contact,
         jobs=jobs,
         settings=settings,
         sites=tuple(sites),

@@ -267,3 +267,19 @@ def page_address(text: str) -> str:
     """`text` given as a page's URL (import --url, extract --url), checked (required_address):
     a page is archived under its URL."""
     return required_address(text, "not a page's URL; give its http(s) address")
+
+
+# An e-mail address as a User-Agent's contact (RFC 9110 asks for a URL; mail addresses are common).
+_MAIL_ADDRESS = re.compile(r"(?:mailto:)?[^@\s<>()]+@[^@\s<>()]+\.[A-Za-z]{2,}", re.I)
+
+
+def contact_address(text: str) -> str:
+    """`text` as the operator's contact in the User-Agent: a web address or an e-mail address
+    (`mailto:` or not), else NewsarchiveError. A site's operator reads it to reach whoever
+    runs the crawl, and a line break in it would end the header."""
+    text = text.strip()
+    if _MAIL_ADDRESS.fullmatch(text):
+        return text
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise NewsarchiveError(f"{text!r}: a contact has no spaces or line breaks")
+    return required_address(text, "not a contact: give a URL or an e-mail address")

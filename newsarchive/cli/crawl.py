@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -90,6 +91,15 @@ def checked_names(
 def job_dir(db: Path, site: str) -> Path:
     """Scrapy's JOBDIR for `--resume`: beside the archive (data/jobs/<archive>/<site>)."""
     return Path(db).parent / "jobs" / Path(db).stem / re.sub(r"[^A-Za-z0-9_.-]+", "_", site)
+
+
+def _checked_contact(text: str, where: str) -> str:
+    from newsarchive.urls import contact_address
+
+    try:
+        return contact_address(text)
+    except NewsarchiveError as exc:
+        raise NewsarchiveError(f"{where} {exc}") from None
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -176,6 +186,8 @@ def run_crawls(
     from newsarchive.storage import check_archive
 
     names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
+    if os.environ.get("NEWSARCHIVE_CONTACT", "").strip():  # read by newsarchive.settings
+        _checked_contact(os.environ["NEWSARCHIVE_CONTACT"], "NEWSARCHIVE_CONTACT")
     # A file that is not our archive (or a damaged one) is named in one line before Scrapy
     # starts, and is left as it was.
     check_archive(db, for_writing=True)
@@ -369,6 +381,7 @@ def crawl_command(
     if contact:
         from newsarchive import __version__
 
+        contact = _checked_contact(contact, "--contact")
         overrides.setdefault("USER_AGENT", f"newsarchive/{__version__} (+{contact})")
     options: dict[str, Any] = {
         "db": db,
@@ -448,6 +461,8 @@ def run_shared_crawl_command(
     if max_pages:
         raise NewsarchiveError("--max-pages is not supported with --redis (a per-site budget)")
     names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
+    if os.environ.get("NEWSARCHIVE_CONTACT", "").strip():  # read by newsarchive.settings
+        _checked_contact(os.environ["NEWSARCHIVE_CONTACT"], "NEWSARCHIVE_CONTACT")
     check_archive(db, for_writing=True)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"

@@ -378,6 +378,30 @@ def test_a_site_neither_address_nor_profile_is_one_line_before_the_crawl(
 
 
 @pytest.mark.parametrize(
+    ("contact", "says"),
+    [
+        # Before, each went into the User-Agent as it was: a line break ends the header.
+        ("not a url", "'not a url': a contact has no spaces or line breaks"),
+        ("x\r\nX-Injected: 1", "a contact has no spaces or line breaks"),
+        ("lab.example.id", "not a contact: give a URL or an e-mail address, e.g. https://lab."),
+        ("ftp://lab.example.id/", "ftp://lab.example.id/: not a web address"),
+    ],
+)
+def test_a_contact_that_is_no_address_is_one_line_before_the_crawl(
+    tmp_path: Path, contact: str, says: str
+) -> None:
+    db = tmp_path / "a.db"
+    result = CliRunner().invoke(cli, ["crawl", "demo", "--contact", contact, "--db", str(db)])
+    cli_error(result, "--contact", says)
+    assert not db.exists()
+    result = CliRunner(env={"NEWSARCHIVE_CONTACT": contact}).invoke(
+        cli, ["crawl", "demo", "--db", str(db)]
+    )
+    cli_error(result, "NEWSARCHIVE_CONTACT", says)
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(
     ("profile", "says"),
     [
         ("timezone = 5\n", "timezone"),

@@ -135,3 +135,15 @@ def test_429_waits_for_retry_after(tmp_path: Path) -> None:
     article = [(t, s) for t, p, s in _Throttling.hits if p.startswith("/2024/")]
     assert [s for _, s in article] == [429, 200]
     assert article[1][0] - article[0][0] >= 1.9
+
+
+def test_an_email_contact_reaches_the_user_agent(tmp_path: Path) -> None:
+    from e2e_helpers import crawl_demo
+
+    from newsarchive import __version__
+    from newsarchive.demo import DemoServer
+
+    with DemoServer(articles=3) as server:
+        crawl_demo(server, tmp_path / "a.db", "--contact", "peneliti@univ.example.ac.id")
+        agents = {request.user_agent for request in server.requests}
+    assert agents == {f"newsarchive/{__version__} (+peneliti@univ.example.ac.id)"}

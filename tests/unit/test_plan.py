@@ -78,6 +78,8 @@ def test_a_good_plan_resolves_paths_against_its_own_directory(tmp_path: Path) ->
         (('site = "https://news.detik.com/"', 'site = "http://:80/"'), "sites[0].site"),
         (("max_pages = 500", 'base_url = "news.detik.com"'), "sites[0].base_url"),
         (("max_pages = 500", 'base_url = "file:///srv/mirror/"'), "sites[0].base_url"),
+        (('contact = "https://lab.example/na"', 'contact = "lab kami"'), "contact"),
+        (('contact = "https://lab.example/na"', 'contact = "lab.example"'), "contact"),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(
