@@ -826,19 +826,30 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _servable_only_as_it_is(db: Path) -> bool:
     """Open `db` for writing (which migrates an older archive before Datasette reads it): False.
-    When the disk is full, an archive that needs no migration and whose main file holds every
-    commit (an empty -wal) can still be served as it is, read-only: True, and the reason said.
-    Otherwise the one line of why it cannot be opened."""
+    When it cannot be written — a full disk, a file or directory the user may only read, a
+    read-only mount (an analyst's copy on a shared drive) — an archive that needs no migration
+    and whose main file holds every commit (an empty -wal) can still be served as it is,
+    read-only: True, and the reason said. Otherwise the one line of why it cannot be opened."""
     from newsarchive.storage.opening import has_wal_content
     from newsarchive.storage.schema import ARCHIVE_MIGRATIONS
 
     try:
         with Archive(db, create=False):
             return False
-    except ArchiveUnwritable as exc:
+    except (ArchiveUnwritable, NewsarchiveError) as exc:
+        unwritable = isinstance(exc, ArchiveUnwritable) or not (
+            os.access(db, os.W_OK) and os.access(db.parent, os.W_OK | os.X_OK)
+        )
+        if not unwritable:
+            raise  # not ours, damaged, ...: its own line
         with Archive(db, readonly=True) as archive:
             current = archive.schema_versions[0] == len(ARCHIVE_MIGRATIONS)
-        if not current or has_wal_content(db):
+        if not current:
+            raise NewsarchiveError(
+                f"{exc}; an archive from an older newsarchive is upgraded before it is browsed: "
+                "open it once where it can be written"
+            ) from None
+        if has_wal_content(db):
             raise
         click.echo(f"{exc}; serving the archive read-only, as it is now", err=True)
         return True

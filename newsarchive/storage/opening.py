@@ -362,6 +362,8 @@ def inspect_file(
         raise NewsarchiveError(f"{path}: truncated or corrupt: {message}") from None
     _classify(path, role, known_version, version, application_id, tables)
     if for_writing and not os.access(path, os.W_OK):
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            raise NewsarchiveError(f"{path}: on a read-only file system (cannot write to it)")
         raise NewsarchiveError(f"{path}: permission denied (cannot write to it)")
     if for_writing and not os.access(path.parent, os.W_OK | os.X_OK):
         # SQLite makes its -wal and -shm files beside the archive while writing.

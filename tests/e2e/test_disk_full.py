@@ -5,6 +5,7 @@ The disk is "filled" by a file size limit on the command (e2e_helpers.run_on_sma
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import signal
@@ -14,7 +15,8 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,7 +71,9 @@ def _articles_in(db: Path) -> int:
         return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
 
 
-def _browse_reads_it_as_it_is(db: Path, cwd: Path) -> None:
+def _browse_reads_it_as_it_is(
+    db: Path, cwd: Path, *, full_disk: bool = True, why: str = "cannot write: "
+) -> None:
     """`browse` opens the archive for writing first (to upgrade an older one), which a full disk
     refused: it then served nothing. An archive that needs no upgrade is served as it is."""
     with socket.socket() as probe:
@@ -81,7 +85,7 @@ def _browse_reads_it_as_it_is(db: Path, cwd: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
 
     server = subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True,
-                              preexec_fn=limit)  # fmt: skip
+                              preexec_fn=limit if full_disk else None)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         query = urllib.parse.urlencode({"_search": "warga", "_shape": "array"})
@@ -101,7 +105,7 @@ def _browse_reads_it_as_it_is(db: Path, cwd: Path) -> None:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
     said = server.stderr.read()
-    assert "cannot write: " in said and "serving the archive read-only, as it is" in said
+    assert why in said and "serving the archive read-only, as it is" in said
     assert "Traceback" not in said
 
 
@@ -260,3 +264,49 @@ def test_the_archive_stays_readable_on_a_full_disk(server: DemoServer, tmp_path:
             [*CLI, "show", url, "--db", str(copy / "archive.db")], tmp_path, None
         ).stdout
     )
+
+
+@contextmanager
+def read_only(directory: Path) -> Iterator[Path]:
+    """`directory` where nothing can be written: a read-only bind mount of it for root (whom
+    file modes do not stop), else the modes of it and its files."""
+    if os.geteuid() == 0:
+        mount = directory.with_name(directory.name + "-ro")
+        mount.mkdir()
+        subprocess.run(["mount", "--bind", str(directory), str(mount)], check=True)
+        try:
+            subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], check=True)
+            yield mount
+        finally:
+            subprocess.run(["umount", str(mount)], check=True)
+        return
+    modes = {path: path.stat().st_mode for path in [directory, *directory.iterdir()]}
+    for path, mode in modes.items():
+        path.chmod(mode & ~0o222)
+    try:
+        yield directory
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+
+def test_an_archive_on_a_read_only_drive_is_read_and_browsed(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    """An analyst's copy on a shared drive mounted read-only: `browse` refused it ("permission
+    denied (cannot write to it)"), as it opens the archive for writing first. Now it is served
+    as it is, the read commands read it, and the writing ones say why they cannot in one line."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    db = folder / "archive.db"
+    crawl_demo(server, db, "--max-pages", "20")
+    with read_only(folder) as mounted:
+        copy = mounted / "archive.db"
+        for args, says in ((["search", "warga"], "http"), (["stats"], "articles")):
+            done = subprocess.run([*CLI, *args, "--db", str(copy)], cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=60)  # fmt: skip
+            assert done.returncode == 0 and says in done.stdout, done.stderr[-2000:]
+        refused = subprocess.run([*CLI, "reextract", "--db", str(copy)], cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert "(cannot write to it)" in _one_line_error(refused.stderr)
+        _browse_reads_it_as_it_is(copy, tmp_path, full_disk=False, why="(cannot write to it)")
