@@ -211,9 +211,9 @@ def _chosen_encoding(data: bytes, content_type: str | None) -> tuple[str, str, s
     return name, why, None
 
 
-# Why UTF-8 wins over a server's default windows-1252 label: the page declares UTF-8 itself (taken
-# only when its bytes are UTF-8).
-_UTF8_OVER_SERVER_DEFAULT = "meta (the HTTP windows-1252 label is a server default)"
+# Why UTF-8 wins over a server's default windows-1252 label: the page declares UTF-8 itself or
+# nothing (taken only when its bytes are UTF-8).
+_UTF8_OVER_SERVER_DEFAULT = "UTF-8 bytes (the HTTP windows-1252 label is a server default)"
 
 
 def _declared_encoding(data: bytes, content_type: str | None) -> tuple[str | None, str]:
@@ -225,10 +225,12 @@ def _declared_encoding(data: bytes, content_type: str | None) -> tuple[str | Non
             return name, "byte-order mark"
     declared = http_charset(content_type)
     if declared is not None:
-        if declared == _SERVER_DEFAULT and meta_charset(data) == "utf-8":
+        if declared == _SERVER_DEFAULT and meta_charset(data) in ("utf-8", None):
             # The one departure from the browser order: a server's default windows-1252 label on
-            # a page that declares UTF-8 itself and whose bytes are UTF-8. The label is the
-            # server's, the page is right: browsers show mojibake here, an archive should not.
+            # a page whose bytes are UTF-8, that declares UTF-8 itself or nothing. The label is
+            # the server's: real windows-1252 text almost never forms valid UTF-8 sequences
+            # (_sniffed), so bytes that do are UTF-8. Browsers show mojibake here ("cafÃ©"), an
+            # archive should not.
             return "utf-8", _UTF8_OVER_SERVER_DEFAULT
         return declared, "HTTP Content-Type"
     declared = meta_charset(data)

@@ -115,8 +115,8 @@ def test_pages_declared_in_another_encoding_go_the_decoding_way():
     meta_latin1 = b"<html><head><meta charset='iso-8859-1'></head>" + utf8[6:]
     cases = [
         (b"\xef\xbb\xbf" + utf8, None, "café"),  # a byte-order mark, cut off by decode_page
-        (utf8, "text/html; charset=windows-1252", "cafÃ©"),  # the server's label is obeyed
-        (meta_latin1, None, "cafÃ©"),  # so is the page's own
+        (meta_latin1, None, "cafÃ©"),  # the page's own label is obeyed
+        (meta_latin1, "text/html; charset=windows-1252", "cafÃ©"),  # with the server's too
         (utf8, "text/html; charset=koi8-r", None),
     ]
     for page, content_type, text in cases:
@@ -124,6 +124,20 @@ def test_pages_declared_in_another_encoding_go_the_decoding_way():
         assert _tree_of_valid_utf8(page, content_type) is None
         if text is not None:
             assert parse_document(page, content_type=content_type).tree.findtext(".//p") == text
+
+
+def test_a_server_default_label_yields_to_bytes_that_are_utf8():
+    # Apache's AddDefaultCharset, PHP's old default_charset: "charset=ISO-8859-1" on every page,
+    # whatever it is. Before, a UTF-8 page without its own declaration became "cafÃ©" (as
+    # browsers show it); a page that is windows-1252 keeps the label's reading.
+    utf8 = "<html><body><p>Kafe “Kopi Tubruk” — café</p></body></html>".encode()
+    cp1252 = utf8.decode().encode("cp1252")
+    for label in ("ISO-8859-1", "windows-1252", "latin1", "us-ascii"):
+        content_type = f"text/html; charset={label}"
+        assert utf8_when_valid(utf8, content_type)
+        for page in (utf8, cp1252):
+            found = parse_document(page, content_type=content_type).tree.findtext(".//p")
+            assert found == "Kafe “Kopi Tubruk” — café", (label, page)
 
 
 def test_control_bytes_blanks_and_xml_declarations_go_the_decoding_way():
