@@ -65,19 +65,30 @@ SHOW_ALL_PARAMS = {
 HREF = re.compile(rb"""<(?:a|link)\s[^>]*?href\s*=\s*["']([^"'#<>\s]+)""", re.IGNORECASE)
 
 
+# What a URL urllib cannot take apart has: no parts.
+_NO_PARTS = urlsplit("")
+
+
+def _parts(url: str) -> SplitResult:
+    """urllib's parts of any text: one it cannot take apart (an unclosed IPv6 bracket, a port
+    that is no number) has none, so each test below is false of it instead of raising in the
+    spider, whatever order a caller runs them in."""
+    return split_url(url) or _NO_PARTS
+
+
 def same_site(url: str, hosts: tuple[str, ...]) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    host = (_parts(url).hostname or "").lower()
     return any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def path_and_query(url: str) -> str:
-    parts = urlsplit(url)
+    parts = _parts(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def looks_like_article(url: str) -> bool:
     """True when the URL has the shape of an article on a typical news portal."""
-    parts = urlsplit(url)
+    parts = _parts(url)
     path = parts.path
     if SKIP_EXTENSIONS.search(path) or NOT_ARTICLE.search(path):
         return False
@@ -129,7 +140,7 @@ def crawlable(url: str) -> bool:
 def date_in_url(url: str) -> date | None:
     """The publication date many portals put in article paths (/2023/07/02/)."""
     m = re.search(
-        r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/", urlsplit(url).path + "/"
+        r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/", _parts(url).path + "/"
     )
     if not m:
         return None
@@ -159,7 +170,7 @@ def parse_when(text: str | None) -> datetime | None:
 
 def page_number(url: str) -> int:
     """The page number of a listing URL (1 when it shows none)."""
-    parts = urlsplit(url)
+    parts = _parts(url)
     m = PAGE_IN_PATH.search(parts.path)
     if m:
         return int(m.group(1))
@@ -171,7 +182,7 @@ def page_number(url: str) -> int:
 
 def previous_day_url(url: str) -> str | None:
     """For a date-indexed listing (/indeks?date=2023-07-02), the same listing one day earlier."""
-    parts = urlsplit(url)
+    parts = _parts(url)
     params = parse_qsl(parts.query, keep_blank_values=True)
     for i, (name, value) in enumerate(params):
         if name.lower() not in DATE_PARAMS:
@@ -188,7 +199,7 @@ def previous_day_url(url: str) -> str | None:
 
 def listing_date(url: str) -> date | None:
     """The day a date-indexed listing shows."""
-    for name, value in parse_qsl(urlsplit(url).query):
+    for name, value in parse_qsl(_parts(url).query):
         if name.lower() in DATE_PARAMS:
             for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%d-%m-%Y", "%Y/%m/%d"):
                 try:
@@ -200,7 +211,7 @@ def listing_date(url: str) -> date | None:
 
 def is_pagination_of(candidate: str, current: str, number: int) -> bool:
     """Is `candidate` page `number` of the listing `current` is a page of?"""
-    cur, cand = urlsplit(current), urlsplit(candidate)
+    cur, cand = _parts(current), _parts(candidate)
     if cur.netloc != cand.netloc or page_number(candidate) != number:
         return False
     base_cur = PAGE_IN_PATH.sub("/", cur.path).rstrip("/")
@@ -213,7 +224,7 @@ def show_all_url(url: str) -> bool:
         return False
     return any(
         name.lower() in SHOW_ALL_PARAMS and value.lower() in SHOW_ALL_PARAMS[name.lower()]
-        for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True)
+        for name, value in parse_qsl(_parts(url).query, keep_blank_values=True)
     )
 
 
@@ -225,7 +236,7 @@ def article_continuation(candidate: str, article_url: str, number: int) -> bool:
     # Both forms extend the article URL's path: a string test rules out almost every link cheaply.
     if not candidate.startswith(article_url.split("?", 1)[0].rstrip("/")):
         return False
-    art, cand = urlsplit(article_url), urlsplit(candidate)
+    art, cand = _parts(article_url), _parts(candidate)
     if art.netloc != cand.netloc:
         return False
     base = art.path.rstrip("/")
@@ -237,7 +248,7 @@ def article_continuation(candidate: str, article_url: str, number: int) -> bool:
 
 def hrefs(body: bytes, base_url: str) -> list[str]:
     """Absolute link targets of a page, read from the raw bytes without parsing it."""
-    parts = urlsplit(base_url)
+    parts = _parts(base_url)
     origin = f"{parts.scheme}://{parts.netloc}"
     out = []
     for match in HREF.finditer(body):
@@ -354,7 +365,7 @@ def parse_feed(body: bytes, base_url: str) -> list[tuple[str, datetime | None]]:
 
 
 def looks_like_feed(url: str) -> bool:
-    path = urlsplit(url).path.lower()
+    path = _parts(url).path.lower()
     return path.endswith(
         ("/feed", "/feed/", "/rss", "/rss/", ".rss", "/atom.xml", "/rss.xml", "/feed.xml")
     )

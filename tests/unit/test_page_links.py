@@ -37,3 +37,23 @@ def test_links_urllib_cannot_take_apart_are_passed_over() -> None:
     assert not disc.crawlable("https://news.example.id/sitemap.xml.gz")
     body = b"User-agent: *\nSitemap: /sitemap.xml\nsitemap:   http://[::1/s.xml \nSitemap:\n"
     assert disc.robots_sitemap_lines(body) == ["/sitemap.xml", "http://[::1/s.xml"]
+
+
+def test_every_url_test_takes_a_url_urllib_cannot_take_apart() -> None:
+    # Each raised ValueError before: safe only while every caller ran `crawlable` first.
+    for bad in ("http://[::1/2024/01/02/judul?page=2", "http://news.example.id:8o8/2024/01/02/a"):
+        assert disc.same_site(bad, ("news.example.id",)) is False
+        assert disc.path_and_query(bad) == ""
+        assert disc.looks_like_article(bad) is False
+        assert disc.date_in_url(bad) is None
+        assert disc.page_number(bad) == 1
+        assert disc.previous_day_url(bad + "&date=2024-01-02") is None
+        assert disc.listing_date(bad + "&date=2024-01-02") is None
+        assert disc.is_pagination_of(bad, URL, 2) is False
+        assert disc.show_all_url(bad + "&showall=1") is False
+        assert disc.article_continuation(bad, bad.split("?")[0], 2) is False
+        assert disc.looks_like_feed(bad + "/feed") is False
+    # Good URLs read as before.
+    good = "https://news.example.id/2024/01/02/judul?page=2"
+    assert disc.page_number(good) == 2 and disc.date_in_url(good).isoformat() == "2024-01-02"
+    assert disc.path_and_query(good) == "/2024/01/02/judul?page=2"
