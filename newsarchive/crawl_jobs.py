@@ -150,7 +150,7 @@ def store_item(
 
         # The kind the page was stored under.
         kind, _reasons = page_kind(item.raw, article, item.extraction_error)
-        tally.add(article if outcome != "page" else None, kind)
+        tally.add(article, kind)
     return outcome, None
 
 

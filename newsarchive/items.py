@@ -114,6 +114,16 @@ def iso_date(value: datetime) -> str:
 PAGE_KINDS = ("article", "listing", "other")
 
 
+# A body shorter than this is counted as a missing body in the crawl's stats and its run's
+# fill-rates (a portal redesign shows up as a jump in these counts: the text a template change
+# leaves is a caption or a share bar); whether the page is an article is the extractor's call.
+MIN_BODY_CHARS = 200
+
+# The reasons require_headline_and_body gives.
+NO_HEADLINE = "no headline"
+NO_BODY_TEXT = "no body text"
+
+
 def require_headline_and_body(article: Article) -> None:
     """Whatever the classifier said, a page without a headline or a body cannot be a record: an
     "article" without either is filed as another page, with the reason."""
@@ -121,8 +131,17 @@ def require_headline_and_body(article: Article) -> None:
         article.page_kind = "other"
         article.kind_reasons = [
             *article.kind_reasons,
-            "no headline" if not article.title else "no body text",
+            NO_HEADLINE if not article.title else NO_BODY_TEXT,
         ]
+
+
+def lost_its_text(article: Article) -> bool:
+    """An article by every other sign that require_headline_and_body filed as another page: what
+    a redesign the extractor cannot read makes of an article (see RunTally)."""
+    return article.page_kind == "other" and article.kind_reasons[-1:] in (
+        [NO_HEADLINE],
+        [NO_BODY_TEXT],
+    )
 
 
 @dataclass

@@ -31,14 +31,17 @@ from scrapy.exceptions import CloseSpider
 from newsarchive import crawl_jobs
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.extract import extract_pages
-from newsarchive.items import Article, CrawledPage, FetchFailure, require_headline_and_body
+from newsarchive.items import (
+    MIN_BODY_CHARS,
+    Article,
+    CrawledPage,
+    FetchFailure,
+    require_headline_and_body,
+)
 from newsarchive.workers import WorkerGone, WorkerProcess
 
 logger = logging.getLogger(__name__)
 
-# A body shorter than this is counted as a missing body in the crawl's stats (a portal redesign
-# shows up as a jump in these counts); whether the page is an article is the extractor's call.
-MIN_BODY_CHARS = 200
 # Fields an article should have; each one missing is counted per crawl.
 EXPECTED_FIELDS = ("title", "body", "authors", "published")
 # The writer commits after this many items or this many seconds, whichever comes first: another

@@ -45,8 +45,14 @@ import sqlite_utils
 import zstandard
 
 from newsarchive.errors import ArchiveDamaged, ArchiveUnwritable, NewsarchiveError, PageDamaged
+from newsarchive.items import (
+    MIN_BODY_CHARS,
+    Article,
+    RawPage,
+    lost_its_text,
+    require_headline_and_body,
+)
 from newsarchive.items import PAGE_KINDS as EXTRACTED_KINDS
-from newsarchive.items import Article, RawPage, require_headline_and_body
 from newsarchive.storage import opening
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
@@ -353,7 +359,8 @@ HEALTH_FIELDS = ("title", "authors", "published", "category", "body")
 @dataclass
 class RunTally:
     """What one crawl run stored, for its row in crawl_runs: articles seen (new, updated or
-    unchanged), how many had each health field filled, and pages per kind."""
+    unchanged, and article pages without a headline or body), how many had each health field
+    filled, and pages per kind."""
 
     articles: int = 0
     filled: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HEALTH_FIELDS, 0))
@@ -361,12 +368,20 @@ class RunTally:
 
     def add(self, article: Article | None, kind: str) -> None:
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        if article is None or kind != "article":
+        if article is None:
             return
+        if kind != "article" and not lost_its_text(article):
+            return
+        # An article page the extractor found no headline or body in is kept without a record,
+        # but counted here as an article seen with those fields empty: a redesign that loses
+        # the body of some articles shows as the body's fill-rate falling (a health alarm),
+        # where leaving them out kept it at 100 %.
         self.articles += 1
         for name in HEALTH_FIELDS:
             if getattr(article, name, None):
                 self.filled[name] += 1
+        if article.body and len(article.body) < MIN_BODY_CHARS:
+            self.filled["body"] -= 1  # a caption or a share bar is no body
 
     def fill_rates(self) -> dict[str, float]:
         """Percent of the run's articles with each field filled (empty when it stored none)."""

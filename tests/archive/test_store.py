@@ -330,3 +330,21 @@ def test_the_writers_page_cache_follows_the_archives_size(tmp_path, monkeypatch)
         archive.store(make_raw(url), make_article(url), site="w")
         archive.flush()
         assert cache_kib(archive) == path.stat().st_size // 16 // 1024 > small
+
+
+def test_a_runs_fill_rates_count_article_pages_that_lost_their_text():
+    from newsarchive.items import Article, require_headline_and_body
+    from newsarchive.storage.archive import RunTally
+
+    tally = RunTally()
+    whole = Article(title="Judul", body="Kalimat berita. " * 20, authors=["Sari"])
+    caption = Article(title="Judul", body="Ilustrasi. Foto: Dok. Portal", authors=["Sari"])
+    no_text = Article(title="Judul", body="", authors=["Sari"])
+    require_headline_and_body(no_text)  # filed as another page, as the crawl files it
+    contact = Article(title="Kontak", body="", page_kind="other")
+    for article in (whole, caption, no_text, contact):
+        tally.add(article, article.page_kind)
+    assert tally.articles == 3  # the contact page is no article
+    assert tally.fill_rates()["body"] == 33.3
+    assert tally.fill_rates()["title"] == 100.0
+    assert tally.kinds == {"article": 2, "other": 2}

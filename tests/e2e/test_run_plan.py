@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -195,6 +196,33 @@ def test_a_redesign_fires_a_health_alarm(tmp_path: Path) -> None:
     assert {"site": "portal", "signal": "fill-rate:authors", "run_id": run_id}.items() <= alarms[
         0
     ].items()
+
+
+def test_a_redesign_that_loses_the_article_text_fires_a_health_alarm(tmp_path: Path) -> None:
+    # The paragraphs gone from every article page (rendered by a script now, say): what is left
+    # is a caption or a share bar on some templates (records with a "body" of 30-40 characters),
+    # nothing on others (pages kept without a record). Before, neither moved the body's
+    # fill-rate (the short bodies counted as filled, the pages without text not at all) and the
+    # run said nothing.
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=20) as healthy:
+        write_plan(plan, {"portal": healthy.base_url})
+        first = run(plan)
+        assert first.returncode == 0, first.stderr[-3000:]
+    with DemoServer(articles=20, seed=99) as redesigned:
+        pages = redesigned.portal.pages
+        for article in redesigned.portal.articles:
+            status, headers, body = pages[article.path]
+            pages[article.path] = (status, headers, re.sub(rb"<p\b.*?</p>", b"", body, flags=re.S))
+        write_plan(plan, {"portal": redesigned.base_url})
+        second = run(plan, "--force")
+    assert second.returncode == 1, second.stdout + second.stderr
+    run_id = runs(plan)[-1]["id"]
+    found = re.search(
+        rf"Error: portal: fill-rate:body 100% -> (\d+)% \(run {run_id}\)", second.stderr
+    )
+    assert found, second.stderr
+    assert int(found[1]) <= 10  # a page or two keep text outside paragraphs
 
 
 def test_schedule_prints_a_crontab_line_and_systemd_units(tmp_path: Path) -> None:
