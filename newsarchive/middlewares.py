@@ -9,6 +9,8 @@
   line rather than a traceback when robots.txt cannot be fetched, and handing the spider the
   `Sitemap:` lines of the robots.txt it fetched.
 - Offsite is Scrapy's OffsiteMiddleware, without keeping each waiting request's parsed URL.
+- BotCheck turns a bot check or CAPTCHA answered with status 200 (Cloudflare's "Just a
+  moment...", Imperva, Sucuri, DataDome) into a failure that says so, instead of a page.
 - FetchGuard sits next to the downloader: it spends the page budget (`max_pages`: exactly that
   many requests reach the network, then the spider closes with reason "max_pages"; requests taken
   from the queue past the budget go back into it, so that --resume fetches them), and turns
@@ -251,6 +253,62 @@ class FetchGuard:
             # The server insists on a spelling our fingerprint folds (it adds a tracking
             # parameter): not a repeat, so the dupefilter must let the redirect through.
             request.dont_filter = True
+        return response
+
+
+# Services that answer a crawler with a bot check, a CAPTCHA or a block page instead of the page,
+# and how each says so. Headers first (the services set them on such answers only); then
+# strings of their check pages, looked for only in a small page (a check page is a few kB) and
+# chosen from what the check page has and a normal page of a site behind the service does not:
+# Cloudflare puts /cdn-cgi/challenge-platform/ scripts into ordinary pages too, but
+# `_cf_chl_opt` only into its challenge.
+BOT_CHECK_HEADERS: tuple[tuple[str, bytes, bytes], ...] = (
+    ("Cloudflare", b"cf-mitigated", b"challenge"),
+    ("DataDome", b"x-datadome", b"protected"),
+)
+BOT_CHECK_MARKERS: tuple[tuple[str, bytes], ...] = (
+    ("Cloudflare", b"window._cf_chl_opt"),
+    ("Cloudflare", b"<title>Just a moment...</title>"),
+    ("Cloudflare", b"<title>Attention Required! | Cloudflare</title>"),
+    ("Imperva", b"Incapsula incident ID"),
+    ("Sucuri", b"Sucuri WebSite Firewall - Access Denied"),
+    ("DataDome", b"geo.captcha-delivery.com"),
+    ("DDoS-Guard", b"<title>DDoS-Guard</title>"),
+)
+# A bot check page is a few kB; an article page that merely mentions one is far larger.
+BOT_CHECK_MAX_BYTES = 64 * 1024
+
+
+def bot_check(response: Response) -> str | None:
+    """The service whose bot check (or block page) `response` is, or None for a page."""
+    for name, header, value in BOT_CHECK_HEADERS:
+        found = response.headers.get(header)
+        if found is not None and value in found.lower():
+            return name
+    body = response.body
+    if len(body) > BOT_CHECK_MAX_BYTES:
+        return None
+    for name, marker in BOT_CHECK_MARKERS:
+        if marker in body:
+            return name
+    return None
+
+
+def bot_check_reason(name: str) -> str:
+    return f"a bot check ({name}) answered instead of the page: the site turns this crawler away"
+
+
+class BotCheck:
+    """A page answered with status 200 that is a bot check or a CAPTCHA (see bot_check): a
+    failure with that reason, not a page. Before, it was archived, and on an article URL it
+    became a record titled "Just a moment...". (An answer with an error status already fails;
+    reasons.failure_reason names the bot check there too.)"""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if response.status == 200:
+            name = bot_check(response)
+            if name is not None:
+                raise Unfetchable(bot_check_reason(name), response.status)
         return response
 
 

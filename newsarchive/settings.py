@@ -63,6 +63,8 @@ DOWNLOADER_MIDDLEWARES = {
     "newsarchive.middlewares.RobotsTxt": 100,
     # After a redirect, skip a target the archive already holds (and is not due for a revisit).
     "newsarchive.middlewares.ArchivedRedirectFilter": 610,
+    # A bot check or CAPTCHA answered with 200 instead of the page: a failure saying so.
+    "newsarchive.middlewares.BotCheck": 940,
     # Next to the network: the --max-pages budget (exact), redirect loops and endless chains.
     "newsarchive.middlewares.FetchGuard": 950,
 }

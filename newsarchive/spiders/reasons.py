@@ -22,7 +22,7 @@ from twisted.internet import error as tx
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
-from newsarchive.middlewares import Unfetchable
+from newsarchive.middlewares import Unfetchable, bot_check, bot_check_reason
 
 # IgnoreRequest messages of Scrapy's own middlewares that mean a decision, not a failure.
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
@@ -42,7 +42,11 @@ def failure_reason(failure: Failure, settings: Any) -> tuple[str, int | None]:
     if isinstance(exc, Unfetchable):
         return exc.reason, exc.status
     if isinstance(exc, HttpError):
-        return f"HTTP {exc.response.status}", exc.response.status
+        status = exc.response.status
+        checked = bot_check(exc.response)
+        if checked is not None:
+            return f"HTTP {status}: {bot_check_reason(checked)}", status
+        return f"HTTP {status}", status
     status = getattr(getattr(exc, "response", None), "status", None)
     message = str(exc)
     if isinstance(exc, IgnoreRequest):

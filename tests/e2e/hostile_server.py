@@ -234,8 +234,39 @@ FAULTS: tuple[Fault, ...] = (
         "PDF bytes as text/html",
     ),
     _f("http_404", "berita-yang-sudah-lama-dihapus-redaksi", "failure", r"\b404\b", "404"),
+    _f(
+        "bot_check_page",
+        "pemeriksaan-bot-menjawab-dengan-status-dua-ratus",
+        "failure",
+        r"^a bot check \(Cloudflare\) answered instead of the page",
+        "Cloudflare's 'Just a moment...' challenge with status 200",
+    ),
+    _f(
+        "bot_check_403",
+        "pemeriksaan-bot-menolak-dengan-status-403",
+        "failure",
+        r"^HTTP 403: a bot check \(Cloudflare\)",
+        "403 with cf-mitigated: challenge",
+    ),
+    _f(
+        "cloudflare_scripts",
+        "artikel-biasa-dengan-skrip-cloudflare-terselip",
+        "archived",
+        what="a normal article carrying Cloudflare's challenge-platform script (no bot check)",
+    ),
 )
 FAULTS_BY_NAME = {f.name: f for f in FAULTS}
+# Cloudflare's managed challenge, shortened: what a crawler gets instead of the page.
+CLOUDFLARE_CHALLENGE = (
+    b"<!DOCTYPE html><html lang='en-US'><head><title>Just a moment...</title>"
+    b"<meta http-equiv='refresh' content='390'></head><body><div class='main-wrapper'>"
+    b"<h1>127.0.0.1</h1><h2>Checking if the site connection is secure</h2>"
+    b"<p>127.0.0.1 needs to review the security of your connection before proceeding.</p>"
+    b"</div><script>(function(){window._cf_chl_opt={cvId:'3',cZone:'127.0.0.1',cType:'managed'};"
+    b"var a=document.createElement('script');"
+    b"a.src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1?ray=8f1a';"
+    b"document.getElementsByTagName('head')[0].appendChild(a);}());</script></body></html>"
+)
 # Linked from the home page, never to be requested (robots.txt Disallow).
 DISALLOWED_PATH = "/rahasia/2024/01/15/dokumen-internal-redaksi-yang-dilarang-robots/"
 SITEMAP_BOMB_PATH = "/sitemap-berita.xml.gz"
@@ -272,7 +303,7 @@ def _build_site(base_url: str) -> _Site:
     # the articles the "archived" faults serve: their own links and canonical rewritten to the
     # fault URLs, so each fault is a record of its own.
     site = _Site(base_url, generate_portal(base_url, articles=6, seed=7))
-    donor = generate_portal(base_url, articles=7, seed=11)
+    donor = generate_portal(base_url, articles=8, seed=11)
     archived = [f for f in FAULTS if f.expect == "archived"]
     # The donor article left over stands in for a normal one in the others' related lists.
     targets = [f.path for f in archived] + [a.path for a in site.normal]
@@ -606,6 +637,23 @@ class HostileServer:
         )
         await writer.drain()
         writer.close()  # a clean FIN, 15,000 bytes short
+
+    async def _fault_bot_check_page(self, fault: Fault, path: str, reader, writer) -> None:  # noqa: ANN001
+        await self._send(writer, 200, CLOUDFLARE_CHALLENGE, {"Server": "cloudflare"})
+
+    async def _fault_bot_check_403(self, fault: Fault, path: str, reader, writer) -> None:  # noqa: ANN001
+        headers = {"Server": "cloudflare", "cf-mitigated": "challenge"}
+        await self._send(writer, 403, CLOUDFLARE_CHALLENGE, headers)
+
+    async def _fault_cloudflare_scripts(self, fault: Fault, path: str, reader, writer) -> None:  # noqa: ANN001
+        # What Cloudflare's bot management puts into every page of a site behind it.
+        script = (
+            b"<script>(function(){window.__CF$cv$params={r:'8f1a',t:'MTcz'};var a=document."
+            b"createElement('script');a.src='/cdn-cgi/challenge-platform/scripts/jsd/main.js';"
+            b"document.getElementsByTagName('head')[0].appendChild(a);})();</script>"
+        )
+        body = self._fault_body(fault).replace(b"</body>", script + b"</body>")
+        await self._send(writer, 200, body, {"Server": "cloudflare"})
 
     def _fault_body(self, fault: Fault) -> bytes:
         assert self.site is not None
