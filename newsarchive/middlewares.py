@@ -38,6 +38,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.defer import Deferred
 
+from newsarchive.bot_checks import bot_check_reason, bot_check_service
 from newsarchive.urls import fetch_key
 
 if TYPE_CHECKING:
@@ -256,46 +257,9 @@ class FetchGuard:
         return response
 
 
-# Services that answer a crawler with a bot check, a CAPTCHA or a block page instead of the page,
-# and how each says so. Headers first (the services set them on such answers only); then
-# strings of their check pages, looked for only in a small page (a check page is a few kB) and
-# chosen from what the check page has and a normal page of a site behind the service does not:
-# Cloudflare puts /cdn-cgi/challenge-platform/ scripts into ordinary pages too, but
-# `_cf_chl_opt` only into its challenge.
-BOT_CHECK_HEADERS: tuple[tuple[str, bytes, bytes], ...] = (
-    ("Cloudflare", b"cf-mitigated", b"challenge"),
-    ("DataDome", b"x-datadome", b"protected"),
-)
-BOT_CHECK_MARKERS: tuple[tuple[str, bytes], ...] = (
-    ("Cloudflare", b"window._cf_chl_opt"),
-    ("Cloudflare", b"<title>Just a moment...</title>"),
-    ("Cloudflare", b"<title>Attention Required! | Cloudflare</title>"),
-    ("Imperva", b"Incapsula incident ID"),
-    ("Sucuri", b"Sucuri WebSite Firewall - Access Denied"),
-    ("DataDome", b"geo.captcha-delivery.com"),
-    ("DDoS-Guard", b"<title>DDoS-Guard</title>"),
-)
-# A bot check page is a few kB; an article page that merely mentions one is far larger.
-BOT_CHECK_MAX_BYTES = 64 * 1024
-
-
 def bot_check(response: Response) -> str | None:
     """The service whose bot check (or block page) `response` is, or None for a page."""
-    for name, header, value in BOT_CHECK_HEADERS:
-        found = response.headers.get(header)
-        if found is not None and value in found.lower():
-            return name
-    body = response.body
-    if len(body) > BOT_CHECK_MAX_BYTES:
-        return None
-    for name, marker in BOT_CHECK_MARKERS:
-        if marker in body:
-            return name
-    return None
-
-
-def bot_check_reason(name: str) -> str:
-    return f"a bot check ({name}) answered instead of the page: the site turns this crawler away"
+    return bot_check_service(response.body, response.headers.get)
 
 
 class BotCheck:

@@ -10,6 +10,7 @@ import contextlib
 from datetime import datetime
 from urllib.parse import urljoin
 
+from newsarchive.bot_checks import bot_check_reason, bot_check_service
 from newsarchive.extract import patterns
 from newsarchive.extract.body import extract_body
 from newsarchive.extract.bylines import find_contributors
@@ -26,7 +27,7 @@ from newsarchive.extract.fields import (
     is_indonesian_site,
 )
 from newsarchive.extract.headline import find_site_name, opening_heading
-from newsarchive.extract.kinds import classify_page, needs_teasers, teaser_texts
+from newsarchive.extract.kinds import OTHER, classify_page, needs_teasers, teaser_texts
 from newsarchive.items import Article, RawPage
 from newsarchive.sites import SiteProfile, find_profile
 
@@ -123,6 +124,10 @@ def extract_article(
     if body.source:
         art.sources["body"] = body.source
     art.page_kind, art.kind_reasons = classify_page(doc, art, teasers)
+    checked = bot_check_service(html)
+    if checked is not None:
+        # Imported or re-extracted: the crawl fails such an answer before it gets here.
+        art.page_kind, art.kind_reasons = OTHER, [bot_check_reason(checked)]
     return art
 
 

@@ -22,7 +22,8 @@ from twisted.internet import error as tx
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
-from newsarchive.middlewares import Unfetchable, bot_check, bot_check_reason
+from newsarchive.bot_checks import bot_check_reason
+from newsarchive.middlewares import Unfetchable, bot_check
 
 # IgnoreRequest messages of Scrapy's own middlewares that mean a decision, not a failure.
 ROBOTS_FORBIDDEN = "Forbidden by robots.txt"
