@@ -296,13 +296,15 @@ def test_home_page_lists_sites_from_an_index_and_their_last_crawl(tmp_path):
     page = asyncio.run(served_datasette(path).client.get("/"))
     assert page.status_code == 200
     rows = re.findall(
-        r"<tr><td><a [^>]*>(\w+)</a></td>\s*<td>([\d,]+)</td>.*?<td>([^<]*)</td></tr>",
+        r"<tr><td><a [^>]*>(\w+)</a></td>\s*<td>([\d,]+)</td>.*?<td>([^<]*)</td>\s*"
+        r'<td class="na-health">(.*?)</td></tr>',
         page.text,
         re.S,
     )
-    by_site = {site: (count, crawl.strip()) for site, count, crawl in rows}
+    by_site = {site: (count, crawl.strip()) for site, count, crawl, _health in rows}
     assert by_site["kabar"] == ("2", "none (imported)")
     assert by_site["warta"][0] == "1"
+    assert {site: health for site, _, _, health in rows} == {"warta": "no alarm", "kabar": "–"}
     when = datetime.fromisoformat(started.replace("Z", "+00:00"))
     assert by_site["warta"][1].startswith(f"{when.day} {when:%b %Y}, {when:%H:%M}")
 
@@ -357,3 +359,32 @@ def test_top_authors_chart_counts_as_the_join_it_replaces(tmp_path):
                 "COVERING INDEX" in step or step.startswith("SEARCH article_authors")
                 for step in reads
             ), (chosen, plan)
+
+
+def test_home_page_shows_each_sites_health_alarms(tmp_path):
+    # What `newsarchive health` says, beside each site: before, only the command said it.
+    from newsarchive.storage.archive import RunTally
+
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for run, authors in enumerate((["Sari"], [])):
+            tally = RunTally()
+            for n in range(6):
+                url = f"https://warta.example.id/berita/{run}-{n}"
+                article = make_article(url, body="Kalimat berita. " * 20, authors=authors)
+                archive.store(make_raw(url), article, site="warta")
+                tally.add(article, "article")
+            run_id = archive.start_run("warta", {})
+            archive.finish_run(
+                run_id,
+                pages_fetched=6,
+                articles_new=6,
+                articles_updated=0,
+                articles_unchanged=0,
+                failures=0,
+                tally=tally,
+            )
+    page = asyncio.run(served_datasette(path).client.get("/"))
+    assert page.status_code == 200
+    [health] = re.findall(r'<td class="na-health">(.*?)</td>', page.text, re.S)
+    assert health == '<span class="na-alarm">fill-rate:authors 100% → 0% (run 2)</span>'

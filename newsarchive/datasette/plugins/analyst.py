@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -119,13 +120,44 @@ SITES_SQL = (
 LAST_CRAWLS_SQL = "select site, max(started) from crawl_runs group by site"
 
 
+def site_alarms(path: str | None) -> dict[str, list[str]] | None:
+    """`newsarchive health` for the served archive, per site: its alarm lines (none: no alarm).
+    None when it cannot be read (a stand-alone file without its pages file, say): the page then
+    says the health is unknown rather than "no alarm". The pages file is read for two counts
+    (damaged and unextracted pages), never served."""
+    from pathlib import Path
+
+    from newsarchive.storage import Archive
+    from newsarchive.storage.health import health
+
+    if not path:
+        return None
+    try:
+        with Archive(Path(path), readonly=True) as archive:
+            alarms = health(archive)
+    except (NewsarchiveError, sqlite3.Error):
+        return None
+    found: dict[str, list[str]] = {}
+    for alarm in alarms:
+        found.setdefault(alarm.site, []).append(
+            f"{alarm.signal} {alarm.before} → {alarm.now} (run {alarm.run_id})"
+        )
+    return found
+
+
 async def archive_summary(datasette: Any, database: str) -> dict[str, Any]:
-    """What the archive holds, for the home page: counts, sites, their date ranges and when each
-    was last crawled (None: never, its pages were imported)."""
+    """What the archive holds, for the home page: counts, sites, their date ranges, when each
+    was last crawled (None: never, its pages were imported) and its health alarms."""
     db = datasette.get_database(database)
     crawled = dict((await db.execute(LAST_CRAWLS_SQL)).rows)
+    # Off the event loop: it opens the archive's files (0.05-0.25 s at a million articles).
+    alarms = await asyncio.get_running_loop().run_in_executor(None, site_alarms, db.path)
     sites = [
-        {**dict(row), "last_crawl": crawled.get(row["site"])}
+        {
+            **dict(row),
+            "last_crawl": crawled.get(row["site"]),
+            "alarms": None if alarms is None else alarms.get(row["site"], []),
+        }
         for row in (await db.execute(SITES_SQL)).rows
     ]
 
