@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -145,10 +146,84 @@ class BudgetSpent(IgnoreRequest):
     into it, and with JOBDIR to the next run."""
 
 
+# The longest wait between requests a robots.txt's Crawl-delay gets as asked: one asking for more
+# (an hour, a day: a typo, or a wish to be left alone) would stop the crawl of the site; past
+# this the crawl waits this long between its requests to the host, and says so.
+MAX_CRAWL_DELAY = 60.0
+
+
 class RobotsTxt(RobotsTxtMiddleware):
     """Scrapy's RobotsTxtMiddleware, with a one-line warning instead of a traceback when robots.txt
-    cannot be fetched (the site's own pages then carry the failure), and `sitemaps()` for the
-    spider, so robots.txt is fetched once per host, by this middleware."""
+    cannot be fetched (the site's own pages then carry the failure), `sitemaps()` for the
+    spider, so robots.txt is fetched once per host, by this middleware, and its `Crawl-delay`
+    (or `Request-rate`) obeyed: Scrapy reads neither. The host's requests then start at least
+    that far apart, without jitter below it, and AutoThrottle does not shorten the wait."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._crawl_delays: dict[str, float | None] = {}
+
+    async def process_request(self, request: Request) -> None:
+        await super().process_request(request)
+        if request.meta.get("dont_obey_robotstxt"):
+            return
+        delay = self.crawl_delay(request)
+        if delay:
+            # Every request to the host carries it: AutoThrottle then leaves the host's delay.
+            request.meta["autothrottle_dont_adjust_delay"] = True
+            self._keep_apart(request, delay)
+
+    def crawl_delay(self, request: Request) -> float | None:
+        """Seconds between requests the host's robots.txt asks of this crawler (capped at
+        MAX_CRAWL_DELAY), None when it asks nothing or was not read; once its parser is loaded
+        (after process_request has awaited it)."""
+        netloc = urlparse_cached(request).netloc
+        if netloc in self._crawl_delays:
+            return self._crawl_delays[netloc]
+        parser = self._parsers.get(netloc)
+        if parser is None or isinstance(parser, Deferred):
+            return None
+        rules = getattr(parser, "rp", None)  # Protego, Scrapy's default robots.txt parser
+        useragent = self._robotstxt_useragent or request.headers.get(
+            b"User-Agent", self._default_useragent
+        )
+        if isinstance(useragent, bytes):
+            useragent = useragent.decode("latin-1")
+        asked = 0.0
+        with contextlib.suppress(Exception):  # another parser, or a rule it cannot read
+            asked = float(rules.crawl_delay(useragent) or 0.0)
+        with contextlib.suppress(Exception):
+            rate = rules.request_rate(useragent)
+            if rate is not None and rate.requests > 0:
+                asked = max(asked, rate.seconds / rate.requests)
+        delay = min(asked, MAX_CRAWL_DELAY) if asked > 0 else None
+        if delay is not None and asked > delay:
+            # Said each run (a cron mail): the crawl of the site is faster than the site asks.
+            logger.warning(
+                "%s: robots.txt asks for %g s between requests; waiting %g s",
+                netloc,
+                asked,
+                delay,
+            )
+        elif delay is not None:
+            logger.info("%s: robots.txt asks for %g s between requests: obeyed", netloc, delay)
+        self._crawl_delays[netloc] = delay
+        return delay
+
+    def _keep_apart(self, request: Request, delay: float) -> None:
+        """The download slot of the request's host keeps `delay` (or DOWNLOAD_DELAY, when that
+        is longer) between its requests, with no jitter below it."""
+        downloader = self.crawler.engine.downloader
+        key = downloader.get_slot_key(request)
+        wait = max(delay, self.crawler.settings.getfloat("DOWNLOAD_DELAY"))
+        downloader.per_slot_settings[key] = {
+            **downloader.per_slot_settings.get(key, {}),
+            "delay": wait,
+            "jitter": 0,
+        }
+        slot = downloader.slots.get(key)  # made by the host's first request (robots.txt)
+        if slot is not None and (slot.delay != wait or slot.jitter):
+            slot.delay, slot.jitter = wait, 0
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         netloc = urlparse_cached(request).netloc
@@ -190,7 +265,9 @@ class RobotsTxt(RobotsTxtMiddleware):
 
     @staticmethod
     def of(crawler: Crawler) -> RobotsTxt | None:
-        """The crawl's instance, if robots.txt is obeyed."""
+        """The crawl's instance, if robots.txt is obeyed (and the crawl has started)."""
+        if getattr(crawler, "engine", None) is None:
+            return None
         for mw in crawler.engine.downloader.middleware.middlewares:
             if isinstance(mw, RobotsTxt):
                 return mw

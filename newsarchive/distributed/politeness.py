@@ -67,19 +67,24 @@ class SharedPoliteness:
     def from_crawler(cls, crawler: Any) -> SharedPoliteness:
         return cls(crawler)
 
-    def _host_rules(self) -> tuple[float, int]:
+    def _host_rules(self, request: Request) -> tuple[float, int]:
         spider = self.crawler.spider
         # A profile's crawl rules, which the worker extension moved off the spider.
         delay = getattr(spider, "shared_download_delay", None)
         concurrency = getattr(spider, "shared_concurrency", None)
+        delay = self.delay if delay is None else float(delay)
+        # The host's robots.txt Crawl-delay, for the whole crawl (read by the robots.txt
+        # middleware before this one).
+        robots = RobotsTxt.of(self.crawler)
+        asked = robots.crawl_delay(request) if robots is not None else None
         return (
-            self.delay if delay is None else float(delay),
+            max(delay, asked or 0.0),
             self.concurrency if concurrency is None else int(concurrency),
         )
 
     async def process_request(self, request: Request) -> None:
         host = urlparse_cached(request).hostname or ""
-        delay, concurrency = self._host_rules()
+        delay, concurrency = self._host_rules(request)
         self._tokens += 1
         token = f"{self.state.wid}:{self._tokens}"
         key = Keys.polite(host)
@@ -195,7 +200,7 @@ class SharedPoliteness:
         if latency is None:
             return
         key = Keys.polite(urlparse_cached(request).hostname or "")
-        floor, _ = self._host_rules()
+        floor, _ = self._host_rules(request)  # the shared AutoThrottle keeps a Crawl-delay too
         try:
             current = self.state.client.hget(key, "delay")
             old = int(current) / 1000 if current else max(self.start_delay, floor)
@@ -208,7 +213,12 @@ class SharedPoliteness:
 
 
 class SharedRobotsTxt(RobotsTxt):
-    """robots.txt fetched once for the whole crawl; every worker parses the same file."""
+    """robots.txt fetched once for the whole crawl; every worker parses the same file. Its
+    Crawl-delay is kept by SharedPoliteness for every worker together, not by each worker's
+    own download slots (which run with no delay)."""
+
+    def _keep_apart(self, request: Request, delay: float) -> None:
+        return
 
     async def robot_parser(self, request: Request) -> Any:
         netloc = urlparse_cached(request).netloc

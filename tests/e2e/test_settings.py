@@ -11,8 +11,9 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from e2e_helpers import crawl_env
+from e2e_helpers import crawl_demo, crawl_env
 
+from newsarchive.demo import DemoServer
 from newsarchive.middlewares import retry_after_seconds
 
 
@@ -138,12 +139,43 @@ def test_429_waits_for_retry_after(tmp_path: Path) -> None:
 
 
 def test_an_email_contact_reaches_the_user_agent(tmp_path: Path) -> None:
-    from e2e_helpers import crawl_demo
-
     from newsarchive import __version__
-    from newsarchive.demo import DemoServer
 
     with DemoServer(articles=3) as server:
         crawl_demo(server, tmp_path / "a.db", "--contact", "peneliti@univ.example.ac.id")
         agents = {request.user_agent for request in server.requests}
     assert agents == {f"newsarchive/{__version__} (+peneliti@univ.example.ac.id)"}
+
+
+def _timed_demo(articles: int, crawl_delay: str) -> tuple[DemoServer, list[tuple[float, str]]]:
+    """The demo portal with `Crawl-delay: <crawl_delay>` in its robots.txt, and a list that
+    gets when each request arrived (the server's log has the order, not the time)."""
+    server = DemoServer(articles=articles)
+    status, headers, body = server.portal.pages["/robots.txt"]
+    body = body.replace(
+        b"User-agent: *\n", b"User-agent: *\nCrawl-delay: " + crawl_delay.encode() + b"\n"
+    )
+    server.portal.pages["/robots.txt"] = (status, headers, body)
+    arrivals: list[tuple[float, str]] = []
+    record = server._httpd.record
+
+    def timed(entry) -> None:  # noqa: ANN001
+        arrivals.append((time.monotonic(), entry.path))
+        record(entry)
+
+    server._httpd.record = timed
+    return server, arrivals
+
+
+def test_robots_txt_crawl_delay_is_obeyed(tmp_path: Path) -> None:
+    # Scrapy reads robots.txt for Allow/Disallow only: before, a site asking for 0.4 s between
+    # requests got them as fast as the settings let (here: no delay, 8 at once).
+    server, arrivals = _timed_demo(6, "0.4")
+    with server:
+        fast = ["-s", "AUTOTHROTTLE_ENABLED=True", "-s", "AUTOTHROTTLE_START_DELAY=0"]
+        done = crawl_demo(server, tmp_path / "a.db", "--max-pages", "8", *fast)
+    assert "Error" not in done.stderr and "WARNING" not in done.stderr, done.stderr
+    times = [at for at, path in arrivals if path != "/robots.txt"]
+    assert len(times) >= 7
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.38, gaps  # no jitter below it, and AutoThrottle does not shorten it

@@ -375,6 +375,36 @@ def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> N
     assert times[-1] - times[0] >= delay * len(gaps) * 0.98
 
 
+def test_robots_txt_crawl_delay_holds_across_workers(redis_server: str, tmp_path: Path) -> None:
+    # The host's Crawl-delay, for the whole crawl: three workers with no delay of their own
+    # start their requests at least that far apart (before: as fast as they could).
+    url = f"{redis_server}/8"
+    delay = 0.3
+    with DemoServer(articles=6) as small:
+        status, headers, body = small.portal.pages["/robots.txt"]
+        body = body.replace(b"User-agent: *\n", f"User-agent: *\nCrawl-delay: {delay}\n".encode())
+        small.portal.pages["/robots.txt"] = (status, headers, body)
+        times: list[float] = []
+        record = small._httpd.record
+
+        def timed(entry) -> None:
+            if entry.path != "/robots.txt":
+                times.append(time.monotonic())
+            record(entry)
+
+        small._httpd.record = timed
+        db = tmp_path / "delayed.db"
+        crawl = _shared_crawl(small, db, url, "--workers", "3", *FAST)
+        out, err = _finish(crawl)
+        assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert "6 new" in out
+    # As in test_politeness_holds_across_workers: three starts in a row span two delays, less
+    # one event-loop jitter.
+    spans = sorted(c - a for a, c in zip(times, times[2:], strict=False))
+    assert len(spans) > 10
+    assert spans[0] >= delay * 1.2, spans[:5]
+
+
 def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None:
     """A 429 with Retry-After reaching one worker's SharedPoliteness holds back another
     worker's next request to the host (its grant in Redis), for as long as asked."""
