@@ -22,16 +22,18 @@ payload gets a WARC-Payload-Digest (sha1, base32: what warcio, wget and Heritrix
 Import streams a WARC (gzip per record, or plain) record by record and archives each HTML
 `response` (and HTML `resource`) through newsarchive.importing.import_fetched: URL, status,
 headers and fetch time (= WARC-Date) are kept in the raw page. Memory stays bounded however the
-file inflates: see _Guard.
+file inflates: see _Guard. A record whose framing is sound costs at most its own page, however
+odd or damaged that page (its URL, status, encoding: see _RecordLoader, _Decoded); one whose
+framing is not stops the file there, with one line naming its offset.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import json
 import uuid
+import zlib
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +42,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
+from warcio.archiveiterator import ArchiveIterator, WARCIterator
+from warcio.bufferedreaders import ChunkedDataReader
+from warcio.recordloader import ArcWarcRecordLoader
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -68,6 +72,7 @@ WIRE_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encodi
 # limit, is a decompression bomb: HTML compresses 5-20 times, real media about once; a bomb of
 # zeros about 1000 times.
 BOMB_RATIO = 200
+GZIP_MAGIC = b"\x1f\x8b"
 # Room for a record's WARC and HTTP headers and the blank lines between records, on top of what
 # the record declares, before the reader counts the file as broken.
 HEADER_SLACK = 1024 * 1024
@@ -237,12 +242,13 @@ def is_warc(path: str | Path) -> bool:
     try:
         with Path(path).open("rb") as handle:
             head = handle.read(5)
-            if head.startswith(b"\x1f\x8b"):
+            if head.startswith(GZIP_MAGIC):
                 handle.seek(0)
-                with gzip.GzipFile(fileobj=handle) as inflated:
-                    head = inflated.read(5)
+                # Only as far as the first 5 bytes: a member broken past them (a cut WARC) is
+                # still a WARC, said broken where it is.
+                head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(handle.read(64 * 1024), 5)
             return head == b"WARC/"
-    except (OSError, EOFError):
+    except (OSError, zlib.error):
         return False
 
 
@@ -290,6 +296,27 @@ class _Guard:
         return data
 
 
+class _RecordLoader(ArcWarcRecordLoader):
+    """warcio's record parser, less two ways one record's odd WARC-Target-URI stopped the import
+    (warcio raises on it or talks on stderr, which the import must take for a broken file):
+    none at all raised AttributeError on the way to the HTTP head (the record is now one
+    without HTTP), and a space in it logged a warning (now corrected as warcio corrects it,
+    without the warning)."""
+
+    def load_http_headers(self, rec_type: str, uri: str | None, stream: Any, length: Any) -> Any:
+        return super().load_http_headers(rec_type, uri or "", stream, length)
+
+    def _ensure_target_uri_format(self, rec_headers: StatusAndHeaders) -> str | None:
+        uri = rec_headers.get_header("WARC-Target-URI")
+        if uri is not None and uri.startswith("<") and uri.endswith(">"):  # wget 1.19
+            uri = uri[1:-1]
+            rec_headers.replace_header("WARC-Target-URI", uri)
+        if uri is not None and " " in uri:
+            uri = uri.replace(" ", "%20")
+            rec_headers.replace_header("WARC-Target-URI", uri)
+        return uri
+
+
 class _Stderr(io.TextIOBase):
     """Catches what warcio writes to stderr (it reports broken gzip data and bad Content-Lengths
     there and reads on): the import turns it into its one error line instead."""
@@ -301,6 +328,12 @@ class _Stderr(io.TextIOBase):
         if len(self.text) < 1000:
             self.text += text
         return len(text)
+
+    def said(self) -> str:
+        """What warcio wrote, on one line: a warning of several lines ("Record not followed by
+        newline, perhaps Content-Length is invalid", its offset, the bytes found) kept whole."""
+        text = " ".join(self.text.split())
+        return text if len(text) <= 300 else text[:300] + "..."
 
 
 @dataclass
@@ -343,6 +376,112 @@ def _header_dict(headers: StatusAndHeaders, body_length: int) -> dict[str, str]:
         elif name.lower() not in WIRE_HEADERS:
             result[name] = f"{result[name]}, {value}" if name in result else value
     return result
+
+
+class BodyUndecodable(NewsarchiveError):
+    """A response body that breaks off inside its Content-Encoding: the page is damaged, the
+    WARC around it is not."""
+
+
+class _Inflater:
+    """zlib (gzip, deflate) behind the two methods of brotli's Decompressor that _Decoded uses."""
+
+    def __init__(self, wbits: int) -> None:
+        self.zlib = zlib.decompressobj(wbits)
+
+    def process(self, data: bytes, output_buffer_limit: int) -> bytes:
+        return self.zlib.decompress(self.zlib.unconsumed_tail + data, output_buffer_limit)
+
+    def is_finished(self) -> bool:
+        return self.zlib.eof
+
+
+def _decoder(encoding: str, head: bytes) -> Any:
+    """A decompressor for an HTTP Content-Encoding, None for one the import leaves as sent
+    (identity, unknown ones: the HTML check then refuses a body still compressed)."""
+    if encoding in ("gzip", "x-gzip"):
+        return _Inflater(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        # Servers send raw deflate as often as the zlib stream HTTP names: told apart by the
+        # zlib header, as browsers do.
+        wrapped = len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+        return _Inflater(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    if encoding == "br":
+        try:
+            import brotli  # Scrapy's dependency: what its downloads are decoded with
+        except ImportError:
+            return None
+        return brotli.Decompressor()
+    return None
+
+
+class _Decoded:
+    """A response body read through its Content-Encoding (gzip, deflate, br), each read at most
+    `size` bytes however far a block inflates (a bomb stops at the size limit, as in _Guard).
+
+    As browsers and warcio do, a body that does not decode from its first bytes on was sent
+    unencoded whatever its header says, and is read as it is; one that breaks off later (or a
+    gzip stream broken from the start) raises BodyUndecodable. Not warcio's decoding: it writes
+    such a break to stderr, which the import must take for a broken file (one bad page stopped
+    the rest of the WARC), and its brotli decoder fails on the brotli Scrapy installs (>= 1.2:
+    it sets an attribute brotli's Decompressor no longer has)."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        self.stream = stream
+        self.encoding = encoding
+        self.decoder: Any = None
+        self.started = False
+        self.head = b""  # what was read before the first decoded byte: the body if not encoded
+        self.decoded = 0
+        self.more_out = False  # the last output filled its read: more waits without new input
+
+    def read(self, size: int = -1) -> bytes:
+        size = size if size > 0 else 64 * 1024
+        while self.decoder is not None or not self.started:
+            if self.decoder is not None and self.decoder.is_finished():
+                return b""  # bytes after the encoded body (a server's stray ones): no page
+            data = b""
+            if not self.more_out:
+                data = self.stream.read(64 * 1024)
+                if not self.started:
+                    self.started = True
+                    self.decoder = _decoder(self.encoding, data)
+                if self.decoded == 0:
+                    self.head += data
+                if not data or self.decoder is None:
+                    break  # cut inside its encoding (the page as far as it goes), or no encoding
+            try:
+                out = self.decoder.process(data, output_buffer_limit=size)
+            except Exception as exc:  # zlib.error, brotli.error
+                if self.decoded or self.head.startswith(GZIP_MAGIC):
+                    raise BodyUndecodable(
+                        f"its {self.encoding} Content-Encoding breaks off after "
+                        f"{self.decoded} bytes of the page ({exc})"
+                    ) from None
+                self.decoder = None  # not encoded after all
+                break
+            self.more_out = len(out) >= size
+            if out:
+                self.decoded += len(out)
+                self.head = b""
+                return out
+        if self.head:
+            out, self.head = self.head[:size], self.head[size:]
+            return out
+        return self.stream.read(size) if self.decoder is None else b""
+
+
+def _payload_stream(record: Any) -> IO[bytes]:
+    """The record's payload as the page was, its Transfer-Encoding and Content-Encoding undone
+    (record.content_stream() with _Decoded for the content encoding)."""
+    http = record.http_headers
+    stream: IO[bytes] = record.raw_stream
+    if not http:
+        return stream
+    if (http.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+        stream = ChunkedDataReader(stream)  # falls back to the bytes as they are if not chunked
+    encoding = (http.get_header("Content-Encoding") or "").strip().lower()
+    return _Decoded(stream, encoding) if encoding else stream
 
 
 def _read_payload(stream: IO[bytes], limit: int) -> bytes | None:
@@ -411,11 +550,11 @@ class _Importer:
                 guard.start(record.length or 0)
                 page = self.read(record, offset, guard)
             if caught.text:
-                raise WarcBroken(caught.text.strip().splitlines()[-1])
+                raise WarcBroken(caught.said())
             if page is not None:
                 self.place(*page)
         if caught.text:
-            raise WarcBroken(caught.text.strip().splitlines()[-1])
+            raise WarcBroken(caught.said())
         self.flush()
 
     def _settle_too_big(self) -> None:
@@ -440,7 +579,15 @@ class _Importer:
         headers = record.rec_headers
         target = (headers.get_header("WARC-Target-URI") or "").strip()
         if not kind:
-            raise WarcBroken("a record without a WARC-Type: not a WARC record")
+            if record.length is None:
+                raise WarcBroken("a record without a WARC-Type: not a WARC record")
+            # Its Content-Length still says where the next record starts.
+            self.result.skipped["records without a WARC-Type"] += 1
+            return None
+        if record.length is None and guard.reader.decompressor is None:
+            # Uncompressed, nothing says where it ends: warcio would read the rest of the file
+            # as this record, and the records in it would be lost without a word.
+            raise WarcBroken("a record without a Content-Length: where it ends is unknown")
         if kind == "metadata":
             concurrent = headers.get_header("WARC-Concurrent-To")
             if concurrent and _media_type(record.content_type) == "application/warc-fields":
@@ -456,6 +603,10 @@ class _Importer:
         if kind not in ("response", "resource"):
             self.result.skipped[f"{kind} records"] += 1
             return None
+        if not target:
+            # No URL to keep the page under (several would all be filed under "").
+            self.result.skipped["records without a WARC-Target-URI"] += 1
+            return None
         status = 200
         if kind == "response":
             http = record.http_headers
@@ -466,6 +617,10 @@ class _Importer:
                 status = int(http.get_statuscode())
             except (TypeError, ValueError):
                 self.result.skipped["responses without an HTTP status"] += 1
+                return None
+            if not 100 <= status <= 999:
+                # Not three digits: a damaged status line (past 2**63, one SQLite cannot store).
+                self.result.skipped["responses with an HTTP status no server sends"] += 1
                 return None
             if 300 <= status < 400:
                 location = http.get_header("Location")
@@ -483,8 +638,12 @@ class _Importer:
         if media and media not in HTML_TYPES:
             self.result.skipped[f"not HTML ({media})"] += 1
             return None
-        body = _read_payload(record.content_stream(), self.max_size)
         where = f"{self.path}: record at offset {offset} ({target})"
+        undecodable: BodyUndecodable | None = None
+        try:
+            body = _read_payload(_payload_stream(record), self.max_size)
+        except BodyUndecodable as exc:
+            body, undecodable = b"", exc
         if body is None:
             # Skipped, as `import` skips a too-big file; said once the reader is past it, since
             # a decompression bomb stops the file there instead (see _Guard) with its own line.
@@ -492,8 +651,16 @@ class _Importer:
                 f"{where}: past the {format_size(self.max_size)} limit (--max-size); skipped"
             )
             return None
+        # Whatever the body's encoding left unread (bytes after its end) is still the record's:
+        # only a stream that ends before the record's Content-Length is a cut file.
+        while record.raw_stream.read(64 * 1024):
+            pass
         if getattr(record.raw_stream, "limit", 0) > 0:
             raise WarcBroken(f"the record ends {record.raw_stream.limit} bytes early: truncated")
+        if undecodable is not None:
+            self.result.outcomes["failed"] += 1
+            self.result.errors.append(f"{where}: {undecodable}; skipped")
+            return None
         try:
             check_html(body, where)
         except NotHtmlError as exc:
@@ -590,7 +757,12 @@ def import_warc(
     with handle:
         guard = _Guard(handle, max_size)
         try:
-            iterator = ArchiveIterator(guard)
+            # WARC records only: is_warc saw `WARC/`, and an ArchiveIterator would take what
+            # follows a broken one for an old ARC record (a record of garbage, offsets < 0).
+            iterator = WARCIterator(guard)
+            # Set before the first record is read (the iterator's defaults: no HTTP check, no
+            # ARC conversion).
+            iterator.loader = _RecordLoader(verify_http=False, arc2warc=False)
             guard.reader = iterator.reader
             importer.run(guard, iterator)
         except WarcBroken as exc:
@@ -599,6 +771,8 @@ def import_warc(
             raise
         except Exception as exc:  # warcio's parse errors: ArchiveLoadFailed, ValueError, zlib...
             message = " ".join(str(exc).split()) or type(exc).__name__
+            if len(message) > 300:  # warcio quotes the line it could not parse: binary, maybe
+                message = message[:300] + "..."
             importer.result.stopped = _where(path, iterator, f"not a readable WARC: {message}")
         finally:
             if importer.result.stopped:
