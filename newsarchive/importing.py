@@ -17,6 +17,7 @@ import os
 import re
 import signal
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -134,7 +135,9 @@ def read_saved(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
                 try:
                     with _open_decompressed(codec, handle) as stream:
                         data = _read_bounded(stream, max_size)
-                except (OSError, EOFError, lzma.LZMAError, _zstd_error()) as exc:
+                except (OSError, EOFError, lzma.LZMAError, zlib.error, _zstd_error()) as exc:
+                    # zlib.error: gzip's deflate data itself corrupt (before, a traceback that
+                    # ended the whole import, the other files too).
                     raise NotHtmlError(f"{path}: broken {codec} file: {exc}") from None
                 if data is None:
                     raise NotHtmlError(f"{path}: inflates past {format_size(max_size)}; skipped")

@@ -93,8 +93,13 @@ def _since(value: str | None) -> str | None:
     return parse_since(value) if value else None
 
 
+# Control characters as Python writes them in a string: a file name holding a line break split
+# its Error line in two (a reader of the log, or a script, took the rest for another line).
+_VISIBLE_CONTROLS = {code: repr(chr(code))[1:-1] for code in (*range(32), 127) if code != 9}
+
+
 def _error(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {message.translate(_VISIBLE_CONTROLS)}", err=True)
 
 
 @cli.command("import")

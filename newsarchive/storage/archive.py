@@ -1087,7 +1087,7 @@ class Archive:
                         raw, site=site, run_id=run_id, now=now, kind=kind, reasons=reasons
                     )
                     for part, later in enumerate(continuations, start=2):
-                        part_id, is_new = self._store_page(
+                        part_id, _ = self._store_page(
                             later,
                             site=site,
                             run_id=run_id,
@@ -1095,10 +1095,14 @@ class Archive:
                             kind=kind,
                             reasons=[f"page {part} of {raw.url}"],
                         )
-                        if is_new:
-                            _update(
-                                self.pages, "pages", part_id, {"part_of": page_id, "part": part}
-                            )
+                        # A page stored before on its own (the same URL and bytes, met alone
+                        # first) is linked too: else re-extraction stitched the article
+                        # without it.
+                        self.pages.execute(
+                            "UPDATE pages SET part_of = ?, part = ? "
+                            "WHERE id = ? AND part_of IS NULL AND id != ?",
+                            [page_id, part, part_id, page_id],
+                        )
                     record = article if kind == "article" else None
                     outcome, article_id, fetch_count = self._store_article(
                         raw, record, page_id=page_id, site=site, now=now, columns=columns

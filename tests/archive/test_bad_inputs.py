@@ -235,6 +235,13 @@ def test_bad_imports_are_one_line_each_and_the_rest_is_imported(
     (bad / "words.html").write_text("just words, no markup at all")
     _bomb(bad / "bomb.html.gz", 64 * 1024 * 1024)
     (bad / "broken.html.gz").write_bytes(gzip.compress(PAGE)[:40])
+    # Its deflate data corrupt from the first block on: before, zlib's error was a traceback that
+    # ended the import, the files after it too.
+    corrupt = bytearray(gzip.compress(PAGE))
+    corrupt[10] = 0xFF  # a block type deflate does not have
+    (bad / "corrupt.html.gz").write_bytes(bytes(corrupt))
+    # Before, the name's line break split its Error line in two.
+    (bad / "two\nlines.html").write_bytes(b"")
     good = tmp_path / "good.html"
     good.write_bytes(PAGE.replace(b"sawah-kering", b"sawah-kering-2"))
     names = sorted(p.name for p in bad.iterdir())
@@ -258,6 +265,8 @@ def test_bad_imports_are_one_line_each_and_the_rest_is_imported(
         "words.html": "no HTML markup",
         "bomb.html.gz": "inflates past 16 MB",
         "broken.html.gz": "broken gzip",
+        "corrupt.html.gz": "broken gzip file: Error -3 while decompressing data",
+        "two\\nlines.html": "empty",
     }.items():
         [line] = [e for e in errors if name in e]
         assert says in line, line

@@ -348,3 +348,19 @@ def test_a_runs_fill_rates_count_article_pages_that_lost_their_text():
     assert tally.fill_rates()["body"] == 33.3
     assert tally.fill_rates()["title"] == 100.0
     assert tally.kinds == {"article": 2, "other": 2}
+
+
+def test_a_later_page_stored_alone_first_is_linked_to_its_article(archive):
+    # Met alone first (a listing linked page 2 of an article), then as page 2 of the article:
+    # before, only a new row was linked, and re-extraction stitched the article without it.
+    first, second = "https://warta.example.id/berita/1", "https://warta.example.id/berita/1?page=2"
+    archive.store(make_raw(second, body=b"<html><p>halaman dua</p></html>"), None, site="warta")
+    archive.store(
+        make_raw(first, body=b"<html><p>halaman satu</p></html>"),
+        make_article(first),
+        site="warta",
+        continuations=[make_raw(second, body=b"<html><p>halaman dua</p></html>")],
+    )
+    page_id = archive.article(first)["page_id"]
+    assert [page.url for page in archive.article_pages(page_id)] == [first, second]
+    assert archive.count("pages") == 2
