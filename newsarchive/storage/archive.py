@@ -114,6 +114,8 @@ COMMIT_SPACING = 4
 MAX_SPACING = 10
 
 OUTCOMES = ("new", "updated", "unchanged", "page")
+# What a site answers at an article it took down (a revisit): the record says it is gone.
+GONE_STATUSES = frozenset({404, 410})
 # A page is stored under one of the extractor's kinds, "error" (an HTTP error page), or this one:
 # extracting it raised (an extractor bug, or its worker died). `reextract` tries it again and
 # files it under what it then is.
@@ -1177,6 +1179,8 @@ class Archive:
                 "last_seen": max(existing["last_seen"], fetched),
                 "fetch_count": existing["fetch_count"] + 1,
             }
+            if existing.get("gone_since") is not None:
+                update["gone_since"] = None  # back on the site
             fetch_count = update["fetch_count"]
             if existing["content_hash"] == columns["content_hash"]:
                 outcome = "unchanged"
@@ -1393,21 +1397,28 @@ class Archive:
         run_id: int | None = None,
         site: str | None = None,
     ) -> None:
-        """Note that `url` could not be fetched, extracted or stored, and why."""
+        """Note that `url` could not be fetched, extracted or stored, and why. A 404 or 410 at an
+        archived article (a revisit) marks it gone from the site: `gone_since`, the first time."""
         self._check_writable()
         with self._lock, self._write(self.db, self.path):
+            now = utc_now()
             _insert(
                 self.db,
                 "failures",
                 {
                     "url": url,
-                    "at": utc_now(),
+                    "at": now,
                     "reason": reason,
                     "status": status,
                     "site": site,
                     "run_id": run_id,
                 },
             )
+            if status in GONE_STATUSES:
+                key = normalize_url(url)
+                found = self._find_article(key, {key}, lenient=True)
+                if found is not None and found.get("gone_since") is None:
+                    _update(self.db, "articles", found["id"], {"gone_since": now})
 
     # --- a shared crawl's writer (newsarchive.distributed.writer) -------------------------
 

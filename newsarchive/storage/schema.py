@@ -584,6 +584,21 @@ def _archive_v11(db: sqlite_utils.Database) -> None:
     newest entries."""
 
 
+def _archive_v12(db: sqlite_utils.Database) -> None:
+    """`gone_since`: when the site first answered 404 or 410 at an archived article (a revisit
+    found it taken down), cleared when the article is fetched again. The record and its raw
+    page stay; researchers of removed news find them with `gone_since IS NOT NULL` (a partial
+    index: the few gone articles, not a million NULLs). Seconds at a million articles: the
+    column is added without rewriting a row."""
+    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(articles)")}
+    if "gone_since" not in columns:  # a step run again (a file set back a version) is a no-op
+        db.conn.execute("ALTER TABLE articles ADD COLUMN gone_since TEXT")
+    db.conn.execute(
+        "CREATE INDEX IF NOT EXISTS articles_gone ON articles(gone_since) "
+        "WHERE gone_since IS NOT NULL"
+    )
+
+
 def index_queued(db: sqlite_utils.Database) -> None:
     """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
     transaction: stale entries out first (a reused rowid's old entry must go before its new one
@@ -657,6 +672,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v9,
     _archive_v10,
     _archive_v11,
+    _archive_v12,
 )
 
 

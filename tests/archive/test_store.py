@@ -364,3 +364,23 @@ def test_a_later_page_stored_alone_first_is_linked_to_its_article(archive):
     page_id = archive.article(first)["page_id"]
     assert [page.url for page in archive.article_pages(page_id)] == [first, second]
     assert archive.count("pages") == 2
+
+
+def test_an_article_the_site_took_down_is_marked_gone_and_back(archive):
+    # A revisit answered 404 or 410: before, only a failures row said so, the record nothing.
+    url = "https://warta.example.id/berita/dihapus"
+    archive.store(make_raw(url), make_article(url), site="warta")
+    archive.record_failure(url + "?utm_source=wa", "HTTP 500", status=500, site="warta")
+    assert archive.article(url)["gone_since"] is None  # a server error is no takedown
+    archive.record_failure(url + "?utm_source=wa", "HTTP 410", status=410, site="warta")
+    gone = archive.article(url)["gone_since"]
+    assert gone is not None
+    time.sleep(0.01)
+    archive.record_failure(url, "HTTP 404", status=404, site="warta")
+    assert archive.article(url)["gone_since"] == gone  # since the first time
+    archive.record_failure("https://warta.example.id/berita/lain", "HTTP 404", status=404)
+    assert archive.count() == 1
+    gone_rows = archive.db.execute("SELECT count(*) FROM articles WHERE gone_since IS NOT NULL")
+    assert gone_rows.fetchone() == (1,)
+    archive.store(make_raw(url), make_article(url), site="warta")  # back on the site
+    assert archive.article(url)["gone_since"] is None
