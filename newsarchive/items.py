@@ -135,6 +135,15 @@ def require_headline_and_body(article: Article) -> None:
         ]
 
 
+def has_field(article: Article, name: str) -> bool:
+    """Whether `article` has the field `name` filled; a body under MIN_BODY_CHARS counts as
+    none (the crawl's missing-field counts and its run's fill-rates read it alike)."""
+    value = getattr(article, name, None)
+    if name == "body":
+        return bool(value) and len(value) >= MIN_BODY_CHARS
+    return bool(value)
+
+
 def lost_its_text(article: Article) -> bool:
     """An article by every other sign that require_headline_and_body filed as another page: what
     a redesign the extractor cannot read makes of an article (see RunTally)."""

@@ -32,10 +32,10 @@ from newsarchive import crawl_jobs
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.extract import extract_pages
 from newsarchive.items import (
-    MIN_BODY_CHARS,
     Article,
     CrawledPage,
     FetchFailure,
+    has_field,
     require_headline_and_body,
 )
 from newsarchive.workers import WorkerGone, WorkerProcess
@@ -171,10 +171,7 @@ class ValidatePipeline:
         if kind != "article":
             item.missing = []
             return item
-        missing = [name for name in EXPECTED_FIELDS if not getattr(article, name)]
-        if article.body and len(article.body) < MIN_BODY_CHARS:
-            missing.append("body")
-        item.missing = list(dict.fromkeys(missing))
+        item.missing = [name for name in EXPECTED_FIELDS if not has_field(article, name)]
         for name in item.missing:
             self.stats.inc_value(f"newsarchive/missing/{name}")
         return item

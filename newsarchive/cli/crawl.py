@@ -73,8 +73,9 @@ def _site_name(site: str) -> str:
 def checked_names(
     sites: list[str], *, since: str | None, base_url: str | None, site_name: str | None
 ) -> list[str]:
-    """The archive's name for each site to crawl, once the sites, `--since` and `--base-url`
-    are checked: a mistake in any is a one-line error before anything starts."""
+    """The archive's name for each site to crawl, once the sites, `--since`, `--base-url` and
+    the NEWSARCHIVE_CONTACT the settings read are checked: a mistake in any is a one-line error
+    before anything starts."""
     from newsarchive.spiders.portal import _since
     from newsarchive.urls import required_address
 
@@ -84,6 +85,8 @@ def checked_names(
             required_address(base_url, "expected an http(s) URL")
         except NewsarchiveError as exc:
             raise NewsarchiveError(f"--base-url {exc}") from None
+    if os.environ.get("NEWSARCHIVE_CONTACT", "").strip():  # read by newsarchive.settings
+        _checked_contact(os.environ["NEWSARCHIVE_CONTACT"], "NEWSARCHIVE_CONTACT")
     names = [_site_name(site) for site in sites]
     return [site_name] if site_name else names
 
@@ -186,8 +189,6 @@ def run_crawls(
     from newsarchive.storage import check_archive
 
     names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
-    if os.environ.get("NEWSARCHIVE_CONTACT", "").strip():  # read by newsarchive.settings
-        _checked_contact(os.environ["NEWSARCHIVE_CONTACT"], "NEWSARCHIVE_CONTACT")
     # A file that is not our archive (or a damaged one) is named in one line before Scrapy
     # starts, and is left as it was.
     check_archive(db, for_writing=True)
@@ -461,8 +462,6 @@ def run_shared_crawl_command(
     if max_pages:
         raise NewsarchiveError("--max-pages is not supported with --redis (a per-site budget)")
     names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
-    if os.environ.get("NEWSARCHIVE_CONTACT", "").strip():  # read by newsarchive.settings
-        _checked_contact(os.environ["NEWSARCHIVE_CONTACT"], "NEWSARCHIVE_CONTACT")
     check_archive(db, for_writing=True)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s: %(message)s"

@@ -45,14 +45,14 @@ import sqlite_utils
 import zstandard
 
 from newsarchive.errors import ArchiveDamaged, ArchiveUnwritable, NewsarchiveError, PageDamaged
+from newsarchive.items import PAGE_KINDS as EXTRACTED_KINDS
 from newsarchive.items import (
-    MIN_BODY_CHARS,
     Article,
     RawPage,
+    has_field,
     lost_its_text,
     require_headline_and_body,
 )
-from newsarchive.items import PAGE_KINDS as EXTRACTED_KINDS
 from newsarchive.storage import opening
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
@@ -380,10 +380,8 @@ class RunTally:
         # where leaving them out kept it at 100 %.
         self.articles += 1
         for name in HEALTH_FIELDS:
-            if getattr(article, name, None):
+            if has_field(article, name):  # a caption or a share bar is no body
                 self.filled[name] += 1
-        if article.body and len(article.body) < MIN_BODY_CHARS:
-            self.filled["body"] -= 1  # a caption or a share bar is no body
 
     def fill_rates(self) -> dict[str, float]:
         """Percent of the run's articles with each field filled (empty when it stored none)."""
@@ -1068,9 +1066,9 @@ class Archive:
         Returns 'new', 'updated' (content changed; the old version went to `versions`),
         'unchanged', or 'page' (raw page kept, no record: no article, or `article.page_kind` is
         not "article"). The page is stored with its kind (article / listing / other / error /
-        unextracted) and the reasons for it. `continuations` are the later pages of a multi-page article whose
-        record was stitched from all of them: they are kept as parts of `raw`, so re-extraction
-        can stitch them again. `columns`: `article_columns(article)` made already (by an
+        unextracted) and the reasons for it. `continuations` are the later pages of a multi-page
+        article whose record was stitched from all of them: they are kept as parts of `raw`, so
+        re-extraction can stitch them again. `columns`: `article_columns(article)` made already (by an
         extraction worker process, where that work runs beside this one). `extraction_error`:
         why extracting the page raised (`article` is then None): it is kept as "unextracted", for
         `reextract` to try again. Atomic per item: on any error nothing of the item is kept, the
