@@ -899,6 +899,11 @@ def stats_command(as_json: bool, db: Path) -> None:
                 f"  {numbers.page_kinds[UNEXTRACTED]} the extractor failed on: "
                 "`newsarchive reextract` tries them again"
             )
+    if numbers.gone:
+        click.echo(
+            f"{numbers.gone} article(s) taken down by their site (404 or 410 on a revisit; "
+            "records kept, `gone_since` says when)"
+        )
     if not numbers.sites:
         return
     width = max(len(site.site) for site in numbers.sites)

@@ -42,7 +42,9 @@ INTEGER_COLUMNS = frozenset({"id", "word_count", "page_id", "fetch_count"})
 # structs, sources and raw map<string, string>; times are timestamps (below); the rest is text.
 STRING_LIST_COLUMNS = frozenset({"authors", "tags", "captions", "notes"})
 # Times newsarchive stores in UTC (...Z).
-TIME_COLUMNS = frozenset({"published_utc", "first_seen", "last_seen", "content_since"})
+TIME_COLUMNS = frozenset(
+    {"published_utc", "first_seen", "last_seen", "content_since", "gone_since"}
+)
 # Times stored with the offset the article stated (+07:00 for WIB). A Parquet timestamp column has
 # one zone for all its rows, so the instant is kept as UTC and the stated offset goes to a
 # `<name>_offset` text column next to it: local wall time = instant + offset.

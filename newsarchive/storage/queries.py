@@ -1149,6 +1149,8 @@ class ArchiveStats:
     search_segments: int = 0
     # Raw pages per kind (article, listing, other, error, unextracted), most first.
     page_kinds: dict[str, int] = field(default_factory=dict)
+    # Articles their site took down (answered 404 or 410 at on a revisit): records kept.
+    gone: int = 0
 
 
 # Per site: its date ranges. Publication dates from the (site, published_date) index, two seeks
@@ -1244,7 +1246,16 @@ def stats(archive: Archive) -> ArchiveStats:
         sites=sites,
         search_segments=archive.search_segments(),
         page_kinds=archive.pages_by_kind(),
+        gone=_gone_articles(db),
     )
+
+
+def _gone_articles(db: Any) -> int:
+    columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+    if "gone_since" not in columns:  # an archive from before schema v12, opened read-only
+        return 0
+    # Counted from the partial index over the gone ones only.
+    return db.execute("SELECT count(*) FROM articles WHERE gone_since IS NOT NULL").fetchone()[0]
 
 
 def _file_bytes(path: Path) -> int:

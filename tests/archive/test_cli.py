@@ -197,6 +197,27 @@ def test_stats_lists_sites_and_fill_rates(filled):
     assert "2024-03-05..2024-03-06" in row
 
 
+def test_stats_and_export_tell_the_articles_the_site_took_down(filled, tmp_path):
+    copy = filled
+    before = invoke("stats", "--db", str(copy)).output
+    assert "taken down" not in before
+    with Archive(copy) as archive:
+        archive.record_failure(PAGES["sawah.html"][0], "HTTP 404", status=404, site="warta")
+        # A URL with no record is only a failure.
+        archive.record_failure("https://warta.example.id/hilang", "HTTP 404", status=404)
+    result = invoke("stats", "--db", str(copy))
+    assert result.exit_code == 0, result.output
+    assert "1 article(s) taken down by their site" in result.output
+    out = tmp_path / "articles.parquet"
+    assert invoke("export", "--format", "parquet", "-o", str(out), "--db", str(copy)).exit_code == 0
+    table = pq.read_table(out)
+    assert pa.types.is_timestamp(table.schema.field("gone_since").type)
+    urls, times = table.column("url").to_pylist(), table.column("gone_since").to_pylist()
+    gone = dict(zip(urls, times, strict=True))
+    assert gone[PAGES["kereta.html"][0]] is None
+    assert gone[PAGES["sawah.html"][0]].year >= 2026
+
+
 def test_user_mistakes_are_one_line_errors(tmp_path, filled):
     one_line_error(
         invoke("search", "--fts", "banjir AND (", "--db", str(filled)), "banjir AND (", "FTS5"

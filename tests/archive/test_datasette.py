@@ -49,6 +49,10 @@ def served(tmp_path_factory):
         archive.record_failure(
             "https://kabar.example.id/rusak", "HTTP 500", status=500, site="kabar"
         )
+        # The site took its first article down: a revisit answered 410.
+        archive.record_failure(
+            "https://warta.example.id/berita/0", "HTTP 410", status=410, site="warta"
+        )
     datasette = served_datasette(path)
 
     def get(url: str):
@@ -113,7 +117,12 @@ def test_canned_queries_run(served):
     assert fill["warta"]["articles"] == 2 and fill["warta"]["authors"] == 100.0
     assert fill["kabar"]["modified"] == 0.0
     failures = served("/archive/latest_failures.json?_shape=objects").json()["rows"]
-    assert [row["reason"] for row in failures] == ["HTTP 500"]
+    assert [row["reason"] for row in failures] == ["HTTP 410", "HTTP 500"]
+    gone = served("/archive/taken_down.json?_shape=objects").json()["rows"]
+    assert [(row["url"], row["title"]) for row in gone] == [
+        ("https://warta.example.id/berita/0", "Nelayan tidak melaut")
+    ]
+    assert gone[0]["gone_since"].endswith("Z")
 
 
 def test_raw_pages_are_not_reachable(served):
