@@ -53,8 +53,9 @@ class CrawlResult:
             f"{self.site}: {s.get('response_received_count', 0)} pages fetched; articles "
             f"{self.count('new')} new, {self.count('updated')} updated, {self.count('unchanged')} unchanged; "
             f"{self.count('page')} other pages; {self.count('failures')} failures; "
-            f"{s.get('newsarchive/skipped_archived', 0)} archived articles skipped; "
-            f"{float(s.get('newsarchive/seconds', 0) or 0):.1f}s (run {s.get('newsarchive/run_id')}, "
+            f"{s.get('newsarchive/skipped_archived', 0)} archived articles skipped"
+            + (f", {self.count('rechecks')} rechecked; " if self.count("rechecks") else "; ")
+            + f"{float(s.get('newsarchive/seconds', 0) or 0):.1f}s (run {s.get('newsarchive/run_id')}, "
             f"{reason})"
         )
 

@@ -127,6 +127,11 @@ class Keys:
         return f"{PREFIX}known:{site}"
 
     @staticmethod
+    def stale(site: str) -> str:
+        # sorted set: the normalised URLs of the articles fetched longest ago -> last fetch (epoch)
+        return f"{PREFIX}stale:{site}"
+
+    @staticmethod
     def stats(site: str) -> str:
         return f"{PREFIX}stats:{site}"
 

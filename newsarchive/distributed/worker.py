@@ -87,8 +87,8 @@ class SharedKnown:
 
     KEEP = 20_000
 
-    def __init__(self, client: Any, key: str) -> None:
-        self.client, self.key = client, key
+    def __init__(self, client: Any, site: str) -> None:
+        self.client, self.key, self.site = client, Keys.known(site), site
         self.kept: dict[str, FetchState | None] = {}
 
     def prefetch(self, urls: list[str]) -> None:
@@ -99,6 +99,15 @@ class SharedKnown:
             self.kept.clear()
         for url, value in zip(wanted, self.client.hmget(self.key, wanted), strict=True):
             self.kept[url] = decode_state(value) if value is not None else None
+
+    def stale(self, fetched_before: datetime, limit: int) -> list[str]:
+        """KnownUrls.stale from the writer's list of the articles fetched longest ago."""
+        if limit <= 0:
+            return []
+        found = self.client.zrangebyscore(
+            Keys.stale(self.site), "-inf", f"({fetched_before.timestamp()}", start=0, num=limit
+        )
+        return [url.decode() if isinstance(url, bytes) else url for url in found]
 
     def get(self, url: str) -> FetchState | None:
         if url not in self.kept:
@@ -260,7 +269,7 @@ class WorkerExtension:
         site = spider.site_name
         # The writer's snapshot of the archive when the crawl began: every worker decides "fetch
         # again?" on the same state a one-process crawl has.
-        spider.known = SharedKnown(self.state.client, Keys.known(site))
+        spider.known = SharedKnown(self.state.client, site)
         spider.started = datetime.fromisoformat(self.state.config["started"])
         # A profile's politeness rules are enforced in Redis (SharedPoliteness), not by this
         # worker's slot; the slot reads `download_delay` from the spider.

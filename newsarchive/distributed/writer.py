@@ -60,7 +60,8 @@ from newsarchive.distributed.worker import decode_item, encode_state
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
-from newsarchive.storage.archive import RunTally
+from newsarchive.storage.archive import RunTally, stale_articles
+from newsarchive.storage.records import parse_stored_time
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ CHECK_EVERY = 0.25
 # one-process crawl commits every 0.2 s too).
 IDLE_WAIT = 0.05
 GATHER_WAIT = 0.1
+# The articles fetched longest ago published for the workers' rechecks: far more than a run
+# rechecks (NEWSARCHIVE_RECHECK_PER_RUN, 50), few enough to send at once (~1 MB).
+SHARED_STALE = 10_000
 # How long Redis may fail before the writer gives up (one line).
 REDIS_PATIENCE = 10.0
 # Local workers get this long to exit once the crawl is over.
@@ -248,6 +252,15 @@ class Writer:
         while chunk := dict(itertools.islice(states, 5000)):
             self.client.hset(
                 key, mapping={url: encode_state(state) for url, state in chunk.items()}
+            )
+        # And the articles fetched longest ago, for the spider's rechecks (SharedKnown.stale),
+        # more than any run rechecks: the spider picks its own number and age from them.
+        stale = stale_articles(self.archive.db, site, datetime.now(UTC), SHARED_STALE)
+        self.client.delete(Keys.stale(site))
+        if stale:
+            self.client.zadd(
+                Keys.stale(site),
+                {url: parse_stored_time(seen).timestamp() for url, seen in stale},
             )
 
     def start_workers(self) -> None:

@@ -52,6 +52,8 @@ CRAWL_KEYS = {
     "download_delay",
     "concurrent_requests_per_domain",
     "revisit_hours",
+    "recheck_per_run",
+    "recheck_days",
 }
 
 
@@ -191,10 +193,14 @@ def _crawl_table(table: Any, path: Path) -> dict[str, Any]:
             out[key] = _regexes(value, path, full)
         elif key in ("start_urls", "sitemaps", "feeds"):
             out[key] = tuple(_start_url(url, path, full) for url in _str_list(value, path, full))
-        elif key in ("max_listing_depth", "concurrent_requests_per_domain"):
+        elif key in ("max_listing_depth", "concurrent_requests_per_domain", "recheck_per_run"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _fail(path, full, "expected a non-negative integer")
             out[key] = value
+        elif key == "recheck_days":
+            if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+                raise _fail(path, full, "expected a positive number of days")
+            out[key] = float(value)
         elif key == "download_delay":
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise _fail(path, full, "expected a non-negative number of seconds")

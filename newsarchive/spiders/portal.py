@@ -339,6 +339,16 @@ class PortalSpider(scrapy.Spider):
             )
         )
         spider.max_stale_days = settings.getint("NEWSARCHIVE_MAX_STALE_DAYS", 3)
+        spider.recheck_per_run = int(
+            spider.crawl_rules.get(
+                "recheck_per_run", settings.getint("NEWSARCHIVE_RECHECK_PER_RUN", 50)
+            )
+        )
+        spider.recheck_days = float(
+            spider.crawl_rules.get(
+                "recheck_days", settings.getfloat("NEWSARCHIVE_RECHECK_DAYS", 30)
+            )
+        )
         spider.max_article_pages = settings.getint("NEWSARCHIVE_MAX_ARTICLE_PAGES", 30)
         spider.depth_limit = settings.getint("DEPTH_LIMIT", 0)
         spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
@@ -517,6 +527,8 @@ class PortalSpider(scrapy.Spider):
             yield self.sitemap_request(url)
         for url in feeds:
             yield self.feed_request(url)
+        for req in self._recheck_requests():
+            yield req
         if sitemaps:
             return
         robots = RobotsTxt.of(self.crawler)
@@ -536,6 +548,30 @@ class PortalSpider(scrapy.Spider):
             return  # robots.txt could not be fetched at all: the start page's failure says why
         for req in self._robots_sitemaps(found, base):
             yield req
+
+    def _recheck_requests(self) -> list[Request]:
+        """Archived articles fetched again because it has been long (recheck_days), not because
+        anything listed them: how one the site took down, gone from its listings and sitemaps,
+        is found gone. Longest unfetched first, recheck_per_run of them, after the run's other
+        requests (a lower priority)."""
+        stale = getattr(self.known, "stale", None)  # the archive's KnownUrls; not a worker's
+        if stale is None or self.recheck_per_run <= 0:
+            return []
+        urls = [
+            url
+            for url in stale(self.started - timedelta(days=self.recheck_days), self.recheck_per_run)
+            if self.allowed(url)
+        ]
+        if urls:
+            logger.info(
+                "%s: rechecking %d archived article(s) not fetched for %g days",
+                self.site_name,
+                len(urls),
+                self.recheck_days,
+            )
+            self.crawler.stats.set_value("newsarchive/rechecks", len(urls))
+        # Below listings (0) and new articles (10): what is new on the site goes first.
+        return [self._article_request(url).replace(priority=-1) for url in urls]
 
     def _robots_sitemaps(self, lines: list[str], base: str) -> Iterator[Request]:
         """Requests for the sitemaps robots.txt names (its `Sitemap:` values), else for the

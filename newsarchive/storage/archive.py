@@ -180,11 +180,34 @@ class KnownUrls:
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and self.get(url) is not None
 
+    def stale(self, fetched_before: datetime, limit: int) -> list[str]:
+        """The URLs a crawl rechecks: see stale_articles."""
+        found = stale_articles(self.db, self.site, fetched_before, limit, last_id=self.last_id)
+        return [url for url, _ in found]
+
     def __len__(self) -> int:
         return self.count
 
     def close(self) -> None:
         self.db.close()
+
+
+def stale_articles(
+    db: Any, site: str, fetched_before: datetime, limit: int, *, last_id: int | None = None
+) -> list[tuple[str, str]]:
+    """(URL, last_seen) of the site's articles last fetched before `fetched_before`, longest ago
+    first, at most `limit`, none known gone (and none past `last_id`): what a crawl rechecks
+    (schema v13's index). A recheck fetches the article again and so moves it to the end of the
+    line."""
+    if limit <= 0:
+        return []
+    rows = db.execute(
+        "SELECT url, last_seen FROM articles INDEXED BY articles_site_last_seen "
+        "WHERE site = ? AND last_seen < ? AND gone_since IS NULL AND id <= ? "
+        "ORDER BY last_seen LIMIT ?",
+        [site, utc_iso(fetched_before), last_id if last_id is not None else 2**62, limit],
+    )
+    return [(url, last_seen) for url, last_seen in rows]
 
 
 @dataclass(frozen=True)

@@ -599,6 +599,18 @@ def _archive_v12(db: sqlite_utils.Database) -> None:
     )
 
 
+def _archive_v13(db: sqlite_utils.Database) -> None:
+    """The site's articles by when they were last fetched, the gone ones left out: a crawl
+    rechecks the longest unfetched first (PortalSpider's rechecks), which is how an article a
+    site takes down after it left its listings and sitemaps is found gone. Without the index
+    that pick read every article of the site (9 s cold at 200,000 of them). Appended to at
+    each site's end as articles are stored or fetched again: a few hot pages."""
+    db.conn.execute(
+        "CREATE INDEX IF NOT EXISTS articles_site_last_seen ON articles(site, last_seen) "
+        "WHERE gone_since IS NULL"
+    )
+
+
 def index_queued(db: sqlite_utils.Database) -> None:
     """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
     transaction: stale entries out first (a reused rowid's old entry must go before its new one
@@ -673,6 +685,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v10,
     _archive_v11,
     _archive_v12,
+    _archive_v13,
 )
 
 

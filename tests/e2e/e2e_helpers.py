@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from newsarchive.demo import DemoServer
 from newsarchive.storage import Archive, default_pages_path
@@ -107,3 +110,31 @@ class FirstCrawl:
     db: Path
     requests: list  # the server's log of this crawl
     output: str
+
+
+def take_down(portal: Any, path: str) -> None:
+    """The site takes the article at `path` down: 404 there, and no listing, sitemap or feed
+    links it any more (its links point at another page)."""
+    for page, (status, headers, body) in list(portal.pages.items()):
+        portal.pages[page] = (status, headers, body.replace(path.encode(), b"/tentang-kami/"))
+    portal.pages[path] = (404, {"Content-Type": "text/html"}, b"<h1>404</h1>")
+
+
+def set_last_fetched(db: Path, days_ago: dict[str, int]) -> None:
+    # As if the articles had last been fetched that long ago: a month of runs not waited out.
+    with sqlite3.connect(db) as conn:
+        for url, days in days_ago.items():
+            when = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            conn.execute("UPDATE articles SET last_seen = ? WHERE url = ?", [when, url])
+
+
+def crawled_then_taken_down(server: DemoServer, db: Path) -> list[str]:
+    """The demo crawled into `db`, then its first article taken down (take_down) and every
+    article last fetched 40-45 days ago, the first longest ago: the articles' URLs in order.
+    No revisit of the others is due (published years ago), and nothing links the first."""
+    portal = server.portal
+    crawl_demo(server, db)
+    urls = [portal.url(article.path) for article in portal.articles]
+    take_down(portal, portal.articles[0].path)
+    set_last_fetched(db, {url: 40 + n for n, url in enumerate(reversed(urls))})
+    return urls

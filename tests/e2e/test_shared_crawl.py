@@ -20,7 +20,14 @@ from pathlib import Path
 
 import pytest
 import redis
-from e2e_helpers import CLI, FAST, crawl_demo, crawl_env, run_on_small_disk
+from e2e_helpers import (
+    CLI,
+    FAST,
+    crawl_demo,
+    crawl_env,
+    crawled_then_taken_down,
+    run_on_small_disk,
+)
 
 from newsarchive.demo import DemoServer
 from newsarchive.storage import default_pages_path
@@ -405,6 +412,28 @@ def test_robots_txt_crawl_delay_holds_across_workers(redis_server: str, tmp_path
     assert spans[0] >= delay * 1.2, spans[:5]
 
 
+def test_a_shared_crawl_rechecks_the_articles_fetched_longest_ago(
+    redis_server: str, tmp_path: Path
+) -> None:
+    # As a crawl in one process does (test_takedown.py): the writer publishes the articles
+    # fetched longest ago, the workers recheck the first of them, a 404 marks one gone.
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=6) as small:
+        urls = crawled_then_taken_down(small, db)
+        before = dict(_query(db, "SELECT url, fetch_count FROM articles"))
+        crawl = _shared_crawl(
+            small, db, f"{redis_server}/9", "--workers", "2", "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2"
+        )
+        out, err = _finish(crawl)
+        assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    after = {
+        url: (count, gone)
+        for url, count, gone in _query(db, "SELECT url, fetch_count, gone_since FROM articles")
+    }
+    assert [url for url in urls if after[url][1]] == [urls[0]]
+    assert [url for url in urls if after[url][0] > before[url]] == [urls[1]]
+
+
 def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None:
     """A 429 with Retry-After reaching one worker's SharedPoliteness holds back another
     worker's next request to the host (its grant in Redis), for as long as asked."""
@@ -622,6 +651,7 @@ def test_workers_ask_the_snapshot_together_and_keep_the_answers(redis_server: st
     states the writer published."""
     from datetime import UTC, datetime
 
+    from newsarchive.distributed.shared import Keys
     from newsarchive.distributed.worker import SharedKnown, encode_state
     from newsarchive.storage import FetchState
 
@@ -632,8 +662,8 @@ def test_workers_ask_the_snapshot_together_and_keep_the_answers(redis_server: st
         f"https://warta.example.id/berita/{n}": FetchState(when, when, None, n % 3 + 1)
         for n in range(300)
     }
-    client.hset("known", mapping={url: encode_state(state) for url, state in states.items()})
-    known = SharedKnown(client, "known")
+    client.hset(Keys.known("warta"), mapping={url: encode_state(s) for url, s in states.items()})
+    known = SharedKnown(client, "warta")
     asked = [*list(states)[:200], "https://warta.example.id/baru"]
 
     def hmgets() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from e2e_helpers import articles, crawl_demo
+from e2e_helpers import articles, crawl_demo, crawled_then_taken_down
 
 from newsarchive.demo import DemoServer
 
@@ -34,3 +34,34 @@ def test_a_revisit_answered_404_marks_the_article_gone(tmp_path: Path) -> None:
     assert gone["title"] == taken_down.title
     assert gone["gone_since"] is not None
     assert [row["url"] for row in by_url.values() if row["gone_since"]] == [url]
+
+
+def test_an_article_taken_down_after_it_left_the_listings_is_found_by_a_recheck(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=6) as server:
+        taken_down = server.portal.articles[0]
+        urls = crawled_then_taken_down(server, db)
+        before = {row["url"]: row for row in articles(db)}
+
+        # Rechecks off: the crawl never asks for it again, and cannot know.
+        crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=0")
+        assert not [row["url"] for row in articles(db) if row["gone_since"]]
+
+        # Two a run: the two fetched longest ago, the taken-down one first.
+        result = crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2")
+        assert "archived articles skipped, 2 rechecked;" in result.stdout
+        after = {row["url"]: row for row in articles(db)}
+        assert [url for url, row in after.items() if row["gone_since"]] == [urls[0]]
+        assert after[urls[0]]["title"] == taken_down.title  # the record kept
+        rechecked = [url for url in urls if after[url]["fetch_count"] > before[url]["fetch_count"]]
+        assert rechecked == [urls[1]]
+        assert after[urls[1]]["last_seen"] > before[urls[1]]["last_seen"]
+
+        # The next run takes the next ones in line; the gone one is not asked again.
+        crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2")
+        again = {row["url"]: row for row in articles(db)}
+        rechecked = [url for url in urls if again[url]["fetch_count"] > after[url]["fetch_count"]]
+        assert rechecked == urls[2:4]
+        assert again[urls[0]]["gone_since"] == after[urls[0]]["gone_since"]

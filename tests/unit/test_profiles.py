@@ -29,6 +29,8 @@ selectors = { body = "div.konten-lama" }
 start_urls = ["https://contoh.co.id/"]
 article_patterns = ['/\\d{4}/\\d{2}/\\d{2}/']
 revisit_hours = [1, 6, 24]
+recheck_per_run = 20
+recheck_days = 14
 """
 
 
@@ -46,6 +48,7 @@ def test_good_profile_loads_with_every_section(tmp_path):
     assert profile.chrome_remove == (".iklan",)
     assert profile.insert_labels == ("Simak pula",)
     assert profile.crawl["revisit_hours"] == (1.0, 6.0, 24.0)
+    assert (profile.crawl["recheck_per_run"], profile.crawl["recheck_days"]) == (20, 14.0)
     assert profile.matches("https://www.contoh.co.id/berita/1")
     assert not profile.matches("https://contoh.com/berita/1")
 
@@ -71,6 +74,9 @@ def test_layout_is_chosen_by_fetched_at(tmp_path):
         ('[crawl]\narticle_patterns = ["(unclosed"]', "crawl.article_patterns"),
         ("[crawl]\nfollow = true", "crawl.follow"),
         ("[crawl]\ndownload_delay = -1", "crawl.download_delay"),
+        ("[crawl]\nrecheck_days = 0", "crawl.recheck_days"),
+        ("[crawl]\nrecheck_per_run = -5", "crawl.recheck_per_run"),
+        ('[crawl]\nrecheck_per_run = "50"', "crawl.recheck_per_run"),
         ('[[layouts]]\nvalid_until = "soon"', "layouts[0].valid_until"),
         ('name = "Not Valid"', "name"),
         ("timezone = 5", "timezone"),
