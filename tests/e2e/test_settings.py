@@ -178,4 +178,8 @@ def test_robots_txt_crawl_delay_is_obeyed(tmp_path: Path) -> None:
     times = [at for at, path in arrivals if path != "/robots.txt"]
     assert len(times) >= 7
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.38, gaps  # no jitter below it, and AutoThrottle does not shorten it
+    # No jitter below it, and AutoThrottle does not shorten it: the requests as a whole keep the
+    # delay (the times are taken in the server's thread, late by up to a scheduling slice on a
+    # loaded machine, which one gap alone shows as shorter).
+    assert times[-1] - times[0] >= 0.37 * len(gaps), gaps
+    assert min(gaps) >= 0.3, gaps
