@@ -168,7 +168,7 @@ def writer_store_many(items: list[Any]) -> list[tuple[str, str | None]]:
     return replies
 
 
-def writer_close(counts: dict[str, int], reason: str = "finished") -> list[str]:
+def writer_close(counts: dict[str, Any], reason: str = "finished") -> list[str]:
     """Commit, finish the run row, pack and merge; the damage packing met (Archive.crawl_ended).
     Raises ArchiveUnwritable when the archive cannot be written (then the run row stays
     unfinished; its `lost` is what was not kept)."""
@@ -199,11 +199,12 @@ def writer_close(counts: dict[str, int], reason: str = "finished") -> list[str]:
         archive.close()
 
 
-def finish_run_here(db_path: str, run_id: int, counts: dict[str, int], reason: str) -> None:
+def finish_run_here(db_path: str, run_id: int, counts: dict[str, Any], reason: str) -> None:
     """Finish the run row from the crawl process, when the writer process is gone. What the
     writer had not committed is lost; those pages are not in the archive and are fetched again
-    by the next run."""
+    by the next run (its rechecks too: where they stopped is not recorded)."""
     from newsarchive.storage import Archive
 
+    counts = {**counts, "recheck_until": None}
     with Archive(db_path, create=False) as archive:
         archive.finish_run(run_id, **counts, finish_reason=reason)

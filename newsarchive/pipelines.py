@@ -451,6 +451,7 @@ class StorePipeline:
             "articles_updated": self.counts["updated"],
             "articles_unchanged": self.counts["unchanged"],
             "failures": self.counts["failures"],
+            "recheck_until": stats.get("newsarchive/recheck_until"),
         }
         writer, self.writer = self.writer, None
         if writer is not None:

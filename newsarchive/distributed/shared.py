@@ -128,8 +128,13 @@ class Keys:
 
     @staticmethod
     def stale(site: str) -> str:
-        # sorted set: the normalised URLs of the articles fetched longest ago -> last fetch (epoch)
+        # string: JSON [[url, last_seen, recheck_until], ...], what a run may recheck, in order
         return f"{PREFIX}stale:{site}"
+
+    @staticmethod
+    def rechecks(site: str) -> str:
+        # hash: count, until: the rechecks the seeding worker queued, where they stop
+        return f"{PREFIX}rechecks:{site}"
 
     @staticmethod
     def stats(site: str) -> str:

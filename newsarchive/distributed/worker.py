@@ -38,6 +38,7 @@ from newsarchive.distributed.shared import (
 from newsarchive.items import CrawledPage, FetchFailure
 from newsarchive.pipelines import robots_failures
 from newsarchive.storage.archive import FetchState
+from newsarchive.storage.records import utc_iso
 
 logger = logging.getLogger(__name__)
 
@@ -100,14 +101,19 @@ class SharedKnown:
         for url, value in zip(wanted, self.client.hmget(self.key, wanted), strict=True):
             self.kept[url] = decode_state(value) if value is not None else None
 
-    def stale(self, fetched_before: datetime, limit: int) -> list[str]:
-        """KnownUrls.stale from the writer's list of the articles fetched longest ago."""
+    def stale(self, fetched_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """KnownUrls.stale from the writer's list (Keys.stale); where they stop goes to Redis
+        for the writer to record with the run (a worker's stats stay its own)."""
         if limit <= 0:
             return []
-        found = self.client.zrangebyscore(
-            Keys.stale(self.site), "-inf", f"({fetched_before.timestamp()}", start=0, num=limit
-        )
-        return [url.decode() if isinstance(url, bytes) else url for url in found]
+        before = utc_iso(fetched_before)
+        listed = json.loads(self.client.get(Keys.stale(self.site)) or "[]")
+        picked = [(url, until) for url, seen, until in listed if seen < before][:limit]
+        if picked:
+            self.client.hset(
+                Keys.rechecks(self.site), mapping={"count": len(picked), "until": picked[-1][1]}
+            )
+        return picked
 
     def get(self, url: str) -> FetchState | None:
         if url not in self.kept:

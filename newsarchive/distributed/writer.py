@@ -61,7 +61,6 @@ from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
 from newsarchive.storage.archive import RunTally, stale_articles
-from newsarchive.storage.records import parse_stored_time
 
 logger = logging.getLogger(__name__)
 
@@ -253,15 +252,14 @@ class Writer:
             self.client.hset(
                 key, mapping={url: encode_state(state) for url, state in chunk.items()}
             )
-        # And the articles fetched longest ago, for the spider's rechecks (SharedKnown.stale),
-        # more than any run rechecks: the spider picks its own number and age from them.
+        # And what the spider may recheck (stale_articles from now, in its order, more than any
+        # run rechecks), with each article's last fetch: SharedKnown.stale takes its own number
+        # and age from them.
         stale = stale_articles(self.archive.db, site, datetime.now(UTC), SHARED_STALE)
-        self.client.delete(Keys.stale(site))
-        if stale:
-            self.client.zadd(
-                Keys.stale(site),
-                {url: parse_stored_time(seen).timestamp() for url, seen in stale},
-            )
+        self.client.set(
+            Keys.stale(site),
+            json.dumps([[url, until.partition(" ")[0], until] for url, until in stale]),
+        )
 
     def start_workers(self) -> None:
         cmd = [sys.executable, "-m", "newsarchive", "worker", "--redis", self.crawl.url]
@@ -468,14 +466,19 @@ class Writer:
                     self.client.hget(Keys.stats(name), "pages_fetched") or 0
                 )
                 skipped = int(self.client.scard(Keys.skipped(name)))
+                rechecks = {
+                    key.decode(): value.decode()
+                    for key, value in self.client.hgetall(Keys.rechecks(name)).items()
+                }
             except redis.RedisError:
-                skipped = 0
+                skipped, rechecks = 0, {}
             counts = {
                 "pages_fetched": shared.get("pages_fetched", 0),
                 "articles_new": shared.get("new", 0),
                 "articles_updated": shared.get("updated", 0),
                 "articles_unchanged": shared.get("unchanged", 0),
                 "failures": shared.get("failures", 0),
+                "recheck_until": rechecks.get("until"),
             }
             self.archive.finish_run(
                 run_id, **counts, finish_reason=reason, tally=self.tallies.get(name)
@@ -489,6 +492,7 @@ class Writer:
                         "response_received_count": counts["pages_fetched"],
                         **{f"newsarchive/{k}": shared.get(k, 0) for k in COUNT_KEYS},
                         "newsarchive/skipped_archived": skipped,
+                        "newsarchive/rechecks": int(rechecks.get("count", 0)),
                         "newsarchive/seconds": round(time.monotonic() - self.started, 3),
                         "newsarchive/run_id": run_id,
                         "finish_reason": reason,

@@ -552,24 +552,25 @@ class PortalSpider(scrapy.Spider):
     def _recheck_requests(self) -> list[Request]:
         """Archived articles fetched again because it has been long (recheck_days), not because
         anything listed them: how one the site took down, gone from its listings and sitemaps,
-        is found gone. Longest unfetched first, recheck_per_run of them, after the run's other
-        requests (a lower priority)."""
-        stale = getattr(self.known, "stale", None)  # the archive's KnownUrls; not a worker's
+        is found gone. Longest unfetched first from where the last run's stopped,
+        recheck_per_run of them, after the run's other requests (a lower priority)."""
+        stale = getattr(self.known, "stale", None)  # KnownUrls or SharedKnown; not a new archive
         if stale is None or self.recheck_per_run <= 0:
             return []
-        urls = [
-            url
-            for url in stale(self.started - timedelta(days=self.recheck_days), self.recheck_per_run)
-            if self.allowed(url)
-        ]
-        if urls:
-            logger.info(
-                "%s: rechecking %d archived article(s) not fetched for %g days",
-                self.site_name,
-                len(urls),
-                self.recheck_days,
-            )
-            self.crawler.stats.set_value("newsarchive/rechecks", len(urls))
+        picked = stale(self.started - timedelta(days=self.recheck_days), self.recheck_per_run)
+        if not picked:
+            return []
+        urls = [url for url, _ in picked if self.allowed(url)]
+        logger.info(
+            "%s: rechecking %d archived article(s) not fetched for %g days",
+            self.site_name,
+            len(urls),
+            self.recheck_days,
+        )
+        stats = self.crawler.stats
+        stats.set_value("newsarchive/rechecks", len(urls))
+        # Recorded with the run when it finishes: the next run's rechecks begin after it.
+        stats.set_value("newsarchive/recheck_until", picked[-1][1])
         # Below listings (0) and new articles (10): what is new on the site goes first.
         return [self._article_request(url).replace(priority=-1) for url in urls]
 

@@ -180,10 +180,9 @@ class KnownUrls:
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and self.get(url) is not None
 
-    def stale(self, fetched_before: datetime, limit: int) -> list[str]:
-        """The URLs a crawl rechecks: see stale_articles."""
-        found = stale_articles(self.db, self.site, fetched_before, limit, last_id=self.last_id)
-        return [url for url, _ in found]
+    def stale(self, fetched_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """What this crawl rechecks: see stale_articles."""
+        return stale_articles(self.db, self.site, fetched_before, limit, last_id=self.last_id)
 
     def __len__(self) -> int:
         return self.count
@@ -195,19 +194,30 @@ class KnownUrls:
 def stale_articles(
     db: Any, site: str, fetched_before: datetime, limit: int, *, last_id: int | None = None
 ) -> list[tuple[str, str]]:
-    """(URL, last_seen) of the site's articles last fetched before `fetched_before`, longest ago
-    first, at most `limit`, none known gone (and none past `last_id`): what a crawl rechecks
-    (schema v13's index). A recheck fetches the article again and so moves it to the end of the
-    line."""
+    """The site's articles a crawl rechecks, at most `limit`, as (URL, where the rechecks
+    stop: the run's `recheck_until`): those last fetched before `fetched_before`, none known
+    gone (nor past `last_id`), longest ago first, from where the site's last rechecks stopped
+    on, then from the start again. A recheck that fetches the article moves it to the end of
+    the line; one that cannot is passed over until the next round (schema v13)."""
     if limit <= 0:
         return []
-    rows = db.execute(
-        "SELECT url, last_seen FROM articles INDEXED BY articles_site_last_seen "
+    found = db.execute(
+        "SELECT recheck_until FROM crawl_runs WHERE site = ? AND recheck_until IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1",
+        [site],
+    ).fetchone()
+    seen, _, number = (found[0] if found else "").partition(" ")
+    after = (seen, int(number)) if number.isdigit() else ("", 0)
+    sql = (
+        "SELECT url, last_seen || ' ' || id FROM articles INDEXED BY articles_site_last_seen "
         "WHERE site = ? AND last_seen < ? AND gone_since IS NULL AND id <= ? "
-        "ORDER BY last_seen LIMIT ?",
-        [site, utc_iso(fetched_before), last_id if last_id is not None else 2**62, limit],
+        "AND (last_seen, id) {} (?, ?) ORDER BY last_seen, id LIMIT ?"
     )
-    return [(url, last_seen) for url, last_seen in rows]
+    params = [site, utc_iso(fetched_before), last_id if last_id is not None else 2**62, *after]
+    picked = db.execute(sql.format(">"), [*params, limit]).fetchall()
+    if len(picked) < limit and after != ("", 0):
+        picked += db.execute(sql.format("<="), [*params, limit - len(picked)]).fetchall()
+    return [(url, until) for url, until in picked]
 
 
 @dataclass(frozen=True)
@@ -1386,9 +1396,10 @@ class Archive:
         failures: int,
         finish_reason: str | None = None,
         tally: RunTally | None = None,
+        recheck_until: str | None = None,
     ) -> None:
-        """Close the run row with its counts, why it ended, and (from `tally`) the fill-rates
-        and page kinds of what it stored."""
+        """Close the run row with its counts, why it ended, (from `tally`) the fill-rates and
+        page kinds of what it stored, and where its rechecks stopped (stale_articles)."""
         self._check_writable()
         changes: dict[str, Any] = {
             "finished": utc_now(),
@@ -1399,6 +1410,8 @@ class Archive:
             "failures": failures,
             "finish_reason": finish_reason,
         }
+        if recheck_until is not None:
+            changes["recheck_until"] = recheck_until
         if tally is not None:
             changes["articles_seen"] = tally.articles
             changes["fill_rates"] = json.dumps(tally.fill_rates())

@@ -600,15 +600,25 @@ def _archive_v12(db: sqlite_utils.Database) -> None:
 
 
 def _archive_v13(db: sqlite_utils.Database) -> None:
-    """The site's articles by when they were last fetched, the gone ones left out: a crawl
-    rechecks the longest unfetched first (PortalSpider's rechecks), which is how an article a
-    site takes down after it left its listings and sitemaps is found gone. Without the index
-    that pick read every article of the site (9 s cold at 200,000 of them). Appended to at
-    each site's end as articles are stored or fetched again: a few hot pages."""
+    """Rechecks (PortalSpider's): each run fetches again the site's articles fetched longest
+    ago, which is how an article a site takes down after it left its listings and sitemaps is
+    found gone. The site's articles by when they were last fetched, the gone ones left out:
+    without the index the pick read every article of the site (9 s cold at 200,000). Appended
+    to at each site's end as articles are stored or fetched again: a few hot pages."""
     db.conn.execute(
         "CREATE INDEX IF NOT EXISTS articles_site_last_seen ON articles(site, last_seen) "
         "WHERE gone_since IS NULL"
     )
+
+
+def _archive_v14(db: sqlite_utils.Database) -> None:
+    """Where each run's rechecks stopped (`crawl_runs.recheck_until`, "last_seen id"), where the
+    next run's begin (archive.stale_articles): an article whose recheck fails (a server error,
+    a redirect to the home page) keeps its last_seen, and would otherwise head the line every
+    run; a few of them stopped every other article from being rechecked."""
+    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(crawl_runs)")}
+    if "recheck_until" not in columns:  # a step run again is a no-op
+        db.conn.execute("ALTER TABLE crawl_runs ADD COLUMN recheck_until TEXT")
 
 
 def index_queued(db: sqlite_utils.Database) -> None:
@@ -686,6 +696,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v11,
     _archive_v12,
     _archive_v13,
+    _archive_v14,
 )
 
 

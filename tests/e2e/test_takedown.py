@@ -65,3 +65,32 @@ def test_an_article_taken_down_after_it_left_the_listings_is_found_by_a_recheck(
         rechecked = [url for url in urls if again[url]["fetch_count"] > after[url]["fetch_count"]]
         assert rechecked == urls[2:4]
         assert again[urls[0]]["gone_since"] == after[urls[0]]["gone_since"]
+
+
+def test_a_recheck_that_fails_does_not_hold_up_the_others(tmp_path: Path) -> None:
+    # An article whose recheck keeps failing keeps its last fetch: were the rechecks always the
+    # ones fetched longest ago, it would be asked first every run, and a few such articles
+    # would stop every other article from being rechecked.
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=6) as server:
+        urls = crawled_then_taken_down(server, db)
+        broken = server.portal.articles[1].path
+        server.portal.pages[broken] = (500, {"Content-Type": "text/html"}, b"<h1>500</h1>")
+        fetches = {row["url"]: row["fetch_count"] for row in articles(db)}
+        asked_for_broken = []
+        for _ in range(4):
+            start = len(server.requests)
+            crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2", "-s", "RETRY_TIMES=0")
+            asked_for_broken.append(
+                sum(request.path == broken for request in server.requests[start:])
+            )
+            now = {row["url"]: row["fetch_count"] for row in articles(db)}
+            rechecked = [url for url in urls if now[url] > fetches[url]]
+            fetches = now
+            if len(asked_for_broken) == 2:
+                assert rechecked == urls[2:4]
+            if len(asked_for_broken) == 3:
+                assert rechecked == urls[4:6]
+    # Asked in the first run (with the taken-down one), then again only when every other had
+    # had its turn (the fourth run: the others were fetched minutes ago, so it alone).
+    assert asked_for_broken == [1, 0, 0, 1]
