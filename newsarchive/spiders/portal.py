@@ -571,8 +571,10 @@ class PortalSpider(scrapy.Spider):
         stats.set_value("newsarchive/rechecks", len(urls))
         # Recorded with the run when it finishes: the next run's rechecks begin after it.
         stats.set_value("newsarchive/recheck_until", picked[-1][1])
-        # Below listings (0) and new articles (10): what is new on the site goes first.
-        return [self._article_request(url).replace(priority=-1) for url in urls]
+        # Below listings (0) and new articles (10): what is new on the site goes first. Not
+        # filtered as seen: a site that sends a taken-down article's readers to its home page
+        # redirects to a URL this run fetched already, and the recheck would end in nothing.
+        return [self._article_request(url).replace(priority=-1, dont_filter=True) for url in urls]
 
     def _robots_sitemaps(self, lines: list[str], base: str) -> Iterator[Request]:
         """Requests for the sitemaps robots.txt names (its `Sitemap:` values), else for the

@@ -116,6 +116,9 @@ MAX_SPACING = 10
 OUTCOMES = ("new", "updated", "unchanged", "page")
 # What a site answers at an article it took down (a revisit): the record says it is gone.
 GONE_STATUSES = frozenset({404, 410})
+# A redirect from an archived article's URL to a page of these kinds (the home page, a section, a
+# "not found" page served with 200) is a takedown too; "unextracted" is not (our failure).
+SOFT_GONE_KINDS = frozenset({"listing", "other"})
 # A page is stored under one of the extractor's kinds, "error" (an HTTP error page), or this one:
 # extracting it raised (an extractor bug, or its worker died). `reextract` tries it again and
 # files it under what it then is.
@@ -218,6 +221,11 @@ def stale_articles(
     if len(picked) < limit and after != ("", 0):
         picked += db.execute(sql.format("<="), [*params, limit - len(picked)]).fetchall()
     return [(url, until) for url, until in picked]
+
+
+def _redirected(raw: RawPage) -> bool:
+    """The request for `raw.url` ended at another URL (the archive's spelling of both)."""
+    return bool(raw.final_url) and normalize_url(raw.final_url) != normalize_url(raw.url)
 
 
 @dataclass(frozen=True)
@@ -1140,6 +1148,10 @@ class Archive:
                     outcome, article_id, fetch_count = self._store_article(
                         raw, record, page_id=page_id, site=site, now=now, columns=columns
                     )
+                    if kind in SOFT_GONE_KINDS and _redirected(raw):
+                        # An archived article's URL now leads to the home page or a section: the
+                        # site took it down without saying 404 (a "soft" takedown).
+                        self._mark_gone(raw.url, now)
             except Exception as exc:
                 fatal = self._stopping(exc)
                 if fatal is not None:
@@ -1449,10 +1461,15 @@ class Archive:
                 },
             )
             if status in GONE_STATUSES:
-                key = normalize_url(url)
-                found = self._find_article(key, {key}, lenient=True)
-                if found is not None and found.get("gone_since") is None:
-                    _update(self.db, "articles", found["id"], {"gone_since": now})
+                self._mark_gone(url, now)
+
+    def _mark_gone(self, url: str, now: str) -> None:
+        """The archived article at `url`, if any, is gone from its site since `now` (unless it
+        was already)."""
+        key = normalize_url(url)
+        found = self._find_article(key, {key}, lenient=True)
+        if found is not None and found.get("gone_since") is None:
+            _update(self.db, "articles", found["id"], {"gone_since": now})
 
     # --- a shared crawl's writer (newsarchive.distributed.writer) -------------------------
 

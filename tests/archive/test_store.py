@@ -384,3 +384,34 @@ def test_an_article_the_site_took_down_is_marked_gone_and_back(archive):
     assert gone_rows.fetchone() == (1,)
     archive.store(make_raw(url), make_article(url), site="warta")  # back on the site
     assert archive.article(url)["gone_since"] is None
+
+
+def test_an_article_url_that_now_leads_to_the_home_page_is_marked_gone(archive):
+    # A "soft" takedown: the site answers the article's URL with a redirect to its home page or
+    # a section (a listing), or to a "not found" page served with 200 (no article).
+    home = "https://warta.example.id/"
+    for n, (kind, final) in enumerate((("listing", home), ("other", home + "tidak-ditemukan"))):
+        url = f"https://warta.example.id/berita/{n}/dihapus"
+        archive.store(make_raw(url), make_article(url), site="warta")
+        landed = make_article(final)
+        landed.page_kind = kind
+        archive.store(make_raw(url, final_url=final), landed, site="warta")
+        assert archive.article(url)["gone_since"] is not None, kind
+    # Not a takedown: a listing that redirects (it is no article), the same page under another
+    # spelling of its URL, an article that moved to a new URL, an extractor failure.
+    kept = "https://warta.example.id/berita/9/ada"
+    archive.store(make_raw(kept), make_article(kept), site="warta")
+    section = make_article(home + "nasional/")
+    section.page_kind = "listing"
+    archive.store(make_raw(home + "nasional", final_url=home + "nasional/"), section, site="warta")
+    spelled = make_article(kept)
+    spelled.page_kind = "listing"
+    archive.store(make_raw(kept + "?utm_source=x", final_url=kept), spelled, site="warta")
+    moved = "https://warta.example.id/berita/9/ada-baru"
+    archive.store(make_raw(kept, final_url=moved), make_article(moved), site="warta")
+    archive.store(
+        make_raw(kept, final_url=home), None, site="warta", extraction_error="ValueError: x"
+    )
+    assert archive.article(kept)["gone_since"] is None
+    gone_rows = archive.db.execute("SELECT count(*) FROM articles WHERE gone_since IS NOT NULL")
+    assert gone_rows.fetchone() == (2,)

@@ -94,3 +94,14 @@ def test_a_recheck_that_fails_does_not_hold_up_the_others(tmp_path: Path) -> Non
     # Asked in the first run (with the taken-down one), then again only when every other had
     # had its turn (the fourth run: the others were fetched minutes ago, so it alone).
     assert asked_for_broken == [1, 0, 0, 1]
+
+
+def test_an_article_url_redirected_to_the_home_page_is_marked_gone(tmp_path: Path) -> None:
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=6) as server:
+        urls = crawled_then_taken_down(server, db)
+        # Not a 404: the site sends the article's readers to its home page.
+        server.portal.pages[server.portal.articles[0].path] = (301, {"Location": "/"}, b"")
+        result = crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=1")
+    assert "1 rechecked" in result.stdout
+    assert [row["url"] for row in articles(db) if row["gone_since"]] == [urls[0]]
