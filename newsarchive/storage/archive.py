@@ -1151,7 +1151,10 @@ class Archive:
                     if kind in SOFT_GONE_KINDS and _redirected(raw):
                         # An archived article's URL now leads to the home page or a section: the
                         # site took it down without saying 404 (a "soft" takedown).
-                        self._mark_gone(raw.url, now)
+                        self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
+                    elif kind == "error" and raw.status in GONE_STATUSES:
+                        # Its 404 kept as a page (an import of a later capture): gone since then.
+                        self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
             except Exception as exc:
                 fatal = self._stopping(exc)
                 if fatal is not None:
@@ -1222,8 +1225,9 @@ class Archive:
                 "last_seen": max(existing["last_seen"], fetched),
                 "fetch_count": existing["fetch_count"] + 1,
             }
-            if existing.get("gone_since") is not None:
-                update["gone_since"] = None  # back on the site
+            if existing.get("gone_since") is not None and fetched >= existing["gone_since"]:
+                # Back on the site (an older copy imported late says nothing of now).
+                update["gone_since"] = None
             fetch_count = update["fetch_count"]
             if existing["content_hash"] == columns["content_hash"]:
                 outcome = "unchanged"
@@ -1463,13 +1467,13 @@ class Archive:
             if status in GONE_STATUSES:
                 self._mark_gone(url, now)
 
-    def _mark_gone(self, url: str, now: str) -> None:
-        """The archived article at `url`, if any, is gone from its site since `now` (unless it
-        was already)."""
+    def _mark_gone(self, url: str, when: str) -> None:
+        """The archived article at `url`, if any, is gone from its site since `when` (unless it
+        was already, or was fetched after `when`: an old capture imported late)."""
         key = normalize_url(url)
         found = self._find_article(key, {key}, lenient=True)
-        if found is not None and found.get("gone_since") is None:
-            _update(self.db, "articles", found["id"], {"gone_since": now})
+        if found is not None and found.get("gone_since") is None and found["last_seen"] <= when:
+            _update(self.db, "articles", found["id"], {"gone_since": when})
 
     # --- a shared crawl's writer (newsarchive.distributed.writer) -------------------------
 

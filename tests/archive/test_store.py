@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from archive_fixtures import make_article, make_raw
@@ -382,8 +382,15 @@ def test_an_article_the_site_took_down_is_marked_gone_and_back(archive):
     assert archive.count() == 1
     gone_rows = archive.db.execute("SELECT count(*) FROM articles WHERE gone_since IS NOT NULL")
     assert gone_rows.fetchone() == (1,)
-    archive.store(make_raw(url), make_article(url), site="warta")  # back on the site
-    assert archive.article(url)["gone_since"] is None
+    # An older copy imported late says nothing of now; a fetch after the takedown does.
+    archive.store(make_raw(url), make_article(url), site="warta")
+    assert archive.article(url)["gone_since"] == gone
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    archive.store(make_raw(url, fetched_at=later), make_article(url), site="warta")
+    assert archive.article(url)["gone_since"] is None  # back on the site
+
+
+LATER = datetime(2024, 4, 1, tzinfo=UTC)  # than make_raw's fetches
 
 
 def test_an_article_url_that_now_leads_to_the_home_page_is_marked_gone(archive):
@@ -395,8 +402,8 @@ def test_an_article_url_that_now_leads_to_the_home_page_is_marked_gone(archive):
         archive.store(make_raw(url), make_article(url), site="warta")
         landed = make_article(final)
         landed.page_kind = kind
-        archive.store(make_raw(url, final_url=final), landed, site="warta")
-        assert archive.article(url)["gone_since"] is not None, kind
+        archive.store(make_raw(url, final_url=final, fetched_at=LATER), landed, site="warta")
+        assert archive.article(url)["gone_since"] == "2024-04-01T00:00:00Z", kind
     # Not a takedown: a listing that redirects (it is no article), the same page under another
     # spelling of its URL, an article that moved to a new URL, an extractor failure.
     kept = "https://warta.example.id/berita/9/ada"
@@ -408,10 +415,25 @@ def test_an_article_url_that_now_leads_to_the_home_page_is_marked_gone(archive):
     spelled.page_kind = "listing"
     archive.store(make_raw(kept + "?utm_source=x", final_url=kept), spelled, site="warta")
     moved = "https://warta.example.id/berita/9/ada-baru"
-    archive.store(make_raw(kept, final_url=moved), make_article(moved), site="warta")
     archive.store(
-        make_raw(kept, final_url=home), None, site="warta", extraction_error="ValueError: x"
+        make_raw(kept, final_url=moved, fetched_at=LATER), make_article(moved), site="warta"
+    )
+    archive.store(
+        make_raw(kept, final_url=home, fetched_at=LATER),
+        None,
+        site="warta",
+        extraction_error="ValueError: x",
     )
     assert archive.article(kept)["gone_since"] is None
     gone_rows = archive.db.execute("SELECT count(*) FROM articles WHERE gone_since IS NOT NULL")
     assert gone_rows.fetchone() == (2,)
+
+
+def test_an_imported_404_capture_marks_the_article_gone_since_it_was_captured(archive):
+    url = "https://warta.example.id/berita/ditarik"
+    archive.store(make_raw(url), make_article(url), site="warta")  # captured 2024-03-05
+    earlier = make_raw(url, status=404, fetched_at=datetime(2024, 3, 1, tzinfo=UTC))
+    archive.store(earlier, None, site="warta")
+    assert archive.article(url)["gone_since"] is None  # before the copy we have: says nothing
+    archive.store(make_raw(url, status=410, fetched_at=LATER), None, site="warta")
+    assert archive.article(url)["gone_since"] == "2024-04-01T00:00:00Z"
