@@ -32,13 +32,17 @@ USUAL_NEW_ARTICLES = 3
 USUAL_NEW_MIN_RUNS = 3
 # This many runs in a row that fetched nothing: the site is unreachable.
 UNREACHABLE_RUNS = 2
+# Articles a run found taken down (404/410, or redirected to a listing): a site takes down a few;
+# this many in one run, and three times the runs before, more likely means its URLs changed (every
+# old one redirected to the home page) or it turns the crawler away with 404s.
+TAKEDOWN_ALARM = 10
 
 
 @dataclass(frozen=True)
 class Alarm:
     site: str
     # fill-rate:<field> | failures | no-new-articles | unreachable | damaged-pages |
-    # unextracted-pages
+    # unextracted-pages | taken-down
     signal: str
     before: str
     now: str
@@ -55,6 +59,7 @@ class Alarm:
 class _Run:
     id: int
     started: str
+    finished: str
     pages_fetched: int
     articles_new: int
     articles_seen: int
@@ -68,17 +73,19 @@ def _runs(archive: Archive, site: str, limit: int) -> list[_Run]:
     # An archive from before runs kept health signals (opened read-only, not migrated).
     seen, fills = ("articles_seen", "fill_rates") if "fill_rates" in columns else ("NULL", "NULL")
     rows = archive.db.execute(
-        f"SELECT id, started, pages_fetched, articles_new, {seen}, failures, {fills} "
+        f"SELECT id, started, finished, pages_fetched, articles_new, {seen}, failures, {fills} "
         "FROM crawl_runs WHERE site = ? AND finished IS NOT NULL ORDER BY id DESC LIMIT ?",
         [site, limit],
     ).fetchall()
     runs = []
-    for run_id, started, fetched, new, seen, failures, fills in rows:
+    for run_id, started, finished, fetched, new, seen, failures, fills in rows:
         try:
             rates = json.loads(fills) if fills else {}
         except ValueError:
             rates = {}
-        runs.append(_Run(run_id, started, fetched or 0, new or 0, seen or 0, failures or 0, rates))
+        runs.append(
+            _Run(run_id, started, finished, fetched or 0, new or 0, seen or 0, failures or 0, rates)
+        )
     return runs
 
 
@@ -105,6 +112,17 @@ def _unextracted(archive: Archive, site: str) -> int:
             [UNEXTRACTED, site],
         ).fetchone()[0]
     except sqlite3.OperationalError:  # a pages file from before kinds (read as it is)
+        return 0
+
+
+def _taken_down(archive: Archive, site: str, run: _Run) -> int:
+    """Articles of `site` the run found gone (their gone_since falls within it)."""
+    try:
+        return archive.db.execute(
+            "SELECT count(*) FROM articles WHERE gone_since BETWEEN ? AND ? AND site = ?",
+            [run.started, run.finished, site],
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # an archive from before gone_since (read as it is)
         return 0
 
 
@@ -165,6 +183,20 @@ def site_alarms(archive: Archive, site: str) -> list[Alarm]:
                     "failures",
                     f"{baseline:.0%} of pages",
                     f"{share:.0%} ({latest.failures} of {latest.pages_fetched})",
+                    latest.id,
+                )
+            )
+    taken_down = _taken_down(archive, site, latest)
+    if taken_down >= TAKEDOWN_ALARM:
+        usual = statistics.median(_taken_down(archive, site, run) for run in history)
+        if taken_down >= 3 * usual:
+            alarms.append(
+                Alarm(
+                    site,
+                    "taken-down",
+                    f"{usual:.0f} articles per run",
+                    f"{taken_down} articles (did its URLs change? Datasette's \"Articles "
+                    'taken down" lists them)',
                     latest.id,
                 )
             )
