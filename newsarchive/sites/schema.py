@@ -8,10 +8,11 @@ rule off.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone, tzinfo
+from datetime import date, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,7 +111,11 @@ def parse_timezone(value: str, path: Path | str = "<profile>", key: str = "timez
     if not m:
         raise _fail(path, key, f"unknown timezone {value!r} (use WIB, WITA, WIT or +HH:MM)")
     sign = 1 if m.group(1) == "+" else -1
-    return timezone(sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0)))
+    hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+    # The earth's zones run from -12:00 to +14:00; "+07:99" is a typo, not +08:39.
+    if minutes >= 60 or hours * 60 + minutes > 14 * 60:
+        raise _fail(path, key, f"timezone {value!r}: no such offset (from -12:00 to +14:00)")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _str_list(value: Any, path: Path, key: str) -> tuple[str, ...]:
@@ -125,9 +130,13 @@ def _start_url(url: str, path: Path, key: str) -> str:
     """A start URL, sitemap or feed: a path on the site, or a web address (scheme in lower
     case); another scheme is refused here, where it would pass for a relative URL."""
     try:
-        return web_address(url) or url
+        address = web_address(url)
     except NewsarchiveError as exc:
         raise _fail(path, key, str(exc)) from None
+    if address is None and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", url):
+        # mailto:, javascript:, a scheme without // — no page to fetch, not a path either.
+        raise _fail(path, key, f"{url}: not a web address (http:// or https://) or a path")
+    return address or url
 
 
 def _domains(value: Any, path: Path) -> tuple[str, ...]:
@@ -150,13 +159,21 @@ def _selectors(value: Any, path: Path, key: str) -> tuple[str, ...]:
         return sels
     # Imported here: lxml.cssselect (and cssselect's parser) cost ~7 ms at start-up, and most
     # runs load only profiles without selectors.
+    from lxml import etree
     from lxml.cssselect import CSSSelector, SelectorError
 
+    page = etree.fromstring("<html><body><p>x</p></body></html>")
     for sel in sels:
         try:
-            CSSSelector(sel)
+            # Used once on a page as well: some compile and fail only there (a namespace
+            # prefix, a control character in a value), on every page of the crawl.
+            CSSSelector(sel)(page)
         except SelectorError as exc:
             raise _fail(path, key, f"bad CSS selector {sel!r}: {exc}") from None
+        except (etree.LxmlError, ValueError, RecursionError) as exc:
+            raise _fail(
+                path, key, f"bad CSS selector {sel!r}: lxml cannot use it ({exc})"
+            ) from None
     return sels
 
 
@@ -165,9 +182,25 @@ def _regexes(value: Any, path: Path, key: str) -> tuple[str, ...]:
     for pat in pats:
         try:
             re.compile(pat)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:
             raise _fail(path, key, f"bad regular expression {pat!r}: {exc}") from None
     return pats
+
+
+# Bounds past which a number in a profile is a typo, not a wish: and nan, inf or 1e300 hours
+# overflowed the clocks they are added to, or waited forever.
+MAX_DAYS = 36_500
+MAX_DELAY = 3_600.0
+
+
+def _number(value: Any, low: float, high: float) -> bool:
+    """An int or float (not a bool) from low to high; nan and inf are not."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
 
 
 def _check_keys(table: Any, allowed: set[str], path: Path, prefix: str) -> dict[str, Any]:
@@ -193,23 +226,32 @@ def _crawl_table(table: Any, path: Path) -> dict[str, Any]:
             out[key] = _regexes(value, path, full)
         elif key in ("start_urls", "sitemaps", "feeds"):
             out[key] = tuple(_start_url(url, path, full) for url in _str_list(value, path, full))
-        elif key in ("max_listing_depth", "concurrent_requests_per_domain", "recheck_per_run"):
+        elif key in ("max_listing_depth", "recheck_per_run"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise _fail(path, full, "expected a non-negative integer")
             out[key] = value
+        elif key == "concurrent_requests_per_domain":
+            # 0 would let no request start: the crawl would wait forever.
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise _fail(path, full, "expected a positive integer")
+            out[key] = value
         elif key == "recheck_days":
-            if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-                raise _fail(path, full, "expected a positive number of days")
+            if not _number(value, 0, MAX_DAYS) or value == 0:
+                raise _fail(path, full, f"expected a positive number of days (at most {MAX_DAYS})")
             out[key] = float(value)
         elif key == "download_delay":
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise _fail(path, full, "expected a non-negative number of seconds")
+            if not _number(value, 0, MAX_DELAY):
+                raise _fail(path, full, f"expected a number of seconds from 0 to {MAX_DELAY:g}")
             out[key] = float(value)
         elif key == "revisit_hours":
             if not isinstance(value, list) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value
+                _number(v, 0, MAX_DAYS * 24) and v > 0 for v in value
             ):
-                raise _fail(path, full, "expected a list of positive numbers of hours")
+                raise _fail(
+                    path,
+                    full,
+                    f"expected a list of positive numbers of hours (at most {MAX_DAYS * 24})",
+                )
             out[key] = tuple(float(v) for v in value)
     return out
 
@@ -247,7 +289,13 @@ def parse_profile(data: dict[str, Any], path: Path | str) -> SiteProfile:
         until = lay.get("valid_until")
         if until is not None:
             until = str(until)
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", until):
+            try:
+                valid = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", until)) and bool(
+                    date.fromisoformat(until)
+                )
+            except ValueError:
+                valid = False  # 2024-13-45
+            if not valid:
                 raise _fail(path, prefix + "valid_until", "expected a date YYYY-MM-DD")
         lay_chrome = _check_keys(lay.get("chrome", {}), CHROME_KEYS, path, prefix + "chrome.")
         layouts.append(
