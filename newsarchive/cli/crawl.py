@@ -128,6 +128,27 @@ def _default_settings() -> Any:
     return settings
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Settings that let no request start at 0: a crawl that waits forever.
+AT_LEAST_ONE = frozenset(
+    {"CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "CONCURRENT_ITEMS"}
+)
+
+
+def _usable_number(name: str, number: float, value: str) -> float:
+    """`number` unless no crawl can run with it: nan or inf (a delay or a size past any clock),
+    below 0 (only priorities go below), 0 for the concurrency settings."""
+    import math
+
+    if not math.isfinite(number):
+        raise NewsarchiveError(f"-s {name}={value!r}: expected a finite number")
+    if number < 0 and "PRIORITY" not in name:
+        raise NewsarchiveError(f"-s {name}={value!r}: expected a number from 0")
+    if number < 1 and name in AT_LEAST_ONE:
+        raise NewsarchiveError(f"-s {name}={value!r}: expected at least 1 (0 starts nothing)")
+    return number
+
+
 def check_setting(name: str, value: str) -> Any:
     """`value` for the setting `name`, converted to its default's type; NewsarchiveError names
     the setting and what was expected when it does not convert, or when `name` is a near miss
@@ -144,15 +165,17 @@ def check_setting(name: str, value: str) -> Any:
         return value  # a setting of some extension: passed on as given
     default = defaults[name]
     probe = Settings({name: value})
+    if name == "LOG_LEVEL" and str(value).upper() not in LOG_LEVELS:
+        raise NewsarchiveError(f"-s {name}={value!r}: expected one of {', '.join(LOG_LEVELS)}")
     try:
         if isinstance(default, bool):
             return probe.getbool(name)
-        if isinstance(default, int):
+        if isinstance(default, int | float):
             # Scrapy reads most numeric settings as floats even where the default is whole.
-            number = probe.getfloat(name)
+            number = _usable_number(name, probe.getfloat(name), value)
+            if isinstance(default, float):
+                return number
             return int(number) if number.is_integer() else number
-        if isinstance(default, float):
-            return probe.getfloat(name)
         if isinstance(default, dict) or hasattr(default, "copy_to_dict"):
             return probe.getdict(name)
         if isinstance(default, (list, tuple)):
