@@ -196,6 +196,10 @@ class SeedOnce:
             state.client.hset(Keys.leases(state.wid), mark, "1")
             async for request in start:
                 yield request
+            if state.problem is not None:
+                # A start request did not reach Redis (the worker stops): marked seeded, the
+                # site would have nothing queued, and the crawl would end at once as done.
+                return
             pipe = state.client.pipeline()
             pipe.sadd(Keys.seeded, site)
             pipe.hdel(Keys.leases(state.wid), mark)
