@@ -13,7 +13,7 @@ import json
 import logging
 import pickle
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,17 +88,44 @@ class SharedKnown:
 
     KEEP = 20_000
 
-    def __init__(self, client: Any, site: str) -> None:
+    def __init__(
+        self, client: Any, site: str, lost: Callable[[BaseException], None] | None = None
+    ) -> None:
         self.client, self.key, self.site = client, Keys.known(site), site
         self.kept: dict[str, FetchState | None] = {}
+        # Told when Redis fails (WorkerState.lost: the worker stops with one line). The
+        # answers then are "not known": an archived article fetched again is stored as
+        # unchanged, where an exception in a spider's callback lost the page's links.
+        self.lost = lost
+
+    def _ask(self, command: Callable[[], Any], failed: Any) -> Any:
+        try:
+            return command()
+        except redis.ConnectionError:
+            pass  # a connection killed (CLIENT KILL, a failover): redis-py opens a new one
+        except redis.RedisError as exc:
+            return self._failed(exc, failed)
+        try:
+            return command()
+        except redis.RedisError as exc:
+            return self._failed(exc, failed)
+
+    def _failed(self, exc: BaseException, failed: Any) -> Any:
+        if self.lost is None:
+            raise exc
+        self.lost(exc)
+        return failed
 
     def prefetch(self, urls: list[str]) -> None:
         wanted = [url for url in dict.fromkeys(urls) if url not in self.kept]
         if not wanted:
             return
+        values = self._ask(lambda: self.client.hmget(self.key, wanted), None)
+        if values is None:
+            return  # not kept: asked again
         if len(self.kept) + len(wanted) > self.KEEP:
             self.kept.clear()
-        for url, value in zip(wanted, self.client.hmget(self.key, wanted), strict=True):
+        for url, value in zip(wanted, values, strict=True):
             self.kept[url] = decode_state(value) if value is not None else None
 
     def stale(self, fetched_before: datetime, limit: int) -> list[tuple[str, str]]:
@@ -107,12 +134,11 @@ class SharedKnown:
         if limit <= 0:
             return []
         before = utc_iso(fetched_before)
-        listed = json.loads(self.client.get(Keys.stale(self.site)) or "[]")
+        listed = json.loads(self._ask(lambda: self.client.get(Keys.stale(self.site)), None) or "[]")
         picked = [(url, until) for url, seen, until in listed if seen < before][:limit]
         if picked:
-            self.client.hset(
-                Keys.rechecks(self.site), mapping={"count": len(picked), "until": picked[-1][1]}
-            )
+            mapping = {"count": len(picked), "until": picked[-1][1]}
+            self._ask(lambda: self.client.hset(Keys.rechecks(self.site), mapping=mapping), None)
         return picked
 
     def get(self, url: str) -> FetchState | None:
@@ -124,7 +150,7 @@ class SharedKnown:
         return isinstance(url, str) and self.get(url) is not None
 
     def __len__(self) -> int:
-        return int(self.client.hlen(self.key))
+        return int(self._ask(lambda: self.client.hlen(self.key), 0))
 
 
 def worker_settings(config: dict[str, Any], url: str, *, verbose: bool = False) -> Any:
@@ -191,9 +217,15 @@ class SeedOnce:
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         state = WorkerState.current()
         site = self.crawler.spider.site_name
-        if not state.client.sismember(Keys.seeded, site):
-            mark = SEEDING + site
-            state.client.hset(Keys.leases(state.wid), mark, "1")
+        mark = SEEDING + site
+        try:
+            seeded = state.client.sismember(Keys.seeded, site)
+            if not seeded:
+                state.client.hset(Keys.leases(state.wid), mark, "1")
+        except redis.RedisError as exc:
+            state.lost(exc)  # the worker stops with one line; another seeds the site
+            return
+        if not seeded:
             async for request in start:
                 yield request
             if state.problem is not None:
@@ -203,7 +235,10 @@ class SeedOnce:
             pipe = state.client.pipeline()
             pipe.sadd(Keys.seeded, site)
             pipe.hdel(Keys.leases(state.wid), mark)
-            pipe.execute()
+            try:
+                pipe.execute()
+            except redis.RedisError as exc:
+                state.lost(exc)
         else:
             logger.info("%s: already seeded by another worker", site)
 
@@ -279,7 +314,7 @@ class WorkerExtension:
         site = spider.site_name
         # The writer's snapshot of the archive when the crawl began: every worker decides "fetch
         # again?" on the same state a one-process crawl has.
-        spider.known = SharedKnown(self.state.client, site)
+        spider.known = SharedKnown(self.state.client, site, self.state.lost)
         spider.started = datetime.fromisoformat(self.state.config["started"])
         # A profile's politeness rules are enforced in Redis (SharedPoliteness), not by this
         # worker's slot; the slot reads `download_delay` from the spider.
