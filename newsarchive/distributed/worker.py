@@ -371,7 +371,12 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
 
     config = wait_for_crawl(connect(url), url, wait)
     state = WorkerState.install(url, config)
-    state.register()
+    try:
+        state.register()
+    except redis.RedisError as exc:  # a Redis that refuses writes (maxmemory), gone since
+        raise RedisProblem(
+            f"{display_url(url)}: Redis refused the worker ({describe(exc)})"
+        ) from None
     settings = worker_settings(config, url, verbose=verbose)
     process = CrawlerProcess(settings)
     crawlers = []

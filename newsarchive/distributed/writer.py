@@ -472,6 +472,8 @@ class Writer:
                 }
             except redis.RedisError:
                 skipped, rechecks = 0, {}
+                # At least a page for every item stored: not "every request failed".
+                shared.setdefault("pages_fetched", sum(shared.get(k, 0) for k in COUNT_KEYS))
             counts = {
                 "pages_fetched": shared.get("pages_fetched", 0),
                 "articles_new": shared.get("new", 0),
@@ -522,7 +524,12 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        writer.open()
+        try:
+            writer.open()
+        except redis.RedisError as exc:  # a Redis that refuses writes (maxmemory), gone since
+            raise RedisProblem(
+                f"{writer.where}: Redis refused the crawl ({describe(exc)})"
+            ) from None
         with writer.archive.batch(10**9, max_seconds=0):
             writer.start_workers()
             try:
@@ -560,9 +567,19 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
                         "waits in Redis: run the same command again once there is room"
                     ) from None
                 raise
-            writer.wait_for_workers()
+            try:
+                writer.wait_for_workers()
+            except redis.RedisError as exc:
+                # Done means every item is stored: only the goodbyes are missed.
+                logger.warning(
+                    "%s: Redis lost once the crawl was done (%s): every item is stored; its "
+                    "keys may stay in Redis",
+                    writer.where,
+                    describe(exc),
+                )
             results = writer.finish("finished")
-        _clear_crawl_keys(writer.client)
+        with contextlib.suppress(redis.RedisError):
+            _clear_crawl_keys(writer.client)
         return results
     finally:
         for s, handler in previous.items():
