@@ -347,9 +347,22 @@ class Writer:
     # --- watching ------------------------------------------------------------------------------
 
     def reap(self) -> None:
-        """Workers that stopped answering: their leased requests go back to the frontier."""
-        for raw in self.client.smembers(Keys.workers):
-            wid = raw.decode() if isinstance(raw, bytes) else raw
+        """Workers that stopped answering: their leased requests go back to the frontier. A
+        worker holding leases is put back in the worker set if it is missing there (the set
+        deleted by hand, a worker killed before its next heartbeat re-added it): the end of
+        the crawl and this reaping look for leases through that set, and its requests would
+        never come back."""
+        listed = {
+            raw.decode() if isinstance(raw, bytes) else raw
+            for raw in self.client.smembers(Keys.workers)
+        }
+        prefix = Keys.leases("")
+        for key in self.client.scan_iter(match=prefix + "*", count=1000):
+            wid = (key.decode() if isinstance(key, bytes) else key)[len(prefix) :]
+            if wid not in listed:
+                self.client.sadd(Keys.workers, wid)
+                listed.add(wid)
+        for wid in listed:
             if not self.client.exists(Keys.alive(wid)):
                 n = requeue_worker(self.client, self.scripts, wid)
                 logger.warning(
