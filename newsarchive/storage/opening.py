@@ -351,6 +351,13 @@ def inspect_file(
         raise NewsarchiveError(problem)
     try:
         version, application_id, tables = _read_identity(path, read_up_to=read_up_to)
+    except UnicodeDecodeError:
+        # SQLite's error quoted a schema statement garbled into bytes that are no UTF-8, which
+        # Python cannot decode into the message.
+        raise NewsarchiveError(
+            f"{path}: truncated or corrupt: database disk image is malformed (its schema is "
+            "garbled)"
+        ) from None
     except sqlite3.DatabaseError as exc:
         # Reading a file in use writes too (its -shm): a full disk is not a damaged file.
         fatal = unwritable(exc, path)

@@ -33,19 +33,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.storage.archive import ARCHIVE_PAGE_SIZE, WRITER_CACHE_MAX_KIB, Archive
+from newsarchive.storage.archive import (
+    ARCHIVE_PAGE_SIZE,
+    WRITER_CACHE_MAX_KIB,
+    Archive,
+    default_pages_path,
+)
 from newsarchive.storage.opening import (
     ARCHIVE,
+    PAGES,
     create_file,
     inspect_file,
     is_damage,
     lenient_text,
     quick_check,
+    read_with_fallback,
     remove_with_sidecars,
     sync_path,
     unwritable,
 )
-from newsarchive.storage.schema import ARCHIVE_MIGRATIONS, CONTENT_COLUMNS, build_search
+from newsarchive.storage.schema import (
+    ARCHIVE_MIGRATIONS,
+    CONTENT_COLUMNS,
+    PAGES_MIGRATIONS,
+    build_search,
+)
 from newsarchive.storage.verify import content_matches, search_index_damage
 
 # What archive.db records and nothing else holds, copied row for row; every other table (and
@@ -142,6 +154,7 @@ def repair_archive(
             f"v{len(ARCHIVE_MIGRATIONS)}; repair rebuilds the current schema only: upgrade it "
             "first (any import or crawl opens it for writing), or restore it from a backup"
         )
+    _check_pages_file(path)
     from newsarchive.runner import RunLock
 
     result = Repair(path)
@@ -167,6 +180,34 @@ def repair_archive(
             remove_with_sidecars(temporary)  # swapped in, or never to be
     result.seconds = time.monotonic() - started
     return result
+
+
+def _check_pages_file(path: Path) -> None:
+    """RepairRefused when the raw pages file beside the archive is not its own (another
+    archive's, a directory, an empty or foreign file), as every command that reads the archive
+    refuses it: repair rebuilds archive.db alone and said "nothing to repair", exit 0, beside
+    them. None at all is fine, as for the read commands (a copy of archive.db alone)."""
+    pages = default_pages_path(path)
+    if not pages.exists() and not pages.is_symlink():
+        return
+    state = inspect_file(pages, PAGES, len(PAGES_MIGRATIONS), for_writing=False, must_exist=True)
+    if state.fresh:
+        raise RepairRefused(f"{pages}: an empty SQLite file, not the archive's raw pages")
+
+    def token(file: Path, table: str) -> str | None:
+        def read(uri: str) -> str | None:
+            with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+                row = conn.execute(f"SELECT token FROM {table}").fetchone()
+            return row[0] if row else None
+
+        try:
+            return read_with_fallback(file, read)
+        except (sqlite3.DatabaseError, UnicodeDecodeError):
+            return None  # unreadable here (what repair is for) or from before the pair tokens
+
+    ours, theirs = token(path, "pages_pair"), token(pages, "archive_pair")
+    if ours and theirs and ours != theirs:
+        raise RepairRefused(f"{pages}: the raw pages of another archive, not of {path}")
 
 
 def _repair(
