@@ -25,7 +25,9 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
 
     return click.option(
         "--db",
-        type=click.Path(dir_okay=False, path_type=Path),
+        # Any path: a directory or an unreadable file is one line from the archive's own checks
+        # (opening.inspect_file), as for its pages file, not a three-line usage error.
+        type=click.Path(path_type=Path),
         default=default or DEFAULT_DB,
         envvar="NEWSARCHIVE_DB",
         show_default=True,

@@ -750,6 +750,7 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
     Serves the records only; the raw pages file is never served. Stop it with Ctrl-C.
     """
     from datasette.cli import cli as datasette_cli
+    from datasette.views.base import DatasetteError
 
     from newsarchive.datasette import PLUGINS_DIR, TEMPLATES_DIR, load_metadata
     from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
@@ -772,7 +773,13 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
             args.append("--open")
         click.echo(f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
         # In this process, not a child: Ctrl-C and kill reach the server itself.
-        datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
+        try:
+            datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)
+        except DatasetteError as exc:
+            # Datasette checks its database at start-up, outside any page: damage met there
+            # (the search index's configuration, say; the plugins' ArchiveDamaged) came out
+            # as a traceback.
+            raise NewsarchiveError(exc.message) from None
 
 
 def _check_listening(host: str, port: int) -> None:

@@ -540,7 +540,7 @@ def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
 @cli.command("demo")
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a directory: the archive's own one-line check
     default=DEMO_DB,
     show_default=True,
     help="The archive to crawl the demo portal into.",

@@ -117,7 +117,7 @@ def run_command(
 
 db_option = click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a directory: the archive's own one-line check
     default=None,
     help="The archive (default: $NEWSARCHIVE_DB, else the plan's db, else data/archive.db).",
 )

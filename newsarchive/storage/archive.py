@@ -692,6 +692,7 @@ class Archive:
 
     def _open_for_writing(self, db_state: FileState, pages_state: FileState) -> None:
         if not db_state.exists:
+            self._refuse_lost_records(pages_state)
             create_file(
                 self.path,
                 ARCHIVE,
@@ -805,6 +806,25 @@ class Archive:
         if row is None and stamp:
             with self._write(self.pages, self.pages_path):
                 self.pages.execute("INSERT INTO archive_pair(id, token) VALUES (1, ?)", [token])
+
+    def _refuse_lost_records(self, pages_state: FileState) -> None:
+        """NewsarchiveError, creating nothing, when archive.db is missing but the raw pages file
+        beside it holds an archive's pages: a new archive.db there was refused as "another
+        archive's" pages by every later command, and left behind."""
+        if not pages_state.exists or pages_state.fresh:
+            return
+        with contextlib.closing(connect(self.pages_path, readonly=True)) as pages:
+            try:
+                # Stamped with its archive's token (pages v6): no new archive.db would pass.
+                held = pages.execute("SELECT EXISTS (SELECT 1 FROM archive_pair)").fetchone()[0]
+            except sqlite3.OperationalError:
+                held = False  # an older file, unstamped: the archive made here adopts it
+        if held:
+            raise NewsarchiveError(
+                f"{self.path}: missing, but {self.pages_path} beside it holds the raw pages of "
+                f"an archive: restore {self.path.name} from a backup (or move the raw pages "
+                "file away to start a new archive)"
+            )
 
     def _note_pages_stored(self) -> None:
         """Record in the open records transaction the highest page id the pages file holds

@@ -180,6 +180,22 @@ def _sidecar(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
+def _journal_problem(path: Path) -> str | None:
+    """A rollback journal beside one of our files, which are in WAL mode and write none: SQLite
+    opening the file (a read command too) would roll it back into the file, or delete it. One
+    left by a copy or a restore is another file's, and its pages would overwrite ours."""
+    journal = _sidecar(path, "-journal")
+    try:
+        if journal.stat().st_size == 0:
+            return None
+    except OSError:
+        return None
+    return (
+        f"{path}: a rollback journal beside it ({journal.name}) that this archive never writes "
+        "(another file's, left by a copy or a restore?): move it away, then run the command again"
+    )
+
+
 def _parent_problem(path: Path, *, for_writing: bool) -> str | None:
     parent = path.parent
     if not parent.exists():
@@ -346,7 +362,7 @@ def inspect_file(
         raise NewsarchiveError(f"{path}: permission denied (cannot read it)") from None
     except OSError as exc:
         raise NewsarchiveError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    problem = _header_problem(path, head, size)
+    problem = _header_problem(path, head, size) or _journal_problem(path)
     if problem:
         raise NewsarchiveError(problem)
     try:
@@ -433,8 +449,15 @@ def remove_with_sidecars(path: Path) -> None:
 
 def sync_path(path: Path) -> None:
     """fsync a file, or a directory (its renames made durable: a crash after a command said done
-    must not undo them); a file system that cannot sync a directory is let be."""
-    handle = os.open(path, os.O_RDONLY)
+    must not undo them); a file system that cannot sync a directory is let be, and so is a
+    directory we may write in but not read (mode 333: the rename is done, only its flush to
+    disk is left to the system)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except PermissionError:
+        if path.is_dir():
+            return
+        raise
     try:
         os.fsync(handle)
     except OSError as exc:

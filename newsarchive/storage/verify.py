@@ -217,6 +217,9 @@ def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:
     """
     pages_path = default_pages_path(db_path)
     said_damaged = is_damage(error)
+    # Python's sqlite3, not SQLite: stored text no longer UTF-8 (bytes garbled inside a page
+    # SQLite still reads as sound: it keeps no checksum).
+    undecodable = str(error).startswith("Could not decode to UTF-8")
     damaged = []
     for path in (db_path, pages_path):
         problems = _file_problems(path)
@@ -233,6 +236,8 @@ def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:
             )
     if damaged:
         where = "; ".join(damaged)
+    elif undecodable:
+        where = f"{db_path}: damaged: a record's text is no longer UTF-8 ({str(error)[:100]})"
     elif not said_damaged:
         return None
     elif db_path.exists() and search_index_problems(db_path):
