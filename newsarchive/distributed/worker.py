@@ -369,9 +369,9 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
 
     from newsarchive.spiders.portal import PortalSpider
 
-    config = wait_for_crawl(connect(url), url, wait)
-    state = WorkerState.install(url, config)
     try:
+        config = wait_for_crawl(connect(url), url, wait)
+        state = WorkerState.install(url, config)
         state.register()
     except redis.RedisError as exc:  # a Redis that refuses writes (maxmemory), gone since
         raise RedisProblem(

@@ -530,7 +530,12 @@ class Writer:
 def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
     """Run (or resume) the shared crawl to its end; each site's stats. RedisProblem or
     NewsarchiveError (one line) when it cannot finish."""
-    writer = Writer(crawl)
+    try:
+        writer = Writer(crawl)
+    except redis.RedisError as exc:  # gone since connect()'s PING
+        raise RedisProblem(
+            f"{display_url(crawl.url)}: Redis unreachable ({describe(exc)})"
+        ) from None
 
     def stop(signum: int, frame: Any) -> None:
         raise Stopped
