@@ -90,13 +90,20 @@ class Plan:
         raise PlanError(f"{self.path}: no site named {name!r} (the plan has: {known})")
 
 
+# Past this an interval is a typo (and past timedelta's range an OverflowError): ten years.
+MAX_INTERVAL = timedelta(days=3650)
+
+
 def parse_interval(text: str) -> timedelta:
     """'6h' -> 6 hours; '1d12h', '90m', '2w'. ValueError for anything else."""
     compact = text.strip().replace(" ", "")
     parts = _INTERVAL_PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts).lower() != compact.lower():
         raise ValueError(f"{text!r} is not an interval like 30m, 6h, 1d or 1d12h")
-    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u.lower()] for n, u in parts))
+    seconds = sum(int(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
+    if seconds > MAX_INTERVAL.total_seconds():
+        raise ValueError(f"{text!r} is longer than any schedule (at most {MAX_INTERVAL.days}d)")
+    return timedelta(seconds=seconds)
 
 
 def format_interval(interval: timedelta) -> str:
@@ -185,7 +192,7 @@ def parse_plan(data: dict[str, Any], path: Path) -> Plan:
     _check_keys(data, TOP_KEYS, path, "")
     base = path.parent.resolve() if path.parent != Path("") else Path.cwd()
     db_value = data.get("db", "data/archive.db")
-    if not isinstance(db_value, str) or not db_value.strip():
+    if not isinstance(db_value, str) or not db_value.strip() or "\0" in db_value:
         raise _fail(path, "db", 'expected the archive\'s path, e.g. "data/archive.db"')
     db = Path(db_value)
     db = db if db.is_absolute() else base / db
@@ -264,6 +271,8 @@ def _site(raw: Any, path: Path, key: str, base: Path) -> PlanSite:
             raise _fail(path, f"{key}.base_url", str(exc)) from None
         if not usable:
             raise _fail(path, f"{key}.base_url", "expected an http(s) URL")
+    if "\0" in site:
+        raise _fail(path, f"{key}.site", "a NUL character in it: no profile file or URL has one")
     try:
         resolved = _resolve_site(site.strip(), base)
     except NewsarchiveError as exc:

@@ -164,10 +164,10 @@ def check_setting(name: str, value: str) -> Any:
             raise NewsarchiveError(f"-s {name}: unknown setting; did you mean {close[0]}?")
         return value  # a setting of some extension: passed on as given
     default = defaults[name]
-    probe = Settings({name: value})
     if name == "LOG_LEVEL" and str(value).upper() not in LOG_LEVELS:
         raise NewsarchiveError(f"-s {name}={value!r}: expected one of {', '.join(LOG_LEVELS)}")
     try:
+        probe = Settings({name: value})  # a dict setting's JSON is parsed here already
         if isinstance(default, bool):
             return probe.getbool(name)
         if isinstance(default, int | float):

@@ -196,18 +196,35 @@ def schedule_command(plan_path: Path | None, kind: str) -> None:
     longest one cron can say; at least 5 minutes): each site falls due on a call, and `run`
     skips the sites not due, so none is contacted more often than its `every`.
     """
+    from newsarchive.errors import NewsarchiveError
+    from newsarchive.sites import load_profile
+    from newsarchive.urls import web_address
+
     plan = load_plan(find_plan(plan_path))
     plan_file = plan.path.resolve()
+    if "\n" in str(plan_file) or "\r" in str(plan_file):
+        raise NewsarchiveError(
+            f"{plan_file!r}: a line break in the plan's path, which no crontab line or unit "
+            "can hold: move the plan"
+        )
+    for entry in plan.sites:
+        if not web_address(entry.site):
+            load_profile(entry.site)  # every run would fail on it: said now, one line
     workdir = plan_file.parent
     program = shutil.which("newsarchive") or f"{sys.executable} -m newsarchive"
     command = f"{program} run --plan {shlex.quote(str(plan_file))} -q"
     period = run_period([entry.every for entry in plan.sites], cron=kind == "cron")
     if kind == "cron":
+        # cron reads an unescaped % as the end of the command (the rest goes to its stdin).
         click.echo(
             f"{cron_spec(period)} cd {shlex.quote(str(workdir))} && {command}"
-            f"  # newsarchive plan {plan_file.name}"
+            f"  # newsarchive plan {plan_file.name}".replace("%", "\\%")
         )
         return
+    # systemd reads % as a specifier (%h, %n...): %% is a percent sign.
+    workdir = Path(str(workdir).replace("%", "%%"))
+    command = command.replace("%", "%%")
+    plan_file = Path(str(plan_file).replace("%", "%%"))
     name = "newsarchive-" + plan_file.stem
     click.echo(
         f"# {name}.service\n"
