@@ -16,6 +16,7 @@ import lzma
 import os
 import re
 import signal
+import stat
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -119,6 +120,13 @@ def read_saved(path: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> bytes:
     """read_page without its HTML check: the file's bytes, inflated, or a NotHtmlError for a
     file that cannot be read (missing, a directory, unreadable, too big, a broken archive)."""
     path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None  # opening it says why
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # A FIFO would be read for ever (nothing writes it); a device or socket is no page.
+        raise NotHtmlError(f"{path}: not a regular file (a FIFO, device or socket); skipped")
     try:
         with path.open("rb") as handle:
             head = handle.read(8)

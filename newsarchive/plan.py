@@ -228,13 +228,30 @@ def parse_plan(data: dict[str, Any], path: Path) -> Plan:
     )
 
 
+# What the archive files a site under: a plan's entry name, `crawl --name`, `import --site`.
+# Short and printable: it heads the lines of `stats`, `health` and the crawl's summary.
+SITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def site_name_option(ctx: Any, param: Any, value: str | None) -> str | None:
+    """Click callback: a site name given on the command line must be one a plan would take."""
+    if value is not None and not SITE_NAME.fullmatch(value):
+        import click
+
+        raise click.BadParameter(
+            f"{value!r}: expected a short name like 'detik' or 'kompas-bola' (letters, digits, "
+            "_ . -)"
+        )
+    return value
+
+
 def _site(raw: Any, path: Path, key: str, base: Path) -> PlanSite:
     table = _check_keys(raw, SITE_KEYS, path, f"{key}.")
     for required in ("name", "site", "every"):
         if required not in table:
             raise _fail(path, f"{key}.{required}", "missing (name, site and every are required)")
     name = table["name"]
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+    if not isinstance(name, str) or not SITE_NAME.fullmatch(name):
         raise _fail(path, f"{key}.name", "expected a short name like 'detik' or 'kompas-bola'")
     site = table["site"]
     if not isinstance(site, str) or not site.strip():

@@ -238,8 +238,11 @@ def export_warc(
 
 def is_warc(path: str | Path) -> bool:
     """Whether `path` holds a WARC, by its first bytes (`WARC/`, after gzip inflation), not its
-    name. False for anything unreadable: the page reader then says what is wrong with it."""
+    name. False for anything unreadable, or not a regular file (a FIFO would be waited on for
+    ever): the page reader then says what is wrong with it."""
     try:
+        if not Path(path).is_file():
+            return False
         with Path(path).open("rb") as handle:
             head = handle.read(5)
             if head.startswith(GZIP_MAGIC):

@@ -18,6 +18,49 @@ from newsarchive import __version__
 from newsarchive.errors import ArchiveDamaged, NewsarchiveError
 
 
+class Seconds(click.FloatRange):
+    """A number of seconds within the range, and finite: click's FloatRange lets nan through
+    every bound (a progress line never printed, a wait never ended)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return number
+
+
+def usable_path(ctx: Any, param: Any, value: Path | None) -> Path | None:
+    """Click callback for a file option: a path no file can be at (empty, a directory's root, a
+    name too long, a symbolic link loop) or a FIFO or device (a read waiting for ever) is one
+    Error line naming the option, exit 1, where it was a traceback or a hang."""
+    import errno
+    import stat
+
+    if value is None:
+        return value
+    text = str(value)
+    option = param.opts[0] if param is not None and param.opts else "path"
+    if not text or not value.name:
+        raise click.ClickException(f"{option} {text!r}: not a file's path")
+    try:
+        mode = value.stat().st_mode
+    except FileNotFoundError:
+        return value
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG, errno.ENOTDIR):
+            raise click.ClickException(f"{option} {text}: {exc.strerror}") from None
+        return value  # permission denied and the like: the command's own check says it
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
+        raise click.ClickException(
+            f"{option} {text}: not a regular file (a FIFO, device or socket)"
+        )
+    return value
+
+
 def db_option(*, default: Path | None = None, help: str | None = None) -> Callable[..., Any]:
     """The `--db ARCHIVE` option of every command that reads or writes an archive; $NEWSARCHIVE_DB
     sets it for a whole shell or cron job."""
@@ -28,6 +71,7 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
         # Any path: a directory or an unreadable file is one line from the archive's own checks
         # (opening.inspect_file), as for its pages file, not a three-line usage error.
         type=click.Path(path_type=Path),
+        callback=usable_path,
         default=default or DEFAULT_DB,
         envvar="NEWSARCHIVE_DB",
         show_default=True,

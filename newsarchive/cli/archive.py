@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli import Seconds, cli, friendly_errors
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
@@ -37,6 +37,7 @@ from newsarchive.importing import (
     reextract,
     saved_page_item,
 )
+from newsarchive.plan import site_name_option
 from newsarchive.storage import Archive, check_archive
 from newsarchive.storage.archive import UNEXTRACTED
 from newsarchive.storage.export import (
@@ -75,7 +76,7 @@ def jobs_option(also: str = "") -> Callable[[Callable], Callable]:
 
 progress_option = click.option(
     "--progress-seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(min=0, min_open=True),
     default=10.0,
     show_default=True,
     help="A progress line on stderr this often (on a terminal a bar, when the count is known).",
@@ -105,7 +106,11 @@ def _error(message: str) -> None:
 @cli.command("import")
 @click.argument("pages", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--url", help="The page's URL (one PAGE only): key, relative links, site profile.")
-@click.option("--site", help="Site name to file the pages under (default: profile name or host).")
+@click.option(
+    "--site",
+    callback=site_name_option,
+    help="Site name to file the pages under (default: profile name or host).",
+)
 @click.option("--batch", is_flag=True, help="Read JSON Lines pages on stdin, as `extract --batch`.")
 @click.option(
     "--max-size",

@@ -18,10 +18,11 @@ from typing import Any
 
 import click
 
-from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli import Seconds, cli, friendly_errors, usable_path
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.crawl_jobs import COMPLETE_REASONS
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
+from newsarchive.plan import site_name_option
 
 DEMO_DB = Path("data") / "demo.db"
 DEMO_PORT = 8638
@@ -357,6 +358,7 @@ db_option = shared_db_option()
     "--name",
     "site_name",
     metavar="NAME",
+    callback=site_name_option,
     help="File the articles under this site name (one site only; default: profile name or host).",
 )
 @click.option(
@@ -515,7 +517,7 @@ def run_shared_crawl_command(
 )
 @click.option(
     "--wait",
-    type=click.FloatRange(min=0),
+    type=Seconds(min=0),
     default=60.0,
     show_default=True,
     help="Seconds to wait for a crawl to appear in Redis.",
@@ -541,6 +543,7 @@ def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
 @click.option(
     "--db",
     type=click.Path(path_type=Path),  # a directory: the archive's own one-line check
+    callback=usable_path,
     default=DEMO_DB,
     show_default=True,
     help="The archive to crawl the demo portal into.",

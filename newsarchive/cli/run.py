@@ -13,13 +13,14 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli import Seconds, cli, friendly_errors, usable_path
 from newsarchive.plan import find_plan, format_interval, load_plan
 
 plan_option = click.option(
     "--plan",
     "plan_path",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=usable_path,
     help="The plan file (default: $NEWSARCHIVE_PLAN, else ./newsarchive.toml).",
 )
 
@@ -32,7 +33,7 @@ plan_option = click.option(
     "--progress-every",
     default=60.0,
     show_default=True,
-    type=click.FloatRange(min=1),
+    type=Seconds(min=1),
     metavar="SECONDS",
     help="A progress line on stderr this often while crawls run (not with -q).",
 )
@@ -118,6 +119,7 @@ def run_command(
 db_option = click.option(
     "--db",
     type=click.Path(path_type=Path),  # a directory: the archive's own one-line check
+    callback=usable_path,
     default=None,
     help="The archive (default: $NEWSARCHIVE_DB, else the plan's db, else data/archive.db).",
 )
