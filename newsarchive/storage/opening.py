@@ -112,13 +112,20 @@ def is_damage(exc: BaseException) -> bool:
 
 
 def quick_check(
-    db: sqlite3.Connection | sqlite_utils.Database, limit: int, schema: str = "main"
+    db: sqlite3.Connection | sqlite_utils.Database,
+    limit: int,
+    schema: str = "main",
+    *,
+    whole: bool = False,
 ) -> list[str]:
     """PRAGMA quick_check's problems (of the database attached as `schema`), [] for a sound file.
     A page too damaged for the check to read on past is a problem too (SQLite raises instead of
-    listing it)."""
+    listing it). `whole`: integrity_check, which also matches every index against its table: an
+    index page overwritten by a well-formed page of another table passes quick_check (verify and
+    repair; 22.5 s against 20.0 s for a million-article archive.db)."""
+    pragma = "integrity_check" if whole else "quick_check"
     try:
-        rows = db.execute(f"PRAGMA {schema}.quick_check({limit})").fetchall()
+        rows = db.execute(f"PRAGMA {schema}.{pragma}({limit})").fetchall()
     except sqlite3.DatabaseError as exc:
         if not is_damage(exc):
             raise

@@ -282,10 +282,10 @@ def _repair(
 
 
 def _damage(conn: sqlite3.Connection, schema: str, path: Path) -> list[str]:
-    """What verify's structural checks find in `schema` (quick_check, the full-text index read
+    """What verify's structural checks find in `schema` (integrity_check, the full-text index read
     whole through fts5vocab; see verify.search_index_problems), run through this connection,
     which alone may read the file while it holds it."""
-    problems = quick_check(conn, 100, schema) + search_index_damage(conn, schema)
+    problems = quick_check(conn, 100, schema, whole=True) + search_index_damage(conn, schema)
     return [f"{path}: {problem}" for problem in problems]
 
 

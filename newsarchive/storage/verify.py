@@ -34,7 +34,7 @@ from newsarchive.storage.opening import (
     read_with_fallback,
 )
 from newsarchive.storage.records import content_hash
-from newsarchive.storage.schema import CONTENT_COLUMNS
+from newsarchive.storage.schema import CONTENT_COLUMNS, FTS_COLUMNS
 
 # Problems listed one by one; past this, counted (a damaged block spoils every page after the
 # damage in it, hundreds of lines of the same cause).
@@ -71,7 +71,7 @@ def verify_archive(
     and the page or record. `progress` gets a line every PROGRESS_SECONDS."""
     found = Verification()
     for db, path in ((archive.db, archive.path), (archive.pages, archive.pages_path)):
-        found.problems.extend(f"{path}: {problem}" for problem in quick_check(db, 100))
+        found.problems.extend(f"{path}: {problem}" for problem in quick_check(db, 100, whole=True))
 
     # A damaged page met by a step ends that step (one line saying where), not the others:
     # the records are still checked when the raw pages cannot all be read, and the reverse.
@@ -202,7 +202,44 @@ def search_index_damage(conn: sqlite3.Connection, schema: str) -> list[str]:
     finally:
         with contextlib.suppress(sqlite3.DatabaseError):
             conn.execute(f"DROP TABLE IF EXISTS {terms}")
+    return _document_sizes_damage(conn, schema)
+
+
+def _document_sizes_damage(conn: sqlite3.Connection, schema: str) -> list[str]:
+    """The index's document sizes (articles_fts_docsize: per article, a varint per indexed
+    column), which bm25 reads and nothing above does: a page of them overwritten by another
+    table's well-formed page passes integrity_check and fts5vocab, and every ranked search met
+    it. Each row must be an article's, its sizes one varint per column (~1 s a million)."""
+    try:
+        return _check_document_sizes(conn, schema)
+    except sqlite3.DatabaseError as exc:
+        if not is_damage(exc):
+            raise
+        return []  # the records or the sizes cannot be read: said by the checks that read them
+
+
+def _check_document_sizes(conn: sqlite3.Connection, schema: str) -> list[str]:
+    columns = len(FTS_COLUMNS)
+    stray = conn.execute(
+        f"SELECT count(*) FROM {schema}.articles_fts_docsize d "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {schema}.articles a WHERE a.id = d.id)"
+    ).fetchone()[0]
+    if stray:
+        return [f"the full-text index is damaged: {stray} document size(s) of no article"]
+    for article_id, sizes in conn.execute(f"SELECT id, sz FROM {schema}.articles_fts_docsize"):
+        if not isinstance(sizes, bytes) or _varint_count(sizes) != columns:
+            return [f"the full-text index is damaged: the sizes of article {article_id}"]
     return []
+
+
+def _varint_count(data: bytes) -> int:
+    """How many SQLite varints `data` holds exactly, -1 when it ends inside one."""
+    count, length = 0, 0
+    for byte in data:
+        length += 1
+        if byte < 0x80 or length == 9:
+            count, length = count + 1, 0
+    return count if length == 0 else -1
 
 
 def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:

@@ -1,0 +1,311 @@
+"""Damage benchmarks/fuzz_archive.py found, each made here by hand in a small archive of our own:
+every command meeting it ends in one `Error:` line naming the damaged file, exit 1, the files as
+they were; `repair` does not call an archive repaired that `verify` then fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from archive_fixtures import (
+    assert_one_error,
+    cli_error,
+    make_article,
+    make_raw,
+    news_page,
+    snapshot,
+)
+from click.testing import CliRunner
+
+from newsarchive.cli import cli
+from newsarchive.storage import Archive, default_pages_path
+
+READ_COMMANDS = [["stats"], ["health"], ["search", "panen"], ["export"], ["verify"]]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def url(n: int) -> str:
+    return f"https://warta.example.id/daerah/2024/03/{n:02d}/berita-{n}"
+
+
+@pytest.fixture
+def archive_db(tmp_path: Path) -> Path:
+    """Six articles, their raw pages packed into a block (the files hold everything: Archive
+    writes its -wal into them when it closes)."""
+    db = tmp_path / "a" / "archive.db"
+    db.parent.mkdir()
+    with Archive(db) as archive:
+        for n in range(1, 7):
+            words = f"Warga desa {n} memanen padi lebih awal karena kemarau panjang tahun ini."
+            html = news_page(f"Panen awal di desa {n}", [words, "Harga gabah naik."])
+            article = make_article(url(n), title=f"Panen awal di desa {n}", body=words)
+            archive.store(make_raw(url(n), html), article, site="warta")
+        archive.pack_pages(None)
+    return db
+
+
+def replace_once(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert data.count(old) == 1 and len(old) == len(new), (path, old)
+    path.write_bytes(data.replace(old, new))
+
+
+@pytest.mark.parametrize("which", ["archive.db", "pages.db"])
+def test_a_schema_statement_garbled_into_bytes_that_are_not_utf8(
+    archive_db: Path, which: str
+) -> None:
+    """One byte of a CREATE INDEX statement in sqlite_master turned into 0xb8 (fuzz_archive: 28
+    bytes flipped in pages.db): SQLite cannot read the schema and says so in a message quoting
+    the statement, which Python's sqlite3 cannot decode — a UnicodeDecodeError traceback out of
+    opening._identity from every command instead of the file's one Error line."""
+    path = archive_db if which == "archive.db" else default_pages_path(archive_db)
+    statement = b"ON versions(article_id)" if which == "archive.db" else b"ON pages(block_id)"
+    garbled = statement[:4] + b"\xb8" + statement[5:]  # the table's name: no such table
+    replace_once(path, statement, garbled)
+    before = snapshot(archive_db.parent)
+    writers = [["reextract", "--jobs", "1"], ["compact"], ["import", __file__, "--url", url(9)]]
+    if which == "archive.db":  # (repair reads archive.db alone)
+        writers.append(["repair"])
+    for command in [*READ_COMMANDS, *writers]:
+        result = invoke(*command, "--db", str(archive_db))
+        line = cli_error(result, f"{path}: ")
+        assert "corrupt" in line or "damaged" in line, (command, line)
+    assert snapshot(archive_db.parent) == before
+
+
+def _replace_pages_file(pages: Path, how: str, tmp_path: Path) -> None:
+    pages.unlink()
+    if how == "another archive's":
+        with Archive(tmp_path / "other" / "archive.db") as other:
+            other.store(make_raw(url(20)), make_article(url(20)), site="lain")
+        (tmp_path / "other" / "pages.db").rename(pages)
+    elif how == "a directory":
+        pages.mkdir()
+    elif how == "an empty file":
+        pages.write_bytes(b"")
+
+
+# (None at all is no error: archive.db alone is readable, and repairable, by design.)
+@pytest.mark.parametrize("how", ["another archive's", "a directory", "an empty file"])
+def test_repair_does_not_call_an_archive_without_its_pages_file_done(
+    archive_db: Path, tmp_path: Path, how: str
+) -> None:
+    """repair reads archive.db alone: with its pages file gone or not its own it said "nothing to
+    repair" and exited 0, and `verify` (as the README's `repair && verify` runs it) failed on the
+    pair at once. Every other command names the pages file in one line; repair, which cannot
+    rebuild it, should too, changing nothing."""
+    pages = default_pages_path(archive_db)
+    (tmp_path / "other").mkdir()
+    _replace_pages_file(pages, how, tmp_path)
+    stats = invoke("stats", "--db", str(archive_db))
+    cli_error(stats, f"{pages}")  # what every other command says
+    before = snapshot(archive_db.parent)
+    result = invoke("repair", "--db", str(archive_db))
+    cli_error(result, f"{pages}")
+    assert snapshot(archive_db.parent) == before
+
+
+def test_a_record_whose_text_is_no_longer_utf8(archive_db: Path, tmp_path: Path) -> None:
+    """A byte of a record's title turned into 0xff inside a sound page (fuzz_archive: bytes
+    written into an `articles` leaf): SQLite has no checksum and hands the bytes back, and
+    Python's sqlite3 raises OperationalError "Could not decode to UTF-8 column 'title'" — a
+    traceback from `show`, `show --raw`, `export` and `search`. `verify` names the record (its
+    content hash) and `reextract` rebuilds it; the readers should serve it as it now is (as they
+    serve text garbled into other valid UTF-8) or name the damage in one line."""
+    replace_once(archive_db, b"Panen awal di desa 3", b"Panen \xffwal di desa 3")
+    db = ["--db", str(archive_db)]
+    out = str(tmp_path / "out.parquet")
+    for command in (
+        ["show", url(3)],
+        ["show", url(3), "--raw"],
+        ["export"],
+        ["export", "--format", "csv"],
+        ["export", "--format", "parquet", "-o", out],
+        ["search", "panen"],
+        ["search", "desa", "--json"],
+    ):
+        result = invoke(*command, *db)
+        if result.exit_code != 0:
+            cli_error(result, f"{archive_db}")
+    verified = invoke("verify", *db)
+    cli_error(verified, "1 problem(s)")
+    assert f"({url(3)}) is damaged" in verified.stdout
+
+
+def _pages_of(path: Path, name: str) -> list[int]:
+    uri = f"file:{path}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        return [n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = ?", [name])]
+
+
+def _copy_page(path: Path, source: int, target: int) -> None:
+    """Page `source` of the file written over page `target` (a write that went astray)."""
+    uri = f"file:{path}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    data[(target - 1) * size : target * size] = data[(source - 1) * size : source * size]
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("target", "reader"),
+    [
+        ("sqlite_autoindex_articles_1", ["show", url(3)]),  # the unique index on articles.url
+        ("articles_fts_docsize", ["search", "panen"]),  # the full-text index's lengths
+    ],
+)
+def test_verify_finds_a_page_overwritten_by_a_sound_page_of_another_table(
+    archive_db: Path, target: str, reader: list[str]
+) -> None:
+    """A page of `target` with a leaf of the full-text index's data written over it (fuzz_archive:
+    "page 62 copied over it", "page 46 copied over it"): every page is a well-formed b-tree page,
+    so PRAGMA quick_check (what verify and repair read) passes, and so does verify's decoding of
+    the full-text index; the reader names the archive damaged, but `verify` said "sound",
+    `repair` "nothing to repair", and reextract, compact, import and crawl went on writing into
+    it. (PRAGMA integrity_check meets the index's damage; neither it nor FTS5's integrity-check
+    meets the lengths': reading articles_fts_docsize as FTS5 does, or `repair --force`, would.)"""
+    [page] = _pages_of(archive_db, target)
+    _copy_page(archive_db, _pages_of(archive_db, "articles_fts_data")[0], page)
+    db = ["--db", str(archive_db)]
+    cli_error(invoke(*reader, *db), "damaged")  # what the readers meet
+    verified = invoke("verify", *db)
+    cli_error(verified, "problem(s)")
+    assert str(archive_db) in verified.stdout
+    repaired = invoke("repair", *db)
+    assert repaired.exit_code == 0 and "rebuilt" in repaired.stdout, repaired.output
+    assert invoke(*reader, *db).exit_code == 0
+    assert invoke("verify", *db).exit_code == 0
+
+
+def test_an_archive_file_replaced_by_a_directory_is_one_line(archive_db: Path) -> None:
+    """archive.db a directory (fuzz_archive: a file replaced by a directory): click's check of the
+    `--db` path answered first, with a usage error of three lines and exit status 2, where
+    pages.db a directory is one line naming it, exit 1 (opening.inspect_file says "is a
+    directory, not an archive file" for both). So too an archive.db that cannot be read
+    ("File ... is not readable", exit 2; pages.db: "permission denied (cannot read it)")."""
+    archive_db.unlink()
+    archive_db.mkdir()
+    for command in READ_COMMANDS:
+        result = invoke(*command, "--db", str(archive_db))
+        assert result.exit_code == 1, (command, result.stderr)
+        cli_error(result, f"{archive_db}: is a directory")
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_browse_of_an_archive_whose_search_index_config_is_zeroed(archive_db: Path) -> None:
+    """The full-text index's config page zeroed (fuzz_archive: articles_fts_config leaf, zeros):
+    `browse` checks its connection at start-up, FTS5 cannot build its table ("vtable constructor
+    failed: articles_fts"), and large_archive.ArchiveDamaged came out of Datasette's start-up
+    as a traceback; the other commands name the damage in one line. browse should too (or serve
+    its page saying the archive is damaged)."""
+    [config] = _pages_of(archive_db, "articles_fts_config")
+    uri = f"file:{archive_db}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with archive_db.open("r+b") as handle:
+        handle.seek((config - 1) * size)
+        handle.write(bytes(size))
+    cli_error(invoke("search", "panen", "--db", str(archive_db)), f"{archive_db}: damaged")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", "browse", "--db", str(archive_db)]
+        + ["--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        page = None
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = (response.status, response.read().decode())
+            except urllib.error.HTTPError as exc:
+                page = (exc.code, exc.read().decode())
+            except OSError:
+                time.sleep(0.2)
+                continue
+            break
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGINT)
+        stderr = server.communicate(timeout=30)[1]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    if page is None:  # it did not serve: one line saying why
+        assert_one_error(server.returncode, stderr, str(archive_db))
+    else:
+        assert page[0] == 200 or "The archive is damaged" in page[1], page
+
+
+def test_repair_in_a_directory_it_may_write_but_not_list(archive_db: Path) -> None:
+    """The archive's directory with mode 333 (fuzz_archive: the directory not listable): repair
+    builds the new file and swaps it in, then fsyncs the directory (opening.sync_path), whose
+    open for reading is refused: a PermissionError traceback, exit 1, after the archive was
+    already replaced. (Run without root's power over permissions, as a user would be.)"""
+    without_override = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    command = [sys.executable, "-m", "newsarchive", "repair", "--force", "--db", str(archive_db)]
+    archive_db.parent.chmod(0o333)
+    try:
+        done = subprocess.run(
+            [*(without_override if os.geteuid() == 0 else []), *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        archive_db.parent.chmod(0o755)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    if done.returncode != 0:  # refused before it changed anything: one line
+        assert_one_error(done.returncode, done.stderr)
+        assert not list(archive_db.parent.glob("archive.db.*")), done.stderr
+    assert invoke("verify", "--db", str(archive_db)).exit_code == 0
+
+
+def test_a_writer_does_not_start_a_new_archive_beside_the_pages_of_a_lost_one(
+    archive_db: Path, tmp_path: Path
+) -> None:
+    """archive.db gone, its pages.db left (fuzz_archive: archive.db missing): import (and crawl)
+    made a new empty archive.db beside it, then refused it in one line that called the pages
+    "the raw pages of another archive" — and left the new file behind, so every later command
+    says so too, where before they said "no archive here". The writer should name what is
+    missing and create nothing (as it keeps a missing pages.db from being made anew)."""
+    archive_db.unlink()
+    page = tmp_path / "page.html"
+    page.write_bytes(news_page("Judul baru", ["Isi berita baru yang belum ada di arsip."]))
+    before = snapshot(archive_db.parent)
+    result = invoke("import", str(page), "--url", url(9), "--db", str(archive_db))
+    line = cli_error(result, f"{archive_db}")
+    assert "another archive" not in line, line
+    assert snapshot(archive_db.parent) == before
+
+
+def test_a_read_command_leaves_a_journal_beside_the_pages_file_as_it_is(archive_db: Path) -> None:
+    """A -journal beside pages.db (fuzz_archive: a hot -journal of garbage; a real one would be
+    another file's, left by a restore): `stats`, a read command, deleted it. A read-only
+    connection is read-write with query_only on when no -wal is there (opening.connect), and
+    SQLite opening a file read-write deals with a hot journal first: deletes it, or rolls it
+    back into the file. A read command writes nothing; a journal there is left for a person (or
+    named as damage)."""
+    journal = default_pages_path(archive_db).with_name("pages.db-journal")
+    journal.write_bytes(bytes.fromhex("d9d505f920a163d7") + bytes(range(256)) * 2)
+    before = snapshot(archive_db.parent)
+    for command in READ_COMMANDS:
+        invoke(*command, "--db", str(archive_db))
+        assert snapshot(archive_db.parent) == before, command
