@@ -105,3 +105,18 @@ def test_an_article_url_redirected_to_the_home_page_is_marked_gone(tmp_path: Pat
         result = crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=1")
     assert "1 rechecked" in result.stdout
     assert [row["url"] for row in articles(db) if row["gone_since"]] == [urls[0]]
+
+
+def test_rechecks_a_run_did_not_reach_wait_for_the_next(tmp_path: Path) -> None:
+    # Rechecks come last: a run cut by --max-pages before them does not count them as done.
+    import sqlite3
+
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=6) as server:
+        urls = crawled_then_taken_down(server, db)
+        crawl_demo(server, db, "--max-pages", "2", "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2")
+        with sqlite3.connect(db) as conn:
+            cut = conn.execute("SELECT recheck_until FROM crawl_runs ORDER BY id DESC").fetchone()
+        assert cut == (None,)
+        crawl_demo(server, db, "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2")
+    assert [row["url"] for row in articles(db) if row["gone_since"]] == [urls[0]]
