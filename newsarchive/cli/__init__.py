@@ -37,6 +37,15 @@ def usable_path(ctx: Any, param: Any, value: Path | None) -> Path | None:
     """Click callback for a file option: a path no file can be at (empty, a directory's root, a
     name too long, a symbolic link loop) or a FIFO or device (a read waiting for ever) is one
     Error line naming the option, exit 1, where it was a traceback or a hang."""
+    return _checked_path(param, value, directory=False)
+
+
+def usable_directory(ctx: Any, param: Any, value: Path | None) -> Path | None:
+    """usable_path for a directory argument (`.` and `/` are directories)."""
+    return _checked_path(param, value, directory=True)
+
+
+def _checked_path(param: Any, value: Path | None, *, directory: bool) -> Path | None:
     import errno
     import stat
 
@@ -44,7 +53,7 @@ def usable_path(ctx: Any, param: Any, value: Path | None) -> Path | None:
         return value
     text = str(value)
     option = param.opts[0] if param is not None and param.opts else "path"
-    if not text or not value.name:
+    if not text or not (directory or value.name):
         raise click.ClickException(f"{option} {text!r}: not a file's path")
     try:
         mode = value.stat().st_mode

@@ -200,6 +200,8 @@ def odd_paths(tmp_path: Path) -> Path:
         ["show", "--db", "/", "https://warta.example.id/1"],  # before: PosixPath('/') ...
         ["schedule", "--plan", "loop"],  # before: OSError ("Too many levels of symbolic links")
         ["schedule", "--plan", "x" * 300 + ".toml"],
+        ["backup", "x" * 300],  # before: OSError ("File name too long")
+        ["backup", "loop/sub"],
     ],
 )
 def test_paths_no_file_can_be_at_are_one_line(odd_paths: Path, args: list[str], invoke) -> None:
