@@ -79,7 +79,7 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
         "--db",
         # Any path: a directory or an unreadable file is one line from the archive's own checks
         # (opening.inspect_file), as for its pages file, not a three-line usage error.
-        type=click.Path(path_type=Path),
+        type=click.Path(readable=False, path_type=Path),
         callback=usable_path,
         default=default or DEFAULT_DB,
         envvar="NEWSARCHIVE_DB",

@@ -542,7 +542,7 @@ def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
 @cli.command("demo")
 @click.option(
     "--db",
-    type=click.Path(path_type=Path),  # a directory: the archive's own one-line check
+    type=click.Path(readable=False, path_type=Path),  # the archive's own one-line checks
     callback=usable_path,
     default=DEMO_DB,
     show_default=True,

@@ -118,7 +118,7 @@ def run_command(
 
 db_option = click.option(
     "--db",
-    type=click.Path(path_type=Path),  # a directory: the archive's own one-line check
+    type=click.Path(readable=False, path_type=Path),  # the archive's own one-line checks
     callback=usable_path,
     default=None,
     help="The archive (default: $NEWSARCHIVE_DB, else the plan's db, else data/archive.db).",

@@ -206,6 +206,32 @@ def test_an_archive_file_replaced_by_a_directory_is_one_line(archive_db: Path) -
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+def test_an_archive_file_that_cannot_be_read_is_one_line(archive_db: Path) -> None:
+    """archive.db mode 000 (fuzz_archive): click's own readability check of `--db` answered the
+    writing commands (import, crawl, browse) with a three-line usage error, exit 2. (Run without
+    root's power over permissions, as a user would be.)"""
+    without_override = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+    page = archive_db.parent / "page.html"
+    page.write_bytes(news_page("Judul", ["Isi berita yang cukup panjang untuk sebuah artikel."]))
+    archive_db.chmod(0o000)
+    try:
+        for command in (
+            ["import", str(page), "--url", url(9)],
+            ["crawl", "demo", "--base-url", "http://127.0.0.1:9/"],
+            ["browse", "--port", "9"],
+        ):
+            done = subprocess.run(
+                [*(without_override if os.geteuid() == 0 else [])]
+                + [sys.executable, "-m", "newsarchive", *command, "--db", str(archive_db)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert_one_error(done.returncode, done.stderr, f"{archive_db}: permission denied")
+    finally:
+        archive_db.chmod(0o644)
+
+
 def test_browse_of_an_archive_whose_search_index_config_is_zeroed(archive_db: Path) -> None:
     """The full-text index's config page zeroed (fuzz_archive: articles_fts_config leaf, zeros):
     `browse` checks its connection at start-up, FTS5 cannot build its table ("vtable constructor
