@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import Seconds, cli, friendly_errors
+from newsarchive.cli import Seconds, cli, friendly_errors, usable_path
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
@@ -665,6 +665,7 @@ def _duration(seconds: float) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=usable_path,
     help="File to write (default: stdout).",
 )
 @db_option

@@ -206,8 +206,8 @@ def schedule_command(plan_path: Path | None, kind: str) -> None:
     plan_file = plan.path.resolve()
     if "\n" in str(plan_file) or "\r" in str(plan_file):
         raise NewsarchiveError(
-            f"{plan_file!r}: a line break in the plan's path, which no crontab line or unit "
-            "can hold: move the plan"
+            f"--plan {plan_file}: a line break in the plan's path, which no crontab line or "
+            "unit can hold: move the plan"
         )
     for entry in plan.sites:
         if not web_address(entry.site):
