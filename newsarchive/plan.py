@@ -238,9 +238,10 @@ def site_name_option(ctx: Any, param: Any, value: str | None) -> str | None:
     if value is not None and not SITE_NAME.fullmatch(value):
         import click
 
-        raise click.BadParameter(
-            f"{value!r}: expected a short name like 'detik' or 'kompas-bola' (letters, digits, "
-            "_ . -)"
+        option = param.opts[0] if param is not None and param.opts else "name"
+        raise click.ClickException(
+            f"{option} {value!r}: expected a short name like 'detik' or 'kompas-bola' (letters, "
+            "digits, _ . -)"
         )
     return value
 
