@@ -6,12 +6,16 @@ Scrapy's reactor cannot be restarted inside one process, so every crawl here is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -138,3 +142,48 @@ def crawled_then_taken_down(server: DemoServer, db: Path) -> list[str]:
     take_down(portal, portal.articles[0].path)
     set_last_fetched(db, {url: 40 + n for n, url in enumerate(reversed(urls))})
     return urls
+
+
+def free_port() -> int:
+    """A port nothing listens on at 127.0.0.1 (free when asked)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_redis(workdir: Path) -> Iterator[int]:
+    """A real redis-server on a free loopback port, without persistence, for the shared-crawl
+    tests: its port, once it answers a PING. Fails (never skips) without redis-server."""
+    import pytest
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is not installed: the shared-crawl tests need a real Redis "
+            "(apt-get install redis-server)"
+        )
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_helpers import FAST, articles, crawl_env
+from e2e_helpers import FAST, articles, crawl_env, free_port
 
 from newsarchive import __version__
 from newsarchive.demo import DemoServer
@@ -67,12 +66,6 @@ class Scrapyd:
         return self.output.read_text(encoding="utf-8", errors="replace")[-3000:]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _tool(name: str) -> str:
     """A console script of this environment (the venv's bin need not be on PATH)."""
     script = Path(sys.executable).with_name(name)
@@ -87,7 +80,7 @@ def scrapyd(tmp_path: Path) -> Iterator[Scrapyd]:
     home = tmp_path / "home"  # no user-level scrapyd.conf, scrapy.cfg or .netrc of the developer's
     root.mkdir()
     home.mkdir()
-    port = _free_port()
+    port = free_port()
     (root / "scrapyd.conf").write_text(
         "[scrapyd]\n"
         "bind_address = 127.0.0.1\n"

@@ -9,9 +9,7 @@ they are never skipped.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -26,7 +24,9 @@ from e2e_helpers import (
     crawl_demo,
     crawl_env,
     crawled_then_taken_down,
+    free_port,
     run_on_small_disk,
+    running_redis,
 )
 
 from newsarchive.demo import DemoServer
@@ -38,42 +38,10 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = 90
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is not installed: the shared-crawl tests need a real Redis "
-            "(apt-get install redis-server)"
-        )
-    workdir = tmp_path_factory.mktemp("redis")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_redis(tmp_path_factory.mktemp("redis")) as port:
+        yield f"redis://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -531,7 +499,7 @@ def test_robots_txt_published_while_claiming_is_not_fetched_again(redis_server: 
 
 
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     url = f"redis://127.0.0.1:{port}/0"
     proc = subprocess.run(
         [*CLI, "crawl", "demo", "--base-url", "http://127.0.0.1:9/", "--redis", url],

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import pickle
-import shutil
 import signal
 import socket
 import sqlite3
@@ -29,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
-from e2e_helpers import CLI, FAST, crawl_env
+from e2e_helpers import CLI, FAST, crawl_env, running_redis
 
 from newsarchive.demo import DemoServer
 
@@ -38,38 +37,10 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def redis_port(tmp_path_factory: pytest.TempPathFactory):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        cwd=tmp_path_factory.mktemp("redis"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_redis(tmp_path_factory.mktemp("redis")) as port:
+        yield port
 
 
 class CuttingProxy:
