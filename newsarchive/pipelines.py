@@ -451,11 +451,7 @@ class StorePipeline:
             "articles_updated": self.counts["updated"],
             "articles_unchanged": self.counts["unchanged"],
             "failures": self.counts["failures"],
-            # Where this run's rechecks stopped, once they had their turn: a run stopped or cut
-            # by --max-pages (rechecks come last) leaves them to the next.
-            "recheck_until": (
-                stats.get("newsarchive/recheck_until") if reason == "finished" else None
-            ),
+            "recheck_until": stats.get("newsarchive/recheck_until"),
         }
         writer, self.writer = self.writer, None
         if writer is not None:

@@ -493,7 +493,7 @@ class Writer:
                 "articles_updated": shared.get("updated", 0),
                 "articles_unchanged": shared.get("unchanged", 0),
                 "failures": shared.get("failures", 0),
-                "recheck_until": rechecks.get("until") if reason == "finished" else None,
+                "recheck_until": rechecks.get("until"),
             }
             self.archive.finish_run(
                 run_id, **counts, finish_reason=reason, tally=self.tallies.get(name)

@@ -1435,7 +1435,8 @@ class Archive:
         recheck_until: str | None = None,
     ) -> None:
         """Close the run row with its counts, why it ended, (from `tally`) the fill-rates and
-        page kinds of what it stored, and where its rechecks stopped (stale_articles)."""
+        page kinds of what it stored, and where its rechecks stopped (stale_articles) when it
+        finished."""
         self._check_writable()
         changes: dict[str, Any] = {
             "finished": utc_now(),
@@ -1446,7 +1447,9 @@ class Archive:
             "failures": failures,
             "finish_reason": finish_reason,
         }
-        if recheck_until is not None:
+        if recheck_until is not None and finish_reason == "finished":
+            # Where the run's rechecks stopped, once they had their turn: a run stopped, or cut
+            # by --max-pages (rechecks come last), leaves them to the next.
             changes["recheck_until"] = recheck_until
         if tally is not None:
             changes["articles_seen"] = tally.articles
