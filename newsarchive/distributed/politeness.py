@@ -3,9 +3,9 @@
 - SharedPoliteness, the last downloader middleware before the network: a request starts only
   when Redis grants it a token for its host: at most the host's concurrency in flight across all
   workers, and successive starts at least the delay apart (ACQUIRE in `shared`, on Redis's
-  clock). The delay is DOWNLOAD_DELAY (or the profile's `download_delay`), never less: the
-  jitter of a one-process crawl, which may go down to half the delay, is not applied. A 429 or
-  503 with Retry-After pauses the host for every worker (its next-allowed time in Redis). With
+  clock). The delay is DOWNLOAD_DELAY (the profile's `download_delay` unless `-s` gives it),
+  never less: the jitter of a one-process crawl, which may go down to half the delay, is not
+  applied. A 429 or 503 with Retry-After pauses the host for every worker (its next-allowed time in Redis). With
   AUTOTHROTTLE_ENABLED the shared delay follows AutoThrottle's rule from the latencies every
   worker sees. The worker's own Scrapy slots run with no delay (the writer sets DOWNLOAD_DELAY=0
   for workers), so a granted request is not held back locally and then sent together with
@@ -69,9 +69,9 @@ class SharedPoliteness:
 
     def _host_rules(self, request: Request) -> tuple[float, int]:
         spider = self.crawler.spider
-        # A profile's crawl rules, which the worker extension moved off the spider.
+        # A profile's crawl rules, which the worker extension put there (WorkerExtension).
         delay = getattr(spider, "shared_download_delay", None)
-        concurrency = getattr(spider, "shared_concurrency", None)
+        concurrency = getattr(spider, "shared_concurrent_requests_per_domain", None)
         delay = self.delay if delay is None else float(delay)
         # The host's robots.txt Crawl-delay, for the whole crawl (read by the robots.txt
         # middleware before this one).

@@ -37,6 +37,7 @@ from newsarchive.distributed.shared import (
 )
 from newsarchive.items import CrawledPage, FetchFailure
 from newsarchive.pipelines import robots_failures
+from newsarchive.spiders.portal import PROFILE_SETTINGS
 from newsarchive.storage.archive import FetchState
 from newsarchive.storage.records import utc_iso
 
@@ -317,11 +318,12 @@ class WorkerExtension:
         spider.known = SharedKnown(self.state.client, site, self.state.lost)
         spider.started = datetime.fromisoformat(self.state.config["started"])
         # A profile's politeness rules are enforced in Redis (SharedPoliteness), not by this
-        # worker's slot; the slot reads `download_delay` from the spider.
-        if "download_delay" in vars(spider):
-            spider.shared_download_delay = vars(spider).pop("download_delay")
-        if "max_concurrent_requests" in vars(spider):
-            spider.shared_concurrency = spider.max_concurrent_requests
+        # worker's slot (whose DOWNLOAD_DELAY the writer set to 0, above the profile's); a
+        # setting the user gave (`-s`) wins over the profile's, as in a one-process crawl.
+        given = self.state.config.get("settings") or {}
+        for key, name in PROFILE_SETTINGS.items():
+            value = spider.crawl_rules.get(key) if name not in given else None
+            setattr(spider, f"shared_{key}", value)
         logger.info(
             "%s: %d article URLs already in the archive (from Redis)", site, len(spider.known)
         )

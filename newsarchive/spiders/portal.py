@@ -81,6 +81,11 @@ RECENT_LINKS = 1 << 14
 # time, whenever fewer than that many wait in its queue (see _feed). What the crawl fetches is the
 # same.
 DEFAULT_SITEMAP_FEED = 512
+# A profile's [crawl] keys that are Scrapy settings for the run (set in from_crawler).
+PROFILE_SETTINGS = {
+    "download_delay": "DOWNLOAD_DELAY",
+    "concurrent_requests_per_domain": "CONCURRENT_REQUESTS_PER_DOMAIN",
+}
 # The backlog's URLs are kept zlib-compressed this many at a time (see PackedUrls).
 PACKED_URLS_CHUNK = 1024
 # A sitemap's article URLs asked of the archive's snapshot together (a shared crawl's is in
@@ -290,10 +295,6 @@ class PortalSpider(scrapy.Spider):
                 "pagination_patterns",
             )
         }
-        if "download_delay" in crawl:
-            self.download_delay = crawl["download_delay"]
-        if "concurrent_requests_per_domain" in crawl:
-            self.max_concurrent_requests = crawl["concurrent_requests_per_domain"]
         # FetchState per normalised article URL: KnownUrls (the archive, asked per URL),
         # SharedKnown (a shared crawl's worker: the writer's snapshot in Redis), or, with no
         # archive yet, an empty dict.
@@ -326,6 +327,13 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        if not settings.frozen:
+            # The profile's politeness as settings of the spider's priority, so a user's `-s`
+            # still wins (Scrapy 2.19 deprecates the spider attributes that carried it, with a
+            # warning on every crawl).
+            for key, name in PROFILE_SETTINGS.items():
+                if key in spider.crawl_rules:
+                    settings.set(name, spider.crawl_rules[key], priority="spider")
         spider.db_path = spider.db_path or settings.get("NEWSARCHIVE_DB")
         spider.revisit_hours = tuple(
             float(h)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -11,8 +13,9 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from e2e_helpers import crawl_demo, crawl_env
+from e2e_helpers import crawl_demo, crawl_env, run_cli
 
+import newsarchive.sites
 from newsarchive.demo import DemoServer
 from newsarchive.middlewares import retry_after_seconds
 
@@ -147,15 +150,18 @@ def test_an_email_contact_reaches_the_user_agent(tmp_path: Path) -> None:
     assert agents == {f"newsarchive/{__version__} (+peneliti@univ.example.ac.id)"}
 
 
-def _timed_demo(articles: int, crawl_delay: str) -> tuple[DemoServer, list[tuple[float, str]]]:
+def _timed_demo(
+    articles: int, crawl_delay: str | None
+) -> tuple[DemoServer, list[tuple[float, str]]]:
     """The demo portal with `Crawl-delay: <crawl_delay>` in its robots.txt, and a list that
     gets when each request arrived (the server's log has the order, not the time)."""
     server = DemoServer(articles=articles)
-    status, headers, body = server.portal.pages["/robots.txt"]
-    body = body.replace(
-        b"User-agent: *\n", b"User-agent: *\nCrawl-delay: " + crawl_delay.encode() + b"\n"
-    )
-    server.portal.pages["/robots.txt"] = (status, headers, body)
+    if crawl_delay is not None:
+        status, headers, body = server.portal.pages["/robots.txt"]
+        body = body.replace(
+            b"User-agent: *\n", b"User-agent: *\nCrawl-delay: " + crawl_delay.encode() + b"\n"
+        )
+        server.portal.pages["/robots.txt"] = (status, headers, body)
     arrivals: list[tuple[float, str]] = []
     record = server._httpd.record
 
@@ -183,3 +189,32 @@ def test_robots_txt_crawl_delay_is_obeyed(tmp_path: Path) -> None:
     # loaded machine, which one gap alone shows as shorter).
     assert times[-1] - times[0] >= 0.37 * len(gaps), gaps
     assert min(gaps) >= 0.3, gaps
+
+
+def test_a_profiles_politeness_is_applied_without_a_warning(tmp_path: Path) -> None:
+    # The profile's delay and concurrency reached Scrapy as spider attributes, which Scrapy 2.19
+    # deprecates: four WARNING lines on every crawl of such a profile, in a cron mail.
+    profile = tmp_path / "slow.toml"
+    demo = (Path(newsarchive.sites.__file__).parent / "demo.toml").read_text()
+    profile.write_text(
+        demo.replace(
+            "[crawl]\n", "[crawl]\ndownload_delay = 0.4\nconcurrent_requests_per_domain = 1\n"
+        )
+    )
+    server, arrivals = _timed_demo(6, None)
+    db = tmp_path / "a.db"
+    with server:
+        done = run_cli(
+            "crawl", str(profile), "--base-url", server.base_url, "--db", str(db),
+            "--max-pages", "8", "-s", "AUTOTHROTTLE_ENABLED=False", cwd=tmp_path,
+        )  # fmt: skip
+    assert "WARNING" not in done.stderr and "Warning" not in done.stderr, done.stderr
+    times = [at for at, path in arrivals if path != "/robots.txt"]
+    assert len(times) >= 7
+    # DOWNLOAD_DELAY_JITTER spreads each gap over 0.2-0.6 s; together they keep the delay.
+    assert times[-1] - times[0] >= 0.3 * (len(times) - 1)
+    with sqlite3.connect(db) as conn:
+        (settings,) = conn.execute("SELECT settings FROM crawl_runs").fetchone()
+    recorded = json.loads(settings)
+    assert float(recorded["DOWNLOAD_DELAY"]) == 0.4
+    assert int(recorded["CONCURRENT_REQUESTS_PER_DOMAIN"]) == 1

@@ -29,6 +29,7 @@ from e2e_helpers import (
     running_redis,
 )
 
+import newsarchive.sites
 from newsarchive.demo import DemoServer
 from newsarchive.storage import default_pages_path
 from newsarchive.storage.compression import IN_BLOCK
@@ -84,8 +85,10 @@ def _query(db: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def _shared_crawl(server: DemoServer, db: Path, url: str, *extra: str) -> subprocess.Popen:
-    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+def _shared_crawl(
+    server: DemoServer, db: Path, url: str, *extra: str, site: str = "demo"
+) -> subprocess.Popen:
+    cmd = [*CLI, "crawl", site, "--base-url", server.base_url, "--db", str(db)]
     return subprocess.Popen(
         [*cmd, "--redis", url, *extra],
         cwd=db.parent,
@@ -94,6 +97,21 @@ def _shared_crawl(server: DemoServer, db: Path, url: str, *extra: str) -> subpro
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _arrival_times(server: DemoServer) -> list[float]:
+    """A list that gets when each request but robots.txt's arrives (the server's log has the
+    order, not the time)."""
+    times: list[float] = []
+    record = server._httpd.record
+
+    def timed(entry) -> None:  # noqa: ANN001
+        if entry.path != "/robots.txt":
+            times.append(time.monotonic())
+        record(entry)
+
+    server._httpd.record = timed
+    return times
 
 
 def _worker(url: str, cwd: Path) -> subprocess.Popen:
@@ -359,15 +377,7 @@ def test_robots_txt_crawl_delay_holds_across_workers(redis_server: str, tmp_path
         status, headers, body = small.portal.pages["/robots.txt"]
         body = body.replace(b"User-agent: *\n", f"User-agent: *\nCrawl-delay: {delay}\n".encode())
         small.portal.pages["/robots.txt"] = (status, headers, body)
-        times: list[float] = []
-        record = small._httpd.record
-
-        def timed(entry) -> None:
-            if entry.path != "/robots.txt":
-                times.append(time.monotonic())
-            record(entry)
-
-        small._httpd.record = timed
+        times = _arrival_times(small)
         db = tmp_path / "delayed.db"
         crawl = _shared_crawl(small, db, url, "--workers", "3", *FAST)
         out, err = _finish(crawl)
@@ -375,6 +385,29 @@ def test_robots_txt_crawl_delay_holds_across_workers(redis_server: str, tmp_path
     assert "6 new" in out
     # As in test_politeness_holds_across_workers: three starts in a row span two delays, less
     # one event-loop jitter.
+    spans = sorted(c - a for a, c in zip(times, times[2:], strict=False))
+    assert len(spans) > 10
+    assert spans[0] >= delay * 1.2, spans[:5]
+
+
+def test_a_profiles_delay_holds_across_workers(redis_server: str, tmp_path: Path) -> None:
+    # The profile's download_delay, for the whole crawl, with no deprecation warning from Scrapy
+    # (it reached Scrapy as a spider attribute: four WARNING lines from every process).
+    url = f"{redis_server}/10"
+    delay = 0.3
+    profile = tmp_path / "slow.toml"
+    demo = (Path(newsarchive.sites.__file__).parent / "demo.toml").read_text()
+    profile.write_text(demo.replace("[crawl]\n", f"[crawl]\ndownload_delay = {delay}\n"))
+    with DemoServer(articles=6) as small:
+        times = _arrival_times(small)
+        fast = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
+        crawl = _shared_crawl(
+            small, tmp_path / "slow.db", url, "--workers", "3", *fast, site=str(profile)
+        )
+        out, err = _finish(crawl)
+        assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert "6 new" in out
+    assert "WARNING" not in err and "Warning" not in err, err
     spans = sorted(c - a for a, c in zip(times, times[2:], strict=False))
     assert len(spans) > 10
     assert spans[0] >= delay * 1.2, spans[:5]
