@@ -510,7 +510,8 @@ def mutate_text(text: str, rng: random.Random, case: Case) -> bytes:
         data = data * 2
         case.labels.append("the whole file twice")
     try:
-        tomllib.loads(data.decode("utf-8"))
+        # A BOM is taken (Windows editors write one), as newsarchive reads plans and profiles.
+        tomllib.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         case.wrong = worse(case.wrong, BAD)
     else:

@@ -128,7 +128,7 @@ def find_plan(path: str | Path | None) -> Path:
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise PlanError(
             f"{path}: no such plan file (write one, see `newsarchive run --help`)"

@@ -33,6 +33,20 @@ class Seconds(click.FloatRange):
         return number
 
 
+class FilePath(click.Path):
+    """click.Path, with the empty string refused in one line: pathlib reads it as ".", the current
+    directory (`backup ''` backed up into it, `extract ''` said ". is a directory")."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value:
+            raise click.ClickException(f"{_label(param)} '': not a file's path")
+        return super().convert(value, param, ctx)
+
+
+def _label(param: Any) -> str:
+    return param.opts[0] if param is not None and param.opts else "path"
+
+
 def usable_path(ctx: Any, param: Any, value: Path | None) -> Path | None:
     """Click callback for a file option: a path no file can be at (empty, a directory's root, a
     name too long, a symbolic link loop) or a FIFO or device (a read waiting for ever) is one
@@ -52,7 +66,7 @@ def _checked_path(param: Any, value: Path | None, *, directory: bool) -> Path | 
     if value is None:
         return value
     text = str(value)
-    option = param.opts[0] if param is not None and param.opts else "path"
+    option = _label(param)
     if not text or not (directory or value.name):
         raise click.ClickException(f"{option} {text!r}: not a file's path")
     try:
@@ -79,7 +93,7 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
         "--db",
         # Any path: a directory or an unreadable file is one line from the archive's own checks
         # (opening.inspect_file), as for its pages file, not a three-line usage error.
-        type=click.Path(readable=False, path_type=Path),
+        type=FilePath(readable=False, path_type=Path),
         callback=usable_path,
         default=default or DEFAULT_DB,
         envvar="NEWSARCHIVE_DB",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import Seconds, cli, friendly_errors, usable_path
+from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, usable_path
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
@@ -104,7 +104,7 @@ def _error(message: str) -> None:
 
 
 @cli.command("import")
-@click.argument("pages", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("pages", nargs=-1, type=FilePath(path_type=Path))
 @click.option("--url", help="The page's URL (one PAGE only): key, relative links, site profile.")
 @click.option(
     "--site",
@@ -664,7 +664,7 @@ def _duration(seconds: float) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(dir_okay=False, path_type=Path),
     callback=usable_path,
     help="File to write (default: stdout).",
 )

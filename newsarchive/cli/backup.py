@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import cli, db_option, friendly_errors, usable_directory
+from newsarchive.cli import FilePath, cli, db_option, friendly_errors, usable_directory
 
 
 @cli.command("backup")
-@click.argument("dest", type=click.Path(path_type=Path), callback=usable_directory)
+@click.argument("dest", type=FilePath(path_type=Path), callback=usable_directory)
 @click.option(
     "--verify",
     "verify",

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from newsarchive.cli import Seconds, cli, friendly_errors, usable_path
+from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, usable_path
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.crawl_jobs import COMPLETE_REASONS
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
@@ -542,7 +542,7 @@ def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
 @cli.command("demo")
 @click.option(
     "--db",
-    type=click.Path(readable=False, path_type=Path),  # the archive's own one-line checks
+    type=FilePath(readable=False, path_type=Path),  # the archive's own one-line checks
     callback=usable_path,
     default=DEMO_DB,
     show_default=True,

@@ -10,7 +10,7 @@ from typing import TextIO
 
 import click
 
-from newsarchive.cli import cli, friendly_errors
+from newsarchive.cli import FilePath, cli, friendly_errors
 from newsarchive.errors import NewsarchiveError
 from newsarchive.extract import extract_article
 from newsarchive.importing import DEFAULT_MAX_SIZE, format_size, read_page
@@ -25,7 +25,7 @@ def record(article: Article) -> dict:
 
 @cli.command()
 @click.argument(
-    "page", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+    "page", required=False, type=FilePath(dir_okay=False, allow_dash=True, path_type=Path)
 )
 @click.option("--url", help="The page's URL (for relative links, the profile, URL dates).")
 @click.option(

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import Seconds, cli, friendly_errors, usable_path
+from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, usable_path
 from newsarchive.plan import find_plan, format_interval, load_plan
 
 plan_option = click.option(
     "--plan",
     "plan_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=FilePath(dir_okay=False, path_type=Path),
     callback=usable_path,
     help="The plan file (default: $NEWSARCHIVE_PLAN, else ./newsarchive.toml).",
 )
@@ -118,7 +118,7 @@ def run_command(
 
 db_option = click.option(
     "--db",
-    type=click.Path(readable=False, path_type=Path),  # the archive's own one-line checks
+    type=FilePath(readable=False, path_type=Path),  # the archive's own one-line checks
     callback=usable_path,
     default=None,
     help="The archive (default: $NEWSARCHIVE_DB, else the plan's db, else data/archive.db).",

@@ -334,7 +334,7 @@ def load_profile_file(path: Path | str) -> SiteProfile:
 
 def _load(source: Traversable, path: Path) -> SiteProfile:
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        data = tomllib.loads(source.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ProfileError(f"{path}: no such profile file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -19,7 +19,7 @@ from newsarchive.cli import cli
 from newsarchive.cli.crawl import check_setting
 from newsarchive.errors import NewsarchiveError, ProfileError
 from newsarchive.plan import PlanError, load_plan
-from newsarchive.sites.schema import parse_profile
+from newsarchive.sites.schema import load_profile_file, parse_profile
 
 PLAN = """
 db = "archive.db"
@@ -206,6 +206,44 @@ def odd_paths(tmp_path: Path) -> Path:
 )
 def test_paths_no_file_can_be_at_are_one_line(odd_paths: Path, args: list[str], invoke) -> None:
     one_error_line(invoke(*args, cwd=odd_paths))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backup", "", "--db", "../arsip/a.db"],  # before: backed up into the current directory
+        ["extract", ""],  # before: ". is a directory"
+        ["import", "", "--url", "https://warta.example.id/1", "--db", "../arsip/a.db"],
+        ["schedule", "--plan", ""],
+    ],
+)
+def test_an_empty_path_is_refused_in_one_line(tmp_path: Path, args: list[str], invoke) -> None:
+    # pathlib reads "" as ".", the current directory.
+    archive, here = tmp_path / "arsip", tmp_path / "kerja"
+    archive.mkdir()
+    here.mkdir()
+    (archive / "page.html").write_text("<h1>Banjir</h1><p>" + "Warga mengungsi. " * 40)
+    url = "https://warta.example.id/2"
+    invoke("import", "page.html", "--url", url, "--db", "a.db", "-j", "1", cwd=archive)
+    before = sorted(path.name for path in archive.iterdir())
+    assert "a.db" in before
+    line = one_error_line(invoke(*args, cwd=here))
+    assert "'': not a file's path" in line, line
+    assert sorted(path.name for path in archive.iterdir()) == before
+    assert list(here.iterdir()) == []
+
+
+def test_a_plan_and_a_profile_saved_with_a_bom_are_read(tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a byte order mark; tomllib refused it as "Invalid
+    # statement (line 1, column 1)", naming nothing a user could see.
+    plan = tmp_path / "plan.toml"
+    plan.write_bytes(
+        b"\xef\xbb\xbf" + PLAN.format(site="https://warta.example.id/", every="6h").encode()
+    )
+    assert [entry.name for entry in load_plan(plan).sites] == ["warta"]
+    profile = tmp_path / "warta.toml"
+    profile.write_bytes(b'\xef\xbb\xbfname = "warta"\ntimezone = "WITA"\n')
+    assert load_profile_file(profile).name == "warta"
 
 
 @pytest.mark.parametrize("name", ["warta\nX", "", "\x1b[2J"])
