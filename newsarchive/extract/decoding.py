@@ -4,7 +4,8 @@ The encoding is chosen in the WHATWG order (https://html.spec.whatwg.org/#determ
 a byte-order mark, then the HTTP Content-Type charset, then a `<meta charset>` / http-equiv
 declaration, then sniffing (UTF-8 when the bytes are UTF-8, else windows-1252). Labels are read
 through the WHATWG alias table, so `latin-1`, `iso-8859-1` and `ascii` mean windows-1252 and an
-unknown label is ignored, as browsers do. Once chosen, the encoding is applied with
+unknown label is ignored, as browsers do. One departure: bytes that are valid UTF-8 are read as
+UTF-8 whatever the label says (see _LABEL_DECIDES). Once chosen, the encoding is applied with
 errors='replace': one stray byte costs one U+FFFD where it stands, never a re-decode of the whole
 page in another encoding (which turns every curly quote and accented word into mojibake).
 """
@@ -117,9 +118,6 @@ _LABELS: dict[str, str] = {
     label: name for name, (_codec, labels) in _ENCODINGS.items() for label in labels.split()
 }
 _UTF16 = ("utf-16be", "utf-16le")
-# The windows-1252 labels servers send by default (Apache's AddDefaultCharset, PHP's old
-# default_charset) whatever the page really is.
-_SERVER_DEFAULT = "windows-1252"
 
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8"),
@@ -203,35 +201,32 @@ def _chosen_encoding(data: bytes, content_type: str | None) -> tuple[str, str, s
     if name is None:
         name, text = _sniffed(data)
         return name, why, text
-    if why == _UTF8_OVER_SERVER_DEFAULT:
+    if why != BOM_WHY and name not in _LABEL_DECIDES:
         try:
-            return name, why, data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
-            return _SERVER_DEFAULT, "HTTP Content-Type", None
+            return name, why, None
+        return "utf-8", why if name == "utf-8" else f"UTF-8 bytes ({why} says {name})", text
     return name, why, None
 
 
-# Why UTF-8 wins over a server's default windows-1252 label: the page declares UTF-8 itself or
-# nothing (taken only when its bytes are UTF-8).
-_UTF8_OVER_SERVER_DEFAULT = "UTF-8 bytes (the HTTP windows-1252 label is a server default)"
+# The one departure from the browser order: a page whose bytes are valid UTF-8 is read as UTF-8
+# whatever its label says (the server's default windows-1252, a template's stale
+# `<meta charset=iso-8859-1>`). Real text in another encoding almost never forms valid UTF-8
+# sequences beyond ASCII (_sniffed), and in ASCII every label but these reads the same. Browsers
+# show mojibake there ("cafÃ©"); an archive should not. A byte-order mark decides before any
+# label; UTF-16 is no ASCII, ISO-2022-JP is ASCII bytes that mean other characters.
+_LABEL_DECIDES = frozenset({*_UTF16, "iso-2022-jp"})
 
 
 def _declared_encoding(data: bytes, content_type: str | None) -> tuple[str | None, str]:
     """The encoding named for the page and where: its byte-order mark, the HTTP charset, its meta
-    declaration; (None, "sniffed") when nothing names one. ("utf-8", _UTF8_OVER_SERVER_DEFAULT)
-    stands for UTF-8 if the bytes are UTF-8, else the windows-1252 of the label."""
+    declaration; (None, "sniffed") when nothing names one."""
     for bom, name in _BOMS:
         if data.startswith(bom):
-            return name, "byte-order mark"
+            return name, BOM_WHY
     declared = http_charset(content_type)
     if declared is not None:
-        if declared == _SERVER_DEFAULT and meta_charset(data) in ("utf-8", None):
-            # The one departure from the browser order: a server's default windows-1252 label on
-            # a page whose bytes are UTF-8, that declares UTF-8 itself or nothing. The label is
-            # the server's: real windows-1252 text almost never forms valid UTF-8 sequences
-            # (_sniffed), so bytes that do are UTF-8. Browsers show mojibake here ("cafÃ©"), an
-            # archive should not.
-            return "utf-8", _UTF8_OVER_SERVER_DEFAULT
         return declared, "HTTP Content-Type"
     declared = meta_charset(data)
     if declared is not None:
@@ -239,13 +234,16 @@ def _declared_encoding(data: bytes, content_type: str | None) -> tuple[str | Non
     return None, "sniffed"
 
 
+BOM_WHY = "byte-order mark"
+
+
 def utf8_when_valid(data: bytes, content_type: str | None = None) -> bool:
     """Whether decode_page reads these bytes as UTF-8 whenever they are valid UTF-8, and then
     hands back `data` itself as its text's UTF-8: unless a byte-order mark (cut off first) or a
-    declared other encoding decides. Such a page can go to the parser without being decoded when
-    the parser vouches for its UTF-8 (document.parse_document)."""
+    label no UTF-8 bytes overrule decides. Such a page can go to the parser without being decoded
+    when the parser vouches for its UTF-8 (document.parse_document)."""
     name, why = _declared_encoding(data, content_type)
-    return name is None or (name == "utf-8" and why != "byte-order mark")
+    return why != BOM_WHY and name not in _LABEL_DECIDES
 
 
 def decode_html(data: str | bytes, content_type: str | None = None) -> str:
