@@ -9,6 +9,7 @@ crawl is over; it stops with one `Error:` line when Redis is gone or has lost th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import pickle
@@ -71,12 +72,16 @@ def encode_state(state: FetchState) -> str:
             state.last_fetched.isoformat() if state.last_fetched else None,
             state.published.isoformat() if state.published else None,
             state.fetch_count,
+            state.gone,
         ]
     )
 
 
 def decode_state(text: bytes | str) -> FetchState:
-    return FetchState.from_stored(*json.loads(text))
+    first_seen, last_seen, published, fetch_count, gone = json.loads(text)
+    return dataclasses.replace(
+        FetchState.from_stored(first_seen, last_seen, published, fetch_count), gone=gone
+    )
 
 
 class SharedKnown:

@@ -391,10 +391,11 @@ class PortalSpider(scrapy.Spider):
             prefetch([normalize_url(url) for url in urls])
 
     def should_fetch(self, url: str, changed: datetime | None = None) -> bool:
-        """Fetch this article URL? Not if the archive has it, unless a revisit is due or a sitemap
-        says it changed since we fetched it."""
+        """Fetch this article URL? Not if the archive has it, unless a revisit is due, a sitemap
+        says it changed since we fetched it, or the archive has it marked taken down."""
         state = self.known.get(normalize_url(url))
-        if state is None:
+        if state is None or state.gone:
+            # Taken down, and linked again: it may be back (its record says so when it is).
             return True
         if changed is not None and state.last_fetched is not None and changed > state.last_fetched:
             return True

@@ -137,17 +137,25 @@ class FetchState:
     last_fetched: datetime
     published: datetime | None
     fetch_count: int
+    gone: bool = False  # marked taken down (gone_since): linked again, it may be back
 
     @classmethod
     def from_stored(
-        cls, first_seen: str, last_seen: str, published: str | None, fetch_count: int
+        cls,
+        first_seen: str,
+        last_seen: str,
+        published: str | None,
+        fetch_count: int,
+        gone_since: str | None = None,
     ) -> FetchState:
-        """From the articles row's first_seen, last_seen, published and fetch_count as stored."""
+        """From the articles row's first_seen, last_seen, published, fetch_count and gone_since
+        as stored."""
         return cls(
             first_seen=parse_stored_time(first_seen),
             last_fetched=parse_stored_time(last_seen),
             published=parse_stored_time(published),
             fetch_count=fetch_count,
+            gone=gone_since is not None,
         )
 
 
@@ -162,7 +170,7 @@ class KnownUrls:
     still news to it). Read-only, its own connection; `close()` it."""
 
     _SQL = (
-        "SELECT a.first_seen, a.last_seen, a.published, a.fetch_count "
+        "SELECT a.first_seen, a.last_seen, a.published, a.fetch_count, a.gone_since "
         "FROM article_urls u JOIN articles a ON a.id = u.article_id "
         "WHERE u.url = ? AND a.site = ? AND a.id <= ?"
     )
@@ -1561,7 +1569,7 @@ class Archive:
         streamed (a shared crawl publishes it for its workers; a crawl in one process asks
         KnownUrls one URL at a time)."""
         sql = (
-            "SELECT u.url, a.first_seen, a.last_seen, a.published, a.fetch_count "
+            "SELECT u.url, a.first_seen, a.last_seen, a.published, a.fetch_count, a.gone_since "
             "FROM article_urls u JOIN articles a ON a.id = u.article_id"
         )
         params: list[Any] = []
