@@ -1031,12 +1031,16 @@ class PortalSpider(scrapy.Spider):
         if number <= self.max_article_pages:
             for link in links:
                 if disc.article_continuation(link, article_url, number):
+                    # Not filtered as seen: it carries the pages fetched so far, lost without a
+                    # word were it dropped (two rechecks redirected to one section, whose page 2
+                    # reads as the next page of each).
                     yield Request(
                         without_tracking(link),
                         callback=self.parse_article,
                         errback=self.on_error,
                         meta={"article": True, "first_url": pages[0].url, "pages": pages},
                         priority=20,
+                        dont_filter=True,
                     )
                     return
         yield CrawledPage(raw=pages[0], site=self.site_name, continuations=pages[1:])
