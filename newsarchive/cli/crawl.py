@@ -289,7 +289,11 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
     with Archive(db, readonly=True) as archive:
         for result in results:
             run_id = result.stats.get("newsarchive/run_id")
-            fetched = int(result.stats.get("response_received_count", 0) or 0)
+            # robots.txt's answer is no page of the site: a site answering 500 to everything
+            # had one response more than failures, and its crawl passed for a working one.
+            fetched = int(result.stats.get("response_received_count", 0) or 0) - int(
+                result.stats.get("robotstxt/response_count", 0) or 0
+            )
             failures = result.count("failures")
             reason = None
             if run_id is not None:
