@@ -107,8 +107,13 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
 
+# Request meta of an archived article fetched again because it has been long (a recheck).
+RECHECK = "newsarchive_recheck"
+
+
 class ArchivedRedirectFilter:
-    """After a redirect, skip the target if the spider says the archive has it and it is fresh."""
+    """After a redirect, skip the target if the spider says the archive has it and it is fresh;
+    not for a recheck (its redirect to an archived article is news: the article moved)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -125,6 +130,7 @@ class ArchivedRedirectFilter:
         if (
             should_fetch is not None
             and request.meta.get("article")
+            and not request.meta.get(RECHECK)
             and not should_fetch(request.url)
         ):
             self.crawler.stats.inc_value("newsarchive/skipped_archived_redirect")

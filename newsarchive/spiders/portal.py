@@ -45,7 +45,7 @@ from twisted.python.failure import Failure
 
 from newsarchive.errors import ProfileError
 from newsarchive.items import CrawledPage, FetchFailure, RawPage
-from newsarchive.middlewares import BudgetSpent, RobotsTxt, Unfetchable
+from newsarchive.middlewares import RECHECK, BudgetSpent, RobotsTxt, Unfetchable
 from newsarchive.process_memory import fix_mmap_threshold, tune_gc, untune_gc
 from newsarchive.sites import SiteProfile, find_profile, load_profile
 from newsarchive.spiders import discovery as disc
@@ -583,7 +583,14 @@ class PortalSpider(scrapy.Spider):
         # Below listings (0) and new articles (10): what is new on the site goes first. Not
         # filtered as seen: a site that sends a taken-down article's readers to its home page
         # redirects to a URL this run fetched already, and the recheck would end in nothing.
-        return [self._article_request(url).replace(priority=-1, dont_filter=True) for url in urls]
+        # A recheck redirected to an archived article is fetched all the same (RECHECK): that
+        # article may be this one moved, archived twice (Archive.store merges them).
+        return [
+            self._article_request(url).replace(
+                priority=-1, dont_filter=True, meta={"article": True, RECHECK: True}
+            )
+            for url in urls
+        ]
 
     def _robots_sitemaps(self, lines: list[str], base: str) -> Iterator[Request]:
         """Requests for the sitemaps robots.txt names (its `Sitemap:` values), else for the

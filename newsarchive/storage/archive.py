@@ -231,6 +231,26 @@ def stale_articles(
     return [(url, until) for url, until in picked]
 
 
+# Two records tell one story when their headlines, or else their texts, share at least this
+# share of their words (Jaccard): a moved article keeps its headline or most of its text (an
+# edited headline, a new slug); a section front or another story shares little of either.
+SAME_STORY_WORDS = 0.5
+
+
+def _same_story(record: dict[str, Any], columns: dict[str, Any]) -> bool:
+    """Whether an archived record and a newly extracted one tell one story; a headline or text
+    missing on either side says nothing against it."""
+    for field_name in ("title", "body"):
+        words, others = (
+            set(str(r.get(field_name) or "").casefold().split()) for r in (record, columns)
+        )
+        if not words or not others:
+            return True
+        if len(words & others) / len(words | others) >= SAME_STORY_WORDS:
+            return True
+    return False
+
+
 def _redirected(raw: RawPage) -> bool:
     """The request for `raw.url` ended at another URL (the archive's spelling of both)."""
     return bool(raw.final_url) and normalize_url(raw.final_url) != normalize_url(raw.url)
@@ -1227,6 +1247,22 @@ class Archive:
                 aliases.add(key if url == source else normalize_url(url))
         seen = {"page_url": raw.url, "final_url": raw.final_url, "page_id": page_id}
         existing = self._find_article(key, aliases, lenient=True)
+        moved_from = None
+        if _redirected(raw):
+            # An archived article's URL now redirects. To the same story (its URL moved): one
+            # record, whichever of its URLs was archived first. To another page (a section
+            # read as an article, another story): the archived article was taken down, and
+            # keeps its own text.
+            asked = normalize_url(raw.url)
+            before = self._find_article(asked, {asked}, lenient=True)
+            if before is not None and before["site"] == site:
+                if not _same_story(before, columns):
+                    self._mark_gone(raw.url, fetched)
+                    aliases.discard(asked)
+                    if existing is not None and existing["id"] == before["id"]:
+                        existing = self._find_article(key, aliases, lenient=True)
+                elif existing is not None and existing["id"] != before["id"]:
+                    moved_from = before
         if keep_later and existing is not None and (existing["page_id"] or 0) > page_id:
             return "older", existing["id"], existing["fetch_count"]
         if existing is None:
@@ -1264,8 +1300,28 @@ class Archive:
                 update["content_since"] = fetched
                 outcome = "updated"
             _update(self.db, "articles", article_id, update)
+        if moved_from is not None:
+            fetch_count = self._merge_moved(moved_from, article_id, now=now)
         self._add_aliases(article_id, aliases)
         return outcome, article_id, fetch_count
+
+    def _merge_moved(self, old: dict[str, Any], into: int, *, now: str) -> int:
+        """One story archived as two records (its URL moved, and the new URL was archived
+        before the old one was seen redirecting to it): `old` becomes a version of `into`, its
+        versions and URLs go to it, and it is deleted. Returns `into`'s fetch_count now."""
+        conn = self.db.conn
+        self._keep_version(old, replaced_at=now, reason="moved")
+        conn.execute("UPDATE versions SET article_id = ? WHERE article_id = ?", [into, old["id"]])
+        conn.execute(
+            "UPDATE article_urls SET article_id = ? WHERE article_id = ?", [into, old["id"]]
+        )
+        conn.execute("DELETE FROM articles WHERE id = ?", [old["id"]])
+        conn.execute(
+            "UPDATE articles SET first_seen = min(first_seen, ?), "
+            "fetch_count = fetch_count + ? WHERE id = ?",
+            [old["first_seen"], old["fetch_count"], into],
+        )
+        return conn.execute("SELECT fetch_count FROM articles WHERE id = ?", [into]).fetchone()[0]
 
     def _store_page(
         self,

@@ -429,6 +429,62 @@ def test_an_article_url_that_now_leads_to_the_home_page_is_marked_gone(archive):
     assert gone_rows.fetchone() == (2,)
 
 
+def test_an_article_url_redirected_to_another_story_keeps_its_record(archive):
+    # The archived article's URL now redirects to a page read as an article, but another one (a
+    # short section front, another story): before, the record took that page's title and text.
+    url = "https://warta.example.id/berita/1/dihapus"
+    archive.store(make_raw(url), make_article(url), site="warta")
+    elsewhere = "https://warta.example.id/kategori/opini/"
+    section = make_article(elsewhere, title="Portal Warta", body="Opini warga hari ini.")
+    archive.store(make_raw(url, final_url=elsewhere, fetched_at=LATER), section, site="warta")
+    record = archive.article(url)
+    assert record["title"] == "Banjir rob genangi pesisir utara"
+    assert record["gone_since"] == "2024-04-01T00:00:00Z"
+    assert archive.article(elsewhere)["title"] == "Portal Warta"  # a record of its own
+    assert archive.count() == 2
+
+
+def test_an_article_archived_under_its_old_and_new_url_becomes_one_record(archive):
+    # The site moved the article: its new URL was archived from the listings first, then the old
+    # URL was seen redirecting to it. One story, one record: the older one's history goes to it.
+    old, new = "https://warta.example.id/berita/2/ada", "https://warta.example.id/berita/2/ada-baru"
+    archive.store(make_raw(old), make_article(old), site="warta")
+    edited = make_article(old, body="Air laut pasang lagi.")
+    archive.store(make_raw(old, fetched_at=LATER - timedelta(days=1)), edited, site="warta")
+    first_seen = archive.article(old)["first_seen"]
+    retitled = make_article(new, title="Banjir rob genangi pesisir utara Jakarta")
+    archive.store(make_raw(new, fetched_at=LATER - timedelta(hours=1)), retitled, site="warta")
+    assert archive.count() == 2
+    archive.store(make_raw(old, final_url=new, fetched_at=LATER), retitled, site="warta")
+    assert archive.count() == 1
+    record = archive.article(old)
+    assert record == archive.article(new)
+    assert (record["first_seen"], record["gone_since"]) == (first_seen, None)
+    assert record["fetch_count"] == 4
+    reasons = archive.db.execute(
+        "SELECT reason, body FROM versions WHERE article_id = ? ORDER BY id", [record["id"]]
+    ).fetchall()
+    assert [reason for reason, _ in reasons] == ["refetch", "moved"]
+    hits = list(
+        archive.db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'Jakarta'")
+    )
+    assert [row[0] for row in hits] == [record["id"]]
+
+
+def test_a_moved_article_with_a_new_headline_is_known_by_its_text(archive):
+    # A headline rewritten with the URL's slug: the same text tells the same story.
+    old, new = (
+        "https://warta.example.id/berita/3/rob",
+        "https://warta.example.id/berita/3/air-pasang",
+    )
+    archive.store(make_raw(old), make_article(old), site="warta")
+    rewritten = make_article(new, title="Warga pesisir mengungsi ke masjid")
+    archive.store(make_raw(old, final_url=new, fetched_at=LATER), rewritten, site="warta")
+    assert archive.count() == 1
+    record = archive.article(new)
+    assert (record["title"], record["gone_since"]) == ("Warga pesisir mengungsi ke masjid", None)
+
+
 def test_an_imported_404_capture_marks_the_article_gone_since_it_was_captured(archive):
     url = "https://warta.example.id/berita/ditarik"
     archive.store(make_raw(url), make_article(url), site="warta")  # captured 2024-03-05
