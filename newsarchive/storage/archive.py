@@ -203,13 +203,23 @@ class KnownUrls:
 
 
 def stale_articles(
-    db: Any, site: str, fetched_before: datetime, limit: int, *, last_id: int | None = None
+    db: Any,
+    site: str,
+    fetched_before: datetime,
+    limit: int,
+    *,
+    last_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """The site's articles a crawl rechecks, at most `limit`, as (URL, where the rechecks
     stop: the run's `recheck_until`): those last fetched before `fetched_before`, none known
-    gone (nor past `last_id`), longest ago first, from where the site's last rechecks stopped
-    on, then from the start again. A recheck that fetches the article moves it to the end of
-    the line; one that cannot is passed over until the next round (schema v13)."""
+    gone (nor past `last_id`), longest ago first, in rounds: from where the site's last
+    rechecks stopped on, then from the start again. A round passes over the articles as they
+    were when it began: one rechecked since (fetched again, so at the end of the line) waits for
+    the next round, and one whose recheck failed (left where it was) gets it; were the rechecked
+    ones taken again while they are due (a round longer than `recheck_days`, on a large site),
+    the round would never end and the failed ones never come round (schema v13; the cursor is
+    "last_seen id round-start"). `now`: when the crawl began (a new round begins then)."""
     if limit <= 0:
         return []
     found = db.execute(
@@ -217,18 +227,32 @@ def stale_articles(
         "ORDER BY id DESC LIMIT 1",
         [site],
     ).fetchone()
-    seen, _, number = (found[0] if found else "").partition(" ")
+    seen, number, *begun = (found[0] if found else "").split(" ")[:3] + ["", ""]
     after = (seen, int(number)) if number.isdigit() else ("", 0)
+    now_iso = utc_iso(now) if now is not None else utc_now()
+    round_start = begun[0] or now_iso  # a cursor from before rounds had starts: one begins now
     sql = (
         "SELECT url, last_seen || ' ' || id FROM articles INDEXED BY articles_site_last_seen "
-        "WHERE site = ? AND last_seen < ? AND gone_since IS NULL AND id <= ? "
+        "WHERE site = ? AND last_seen <= ? AND gone_since IS NULL AND id <= ? "
         "AND (last_seen, id) {} (?, ?) ORDER BY last_seen, id LIMIT ?"
     )
-    params = [site, utc_iso(fetched_before), last_id if last_id is not None else 2**62, *after]
-    picked = db.execute(sql.format(">"), [*params, limit]).fetchall()
+    # Stored times have whole seconds: one of the same second as the bound counts as before it
+    # (NEWSARCHIVE_RECHECK_DAYS=0 rechecked none of a run that ended within the second).
+    stale_before = utc_iso(fetched_before)
+    last = last_id if last_id is not None else 2**62
+    params = [site, min(stale_before, round_start), last, *after]
+    picked = [
+        (url, f"{until} {round_start}")
+        for url, until in db.execute(sql.format(">"), [*params, limit]).fetchall()
+    ]
     if len(picked) < limit and after != ("", 0):
-        picked += db.execute(sql.format("<="), [*params, limit - len(picked)]).fetchall()
-    return [(url, until) for url, until in picked]
+        # The round is over: the next begins now, from the start.
+        params = [site, stale_before, last, *after]
+        picked += [
+            (url, f"{until} {now_iso}")
+            for url, until in db.execute(sql.format("<="), [*params, limit - len(picked)])
+        ]
+    return picked
 
 
 # Two records tell one story when their headlines, or else their texts, share at least this
@@ -1250,18 +1274,17 @@ class Archive:
         moved_from = None
         if _redirected(raw):
             # An archived article's URL now redirects. To the same story (its URL moved): one
-            # record, whichever of its URLs was archived first. To another page (a section
-            # read as an article, another story): the archived article was taken down, and
-            # keeps its own text.
+            # record, whichever of its URLs was archived first. To another page (a short
+            # section front read as an article, another story): the archived article was
+            # taken down and keeps its own text; the page it leads to is kept raw, no record
+            # (an article there is archived when the crawl finds it at its own URL).
             asked = normalize_url(raw.url)
             before = self._find_article(asked, {asked}, lenient=True)
             if before is not None and before["site"] == site:
                 if not _same_story(before, columns):
                     self._mark_gone(raw.url, fetched)
-                    aliases.discard(asked)
-                    if existing is not None and existing["id"] == before["id"]:
-                        existing = self._find_article(key, aliases, lenient=True)
-                elif existing is not None and existing["id"] != before["id"]:
+                    return "page", None, 0
+                if existing is not None and existing["id"] != before["id"]:
                     moved_from = before
         if keep_later and existing is not None and (existing["page_id"] or 0) > page_id:
             return "older", existing["id"], existing["fetch_count"]

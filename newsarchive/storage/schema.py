@@ -612,7 +612,8 @@ def _archive_v13(db: sqlite_utils.Database) -> None:
 
 
 def _archive_v14(db: sqlite_utils.Database) -> None:
-    """Where each run's rechecks stopped (`crawl_runs.recheck_until`, "last_seen id"), where the
+    """Where each run's rechecks stopped (`crawl_runs.recheck_until`, "last_seen id", then when
+    the round began since 2026-12-06; older values are read as a round begun now), where the
     next run's begin (archive.stale_articles): an article whose recheck fails (a server error,
     a redirect to the home page) keeps its last_seen, and would otherwise head the line every
     run; a few of them stopped every other article from being rechecked."""
