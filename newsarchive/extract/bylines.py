@@ -29,7 +29,7 @@ from newsarchive.extract.document import (
     profile_texts,
     text_content,
 )
-from newsarchive.extract.headline import find_headline
+from newsarchive.extract.headline import find_headline, unescaped
 from newsarchive.items import Contributor
 
 # Credit labels -> role. "sumber"/"source" credit where a story came from (an attribution, not a
@@ -94,6 +94,11 @@ BARE_LABELS = (
     "oleh",
     "by",
 )
+# The words for "by" of languages in which they also stand inside names and sentences: German
+# "von" is a name particle ("Ludwig von Mises"), French "par" and Spanish/Portuguese "por" are
+# prepositions. A credit line that opens with one ("Von Claudia Ludewig", "Par Barbara
+# Stiegler") is labelled by it; elsewhere in a line they are no label.
+OPENING_LABELS: dict[str, str] = {"von": "author", "par": "author", "por": "author"}
 # Longest first, then grouped by first letter (patterns.factored): where no label starts (most
 # characters of a credit line, which LABEL scans whole), the engine tests one branch per first
 # letter instead of one per label. The same matches and groups: the labels are plain words, no
@@ -105,6 +110,10 @@ _BARE_ALT = patterns.factored("|".join(sorted(BARE_LABELS, key=len, reverse=True
 LABEL = patterns.compile(
     rf"(?<![\w.])(?:({_LABEL_ALT})\s*[:\uff1a]|({_BARE_ALT})\s+(?=[A-Z\u00c0-\u024f]))",
     re.I,
+)
+# An opening label at the start of a credit line, before a capitalised word.
+OPENING_LABEL = patterns.compile(
+    rf"^((?i:{'|'.join(sorted(OPENING_LABELS))}))\s+(?=[A-Z\u00c0-\u024f])"
 )
 # Every label, lowercase, as a plain case-sensitive alternation grouped by first letters: on the
 # lowercased text the engine skips in C to where one of them starts (_labels_in), where LABEL,
@@ -178,8 +187,12 @@ UNDOTTED_TITLES = {
 # Lower-case words that belong inside names ("Ludwig van Beethoven", "Siti binti Ahmad").
 NAME_PARTICLES = {"van", "von", "der", "den", "de", "del", "da", "di", "dos", "du", "la", "le",
                   "bin", "binti", "al", "el", "y", "e", "ter", "ten"}  # fmt: skip
-# Separators between names in one credit.
-NAME_SPLIT = patterns.compile(r"\s*(?:\s(?:dan|and|serta)\s|&|;|/|\+)\s*", re.I)
+# Separators between names in one credit: "and" in Indonesian, English, German and French.
+NAME_SPLIT = patterns.compile(r"\s*(?:\s(?:dan|and|serta|und|et)\s|&|;|/|\+)\s*", re.I)
+# Its symbols alone: for a credit in which "and" joins the words of an organisation's name
+# ("Bayerische Landesanstalt für Wald und Forstwirtschaft", "Department of Health and Human
+# Services"), not two names: a lowercase word before it shows it (see _names_organisation).
+NAME_SYMBOL_SPLIT = patterns.compile(r"\s*(?:&|;|/|\+)\s*")
 # Where a credit's value ends: a pipe/bullet, or " - outlet" ("Bagus Kurniawan - detiknews").
 VALUE_END = patterns.compile(r"\s*(?:[|\u2022\u00b7]|\s[-\u2013\u2014]\s).*$", re.S)
 # Day names: a credit line that runs into its date line ("By Name on Senin, ...").
@@ -279,9 +292,43 @@ def _valid_name(name: str, *, labelled: bool) -> bool:
         return False
     if low in LABEL_ROLES or not name[0].isalpha():
         return False
+    if _reads_as_sentence(name):
+        return False
     # Unlabelled lowercase text is prose or a code ("bgs"), not a byline; a labelled one is kept
     # ("Pewarta: prwir" credits a wire account).
     return labelled or not name.islower()
+
+
+# Lowercase words (besides name particles) that make a capitalised text a sentence.
+SENTENCE_MIN_LOWERCASE_WORDS = 3
+
+
+def _lowercase_words(text: str) -> tuple[int, bool]:
+    """How many words of `text` are lowercase and no name particle nor abbreviation ("dr."),
+    and whether any word is capitalised."""
+    lowercase = 0
+    capitalised = False
+    for word in text.split():
+        if word[0].isupper():
+            capitalised = True
+        elif word.islower() and word not in NAME_PARTICLES and not word.endswith("."):
+            lowercase += 1
+    return lowercase, capitalised
+
+
+def _reads_as_sentence(name: str) -> bool:
+    """Capitalised words among several lowercase ones ("dass der Urheber immer genannt werden
+    muss"): a sentence. A person's name is capitalised throughout (but for particles), or
+    written in lowercase throughout (a handle)."""
+    lowercase, capitalised = _lowercase_words(name)
+    return capitalised and lowercase >= SENTENCE_MIN_LOWERCASE_WORDS
+
+
+def _names_organisation(text: str) -> bool:
+    """Capitalised words and a lowercase one: an organisation's name ("Bayerische Landesanstalt
+    für Wald", "Department of Health"), or prose, but no person's."""
+    lowercase, capitalised = _lowercase_words(text)
+    return capitalised and lowercase > 0
 
 
 def _capitalised_name(name: str) -> bool:
@@ -294,11 +341,18 @@ def _capitalised_name(name: str) -> bool:
 
 
 def _dedupe_repeated(name: str) -> str:
-    """ "Sean Martin Sean Martin" (a name printed twice in one byline block) -> "Sean Martin"."""
+    """ "Sean Martin Sean Martin" (a name printed twice in one byline block) -> "Sean Martin";
+    "Eric Yoder close Eric Yoder National" (the name, a profile card's button, the name again
+    and the writer's desk) -> "Eric Yoder": the words a byline opens with, repeated later in it,
+    are the name (two words at least: one could be a first name shared)."""
     words = name.split()
     half = len(words) // 2
     if len(words) % 2 == 0 and half and words[:half] == words[half:]:
         return " ".join(words[:half])
+    for size in range(half, 1, -1):
+        opening = words[:size]
+        if any(words[i : i + size] == opening for i in range(size, len(words) - size + 1)):
+            return " ".join(opening)
     return name
 
 
@@ -311,7 +365,11 @@ def _split_names(value: str, *, labelled: bool) -> Iterator[str]:
     """Names in one credit value: "A dan B", "A, B", "A & B"; titles after commas stay attached.
     In order, one at a time: after a bare label a sentence is read only up to its first part that
     is no name (parse_byline)."""
-    for chunk in NAME_SPLIT.split(value):
+    chunks = NAME_SPLIT.split(value)
+    # Only what stands before a separator tells: "Andi Saputra and the team" names a person.
+    if any(_names_organisation(chunk) for chunk in chunks[:-1]):
+        chunks = NAME_SYMBOL_SPLIT.split(value)
+    for chunk in chunks:
         parts = [p.strip() for p in chunk.split(",")]
         merged: list[str] = []
         for part in parts:
@@ -341,6 +399,10 @@ def _only_names(candidates: Iterable[str]) -> list[str] | None:
     and cleaned."""
     names: list[str] = []
     for name in candidates:
+        if name.lower() in AGENCIES:
+            # "Von Britta Schultejans, dpa": agencies write their names in lowercase too.
+            names.append(name)
+            continue
         if not (_valid_name(name, labelled=False) and _capitalised_name(name)):
             return None
         names.append(name)
@@ -465,7 +527,12 @@ def parse_byline(text: str, *, default_role: str | None = "author") -> list[Cont
     head = t[: labels[0].start()] if labels else t
     # Text before a label is a credit of its own ("Andi | Editor: Budi") unless it is the date
     # line the credit follows ("Posted on Maret 30, 2015 by Admin").
-    if head.strip() and default_role is not None and not (labels and DATE_LINE.search(head)):
+    opening = OPENING_LABEL.match(head)
+    if opening:
+        # "Von Claudia Ludewig": the line's own "by", followed by names only, as a bare label.
+        label = opening.group(1)
+        segments.append((OPENING_LABELS[label.lower()], head[opening.end() :], "bare", label))
+    elif head.strip() and default_role is not None and not (labels and DATE_LINE.search(head)):
         # Before a label, only a clean name list counts ("Andi | Editor: Budi"), not a phrase
         # ("Crafted with love by ...").
         segments.append((default_role, head, "bare" if labels else "none", ""))
@@ -837,7 +904,7 @@ def _from_jsonld(doc: Document, editors: set[str], brand: str | None) -> list[Co
         return []
     out: list[Contributor] = []
     for name, kind in _jsonld_people(article.get("author")):
-        name = clean_text(name)
+        name = clean_text(unescaped(name))
         if "://" in name or name.lower() in editors:
             continue
         if (kind.lower() == "organization" and _is_publisher(name, doc, brand)) or (
@@ -1072,7 +1139,7 @@ def _from_meta(
     placeholder: list[Contributor] = []
     for name in AUTHOR_META:
         for value in doc.meta.get(name, ()):
-            value = clean_text(value)
+            value = clean_text(unescaped(value))
             if not value or "://" in value or value.startswith("@"):
                 continue
             if re.fullmatch(r"[a-z]{1,4}", value):

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from newsarchive.extract import patterns
+from newsarchive.extract.bylines import LABEL
 from newsarchive.extract.document import (
     Document,
     classed_matching,
@@ -40,6 +41,7 @@ from newsarchive.extract.headline import (
     opening_heading,
     strip_site_suffix,
     title_references,
+    unescaped,
 )
 
 # Month names that only Indonesian dates use, and the Indonesian zone labels: a cheap language
@@ -199,6 +201,15 @@ def _similar(a: str, b: str) -> bool:
 def find_title(
     doc: Document, selectors: dict[str, tuple[str, ...]]
 ) -> tuple[str | None, str | None]:
+    """The headline, and the source that gave it."""
+    found = _find_title(doc, selectors)
+    doc.cache["title"] = found[0]  # find_tags keeps the headline out of the tags
+    return found
+
+
+def _find_title(
+    doc: Document, selectors: dict[str, tuple[str, ...]]
+) -> tuple[str | None, str | None]:
     texts = profile_texts(doc, selectors, "title")
     if texts:
         return texts[0], "profile"
@@ -317,6 +328,14 @@ def _jsonld_trail(doc: Document, title: str | None) -> list[str]:
         elements.sort(
             key=lambda e: int(e["position"]) if str(e.get("position", "")).isdigit() else 0
         )
+        last = elements[-1] if elements else {}
+        if (
+            not last.get("item")
+            and len(str(last.get("name") or "").split()) > MAX_UNLINKED_CRUMB_WORDS
+        ):
+            # The last crumb without a URL (schema.org lets the current page leave it out), in
+            # more words than a section's name: the page itself, under a headline of its own.
+            elements = elements[:-1]
         for el in elements:
             item = el.get("item")
             item_url = (item.get("@id") or item.get("url")) if isinstance(item, dict) else item
@@ -621,16 +640,24 @@ def _find_category(
     active = _active_nav_item(doc)
     if active:
         return active, "navigation"
-    section = jsonld_str((doc.jsonld_article() or {}).get("articleSection"))
+    section = _first_listed(jsonld_str((doc.jsonld_article() or {}).get("articleSection")))
     if section:
         return section, "json-ld"
-    section = doc.meta_first("article:section")
+    section = _first_listed(clean_text(unescaped(doc.meta_first("article:section") or "")))
     if section:
-        return clean_text(section), "meta"
+        return section, "meta"
     section = _url_section(doc)
     if section:
         return section, "url"
     return None, None
+
+
+def _first_listed(section: str | None) -> str | None:
+    """The first of the sections a page lists in one string ('Blogartikel,Digitalisierung';
+    WordPress plugins join a post's categories and tags so): the post's main one."""
+    if not section:
+        return None
+    return next((s.strip() for s in KEYWORD_SEPARATORS.split(section) if s.strip()), None)
 
 
 # Host labels that are not sections: the site itself, mobile/AMP/CDN mirrors, language editions,
@@ -755,7 +782,7 @@ def _url_section(doc: Document) -> str | None:
 TAG_CONTAINER_CLASS = patterns.compile(r"tag|topik|topic")
 # Site-wide topic lists (trending, popular, picks) and menus are not the article's tags: an
 # element in or holding a <header>, <nav> or <footer>, or whose class or id (as written) names
-# one of those or a trending/popular/picks box.
+# one of those or a trending/popular/picks box, or a tag cloud (the site's most used tags).
 SITE_TOPICS_TAGS = frozenset({"header", "nav", "footer"})
 
 
@@ -769,6 +796,7 @@ def _marks_site_topics(el: Any) -> bool:
         or "pilihan" in cls
         or "hot" in cls
         or "choice" in cls
+        or "cloud" in cls
         or "menu" in cls
         or "header" in cls
         or "footer" in cls
@@ -797,6 +825,8 @@ def _holds_site_topics(el: Any) -> bool:
 
 
 MAX_TAGS = 20
+# A tag is a word or a name; a longer link text is a headline.
+MAX_TAG_CHARS = 50
 
 
 # Headings of boxes that list the site's own sections or picks, not the article's tags.
@@ -877,11 +907,52 @@ def _page_category(doc: Document) -> str:
     return norm_text(doc.cache["category"] or "")
 
 
+# Links that are buttons, not tag pages: they go nowhere ('#'), run a script or an app
+# (javascript:, mailto:, whatsapp:, fb-messenger:; any scheme but the web's), or share the page
+# ('?share=twitter', as WordPress's Jetpack links its buttons). A share box's class can hold
+# 'tag' ('share-tools--event-tag'), and a theme's name does ('tagdiv').
+BUTTON_HREF = patterns.compile(r"^(?:#|(?!https?:)[a-z][a-z0-9+.-]*:)|[?&]share=", re.I)
+# Social networks (by their sites' last two host labels): a link to one is a share button or the
+# site's profile there, never one of the article's tags (a tag links to the site's own tag page).
+SOCIAL_NETWORK_SITES = frozenset(
+    {"facebook.com", "twitter.com", "x.com", "linkedin.com", "pinterest.com", "reddit.com"}
+    | {"instagram.com", "whatsapp.com", "wa.me", "t.me", "telegram.me", "vk.com", "xing.com"}
+    | {"threads.net", "bsky.app", "line.me"}
+)
+_ABSOLUTE_OPENINGS = ("http://", "https://", "//")
+
+
+def _is_button(a: Any) -> bool:
+    """A share, mail or script button written as a link (see BUTTON_HREF), or a link to a
+    social network."""
+    href = (a.get("href") or "").strip()
+    if BUTTON_HREF.search(href):
+        return True
+    if not href.startswith(_ABSOLUTE_OPENINGS):
+        return False
+    # The host's last two labels, split off by hand: urlsplit costs more than the whole test.
+    host = href.split("/", 3)[2].rpartition("@")[2].partition(":")[0].lower()
+    return ".".join(host.rsplit(".", 2)[-2:]) in SOCIAL_NETWORK_SITES
+
+
 def _tag_texts(links: list[Any], doc: Document, *, headed_as_tags: bool = False) -> list[str]:
     """The texts of a tag list's links, without the page's own section linked as a section
     (LA Times' tag box opens with 'Business'), and none for a box that lists the site's
-    sections unless its heading says these are the article's tags."""
-    named = [(a, text) for a in links if 0 < len(text := element_text(a)) <= 50]
+    sections unless its heading says these are the article's tags. Buttons (_is_button) and the
+    box's own label ('Temas relacionados:', a link to the tag index) are no tags. A box whose
+    links that show text are mostly buttons shares the page (a tag box may hold a few icons), one
+    whose links are mostly headlines lists other articles."""
+    texts = [element_text(a) for a in links]
+    buttons = [_is_button(a) for a in links]
+    shown = sum(1 for text in texts if text)
+    shown_buttons = sum(1 for text, button in zip(texts, buttons, strict=True) if text and button)
+    if 2 * shown_buttons > shown or 2 * sum(len(t) > MAX_TAG_CHARS for t in texts) > len(links):
+        return []
+    named = [
+        (a, text)
+        for a, text, button in zip(links, texts, buttons, strict=True)
+        if 0 < len(text) <= MAX_TAG_CHARS and not text.endswith(":") and not button
+    ]
     category = _page_category(doc)
     if headed_as_tags:
         # Whether a link leads to a section then matters only for a tag that names the page's
@@ -935,20 +1006,83 @@ def _visible_tags(doc: Document) -> list[str]:
     return []
 
 
+# What separates keywords that a page writes as one string (meta keywords, a lone article:tag,
+# JSON-LD keywords): commas and semicolons, and the Arabic, full-width and ideographic commas.
+KEYWORD_SEPARATORS = patterns.compile(r"[,;\u060c\uff0c\u3001]")
+# A headline this long (normalised) that a keyword holds whole makes the keyword the headline
+# with decorations ('HEADLINE|...', '... | site'); a shorter one can be a topic's name.
+MIN_HEADLINE_IN_KEYWORD = 20
+
+
+def _keyword_values(value: Any) -> list[str]:
+    """The strings of a keywords value: a string, or a list of them (lists within flattened)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _keyword_values(item)]
+    return []
+
+
+def _keywords(values: list[str]) -> list[str]:
+    """Keywords from the values of a keyword field: several values are a keyword each (a comma
+    may belong to one: 'Washington, D.C.'); a lone value holding separators is the whole list
+    written in one string ('Business,Public Companies', 'US;GLOBAL;MARKETS')."""
+    values = [unescaped(value) for value in values]  # 'PG&amp;E' holds a semicolon
+    if len(values) == 1:
+        values = KEYWORD_SEPARATORS.split(values[0])
+    return [clean_text(value) for value in values]
+
+
+def _not_tags(doc: Document) -> tuple[set[str], str]:
+    """What a keyword list repeats besides its keywords: the page's descriptions (normalised),
+    and its headline (normalised) as the record gives it."""
+    article = doc.jsonld_article() or {}
+    descriptions = [doc.meta_first(name) for name in ("og:description", "description")]
+    descriptions += [doc.meta_first("twitter:description"), jsonld_str(article.get("description"))]
+    title = doc.cache.get("title") or find_title(doc, {})[0]
+    return {norm_text(unescaped(d)) for d in descriptions if d}, norm_text(title or "")
+
+
+def _is_page_text(text: str, descriptions: set[str], title: str) -> bool:
+    """`text` is the page's description or its headline (whole, or within decorations), which
+    keyword lists and tag metas often repeat (a breadcrumb's last item, a CMS's
+    'HEADLINE|...' code): no topic of the article."""
+    norm = norm_text(text)
+    if norm in descriptions:
+        return True
+    return bool(title) and (
+        norm == title or (len(title) >= MIN_HEADLINE_IN_KEYWORD and title in norm)
+    )
+
+
+def _is_not_tag(text: str, descriptions: set[str], title: str) -> bool:
+    """A keyword that names no topic: a handle or CMS code ('@mlive-river'), a label ('News:'),
+    a credit written into the list ('Editor:B Kunto Wibisono': a byline label and a colon), or
+    the page's headline or description."""
+    if text.startswith("@") or text.endswith(":"):
+        return True
+    if ":" in text and (credit := LABEL.match(text)) is not None and credit.group(1):
+        return True
+    return _is_page_text(text, descriptions, title)
+
+
 def find_tags(doc: Document, selectors: dict[str, tuple[str, ...]]) -> list[str]:
+    """The article's tags: the profile's, else article:tag metas, the visible tag list, JSON-LD
+    keywords, news_keywords. Not a tag: the page's headline or description repeated there, nor a
+    handle or CMS code ('@mlive-river').
+    """
     texts = profile_texts(doc, selectors, "tags")
     if not texts:
-        texts = [clean_text(v) for v in doc.meta.get("article:tag", [])]
-    if not texts:
-        texts = _visible_tags(doc)
-    if not texts:
-        kw = (doc.jsonld_article() or {}).get("keywords")
-        if isinstance(kw, str):
-            texts = [clean_text(k) for k in kw.split(",")]
-        elif isinstance(kw, list):
-            texts = [clean_text(str(k)) for k in kw]
-    if not texts:
-        texts = [clean_text(k) for k in (doc.meta_first("news_keywords") or "").split(",")]
+        texts = _keywords(doc.meta.get("article:tag", []))
+        if not texts:
+            texts = _visible_tags(doc)
+        if not texts:
+            texts = _keywords(_keyword_values((doc.jsonld_article() or {}).get("keywords")))
+        if not texts:
+            texts = _keywords(_keyword_values(doc.meta_first("news_keywords")))
+        if texts:
+            descriptions, title = _not_tags(doc)
+            texts = [t for t in texts if not _is_not_tag(t, descriptions, title)]
     seen: dict[str, str] = {}
     for t in texts:
         t = t.lstrip("#").strip()
@@ -961,9 +1095,10 @@ def find_description(doc: Document, selectors: dict[str, tuple[str, ...]]) -> st
     texts = profile_texts(doc, selectors, "description")
     if texts:
         return texts[0]
-    return doc.meta_first("og:description", "description", "twitter:description") or jsonld_str(
-        (doc.jsonld_article() or {}).get("description")
-    )
+    described = doc.meta_first("og:description", "description", "twitter:description")
+    if described:
+        return unescaped(described)
+    return jsonld_str((doc.jsonld_article() or {}).get("description"))
 
 
 def find_image(doc: Document, selectors: dict[str, tuple[str, ...]]) -> str | None:

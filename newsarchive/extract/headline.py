@@ -29,8 +29,9 @@ from newsarchive.extract.document import (
     with_itemprop,
 )
 
-# Separators sites put between a headline and their own name in <title> / og:title.
-TITLE_SEPARATORS = patterns.compile(r"\s+(?:[-|–—:»·]|::)\s+")
+# Separators sites put between a headline and their own name in <title> / og:title. Japanese and
+# Chinese titles set a full-width bar (U+FF5C) without spaces: their script has none to put there.
+TITLE_SEPARATORS = patterns.compile(r"\s+(?:[-|–—:»·]|::)\s+|\s*\uff5c\s*")
 _PUNCT = patterns.compile(r"[^\w\s]+")
 # The ASCII characters _PUNCT takes, each to a space: for ASCII text, str.translate does in one C
 # pass what the regex does testing every character's class (a run becomes several spaces instead
@@ -81,13 +82,29 @@ OPENING_MIN_UNSPACED_CHARS = 8
 NON_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
 
 
+def unescaped(text: str) -> str:
+    """`text` with its HTML character references resolved ('Glasgow&#8217;s' -> 'Glasgow’s').
+
+    JSON-LD is script text, which the HTML parser leaves as written, and CMSs escape the strings
+    they put there (WordPress writes '&#8211;' for a dash); meta content escaped twice keeps one
+    level after parsing. A reader of the page sees the characters.
+    """
+    if "&" not in text:
+        return text
+    # Imported on first use: loading html.entities' tables costs more than a page's unescaping,
+    # and most pages escape none of these texts.
+    from html import unescape
+
+    return unescape(text)
+
+
 def jsonld_str(value: Any) -> str | None:
     """A JSON-LD value as text: the first of a list, the name of an object."""
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
         value = value.get("name") or value.get("@value")
-    return clean_text(value) if isinstance(value, str) and value.strip() else None
+    return clean_text(unescaped(value)) if isinstance(value, str) and value.strip() else None
 
 
 def norm_text(text: str) -> str:
@@ -169,7 +186,7 @@ def title_references(doc: Document) -> list[tuple[str, str]]:
     title_el = titles[0] if titles else None
     if title_el is not None and element_text(title_el):
         references.append((element_text(title_el), "title"))
-    return [(text, source) for text, source in references if text]
+    return [(unescaped(text), source) for text, source in references if text]
 
 
 class _Candidates:
@@ -428,7 +445,7 @@ def _title_keys(doc: Document) -> list[str]:
         _title_text(doc),
     ):
         if isinstance(value, str):
-            value = clean_text(value).lower()
+            value = clean_text(unescaped(value)).lower()
             if len(value) >= 10:
                 keys.append(value)
                 # "Headline | Site" -> "Headline": the longest part, when it is long enough to
