@@ -422,9 +422,8 @@ def test_a_shared_crawl_rechecks_the_articles_fetched_longest_ago(
     with DemoServer(articles=6) as small:
         urls = crawled_then_taken_down(small, db)
         before = dict(_query(db, "SELECT url, fetch_count FROM articles"))
-        crawl = _shared_crawl(
-            small, db, f"{redis_server}/9", "--workers", "2", "-s", "NEWSARCHIVE_RECHECK_PER_RUN=2"
-        )
+        rechecks = ["-s", "NEWSARCHIVE_RECHECK_PER_RUN=2"]
+        crawl = _shared_crawl(small, db, f"{redis_server}/9", "--workers", "2", *FAST, *rechecks)
         out, err = _finish(crawl)
         assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
     after = {
