@@ -246,12 +246,15 @@ def stale_articles(
         for url, until in db.execute(sql.format(">"), [*params, limit]).fetchall()
     ]
     if len(picked) < limit and after != ("", 0):
-        # The round is over: the next begins now, from the start.
-        params = [site, stale_before, last, *after]
-        picked += [
-            (url, f"{until} {now_iso}")
-            for url, until in db.execute(sql.format("<="), [*params, limit - len(picked)])
-        ]
+        # The round is over: the next begins now, from the start (but for what this run has
+        # picked already, at its end now: the round's last).
+        taken = {url for url, _ in picked}
+        params = [site, stale_before, last, "", 0]
+        for url, until in db.execute(sql.format(">"), [*params, limit + len(taken)]):
+            if len(picked) == limit:
+                break
+            if url not in taken:
+                picked.append((url, f"{until} {now_iso}"))
     return picked
 
 

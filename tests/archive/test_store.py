@@ -512,6 +512,19 @@ def test_rechecks_go_in_rounds_that_end_though_the_rechecked_are_due_again(archi
             run_id, **counts, failures=0, finish_reason="finished", recheck_until=picked[-1][1]
         )
     assert asked == [[0, 1], [2, 3], [4, 5], [0, 1], [2, 3]]
+    # A run that rechecks a whole round (every article, as months pass between runs): the next
+    # begins another (before, nothing was picked again: the wrap stopped at the old cursor).
+    for run in range(5, 8):
+        now = datetime.now(UTC) + timedelta(seconds=run)
+        picked = stale_articles(archive.db, "warta", now, 10, now=now)
+        assert sorted(urls.index(url) for url, _ in picked) == list(range(6)), run
+        run_id = archive.start_run("warta", {})
+        for url, _ in picked:
+            archive.store(make_raw(url, fetched_at=now), make_article(url), site="warta")
+        counts = dict(pages_fetched=6, articles_new=0, articles_updated=0, articles_unchanged=6)
+        archive.finish_run(
+            run_id, **counts, failures=0, finish_reason="finished", recheck_until=picked[-1][1]
+        )
 
 
 def test_an_imported_404_capture_marks_the_article_gone_since_it_was_captured(archive):
