@@ -259,7 +259,9 @@ def required_address(text: str, missing: str) -> str:
     url = web_address(text)
     if url is None:
         meant = meant_address(text)
-        raise NewsarchiveError(f"{text}: {missing}" + (f", e.g. {meant}" if meant else ""))
+        # Quoted when nothing would show of it (empty, blanks, a line break).
+        shown = text if text.strip() and text.isprintable() else repr(text)
+        raise NewsarchiveError(f"{shown}: {missing}" + (f", e.g. {meant}" if meant else ""))
     return url
 
 

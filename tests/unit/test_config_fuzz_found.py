@@ -328,3 +328,11 @@ def test_nan_is_no_number_of_seconds(tmp_path: Path, args: list[str], option: st
     (tmp_path / "page.html").write_text("<h1>x</h1>")
     line = one_error_line(invoke(*args, cwd=tmp_path))
     assert option in line, line
+
+
+@pytest.mark.parametrize("url", ["", " ", "a\nb"])
+def test_a_url_nothing_would_show_of_is_quoted(tmp_path: Path, url: str, invoke) -> None:
+    # Before: "Error: : not a page's URL" named nothing a user could see.
+    (tmp_path / "page.html").write_text("<h1>Banjir</h1><p>" + "Warga mengungsi. " * 40)
+    line = one_error_line(invoke("extract", "page.html", "--url", url, cwd=tmp_path))
+    assert line.startswith(f"Error: {url!r}: not a page's URL"), line
