@@ -522,6 +522,25 @@ class _Renderer:
         )
         return _template("page.html").substitute(values)
 
+    def date_index(
+        self, arts: Sequence[DemoArticle]
+    ) -> dict[str, tuple[int, dict[str, str], bytes]]:
+        """The date index: a page per day that has articles, each linking the day before."""
+        by_day: dict[str, list[DemoArticle]] = {}
+        for art in arts:
+            by_day.setdefault(f"{art.published:%Y-%m-%d}", []).append(art)
+        days = sorted(by_day, reverse=True)
+        pages = {}
+        for i, day in enumerate(days):
+            prev = (
+                f'<a class="prev-day" href="/indeks?date={days[i + 1]}">« Sebelumnya</a>'
+                if i + 1 < len(days)
+                else ""
+            )
+            items = [self.listing_item(a, "indeks") for a in by_day[day]]
+            pages[f"/indeks?date={day}"] = _html(self.listing(f"Indeks Berita {day}", items, prev))
+        return pages
+
 
 def _pager(style: str, base: str, page: int, last: int) -> tuple[str, str]:
     """The pager HTML and <head> links of listing page `page` of `last`, in one of three forms."""
@@ -643,24 +662,7 @@ def generate_portal(
                 )
             )
 
-    # Date index: one page per day that has articles.
-    by_day: dict[str, list[DemoArticle]] = {}
-    for art in arts:
-        by_day.setdefault(f"{art.published:%Y-%m-%d}", []).append(art)
-    days = sorted(by_day, reverse=True)
-    for i, day in enumerate(days):
-        prev = (
-            f'<a class="prev-day" href="/indeks?date={days[i + 1]}">« Sebelumnya</a>'
-            if i + 1 < len(days)
-            else ""
-        )
-        pages[f"/indeks?date={day}"] = _html(
-            render.listing(
-                f"Indeks Berita {day}",
-                [render.listing_item(a, "indeks") for a in by_day[day]],
-                prev,
-            )
-        )
+    pages.update(render.date_index(arts))
 
     # Home page: the newest of each category, plus the links a crawler must not follow.
     home_items = [render.listing_item(a, "beranda") for a in arts[:12]]

@@ -15,7 +15,7 @@ import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from newsarchive.storage.archive import HEALTH_FIELDS, UNEXTRACTED, Archive
+from newsarchive.storage.archive import GONE_STATUSES, HEALTH_FIELDS, UNEXTRACTED, Archive
 
 # How many earlier runs make the baseline (their median), and how few are enough to judge.
 HISTORY_RUNS = 5
@@ -126,6 +126,19 @@ def _taken_down(archive: Archive, site: str, run: _Run) -> int:
         return 0
 
 
+def _takedown_failures(archive: Archive, site: str, run: _Run) -> int:
+    """The run's failures that were archived articles answering 404 or 410: takedowns (the
+    taken-down signal's), not the site failing the crawler. Two takedowns among a small site's
+    dozen pages would otherwise read as a fifth of its pages failing."""
+    urls = archive.db.execute(
+        f"SELECT url FROM failures WHERE at BETWEEN ? AND ? AND run_id = ? AND site = ? "
+        f"AND status IN ({', '.join(str(status) for status in sorted(GONE_STATUSES))})",
+        [run.started, run.finished, run.id, site],
+    ).fetchall()
+    found = (archive.article(url) for (url,) in urls)
+    return sum(1 for article in found if article is not None and article.get("gone_since"))
+
+
 def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
@@ -173,8 +186,13 @@ def site_alarms(archive: Archive, site: str) -> list[Alarm]:
                     Alarm(site, f"fill-rate:{name}", _percent(baseline), _percent(now), latest.id)
                 )
     if latest.pages_fetched:
-        share = latest.failures / latest.pages_fetched
-        past_shares = [r.failures / r.pages_fetched for r in history if r.pages_fetched]
+        failed = latest.failures - _takedown_failures(archive, site, latest)
+        share = failed / latest.pages_fetched
+        past_shares = [
+            (r.failures - _takedown_failures(archive, site, r)) / r.pages_fetched
+            for r in history
+            if r.pages_fetched
+        ]
         baseline = statistics.median(past_shares) if past_shares else 0.0
         if share >= FAILURE_SHARE_ALARM and share >= 2 * baseline:
             alarms.append(
@@ -182,7 +200,7 @@ def site_alarms(archive: Archive, site: str) -> list[Alarm]:
                     site,
                     "failures",
                     f"{baseline:.0%} of pages",
-                    f"{share:.0%} ({latest.failures} of {latest.pages_fetched})",
+                    f"{share:.0%} ({failed} of {latest.pages_fetched})",
                     latest.id,
                 )
             )

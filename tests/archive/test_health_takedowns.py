@@ -63,3 +63,36 @@ def test_a_sites_usual_takedowns_are_no_alarm(tmp_path):
     for counts in ([1, 0, TAKEDOWN_ALARM - 1], [6, 5, 7, TAKEDOWN_ALARM + 2]):
         with _archive_with_runs(tmp_path / f"{sum(counts)}.db", counts) as archive:
             assert "taken-down" not in _signals(archive), counts
+
+
+def _small_site_run(archive: Archive, failing: list[tuple[str, int]]) -> None:
+    """A run of a dozen-page site whose fetches of `failing` (URL, status) failed."""
+    run_id = archive.start_run("warta", {})
+    for url, status in failing:
+        archive.record_failure(url, f"HTTP {status}", status=status, run_id=run_id, site="warta")
+    archive.finish_run(
+        run_id,
+        pages_fetched=14,
+        articles_new=0,
+        articles_updated=0,
+        articles_unchanged=12,
+        failures=len(failing),
+    )
+
+
+def test_archived_articles_answering_gone_are_no_failure_alarm(tmp_path):
+    # Found by the soak fuzzer: two takedowns on a 14-page site read as failures 7% -> 21%.
+    archived = [f"https://warta.example.id/berita/{n}" for n in range(4)]
+    listing = "https://warta.example.id/indeks?date=2023-07-02"
+    with Archive(tmp_path / "a.db") as archive:
+        for url in archived:
+            archive.store(make_raw(url), make_article(url), site="warta")
+        _small_site_run(archive, [(listing, 404)])
+        _small_site_run(archive, [(listing, 404), (archived[0], 410), (archived[1], 404)])
+        assert "failures" not in _signals(archive)
+        # The same share of failures at pages that are no archived article is the alarm.
+        _small_site_run(
+            archive,
+            [(listing, 404), (listing + "&p=2", 404), ("https://warta.example.id/x", 500)],
+        )
+        assert _signals(archive)["failures"] == "21% (3 of 14)"
