@@ -37,6 +37,11 @@ Demo"), or an article of its own; a site answering 500 to everything was a crawl
 the rechecks a failed run passed over never came round again; and, with that fixed, a round of
 rechecks that ended let no next one begin (no takedown or silent edit found after it). Seed 32
 then: two takedowns (410) on a 14-page site fired the `failures` alarm on an ordinary run.
+With runs killed part-way (SIGKILL, SIGTERM or SIGINT, to the main process or its group;
+seeds 41-52): a stop signal that came while the crawl started left it, and the `newsarchive
+run` waiting for it, hanging for ever (the workers ignore SIGTERM; multiprocessing's exit hook
+waited for them), and a stopped `run` said "run again with --resume" or "the crawl exited with
+status -15: no output".
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -92,12 +98,14 @@ LOG_LINE = re.compile(
 BAD_WORDS = ("Traceback", "Spider error", "ERROR")
 CHANGES = (
     "nothing", "publish", "edit_body", "edit_title", "takedown", "restore", "move",
-    "redesign", "down", "error_500", "error_503", "slow",
+    "redesign", "down", "error_500", "error_503", "slow", "killed",
 )  # fmt: skip
 # How often each change is drawn: nothing changing is the commonest run.
 WEIGHTS = {"nothing": 8, "publish": 4, "edit_body": 2, "edit_title": 2, "takedown": 2}
 WEIGHTS |= {"restore": 1, "move": 1, "redesign": 0.5, "down": 0.7, "error_500": 0.4}
-WEIGHTS |= {"error_503": 0.4, "slow": 0.6}
+WEIGHTS |= {"error_503": 0.4, "slow": 0.6, "killed": 0.8}
+# How a run is killed part-way: a power cut or the OOM killer, systemd stopping it, Ctrl-C.
+KILL_SIGNALS = (signal.SIGKILL, signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 GONE_KINDS = ("404", "410", "home", "section")
 # health compares with the median of the 5 runs before: a redesign is the median 3 runs later.
 HISTORY_AFTER_REDESIGN = 6
@@ -404,6 +412,9 @@ def change(site: Site, rng: random.Random, name: str) -> str:
     if name == "slow":
         site.mode = "slow"
         return "slow"
+    if name == "killed":
+        site.mode = "slow"  # a run long enough to be killed inside
+        return "run killed"
     return "nothing"
 
 
@@ -438,6 +449,28 @@ def crawl_command(case_dir: Path, base_url: str, use_plan: bool, per_run: int) -
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+
+
+def run_killed(args: list[str], cwd: Path, rng: random.Random) -> tuple[int, str, str]:
+    """Run `args` and kill it 0.3-4 s in, the main process alone (`kill`) or its whole process
+    group (a terminal's Ctrl-C, systemd's stop, the OOM killer's kill -9 of each): (exit status,
+    output, what was sent)."""
+    sig = rng.choice(KILL_SIGNALS)
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=rng.uniform(0.3, 4.0))
+        return proc.returncode, out, "none (it ended first)"
+    except subprocess.TimeoutExpired:
+        group = rng.random() < 0.5
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+        return proc.returncode, out, sig.name + (" to the group" if group else "")
 
 
 def output_problems(text: str) -> list[str]:
@@ -665,9 +698,14 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 use_plan = rng.random() < 0.5
                 cmd = crawl_command(case_dir, server.base_url, use_plan, per_run)
                 started = time.monotonic()
+                killed = ""
                 try:
-                    proc = run_cli(cmd, case_dir, timeout=RUN_TIMEOUT)
-                    status, out = proc.returncode, proc.stdout + proc.stderr
+                    if name == "killed":
+                        status, out, killed = run_killed(cmd, case_dir, rng)
+                        said_change += f" by {killed}"
+                    else:
+                        proc = run_cli(cmd, case_dir, timeout=RUN_TIMEOUT)
+                        status, out = proc.returncode, proc.stdout + proc.stderr
                 except subprocess.TimeoutExpired as exc:
                     status, out = -1, f"timeout after {RUN_TIMEOUT}s: {exc}"
                 seconds = time.monotonic() - started
@@ -681,6 +719,10 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 must, may = expected_alarms(
                     number, name, records, site.mode, bulk, redesigned_at, per_run
                 )
+                if killed:
+                    # Health judges the runs that finished; a killed one may have finished
+                    # (as "shutdown") with a handful of pages, and then any alarm may fire.
+                    must, may = set(), set(alarms)
                 missing = must - set(alarms)
                 unexpected = set(alarms) - must - may
                 if missing:
@@ -691,18 +733,21 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 want_error = site_failed or (use_plan and bool(alarms))
                 if status == -1:
                     problems.append("timeout")
+                elif killed:
+                    pass  # what a killed run exits with is the signal's; the next run is checked
                 elif want_error and (status != 1 or not said):
                     problems.append(f"exit {status} (want 1 with an Error line)")
                 elif not want_error and status != 0:
                     problems.append(f"exit {status}: {' | '.join(said)[:300]}")
                 if status == 1 and not said:
                     problems.append("exit 1 without an Error line")
-                if not site_failed:
+                if not site_failed and not killed:
                     for art in site.articles:
                         if art.live:
                             art.versions_expected = changes_seen(art)
-                # A run that could not reach the site changes nothing the archive holds.
-                if db.exists():
+                # A run that could not reach the site changes nothing the archive holds. A
+                # killed run leaves what it stored before it died, checked by the next run.
+                if db.exists() and not killed:
                     problems += record_problems(site, db, lag)
                 if db.exists():
                     verify = run_cli([*CLI, "verify", "--db", str(db)], case_dir)

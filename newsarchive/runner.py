@@ -247,6 +247,8 @@ class _Running:
     process: subprocess.Popen[str]
     started: float
     max_run_before: int
+    # The signal that stopped the run, once it was passed on to this crawl.
+    stopped: str = ""
 
 
 @contextlib.contextmanager
@@ -394,9 +396,11 @@ def _crawl_all(
                 running.append(_Running(entry, outcome, process, time.monotonic(), before))
             if stop.received:
                 for item in running:
-                    with contextlib.suppress(ProcessLookupError):
-                        item.process.send_signal(signal.SIGTERM)
-                _not_crawled(queue, outcomes, "the run was stopped")
+                    if not item.stopped:
+                        item.stopped = stop.received
+                        with contextlib.suppress(ProcessLookupError):
+                            item.process.send_signal(signal.SIGTERM)
+                _not_crawled(queue, outcomes, f"the run was stopped ({stop.received})")
                 queue = []
             for item in list(running):
                 if item.process.poll() is None:
@@ -451,6 +455,13 @@ def _finished(plan: Plan, item: _Running) -> str | None:
         outcome.status = "crawled"
         return unwritable
     outcome.status = "crawled" if outcome.exit_status == 0 else "failed"
+    if item.stopped and outcome.exit_status != 0 and not unwritable:
+        # Whatever the crawl said ("run again with --resume", or nothing if the signal came
+        # while it started): the next run crawls the site again, and what it stored is kept.
+        errors = [
+            f"stopped before the crawl finished (the run was stopped, {item.stopped}); what it "
+            "stored is kept, and the next run crawls the site again"
+        ]
     if not errors:
         tail = [line for line in err.splitlines() if line.strip()][-1:] or ["no output"]
         errors = [f"the crawl exited with status {outcome.exit_status}: {tail[0][:300]}"]
@@ -500,11 +511,11 @@ class _StopSignal:
     start no more."""
 
     def __init__(self) -> None:
-        self.received = False
+        self.received = ""  # the signal's name, once one came
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.received = True
+        self.received = signal.Signals(signum).name
 
     def __enter__(self) -> _StopSignal:
         for signum in (signal.SIGTERM, signal.SIGINT):

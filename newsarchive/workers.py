@@ -21,6 +21,7 @@ with WorkerGone, and `on_lost` is told once, so the crawl can stop with one line
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import io
 import logging
@@ -30,6 +31,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,6 +49,32 @@ WORKER_EXIT_TIMEOUT = 10.0
 # The signals a worker (and the forkserver it is forked from) must survive: the crawl process
 # handles them and closes its workers when it is done.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+# Workers started and not yet closed, for the exit hook below.
+_OPEN_WORKERS: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()
+_exit_hook_registered = False
+
+
+def _end_workers_at_exit() -> None:
+    """Close the sockets of workers the crawl process never closed, and wait for them to end.
+
+    A stop signal that comes while the crawl starts (its pipelines opened, Scrapy not yet
+    crawling) ends the process without closing its pipelines. multiprocessing's own exit hook
+    would then terminate the workers with SIGTERM, which they ignore, and wait for them for ever:
+    a crawl stopped by `timeout` or systemd at that moment never exited, nor the `newsarchive
+    run` waiting for it, whose lock kept every later run away. Registered after multiprocessing's
+    hook, this one runs first."""
+    workers = [worker for worker in list(_OPEN_WORKERS) if worker.process.is_alive()]
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            worker.sock.shutdown(socket.SHUT_RDWR)
+    deadline = time.monotonic() + WORKER_EXIT_TIMEOUT
+    for worker in workers:
+        worker.process.join(max(0.0, deadline - time.monotonic()))
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
 
 
 class WorkerGone(RuntimeError):
@@ -146,6 +174,11 @@ class WorkerProcess:
         self.process = context.Process(target=_serve, args=(conn,), name=name, daemon=True)
         self.process.start()
         conn.close()
+        global _exit_hook_registered
+        if not _exit_hook_registered:
+            atexit.register(_end_workers_at_exit)
+            _exit_hook_registered = True
+        _OPEN_WORKERS.add(self)
         self.name = name
         self.on_lost = on_lost
         self.sock = ours
@@ -263,6 +296,7 @@ class WorkerProcess:
             logger.warning("%s did not exit; terminating it", self.name)
             self.process.kill()  # it ignores SIGTERM
         self.process.join()
+        _OPEN_WORKERS.discard(self)
 
 
 class _WorkerProtocol(asyncio.Protocol):

@@ -71,6 +71,13 @@ class _PortalHTTPServer(ThreadingHTTPServer):
             if self._log_file:
                 self._log_file.write(f"{entry.method} {entry.status} {entry.path}\n")
 
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        # A client that goes away mid-answer (a crawl stopped or killed) is no error of the
+        # portal's: socketserver would print a traceback for it.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
     def server_close(self) -> None:
         super().server_close()
         if self._log_file:

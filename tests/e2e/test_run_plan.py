@@ -4,6 +4,7 @@ health alarm a portal redesign fires."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -147,6 +148,45 @@ def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_pat
         # The killed run never finished, so the site was still due and is now crawled.
         done = [r for r in runs(plan) if r["finish_reason"] == "finished"]
         assert len(done) == 1
+        conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
+        urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
+        conn.close()
+        assert len(urls) == len(set(urls)) >= 30
+
+
+def test_a_stopped_run_says_so_in_one_line_and_the_next_run_crawls_the_site(
+    tmp_path: Path,
+) -> None:
+    # systemd stopping the service, `timeout`, or a `kill` of the run: its crawl stops, and the
+    # line cron mails says that, not the crawl's own advice to `--resume`.
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=30) as server:
+        write_plan(plan, {"slow": server.base_url}, delay=0.1)
+        first = subprocess.Popen(
+            [*RUN, "--plan", str(plan), "-q"],
+            env=crawl_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            wait_for_lock(plan)
+            deadline = time.monotonic() + 60
+            while len(server.requests) < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first.send_signal(signal.SIGTERM)
+            out, err = first.communicate(timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(first.pid, signal.SIGKILL)
+        assert first.returncode == 1
+        assert err.splitlines() == [
+            "Error: slow: stopped before the crawl finished (the run was stopped, SIGTERM); "
+            "what it stored is kept, and the next run crawls the site again"
+        ], err[-3000:]
+        again = run(plan)
+        assert again.returncode == 0, again.stderr[-3000:]
         conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
         urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
         conn.close()
