@@ -52,6 +52,18 @@ def run(plan: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def start_run(plan: Path) -> subprocess.Popen[str]:
+    """`newsarchive run -q` in the background, in a process group of its own."""
+    return subprocess.Popen(
+        [*RUN, "--plan", str(plan), "-q"],
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def runs(plan: Path) -> list[dict]:
     conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
@@ -120,14 +132,7 @@ def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_pat
     plan = tmp_path / "newsarchive.toml"
     with DemoServer(articles=30) as server:
         write_plan(plan, {"slow": server.base_url}, delay=0.1)
-        first = subprocess.Popen(
-            [*RUN, "--plan", str(plan), "-q"],
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        first = start_run(plan)
         holder = wait_for_lock(plan)
         assert holder["pid"] == first.pid
         refused = run(plan)
@@ -162,14 +167,7 @@ def test_a_stopped_run_says_so_in_one_line_and_the_next_run_crawls_the_site(
     plan = tmp_path / "newsarchive.toml"
     with DemoServer(articles=30) as server:
         write_plan(plan, {"slow": server.base_url}, delay=0.1)
-        first = subprocess.Popen(
-            [*RUN, "--plan", str(plan), "-q"],
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        first = start_run(plan)
         try:
             wait_for_lock(plan)
             deadline = time.monotonic() + 60
