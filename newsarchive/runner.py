@@ -374,6 +374,7 @@ def _crawl_all(
     # crawl started after that would only fail the same way.
     unwritable: str | None = None
     stop = _StopSignal()
+    stop_with_the_run = _parent_death_signal()
     with stop:
         while queue or running:
             while queue and len(running) < plan.jobs and not stop.received and not unwritable:
@@ -391,6 +392,7 @@ def _crawl_all(
                     stderr=subprocess.PIPE,
                     text=True,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    preexec_fn=stop_with_the_run,
                 )
                 outcome.status = "running"
                 running.append(_Running(entry, outcome, process, time.monotonic(), before))
@@ -418,6 +420,27 @@ def _crawl_all(
                 done = sum(1 for o in outcomes.values() if o.status in ("crawled", "failed"))
                 progress(f"running: {busy}; {done} done, {len(queue)} waiting")
             time.sleep(0.2)
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """For the crawl's process, to run before it execs: SIGTERM (a graceful stop) when the run
+    that started it dies. A run killed alone (`kill -9` of its pid) would otherwise leave its
+    crawl going without the run's lock, beside the crawl of the same site the next run starts.
+    Linux only (prctl); elsewhere None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, not in the forked child
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def set_it() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the run died before the signal was set
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return set_it
 
 
 def _finished(plan: Plan, item: _Running) -> str | None:

@@ -191,6 +191,35 @@ def test_a_stopped_run_says_so_in_one_line_and_the_next_run_crawls_the_site(
         assert len(urls) == len(set(urls)) >= 30
 
 
+def test_a_run_killed_alone_takes_its_crawl_with_it(tmp_path: Path) -> None:
+    # `kill -9` of the run's pid alone: its crawl must not go on without the run's lock, beside
+    # the crawl of the same site the next run would start. It stops as gracefully as on SIGTERM.
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=30) as server:
+        write_plan(plan, {"slow": server.base_url}, delay=0.3)
+        first = start_run(plan)
+        try:
+            wait_for_lock(plan)
+            deadline = time.monotonic() + 60
+            while len(server.requests) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first.kill()
+            first.communicate(timeout=30)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (runs(plan) and runs(plan)[-1]["finished"]):
+                time.sleep(0.1)
+            fetched = len(server.requests)
+            time.sleep(1)
+            assert len(server.requests) == fetched, "the crawl went on after its run was killed"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(first.pid, signal.SIGKILL)
+        [row] = runs(plan)
+        assert row["finish_reason"] == "shutdown"
+        # Well short of the site: the crawl stopped, it did not run to its end.
+        assert fetched < 30
+
+
 def test_a_run_holding_the_archive_for_a_day_is_said_even_under_q(tmp_path: Path) -> None:
     plan = tmp_path / "newsarchive.toml"
     write_plan(plan, {"portal": "https://portal.example.id/"})
