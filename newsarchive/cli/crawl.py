@@ -450,8 +450,15 @@ def crawl_command(
         if stopped and stopped[0].stats.get("newsarchive/worker_died"):
             # Which process, and how it ended (the log line saying so is left out above).
             reason = f"{reason}: {stopped[0].stats['newsarchive/worker_died']}"
+        if resume:
+            raise NewsarchiveError(
+                f"a crawl did not finish ({reason}); run again with --resume to continue it"
+            )
+        # Without --resume there is no job state to continue from; what was stored is kept, and
+        # a new crawl does not fetch the archived articles again.
         raise NewsarchiveError(
-            f"a crawl did not finish ({reason}); run again with --resume to continue it"
+            f"a crawl did not finish ({reason}); what it stored is kept: run it again to go on "
+            "(archived articles are not fetched again)"
         )
     problems = crawl_problems(results, db)
     # The archive's own, found at the crawl's end: the same lines for every site of it.

@@ -36,10 +36,10 @@ def _articles(db: Path) -> list[tuple[str, str]]:
         conn.close()
 
 
-def _crawl(server: DemoServer, db: Path) -> subprocess.Popen:
-    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), "--resume"]
+def _crawl(server: DemoServer, db: Path, *, resume: bool = True) -> subprocess.Popen:
+    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
     return subprocess.Popen(
-        [*cmd, *FAST, *SLOW],
+        [*cmd, *(["--resume"] if resume else []), *FAST, *SLOW],
         cwd=db.parent,
         env=crawl_env(),
         stdout=subprocess.PIPE,
@@ -125,6 +125,7 @@ def test_sigterm_stops_gracefully_then_resume(server: DemoServer, reference: lis
         kill_group(proc.pid)
     assert proc.returncode not in (0, None), "a stopped crawl must not say it finished"
     assert "Traceback" not in out + err, err[-3000:]
+    assert "run again with --resume to continue it" in err.splitlines()[-1]
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     runs = list(conn.execute("SELECT finished FROM crawl_runs"))
     conn.close()
@@ -142,3 +143,30 @@ def test_sigterm_stops_gracefully_then_resume(server: DemoServer, reference: lis
     )
     assert "Traceback" not in resumed.stdout + resumed.stderr, resumed.stderr[-3000:]
     assert _articles(db) == reference
+
+
+def test_a_crawl_without_resume_stopped_says_to_run_it_again(
+    server: DemoServer, reference: list, tmp_path: Path
+):
+    # No job state was kept, so --resume has nothing to continue: the advice is a new crawl,
+    # which skips what the stopped one archived.
+    db = tmp_path / "plain.db"
+    proc = _crawl(server, db, resume=False)
+    assert _until(lambda: len(_articles(db)) >= 6 or proc.poll() is not None, 40)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        kill_group(proc.pid)
+    assert proc.returncode == 1
+    assert err.splitlines()[-1] == (
+        "Error: a crawl did not finish (shutdown); what it stored is kept: run it again to go on "
+        "(archived articles are not fetched again)"
+    )
+    kept = len(_articles(db))
+    again = run_cli(
+        "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST, cwd=tmp_path
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _articles(db) == reference
+    assert f"{kept} archived articles skipped" in again.stdout or kept == 0, again.stdout
