@@ -123,24 +123,33 @@ def _name_process() -> None:
         comm.write(name[:15])
 
 
-def _start_forkserver() -> None:
-    """Start multiprocessing's forkserver with SIGINT and SIGTERM ignored.
+_forkserver_started = False
+
+
+def start_forkserver() -> None:
+    """Start multiprocessing's forkserver with SIGINT and SIGTERM ignored in it; the crawl calls
+    this first thing, while its process has no other thread.
 
     The forkserver is a child of the crawl process, so it gets the process group's signals too;
     killed, it could not report its workers' exit codes (and could fork no worker for the next
     site). An ignored disposition survives fork and exec, and the forkserver's own children
-    inherit it. The signals are blocked meanwhile, so one that arrives while the forkserver
-    starts stays pending and reaches the crawl's own handler right after.
+    inherit it, so both are set to SIG_IGN while it starts, and blocked, so that one arriving
+    meanwhile stays pending and reaches the crawl's own handler right after. That holds only in
+    a process of one thread: another thread (Twisted's, once the reactor runs) would take the
+    signal while it is ignored, and lose it — a crawl SIGTERMed as its pipelines started their
+    workers ran to its end. Later calls (a forkserver already running) skip the exchange.
     """
+    global _forkserver_started
     from multiprocessing import forkserver
 
-    if threading.current_thread() is not threading.main_thread():
+    if _forkserver_started or threading.current_thread() is not threading.main_thread():
         forkserver.ensure_running()  # signal dispositions can only be changed from the main thread
         return
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _STOP_SIGNALS}
     try:
         forkserver.ensure_running()
+        _forkserver_started = True
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
@@ -165,7 +174,7 @@ class WorkerProcess:
     def __init__(self, name: str, on_lost: Callable[[WorkerProcess], None] | None = None) -> None:
         import multiprocessing
 
-        _start_forkserver()
+        start_forkserver()
         ours, theirs = socket.socketpair()
         conn = Connection(theirs.detach())
         # forkserver: the worker does not inherit the reactor, its sockets, or our end of this one,

@@ -212,6 +212,7 @@ def run_crawls(
 
     from newsarchive.spiders.portal import PortalSpider
     from newsarchive.storage import check_archive
+    from newsarchive.workers import start_forkserver
 
     names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
     # A file that is not our archive (or a damaged one) is named in one line before Scrapy
@@ -225,6 +226,8 @@ def run_crawls(
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
+    # Before Scrapy and Twisted start threads (workers.start_forkserver says why).
+    start_forkserver()
     process = CrawlerProcess(settings)
     if not verbose:
         # What the command says itself at its end (a dead worker, a full disk) is not logged

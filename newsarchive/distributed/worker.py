@@ -375,6 +375,7 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
     from twisted.internet import defer
 
     from newsarchive.spiders.portal import PortalSpider
+    from newsarchive.workers import start_forkserver
 
     try:
         config = wait_for_crawl(connect(url), url, wait)
@@ -385,6 +386,7 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
             f"{display_url(url)}: Redis refused the worker ({describe(exc)})"
         ) from None
     settings = worker_settings(config, url, verbose=verbose)
+    start_forkserver()  # before Scrapy and Twisted start threads (workers.start_forkserver)
     process = CrawlerProcess(settings)
     crawlers = []
     for site in config["sites"]:

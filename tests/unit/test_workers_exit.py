@@ -52,3 +52,70 @@ def test_a_process_leaving_an_open_worker_exits_and_the_worker_ends() -> None:
     while _alive(worker_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(worker_pid), "the worker outlived the crawl process"
+
+
+# The crawl starts the forkserver before any other thread exists; a stop signal that comes as
+# its pipelines then start their workers (Twisted's threads running) must reach its handler.
+SIGNALLED_WHILE_WORKERS_START = """
+import os, signal, threading, time
+from multiprocessing import forkserver
+from newsarchive import workers
+
+received = []
+signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+workers.start_forkserver()
+stop = threading.Event()
+threading.Thread(target=stop.wait, daemon=True).start()
+real_start = forkserver.ensure_running
+
+def start_then_signalled():
+    real_start()
+    os.kill(os.getpid(), signal.SIGTERM)  # sent to the process: any thread may take it
+
+forkserver.ensure_running = start_then_signalled
+worker = workers.WorkerProcess("newsarchive-test")
+deadline = time.monotonic() + 5
+while not received and time.monotonic() < deadline:
+    time.sleep(0.01)
+stop.set()
+print(received)
+"""
+
+
+def test_a_stop_signal_while_workers_start_reaches_the_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_WHILE_WORKERS_START],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == f"[{int(signal.SIGTERM)}]"
+
+
+# Ctrl-C and systemd's stop reach every process of the crawl: the forkserver and the workers
+# must outlive them (the crawl stops gracefully, then closes its workers).
+SIGNALLED_FORKSERVER_AND_WORKER = """
+import os, signal, time
+from multiprocessing import forkserver
+from newsarchive.workers import WorkerProcess
+
+worker = WorkerProcess("newsarchive-test")
+server = forkserver._forkserver._forkserver_pid
+for pid in (server, worker.process.pid):
+    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGINT)
+time.sleep(0.5)
+print(worker.process.is_alive(), open(f"/proc/{server}/stat").read().split()[2] != "Z")
+"""
+
+
+def test_the_forkserver_and_workers_outlive_stop_signals() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNALLED_FORKSERVER_AND_WORKER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "True"]
