@@ -208,3 +208,20 @@ def finish_run_here(db_path: str, run_id: int, counts: dict[str, Any], reason: s
     counts = {**counts, "recheck_until": None}
     with Archive(db_path, create=False) as archive:
         archive.finish_run(run_id, **counts, finish_reason=reason)
+
+
+def stop_reactor() -> None:
+    """Stop the reactor; when it has not started yet, as soon as it starts.
+
+    A crawl's setup can fail before the reactor runs (Ctrl-C while Scrapy builds the crawler:
+    KeyboardInterrupt): a stop asked for then was a no-op, and the reactor, started right after,
+    ran for ever with nothing to do."""
+    from twisted.internet import reactor
+    from twisted.internet.error import ReactorNotRunning
+
+    if reactor.running:
+        # A stop signal may have stopped it already (Scrapy's own handling).
+        with contextlib.suppress(ReactorNotRunning):
+            reactor.stop()
+    else:
+        reactor.callWhenRunning(reactor.stop)

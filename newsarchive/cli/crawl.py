@@ -7,7 +7,6 @@ settings and pipelines), in this process, one site after another; it adds the jo
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -210,6 +209,7 @@ def run_crawls(
     from scrapy.settings import Settings
     from twisted.internet import defer
 
+    from newsarchive.crawl_jobs import stop_reactor
     from newsarchive.spiders.portal import PortalSpider
     from newsarchive.storage import check_archive
     from newsarchive.workers import start_forkserver
@@ -261,15 +261,12 @@ def run_crawls(
                 )
                 stats = crawler.stats.get_stats() if crawler.stats else {}
                 results.append(CrawlResult(getattr(crawler.spider, "site_name", site), dict(stats)))
+        except KeyboardInterrupt:
+            pass  # Ctrl-C before the reactor ran: said as a crawl that did not finish
         except Exception as exc:  # reported after the reactor stops, in one line
             errors.append(exc)
         finally:
-            from twisted.internet import reactor
-            from twisted.internet.error import ReactorNotRunning
-
-            # Ctrl-C may have stopped the reactor already (Scrapy's own signal handling).
-            with contextlib.suppress(ReactorNotRunning):
-                reactor.stop()
+            stop_reactor()
 
     crawl_all()
     process.start(stop_after_crawl=False)

@@ -374,6 +374,7 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import defer
 
+    from newsarchive.crawl_jobs import stop_reactor
     from newsarchive.spiders.portal import PortalSpider
     from newsarchive.workers import start_forkserver
 
@@ -410,17 +411,13 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
         done = defer.DeferredList(runs, consumeErrors=True)
 
         def finished(results: list[tuple[bool, Any]]) -> None:
-            from twisted.internet import reactor
-
             for ok, value in results:
-                if not ok:
+                if not ok and not isinstance(value.value, KeyboardInterrupt):
                     errors.append(value.value)
-            from twisted.internet.error import ReactorNotRunning
-
             heart.stop()
-            # A SIGTERM (the writer stopping its workers) may have stopped it already.
-            with contextlib.suppress(ReactorNotRunning):
-                reactor.stop()
+            # A SIGTERM (the writer stopping its workers) may have stopped it already; Ctrl-C
+            # while the crawlers were set up, before it ran.
+            stop_reactor()
 
         done.addCallback(finished)
 

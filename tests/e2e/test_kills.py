@@ -170,3 +170,42 @@ def test_a_crawl_without_resume_stopped_says_to_run_it_again(
     assert again.returncode == 0, again.stderr[-3000:]
     assert _articles(db) == reference
     assert f"{kept} archived articles skipped" in again.stdout or kept == 0, again.stdout
+
+
+# Ctrl-C while Scrapy builds the crawler, before its reactor runs (and before Scrapy's own
+# handlers are in place): Python raises KeyboardInterrupt there. Simulated where it lands, in the
+# spider's construction, so that the test does not depend on when a signal arrives.
+INTERRUPTED_WHILE_SETTING_UP = """
+import sys
+from newsarchive.spiders.portal import PortalSpider
+from newsarchive.cli import cli
+
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+PortalSpider.from_crawler = classmethod(interrupted)
+cli(sys.argv[1:])
+"""
+
+
+def test_ctrl_c_while_the_crawl_is_set_up_ends_it(server: DemoServer, tmp_path: Path):
+    db = tmp_path / "setup.db"
+    cmd = ["crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST]
+    proc = subprocess.Popen(
+        [CLI[0], "-c", INTERRUPTED_WHILE_SETTING_UP, *cmd],
+        cwd=tmp_path,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the crawl never ended: its reactor ran with nothing to do") from None
+    finally:
+        kill_group(proc.pid)
+    assert proc.returncode == 1
+    assert "Traceback" not in err, err[-3000:]
+    assert err.splitlines()[-1].startswith("Error: a crawl did not finish (stopped)")
