@@ -2,6 +2,7 @@
 
     python benchmarks/fuzz_soak.py --cases 6 --seed 1
     python benchmarks/fuzz_soak.py --cases 3 --seed 40 --runs 40 --changes takedown,restore
+    python benchmarks/fuzz_soak.py --cases 4 --seed 90 --weight killed=6
 
 Each case serves a demo portal of its own on 127.0.0.1 (a pool of 20-40 generated articles, the
 oldest 6-20 published at first; the pages are the demo's own, from newsarchive.demo) and crawls
@@ -856,10 +857,26 @@ def main() -> int:
         default=",".join(CHANGES),
         help=f"the changes to draw from besides nothing (default: all: {', '.join(CHANGES)})",
     )
+    ap.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="CHANGE=W",
+        help="how often a change is drawn, against nothing's 8 (e.g. killed=6; repeatable)",
+    )
     args = ap.parse_args()
     changes = list(dict.fromkeys(["nothing", *args.changes.split(",")]))
     if unknown := set(changes) - set(CHANGES):
         ap.error(f"unknown changes: {', '.join(sorted(unknown))}")
+    for given in args.weight:
+        name, _, weight = given.partition("=")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = -1.0
+        if name not in CHANGES or not 0 <= value < float("inf"):
+            ap.error(f"--weight {given}: expected CHANGE=W, a change of {CHANGES} and W >= 0")
+        WEIGHTS[name] = value
     args.out.mkdir(parents=True, exist_ok=True)
     failed = 0
     for seed in range(args.seed, args.seed + args.cases):
