@@ -13,7 +13,8 @@ time and `newsarchive crawl demo` the rest, changing the portal between runs at 
 the home page or to a section; now and then every article at once), restored, moved (a 301 from
 the old URL), the site redesigned (every article in the markup `redesigned()` makes) and back,
 the server down for a run or two (connection refused), answering 500 or 503 to everything, or
-slow. Time passes with NEWSARCHIVE_RECHECK_DAYS=0 (every archived article is due for its
+slow; and the runs themselves killed part-way (SIGKILL, SIGTERM, SIGINT) or two started at once
+(a second `run` must be refused with 75; a `crawl` beside a run must end sound). Time passes with NEWSARCHIVE_RECHECK_DAYS=0 (every archived article is due for its
 recheck); most cases recheck all of them at each run, some 4 or 9 a run, in rounds.
 
 The harness keeps the portal's truth and checks after each run: the exit status (1 with only
@@ -102,12 +103,12 @@ LOG_LINE = re.compile(
 BAD_WORDS = ("Traceback", "Spider error", "ERROR")
 CHANGES = (
     "nothing", "publish", "edit_body", "edit_title", "takedown", "restore", "move",
-    "redesign", "down", "error_500", "error_503", "slow", "killed",
+    "redesign", "down", "error_500", "error_503", "slow", "killed", "overlap",
 )  # fmt: skip
 # How often each change is drawn: nothing changing is the commonest run.
 WEIGHTS = {"nothing": 8, "publish": 4, "edit_body": 2, "edit_title": 2, "takedown": 2}
 WEIGHTS |= {"restore": 1, "move": 1, "redesign": 0.5, "down": 0.7, "error_500": 0.4}
-WEIGHTS |= {"error_503": 0.4, "slow": 0.6, "killed": 0.8}
+WEIGHTS |= {"error_503": 0.4, "slow": 0.6, "killed": 0.8, "overlap": 0.5}
 # How a run is killed part-way: a power cut or the OOM killer, systemd stopping it, Ctrl-C.
 KILL_SIGNALS = (signal.SIGKILL, signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 GONE_KINDS = ("404", "410", "home", "section")
@@ -419,6 +420,9 @@ def change(site: Site, rng: random.Random, name: str) -> str:
     if name == "killed":
         site.mode = "slow"  # a run long enough to be killed inside
         return "run killed"
+    if name == "overlap":
+        site.mode = "slow"  # a run long enough for the second to start inside it
+        return "two at once"
     return "nothing"
 
 
@@ -453,6 +457,38 @@ def crawl_command(case_dir: Path, base_url: str, use_plan: bool, per_run: int) -
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
+
+
+def run_overlapping(
+    first: list[str], second: list[str], cwd: Path, rng: random.Random
+) -> tuple[int, str, str]:
+    """`first`, and `second` started 0.2-2 s into it (cron's next call while a run or a
+    manual crawl still goes on): (first's exit status, both outputs, how the second ended). A
+    second `run` must be refused with 75 and its one line while a `run` holds the archive; a
+    `crawl` takes no lock, and both must end sound."""
+    proc = subprocess.Popen(
+        first, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    time.sleep(rng.uniform(0.2, 2.0))
+    started_inside = proc.poll() is None
+    other = run_cli(second, cwd, timeout=RUN_TIMEOUT)
+    try:
+        out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return -1, f"{out}\ntimeout after {RUN_TIMEOUT}s", "first hung"
+    said = other.stdout + other.stderr
+    both_runs = first[3] == "run" and second[3] == "run"
+    # Under -q (cron) the refusal says nothing: a run still going is no news to mail.
+    quiet = "-q" in second and not said.strip()
+    refused = other.returncode == 75 and ("another run is in progress" in said or quiet)
+    if both_runs and started_inside and not refused and other.returncode != 0:
+        out += f"\nsecond run: exit {other.returncode}, want 75 or 0: {said[-300:]}"
+    elif not refused and other.returncode != 0:
+        out += f"\nsecond {second[3]}: exit {other.returncode}: {said[-300:]}"
+    return proc.returncode, out, f"second {second[3]} exit {other.returncode}"
 
 
 def run_killed(args: list[str], cwd: Path, rng: random.Random) -> tuple[int, str, str]:
@@ -714,6 +750,12 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                     if name == "killed":
                         status, out, killed = run_killed(cmd, case_dir, rng)
                         said_change += f" by {killed}"
+                    elif name == "overlap":
+                        other = crawl_command(case_dir, server.base_url, not use_plan, per_run)
+                        if rng.random() < 0.5:
+                            other = cmd  # the same command twice
+                        status, out, how = run_overlapping(cmd, other, case_dir, rng)
+                        said_change += f": {how}"
                     else:
                         proc = run_cli(cmd, case_dir, timeout=RUN_TIMEOUT)
                         status, out = proc.returncode, proc.stdout + proc.stderr
@@ -741,7 +783,9 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 if unexpected:
                     problems.append(f"alarm on an ordinary run: {sorted(unexpected)}")
                 site_failed = site.mode in ("down", "500", "503")
-                want_error = site_failed or (use_plan and bool(alarms))
+                # `run` exits 1 on its own crawl's alarms; two at once, the alarms seen after
+                # may be the other command's run's.
+                want_error = site_failed or (use_plan and bool(alarms) and name != "overlap")
                 if status == -1:
                     problems.append("timeout")
                 elif killed:
