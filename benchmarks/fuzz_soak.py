@@ -14,8 +14,9 @@ the home page or to a section; now and then every article at once), restored, mo
 the old URL), the site redesigned (every article in the markup `redesigned()` makes) and back,
 the server down for a run or two (connection refused), answering 500 or 503 to everything, or
 slow; and the runs themselves killed part-way (SIGKILL, SIGTERM, SIGINT) or two started at once
-(a second `run` must be refused with 75; a `crawl` beside a run must end sound). Time passes with NEWSARCHIVE_RECHECK_DAYS=0 (every archived article is due for its
-recheck); most cases recheck all of them at each run, some 4 or 9 a run, in rounds.
+(a second `run` must be refused with 75; a `crawl` beside a run must end sound). Time passes
+with NEWSARCHIVE_RECHECK_DAYS=0 (every archived article is due for its recheck); most cases
+recheck all of them at each run, some 4 or 9 a run, in rounds.
 
 The harness keeps the portal's truth and checks after each run: the exit status (1 with only
 `Error:` lines when the site failed, or when `run` saw an alarm; else 0), `newsarchive health`
