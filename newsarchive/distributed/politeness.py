@@ -5,11 +5,11 @@
   workers, and successive starts at least the delay apart (ACQUIRE in `shared`, on Redis's
   clock). The delay is DOWNLOAD_DELAY (the profile's `download_delay` unless `-s` gives it),
   never less: the jitter of a one-process crawl, which may go down to half the delay, is not
-  applied. A 429 or 503 with Retry-After pauses the host for every worker (its next-allowed time in Redis). With
-  AUTOTHROTTLE_ENABLED the shared delay follows AutoThrottle's rule from the latencies every
-  worker sees. The worker's own Scrapy slots run with no delay (the writer sets DOWNLOAD_DELAY=0
-  for workers), so a granted request is not held back locally and then sent together with
-  another worker's.
+  applied. A 429 or 503 with Retry-After pauses the host for every worker (its next-allowed
+  time in Redis). With AUTOTHROTTLE_ENABLED the shared delay follows AutoThrottle's rule from
+  the latencies every worker sees. The worker's own Scrapy slots run with no delay (the writer
+  sets DOWNLOAD_DELAY=0 for workers), so a granted request is not held back locally and then
+  sent together with another worker's.
 - SharedRobotsTxt: robots.txt is fetched once per host for the whole crawl (the first worker that
   needs it fetches it, the others wait for it in Redis) and obeyed by every worker, exactly as
   newsarchive's RobotsTxt middleware obeys it in a one-process crawl.

@@ -227,10 +227,10 @@ def stale_articles(
         "ORDER BY id DESC LIMIT 1",
         [site],
     ).fetchone()
-    seen, number, *begun = (found[0] if found else "").split(" ")[:3] + ["", ""]
+    seen, number, begun = ((found[0] if found else "").split(" ") + ["", ""])[:3]
     after = (seen, int(number)) if number.isdigit() else ("", 0)
     now_iso = utc_iso(now) if now is not None else utc_now()
-    round_start = begun[0] or now_iso  # a cursor from before rounds had starts: one begins now
+    round_start = begun or now_iso  # a cursor from before rounds had starts: one begins now
     sql = (
         "SELECT url, last_seen || ' ' || id FROM articles INDEXED BY articles_site_last_seen "
         "WHERE site = ? AND last_seen <= ? AND gone_since IS NULL AND id <= ? "
