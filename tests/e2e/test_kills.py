@@ -71,6 +71,18 @@ def reference(server: DemoServer, tmp_path_factory: pytest.TempPathFactory) -> l
     return _articles(db)
 
 
+def _sigterm_mid_crawl(server: DemoServer, db: Path, *, resume: bool) -> tuple[int, str, str]:
+    """A crawl SIGTERMed once it has archived 6 articles: (exit status, stdout, stderr)."""
+    proc = _crawl(server, db, resume=resume)
+    assert _until(lambda: len(_articles(db)) >= 6 or proc.poll() is not None, 40)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        kill_group(proc.pid)
+    return proc.returncode, out, err
+
+
 def test_kill_9_at_random_points_then_resume(server: DemoServer, reference: list, tmp_path: Path):
     rng = random.Random(20231207)
     db = tmp_path / "killed.db"
@@ -116,14 +128,8 @@ def test_kill_9_at_random_points_then_resume(server: DemoServer, reference: list
 
 def test_sigterm_stops_gracefully_then_resume(server: DemoServer, reference: list, tmp_path: Path):
     db = tmp_path / "term.db"
-    proc = _crawl(server, db)
-    assert _until(lambda: len(_articles(db)) >= 6 or proc.poll() is not None, 40)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, err = proc.communicate(timeout=30)
-    finally:
-        kill_group(proc.pid)
-    assert proc.returncode not in (0, None), "a stopped crawl must not say it finished"
+    status, out, err = _sigterm_mid_crawl(server, db, resume=True)
+    assert status not in (0, None), "a stopped crawl must not say it finished"
     assert "Traceback" not in out + err, err[-3000:]
     assert "run again with --resume to continue it" in err.splitlines()[-1]
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -151,14 +157,8 @@ def test_a_crawl_without_resume_stopped_says_to_run_it_again(
     # No job state was kept, so --resume has nothing to continue: the advice is a new crawl,
     # which skips what the stopped one archived.
     db = tmp_path / "plain.db"
-    proc = _crawl(server, db, resume=False)
-    assert _until(lambda: len(_articles(db)) >= 6 or proc.poll() is not None, 40)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        _out, err = proc.communicate(timeout=30)
-    finally:
-        kill_group(proc.pid)
-    assert proc.returncode == 1
+    status, _out, err = _sigterm_mid_crawl(server, db, resume=False)
+    assert status == 1
     assert err.splitlines()[-1] == (
         "Error: a crawl did not finish (shutdown); what it stored is kept: run it again to go on "
         "(archived articles are not fetched again)"

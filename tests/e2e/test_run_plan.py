@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,6 +63,29 @@ def start_run(plan: Path) -> subprocess.Popen[str]:
         text=True,
         start_new_session=True,
     )
+
+
+@contextlib.contextmanager
+def run_under_way(plan: Path, server: DemoServer, requests: int) -> Iterator[subprocess.Popen]:
+    """`newsarchive run -q` in the background, once its crawl has made `requests` requests; its
+    process group killed at the end, whatever happened."""
+    proc = start_run(plan)
+    try:
+        wait_for_lock(plan)
+        deadline = time.monotonic() + 60
+        while len(server.requests) < requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def archived_urls(plan: Path) -> list[str]:
+    conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
+    urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
+    conn.close()
+    return urls
 
 
 def runs(plan: Path) -> list[dict]:
@@ -153,9 +177,7 @@ def test_an_overlapping_run_is_refused_and_a_killed_runs_lock_taken_over(tmp_pat
         # The killed run never finished, so the site was still due and is now crawled.
         done = [r for r in runs(plan) if r["finish_reason"] == "finished"]
         assert len(done) == 1
-        conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
-        urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
-        conn.close()
+        urls = archived_urls(plan)
         assert len(urls) == len(set(urls)) >= 30
 
 
@@ -167,17 +189,9 @@ def test_a_stopped_run_says_so_in_one_line_and_the_next_run_crawls_the_site(
     plan = tmp_path / "newsarchive.toml"
     with DemoServer(articles=30) as server:
         write_plan(plan, {"slow": server.base_url}, delay=0.1)
-        first = start_run(plan)
-        try:
-            wait_for_lock(plan)
-            deadline = time.monotonic() + 60
-            while len(server.requests) < 5 and time.monotonic() < deadline:
-                time.sleep(0.05)
+        with run_under_way(plan, server, requests=5) as first:
             first.send_signal(signal.SIGTERM)
-            out, err = first.communicate(timeout=60)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(first.pid, signal.SIGKILL)
+            _out, err = first.communicate(timeout=60)
         assert first.returncode == 1
         assert err.splitlines() == [
             "Error: slow: stopped before the crawl finished (the run was stopped, SIGTERM); "
@@ -185,9 +199,7 @@ def test_a_stopped_run_says_so_in_one_line_and_the_next_run_crawls_the_site(
         ], err[-3000:]
         again = run(plan)
         assert again.returncode == 0, again.stderr[-3000:]
-        conn = sqlite3.connect(f"file:{plan.parent / 'archive' / 'archive.db'}?mode=ro", uri=True)
-        urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
-        conn.close()
+        urls = archived_urls(plan)
         assert len(urls) == len(set(urls)) >= 30
 
 
@@ -197,12 +209,7 @@ def test_a_run_killed_alone_takes_its_crawl_with_it(tmp_path: Path) -> None:
     plan = tmp_path / "newsarchive.toml"
     with DemoServer(articles=30) as server:
         write_plan(plan, {"slow": server.base_url}, delay=0.3)
-        first = start_run(plan)
-        try:
-            wait_for_lock(plan)
-            deadline = time.monotonic() + 60
-            while len(server.requests) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
+        with run_under_way(plan, server, requests=3) as first:
             first.kill()
             first.communicate(timeout=30)
             deadline = time.monotonic() + 60
@@ -211,9 +218,6 @@ def test_a_run_killed_alone_takes_its_crawl_with_it(tmp_path: Path) -> None:
             fetched = len(server.requests)
             time.sleep(1)
             assert len(server.requests) == fetched, "the crawl went on after its run was killed"
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(first.pid, signal.SIGKILL)
         [row] = runs(plan)
         assert row["finish_reason"] == "shutdown"
         # Well short of the site: the crawl stopped, it did not run to its end.

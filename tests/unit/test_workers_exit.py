@@ -82,15 +82,17 @@ print(received)
 """
 
 
-def test_a_stop_signal_while_workers_start_reaches_the_process() -> None:
+def _printed_by(script: str) -> str:
+    """What a Python `script`, run in a process of its own, prints; it must exit 0."""
     proc = subprocess.run(
-        [sys.executable, "-c", SIGNALLED_WHILE_WORKERS_START],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip() == f"[{int(signal.SIGTERM)}]"
+    return proc.stdout
+
+
+def test_a_stop_signal_while_workers_start_reaches_the_process() -> None:
+    assert _printed_by(SIGNALLED_WHILE_WORKERS_START).strip() == f"[{int(signal.SIGTERM)}]"
 
 
 # Ctrl-C and systemd's stop reach every process of the crawl: the forkserver and the workers
@@ -111,11 +113,4 @@ print(worker.process.is_alive(), open(f"/proc/{server}/stat").read().split()[2] 
 
 
 def test_the_forkserver_and_workers_outlive_stop_signals() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", SIGNALLED_FORKSERVER_AND_WORKER],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["True", "True"]
+    assert _printed_by(SIGNALLED_FORKSERVER_AND_WORKER).split() == ["True", "True"]
