@@ -302,11 +302,13 @@ return until_ms
 class _Script:
     """A registered script that, called on a pipeline, queues a bare EVALSHA. redis-py's own
     Script sends SCRIPT EXISTS before every pipeline holding one: a second round trip per page.
-    The scripts are loaded when the client is set up; a Redis that lost them (restarted,
-    SCRIPT FLUSH) has lost the crawl too, and the NOSCRIPT error stops the crawl like any
-    Redis failure."""
+    The scripts are loaded when the client is set up; a Redis that lost them but kept the crawl
+    (restarted from its RDB or AOF, SCRIPT FLUSH) answers NOSCRIPT, and WorkerState.execute
+    loads them again and sends what was refused once more (called alone, redis-py's Script does
+    the same)."""
 
     def __init__(self, client: redis.Redis, source: str) -> None:
+        self.source = source
         self.script = client.register_script(source)
         self.sha = client.script_load(source)
 
@@ -328,6 +330,11 @@ class Scripts:
         self.acquire = _Script(client, ACQUIRE)
         self.settle = _Script(client, SETTLE)
         self.pause = _Script(client, PAUSE)
+
+    def load(self, client: redis.Redis) -> None:
+        """Load every script into Redis again (a script's sha is its text's: the same)."""
+        for script in vars(self).values():
+            client.script_load(script.source)
 
 
 def requeue_worker(client: redis.Redis, scripts: Scripts, wid: str) -> int:
@@ -403,9 +410,22 @@ class WorkerState:
         self._later.clear()
         return pipe
 
-    @staticmethod
-    def execute(pipe: Any) -> list[Any]:
-        return pipe.execute()[pipe._newsarchive_skip :]
+    def execute(self, pipe: Any) -> list[Any]:
+        """Run `pipe`; the answers of what was added after the queued commands. A script that
+        Redis no longer has (NOSCRIPT: it restarted with the crawl's data, its scripts gone) did
+        not run, while the rest of the pipeline did: the scripts are loaded again and only the
+        refused calls are sent again. Any other error is raised, as pipe.execute() raises it."""
+        commands = list(pipe.command_stack)
+        answers = pipe.execute(raise_on_error=False)
+        if any(isinstance(answer, redis.exceptions.NoScriptError) for answer in answers):
+            self.scripts.load(self.client)
+            for i, ((args, options), answer) in enumerate(zip(commands, answers, strict=True)):
+                if isinstance(answer, redis.exceptions.NoScriptError):
+                    answers[i] = self.client.execute_command(*args, **options)
+        for answer in answers:
+            if isinstance(answer, redis.exceptions.ResponseError):
+                raise answer
+        return answers[pipe._newsarchive_skip :]
 
     def send_later(self) -> None:
         if self._later:

@@ -292,17 +292,18 @@ def test_joining_a_redis_that_refuses_writes_is_one_line(
 def test_a_site_whose_start_requests_did_not_reach_redis_is_not_marked_seeded(
     redis_port: int, tmp_path: Path
 ) -> None:
-    """Redis loses its scripts while a worker seeds (restarted from its RDB or AOF, SCRIPT
-    FLUSH): queueing the start requests fails (NOSCRIPT) and the worker stops. Before, it marked
-    the site seeded all the same, so with nothing queued and nothing leased the crawl was over:
-    the writer finished it at once with nothing archived, and a healthy worker joining then had
-    nothing to do (fuzz_shared.py seed 101: "finished" with 1 of 22 articles)."""
+    """Redis goes while a worker seeds, right after the worker's seeding mark got its answer:
+    queueing the start requests fails and the worker stops. Before, it marked the site seeded
+    all the same, so with nothing queued and nothing leased the crawl was over: the writer
+    finished it at once with nothing archived, and a healthy worker joining then had nothing to
+    do (fuzz_shared.py seed 101, where Redis had lost its scripts: "finished" with 1 of 22
+    articles; a lost script is loaded again now, test below)."""
     database = 6
     client = redis.Redis(port=redis_port, db=database)
     client.flushdb()
     url = f"redis://127.0.0.1:{redis_port}/{database}"
     # The worker's seeding mark in its lease hash: the start requests come right after it.
-    proxy = CuttingProxy(redis_port, b"\r\ns\tdemo\r\n", instead=client.script_flush)
+    proxy = CuttingProxy(redis_port, b"\r\ns\tdemo\r\n", answered=True)
     db = tmp_path / "archive.db"
     with DemoServer(articles=5) as server:
         writer = subprocess.Popen(
@@ -342,6 +343,65 @@ def test_a_site_whose_start_requests_did_not_reach_redis_is_not_marked_seeded(
     conn = sqlite3.connect(db)
     try:
         assert conn.execute("SELECT count(*) FROM articles").fetchone() == (5,)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("script", ["ACQUIRE", "SETTLE"])
+def test_a_redis_that_lost_its_scripts_mid_crawl_is_given_them_again(
+    redis_port: int, tmp_path: Path, script: str
+) -> None:
+    """Redis restarted with the crawl's data (RDB or AOF) but without the scripts it had loaded
+    (or SCRIPT FLUSH) while a worker crawls: the worker's next pipelined script call (a
+    politeness token, a lease settled) answers NOSCRIPT. Before, the worker stopped ("Redis
+    connection lost (... NOSCRIPT ...)") and the crawl waited for another worker. Now the
+    scripts are loaded again and the refused call sent again: one worker finishes the crawl,
+    every article archived."""
+    import hashlib
+
+    from newsarchive.distributed import shared
+
+    database = 9
+    client = redis.Redis(port=redis_port, db=database)
+    client.flushdb()
+    url = f"redis://127.0.0.1:{redis_port}/{database}"
+    sha = hashlib.sha1(getattr(shared, script).encode()).hexdigest().encode()
+    proxy = CuttingProxy(redis_port, sha, instead=client.script_flush)
+    db = tmp_path / "archive.db"
+    articles = 6
+    with DemoServer(articles=articles) as server:
+        writer = subprocess.Popen(
+            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+            + ["--redis", url, "--workers", "0", *FAST],
+            cwd=tmp_path,
+            env=crawl_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            worker = subprocess.run(
+                [*CLI, "worker", "--redis", f"redis://127.0.0.1:{proxy.port}/{database}"],
+                cwd=tmp_path,
+                env=crawl_env(),
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+            assert proxy.seen.is_set(), f"no {script} call went by:\n{worker.stderr[-3000:]}"
+            assert worker.returncode == 0, worker.stderr[-3000:]
+            out, err = writer.communicate(timeout=TIMEOUT)
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+            proxy.cut_off()
+    assert "Traceback" not in worker.stderr + err, worker.stderr[-3000:]
+    assert "NOSCRIPT" not in worker.stderr + err, worker.stderr[-3000:]
+    assert writer.returncode == 0, f"{out}\n{err[-3000:]}"
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (articles,)
     finally:
         conn.close()
 
