@@ -12,6 +12,7 @@ they are never skipped.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import pickle
 import signal
@@ -22,6 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +33,7 @@ import redis
 from e2e_helpers import CLI, FAST, crawl_env, running_redis
 
 from newsarchive.demo import DemoServer
+from newsarchive.distributed import shared
 
 pytestmark = pytest.mark.e2e
 
@@ -289,6 +292,76 @@ def test_joining_a_redis_that_refuses_writes_is_one_line(
     assert "maxmemory" in proc.stderr, proc.stderr[-3000:]
 
 
+@dataclass
+class SharedRun:
+    """A shared crawl of the demo portal: a writer, a worker through a CuttingProxy, and with
+    `healthy`, a second worker straight to Redis that does what the first left undone."""
+
+    through_proxy: subprocess.CompletedProcess[str]
+    healthy: subprocess.CompletedProcess[str] | None
+    writer: subprocess.CompletedProcess[str]
+    archived: int
+
+    def stderr(self) -> str:
+        return "".join(p.stderr for p in (self.through_proxy, self.healthy, self.writer) if p)
+
+
+def _crawl_through(
+    proxy: CuttingProxy,
+    redis_port: int,
+    database: int,
+    tmp_path: Path,
+    *,
+    articles: int,
+    healthy: bool,
+) -> SharedRun:
+    url = f"redis://127.0.0.1:{redis_port}/{database}"
+    db = tmp_path / "archive.db"
+    second = None
+    with DemoServer(articles=articles) as server:
+        args = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+        writer = subprocess.Popen(
+            [*args, "--redis", url, "--workers", "0", *FAST],
+            cwd=tmp_path,
+            env=crawl_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            first = subprocess.run(
+                [*CLI, "worker", "--redis", f"redis://127.0.0.1:{proxy.port}/{database}"],
+                cwd=tmp_path,
+                env=crawl_env(),
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+            assert proxy.seen.is_set(), f"the trigger never went by:\n{first.stderr[-3000:]}"
+            if healthy:
+                second = subprocess.run(
+                    [*CLI, "worker", "--redis", url, "--wait", "5"],
+                    cwd=tmp_path,
+                    env=crawl_env(),
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT,
+                )
+            out, err = writer.communicate(timeout=TIMEOUT)
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+            proxy.cut_off()
+    conn = sqlite3.connect(db)
+    try:
+        archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        conn.close()
+    ended = subprocess.CompletedProcess(writer.args, writer.returncode, out, err)
+    return SharedRun(first, second, ended, archived)
+
+
 def test_a_site_whose_start_requests_did_not_reach_redis_is_not_marked_seeded(
     redis_port: int, tmp_path: Path
 ) -> None:
@@ -299,52 +372,13 @@ def test_a_site_whose_start_requests_did_not_reach_redis_is_not_marked_seeded(
     do (fuzz_shared.py seed 101, where Redis had lost its scripts: "finished" with 1 of 22
     articles; a lost script is loaded again now, test below)."""
     database = 6
-    client = redis.Redis(port=redis_port, db=database)
-    client.flushdb()
-    url = f"redis://127.0.0.1:{redis_port}/{database}"
+    redis.Redis(port=redis_port, db=database).flushdb()
     # The worker's seeding mark in its lease hash: the start requests come right after it.
     proxy = CuttingProxy(redis_port, b"\r\ns\tdemo\r\n", answered=True)
-    db = tmp_path / "archive.db"
-    with DemoServer(articles=5) as server:
-        writer = subprocess.Popen(
-            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-            + ["--redis", url, "--workers", "0", *FAST],
-            cwd=tmp_path,
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            seeding = subprocess.run(
-                [*CLI, "worker", "--redis", f"redis://127.0.0.1:{proxy.port}/{database}"],
-                cwd=tmp_path,
-                env=crawl_env(),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
-            assert proxy.seen.is_set(), f"the worker did not seed:\n{seeding.stderr[-3000:]}"
-            healthy = subprocess.run(
-                [*CLI, "worker", "--redis", url, "--wait", "5"],
-                cwd=tmp_path,
-                env=crawl_env(),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
-            out, err = writer.communicate(timeout=TIMEOUT)
-        finally:
-            if writer.poll() is None:
-                writer.kill()
-                writer.wait()
-    assert "Traceback" not in seeding.stderr + healthy.stderr + err, seeding.stderr[-3000:]
-    assert writer.returncode == 0, f"{out}\n{err[-3000:]}\n{healthy.stdout}"
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (5,)
-    finally:
-        conn.close()
+    run = _crawl_through(proxy, redis_port, database, tmp_path, articles=5, healthy=True)
+    assert "Traceback" not in run.stderr(), run.stderr()[-3000:]
+    assert run.writer.returncode == 0, f"{run.writer.stdout}\n{run.stderr()[-3000:]}"
+    assert run.archived == 5
 
 
 @pytest.mark.parametrize("script", ["ACQUIRE", "SETTLE"])
@@ -357,53 +391,16 @@ def test_a_redis_that_lost_its_scripts_mid_crawl_is_given_them_again(
     connection lost (... NOSCRIPT ...)") and the crawl waited for another worker. Now the
     scripts are loaded again and the refused call sent again: one worker finishes the crawl,
     every article archived."""
-    import hashlib
-
-    from newsarchive.distributed import shared
-
     database = 9
     client = redis.Redis(port=redis_port, db=database)
     client.flushdb()
-    url = f"redis://127.0.0.1:{redis_port}/{database}"
     sha = hashlib.sha1(getattr(shared, script).encode()).hexdigest().encode()
     proxy = CuttingProxy(redis_port, sha, instead=client.script_flush)
-    db = tmp_path / "archive.db"
-    articles = 6
-    with DemoServer(articles=articles) as server:
-        writer = subprocess.Popen(
-            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-            + ["--redis", url, "--workers", "0", *FAST],
-            cwd=tmp_path,
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            worker = subprocess.run(
-                [*CLI, "worker", "--redis", f"redis://127.0.0.1:{proxy.port}/{database}"],
-                cwd=tmp_path,
-                env=crawl_env(),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
-            assert proxy.seen.is_set(), f"no {script} call went by:\n{worker.stderr[-3000:]}"
-            assert worker.returncode == 0, worker.stderr[-3000:]
-            out, err = writer.communicate(timeout=TIMEOUT)
-        finally:
-            if writer.poll() is None:
-                writer.kill()
-                writer.wait()
-            proxy.cut_off()
-    assert "Traceback" not in worker.stderr + err, worker.stderr[-3000:]
-    assert "NOSCRIPT" not in worker.stderr + err, worker.stderr[-3000:]
-    assert writer.returncode == 0, f"{out}\n{err[-3000:]}"
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (articles,)
-    finally:
-        conn.close()
+    run = _crawl_through(proxy, redis_port, database, tmp_path, articles=6, healthy=False)
+    assert run.through_proxy.returncode == 0, run.stderr()[-3000:]
+    assert "Traceback" not in run.stderr() and "NOSCRIPT" not in run.stderr(), run.stderr()
+    assert run.writer.returncode == 0, f"{run.writer.stdout}\n{run.stderr()[-3000:]}"
+    assert run.archived == 6
 
 
 def test_a_connection_lost_in_a_spider_callback_loses_no_page(
@@ -416,55 +413,17 @@ def test_a_connection_lost_in_a_spider_callback_loses_no_page(
     from other pages too, so none went missing here)."""
     database = 7
     redis.Redis(port=redis_port, db=database).flushdb()
-    url = f"redis://127.0.0.1:{redis_port}/{database}"
     proxy = CuttingProxy(redis_port, _command("HMGET"), once=True)
-    db = tmp_path / "archive.db"
-    articles = 8
-    with DemoServer(articles=articles) as server:
-        writer = subprocess.Popen(
-            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-            + ["--redis", url, "--workers", "0", *FAST],
-            cwd=tmp_path,
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            cut = subprocess.run(
-                [*CLI, "worker", "--redis", f"redis://127.0.0.1:{proxy.port}/{database}"],
-                cwd=tmp_path,
-                env=crawl_env(),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
-            assert proxy.seen.is_set(), f"no HMGET went by:\n{cut.stderr[-3000:]}"
-            # Whatever the first worker left undone (it may stop: one line), this one does.
-            subprocess.run(
-                [*CLI, "worker", "--redis", url, "--wait", "5"],
-                cwd=tmp_path,
-                env=crawl_env(),
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
-            out, err = writer.communicate(timeout=TIMEOUT)
-        finally:
-            if writer.poll() is None:
-                writer.kill()
-                writer.wait()
+    # Whatever the first worker left undone (it may stop: one line), the healthy one does.
+    run = _crawl_through(proxy, redis_port, database, tmp_path, articles=8, healthy=True)
+    cut = run.through_proxy
     assert "Traceback" not in cut.stderr and "Spider error" not in cut.stderr, cut.stderr[-3000:]
     assert (
         cut.returncode == 0
         or len([line for line in cut.stderr.splitlines() if line.startswith("Error: ")]) == 1
     ), cut.stderr[-3000:]
-    assert writer.returncode == 0, f"{out}\n{err[-3000:]}"
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (articles,)
-    finally:
-        conn.close()
+    assert run.writer.returncode == 0, f"{run.writer.stdout}\n{run.stderr()[-3000:]}"
+    assert run.archived == 8
 
 
 def test_the_leases_of_a_worker_missing_from_the_worker_set_come_back(
