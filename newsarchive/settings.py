@@ -124,6 +124,12 @@ NEWSARCHIVE_EXTRACT_WORKERS = 1 if (os.cpu_count() or 1) >= 2 else 0
 NEWSARCHIVE_PROGRESS = True
 # The plan file entry a crawl is made for (JSON), set by `newsarchive run`; kept with the run.
 NEWSARCHIVE_PLAN_ENTRY = ""
+# Shared crawls (--redis; newsarchive/distributed/shared.py says why each is what it is): seconds
+# a worker's heartbeat lasts, workers wait for a writer gone, and writer and workers try to reach
+# a Redis that went (a restart, a failover) before they stop.
+NEWSARCHIVE_HEARTBEAT_TTL = 15
+NEWSARCHIVE_WRITER_PATIENCE = 300.0
+NEWSARCHIVE_REDIS_PATIENCE = 120.0
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

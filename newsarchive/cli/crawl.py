@@ -533,9 +533,17 @@ def run_shared_crawl_command(
     show_default=True,
     help="Seconds to wait for a crawl to appear in Redis.",
 )
+@click.option(
+    "--redis-patience",
+    type=Seconds(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to keep trying a Redis that does not answer at the start (0: one Error line "
+    "at once, a mistyped URL being likelier). Once joined, the crawl's own patience applies.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 @friendly_errors
-def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
+def worker_command(redis_url: str, wait: float, redis_patience: float, verbose: bool) -> None:
     """Join a shared crawl (started with `newsarchive crawl SITE --redis URL`) from any machine.
 
     \b
@@ -544,7 +552,7 @@ def worker_command(redis_url: str, wait: float, verbose: bool) -> None:
     """
     from newsarchive.distributed.worker import run_worker
 
-    report = run_worker(redis_url, wait=wait, verbose=verbose)
+    report = run_worker(redis_url, wait=wait, patience=redis_patience, verbose=verbose)
     click.echo(report.summary())
     if report.problem:
         raise NewsarchiveError(report.problem)

@@ -75,6 +75,8 @@ class SiteChannel:
         self.site = site
         self.spider = spider
         self.pending: dict[str, Pending] = {}
+        # Leased and not handed to the engine yet (LeasedQueue's: (lease field, data)).
+        self.prefetched: deque[tuple[str, bytes]] = deque()
         # Responses with no lease of their own (robots.txt): counted with the next settle.
         self.loose_responses = 0
         self.skipped_sent: set[str] = set()
@@ -117,6 +119,10 @@ class SiteChannel:
             return
         self.loose_responses = 0
         self.skipped_sent.update(skipped)
+
+    def held_leases(self) -> list[str]:
+        """Every lease this worker holds for the site: prefetched, or its request in progress."""
+        return [*self.pending, *(lease for lease, _ in self.prefetched)]
 
     def count_response(self, request: Request) -> None:
         pending = self.pending.get(request.meta.get(LEASE_META) or "")
@@ -242,6 +248,7 @@ class SharedScheduler(Scheduler):
             debug=spider.settings.getbool("DUPEFILTER_DEBUG"),
         )
         self.channel = SiteChannel(self.state, site, spider)
+        self.channel.prefetched = self.queue.prefetched
         self.state.channels[site] = self.channel
         # Every response the run row counts, counted with the request it answered.
         self.crawler.signals.connect(self._response_received, signal=signals.response_received)

@@ -10,9 +10,11 @@ crawl (frontier empty, no lease, no item waiting) is then a state no worker can 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,13 +22,16 @@ from urllib.parse import urlunsplit
 
 import redis
 
+from newsarchive import settings as defaults
 from newsarchive.errors import NewsarchiveError
 from newsarchive.urls import split_url
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "newsarchive:"
 # A worker's heartbeat key lives this long; a worker silent for longer is taken for dead and its
 # leases go back to the frontier. Long enough for a busy reactor, short enough for a quick retry.
-HEARTBEAT_TTL = 15
+HEARTBEAT_TTL = defaults.NEWSARCHIVE_HEARTBEAT_TTL
 HEARTBEAT_EVERY = 1.0
 # The writer's heartbeat key lives this long; the writer refreshes it about every second (a
 # writer busy for longer only starts its workers' patience). A worker that finds it missing for
@@ -34,7 +39,10 @@ HEARTBEAT_EVERY = 1.0
 # never restarted must not leave workers waiting forever; one restarted within the patience
 # finds its workers still there.
 WRITER_TTL = 5
-WRITER_PATIENCE = 300.0
+WRITER_PATIENCE = defaults.NEWSARCHIVE_WRITER_PATIENCE
+# How long a writer or worker keeps trying to reach a Redis that was there and went (a restart,
+# a failover) before it stops: its crawl goes on where it was (_PatientRetry).
+REDIS_PATIENCE = defaults.NEWSARCHIVE_REDIS_PATIENCE
 # After a clean end, workers that join late read this for a while and exit quietly.
 DONE_TTL = 600
 # Field prefixes in a worker's lease hash: a leased request, and a site whose start requests the
@@ -64,8 +72,10 @@ def display_url(url: str) -> str:
     return url
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url`, checked with a PING; RedisProblem (one line) when it cannot be used."""
+def connect(url: str, patience: float = 0.0) -> redis.Redis:
+    """A client for `url`, checked with a PING; RedisProblem (one line) when it cannot be used.
+    `patience`: seconds to keep trying a Redis that does not answer (be_patient); none by
+    default, so a wrong URL is one line at once."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise RedisProblem(f"--redis {url!r}: expected a URL like redis://HOST:6379/0")
     parts = split_url(url)
@@ -80,14 +90,104 @@ def connect(url: str) -> redis.Redis:
         )
     try:
         client = redis.Redis.from_url(
-            url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30
+            url,
+            socket_connect_timeout=5,
+            socket_timeout=30,
+            health_check_interval=30,
+            retry=_PatientRetry(),
         )
+        be_patient(client, url, patience)
         client.ping()
     except ValueError as exc:
         raise RedisProblem(f"{display_url(url)}: not a usable Redis URL ({exc})") from None
     except redis.RedisError as exc:
         raise RedisProblem(f"{display_url(url)}: Redis unreachable ({describe(exc)})") from None
     return client
+
+
+def redis_patience(settings: Any) -> float:
+    """`NEWSARCHIVE_REDIS_PATIENCE` of a crawl's settings (a dict or Scrapy's), in seconds."""
+    return float(settings.get("NEWSARCHIVE_REDIS_PATIENCE", REDIS_PATIENCE))
+
+
+class _PatientRetry(redis.retry.Retry):
+    """redis-py's retry policy for every connection of one client, shared by them all (a copy
+    would not see `be_patient`): a connection that cannot be made or breaks under a command
+    (refused, reset, timed out, Redis loading its data after a restart), or a write refused for
+    memory (maxmemory; the writer's draining frees some), is tried again for up to `patience`
+    seconds, then the error is raised. Every call a writer or worker makes is safe to send
+    twice (the scripts say how), so a command that ran before its answer was lost does no harm
+    sent again. A wrong password is not retried. Until `be_patient`, nothing is: a wrong URL is
+    one line at once."""
+
+    def __init__(self) -> None:
+        errors = (
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            socket.timeout,
+            redis.exceptions.OutOfMemoryError,
+        )
+        super().__init__(redis.backoff.NoBackoff(), 0, supported_errors=errors)
+        self.patience = 0.0
+        self.label = ""
+        self.failing_since: float | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _PatientRetry:
+        return self
+
+    def call_with_retry(
+        self,
+        do: Callable[[], Any],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> Any:
+        failures = 0
+        deadline = None
+        while True:
+            try:
+                answer = do()
+            except self._supported_errors as error:
+                failures += 1
+                if with_failure_count:
+                    fail(error, failures)
+                else:
+                    fail(error)
+                if isinstance(error, redis.exceptions.AuthenticationError) or (
+                    is_retryable is not None and not is_retryable(error)
+                ):
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + self.patience
+                if now >= deadline:
+                    raise
+                if self.failing_since is None:
+                    self.failing_since = now
+                    refused = isinstance(error, redis.exceptions.OutOfMemoryError)
+                    logger.warning(
+                        "%s: Redis %s (%s); trying again for up to %.0f s",
+                        self.label,
+                        "refuses writes" if refused else "unreachable",
+                        describe(error),
+                        self.patience,
+                    )
+                time.sleep(min(0.05 * 2**failures, 1.0, deadline - now))
+            else:
+                if self.failing_since is not None:
+                    logger.warning(
+                        "%s: Redis is back after %.1f s",
+                        self.label,
+                        time.monotonic() - self.failing_since,
+                    )
+                    self.failing_since = None
+                return answer
+
+
+def be_patient(client: redis.Redis, url: str, seconds: float) -> None:
+    """From now on, `client` tries for `seconds` to reach a Redis that went (REDIS_PATIENCE)."""
+    retry = client.connection_pool.connection_kwargs["retry"]
+    retry.patience = max(0.0, seconds)
+    retry.label = display_url(url)
 
 
 def describe(exc: BaseException) -> str:
@@ -178,12 +278,21 @@ return 1
 # of the best requests move into the worker's leases (fields prefix..number, prefix..number+1...),
 # each kept with its score so it can go back as it was. Nothing for a worker taken for dead.
 # Several per call: the worker keeps the rest locally (they stay leased), one round trip fewer
-# per request.
+# per request. Sent again with the same fields (its answer lost with the connection), it answers
+# what it leased the first time instead of leasing more.
 POP = """
+local n = tonumber(ARGV[2])
+local held = {}
+while true do
+  local v = redis.call('HGET', KEYS[2], ARGV[1] .. n)
+  if not v then break end
+  held[#held + 1] = string.match(v, '^[^\\n]*\\n(.*)$')
+  n = n + 1
+end
+if #held > 0 then return held end
 if redis.call('EXISTS', KEYS[3]) == 0 then return {} end
 local r = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[3]))
 local out = {}
-local n = tonumber(ARGV[2])
 for i = 1, #r, 2 do
   redis.call('HSET', KEYS[2], ARGV[1] .. n, r[i + 1] .. '\\n' .. r[i])
   out[#out + 1] = r[i]
@@ -220,24 +329,32 @@ if ARGV[1] ~= '' then redis.call('HDEL', KEYS[3], ARGV[1]) end
 return 1
 """
 
-# KEYS: leases, workers. ARGV: prefix, worker id. Every request leased by the worker goes back
-# to its site's frontier; its seeding marks go; it leaves the worker set. Returns the count.
+# KEYS: leases, workers. ARGV: prefix, worker id or '', then the leases the worker still holds.
+# Every other request leased by the worker goes back to its site's frontier; with a worker id
+# (the worker gone or leaving) its seeding marks go too and it leaves the worker set. Without
+# one, a live worker gives back leases it does not hold (Redis restarted from an older
+# snapshot brought back leases it had ended since). Returns the count.
 REQUEUE = """
+local held = {}
+for i = 3, #ARGV do held[ARGV[i]] = true end
 local all = redis.call('HGETALL', KEYS[1])
 local n = 0
 for i = 1, #all, 2 do
   local f, v = all[i], all[i + 1]
-  if string.sub(f, 1, 2) == 'r\\t' then
+  if string.sub(f, 1, 2) == 'r\\t' and not held[f] then
     local rest = string.sub(f, 3)
     local tab = string.find(rest, '\\t', 1, true)
     local site = string.sub(rest, 1, tab - 1)
     local nl = string.find(v, '\\n', 1, true)
     redis.call('ZADD', ARGV[1] .. 'requests:' .. site, string.sub(v, 1, nl - 1), string.sub(v, nl + 1))
+    redis.call('HDEL', KEYS[1], f)
     n = n + 1
   end
 end
-redis.call('DEL', KEYS[1])
-redis.call('SREM', KEYS[2], ARGV[2])
+if ARGV[2] ~= '' then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', KEYS[2], ARGV[2])
+end
 return n
 """
 
@@ -257,8 +374,11 @@ return 1
 """
 
 # KEYS: items, processing. ARGV: batch size. Up to that many items move to the processing list
-# (the writer's, kept until they are committed, so a killed writer loses none).
+# (the writer's, kept until they are committed, so a killed writer loses none). A batch already
+# there comes first: a killed writer's, one whose commit failed, or this call's own sent again.
 TAKE = """
+local held = redis.call('LRANGE', KEYS[2], 0, -1)
+if #held > 0 then return held end
 local batch = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #batch == 0 then return batch end
 redis.call('LTRIM', KEYS[1], #batch, -1)
@@ -268,11 +388,13 @@ return batch
 
 # KEYS: the host's politeness hash. ARGV: minimum delay (ms), concurrency, token, token lifetime
 # (ms). 0 when the request may start now (its token is recorded), else the milliseconds to wait.
-# The clock is Redis's, so the workers' clocks do not matter.
+# The clock is Redis's, so the workers' clocks do not matter. A token already recorded (the call
+# sent again) may start.
 ACQUIRE = """
+local active = KEYS[1] .. ':active'
+if redis.call('ZSCORE', active, ARGV[3]) then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local active = KEYS[1] .. ':active'
 redis.call('ZREMRANGEBYSCORE', active, '-inf', now)
 if redis.call('ZCARD', active) >= tonumber(ARGV[2]) then return -1 end
 local nxt = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
@@ -354,9 +476,9 @@ class WorkerState:
 
     _current: WorkerState | None = None
 
-    def __init__(self, url: str, config: dict[str, Any]) -> None:
+    def __init__(self, url: str, config: dict[str, Any], client: redis.Redis | None = None) -> None:
         self.url = url
-        self.client = connect(url)
+        self.client = client or connect(url)
         self.scripts = Scripts(self.client)
         self.config = config
         self.crawl_id: str = config["id"]
@@ -374,12 +496,16 @@ class WorkerState:
         self.ttl = int(float(settings.get("NEWSARCHIVE_HEARTBEAT_TTL", HEARTBEAT_TTL)))
         # `-s NEWSARCHIVE_WRITER_PATIENCE=N`: how long workers wait for a writer that is gone.
         self.writer_patience = float(settings.get("NEWSARCHIVE_WRITER_PATIENCE", WRITER_PATIENCE))
+        # `-s NEWSARCHIVE_REDIS_PATIENCE=N`: how long to try to reach a Redis that went.
+        be_patient(self.client, url, redis_patience(settings))
         # When this worker first found the writer's heartbeat missing (None: it was there).
         self.writer_missing_since: float | None = None
 
     @classmethod
-    def install(cls, url: str, config: dict[str, Any]) -> WorkerState:
-        cls._current = cls(url, config)
+    def install(
+        cls, url: str, config: dict[str, Any], client: redis.Redis | None = None
+    ) -> WorkerState:
+        cls._current = cls(url, config, client)
         return cls._current
 
     @classmethod
@@ -411,17 +537,19 @@ class WorkerState:
         return pipe
 
     def execute(self, pipe: Any) -> list[Any]:
-        """Run `pipe`; the answers of what was added after the queued commands. A script that
-        Redis no longer has (NOSCRIPT: it restarted with the crawl's data, its scripts gone) did
-        not run, while the rest of the pipeline did: the scripts are loaded again and only the
-        refused calls are sent again. Any other error is raised, as pipe.execute() raises it."""
+        """Run `pipe`; the answers of what was added after the queued commands. A command Redis
+        refused did not run, while the rest of the pipeline did: a script it no longer has
+        (NOSCRIPT: it restarted with the crawl's data, its scripts gone; they are loaded again)
+        and a write refused for memory are sent again alone (the client's patience applies).
+        Any other error is raised, as pipe.execute() raises it."""
         commands = list(pipe.command_stack)
         answers = pipe.execute(raise_on_error=False)
+        refused = (redis.exceptions.NoScriptError, redis.exceptions.OutOfMemoryError)
         if any(isinstance(answer, redis.exceptions.NoScriptError) for answer in answers):
             self.scripts.load(self.client)
-            for i, ((args, options), answer) in enumerate(zip(commands, answers, strict=True)):
-                if isinstance(answer, redis.exceptions.NoScriptError):
-                    answers[i] = self.client.execute_command(*args, **options)
+        for i, ((args, options), answer) in enumerate(zip(commands, answers, strict=True)):
+            if isinstance(answer, refused):
+                answers[i] = self.client.execute_command(*args, **options)
         for answer in answers:
             if isinstance(answer, redis.exceptions.ResponseError):
                 raise answer
@@ -438,12 +566,21 @@ class WorkerState:
         if self.problem is None:
             self.problem = f"{display_url(self.url)}: Redis connection lost ({describe(exc)})"
 
+    def give_back_unheld(self) -> int:
+        """Leases of this worker in Redis that it does not hold (no request of its has them)
+        go back to the frontier: a Redis restarted from an older snapshot (an RDB, an AOF
+        missing its last second) brings back leases the worker had ended since, and the crawl
+        could never end while they stay. The count given back."""
+        held = [lease for channel in self.channels.values() for lease in channel.held_leases()]
+        keys = [Keys.leases(self.wid), Keys.workers]
+        return int(self.scripts.requeue(keys=keys, args=[PREFIX, "", *held]))
+
     def register(self) -> None:
         """Heartbeat: alive for HEARTBEAT_TTL more seconds, and in the worker set."""
-        pipe = self.client.pipeline()
+        pipe = self.pipeline()
         pipe.set(Keys.alive(self.wid), "1", ex=self.ttl)
         pipe.sadd(Keys.workers, self.wid)
-        pipe.execute()
+        self.execute(pipe)
 
     def leave(self) -> None:
         """A clean exit: whatever is still leased goes back to the frontier at once."""

@@ -31,6 +31,7 @@ from newsarchive.distributed.shared import (
     Keys,
     RedisProblem,
     WorkerState,
+    be_patient,
     connect,
     describe,
     display_url,
@@ -368,9 +369,12 @@ def wait_for_crawl(client: redis.Redis, url: str, wait: float) -> dict[str, Any]
         time.sleep(0.2)
 
 
-def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> WorkerReport:
+def run_worker(
+    url: str, *, wait: float = 60.0, patience: float = 0.0, verbose: bool = False
+) -> WorkerReport:
     """Join the crawl in Redis at `url` and work until it is over; RedisProblem when Redis fails
-    or loses the crawl."""
+    or loses the crawl. `patience`: seconds to keep trying a Redis that does not answer at
+    first (a crawl's writer gives its local workers its own)."""
     from scrapy.crawler import CrawlerProcess
     from twisted.internet import defer
 
@@ -379,8 +383,12 @@ def run_worker(url: str, *, wait: float = 60.0, verbose: bool = False) -> Worker
     from newsarchive.workers import start_forkserver
 
     try:
-        config = wait_for_crawl(connect(url), url, wait)
-        state = WorkerState.install(url, config)
+        client = connect(url, patience)
+        # Answered once, Redis may go while the worker joins (a restart as a run starts its
+        # local workers): as long as the worker waits for a crawl, it waits for Redis too.
+        be_patient(client, url, max(wait, patience))
+        config = wait_for_crawl(client, url, wait)
+        state = WorkerState.install(url, config, client)
         state.register()
     except redis.RedisError as exc:  # a Redis that refuses writes (maxmemory), gone since
         raise RedisProblem(
@@ -480,6 +488,13 @@ class _Heart:
                 )
             else:
                 self.check_writer(bool(state.client.exists(Keys.writer)))
+                given = state.give_back_unheld()
+                if given:
+                    logger.warning(
+                        "%d requests leased here but no longer held (Redis restarted from an "
+                        "older snapshot?) back in the frontier",
+                        given,
+                    )
             self.failures = 0
         except redis.RedisError as exc:
             self.failures += 1

@@ -50,10 +50,12 @@ from newsarchive.distributed.shared import (
     Keys,
     RedisProblem,
     Scripts,
+    be_patient,
     connect,
     describe,
     display_url,
     read_config,
+    redis_patience,
     requeue_worker,
 )
 from newsarchive.distributed.worker import decode_item, encode_state
@@ -75,8 +77,6 @@ GATHER_WAIT = 0.1
 # The articles fetched longest ago published for the workers' rechecks: far more than a run
 # rechecks (NEWSARCHIVE_RECHECK_PER_RUN, 50), few enough to send at once (~1 MB).
 SHARED_STALE = 10_000
-# How long Redis may fail before the writer gives up (one line).
-REDIS_PATIENCE = 10.0
 # Local workers get this long to exit once the crawl is over.
 WORKER_EXIT_TIMEOUT = 60.0
 COUNT_KEYS = ("new", "updated", "unchanged", "page", "failures", "store_failures")
@@ -158,15 +158,17 @@ class Writer:
         self.crawl = crawl
         self.client = connect(crawl.url)
         self.scripts = Scripts(self.client)
+        # How long Redis may fail (a restart, a failover) before the writer gives up, one line:
+        # `-s NEWSARCHIVE_REDIS_PATIENCE=N`, the workers' patience too. Not while it joins: a
+        # Redis gone at once is one line at once.
+        self.redis_patience = redis_patience(crawl.overrides)
+        be_patient(self.client, crawl.url, self.redis_patience)
         self.where = display_url(crawl.url)
         self.config: dict[str, Any] = {}
         self.counts: dict[str, Counter[str]] = {}
         self.tallies: dict[str, Any] = {}
         self.robots_recorded: dict[str, set[tuple[str, str]]] = {}
         self.commits = 0
-        # The processing list can only hold a batch at start (a killed writer's) or after a
-        # failure between take and commit: looked at then, not on every loop.
-        self.check_leftover = True
         self.kill_after = int(os.environ.get(KILL_AFTER_COMMIT) or 0)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.archive: Any = None
@@ -263,6 +265,8 @@ class Writer:
 
     def start_workers(self) -> None:
         cmd = [sys.executable, "-m", "newsarchive", "worker", "--redis", self.crawl.url]
+        # The URL is right (the writer is in): a Redis gone as they start is waited for.
+        cmd += ["--redis-patience", str(self.redis_patience)]
         if self.crawl.verbose:
             cmd.append("-v")
         for _ in range(self.crawl.workers):
@@ -312,12 +316,8 @@ class Writer:
         The batch is one SQLite transaction holding its items, their ids and the runs' counts;
         only once it is committed does the batch leave Redis. Killed in between, the restarted
         writer takes the same batch again and skips every item whose id the archive has."""
-        batch = None
-        if self.check_leftover:
-            # A batch a killed writer took (or one whose commit failed here): stored first.
-            batch = self.client.lrange(Keys.processing, 0, -1)
-            self.check_leftover = False
-        batch = batch or self.scripts.take(keys=[Keys.items, Keys.processing], args=[BATCH])
+        # A batch a killed writer took, or one whose commit failed here, comes first.
+        batch = self.scripts.take(keys=[Keys.items, Keys.processing], args=[BATCH])
         if not batch:
             return 0
         items = [decode_item(data) for data in batch]
@@ -422,11 +422,16 @@ class Writer:
                 # the writer are not kept busy by polling.
                 time.sleep(IDLE_WAIT)
             except redis.RedisError as exc:
-                self.check_leftover = True
                 now = time.monotonic()
                 if self.redis_failing_since is None:
                     self.redis_failing_since = now
-                if now - self.redis_failing_since > REDIS_PATIENCE:
+                # A connection error or a refusal for memory comes once the client tried for
+                # the patience already; another refusal (a read-only replica) is tried again
+                # here for as long.
+                waited = isinstance(
+                    exc, redis.ConnectionError | redis.TimeoutError | redis.OutOfMemoryError
+                )
+                if waited or now - self.redis_failing_since > self.redis_patience:
                     raise RedisProblem(
                         f"{self.where}: Redis unreachable ({describe(exc)})"
                     ) from None

@@ -33,6 +33,9 @@ FAST = [
     "AUTOTHROTTLE_ENABLED=False",
     "-s",
     "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+    # A shared crawl whose Redis a test takes away for good stops in seconds, not minutes.
+    "-s",
+    "NEWSARCHIVE_REDIS_PATIENCE=3",
 ]
 CLI = [sys.executable, "-c", "from newsarchive.cli import cli; cli()"]
 CRAWL_TIMEOUT = 120
@@ -152,9 +155,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_redis(workdir: Path) -> Iterator[int]:
-    """A real redis-server on a free loopback port, without persistence, for the shared-crawl
-    tests: its port, once it answers a PING. Fails (never skips) without redis-server."""
+def running_redis(workdir: Path, port: int | None = None, *, saves: bool = False) -> Iterator[int]:
+    """A real redis-server on a loopback port (a free one by default), for the shared-crawl
+    tests: its port, once it answers a PING. Without persistence, or with `saves` its data in
+    `workdir` (dump.rdb: SHUTDOWN SAVE writes it, a server started again there reads it).
+    Fails (never skips) without redis-server."""
     import pytest
     import redis
 
@@ -164,9 +169,10 @@ def running_redis(workdir: Path) -> Iterator[int]:
             "redis-server is not installed: the shared-crawl tests need a real Redis "
             "(apt-get install redis-server)"
         )
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "no"]
+        + ([] if saves else ["--save", ""]),
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

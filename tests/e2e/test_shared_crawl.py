@@ -453,8 +453,12 @@ def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None
     request = Request("http://host.test/a")
     other = Scripts(redis.Redis.from_url(url))  # another worker's connection
 
+    tokens = iter(range(100))
+
     def grant() -> int:
-        return int(other.acquire(keys=[Keys.polite("host.test")], args=[0, 8, "b", 10000]))
+        # Each request of the other worker has a token of its own (one sent again may start).
+        token = f"b{next(tokens)}"
+        return int(other.acquire(keys=[Keys.polite("host.test")], args=[0, 8, token, 10000]))
 
     assert grant() == 0  # not paused yet: the other worker may start at once
     polite.process_response(request, Response(request.url, status=200, request=request))

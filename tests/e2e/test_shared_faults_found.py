@@ -260,17 +260,19 @@ def test_joining_a_redis_that_refuses_writes_is_one_line(
     redis_port: int, tmp_path: Path, command: str
 ) -> None:
     """Redis out of memory (maxmemory reached, noeviction): its first write, the writer's
-    heartbeat or the worker's, answers OOM. Before: a traceback (OutOfMemoryError) from the
-    writer's open() and the worker's first heartbeat, which nothing caught."""
+    heartbeat or the worker's, answers OOM, and keeps answering it past the crawl's Redis
+    patience (3 s here). Before: a traceback (OutOfMemoryError) from the writer's open() and
+    the worker's first heartbeat, which nothing caught."""
     database = 4 if command == "crawl" else 5
     client = redis.Redis(port=redis_port, db=database)
     client.flushdb()
     url = f"redis://127.0.0.1:{redis_port}/{database}"
     if command == "crawl":
         args = ["crawl", "demo", "--base-url", "http://127.0.0.1:9/", "--db", "archive.db"]
-        args += ["--redis", url, "--workers", "0"]
+        args += ["--redis", url, "--workers", "0", *FAST]
     else:
-        config = {"id": "oom", "sites": ["demo"], "settings": {}, "started": "2026-01-01T00:00"}
+        settings = dict(setting.split("=", 1) for setting in FAST[1::2])
+        config = {"id": "oom", "sites": ["demo"], "settings": settings, "started": "2026-01-01"}
         client.hset("newsarchive:crawl", mapping={"id": "oom", "config": json.dumps(config)})
         args = ["worker", "--redis", url, "--wait", "1"]
     client.config_set("maxmemory-policy", "noeviction")
@@ -399,6 +401,33 @@ def test_a_redis_that_lost_its_scripts_mid_crawl_is_given_them_again(
     run = _crawl_through(proxy, redis_port, database, tmp_path, articles=6, healthy=False)
     assert run.through_proxy.returncode == 0, run.stderr()[-3000:]
     assert "Traceback" not in run.stderr() and "NOSCRIPT" not in run.stderr(), run.stderr()
+    assert run.writer.returncode == 0, f"{run.writer.stdout}\n{run.stderr()[-3000:]}"
+    assert run.archived == 6
+
+
+def test_a_redis_out_of_memory_for_a_while_is_waited_for(redis_port: int, tmp_path: Path) -> None:
+    """Redis refuses writes for memory (maxmemory, noeviction) for a moment mid-crawl, as a
+    worker settles a page: the refused call did not run, and is sent again until Redis takes
+    it (the crawl's patience; the writer draining items frees memory). Before, the worker
+    stopped at its first refused write ("Redis connection lost (... maxmemory ...)")."""
+    database = 10
+    client = redis.Redis(port=redis_port, db=database)
+    client.flushdb()
+
+    def full_for_a_while() -> None:
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", "1")
+        threading.Timer(1.5, client.config_set, args=("maxmemory", "0")).start()
+
+    sha = hashlib.sha1(shared.SETTLE.encode()).hexdigest().encode()
+    proxy = CuttingProxy(redis_port, sha, instead=full_for_a_while)
+    try:
+        run = _crawl_through(proxy, redis_port, database, tmp_path, articles=6, healthy=False)
+    finally:
+        client.config_set("maxmemory", "0")
+    assert run.through_proxy.returncode == 0, run.stderr()[-3000:]
+    assert "Traceback" not in run.stderr() and "Error:" not in run.stderr(), run.stderr()
+    assert "Redis is back" in run.through_proxy.stderr, run.stderr()[-3000:]
     assert run.writer.returncode == 0, f"{run.writer.stdout}\n{run.stderr()[-3000:]}"
     assert run.archived == 6
 
