@@ -382,6 +382,11 @@ def run_worker(
     from newsarchive.spiders.portal import PortalSpider
     from newsarchive.workers import start_forkserver
 
+    # Until Scrapy sets up logging, the joining's warnings (Redis gone and back) go to stderr
+    # as the writer's do; Python's last-resort handler would print them without their level.
+    joining = logging.StreamHandler()
+    joining.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.getLogger("newsarchive").addHandler(joining)
     try:
         client = connect(url, patience)
         # Answered once, Redis may go while the worker joins (a restart as a run starts its
@@ -394,6 +399,8 @@ def run_worker(
         raise RedisProblem(
             f"{display_url(url)}: Redis refused the worker ({describe(exc)})"
         ) from None
+    finally:
+        logging.getLogger("newsarchive").removeHandler(joining)
     settings = worker_settings(config, url, verbose=verbose)
     start_forkserver()  # before Scrapy and Twisted start threads (workers.start_forkserver)
     process = CrawlerProcess(settings)

@@ -200,3 +200,6 @@ def test_a_worker_given_patience_waits_for_a_redis_not_up_yet(tmp_path: Path) ->
     assert patient.returncode == 1, err
     assert err.splitlines()[-1].startswith(f"Error: {url}: no crawl to join"), err
     assert "Traceback" not in err, err
+    # Said as the writer says its warnings (Python's last resort printed them bare).
+    assert [line.split(": ", 2)[0] for line in err.splitlines()[:2]] == ["WARNING", "WARNING"]
+    assert "Redis unreachable" in err and "Redis is back" in err, err
