@@ -35,7 +35,7 @@ FAST = [
     "CONCURRENT_REQUESTS_PER_DOMAIN=8",
     # A shared crawl whose Redis a test takes away for good stops in seconds, not minutes.
     "-s",
-    "NEWSARCHIVE_REDIS_PATIENCE=3",
+    "NEWSARCHIVE_REDIS_PATIENCE=1",
 ]
 CLI = [sys.executable, "-c", "from newsarchive.cli import cli; cli()"]
 CRAWL_TIMEOUT = 120

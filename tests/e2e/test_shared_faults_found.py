@@ -261,7 +261,7 @@ def test_joining_a_redis_that_refuses_writes_is_one_line(
 ) -> None:
     """Redis out of memory (maxmemory reached, noeviction): its first write, the writer's
     heartbeat or the worker's, answers OOM, and keeps answering it past the crawl's Redis
-    patience (3 s here). Before: a traceback (OutOfMemoryError) from the writer's open() and
+    patience (1 s here). Before: a traceback (OutOfMemoryError) from the writer's open() and
     the worker's first heartbeat, which nothing caught."""
     database = 4 if command == "crawl" else 5
     client = redis.Redis(port=redis_port, db=database)
@@ -417,7 +417,7 @@ def test_a_redis_out_of_memory_for_a_while_is_waited_for(redis_port: int, tmp_pa
     def full_for_a_while() -> None:
         client.config_set("maxmemory-policy", "noeviction")
         client.config_set("maxmemory", "1")
-        threading.Timer(1.5, client.config_set, args=("maxmemory", "0")).start()
+        threading.Timer(0.5, client.config_set, args=("maxmemory", "0")).start()
 
     sha = hashlib.sha1(shared.SETTLE.encode()).hexdigest().encode()
     proxy = CuttingProxy(redis_port, sha, instead=full_for_a_while)
