@@ -187,16 +187,28 @@ def _sidecar(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
+# A file just made is linked into place in rollback mode, and the process that made it switches
+# it to WAL, which writes a journal for a moment: one there for longer is not ours.
+JOURNAL_PATIENCE = 1.0
+
+
 def _journal_problem(path: Path) -> str | None:
-    """A rollback journal beside one of our files, which are in WAL mode and write none: SQLite
-    opening the file (a read command too) would roll it back into the file, or delete it. One
-    left by a copy or a restore is another file's, and its pages would overwrite ours."""
+    """A rollback journal beside one of our files, which are in WAL mode and write none except
+    the moment a new file turns to WAL (another process starting on it: waited for, up to
+    JOURNAL_PATIENCE): SQLite opening the file (a read command too) would roll it back into the
+    file, or delete it. One left by a copy or a restore is another file's, and its pages would
+    overwrite ours."""
     journal = _sidecar(path, "-journal")
-    try:
-        if journal.stat().st_size == 0:
+    deadline = time.monotonic() + JOURNAL_PATIENCE
+    while True:
+        try:
+            if journal.stat().st_size == 0:
+                return None
+        except OSError:
             return None
-    except OSError:
-        return None
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
     return (
         f"{path}: a rollback journal beside it ({journal.name}) that this archive never writes "
         "(another file's, left by a copy or a restore?): move it away, then run the command again"

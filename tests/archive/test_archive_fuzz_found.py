@@ -335,3 +335,23 @@ def test_a_read_command_leaves_a_journal_beside_the_pages_file_as_it_is(archive_
     for command in READ_COMMANDS:
         invoke(*command, "--db", str(archive_db))
         assert snapshot(archive_db.parent) == before, command
+
+
+def test_a_journal_there_for_a_moment_is_a_new_archive_turning_to_wal(archive_db: Path) -> None:
+    """A new archive is linked into place in rollback mode and the process that made it turns
+    it to WAL, which writes archive.db-journal for a moment: another process starting on the
+    archive just then (two crawls and an import started together, test_two_writers.py, about
+    one run in five on a loaded machine) refused it as holding another file's journal. A
+    journal gone within a moment is waited for; one that stays is still refused."""
+    import threading
+
+    from newsarchive.storage.opening import JOURNAL_PATIENCE
+
+    journal = archive_db.with_name(archive_db.name + "-journal")
+    journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + bytes(512))
+    threading.Timer(JOURNAL_PATIENCE / 4, journal.unlink).start()
+    result = invoke("stats", "--db", str(archive_db))
+    assert result.exit_code == 0, result.output
+    journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + bytes(512))
+    result = invoke("stats", "--db", str(archive_db))
+    assert result.exit_code == 1 and "rollback journal beside it" in result.output, result.output

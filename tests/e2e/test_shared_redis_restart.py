@@ -22,7 +22,7 @@ from newsarchive.demo import DemoServer
 pytestmark = pytest.mark.e2e
 
 TIMEOUT = 120
-ARTICLES = 30
+ARTICLES = 20
 
 
 def _archived(db: Path) -> int:
@@ -38,18 +38,10 @@ def _archived(db: Path) -> int:
         conn.close()
 
 
-@pytest.mark.parametrize(
-    ("down", "heartbeat"),
-    [
-        (0.5, 15),
-        # Down longer than a worker's heartbeat lasts: back, the writer takes the workers for
-        # dead and puts their leased requests back in the frontier, while they still crawl them.
-        (4.0, 2),
-    ],
-)
-def test_a_shared_crawl_goes_on_after_its_redis_restarts(
-    tmp_path: Path, down: float, heartbeat: int
-) -> None:
+def test_a_shared_crawl_goes_on_after_its_redis_restarts(tmp_path: Path) -> None:
+    # Down longer than a worker's heartbeat lasts: back, the writer takes the workers for dead
+    # and puts their leased requests back in the frontier while they still crawl them.
+    down, heartbeat = 4.0, 2
     redis_dir = tmp_path / "redis"
     redis_dir.mkdir()
     port = free_port()
