@@ -485,6 +485,8 @@ class WorkerState:
         self.wid = worker_id()
         self._next = 0
         self._later: list[Callable[[Any], Any]] = []
+        # Sites this worker saw seeded (by itself or another): each must stay in Keys.seeded.
+        self.seeded_sites: set[str] = set()
         # Per site: the SiteChannel of its crawler (scheduler.py).
         self.channels: dict[str, Any] = {}
         # Set when the crawl must stop: the message for the user (one line).

@@ -246,8 +246,10 @@ class SeedOnce:
                 pipe.execute()
             except redis.RedisError as exc:
                 state.lost(exc)
+                return
         else:
             logger.info("%s: already seeded by another worker", site)
+        state.seeded_sites.add(site)
 
 
 class RedisItemPipeline:
@@ -495,6 +497,17 @@ class _Heart:
                 )
             else:
                 self.check_writer(bool(state.client.exists(Keys.writer)))
+                if state.seeded_sites and not all(
+                    state.client.smismember(Keys.seeded, sorted(state.seeded_sites))
+                ):
+                    # Redis came back from a snapshot older than the seeding (or the key was
+                    # deleted): the crawl could never be over. Stopped, its leases given back,
+                    # the site is seeded again by the same command run again.
+                    state.problem = (
+                        f"{display_url(state.url)}: Redis lost part of the crawl's state (a "
+                        "restart from an older snapshot?); run the same `newsarchive crawl "
+                        "--redis` command again to continue the crawl"
+                    )
                 given = state.give_back_unheld()
                 if given:
                     logger.warning(

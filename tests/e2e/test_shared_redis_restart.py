@@ -195,3 +195,42 @@ def test_a_worker_given_patience_waits_for_a_redis_not_up_yet(tmp_path: Path) ->
     # Said as the writer says its warnings (Python's last resort printed them bare).
     assert [line.split(": ", 2)[0] for line in err.splitlines()[:2]] == ["WARNING", "WARNING"]
     assert "Redis unreachable" in err and "Redis is back" in err, err
+
+
+def test_a_crawl_whose_seeding_redis_lost_stops_instead_of_waiting_for_ever(
+    tmp_path: Path,
+) -> None:
+    """Redis back from a snapshot older than the seeding (or the key deleted) no longer lists
+    the site as seeded: the crawl could never be over, and writer and workers, waiting out the
+    restart, waited for ever (fuzz_shared.py seed 904). A worker that finds a site it saw seeded
+    missing stops with one line; the writer then says every worker ended (exit 1), and the same
+    command continues the crawl."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    db = tmp_path / "archive.db"
+    slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    slow += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NEWSARCHIVE_REDIS_PATIENCE=5"]
+    with DemoServer(articles=ARTICLES) as server, running_redis(tmp_path, port):
+        crawl = subprocess.Popen(
+            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+            + ["--redis", url, "--workers", "1", *slow],
+            cwd=tmp_path,
+            env=crawl_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while _archived(db) < 3 and crawl.poll() is None:
+                assert time.monotonic() < deadline, "no article archived"
+                time.sleep(0.1)
+            redis.Redis(port=port).delete("newsarchive:seeded")
+            out, err = crawl.communicate(timeout=TIMEOUT)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.wait()
+    assert crawl.returncode == 1, f"{out}\n{err[-3000:]}"
+    assert "Traceback" not in err, err[-3000:]
+    assert "every worker ended before the crawl was done" in err, err[-3000:]
