@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -38,6 +39,28 @@ def _archived(db: Path) -> int:
         conn.close()
 
 
+def _slow_crawl(server: DemoServer, db: Path, url: str, cwd: Path, *settings: str) -> Any:
+    """A shared crawl with one local worker, slow enough that a fault falls in its middle."""
+    slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    slow += ["-s", "AUTOTHROTTLE_ENABLED=False", *settings]
+    return subprocess.Popen(
+        [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
+        + ["--redis", url, "--workers", "1", *slow],
+        cwd=cwd,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _until_archived(db: Path, crawl: Any, count: int) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while _archived(db) < count and crawl.poll() is None:
+        assert time.monotonic() < deadline, "no article archived"
+        time.sleep(0.1)
+
+
 def test_a_shared_crawl_goes_on_after_its_redis_restarts(tmp_path: Path) -> None:
     # Down longer than a worker's heartbeat lasts: back, the writer takes the workers for dead
     # and puts their leased requests back in the frontier while they still crawl them.
@@ -47,26 +70,20 @@ def test_a_shared_crawl_goes_on_after_its_redis_restarts(tmp_path: Path) -> None
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     db = tmp_path / "archive.db"
-    # Slow enough that the restart falls in the middle of the crawl.
-    slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-    slow += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NEWSARCHIVE_REDIS_PATIENCE=30"]
-    slow += ["-s", f"NEWSARCHIVE_HEARTBEAT_TTL={heartbeat}"]
     with DemoServer(articles=ARTICLES) as server:
         with running_redis(redis_dir, port, saves=True):
-            crawl = subprocess.Popen(
-                [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-                + ["--redis", url, "--workers", "1", *slow],
-                cwd=tmp_path,
-                env=crawl_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
+            crawl = _slow_crawl(
+                server,
+                db,
+                url,
+                tmp_path,
+                "-s",
+                "NEWSARCHIVE_REDIS_PATIENCE=30",
+                "-s",
+                f"NEWSARCHIVE_HEARTBEAT_TTL={heartbeat}",
             )
             try:
-                deadline = time.monotonic() + TIMEOUT
-                while _archived(db) < 5 and crawl.poll() is None:
-                    assert time.monotonic() < deadline, "no article archived"
-                    time.sleep(0.1)
+                _until_archived(db, crawl, 5)
                 before = _archived(db)
                 redis.Redis(port=port).shutdown(save=True)
             except BaseException:
@@ -208,23 +225,10 @@ def test_a_crawl_whose_seeding_redis_lost_stops_instead_of_waiting_for_ever(
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     db = tmp_path / "archive.db"
-    slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-    slow += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NEWSARCHIVE_REDIS_PATIENCE=5"]
     with DemoServer(articles=ARTICLES) as server, running_redis(tmp_path, port):
-        crawl = subprocess.Popen(
-            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-            + ["--redis", url, "--workers", "1", *slow],
-            cwd=tmp_path,
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        crawl = _slow_crawl(server, db, url, tmp_path, "-s", "NEWSARCHIVE_REDIS_PATIENCE=5")
         try:
-            deadline = time.monotonic() + TIMEOUT
-            while _archived(db) < 3 and crawl.poll() is None:
-                assert time.monotonic() < deadline, "no article archived"
-                time.sleep(0.1)
+            _until_archived(db, crawl, 3)
             redis.Redis(port=port).delete("newsarchive:seeded")
             out, err = crawl.communicate(timeout=TIMEOUT)
         finally:
