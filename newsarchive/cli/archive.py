@@ -432,7 +432,8 @@ def _clip(text: str, width: int) -> str:
 
 def _echo_hits_table(hits: list) -> None:
     """One row per hit (publication date as printed on the article, site, category, authors,
-    title), its snippet and URL indented under it; the title takes what the terminal leaves."""
+    title), its snippet and URL indented under it; on a terminal the title takes what the
+    terminal leaves, into a file or a pipe it is written whole (a width there means nothing)."""
     rows = [
         (
             (hit.published or "")[:10] or "?",
@@ -446,7 +447,9 @@ def _echo_hits_table(hits: list) -> None:
     header = ("published", "site", "category", "authors", "title")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lead = sum(widths) + 2 * len(widths)
-    title_width = max(20, shutil.get_terminal_size((120, 24)).columns - lead)
+    title_width = (
+        max(20, shutil.get_terminal_size((120, 24)).columns - lead) if sys.stdout.isatty() else None
+    )
     click.echo(
         click.style(
             "  ".join(f"{name:<{widths[i]}}" for i, name in enumerate(header[:4]))
@@ -457,7 +460,8 @@ def _echo_hits_table(hits: list) -> None:
     )
     for hit, row in zip(hits, rows, strict=True):
         cells = "  ".join(f"{value:<{widths[i]}}" for i, value in enumerate(row[:4]))
-        click.echo(f"{cells}  {click.style(_clip(row[4], title_width), bold=True)}")
+        title = row[4] if title_width is None else _clip(row[4], title_width)
+        click.echo(f"{cells}  {click.style(title, bold=True)}")
         click.echo(" " * 4 + hit.snippet.replace("\n", " "))
         click.echo(" " * 4 + click.style(hit.url, dim=True))
 

@@ -55,8 +55,8 @@ PAGES = {
 }
 
 
-def invoke(*args, stdin=None):
-    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+def invoke(*args, stdin=None, env=None):
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False, env=env)
 
 
 def one_line_error(result, *expected: str) -> None:
@@ -105,6 +105,15 @@ def test_import_batch_speaks_the_extract_protocol(tmp_path):
     replies = [json.loads(line) for line in result.stdout.splitlines()]
     assert [reply.get("outcome") for reply in replies] == ["new", "new", None]
     assert replies[2]["id"] == "gone" and "no such file" in replies[2]["error"]
+
+
+def test_search_written_to_a_pipe_keeps_whole_titles_whatever_the_terminal_width(filled):
+    # COLUMNS is what a narrow terminal (or a test runner's worker) reports; output that is not a
+    # terminal is for a file or a program, where a clipped title is lost text.
+    result = invoke("search", "sawah", "--db", str(filled), env={"COLUMNS": "40"})
+    assert result.exit_code == 0, result.output
+    assert "Ratusan hektare sawah kering di Indramayu" in result.output
+    assert "…" not in result.output.splitlines()[1]
 
 
 def test_search_finds_a_known_sentence(filled):
