@@ -3,6 +3,7 @@
     python benchmarks/fuzz_soak.py --cases 6 --seed 1
     python benchmarks/fuzz_soak.py --cases 3 --seed 40 --runs 40 --changes takedown,restore
     python benchmarks/fuzz_soak.py --cases 4 --seed 90 --weight killed=6
+    python benchmarks/fuzz_soak.py --cases 4 --seed 200 --shared 2   # `crawl`s through Redis
 
 Each case serves a demo portal of its own on 127.0.0.1 (a pool of 20-40 generated articles, the
 oldest 6-20 published at first; the pages are the demo's own, from newsarchive.demo) and crawls
@@ -97,6 +98,8 @@ SETTINGS = {
     "RETRY_TIMES": 1,  # a run of a site answering 500 takes seconds, not a minute
 }
 RUN_TIMEOUT = 240
+# With --shared: the local workers a `crawl` starts beside its writer (0: one-process crawls).
+SHARED_WORKERS = 0
 # A line of a command's output that is fine to see.
 LOG_LINE = re.compile(
     r"^(Error: |WARNING: |INFO: |demo: |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] (WARNING|INFO): )"
@@ -447,10 +450,14 @@ def write_plan(plan: Path, base_url: str, per_run: int) -> None:
     )
 
 
-def crawl_command(case_dir: Path, base_url: str, use_plan: bool, per_run: int) -> list[str]:
+def crawl_command(
+    case_dir: Path, base_url: str, use_plan: bool, per_run: int, redis_url: str | None = None
+) -> list[str]:
     if use_plan:
         return [*CLI, "run", "--plan", str(case_dir / "newsarchive.toml"), "--force", "-q"]
     cmd = [*CLI, "crawl", SITE, "--base-url", base_url, "--db", str(case_dir / "archive.db")]
+    if redis_url is not None:
+        cmd += ["--redis", redis_url, "--workers", str(SHARED_WORKERS)]
     for key, value in {**SETTINGS, "NEWSARCHIVE_RECHECK_PER_RUN": per_run}.items():
         cmd += ["-s", f"{key}={value}"]
     return cmd
@@ -720,6 +727,15 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
         print(f"  {len(site.articles)} articles, {per_run} rechecked a run", flush=True)
         write_plan(case_dir / "newsarchive.toml", server.base_url, per_run)
         redesigned_at = -100
+        redis_server = None
+        if SHARED_WORKERS:
+            # The case's own Redis, for the whole case: a killed shared crawl leaves its state
+            # there, and the next `crawl` of the same site must take it up.
+            from fuzz_shared import RedisServer
+
+            redis_server = RedisServer(case_dir / "redis")
+            redis_server.start()
+        redis_url = redis_server.url if redis_server else None
         try:
             for number in range(1, runs + 1):
                 before_counts = counts(db)
@@ -744,7 +760,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                         site.server = server
                     site.serve()
                 use_plan = rng.random() < 0.5
-                cmd = crawl_command(case_dir, server.base_url, use_plan, per_run)
+                cmd = crawl_command(case_dir, server.base_url, use_plan, per_run, redis_url)
                 started = time.monotonic()
                 killed = ""
                 try:
@@ -752,7 +768,9 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                         status, out, killed = run_killed(cmd, case_dir, rng)
                         said_change += f" by {killed}"
                     elif name == "overlap":
-                        other = crawl_command(case_dir, server.base_url, not use_plan, per_run)
+                        other = crawl_command(
+                            case_dir, server.base_url, not use_plan, per_run, redis_url
+                        )
                         if rng.random() < 0.5:
                             other = cmd  # the same command twice
                         status, out, how = run_overlapping(cmd, other, case_dir, rng)
@@ -797,13 +815,18 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                     problems.append(f"exit {status}: {' | '.join(said)[:300]}")
                 if status == 1 and not said:
                     problems.append("exit 1 without an Error line")
-                if not site_failed and not killed:
+                # A shared crawl stopped part-way stays in Redis, and the next `crawl` through
+                # it goes on with that crawl (it says so) rather than starting afresh: what it had
+                # fetched before the stop is not fetched again, so changes made since are for the
+                # run after it to find, as after a killed run.
+                continued = "resuming the shared crawl" in out
+                if not site_failed and not killed and not continued:
                     for art in site.articles:
                         if art.live:
                             art.versions_expected = changes_seen(art)
                 # A run that could not reach the site changes nothing the archive holds. A
                 # killed run leaves what it stored before it died, checked by the next run.
-                if db.exists() and not killed:
+                if db.exists() and not killed and not continued:
                     problems += record_problems(site, db, lag)
                 if db.exists():
                     verify = run_cli([*CLI, "verify", "--db", str(db)], case_dir)
@@ -812,7 +835,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                     problems += stats_problems(case_dir)
                 after_counts = counts(db)
                 growth = sizes(case_dir) - before_size
-                ordinary = name in ("nothing", "slow") and number > 1
+                ordinary = name in ("nothing", "slow") and number > 1 and not continued
                 # A change a round of rechecks has yet to reach may be found by this run.
                 pending = any(0 < number - a.unannounced_at <= lag for a in site.articles)
                 if ordinary and not pending and records[-1].change in ("nothing", "slow"):
@@ -852,6 +875,8 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
         finally:
             if server._thread is not None:
                 server.stop()
+            if redis_server is not None:
+                redis_server.kill()
         kinds = Counter(
             re.sub(r"\d+|http\S+|'[^']*'|\[[^]]*\]", "N", problem)
             for record in records
@@ -909,7 +934,19 @@ def main() -> int:
         metavar="CHANGE=W",
         help="how often a change is drawn, against nothing's 8 (e.g. killed=6; repeatable)",
     )
+    ap.add_argument(
+        "--shared",
+        type=int,
+        default=0,
+        metavar="WORKERS",
+        help="`crawl` runs (not `run --plan` ones) go through a redis-server of the case's own "
+        "with WORKERS local workers (default 0: one process)",
+    )
     args = ap.parse_args()
+    global SHARED_WORKERS
+    SHARED_WORKERS = args.shared
+    if SHARED_WORKERS and shutil.which("redis-server") is None:
+        ap.error("--shared needs redis-server (apt-get install redis-server)")
     changes = list(dict.fromkeys(["nothing", *args.changes.split(",")]))
     if unknown := set(changes) - set(CHANGES):
         ap.error(f"unknown changes: {', '.join(sorted(unknown))}")

@@ -150,7 +150,10 @@ def store_item(
 
         # The kind the page was stored under.
         kind, _reasons = page_kind(item.raw, article, item.extraction_error)
-        tally.add(article, kind)
+        # An article page kept without a record is an archived article's URL now leading to
+        # another page (a section front, another story): a takedown, not an article seen with
+        # that page's fields (no byline, no category) in the run's fill-rates.
+        tally.add(None if kind == "article" and outcome == "page" else article, kind)
     return outcome, None
 
 

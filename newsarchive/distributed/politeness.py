@@ -240,7 +240,8 @@ class SharedRobotsTxt(RobotsTxt):
             return parser
         url, status, body = cached
         self._stats.inc_value("newsarchive/robotstxt_shared")
-        await self._parse_robots(Response(url, status=status, body=body), netloc, request)
+        # Parsed as Scrapy parses it, but not published again nor counted as fetched.
+        await super()._parse_robots(Response(url, status=status, body=body), netloc, request)
         return self._parsers[netloc]
 
     async def _shared(self, netloc: str) -> tuple[str, int, bytes] | None:
@@ -266,6 +267,8 @@ class SharedRobotsTxt(RobotsTxt):
             waited += 0.05
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        """robots.txt as this worker fetched it: published for the others, and counted (the
+        writer tells a site that answered only robots.txt from one that answered pages)."""
         state = WorkerState.current()
         try:
             if not state.client.hexists(Keys.robots, netloc):
@@ -275,6 +278,7 @@ class SharedRobotsTxt(RobotsTxt):
                     pickle.dumps((response.url, response.status, response.body)),
                 )
             state.client.delete(Keys.robots_lock(netloc))
+            state.client.hincrby(Keys.stats(self.crawler.spider.site_name), "robots_fetched", 1)
         except redis.RedisError as exc:
             state.lost(exc)
         await super()._parse_robots(response, netloc, request)

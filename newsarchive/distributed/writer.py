@@ -480,9 +480,11 @@ class Writer:
             # what was fetched and skipped: the workers' counts, settled into Redis page by page.
             shared = dict(self.counts.get(name, Counter()))
             try:
-                shared["pages_fetched"] = int(
-                    self.client.hget(Keys.stats(name), "pages_fetched") or 0
+                fetched, robots = self.client.hmget(
+                    Keys.stats(name), ["pages_fetched", "robots_fetched"]
                 )
+                shared["pages_fetched"] = int(fetched or 0)
+                shared["robots_fetched"] = int(robots or 0)
                 skipped = int(self.client.scard(Keys.skipped(name)))
                 rechecks = {
                     key.decode(): value.decode()
@@ -510,6 +512,9 @@ class Writer:
                     name,
                     {
                         "response_received_count": counts["pages_fetched"],
+                        # As in a one-process crawl's stats: a site that answered robots.txt
+                        # and failed every page is a site whose every request failed.
+                        "robotstxt/response_count": shared.get("robots_fetched", 0),
                         **{f"newsarchive/{k}": shared.get(k, 0) for k in COUNT_KEYS},
                         "newsarchive/skipped_archived": skipped,
                         "newsarchive/rechecks": int(rechecks.get("count", 0)),

@@ -434,6 +434,24 @@ def test_a_shared_crawl_rechecks_the_articles_fetched_longest_ago(
     assert [url for url in urls if after[url][0] > before[url]] == [urls[1]]
 
 
+def test_a_site_answering_500_to_everything_is_a_failed_shared_crawl(
+    redis_server: str, tmp_path: Path
+) -> None:
+    # As a one-process crawl says (test_soak_found.py): a site whose every request, robots.txt
+    # included, answers 500 is a failed crawl. The shared crawl's count of pages fetched took in
+    # robots.txt's answer, so it had one page more than failures and exited 0 (fuzz_soak
+    # --shared, seed 201).
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=6) as small:
+        crawl_demo(small, db)
+        small.portal.response = lambda path: (500, {"Content-Type": "text/html"}, b"<h1>500</h1>")
+        crawl = _shared_crawl(small, db, f"{redis_server}/11", "--workers", "1", *FAST)
+        out, err = _finish(crawl)
+    said = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert (crawl.returncode, len(said)) == (1, 1), f"{out}\n{err[-3000:]}"
+    assert "every request failed" in said[0]
+
+
 def test_retry_after_pauses_the_host_for_every_worker(redis_server: str) -> None:
     """A 429 with Retry-After reaching one worker's SharedPoliteness holds back another
     worker's next request to the host (its grant in Redis), for as long as asked."""
