@@ -54,6 +54,7 @@ reactor ran) sat idle for ever (seeds 73 and 80; a sweep of SIGINT times hung 8 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -499,33 +500,41 @@ def run_overlapping(
     return proc.returncode, out, f"second {second[3]} exit {other.returncode}"
 
 
-def run_killed(args: list[str], cwd: Path, rng: random.Random) -> tuple[int, str, str]:
+def run_killed(
+    args: list[str], cwd: Path, rng: random.Random, groups: list[int]
+) -> tuple[int, str, str]:
     """Run `args` and kill it 0.3-4 s in, the main process alone (`kill`) or its whole process
     group (a terminal's Ctrl-C, systemd's stop, the OOM killer's kill -9 of each): (exit status,
-    output, what was sent)."""
+    output, what was sent). The main process is waited for, not its output's end: a shared
+    crawl's local workers outlive a writer killed alone (they wait for it to come back, as
+    designed) and keep the output open; their group goes into `groups`, ended with the case."""
     sig = rng.choice(KILL_SIGNALS)
-    proc = subprocess.Popen(
-        args, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        out, _ = proc.communicate(timeout=rng.uniform(0.3, 4.0))
-        return proc.returncode, out, "none (it ended first)"
-    except subprocess.TimeoutExpired:
-        group = rng.random() < 0.5
-        if group:
-            os.killpg(proc.pid, sig)
-        else:
-            proc.send_signal(sig)
-        sent = sig.name + (" to the group" if group else "")
+    with tempfile.TemporaryFile("w+") as output:
+        proc = subprocess.Popen(
+            args, cwd=cwd, env=env(), stdout=output, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        groups.append(proc.pid)
         try:
-            out, _ = proc.communicate(timeout=RUN_TIMEOUT)
+            proc.wait(timeout=rng.uniform(0.3, 4.0))
+            sent = "none (it ended first)"
         except subprocess.TimeoutExpired:
-            # Still there: it hangs. Killed, so that it holds nothing the next runs need.
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            return -1, f"{out}\ntimeout after {RUN_TIMEOUT}s (after {sent})", sent
-        return proc.returncode, out, sent
+            group = rng.random() < 0.5
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+            sent = sig.name + (" to the group" if group else "")
+            try:
+                proc.wait(timeout=RUN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                # Still there: it hangs. Killed, so that it holds nothing the next runs need.
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                output.seek(0)
+                return -1, f"{output.read()}\ntimeout after {RUN_TIMEOUT}s (after {sent})", sent
+        output.seek(0)
+        return proc.returncode, output.read(), sent
 
 
 def output_problems(text: str) -> list[str]:
@@ -736,6 +745,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
             redis_server = RedisServer(case_dir / "redis")
             redis_server.start()
         redis_url = redis_server.url if redis_server else None
+        groups: list[int] = []  # of killed runs: what may outlive them
         try:
             for number in range(1, runs + 1):
                 before_counts = counts(db)
@@ -765,7 +775,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 killed = ""
                 try:
                     if name == "killed":
-                        status, out, killed = run_killed(cmd, case_dir, rng)
+                        status, out, killed = run_killed(cmd, case_dir, rng, groups)
                         said_change += f" by {killed}"
                     elif name == "overlap":
                         other = crawl_command(
@@ -875,6 +885,9 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
         finally:
             if server._thread is not None:
                 server.stop()
+            for group in groups:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGKILL)
             if redis_server is not None:
                 redis_server.kill()
         kinds = Counter(

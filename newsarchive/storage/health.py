@@ -68,13 +68,15 @@ class _Run:
 
 
 def _runs(archive: Archive, site: str, limit: int) -> list[_Run]:
-    """The site's finished runs, newest first."""
+    """The site's finished runs, the last to end first: a stopped crawl continued later keeps
+    its run row (and id) from before the runs made in between, but ends after them."""
     columns = {row[1] for row in archive.db.execute("PRAGMA table_info(crawl_runs)")}
     # An archive from before runs kept health signals (opened read-only, not migrated).
     seen, fills = ("articles_seen", "fill_rates") if "fill_rates" in columns else ("NULL", "NULL")
     rows = archive.db.execute(
         f"SELECT id, started, finished, pages_fetched, articles_new, {seen}, failures, {fills} "
-        "FROM crawl_runs WHERE site = ? AND finished IS NOT NULL ORDER BY id DESC LIMIT ?",
+        "FROM crawl_runs WHERE site = ? AND finished IS NOT NULL "
+        "ORDER BY finished DESC, id DESC LIMIT ?",
         [site, limit],
     ).fetchall()
     runs = []

@@ -622,6 +622,16 @@ def _archive_v14(db: sqlite_utils.Database) -> None:
         db.conn.execute("ALTER TABLE crawl_runs ADD COLUMN recheck_until TEXT")
 
 
+def _archive_v15(db: sqlite_utils.Database) -> None:
+    """A site's runs by when they ended, the order health compares them in (a stopped crawl
+    continued later ends after the runs made in between): without the index each `health`
+    sorted every run of the site (37 ms a site at 50,000 runs, years of hourly ones)."""
+    db.conn.execute(
+        "CREATE INDEX IF NOT EXISTS crawl_runs_site_finished ON crawl_runs(site, finished) "
+        "WHERE finished IS NOT NULL"
+    )
+
+
 def index_queued(db: sqlite_utils.Database) -> None:
     """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
     transaction: stale entries out first (a reused rowid's old entry must go before its new one
@@ -698,6 +708,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v12,
     _archive_v13,
     _archive_v14,
+    _archive_v15,
 )
 
 
