@@ -134,7 +134,7 @@ class Article:
     title: str = ""
     replaced: dict[str, str] = field(default_factory=dict)  # paragraph -> its edited text
     lastmod: datetime | None = None  # set by most edits: the sitemap says so
-    # The run before which the site last changed the article without its sitemap saying so (a
+    # Site.reached when the site last changed the article without its sitemap saying so (a
     # silent edit, a takedown, a restore): only a recheck finds that.
     unannounced_at: int = 0
     # What the archive should hold after the next run (reached by a fetch).
@@ -155,6 +155,9 @@ class Site:
     redesign: bool = False
     mode: str = "up"  # up | down | 500 | 503 | slow
     run: int = 0  # the run about to be made
+    # Runs so far that reached the site (not down, failing everything, killed or continuing a
+    # stopped shared crawl): a round of rechecks moves on in those alone.
+    reached: int = 0
 
     def url(self, path: str) -> str:
         return self.server.base_url.rstrip("/") + path
@@ -376,7 +379,7 @@ def change(site: Site, rng: random.Random, name: str) -> str:
             if rng.random() < 0.7:
                 art.lastmod = now
             else:
-                art.unannounced_at = site.run
+                art.unannounced_at = site.reached
         return f"{name} {len(arts)}: " + ", ".join(str(a.demo.number) for a in arts)
     if name == "takedown":
         if not live:
@@ -386,7 +389,7 @@ def change(site: Site, rng: random.Random, name: str) -> str:
         kind = rng.choice(GONE_KINDS)
         for art in arts:
             art.state = kind if bulk else rng.choice(GONE_KINDS)
-            art.unannounced_at = site.run
+            art.unannounced_at = site.reached
         return f"takedown {'in bulk ' if bulk else ''}{len(arts)}: " + ", ".join(
             f"{a.demo.number}:{a.state}" for a in arts
         )
@@ -397,7 +400,7 @@ def change(site: Site, rng: random.Random, name: str) -> str:
         arts = rng.sample(gone, min(len(gone), rng.randint(1, 3)))
         for art in arts:
             art.state = "live"
-            art.unannounced_at = site.run
+            art.unannounced_at = site.reached
         return "restore " + ", ".join(str(a.demo.number) for a in arts)
     if name == "move":
         if not live:
@@ -406,7 +409,7 @@ def change(site: Site, rng: random.Random, name: str) -> str:
         art.old_paths.append(art.path)
         # The new URL is on the listings; that it is the old one's article, only the old URL's
         # recheck (its 301) tells.
-        art.unannounced_at = site.run
+        art.unannounced_at = site.reached
         stem = art.path.rstrip("/")
         art.path = f"{stem}-{len(art.old_paths)}" + ("/" if art.path.endswith("/") else "")
         return f"move {art.demo.number}: {art.old_paths[-1]} -> {art.path}"
@@ -473,8 +476,9 @@ def run_overlapping(
 ) -> tuple[int, str, str]:
     """`first`, and `second` started 0.2-2 s into it (cron's next call while a run or a
     manual crawl still goes on): (first's exit status, both outputs, how the second ended). A
-    second `run` must be refused with 75 and its one line while a `run` holds the archive; a
-    `crawl` takes no lock, and both must end sound."""
+    second `run` must be refused with 75 and its one line while a `run` holds the archive, as
+    must a second shared crawl while the first one's writer runs; a one-process `crawl` takes
+    no lock, and both must end sound."""
     proc = subprocess.Popen(
         first, cwd=cwd, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
@@ -492,7 +496,8 @@ def run_overlapping(
     both_runs = first[3] == "run" and second[3] == "run"
     # Under -q (cron) the refusal says nothing: a run still going is no news to mail.
     quiet = "-q" in second and not said.strip()
-    refused = other.returncode == 75 and ("another run is in progress" in said or quiet)
+    busy = ("another run is in progress", "another writer")  # a run; a shared crawl's writer
+    refused = other.returncode == 75 and (any(text in said for text in busy) or quiet)
     if both_runs and started_inside and not refused and other.returncode != 0:
         out += f"\nsecond run: exit {other.returncode}, want 75 or 0: {said[-300:]}"
     elif not refused and other.returncode != 0:
@@ -597,7 +602,7 @@ def record_problems(site: Site, db: Path, lag: int) -> list[str]:
                 problems.append(f"article {number} ({art.path}) not archived")
             continue
         matched.update(ids)
-        if site.run - art.unannounced_at < lag:
+        if site.reached - art.unannounced_at < max(lag, 1):
             continue  # its recheck may not have come yet
         if len(ids) > 1:
             problems.append(f"article {number} archived {len(ids)} times: {sorted(ids)}")
@@ -730,8 +735,8 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
         weights = [WEIGHTS[name] for name in changes]
         # Most cases recheck every article at each run; some a few a run, in rounds.
         per_run = rng.choice([50, 50, 4, 9])
-        # Runs after an unannounced change by which a round of rechecks has reached it (one
-        # more: a run that failed does not move the round on).
+        # Runs that reached the site after an unannounced change by which a round of rechecks
+        # has come to it.
         lag = 0 if per_run >= len(site.articles) else 2 + -(-len(site.articles) // per_run)
         print(f"  {len(site.articles)} articles, {per_run} rechecked a run", flush=True)
         write_plan(case_dir / "newsarchive.toml", server.base_url, per_run)
@@ -794,6 +799,14 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 (case_dir / f"run-{number:02d}.log").write_text(f"{' '.join(cmd)}\n{out}")
                 problems = output_problems(out)
                 said = [line for line in out.splitlines() if line.startswith("Error: ")]
+                # A shared crawl stopped part-way stays in Redis, and the next `crawl` through
+                # it goes on with that crawl (it says so) rather than starting afresh: what it had
+                # fetched before the stop is not fetched again (nor the site asked at all, when
+                # nothing was left to fetch), so changes made since, a site down included, are
+                # for the run after it to find, as after a killed run.
+                continued = "resuming the shared crawl" in out
+                if continued:
+                    said_change += " (continuing a stopped crawl)"
                 alarms, health_problems = health(case_dir)
                 problems += health_problems
                 if name == "redesign":
@@ -801,7 +814,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 must, may = expected_alarms(
                     number, name, records, site.mode, bulk, redesigned_at, per_run
                 )
-                if killed:
+                if killed or continued:
                     # Health judges the runs that finished; a killed one may have finished
                     # (as "shutdown") with a handful of pages, and then any alarm may fire.
                     must, may = set(), set(alarms)
@@ -819,18 +832,16 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                     problems.append("timeout")
                 elif killed:
                     pass  # what a killed run exits with is the signal's; the next run is checked
+                elif continued and status in (0, 1):
+                    pass  # the crawl's own end (exit 1 says so): the site now is the next run's
                 elif want_error and (status != 1 or not said):
                     problems.append(f"exit {status} (want 1 with an Error line)")
                 elif not want_error and status != 0:
                     problems.append(f"exit {status}: {' | '.join(said)[:300]}")
                 if status == 1 and not said:
                     problems.append("exit 1 without an Error line")
-                # A shared crawl stopped part-way stays in Redis, and the next `crawl` through
-                # it goes on with that crawl (it says so) rather than starting afresh: what it had
-                # fetched before the stop is not fetched again, so changes made since are for the
-                # run after it to find, as after a killed run.
-                continued = "resuming the shared crawl" in out
                 if not site_failed and not killed and not continued:
+                    site.reached += 1
                     for art in site.articles:
                         if art.live:
                             art.versions_expected = changes_seen(art)
@@ -847,7 +858,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 growth = sizes(case_dir) - before_size
                 ordinary = name in ("nothing", "slow") and number > 1 and not continued
                 # A change a round of rechecks has yet to reach may be found by this run.
-                pending = any(0 < number - a.unannounced_at <= lag for a in site.articles)
+                pending = any(0 < site.reached - a.unannounced_at <= lag for a in site.articles)
                 if ordinary and not pending and records[-1].change in ("nothing", "slow"):
                     for what in ("articles", "versions", "pages"):
                         if after_counts[what] != before_counts[what]:
@@ -858,7 +869,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 records.append(
                     RunRecord(
                         number,
-                        name,
+                        "continued" if continued else name,
                         cmd[3],
                         status,
                         seconds,

@@ -5,6 +5,18 @@ class NewsarchiveError(Exception):
     """Base class: a user-facing problem with input, configuration or the archive."""
 
 
+# The exit status when another process is doing the same work now (EX_TEMPFAIL: try again
+# later): cron's next call while the last one still runs is no failure of the site.
+EXIT_BUSY = 75
+
+
+class Busy(NewsarchiveError):
+    """Another process holds what this command needs (a `run` the archive, a writer the shared
+    crawl): the command leaves it to that one and exits EXIT_BUSY."""
+
+    exit_code = EXIT_BUSY
+
+
 class NotHtmlError(NewsarchiveError):
     """The input is not an HTML page (empty, binary, unparseable)."""
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.crawl_jobs import COMPLETE_REASONS
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
+from newsarchive.errors import EXIT_BUSY, ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.plan import Plan, PlanSite, format_interval
 from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
@@ -39,8 +39,8 @@ from newsarchive.storage.records import parse_stored_time, utc_now
 # minute, and last time's crawl started a few seconds after its tick.
 DUE_TOLERANCE_SHARE = 0.05
 DUE_TOLERANCE_MAX = timedelta(minutes=10)
-# The exit status when another run holds the archive (EX_TEMPFAIL: try again later).
-EXIT_LOCKED = 75
+# The exit status when another run holds the archive.
+EXIT_LOCKED = EXIT_BUSY
 
 
 # When the note in the lock file, beside the archive, cannot be written for one of these, the
@@ -54,7 +54,7 @@ _NOTE_UNWRITABLE = {
 }
 
 
-class RunLocked(NewsarchiveError):
+class RunLocked(Busy):
     """Another `newsarchive run` holds this archive; `held_for` says how long, when its note
     says since when."""
 

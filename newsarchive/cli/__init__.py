@@ -104,9 +104,10 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
 
 
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a NewsarchiveError into `Error: <one line>` and exit status 1; so too SQLite saying a
-    file of the archive is damaged, wherever a command meets it (a b-tree page of either file, an
-    overflow page of a long body, the full-text index), naming the file and what to do."""
+    """Turn a NewsarchiveError into `Error: <one line>` and exit status 1 (a Busy one: 75); so
+    too SQLite saying a file of the archive is damaged, wherever a command meets it (a b-tree
+    page of either file, an overflow page of a long body, the full-text index), naming the file
+    and what to do."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -117,7 +118,9 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             line = _damage_line(exc.cause, kwargs) if exc.cause is not None else None
             raise click.ClickException(line or _one_line(exc, kwargs)) from None
         except NewsarchiveError as exc:
-            raise click.ClickException(_one_line(exc, kwargs)) from None
+            error = click.ClickException(_one_line(exc, kwargs))
+            error.exit_code = getattr(exc, "exit_code", error.exit_code)  # Busy: 75
+            raise error from None
         except Exception as exc:
             line = _damage_line(exc, kwargs)
             if line is None:

@@ -59,7 +59,7 @@ from newsarchive.distributed.shared import (
     requeue_worker,
 )
 from newsarchive.distributed.worker import decode_item, encode_state
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
 from newsarchive.storage.archive import RunTally, stale_articles
@@ -114,6 +114,21 @@ class Stopped(Exception):
     """SIGTERM or Ctrl-C reached the writer."""
 
 
+class WriterBusy(Busy):
+    """Another writer is running this shared crawl (exit 75, as `run` refused)."""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this machine is there (a zombie counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: there
+        return True
+    return True
+
+
 def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
     """What the run row keeps of the crawl's settings (as StorePipeline keeps them)."""
     from scrapy.settings import Settings
@@ -139,11 +154,12 @@ def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
 
 
 def _clear_crawl_keys(client: redis.Redis) -> None:
-    """Every key of a crawl (not the `done` markers late workers still read)."""
+    """Every key of a crawl (not the `done` markers late workers still read, nor the writer's
+    claim on it)."""
     batch = []
     for key in client.scan_iter(match=PREFIX + "*", count=1000):
         name = key.decode() if isinstance(key, bytes) else key
-        if name.startswith(PREFIX + "done:"):
+        if name.startswith(PREFIX + "done:") or name == Keys.writer:
             continue
         batch.append(key)
         if len(batch) >= 500:
@@ -178,10 +194,35 @@ class Writer:
 
     # --- setup ---------------------------------------------------------------------------------
 
+    def claim(self) -> None:
+        """Become the crawl's one writer, or raise WriterBusy. Two writers of one crawl (cron's
+        next call while a long crawl still runs) took its items in turns and each finished its
+        runs with half the counts. The mark of a writer killed a moment ago is waited for until
+        it lapses (WRITER_TTL), or not at all when it names a process of this machine that is
+        gone (and refused at once when it is there)."""
+        me = f"{os.getpid()}@{socket.gethostname()}"
+        deadline = time.monotonic() + WRITER_TTL + 1
+        while not self.client.set(Keys.writer, me, nx=True, ex=WRITER_TTL):
+            raw = self.client.get(Keys.writer)
+            holder = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+            pid, _, host = (holder or "").partition("@")
+            here = host == socket.gethostname() and pid.isdigit()
+            if holder and here and not _alive(int(pid)):
+                self.client.delete(Keys.writer)
+                continue
+            if holder and (here or time.monotonic() >= deadline):
+                raise WriterBusy(
+                    f"{self.where}: another writer (process {pid} on {host}) is running this "
+                    "shared crawl; this command leaves it to that one"
+                )
+            time.sleep(0.2)
+        self.last_beat = time.monotonic()
+
     def open(self) -> None:
         from newsarchive.storage import Archive
 
         crawl = self.crawl
+        self.claim()
         existing = read_config(self.client)
         self.archive = Archive(crawl.db)
         self.beat(force=True)
@@ -608,6 +649,7 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
             results = writer.finish("finished")
         with contextlib.suppress(redis.RedisError):
             _clear_crawl_keys(writer.client)
+            writer.client.delete(Keys.writer)  # the crawl is over: no writer's claim on it
         return results
     finally:
         for s, handler in previous.items():

@@ -235,6 +235,34 @@ def test_shared_crawl_gives_the_one_process_archive(
     assert "0 new" in out and "59 archived articles skipped" in out
 
 
+def test_a_second_writer_of_a_running_shared_crawl_is_refused_and_the_first_finishes(
+    server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
+) -> None:
+    # Cron's next call while a long shared crawl still runs: the same command again. Two
+    # writers took the crawl's items in turns, and the first one finished its run row with
+    # part of the counts and "every request failed" (fuzz_soak --shared, seed 220).
+    ref_db, _ = reference
+    url = f"{redis_server}/12"
+    db = tmp_path / "shared.db"
+    slow = ("-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    first = _shared_crawl(server, db, url, "--workers", "1", *FAST, *slow)
+    deadline = time.monotonic() + TIMEOUT
+    while not _query(db, "SELECT 1 FROM articles LIMIT 1"):
+        assert first.poll() is None and time.monotonic() < deadline, "nothing archived"
+        time.sleep(0.1)
+    second = _shared_crawl(server, db, url, "--workers", "1", *FAST, *slow)
+    _, err = _finish(second)
+    assert first.poll() is None, "the crawl ended before the second command was refused"
+    said = [line for line in err.splitlines() if line.startswith("Error: ")]
+    assert (second.returncode, len(said)) == (75, 1), err[-3000:]
+    assert "another writer" in said[0] and f"{first.pid}" in said[0]
+    out, err = _finish(first)
+    assert first.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert _rows(db) == _rows(ref_db)
+    columns = "site, articles_new, failures, finish_reason"
+    assert _query(db, f"SELECT {columns} FROM crawl_runs") == [("demo", 60, 2, "finished")]
+
+
 def test_worker_killed_mid_crawl_loses_nothing(
     server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
 ) -> None:
