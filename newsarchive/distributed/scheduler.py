@@ -45,6 +45,7 @@ from scrapy_redis.scheduler import Scheduler
 
 from newsarchive.distributed.shared import LEASE_META, Keys, WorkerState
 from newsarchive.items import CrawledPage, FetchFailure
+from newsarchive.middlewares import RECHECK
 
 logger = logging.getLogger(__name__)
 
@@ -306,9 +307,21 @@ class SharedScheduler(Scheduler):
     def close(self, reason: str) -> None:
         """Never flushes: the frontier and the dupefilter belong to the whole crawl."""
 
+    def _fingerprint(self, request: Request) -> str:
+        """The shared dupefilter's key for `request`; "" (never filtered) for a dont_filter one,
+        but for a recheck as the spider's start() makes it: workers that start together may
+        each seed the site (SeedOnce), and the rechecks went to the site once per worker. Its
+        retries and redirects (retry_times, redirect_times in meta) stay unfiltered."""
+        if not request.dont_filter:
+            return self.df.request_fingerprint(request)
+        meta = request.meta
+        if meta.get(RECHECK) and not meta.get("retry_times") and not meta.get("redirect_times"):
+            return "recheck:" + self.df.request_fingerprint(request)
+        return ""
+
     def enqueue_request(self, request: Request) -> bool:
         try:
-            fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+            fingerprint = self._fingerprint(request)
             pending = self.channel.pending.get(request.meta.get(LEASE_META) or "")
             if pending is not None and fingerprint and fingerprint in self.channel.held:
                 # This worker has already sent (or holds) the same page: the dupefilter would

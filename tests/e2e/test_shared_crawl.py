@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -445,21 +446,36 @@ def test_a_shared_crawl_rechecks_the_articles_fetched_longest_ago(
     redis_server: str, tmp_path: Path
 ) -> None:
     # As a crawl in one process does (test_takedown.py): the writer publishes the articles
-    # fetched longest ago, the workers recheck the first of them, a 404 marks one gone.
+    # fetched longest ago, the workers recheck the first of them, a 404 marks one gone. Each
+    # once: two workers starting together both seeded the site, and the rechecks (never
+    # filtered as seen, see PortalSpider._recheck_requests) went to the site twice.
     db = tmp_path / "archive.db"
     with DemoServer(articles=6) as small:
         urls = crawled_then_taken_down(small, db)
         before = dict(_query(db, "SELECT url, fetch_count FROM articles"))
+        asked = len(small.requests)
+        answer = small.portal.response
+
+        def slow_robots(path: str) -> tuple:
+            if path == "/robots.txt":  # a site slow to answer: the seeding takes a while
+                time.sleep(4)
+            return answer(path)
+
+        small.portal.response = slow_robots
         rechecks = ["-s", "NEWSARCHIVE_RECHECK_PER_RUN=2"]
         crawl = _shared_crawl(small, db, f"{redis_server}/9", "--workers", "2", *FAST, *rechecks)
         out, err = _finish(crawl)
         assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+        paths = Counter(r.path for r in small.requests[asked:])
     after = {
         url: (count, gone)
         for url, count, gone in _query(db, "SELECT url, fetch_count, gone_since FROM articles")
     }
     assert [url for url in urls if after[url][1]] == [urls[0]]
     assert [url for url in urls if after[url][0] > before[url]] == [urls[1]]
+    assert after[urls[1]][0] == before[urls[1]] + 1
+    rechecked = [urlsplit(url).path for url in urls[:2]]
+    assert [paths[path] for path in rechecked] == [1, 1], paths
 
 
 def test_a_site_answering_500_to_everything_is_a_failed_shared_crawl(
