@@ -603,6 +603,18 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
             writer.start_workers()
             try:
                 writer.run()
+                try:
+                    # A stop signal in this wait is a stop like any: the crawl stays in Redis
+                    # and the same command ends it.
+                    writer.wait_for_workers()
+                except redis.RedisError as exc:
+                    # Done means every item is stored: only the goodbyes are missed.
+                    logger.warning(
+                        "%s: Redis lost once the crawl was done (%s): every item is stored; its "
+                        "keys may stay in Redis",
+                        writer.where,
+                        describe(exc),
+                    )
             except (Stopped, NewsarchiveError) as exc:
                 # Workers stop gracefully (their leases go back to the frontier); what they sent
                 # is stored; the crawl stays in Redis for the next run of the same command.
@@ -636,16 +648,10 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
                         "waits in Redis: run the same command again once there is room"
                     ) from None
                 raise
-            try:
-                writer.wait_for_workers()
-            except redis.RedisError as exc:
-                # Done means every item is stored: only the goodbyes are missed.
-                logger.warning(
-                    "%s: Redis lost once the crawl was done (%s): every item is stored; its "
-                    "keys may stay in Redis",
-                    writer.where,
-                    describe(exc),
-                )
+            # The runs' rows and the raw pages' packing, then the keys: short, and left half
+            # done by a stop would only make the same command do it again.
+            for s in previous:
+                signal.signal(s, signal.SIG_IGN)
             results = writer.finish("finished")
         with contextlib.suppress(redis.RedisError):
             _clear_crawl_keys(writer.client)

@@ -264,6 +264,36 @@ def test_a_second_writer_of_a_running_shared_crawl_is_refused_and_the_first_fini
     assert _query(db, f"SELECT {columns} FROM crawl_runs") == [("demo", 60, 2, "finished")]
 
 
+def test_a_shared_crawl_stopped_at_its_end_says_so_in_one_line_and_is_finished_by_a_rerun(
+    redis_server: str, tmp_path: Path
+) -> None:
+    # SIGTERM as the crawl is done: the writer waits for its workers to exit, then finishes the
+    # runs. A stop signal there raised out of that wait as a traceback (fuzz_soak --shared,
+    # seed 225). Now it ends in one line, or not at all (it came after the end), and the same
+    # command again ends the crawl.
+    db = tmp_path / "archive.db"
+    url = f"{redis_server}/13"
+    with DemoServer(articles=6) as small:
+        articles = len(small.portal.articles)
+        client = redis.Redis.from_url(url)
+        crawl = _shared_crawl(small, db, url, "--workers", "2", *FAST)
+        deadline = time.monotonic() + TIMEOUT
+        while not client.keys("newsarchive:done:*"):  # the writer tells its workers it is over
+            assert crawl.poll() is None and time.monotonic() < deadline, "not done"
+            time.sleep(0.01)
+        crawl.send_signal(signal.SIGTERM)
+        _, err = _finish(crawl)
+        said = [line for line in err.splitlines() if line.startswith("Error: ")]
+        assert "Traceback" not in err, err[-3000:]
+        assert (crawl.returncode, len(said)) in ((0, 0), (1, 1)), err[-3000:]
+        again = _shared_crawl(small, db, url, "--workers", "1", *FAST)
+        _, err = _finish(again)
+        assert again.returncode == 0, err[-3000:]
+    runs = _query(db, "SELECT articles_new, finish_reason FROM crawl_runs")
+    assert runs[-1] == (articles, "finished"), runs
+    assert not [k for k in client.keys("*") if b":done:" not in k]
+
+
 def test_worker_killed_mid_crawl_loses_nothing(
     server: DemoServer, reference: tuple, redis_server: str, tmp_path: Path
 ) -> None:
