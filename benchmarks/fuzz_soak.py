@@ -697,6 +697,7 @@ def expected_alarms(
     bulk: int,
     redesigned_at: int,
     per_run: int,
+    redesigned: bool = False,
 ) -> tuple[set[str], set[str]]:
     """(alarms that must fire, alarms that may): a judgment written down, one rule per change."""
     must: set[str] = set()
@@ -708,8 +709,10 @@ def expected_alarms(
         must.add("failures")
     if mode in ("500", "503"):
         may.add("unreachable")
-    # A redesign (or its undoing) moves the fill-rates until the runs after it are the median.
-    if number - redesigned_at <= HISTORY_AFTER_REDESIGN:
+    # A redesign (or its undoing) moves the fill-rates until the runs after it are the median;
+    # while it lasts, the dates its markup loses on some article styles make the run's mix of
+    # pages its `published` rate (46-78 % seen, seeds 220 and 231).
+    if number - redesigned_at <= HISTORY_AFTER_REDESIGN or redesigned:
         may.update(f"fill-rate:{name}" for name in ("authors", "published", "category", "body"))
         may.add("fill-rate:title")
     if bulk >= 10:
@@ -812,7 +815,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 if name == "redesign":
                     redesigned_at = number
                 must, may = expected_alarms(
-                    number, name, records, site.mode, bulk, redesigned_at, per_run
+                    number, name, records, site.mode, bulk, redesigned_at, per_run, site.redesign
                 )
                 if killed or continued:
                     # Health judges the runs that finished; a killed one may have finished
