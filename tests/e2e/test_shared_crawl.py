@@ -12,6 +12,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -262,6 +263,40 @@ def test_a_second_writer_of_a_running_shared_crawl_is_refused_and_the_first_fini
     assert _rows(db) == _rows(ref_db)
     columns = "site, articles_new, failures, finish_reason"
     assert _query(db, f"SELECT {columns} FROM crawl_runs") == [("demo", 60, 2, "finished")]
+
+
+def test_a_writer_on_another_machine_is_waited_for_until_its_claim_lapses(
+    redis_server: str, tmp_path: Path
+) -> None:
+    # Whether a writer on another machine is there is known from its heartbeat alone: while it
+    # beats, the crawl is left to it (exit 75); once it stops, this one takes the crawl over.
+    url = f"{redis_server}/14"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    db = tmp_path / "archive.db"
+    beating = threading.Event()
+    beating.set()
+
+    def beat() -> None:
+        while beating.is_set():
+            client.set("newsarchive:writer", "4242@elsewhere.example", ex=2)
+            time.sleep(0.5)
+
+    beater = threading.Thread(target=beat, daemon=True)
+    beater.start()
+    with DemoServer(articles=4) as small:
+        refused = _shared_crawl(small, db, url, "--workers", "1", *FAST)
+        _, err = _finish(refused)
+        beating.clear()
+        beater.join()
+        said = [line for line in err.splitlines() if line.startswith("Error: ")]
+        assert (refused.returncode, len(said)) == (75, 1), err[-3000:]
+        assert "process 4242 on elsewhere.example" in said[0]
+        assert client.get("newsarchive:writer") == b"4242@elsewhere.example"  # not taken
+        taken = _shared_crawl(small, db, url, "--workers", "1", *FAST)
+        out, err = _finish(taken)
+    assert taken.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert _query(db, "SELECT articles_new, finish_reason FROM crawl_runs") == [(4, "finished")]
 
 
 def test_a_shared_crawl_stopped_at_its_end_says_so_in_one_line_and_is_finished_by_a_rerun(
