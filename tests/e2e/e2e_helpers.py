@@ -96,6 +96,22 @@ def crawl_demo(server: DemoServer, db: Path, *extra: str) -> subprocess.Complete
     )
 
 
+def shared_crawl(
+    server: DemoServer, db: Path, url: str, *extra: str, site: str = "demo"
+) -> subprocess.Popen[str]:
+    """`newsarchive crawl SITE --redis URL` of `server` into `db`, started (its writer and the
+    local workers `extra` asks for), output piped."""
+    cmd = [*CLI, "crawl", site, "--base-url", server.base_url, "--db", str(db)]
+    return subprocess.Popen(
+        [*cmd, "--redis", url, *extra],
+        cwd=db.parent,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def articles(db: Path) -> list[dict]:
     with Archive(db, create=False) as archive:
         return list(article_rows(archive))

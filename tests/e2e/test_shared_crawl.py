@@ -29,6 +29,7 @@ from e2e_helpers import (
     free_port,
     run_on_small_disk,
     running_redis,
+    shared_crawl,
 )
 
 import newsarchive.sites
@@ -85,20 +86,6 @@ def _query(db: Path, sql: str) -> list[tuple]:
         return []
     finally:
         conn.close()
-
-
-def _shared_crawl(
-    server: DemoServer, db: Path, url: str, *extra: str, site: str = "demo"
-) -> subprocess.Popen:
-    cmd = [*CLI, "crawl", site, "--base-url", server.base_url, "--db", str(db)]
-    return subprocess.Popen(
-        [*cmd, "--redis", url, *extra],
-        cwd=db.parent,
-        env=crawl_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _arrival_times(server: DemoServer) -> list[float]:
@@ -191,7 +178,7 @@ def test_shared_crawl_gives_the_one_process_archive(
     db = tmp_path / "shared.db"
     external = _worker(url, tmp_path)  # joins as soon as the crawl is in Redis
     before = len(server.requests)
-    crawl = _shared_crawl(server, db, url, "--workers", "2", *FAST)
+    crawl = shared_crawl(server, db, url, "--workers", "2", *FAST)
     out, err = _finish(crawl)
     assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
     ext_out, ext_err = _finish(external)
@@ -229,7 +216,7 @@ def test_shared_crawl_gives_the_one_process_archive(
 
     # A second shared crawl is incremental exactly like a second one-process crawl.
     before = len(server.requests)
-    again = _shared_crawl(server, db, url, "--workers", "2", *FAST)
+    again = shared_crawl(server, db, url, "--workers", "2", *FAST)
     out, err = _finish(again)
     assert again.returncode == 0, err[-3000:]
     articles = {a.path for a in server.portal.articles}
@@ -247,12 +234,12 @@ def test_a_second_writer_of_a_running_shared_crawl_is_refused_and_the_first_fini
     url = f"{redis_server}/12"
     db = tmp_path / "shared.db"
     slow = ("-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
-    first = _shared_crawl(server, db, url, "--workers", "1", *FAST, *slow)
+    first = shared_crawl(server, db, url, "--workers", "1", *FAST, *slow)
     deadline = time.monotonic() + TIMEOUT
     while not _query(db, "SELECT 1 FROM articles LIMIT 1"):
         assert first.poll() is None and time.monotonic() < deadline, "nothing archived"
         time.sleep(0.1)
-    second = _shared_crawl(server, db, url, "--workers", "1", *FAST, *slow)
+    second = shared_crawl(server, db, url, "--workers", "1", *FAST, *slow)
     _, err = _finish(second)
     assert first.poll() is None, "the crawl ended before the second command was refused"
     said = [line for line in err.splitlines() if line.startswith("Error: ")]
@@ -285,7 +272,7 @@ def test_a_writer_on_another_machine_is_waited_for_until_its_claim_lapses(
     beater = threading.Thread(target=beat, daemon=True)
     beater.start()
     with DemoServer(articles=4) as small:
-        refused = _shared_crawl(small, db, url, "--workers", "1", *FAST)
+        refused = shared_crawl(small, db, url, "--workers", "1", *FAST)
         _, err = _finish(refused)
         beating.clear()
         beater.join()
@@ -293,7 +280,7 @@ def test_a_writer_on_another_machine_is_waited_for_until_its_claim_lapses(
         assert (refused.returncode, len(said)) == (75, 1), err[-3000:]
         assert "process 4242 on elsewhere.example" in said[0]
         assert client.get("newsarchive:writer") == b"4242@elsewhere.example"  # not taken
-        taken = _shared_crawl(small, db, url, "--workers", "1", *FAST)
+        taken = shared_crawl(small, db, url, "--workers", "1", *FAST)
         out, err = _finish(taken)
     assert taken.returncode == 0, f"{out}\n{err[-3000:]}"
     assert _query(db, "SELECT articles_new, finish_reason FROM crawl_runs") == [(4, "finished")]
@@ -311,7 +298,7 @@ def test_a_shared_crawl_stopped_at_its_end_says_so_in_one_line_and_is_finished_b
     with DemoServer(articles=6) as small:
         articles = len(small.portal.articles)
         client = redis.Redis.from_url(url)
-        crawl = _shared_crawl(small, db, url, "--workers", "2", *FAST)
+        crawl = shared_crawl(small, db, url, "--workers", "2", *FAST)
         deadline = time.monotonic() + TIMEOUT
         while not client.keys("newsarchive:done:*"):  # the writer tells its workers it is over
             assert crawl.poll() is None and time.monotonic() < deadline, "not done"
@@ -321,7 +308,7 @@ def test_a_shared_crawl_stopped_at_its_end_says_so_in_one_line_and_is_finished_b
         said = [line for line in err.splitlines() if line.startswith("Error: ")]
         assert "Traceback" not in err, err[-3000:]
         assert (crawl.returncode, len(said)) in ((0, 0), (1, 1)), err[-3000:]
-        again = _shared_crawl(small, db, url, "--workers", "1", *FAST)
+        again = shared_crawl(small, db, url, "--workers", "1", *FAST)
         _, err = _finish(again)
         assert again.returncode == 0, err[-3000:]
     runs = _query(db, "SELECT articles_new, finish_reason FROM crawl_runs")
@@ -340,7 +327,7 @@ def test_worker_killed_mid_crawl_loses_nothing(
     slow += ["-s", "NEWSARCHIVE_HEARTBEAT_TTL=2"]
     articles = {a.path for a in server.portal.articles}
     before = len(server.requests)
-    crawl = _shared_crawl(server, db, url, "--workers", "2", *FAST, *slow)
+    crawl = shared_crawl(server, db, url, "--workers", "2", *FAST, *slow)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         done = [r for r in server.requests[before:] if r.path in articles]
@@ -388,7 +375,7 @@ def test_writer_killed_and_restarted_gives_the_one_process_archive(
     assert 0 < len(_query(db, "SELECT id FROM articles")) < 60, "killed after the crawl was over"
     assert stored >= replay
 
-    again = _shared_crawl(server, db, url, *args)
+    again = shared_crawl(server, db, url, *args)
     out, err = _finish(again)
     assert again.returncode == 0, f"{out}\n{err[-3000:]}"
     assert "resuming the shared crawl" in err
@@ -441,7 +428,7 @@ def test_politeness_holds_across_workers(redis_server: str, tmp_path: Path) -> N
         db = tmp_path / "polite.db"
         polite = ["-s", f"DOWNLOAD_DELAY={delay}", "-s", "DOWNLOAD_DELAY_JITTER=0"]
         polite += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
-        crawl = _shared_crawl(small, db, url, "--workers", "3", *polite)
+        crawl = shared_crawl(small, db, url, "--workers", "3", *polite)
         out, err = _finish(crawl)
         assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
         paths = small.requested_paths()
@@ -473,7 +460,7 @@ def test_robots_txt_crawl_delay_holds_across_workers(redis_server: str, tmp_path
         small.portal.pages["/robots.txt"] = (status, headers, body)
         times = _arrival_times(small)
         db = tmp_path / "delayed.db"
-        crawl = _shared_crawl(small, db, url, "--workers", "3", *FAST)
+        crawl = shared_crawl(small, db, url, "--workers", "3", *FAST)
         out, err = _finish(crawl)
         assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
     assert "6 new" in out
@@ -495,7 +482,7 @@ def test_a_profiles_delay_holds_across_workers(redis_server: str, tmp_path: Path
     with DemoServer(articles=6) as small:
         times = _arrival_times(small)
         fast = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
-        crawl = _shared_crawl(
+        crawl = shared_crawl(
             small, tmp_path / "slow.db", url, "--workers", "3", *fast, site=str(profile)
         )
         out, err = _finish(crawl)
@@ -528,7 +515,7 @@ def test_a_shared_crawl_rechecks_the_articles_fetched_longest_ago(
 
         small.portal.response = slow_robots
         rechecks = ["-s", "NEWSARCHIVE_RECHECK_PER_RUN=2"]
-        crawl = _shared_crawl(small, db, f"{redis_server}/9", "--workers", "2", *FAST, *rechecks)
+        crawl = shared_crawl(small, db, f"{redis_server}/9", "--workers", "2", *FAST, *rechecks)
         out, err = _finish(crawl)
         assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
         paths = Counter(r.path for r in small.requests[asked:])
@@ -543,7 +530,7 @@ def test_a_shared_crawl_rechecks_the_articles_fetched_longest_ago(
     assert [paths[path] for path in rechecked] == [1, 1], paths
 
 
-def test_a_site_answering_500_to_everything_is_a_failed_shared_crawl(
+def test_a_site_answering_500_to_everything_is_a_failedshared_crawl(
     redis_server: str, tmp_path: Path
 ) -> None:
     # As a one-process crawl says (test_soak_found.py): a site whose every request, robots.txt
@@ -554,7 +541,7 @@ def test_a_site_answering_500_to_everything_is_a_failed_shared_crawl(
     with DemoServer(articles=6) as small:
         crawl_demo(small, db)
         small.portal.response = lambda path: (500, {"Content-Type": "text/html"}, b"<h1>500</h1>")
-        crawl = _shared_crawl(small, db, f"{redis_server}/11", "--workers", "1", *FAST)
+        crawl = shared_crawl(small, db, f"{redis_server}/11", "--workers", "1", *FAST)
         out, err = _finish(crawl)
     said = [line for line in err.splitlines() if line.startswith("Error: ")]
     assert (crawl.returncode, len(said)) == (1, 1), f"{out}\n{err[-3000:]}"
@@ -719,7 +706,7 @@ def test_redis_flushed_mid_crawl_stops_with_one_line(
     url = f"{redis_server}/4"
     db = tmp_path / "lost.db"
     slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "DOWNLOAD_DELAY_JITTER=0"]
-    crawl = _shared_crawl(server, db, url, "--workers", "2", *FAST, *slow)
+    crawl = shared_crawl(server, db, url, "--workers", "2", *FAST, *slow)
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not _query(db, "SELECT id FROM articles"):
@@ -770,7 +757,7 @@ def test_workers_of_a_writer_gone_for_good_stop_with_one_line(
     assert not list(client.scan_iter(match="newsarchive:leases:*")), "leases left behind"
     assert 0 < len(_query(db, "SELECT id FROM articles")) < 60, "killed after the crawl was over"
 
-    again = _shared_crawl(server, db, url, *args)
+    again = shared_crawl(server, db, url, *args)
     out, err = _finish(again)
     assert again.returncode == 0, f"{out}\n{err[-3000:]}"
     assert _query(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(60, 60)]

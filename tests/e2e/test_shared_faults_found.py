@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
-from e2e_helpers import CLI, FAST, crawl_env, running_redis
+from e2e_helpers import CLI, FAST, crawl_env, running_redis, shared_crawl
 
 from newsarchive.demo import DemoServer
 from newsarchive.distributed import shared
@@ -216,15 +216,7 @@ def test_a_writer_losing_redis_once_the_crawl_is_done_keeps_it_and_says_one_line
     url = f"redis://127.0.0.1:{proxy.port}/{database}"
     db = tmp_path / "archive.db"
     with DemoServer(articles=6) as server:
-        writer = subprocess.Popen(
-            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-            + ["--redis", url, "--workers", "0", *FAST],
-            cwd=tmp_path,
-            env=crawl_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        writer = shared_crawl(server, db, url, "--workers", "0", *FAST)
         # The worker reaches Redis itself: only the writer loses it.
         worker = subprocess.Popen(
             [*CLI, "worker", "--redis", f"redis://127.0.0.1:{redis_port}/{database}"],

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import redis
-from e2e_helpers import CLI, crawl_env, free_port, running_redis
+from e2e_helpers import CLI, crawl_env, free_port, running_redis, shared_crawl
 
 from newsarchive.demo import DemoServer
 
@@ -39,19 +39,11 @@ def _archived(db: Path) -> int:
         conn.close()
 
 
-def _slow_crawl(server: DemoServer, db: Path, url: str, cwd: Path, *settings: str) -> Any:
+def _slow_crawl(server: DemoServer, db: Path, url: str, *settings: str) -> Any:
     """A shared crawl with one local worker, slow enough that a fault falls in its middle."""
     slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
     slow += ["-s", "AUTOTHROTTLE_ENABLED=False", *settings]
-    return subprocess.Popen(
-        [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-        + ["--redis", url, "--workers", "1", *slow],
-        cwd=cwd,
-        env=crawl_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return shared_crawl(server, db, url, "--workers", "1", *slow)
 
 
 def _until_archived(db: Path, crawl: Any, count: int) -> None:
@@ -76,7 +68,6 @@ def test_a_shared_crawl_goes_on_after_its_redis_restarts(tmp_path: Path) -> None
                 server,
                 db,
                 url,
-                tmp_path,
                 "-s",
                 "NEWSARCHIVE_REDIS_PATIENCE=30",
                 "-s",
@@ -226,7 +217,7 @@ def test_a_crawl_whose_seeding_redis_lost_stops_instead_of_waiting_for_ever(
     url = f"redis://127.0.0.1:{port}/0"
     db = tmp_path / "archive.db"
     with DemoServer(articles=ARTICLES) as server, running_redis(tmp_path, port):
-        crawl = _slow_crawl(server, db, url, tmp_path, "-s", "NEWSARCHIVE_REDIS_PATIENCE=5")
+        crawl = _slow_crawl(server, db, url, "-s", "NEWSARCHIVE_REDIS_PATIENCE=5")
         try:
             _until_archived(db, crawl, 3)
             redis.Redis(port=port).delete("newsarchive:seeded")
