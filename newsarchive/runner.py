@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.crawl_jobs import COMPLETE_REASONS
-from newsarchive.errors import EXIT_BUSY, ArchiveUnwritable, Busy, NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.plan import Plan, PlanSite, format_interval
 from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
@@ -39,10 +39,6 @@ from newsarchive.storage.records import parse_stored_time, utc_now
 # minute, and last time's crawl started a few seconds after its tick.
 DUE_TOLERANCE_SHARE = 0.05
 DUE_TOLERANCE_MAX = timedelta(minutes=10)
-# The exit status when another run holds the archive.
-EXIT_LOCKED = EXIT_BUSY
-
-
 # When the note in the lock file, beside the archive, cannot be written for one of these, the
 # archive cannot be written either.
 _NOTE_UNWRITABLE = {

@@ -66,7 +66,7 @@ def run_command(
     be written (a full disk), no more crawls start; each site left is one `Error:` line,
     crawled by the next run once there is room.
     """
-    from newsarchive.runner import EXIT_LOCKED, RunLocked, run_plan
+    from newsarchive.runner import RunLocked, run_plan
 
     plan = load_plan(find_plan(plan_path))
 
@@ -90,7 +90,7 @@ def run_command(
             click.echo(f"Error: {exc}; it has held it for {longer}: it may be stuck", err=True)
         elif not quiet or held_for is None:
             click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_LOCKED)
+        sys.exit(exc.exit_code)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     elif not quiet:

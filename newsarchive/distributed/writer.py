@@ -191,6 +191,8 @@ class Writer:
         self.started = time.monotonic()
         self.redis_failing_since: float | None = None
         self.last_beat = 0.0
+        # What the writer's claim on the crawl holds: `claim` sets it, `beat` keeps it.
+        self.pid_at_host = f"{os.getpid()}@{socket.gethostname()}"
 
     # --- setup ---------------------------------------------------------------------------------
 
@@ -200,9 +202,8 @@ class Writer:
         runs with half the counts. The mark of a writer killed a moment ago is waited for until
         it lapses (WRITER_TTL), or not at all when it names a process of this machine that is
         gone (and refused at once when it is there)."""
-        me = f"{os.getpid()}@{socket.gethostname()}"
         deadline = time.monotonic() + WRITER_TTL + 1
-        while not self.client.set(Keys.writer, me, nx=True, ex=WRITER_TTL):
+        while not self.client.set(Keys.writer, self.pid_at_host, nx=True, ex=WRITER_TTL):
             raw = self.client.get(Keys.writer)
             holder = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
             pid, _, host = (holder or "").partition("@")
@@ -282,7 +283,7 @@ class Writer:
         """The writer's heartbeat, which its workers watch (about once a second)."""
         now = time.monotonic()
         if force or now - self.last_beat >= 1.0:
-            self.client.set(Keys.writer, f"{os.getpid()}@{socket.gethostname()}", ex=WRITER_TTL)
+            self.client.set(Keys.writer, self.pid_at_host, ex=WRITER_TTL)
             self.last_beat = now
 
     def _publish_known(self, site: str) -> None:
