@@ -154,7 +154,6 @@ class Site:
     info_pages: dict[str, tuple[int, dict[str, str], bytes]]
     redesign: bool = False
     mode: str = "up"  # up | down | 500 | 503 | slow
-    run: int = 0  # the run about to be made
     # Runs so far that reached the site (not down, failing everything, killed or continuing a
     # stopped shared crawl): a round of rechecks moves on in those alone.
     reached: int = 0
@@ -759,7 +758,6 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 before_counts = counts(db)
                 before_size = sizes(case_dir)
                 site.mode = "up"
-                site.run = number
                 name = "nothing" if number == 1 else rng.choices(changes, weights)[0]
                 if records and records[-1].change == "down" and rng.random() < 0.5:
                     name = "down"  # down for hours: two runs in a row make an alarm
