@@ -236,6 +236,11 @@ class Writer:
                     f"(started {existing.get('started')}): run that command again to finish it, "
                     "or use another Redis database (redis://HOST:PORT/N)"
                 )
+            ended = self._ended_already(existing)
+            if ended:
+                logger.warning("%s: %s; starting a new shared crawl", self.where, ended)
+                existing = None
+        if existing is not None:
             self.config = existing
             logger.warning(
                 "resuming the shared crawl started %s (runs %s)",
@@ -278,6 +283,27 @@ class Writer:
                 self.tallies[name] = RunTally(**progress["tally"])
                 self.robots_recorded[name] = {tuple(r) for r in progress["robots"]}
         self.beat(force=True)  # a new crawl's keys were cleared above, the heartbeat with them
+
+    def _ended_already(self, config: dict[str, Any]) -> str | None:
+        """Why the crawl Redis holds cannot be resumed into this archive, or None. A Redis
+        restarted from a snapshot taken before the crawl ended brings its keys back: resumed,
+        it rewrote the finished runs' rows (their counts, their end) and the crawl after it had
+        no run of its own. Likewise an archive put back from a backup older than the crawl."""
+        run_ids = {int(run_id): name for name, run_id in config["run_ids"].items()}
+        ends = self.archive.run_ends(run_ids)
+        runs = ", ".join(map(str, run_ids))
+        started = f"the shared crawl started {config.get('started')} (runs {runs})"
+        if any(ends.get(run_id, (None, None))[0] != name for run_id, name in run_ids.items()):
+            return (
+                f"Redis holds {started}, which {self.crawl.db} has no record of (an archive "
+                "put back from an older backup?)"
+            )
+        if all(reason == "finished" for _, reason in ends.values()):
+            return (
+                f"Redis holds {started}, which ended (Redis restarted from a snapshot taken "
+                "before that?)"
+            )
+        return None
 
     def beat(self, *, force: bool = False) -> None:
         """The writer's heartbeat, which its workers watch (about once a second)."""

@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -1629,6 +1629,15 @@ class Archive:
                 "INSERT OR REPLACE INTO shared_progress(run_id, progress) VALUES (?, ?)",
                 list(progress.items()),
             )
+
+    def run_ends(self, run_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+        """(site, finish_reason) of each of `run_ids` this archive has a row for."""
+        ids = list(run_ids)
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT id, site, finish_reason FROM crawl_runs WHERE id IN ({marks})", ids
+        ).fetchall()
+        return {run_id: (site, reason) for run_id, site, reason in rows}
 
     def shared_progress(self, run_id: int) -> str | None:
         row = self.db.execute(

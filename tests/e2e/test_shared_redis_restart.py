@@ -8,9 +8,11 @@ redis-server must be installed: without it this test fails, it is never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,25 @@ def _slow_crawl(server: DemoServer, db: Path, url: str, *settings: str) -> Any:
     return shared_crawl(server, db, url, "--workers", "1", *slow)
 
 
+@contextlib.contextmanager
+def _killed_if_left(proc: Any) -> Iterator[Any]:
+    """`proc`, killed on the way out if it is still running (a test that failed part-way)."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _saving_redis_place(tmp_path: Path) -> tuple[Path, int, str, Path]:
+    """A directory for a Redis that saves its data, a port and URL for it, the archive's path."""
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    port = free_port()
+    return redis_dir, port, f"redis://127.0.0.1:{port}/0", tmp_path / "archive.db"
+
+
 def _until_archived(db: Path, crawl: Any, count: int) -> None:
     deadline = time.monotonic() + TIMEOUT
     while _archived(db) < count and crawl.poll() is None:
@@ -57,11 +78,7 @@ def test_a_shared_crawl_goes_on_after_its_redis_restarts(tmp_path: Path) -> None
     # Down longer than a worker's heartbeat lasts: back, the writer takes the workers for dead
     # and puts their leased requests back in the frontier while they still crawl them.
     down, heartbeat = 4.0, 2
-    redis_dir = tmp_path / "redis"
-    redis_dir.mkdir()
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    db = tmp_path / "archive.db"
+    redis_dir, port, url, db = _saving_redis_place(tmp_path)
     with DemoServer(articles=ARTICLES) as server:
         with running_redis(redis_dir, port, saves=True):
             crawl = _slow_crawl(
@@ -81,13 +98,8 @@ def test_a_shared_crawl_goes_on_after_its_redis_restarts(tmp_path: Path) -> None
                 crawl.kill()
                 raise
         time.sleep(down)
-        with running_redis(redis_dir, port, saves=True):
-            try:
-                out, err = crawl.communicate(timeout=TIMEOUT)
-            finally:
-                if crawl.poll() is None:
-                    crawl.kill()
-                    crawl.wait()
+        with running_redis(redis_dir, port, saves=True), _killed_if_left(crawl):
+            out, err = crawl.communicate(timeout=TIMEOUT)
     assert before < ARTICLES, "the crawl was over before Redis restarted"
     assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
     assert "Traceback" not in err and "Error:" not in err, err[-3000:]
@@ -187,15 +199,11 @@ def test_a_worker_given_patience_waits_for_a_redis_not_up_yet(tmp_path: Path) ->
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
+    with _killed_if_left(patient):
         time.sleep(3)
         assert patient.poll() is None, patient.communicate()[1]
         with running_redis(tmp_path, port):
             _, err = patient.communicate(timeout=TIMEOUT)
-    finally:
-        if patient.poll() is None:
-            patient.kill()
-            patient.wait()
     # It reached Redis, and waited there for a crawl that never came.
     assert patient.returncode == 1, err
     assert err.splitlines()[-1].startswith(f"Error: {url}: no crawl to join"), err
@@ -218,14 +226,61 @@ def test_a_crawl_whose_seeding_redis_lost_stops_instead_of_waiting_for_ever(
     db = tmp_path / "archive.db"
     with DemoServer(articles=ARTICLES) as server, running_redis(tmp_path, port):
         crawl = _slow_crawl(server, db, url, "-s", "NEWSARCHIVE_REDIS_PATIENCE=5")
-        try:
+        with _killed_if_left(crawl):
             _until_archived(db, crawl, 3)
             redis.Redis(port=port).delete("newsarchive:seeded")
             out, err = crawl.communicate(timeout=TIMEOUT)
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-                crawl.wait()
     assert crawl.returncode == 1, f"{out}\n{err[-3000:]}"
     assert "Traceback" not in err, err[-3000:]
     assert "every worker ended before the crawl was done" in err, err[-3000:]
+
+
+def _runs(db: Path) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(
+            "SELECT id, site, started, finished, finish_reason, pages_fetched, articles_new, "
+            "articles_unchanged, failures, articles_seen FROM crawl_runs ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("after", ["redis_from_snapshot", "archive_replaced"])
+def test_a_crawl_redis_holds_that_the_archive_has_ended_is_not_resumed(
+    tmp_path: Path, after: str
+) -> None:
+    """Redis back from a snapshot taken before the crawl ended (a reboot, RDB every few minutes)
+    holds the crawl's keys again. The next crawl resumed it: it rewrote the ended run's row
+    (its end, its counts) and had no run of its own. Likewise an archive replaced by an older
+    one that never saw the crawl. The writer now sees the run ended (or unknown), says so in one
+    warning and starts a new crawl; the ended run's row stays as it was."""
+    redis_dir, port, url, db = _saving_redis_place(tmp_path)
+    with DemoServer(articles=ARTICLES) as server:
+        with running_redis(redis_dir, port, saves=True):
+            with _killed_if_left(_slow_crawl(server, db, url)) as crawl:
+                _until_archived(db, crawl, 3)
+                redis.Redis(port=port).save()  # the crawl's keys as they are mid-way
+                out, err = crawl.communicate(timeout=TIMEOUT)
+            assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+            redis.Redis(port=port).shutdown(nosave=True)
+        ended = _runs(db)
+        assert [run[4] for run in ended] == ["finished"]
+        if after == "archive_replaced":
+            for path in tmp_path.glob("*.db*"):  # archive.db, pages.db and their WALs
+                path.unlink()
+        with running_redis(redis_dir, port, saves=True):  # from the mid-way snapshot
+            assert redis.Redis(port=port).exists("newsarchive:crawl")
+            with _killed_if_left(_slow_crawl(server, db, url)) as again:
+                out, err = again.communicate(timeout=TIMEOUT)
+    assert again.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert "Traceback" not in err and "resuming" not in err, err[-3000:]
+    warnings = [line for line in err.splitlines() if "starting a new shared crawl" in line]
+    assert len(warnings) == 1, err[-3000:]
+    assert ("has no record of" if after == "archive_replaced" else "which ended") in warnings[0]
+    runs = _runs(db)
+    assert [run[4] for run in runs] == ["finished"] * (2 if after == "redis_from_snapshot" else 1)
+    if after == "redis_from_snapshot":
+        assert runs[0] == ended[0]  # the ended run's row untouched
+        assert runs[1][6] == 0 and f"(run {runs[1][0]}, finished)" in out, out
+    assert _archived(db) == ARTICLES
