@@ -105,6 +105,25 @@ def connect(url: str, patience: float = 0.0) -> redis.Redis:
     return client
 
 
+def refuse_evicting(client: redis.Redis, where: str) -> None:
+    """RedisProblem (one line) when Redis makes room by evicting keys (a maxmemory with a policy
+    other than noeviction: Redis set up as a cache). The crawl's keys would go at random, and
+    with them requests in the frontier, items waiting for the writer, pages seen: pages lost or
+    fetched twice without a word. With noeviction a full Redis refuses writes instead, which
+    the crawl waits out (its patience) or stops on in one line."""
+    try:
+        memory = client.info("memory")
+    except redis.ResponseError:  # INFO refused (an ACL): nothing to tell from
+        return
+    policy = memory.get("maxmemory_policy", "noeviction")
+    if int(memory.get("maxmemory") or 0) and policy != "noeviction":
+        raise RedisProblem(
+            f"{where}: Redis evicts keys when full (maxmemory {memory.get('maxmemory_human')}, "
+            f"maxmemory-policy {policy}), which would lose the crawl's at random: set "
+            "maxmemory-policy noeviction, or use a Redis without maxmemory"
+        )
+
+
 def redis_patience(settings: Any) -> float:
     """`NEWSARCHIVE_REDIS_PATIENCE` of a crawl's settings (a dict or Scrapy's), in seconds."""
     return float(settings.get("NEWSARCHIVE_REDIS_PATIENCE", REDIS_PATIENCE))

@@ -56,6 +56,7 @@ from newsarchive.distributed.shared import (
     display_url,
     read_config,
     redis_patience,
+    refuse_evicting,
     requeue_worker,
 )
 from newsarchive.distributed.worker import decode_item, encode_state
@@ -223,6 +224,7 @@ class Writer:
         from newsarchive.storage import Archive
 
         crawl = self.crawl
+        refuse_evicting(self.client, self.where)
         self.claim()
         existing = read_config(self.client)
         self.archive = Archive(crawl.db)

@@ -560,3 +560,40 @@ def test_redis_lost_right_after_the_first_ping_is_one_line(
     assert proxy.cut.is_set(), f"no {cut_at} went by:\n{proc.stderr[-3000:]}"
     assert proc.returncode == 1, proc.stderr[-3000:]
     _one_error_line(proc.stderr, url)
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "volatile-ttl"])
+def test_a_redis_that_evicts_keys_when_full_is_refused_in_one_line(
+    redis_port: int, tmp_path: Path, policy: str
+) -> None:
+    """A Redis set up as a cache (a maxmemory, a policy that evicts) drops keys at random when
+    full: the crawl lost its state part-way ("gone from Redis (was the server restarted or
+    flushed?)") or, had the evicted keys been items or requests, pages without a word. The
+    crawl is refused before anything is written; without a maxmemory the policy is harmless."""
+    database = 11
+    client = redis.Redis(port=redis_port, db=database)
+    client.flushdb()
+    url = f"redis://127.0.0.1:{redis_port}/{database}"
+    db = tmp_path / "archive.db"
+    client.config_set("maxmemory-policy", policy)
+    try:
+        with DemoServer(articles=4) as server:
+            client.config_set("maxmemory", "512mb")
+            refused = shared_crawl(server, db, url, "--workers", "1", *FAST)
+            out, err = refused.communicate(timeout=TIMEOUT)
+            assert refused.returncode == 1, f"{out}\n{err}"
+            assert err.splitlines() == [
+                f"Error: {url}: Redis evicts keys when full (maxmemory 512.00M, "
+                f"maxmemory-policy {policy}), which would lose the crawl's at random: set "
+                "maxmemory-policy noeviction, or use a Redis without maxmemory"
+            ]
+            assert not db.exists() and client.dbsize() == 0
+            client.config_set("maxmemory", "0")
+            crawl = shared_crawl(server, db, url, "--workers", "1", *FAST)
+            out, err = crawl.communicate(timeout=TIMEOUT)
+    finally:
+        client.config_set("maxmemory", "0")
+        client.config_set("maxmemory-policy", "noeviction")
+    assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 4
