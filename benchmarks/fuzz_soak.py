@@ -15,7 +15,9 @@ the home page or to a section; now and then every article at once), restored, mo
 the old URL), the site redesigned (every article in the markup `redesigned()` makes) and back,
 the server down for a run or two (connection refused), answering 500 or 503 to everything, or
 slow; and the runs themselves killed part-way (SIGKILL, SIGTERM, SIGINT) or two started at once
-(a second `run` must be refused with 75; a `crawl` beside a run must end sound). Time passes
+(a second `run` must be refused with 75; a `crawl` beside a run must end sound); with --shared,
+the case's Redis restarted between runs (REDIS_RESTARTS: from a snapshot of now, empty, or from
+one taken part-way through an earlier shared crawl). Time passes
 with NEWSARCHIVE_RECHECK_DAYS=0 (every archived article is due for its recheck); most cases
 recheck all of them at each run, some 4 or 9 a run, in rounds.
 
@@ -66,6 +68,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -108,12 +111,18 @@ LOG_LINE = re.compile(
 BAD_WORDS = ("Traceback", "Spider error", "ERROR")
 CHANGES = (
     "nothing", "publish", "edit_body", "edit_title", "takedown", "restore", "move",
-    "redesign", "down", "error_500", "error_503", "slow", "killed", "overlap",
+    "redesign", "down", "error_500", "error_503", "slow", "killed", "overlap", "redis",
 )  # fmt: skip
 # How often each change is drawn: nothing changing is the commonest run.
 WEIGHTS = {"nothing": 8, "publish": 4, "edit_body": 2, "edit_title": 2, "takedown": 2}
 WEIGHTS |= {"restore": 1, "move": 1, "redesign": 0.5, "down": 0.7, "error_500": 0.4}
-WEIGHTS |= {"error_503": 0.4, "slow": 0.6, "killed": 0.8, "overlap": 0.5}
+WEIGHTS |= {"error_503": 0.4, "slow": 0.6, "killed": 0.8, "overlap": 0.5, "redis": 0.6}
+# With --shared: how Redis restarts between runs ("redis"): from a snapshot of now (nothing
+# lost), empty (no persistence, or its files lost), or from a snapshot taken during an earlier
+# shared crawl (RDB every few minutes: a reboot brings back the state of minutes ago).
+REDIS_RESTARTS = ("kept", "empty", "old")
+# How often a shared crawl has a snapshot taken part-way, for "old" restarts to come back to.
+SNAPSHOT_CHANCE = 0.4
 # How a run is killed part-way: a power cut or the OOM killer, systemd stopping it, Ctrl-C.
 KILL_SIGNALS = (signal.SIGKILL, signal.SIGKILL, signal.SIGTERM, signal.SIGINT)
 GONE_KINDS = ("404", "410", "home", "section")
@@ -466,6 +475,38 @@ def crawl_command(
     return cmd
 
 
+def snapshot_later(redis_server: Any, rng: random.Random, into: Path) -> threading.Timer:
+    """A snapshot of the case's Redis 0.2-3 s from now (part-way through the run about to
+    start), kept as `into` for a later "old" restart."""
+
+    def save() -> None:
+        with contextlib.suppress(Exception):  # Redis busy or gone: no snapshot this time
+            redis_server.client().save()
+            into.parent.mkdir(exist_ok=True)
+            shutil.copy(redis_server.dir / "dump.rdb", into)
+
+    timer = threading.Timer(rng.uniform(0.2, 3.0), save)
+    timer.start()
+    return timer
+
+
+def restart_redis(redis_server: Any, rng: random.Random, snapshots: Path) -> str:
+    """Restart the case's Redis between runs, one of REDIS_RESTARTS's ways; what it did."""
+    taken = sorted(snapshots.glob("*.rdb")) if snapshots.is_dir() else []
+    how = rng.choice([way for way in REDIS_RESTARTS if way != "old" or taken])
+    if how == "kept":
+        redis_server.client().save()
+    redis_server.kill()
+    if how != "kept":
+        redis_server.forget_data()
+    if how == "old":
+        old = rng.choice(taken)
+        shutil.copy(old, redis_server.dir / "dump.rdb")
+        how += f" ({old.stem})"
+    redis_server.start()
+    return f"redis restarted {how}"
+
+
 def run_cli(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout)
 
@@ -761,7 +802,11 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 name = "nothing" if number == 1 else rng.choices(changes, weights)[0]
                 if records and records[-1].change == "down" and rng.random() < 0.5:
                     name = "down"  # down for hours: two runs in a row make an alarm
+                if name == "redis" and redis_server is None:
+                    name = "nothing"  # one-process crawls: no Redis to restart
                 said_change = change(site, rng, name)
+                if name == "redis":
+                    said_change = restart_redis(redis_server, rng, case_dir / "snapshots")
                 bulk = (
                     int(said_change.split()[3].rstrip(":"))
                     if said_change.startswith("takedown in bulk")
@@ -779,6 +824,11 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 cmd = crawl_command(case_dir, server.base_url, use_plan, per_run, redis_url)
                 started = time.monotonic()
                 killed = ""
+                snapshot = None
+                if redis_server is not None and not use_plan and rng.random() < SNAPSHOT_CHANCE:
+                    snapshot = snapshot_later(
+                        redis_server, rng, case_dir / "snapshots" / f"run-{number:02d}.rdb"
+                    )
                 try:
                     if name == "killed":
                         status, out, killed = run_killed(cmd, case_dir, rng, groups)
@@ -797,6 +847,9 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 except subprocess.TimeoutExpired as exc:
                     status, out = -1, f"timeout after {RUN_TIMEOUT}s: {exc}"
                 seconds = time.monotonic() - started
+                if snapshot is not None:
+                    snapshot.cancel()
+                    snapshot.join()
                 (case_dir / f"run-{number:02d}.log").write_text(f"{' '.join(cmd)}\n{out}")
                 problems = output_problems(out)
                 said = [line for line in out.splitlines() if line.startswith("Error: ")]
@@ -808,6 +861,8 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                 continued = "resuming the shared crawl" in out
                 if continued:
                     said_change += " (continuing a stopped crawl)"
+                elif "starting a new shared crawl" in out:
+                    said_change += " (not the ended crawl Redis held)"
                 alarms, health_problems = health(case_dir)
                 problems += health_problems
                 if name == "redesign":
