@@ -520,8 +520,9 @@ def _read_run(plan: Plan, item: _Running) -> None:
             outcome.run_id = row[0]
             outcome.alarms = [
                 alarm.line()  # the run's site is the entry's name
-                for alarm in site_alarms(archive, row[1])
-                if alarm.run_id == row[0]
+                for alarm in site_alarms(archive, row[1], item.entry.every)
+                # Overdue: no complete run for periods, this one included (it failed too).
+                if alarm.run_id == row[0] or alarm.signal == "overdue"
             ]
 
 

@@ -145,16 +145,19 @@ def health_command(
     the median of the site's previous runs (a redesign the extractor does not read), a surge of
     failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row,
     raw pages of the site found damaged since its latest run started (`newsarchive verify`
-    lists them). Each alarm is one line: site, signal, before -> now, run id.
+    lists them), no complete run for 3 of the plan's periods, at least 12 hours (`overdue`:
+    runs killed, hanging or not started; read from the plan of the archive checked). Each
+    alarm is one line: site, signal, before -> now, run id.
     """
     from newsarchive.runner import reading_archive
     from newsarchive.storage.health import health
     from newsarchive.storage.queries import check_site
 
     db = _db_for(db, plan_path)
+    every = _plan_periods(db, plan_path)
     with reading_archive(db) as archive:
         check_site(archive, site)
-        alarms = health(archive, site)
+        alarms = health(archive, site, every)
         sites = archive.db.execute("SELECT count(DISTINCT site) FROM crawl_runs").fetchone()[0]
     if as_json:
         click.echo(json.dumps([alarm.to_dict() for alarm in alarms], indent=2))
@@ -166,6 +169,18 @@ def health_command(
             click.echo(f"{db}: {checked}, no alarm")
     if alarms:
         sys.exit(1)
+
+
+def _plan_periods(db: Path, plan_path: Path | None) -> dict[str, timedelta]:
+    """Each site's `every` in the plan (given, or found as `run` finds it) when the plan is
+    that of archive `db`: what the overdue signal needs."""
+    plan_file = find_plan(plan_path)
+    if plan_path is None and not plan_file.exists():
+        return {}
+    plan = load_plan(plan_file)
+    if plan.db.resolve() != db.resolve():
+        return {}
+    return {entry.name: entry.every for entry in plan.sites}
 
 
 def _db_for(db: Path | None, plan_path: Path | None) -> Path:

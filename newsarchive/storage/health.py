@@ -12,10 +12,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import statistics
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from newsarchive.crawl_jobs import COMPLETE_REASONS
+from newsarchive.plan import format_interval
 from newsarchive.storage.archive import GONE_STATUSES, HEALTH_FIELDS, UNEXTRACTED, Archive
+from newsarchive.storage.records import parse_stored_time
 
 # How many earlier runs make the baseline (their median), and how few are enough to judge.
 HISTORY_RUNS = 5
@@ -36,13 +41,20 @@ UNREACHABLE_RUNS = 2
 # this many in one run, and three times the runs before, more likely means its URLs changed (every
 # old one redirected to the home page) or it turns the crawler away with 404s.
 TAKEDOWN_ALARM = 10
+# A site of the plan with no complete run (finished, or cut by its page budget, having fetched
+# pages: a run whose every request failed ends "finished" too) ended in this many of its
+# periods, and in at least OVERDUE_MIN, is overdue: its runs are killed (the OOM killer, a
+# reboot), hang, or are not started at all (a lost crontab, a stopped timer, a machine down).
+# No run's own figures show that: the latest finished run stays as it was.
+OVERDUE_PERIODS = 3
+OVERDUE_MIN = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
 class Alarm:
     site: str
     # fill-rate:<field> | failures | no-new-articles | unreachable | damaged-pages |
-    # unextracted-pages | taken-down
+    # unextracted-pages | taken-down | overdue
     signal: str
     before: str
     now: str
@@ -141,17 +153,55 @@ def _takedown_failures(archive: Archive, site: str, run: _Run) -> int:
     return sum(1 for article in found if article is not None and article.get("gone_since"))
 
 
+def _overdue(archive: Archive, site: str, every: timedelta, now: datetime) -> Alarm | None:
+    """The overdue alarm of `site`, crawled `every` by its plan, or None."""
+    marks = ", ".join("?" for _ in COMPLETE_REASONS)
+    row = archive.db.execute(
+        f"SELECT id, finished FROM crawl_runs WHERE site = ? AND finished IS NOT NULL "
+        f"AND finish_reason IN ({marks}) AND pages_fetched > 0 "
+        "ORDER BY finished DESC, id DESC LIMIT 1",
+        [site, *COMPLETE_REASONS],
+    ).fetchone()
+    said = "none for {}"
+    if row is None:
+        said = "none since its first run began {} ago"
+        row = archive.db.execute(
+            "SELECT max(id), min(started) FROM crawl_runs WHERE site = ?", [site]
+        ).fetchone()
+    run_id, since = row
+    since_time = parse_stored_time(since)
+    if run_id is None or since_time is None:
+        return None
+    age = now - since_time
+    if age <= max(OVERDUE_PERIODS * every, OVERDUE_MIN):
+        return None
+    ago = format_interval(timedelta(minutes=int(age.total_seconds()) // 60)) or "0m"
+    return Alarm(
+        site, "overdue", f"a complete run every {format_interval(every)}", said.format(ago), run_id
+    )
+
+
 def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
 
-def site_alarms(archive: Archive, site: str) -> list[Alarm]:
-    """The alarms of `site`'s latest finished run against the runs before it."""
+def site_alarms(
+    archive: Archive,
+    site: str,
+    every: timedelta | None = None,
+    now: datetime | None = None,
+) -> list[Alarm]:
+    """The alarms of `site`'s latest finished run against the runs before it; with `every`
+    (its plan's), whether a complete run is overdue at `now` (default: the current time)."""
+    alarms: list[Alarm] = []
+    if every is not None:
+        overdue = _overdue(archive, site, every, now or datetime.now(UTC))
+        if overdue is not None:
+            alarms.append(overdue)
     runs = _runs(archive, site, HISTORY_RUNS + 1)
     if not runs:
-        return []
+        return alarms
     latest, history = runs[0], runs[1:]
-    alarms: list[Alarm] = []
     recent = runs[:UNREACHABLE_RUNS]
     if len(recent) == UNREACHABLE_RUNS and all(r.pages_fetched == 0 for r in recent):
         alarms.append(
@@ -233,11 +283,18 @@ def site_alarms(archive: Archive, site: str) -> list[Alarm]:
     return alarms
 
 
-def health(archive: Archive, site: str | None = None) -> list[Alarm]:
-    """Alarms for every site with runs (or just `site`), sites in name order."""
+def health(
+    archive: Archive,
+    site: str | None = None,
+    every: Mapping[str, timedelta] | None = None,
+    now: datetime | None = None,
+) -> list[Alarm]:
+    """Alarms for every site with runs (or just `site`), sites in name order; `every`: the
+    plan's period of each site it has, for the overdue signal."""
+    every = every or {}
     if site is not None:
-        return site_alarms(archive, site)
+        return site_alarms(archive, site, every.get(site), now)
     sites = [
         row[0] for row in archive.db.execute("SELECT DISTINCT site FROM crawl_runs ORDER BY 1")
     ]
-    return [alarm for name in sites for alarm in site_alarms(archive, name)]
+    return [alarm for name in sites for alarm in site_alarms(archive, name, every.get(name), now)]

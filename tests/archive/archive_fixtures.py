@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from newsarchive.items import Article, Contributor, RawPage
+from newsarchive.storage import Archive
 
 WIB = timezone(timedelta(hours=7))
 
@@ -70,6 +71,38 @@ def make_raw(
 ) -> RawPage:
     kwargs.setdefault("fetched_at", datetime(2024, 3, 5, 3, 0, tzinfo=UTC))
     return RawPage(url=url, body=body, **kwargs)
+
+
+def add_run(
+    archive: Archive,
+    site: str,
+    started: str,
+    finished: str | None,
+    *,
+    pages: int = 20,
+    new: int = 5,
+    failures: int = 0,
+    reason: str | None = None,
+) -> int:
+    """A run row of `site` as if it had run from `started` to `finished` (stored times; None:
+    it never ended, killed or hanging), with these counts and finish reason; its id."""
+    run_id = archive.start_run(site, {})
+    if finished is not None:
+        archive.finish_run(
+            run_id,
+            pages_fetched=pages,
+            articles_new=new,
+            articles_updated=0,
+            articles_unchanged=max(pages - new - failures, 0),
+            failures=failures,
+            finish_reason=reason,
+        )
+    with archive.db.conn:
+        archive.db.conn.execute(
+            "UPDATE crawl_runs SET started = ?, finished = ? WHERE id = ?",
+            [started, finished, run_id],
+        )
+    return run_id
 
 
 def roll_pages_file_back_to_v3(pages: Path) -> None:

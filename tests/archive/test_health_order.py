@@ -5,25 +5,10 @@ runs that ran in between, but what it found is the site's latest news."""
 from __future__ import annotations
 
 import pytest
+from archive_fixtures import add_run
 
 from newsarchive.storage import Archive
 from newsarchive.storage.health import site_alarms
-
-
-def _finish(archive: Archive, run_id: int, pages: int, started: str, finished: str) -> None:
-    archive.finish_run(
-        run_id,
-        pages_fetched=pages,
-        articles_new=0,
-        articles_updated=0,
-        articles_unchanged=pages,
-        failures=0 if pages else 8,
-    )
-    with archive.db.conn:
-        archive.db.conn.execute(
-            "UPDATE crawl_runs SET started = ?, finished = ? WHERE id = ?",
-            [started, finished, run_id],
-        )
 
 
 @pytest.mark.parametrize(
@@ -43,11 +28,15 @@ def test_a_crawl_continued_after_a_later_run_counts_as_the_later_one(
     # Run 1 stopped at 10:00, run 2 (the hourly one) came at 11:00, run 1 was continued at
     # 12:00, and run 3, the latest, found the site down at 13:00.
     with Archive(tmp_path / "archive.db") as archive:
-        stopped = archive.start_run("warta", {})
-        other = archive.start_run("warta", {})
-        _finish(archive, other, between, "2026-11-01T11:00:00Z", "2026-11-01T11:01:00Z")
-        _finish(archive, stopped, continued, "2026-11-01T10:00:00Z", "2026-11-01T12:01:00Z")
-        last = archive.start_run("warta", {})
-        _finish(archive, last, 0, "2026-11-01T13:00:00Z", "2026-11-01T13:01:00Z")
+
+        def run(pages: int, started: str, finished: str) -> int:
+            failures = 0 if pages else 8
+            return add_run(
+                archive, "warta", started, finished, pages=pages, new=0, failures=failures
+            )
+
+        run(continued, "2026-11-01T10:00:00Z", "2026-11-01T12:01:00Z")  # run 1, continued
+        run(between, "2026-11-01T11:00:00Z", "2026-11-01T11:01:00Z")
+        last = run(0, "2026-11-01T13:00:00Z", "2026-11-01T13:01:00Z")
         alarms = {alarm.signal: alarm.run_id for alarm in site_alarms(archive, "warta")}
     assert ("unreachable" in alarms, alarms.get("unreachable", last)) == (unreachable, last)

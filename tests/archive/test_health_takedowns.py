@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from archive_fixtures import make_article, make_raw
+from archive_fixtures import add_run, make_article, make_raw
 
 from newsarchive.storage import Archive
 from newsarchive.storage.health import TAKEDOWN_ALARM, site_alarms
@@ -26,20 +26,8 @@ def _archive_with_runs(path, gone_per_run: list[int]) -> Archive:
         archive.store(make_raw(url), make_article(url), site="warta")
     gone = iter(urls)
     for day, count in enumerate(gone_per_run):
-        run_id = archive.start_run("warta", {})
-        archive.finish_run(
-            run_id,
-            pages_fetched=50,
-            articles_new=5,
-            articles_updated=0,
-            articles_unchanged=0,
-            failures=count,
-        )
+        add_run(archive, "warta", _at(24 * day), _at(24 * day + 1), pages=50, failures=count)
         with archive.db.conn:
-            archive.db.conn.execute(
-                "UPDATE crawl_runs SET started = ?, finished = ? WHERE id = ?",
-                [_at(24 * day), _at(24 * day + 1), run_id],
-            )
             for _ in range(count):
                 archive.db.conn.execute(
                     "UPDATE articles SET gone_since = ? WHERE url = ?",

@@ -319,3 +319,35 @@ def test_schedule_prints_a_crontab_line_and_systemd_units(tmp_path: Path) -> Non
     )
     assert "OnUnitActiveSec=25200s" in units.stdout
     assert f"WorkingDirectory={plan.resolve().parent}" in units.stdout
+
+
+def test_a_run_that_fails_again_says_the_site_is_overdue(tmp_path: Path) -> None:
+    """The site's last complete run ended two days ago (later ones were killed, or none ran):
+    this run fails too, and besides its own failure `run` says no complete run came for three
+    of the plan's periods, as `health` says at any time."""
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=6) as server:
+        write_plan(plan, {"portal": server.base_url})
+        first = run(plan)
+        assert first.returncode == 0, first.stderr[-3000:]
+    conn = sqlite3.connect(plan.parent / "archive" / "archive.db")
+    with conn:
+        conn.execute(
+            "UPDATE crawl_runs SET started = strftime('%Y-%m-%dT%H:%M:%SZ', started, '-2 days'), "
+            "finished = strftime('%Y-%m-%dT%H:%M:%SZ', finished, '-2 days')"
+        )
+    conn.close()
+    down = run(plan)  # the server is gone: connection refused
+    assert down.returncode == 1, down.stdout + down.stderr
+    errors = [line for line in down.stderr.splitlines() if line.startswith("Error:")]
+    overdue = [line for line in errors if " overdue " in line]
+    assert len(overdue) == 1, down.stderr
+    assert overdue[0].startswith("Error: portal: overdue a complete run every 6h -> none for 2d")
+    assert overdue[0].endswith(f"(run {runs(plan)[0]['id']})")
+    health = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "health", "--plan", str(plan)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert health.returncode == 1 and overdue[0] in health.stderr.splitlines(), health.stderr
