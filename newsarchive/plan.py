@@ -125,6 +125,23 @@ def find_plan(path: str | Path | None) -> Path:
     return Path(env) if env else DEFAULT_PLAN
 
 
+def plan_periods(db: Path, plan_path: str | Path | None) -> dict[str, timedelta]:
+    """Each site's `every` in the plan (given, else found as `run` finds it) when it is the plan
+    of archive `db`, else nothing: what health's overdue signal needs."""
+    plan_file = find_plan(plan_path)
+    if not plan_path and not plan_file.exists():
+        return {}
+    try:
+        plan = load_plan(plan_file)
+    except PlanError:
+        if plan_path:
+            raise
+        return {}  # a plan found, not asked for, that does not load: no periods from it
+    if plan.db.resolve() != Path(db).resolve():
+        return {}
+    return {entry.name: entry.every for entry in plan.sites}
+
+
 def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     try:

@@ -103,6 +103,15 @@ def db_option(*, default: Path | None = None, help: str | None = None) -> Callab
     )
 
 
+plan_option = click.option(
+    "--plan",
+    "plan_path",
+    type=FilePath(dir_okay=False, path_type=Path),
+    callback=usable_path,
+    help="The plan file (default: $NEWSARCHIVE_PLAN, else ./newsarchive.toml).",
+)
+
+
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a NewsarchiveError into `Error: <one line>` and exit status 1 (a Busy one: 75); so
     too SQLite saying a file of the archive is damaged, wherever a command meets it (a b-tree

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, usable_path
+from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, plan_option, usable_path
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
@@ -37,7 +37,7 @@ from newsarchive.importing import (
     reextract,
     saved_page_item,
 )
-from newsarchive.plan import site_name_option
+from newsarchive.plan import plan_periods, site_name_option
 from newsarchive.storage import Archive, check_archive
 from newsarchive.storage.archive import UNEXTRACTED
 from newsarchive.storage.export import (
@@ -745,8 +745,11 @@ def export_command(
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--open", "open_browser", is_flag=True, help="Open a web browser on it.")
 @db_option
+@plan_option
 @friendly_errors
-def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
+def browse_command(
+    port: int, host: str, open_browser: bool, db: Path, plan_path: Path | None
+) -> None:
     """Browse the archive in Datasette: facets, full-text search, a dashboard, canned queries.
 
     \b
@@ -757,7 +760,8 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
     Pages: / (what the archive holds), /DB/articles (facets beside the articles),
     /DB/articles/ID (one article), /-/search (best matches first), /-/dashboards/archive.
 
-    Serves the records only; the raw pages file is never served. Stop it with Ctrl-C.
+    Serves the records only; the raw pages file is never served. Stop it with Ctrl-C. The home
+    page's health reads each site's period from the archive's plan (the overdue signal).
     """
     from datasette.cli import cli as datasette_cli
     from datasette.views.base import DatasetteError
@@ -767,7 +771,8 @@ def browse_command(port: int, host: str, open_browser: bool, db: Path) -> None:
 
     as_it_is = _servable_only_as_it_is(db)
     _check_listening(host, port)
-    with _metadata_file(load_metadata(db.stem)) as metadata_path:
+    periods = plan_periods(db, plan_path)
+    with _metadata_file(load_metadata(db.stem, periods)) as metadata_path:
         # Immutable: SQLite then reads the file alone, writing no -shm beside it.
         args = ["serve", *(["-i"] if as_it_is else []), str(db)]
         args += ["--metadata", metadata_path, "--host", host]

@@ -13,16 +13,8 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, usable_path
-from newsarchive.plan import find_plan, format_interval, load_plan
-
-plan_option = click.option(
-    "--plan",
-    "plan_path",
-    type=FilePath(dir_okay=False, path_type=Path),
-    callback=usable_path,
-    help="The plan file (default: $NEWSARCHIVE_PLAN, else ./newsarchive.toml).",
-)
+from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, plan_option, usable_path
+from newsarchive.plan import find_plan, format_interval, load_plan, plan_periods
 
 
 @cli.command("run")
@@ -154,7 +146,7 @@ def health_command(
     from newsarchive.storage.queries import check_site
 
     db = _db_for(db, plan_path)
-    every = _plan_periods(db, plan_path)
+    every = plan_periods(db, plan_path)
     with reading_archive(db) as archive:
         check_site(archive, site)
         alarms = health(archive, site, every)
@@ -169,18 +161,6 @@ def health_command(
             click.echo(f"{db}: {checked}, no alarm")
     if alarms:
         sys.exit(1)
-
-
-def _plan_periods(db: Path, plan_path: Path | None) -> dict[str, timedelta]:
-    """Each site's `every` in the plan (given, or found as `run` finds it) when the plan is
-    that of archive `db`: what the overdue signal needs."""
-    plan_file = find_plan(plan_path)
-    if plan_path is None and not plan_file.exists():
-        return {}
-    plan = load_plan(plan_file)
-    if plan.db.resolve() != db.resolve():
-        return {}
-    return {entry.name: entry.every for entry in plan.sites}
 
 
 def _db_for(db: Path | None, plan_path: Path | None) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,9 @@ PLUGINS_DIR = Path(__file__).with_name("plugins")
 # Template overrides: the articles table, the article page, the home and database pages, /-/search.
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 TEMPLATE_DATABASE = "archive"
+# The plugin configuration (metadata "plugins") the home page's health reads: the plan's period
+# of each site, in seconds, under "periods".
+HEALTH_PLUGIN = "newsarchive-health"
 
 # Datasette settings for `newsarchive browse`, measured on a 100,000-article archive: facet
 # suggestions probe every column and cost seconds there (our facets are chosen in the metadata
@@ -33,10 +38,16 @@ SETTINGS = {
 ARRAY_VALUE_TABLES = {"authors": ("article_authors", "author"), "tags": ("article_tags", "tag")}
 
 
-def load_metadata(database_name: str = TEMPLATE_DATABASE) -> dict[str, Any]:
+def load_metadata(
+    database_name: str = TEMPLATE_DATABASE, periods: Mapping[str, timedelta] | None = None
+) -> dict[str, Any]:
     """The metadata with its database entry named after the served file (Datasette keys
-    metadata by file stem: data/demo.db is served as `demo`)."""
+    metadata by file stem: data/demo.db is served as `demo`); `periods`: each site's `every`
+    in the archive's plan, for the home page's health (its overdue signal)."""
     metadata = yaml.safe_load(METADATA_PATH.read_text(encoding="utf-8"))
+    metadata.setdefault("plugins", {})[HEALTH_PLUGIN] = {
+        "periods": {site: every.total_seconds() for site, every in (periods or {}).items()}
+    }
     database = metadata["databases"].pop(TEMPLATE_DATABASE)
     database["queries"]["field_fill_rates"] = {
         "title": "Field fill-rates per site",
@@ -52,15 +63,17 @@ def load_metadata(database_name: str = TEMPLATE_DATABASE) -> dict[str, Any]:
     return metadata
 
 
-def served_datasette(path: Path, **settings: Any) -> Datasette:
+def served_datasette(
+    path: Path, periods: Mapping[str, timedelta] | None = None, **settings: Any
+) -> Datasette:
     """The Datasette `newsarchive browse` serves for the archive at `path` (its metadata, plugins,
-    templates and SETTINGS, `settings` over them), in this process: for tests and benchmarks,
-    which request its pages through `datasette.client`."""
+    templates and SETTINGS, `settings` over them; `periods` as load_metadata's), in this
+    process: for tests and benchmarks, which request its pages through `datasette.client`."""
     from datasette.app import Datasette
 
     return Datasette(
         [str(path)],
-        metadata=load_metadata(path.stem),
+        metadata=load_metadata(path.stem, periods),
         settings={**SETTINGS, **settings},
         plugins_dir=str(PLUGINS_DIR),
         template_dir=str(TEMPLATES_DIR),

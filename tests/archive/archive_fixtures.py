@@ -82,7 +82,7 @@ def add_run(
     pages: int = 20,
     new: int = 5,
     failures: int = 0,
-    reason: str | None = None,
+    reason: str | None = "finished",
 ) -> int:
     """A run row of `site` as if it had run from `started` to `finished` (stored times; None:
     it never ended, killed or hanging), with these counts and finish reason; its id."""

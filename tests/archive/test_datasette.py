@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from archive_fixtures import WIB, make_article, make_raw
+from archive_fixtures import WIB, add_run, make_article, make_raw
 
 from newsarchive.datasette import facet_budget, load_metadata, served_datasette
 from newsarchive.storage import Archive
@@ -397,3 +397,23 @@ def test_home_page_shows_each_sites_health_alarms(tmp_path):
     assert page.status_code == 200
     [health] = re.findall(r'<td class="na-health">(.*?)</td>', page.text, re.S)
     assert health == '<span class="na-alarm">fill-rate:authors 100% → 0% (run 2)</span>'
+
+
+def test_home_page_says_a_site_of_the_plan_is_overdue(tmp_path):
+    # `newsarchive browse` passes the plan's periods (plan_periods): a site whose runs stopped
+    # completing two days ago is overdue on the home page as under `newsarchive health`.
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        url = "https://warta.example.id/berita/1"
+        archive.store(make_raw(url), make_article(url), site="warta")
+        run_id = add_run(archive, "warta", "2026-11-01T10:00:00Z", "2026-11-01T10:05:00Z")
+    home = {}
+    for periods in (None, {"warta": timedelta(hours=6)}):
+        page = asyncio.run(served_datasette(path, periods).client.get("/"))
+        assert page.status_code == 200
+        [home[bool(periods)]] = re.findall(r'<td class="na-health">(.*?)</td>', page.text, re.S)
+    assert "overdue" not in home[False]
+    assert home[True].startswith(
+        '<span class="na-alarm">overdue a complete run every 6h → none for '
+    ), home[True]
+    assert home[True].endswith(f"(run {run_id})</span>")

@@ -26,7 +26,7 @@ from datasette.utils import path_with_replaced_args, sqlite_timelimit
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup, escape
 
-from newsarchive.datasette import facet_budget
+from newsarchive.datasette import HEALTH_PLUGIN, facet_budget
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage.queries import SearchFilters, plain_query, plan_search
 from newsarchive.storage.records import parse_since
@@ -120,11 +120,15 @@ SITES_SQL = (
 LAST_CRAWLS_SQL = "select site, max(started) from crawl_runs group by site"
 
 
-def site_alarms(path: str | None) -> dict[str, list[str]] | None:
+def site_alarms(
+    path: str | None, periods: dict[str, float] | None = None
+) -> dict[str, list[str]] | None:
     """`newsarchive health` for the served archive, per site: its alarm lines (none: no alarm).
     None when it cannot be read (a stand-alone file without its pages file, say): the page then
     says the health is unknown rather than "no alarm". The pages file is read for two counts
-    (damaged and unextracted pages), never served."""
+    (damaged and unextracted pages), never served. `periods`: seconds between a site's runs in
+    its plan (the overdue signal)."""
+    from datetime import timedelta
     from pathlib import Path
 
     from newsarchive.storage import Archive
@@ -132,9 +136,10 @@ def site_alarms(path: str | None) -> dict[str, list[str]] | None:
 
     if not path:
         return None
+    every = {site: timedelta(seconds=seconds) for site, seconds in (periods or {}).items()}
     try:
         with Archive(Path(path), readonly=True) as archive:
-            alarms = health(archive)
+            alarms = health(archive, every=every)
     except (NewsarchiveError, sqlite3.Error):
         return None
     found: dict[str, list[str]] = {}
@@ -151,7 +156,8 @@ async def archive_summary(datasette: Any, database: str) -> dict[str, Any]:
     db = datasette.get_database(database)
     crawled = dict((await db.execute(LAST_CRAWLS_SQL)).rows)
     # Off the event loop: it opens the archive's files (0.05-0.25 s at a million articles).
-    alarms = await asyncio.get_running_loop().run_in_executor(None, site_alarms, db.path)
+    periods = (datasette.plugin_config(HEALTH_PLUGIN) or {}).get("periods")
+    alarms = await asyncio.get_running_loop().run_in_executor(None, site_alarms, db.path, periods)
     sites = [
         {
             **dict(row),
