@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -84,6 +85,9 @@ COUNT_KEYS = ("new", "updated", "unchanged", "page", "failures", "store_failures
 # Tests only: the writer kills itself (SIGKILL) right after its Nth batch commit, before the
 # batch leaves Redis — the moment a real crash makes a restarted writer find a stored batch again.
 KILL_AFTER_COMMIT = "NEWSARCHIVE_TEST_KILL_WRITER_AFTER_COMMIT"
+# For the tests: seconds the writer's end takes before it finishes the runs (what packing the
+# pages and merging the search index take at a million articles).
+SLOW_END = "NEWSARCHIVE_TEST_SLOW_WRITER_END"
 
 
 @dataclass
@@ -191,9 +195,10 @@ class Writer:
         self.archive: Any = None
         self.started = time.monotonic()
         self.redis_failing_since: float | None = None
-        self.last_beat = 0.0
-        # What the writer's claim on the crawl holds: `claim` sets it, `beat` keeps it.
+        # What the writer's claim on the crawl holds: `claim` sets it, its heartbeat keeps it.
         self.pid_at_host = f"{os.getpid()}@{socket.gethostname()}"
+        self.heartbeat_stop = threading.Event()
+        self.heartbeat: threading.Thread | None = None
 
     # --- setup ---------------------------------------------------------------------------------
 
@@ -218,7 +223,28 @@ class Writer:
                     "shared crawl; this command leaves it to that one"
                 )
             time.sleep(0.2)
-        self.last_beat = time.monotonic()
+        # From a thread of its own: the writer's work between two beats may take longer than
+        # the claim lasts (opening and migrating a large archive, a commit waiting for another
+        # process's write lock, a crawl's end merging the search index: 17 s at a million
+        # articles), and a second writer got in then.
+        self.heartbeat = threading.Thread(target=self._beat, name="writer-heartbeat", daemon=True)
+        self.heartbeat.start()
+
+    def _beat(self) -> None:
+        """The writer's heartbeat, which its workers watch too: its claim renewed every second
+        while the process lives (a Redis failing meanwhile: the next beat tries again)."""
+        while not self.heartbeat_stop.wait(1.0):
+            with contextlib.suppress(redis.RedisError):
+                self.client.set(Keys.writer, self.pid_at_host, ex=WRITER_TTL)
+
+    def release(self) -> None:
+        """Stop the heartbeat and give the claim up (the crawl ended or stopped: workers
+        elsewhere start their patience now, not when the claim lapses)."""
+        self.heartbeat_stop.set()
+        if self.heartbeat is not None:
+            self.heartbeat.join(timeout=2)
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(Keys.writer)
 
     def open(self) -> None:
         from newsarchive.storage import Archive
@@ -228,7 +254,6 @@ class Writer:
         self.claim()
         existing = read_config(self.client)
         self.archive = Archive(crawl.db)
-        self.beat(force=True)
         if existing is not None:
             if existing.get("identity") != crawl.identity():
                 self.archive.close()
@@ -284,7 +309,6 @@ class Writer:
                 self.counts[name].update(progress["counts"])
                 self.tallies[name] = RunTally(**progress["tally"])
                 self.robots_recorded[name] = {tuple(r) for r in progress["robots"]}
-        self.beat(force=True)  # a new crawl's keys were cleared above, the heartbeat with them
 
     def _ended_already(self, config: dict[str, Any]) -> str | None:
         """Why the crawl Redis holds cannot be resumed into this archive, or None. A Redis
@@ -306,13 +330,6 @@ class Writer:
                 "before that?)"
             )
         return None
-
-    def beat(self, *, force: bool = False) -> None:
-        """The writer's heartbeat, which its workers watch (about once a second)."""
-        now = time.monotonic()
-        if force or now - self.last_beat >= 1.0:
-            self.client.set(Keys.writer, self.pid_at_host, ex=WRITER_TTL)
-            self.last_beat = now
 
     def _publish_known(self, site: str) -> None:
         """What the archive has of `site`, for the workers' "fetch again?" decisions: streamed
@@ -468,7 +485,6 @@ class Writer:
         last_check = 0.0
         while True:
             try:
-                self.beat()
                 taken = self.drain_once()
                 if taken:
                     self.redis_failing_since = None
@@ -522,7 +538,6 @@ class Writer:
         # expires; either way their last items are then in Redis.
         deadline = time.monotonic() + HEARTBEAT_TTL + 5
         while self.client.scard(Keys.workers) and time.monotonic() < deadline:
-            self.beat()
             self.reap()
             self.drain_once()
             time.sleep(0.1)
@@ -543,6 +558,7 @@ class Writer:
 
     def finish(self, reason: str) -> list[tuple[str, dict[str, Any]]]:
         """Finish every run row with the crawl's counts; each site's stats for the summary."""
+        time.sleep(float(os.environ.get(SLOW_END) or 0))
         results = []
         for name in self.crawl.names:
             run_id = self.config["run_ids"][name]
@@ -602,6 +618,7 @@ class Writer:
         return results
 
     def close(self) -> None:
+        self.heartbeat_stop.set()  # on any way out: a claim not released lapses (WRITER_TTL)
         if self.archive is not None:
             self.archive.close()
             self.archive = None
@@ -663,10 +680,11 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
                 with contextlib.suppress(redis.RedisError):
                     while not full and writer.drain_once():
                         pass
-                    # Workers elsewhere start their patience now, not when the key expires.
-                    writer.client.delete(Keys.writer)
                 if not full:
                     writer.finish(reason)
+                # Held until the runs are finished: a second writer that came in meanwhile
+                # took the crawl up while they were.
+                writer.release()
                 if isinstance(exc, Stopped):
                     raise NewsarchiveError(
                         "the shared crawl was stopped; run the same command again to continue it"
@@ -684,7 +702,7 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
             results = writer.finish("finished")
         with contextlib.suppress(redis.RedisError):
             _clear_crawl_keys(writer.client)
-            writer.client.delete(Keys.writer)  # the crawl is over: no writer's claim on it
+        writer.release()  # the crawl is over: no writer's claim on it
         return results
     finally:
         for s, handler in previous.items():

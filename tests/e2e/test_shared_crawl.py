@@ -796,3 +796,37 @@ def test_workers_ask_the_snapshot_together_and_keep_the_answers(redis_server: st
     assert known.get(list(states)[250]) == states[list(states)[250]]  # not prefetched: asked
     assert hmgets() == before + 2
     assert len(known) == 300
+
+
+def test_a_writer_busy_longer_than_its_claim_lasts_keeps_it(
+    redis_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer's end took longer than its claim lasted (packing the pages and merging the
+    # search index: 17 s at a million articles), and it beat only between items: cron's next
+    # call then got in, "resumed" the crawl being finished, and the two finished its runs. Its
+    # heartbeat now beats from a thread of its own.
+    from newsarchive.distributed.shared import WRITER_TTL
+    from newsarchive.distributed.writer import SLOW_END
+
+    db = tmp_path / "archive.db"
+    url = f"{redis_server}/14"
+    monkeypatch.setenv(SLOW_END, str(WRITER_TTL + 4))
+    with DemoServer(articles=4) as small:
+        client = redis.Redis.from_url(url)
+        crawl = shared_crawl(small, db, url, "--workers", "1", *FAST)
+        deadline = time.monotonic() + TIMEOUT
+        while not client.keys("newsarchive:done:*"):  # the writer tells its workers it is over
+            assert crawl.poll() is None and time.monotonic() < deadline, "not done"
+            time.sleep(0.05)
+        time.sleep(WRITER_TTL + 1)
+        assert crawl.poll() is None, "the writer's end was not slow"
+        monkeypatch.delenv(SLOW_END)
+        second = shared_crawl(small, db, url, "--workers", "1", *FAST)
+        _, err = _finish(second)
+        assert second.returncode == 75, err[-3000:]
+        assert err.startswith(f"Error: {url}: another writer (process {crawl.pid} on "), err
+        out, err = _finish(crawl)
+        assert crawl.returncode == 0, f"{out}\n{err[-3000:]}"
+    runs = _query(db, "SELECT articles_new, finish_reason FROM crawl_runs")
+    assert runs == [(4, "finished")], runs
+    assert client.keys("newsarchive:*") == [k for k in client.keys("*") if b":done:" in k]
