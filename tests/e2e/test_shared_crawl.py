@@ -114,6 +114,14 @@ def _worker(url: str, cwd: Path) -> subprocess.Popen:
     )
 
 
+def _until_done(client: redis.Redis, crawl: subprocess.Popen) -> None:
+    """Until the writer tells its workers the crawl is over (its `done` key)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not client.keys("newsarchive:done:*"):
+        assert crawl.poll() is None and time.monotonic() < deadline, "not done"
+        time.sleep(0.01)
+
+
 def _finish(proc: subprocess.Popen, timeout: float = TIMEOUT) -> tuple[str, str]:
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -299,10 +307,7 @@ def test_a_shared_crawl_stopped_at_its_end_says_so_in_one_line_and_is_finished_b
         articles = len(small.portal.articles)
         client = redis.Redis.from_url(url)
         crawl = shared_crawl(small, db, url, "--workers", "2", *FAST)
-        deadline = time.monotonic() + TIMEOUT
-        while not client.keys("newsarchive:done:*"):  # the writer tells its workers it is over
-            assert crawl.poll() is None and time.monotonic() < deadline, "not done"
-            time.sleep(0.01)
+        _until_done(client, crawl)
         crawl.send_signal(signal.SIGTERM)
         _, err = _finish(crawl)
         said = [line for line in err.splitlines() if line.startswith("Error: ")]
@@ -814,10 +819,7 @@ def test_a_writer_busy_longer_than_its_claim_lasts_keeps_it(
     with DemoServer(articles=4) as small:
         client = redis.Redis.from_url(url)
         crawl = shared_crawl(small, db, url, "--workers", "1", *FAST)
-        deadline = time.monotonic() + TIMEOUT
-        while not client.keys("newsarchive:done:*"):  # the writer tells its workers it is over
-            assert crawl.poll() is None and time.monotonic() < deadline, "not done"
-            time.sleep(0.05)
+        _until_done(client, crawl)
         time.sleep(WRITER_TTL + 1)
         assert crawl.poll() is None, "the writer's end was not slow"
         monkeypatch.delenv(SLOW_END)
