@@ -130,6 +130,12 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             error = click.ClickException(_one_line(exc, kwargs))
             error.exit_code = getattr(exc, "exit_code", error.exit_code)  # Busy: 75
             raise error from None
+        except KeyboardInterrupt:
+            # Ctrl-C where the command has no stop of its own (as it starts, or a second signal
+            # that stops at once): one line and the shell's status for SIGINT, not click's
+            # bare "Aborted!" with 1. SQLite keeps what was committed.
+            click.echo("Error: stopped (interrupted); what was stored before is kept", err=True)
+            sys.exit(130)
         except Exception as exc:
             line = _damage_line(exc, kwargs)
             if line is None:

@@ -627,27 +627,40 @@ class Writer:
 def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
     """Run (or resume) the shared crawl to its end; each site's stats. RedisProblem or
     NewsarchiveError (one line) when it cannot finish."""
-    try:
-        writer = Writer(crawl)
-    except redis.RedisError as exc:  # gone since connect()'s PING
-        raise RedisProblem(
-            f"{display_url(crawl.url)}: Redis unreachable ({describe(exc)})"
-        ) from None
+    received: list[int] = []
+
+    def keep(signum: int, frame: Any) -> None:
+        received.append(signum)
 
     def stop(signum: int, frame: Any) -> None:
         raise Stopped
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    # A stop signal while the writer connects and opens the crawl (its claim, the archive and
+    # its migrations, the run rows, the crawl's config) waits until that is done, and then
+    # stops the crawl as any stop does: it ended the process silently (SIGTERM), as a
+    # traceback, or as click's bare "Aborted!" (Ctrl-C), leaving run rows never finished.
+    previous = {s: signal.signal(s, keep) for s in (signal.SIGTERM, signal.SIGINT)}
+    writer = None
     try:
+        try:
+            writer = Writer(crawl)
+        except redis.RedisError as exc:  # gone since connect()'s PING
+            raise RedisProblem(
+                f"{display_url(crawl.url)}: Redis unreachable ({describe(exc)})"
+            ) from None
         try:
             writer.open()
         except redis.RedisError as exc:  # a Redis that refuses writes (maxmemory), gone since
             raise RedisProblem(
                 f"{writer.where}: Redis refused the crawl ({describe(exc)})"
             ) from None
+        for s in previous:
+            signal.signal(s, stop)
         with writer.archive.batch(10**9, max_seconds=0):
-            writer.start_workers()
             try:
+                if received:
+                    raise Stopped
+                writer.start_workers()
                 writer.run()
                 try:
                     # A stop signal in this wait is a stop like any: the crawl stays in Redis
@@ -707,4 +720,5 @@ def run_shared_crawl(crawl: SharedCrawl) -> list[tuple[str, dict[str, Any]]]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        writer.close()
+        if writer is not None:
+            writer.close()

@@ -509,3 +509,21 @@ def test_read_commands_start_without_the_extractor_or_scrapy(
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_an_interrupt_no_command_handles_is_one_line_and_status_130(filled, monkeypatch):
+    # Ctrl-C where a command has no stop of its own (as it starts; a second signal that stops
+    # an import at once) ended in click's bare "Aborted!" and exit status 1 (fuzz_soak --shared,
+    # seed 313): a cron job read that as a failure with nothing said.
+    import newsarchive.cli.archive
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(newsarchive.cli.archive, "search_results", interrupted)
+    result = invoke("search", "sawah", "--db", str(filled))
+    assert result.exit_code == 130
+    assert result.stderr.splitlines() == [
+        "Error: stopped (interrupted); what was stored before is kept"
+    ]
+    assert "Aborted" not in result.output
