@@ -104,6 +104,8 @@ SETTINGS = {
 RUN_TIMEOUT = 240
 # With --shared: the local workers a `crawl` starts beside its writer (0: one-process crawls).
 SHARED_WORKERS = 0
+# With --keep-all: every case's directory is kept under --out (runs' output, archive, Redis).
+KEEP_ALL = False
 # A line of a command's output that is fine to see.
 LOG_LINE = re.compile(
     r"^(Error: |WARNING: |INFO: |demo: |\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] (WARNING|INFO): )"
@@ -967,7 +969,7 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
         creep = time_creep(records)
         if creep:
             print(f"  FAIL {creep}", flush=True)
-        if creep or any(r.problems for r in records):
+        if creep or any(r.problems for r in records) or KEEP_ALL:
             target = keep / f"case-{seed}"
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(case_dir, target)
@@ -1003,6 +1005,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=0, help="runs a case (default: 10-40 at random)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/fuzz_soak"), help="failing cases")
     ap.add_argument(
+        "--keep-all", action="store_true", help="keep every case under --out, not only failing ones"
+    )
+    ap.add_argument(
         "--changes",
         default=",".join(CHANGES),
         help=f"the changes to draw from besides nothing (default: all: {', '.join(CHANGES)})",
@@ -1023,8 +1028,9 @@ def main() -> int:
         "with WORKERS local workers (default 0: one process)",
     )
     args = ap.parse_args()
-    global SHARED_WORKERS
+    global SHARED_WORKERS, KEEP_ALL
     SHARED_WORKERS = args.shared
+    KEEP_ALL = args.keep_all
     if SHARED_WORKERS and shutil.which("redis-server") is None:
         ap.error("--shared needs redis-server (apt-get install redis-server)")
     changes = list(dict.fromkeys(["nothing", *args.changes.split(",")]))

@@ -247,22 +247,30 @@ class SharedRobotsTxt(RobotsTxt):
     async def _shared(self, netloc: str) -> tuple[str, int, bytes] | None:
         """The crawl's copy of netloc's robots.txt, waiting while another worker fetches it; None
         when this worker is to fetch it."""
-        client = WorkerState.current().client
+        state = WorkerState.current()
+        client = state.client
+        lock = Keys.robots_lock(netloc)
         waited = 0.0
         while True:
             raw = client.hget(Keys.robots, netloc)
             if raw:
                 return pickle.loads(raw)
-            if client.set(Keys.robots_lock(netloc), "1", nx=True, ex=int(ROBOTS_WAIT)):
+            if client.set(lock, state.wid, nx=True, ex=int(ROBOTS_WAIT)):
                 # The worker that held the lock may have published and released it between
                 # the read above and this claim: read again, or this one fetches it a second time.
                 raw = client.hget(Keys.robots, netloc)
                 if raw:
-                    client.delete(Keys.robots_lock(netloc))
+                    client.delete(lock)
                     return pickle.loads(raw)
                 return None
             if waited >= ROBOTS_WAIT:
                 return None
+            holder = client.get(lock)
+            if holder and not client.exists(Keys.alive(holder.decode(errors="replace"))):
+                # Its holder is gone (killed as it fetched: its heartbeat lapsed): the crawl
+                # continued after it waited ROBOTS_WAIT for a robots.txt that never came.
+                client.delete(lock)
+                continue
             await sleep(0.05)
             waited += 0.05
 

@@ -659,6 +659,39 @@ def test_robots_txt_published_while_claiming_is_not_fetched_again(redis_server: 
     assert not other.exists(Keys.robots_lock(netloc))
 
 
+def test_robots_txt_claimed_by_a_worker_gone_is_fetched_at_once(redis_server: str) -> None:
+    """The worker fetching robots.txt was killed (SIGKILL to the crawl's process group): the
+    crawl continued by the same command waited ROBOTS_WAIT (60 s) for it before fetching it
+    itself (fuzz_soak --shared, seed 322: 59 s instead of 3). A claim whose holder's heartbeat
+    is gone is taken over; a live holder is still waited for."""
+    import asyncio
+    import pickle
+
+    from scrapy.utils.test import get_crawler
+
+    from newsarchive.distributed.politeness import ROBOTS_WAIT, SharedRobotsTxt
+    from newsarchive.distributed.shared import Keys, WorkerState
+
+    url, other = _empty_database(redis_server, 8)
+    netloc = "host.test"
+    state = WorkerState.install(url, {"id": "robots-gone", "settings": {}})
+    middleware = SharedRobotsTxt(get_crawler(settings_dict={"ROBOTSTXT_OBEY": True}))
+
+    other.set(Keys.robots_lock(netloc), "vm:1234:gone", ex=int(ROBOTS_WAIT))  # no heartbeat
+    started = time.monotonic()
+    assert asyncio.run(middleware._shared(netloc)) is None  # this worker fetches it
+    assert time.monotonic() - started < 2
+    assert other.get(Keys.robots_lock(netloc)) == state.wid.encode()
+
+    other.set(Keys.robots_lock(netloc), "vm:1235:alive", ex=int(ROBOTS_WAIT))
+    other.set(Keys.alive("vm:1235:alive"), "1", ex=30)
+    published = ("http://host.test/robots.txt", 200, b"User-agent: *\nDisallow: /private\n")
+    started = time.monotonic()
+    threading.Timer(1.5, other.hset, args=(Keys.robots, netloc, pickle.dumps(published))).start()
+    assert asyncio.run(middleware._shared(netloc)) == published  # waited for the live one
+    assert time.monotonic() - started >= 1.5
+
+
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     url = f"redis://127.0.0.1:{port}/0"
