@@ -479,8 +479,17 @@ class Scripts:
 
 
 def requeue_worker(client: redis.Redis, scripts: Scripts, wid: str) -> int:
-    """Return every request `wid` leased to the frontier and forget the worker."""
-    return int(scripts.requeue(keys=[Keys.leases(wid), Keys.workers], args=[PREFIX, wid]))
+    """Return every request `wid` leased to the frontier, free the politeness tokens it held,
+    and forget the worker. The tokens of a worker killed as it fetched kept its hosts'
+    concurrency used up until they expired (DOWNLOAD_TIMEOUT + 30 s): a crawl continued after
+    its workers were killed waited a minute for them (fuzz_soak --shared, seed 322)."""
+    requeued = int(scripts.requeue(keys=[Keys.leases(wid), Keys.workers], args=[PREFIX, wid]))
+    mine = f"{wid}:".encode()
+    for key in client.scan_iter(match=Keys.polite("*") + ":active", count=1000):
+        held = [token for token in client.zrange(key, 0, -1) if token.startswith(mine)]
+        if held:
+            client.zrem(key, *held)
+    return requeued
 
 
 def read_config(client: redis.Redis) -> dict[str, Any] | None:

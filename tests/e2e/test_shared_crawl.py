@@ -692,6 +692,28 @@ def test_robots_txt_claimed_by_a_worker_gone_is_fetched_at_once(redis_server: st
     assert time.monotonic() - started >= 1.5
 
 
+def test_a_worker_gone_gives_back_the_politeness_tokens_it_held(redis_server: str) -> None:
+    """A worker killed as it fetched held the host's concurrency (its politeness tokens) until
+    the tokens expired, a minute: the crawl continued after a SIGKILL to its process group
+    fetched nothing for 59 s (fuzz_soak --shared, seed 322). Reaping the worker (its heartbeat
+    lapsed) now frees them with its leases; other workers' tokens stay."""
+    from newsarchive.distributed.shared import Keys, Scripts, requeue_worker
+
+    _, client = _empty_database(redis_server, 8)
+    active = Keys.polite("host.test") + ":active"
+    gone, alive = "vm:1234:0a1b2c", "vm:1235:3d4e5f"
+    later = time.time() * 1000 + 60_000
+    client.zadd(active, {f"{gone}:1": later, f"{gone}:2": later, f"{alive}:7": later})
+    client.zadd(Keys.polite("other.test") + ":active", {f"{gone}:3": later})
+    scripts = Scripts(client)
+    grant = {"keys": [Keys.polite("host.test")], "args": [0, 3, f"{alive}:8", 60_000]}
+    assert scripts.acquire(**grant) == -1  # the host's 3 requests at a time are taken
+    requeue_worker(client, scripts, gone)
+    assert client.zrange(active, 0, -1) == [f"{alive}:7".encode()]
+    assert client.zcard(Keys.polite("other.test") + ":active") == 0
+    assert scripts.acquire(**grant) == 0
+
+
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     url = f"redis://127.0.0.1:{port}/0"
