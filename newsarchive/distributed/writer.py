@@ -134,6 +134,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _gone_from_here(wid: str) -> bool:
+    """Whether worker `wid` (worker_id: host:pid:random) ran on this machine and its process is
+    gone: killed, its heartbeat still lasts up to HEARTBEAT_TTL, which a crawl continued at
+    once after a kill of its process group waited out before it had the leases back."""
+    host, _, rest = wid.partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+
+
 def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
     """What the run row keeps of the crawl's settings (as StorePipeline keeps them)."""
     from scrapy.settings import Settings
@@ -450,7 +459,7 @@ class Writer:
                 self.client.sadd(Keys.workers, wid)
                 listed.add(wid)
         for wid in listed:
-            if not self.client.exists(Keys.alive(wid)):
+            if not self.client.exists(Keys.alive(wid)) or _gone_from_here(wid):
                 n = requeue_worker(self.client, self.scripts, wid)
                 logger.warning(
                     "worker %s stopped answering: %d requests back in the frontier", wid, n

@@ -97,10 +97,16 @@ def crawl_demo(server: DemoServer, db: Path, *extra: str) -> subprocess.Complete
 
 
 def shared_crawl(
-    server: DemoServer, db: Path, url: str, *extra: str, site: str = "demo"
+    server: DemoServer,
+    db: Path,
+    url: str,
+    *extra: str,
+    site: str = "demo",
+    own_group: bool = False,
 ) -> subprocess.Popen[str]:
     """`newsarchive crawl SITE --redis URL` of `server` into `db`, started (its writer and the
-    local workers `extra` asks for), output piped."""
+    local workers `extra` asks for), output piped; with `own_group`, in a process group of its
+    own (os.killpg reaches its workers too)."""
     cmd = [*CLI, "crawl", site, "--base-url", server.base_url, "--db", str(db)]
     return subprocess.Popen(
         [*cmd, "--redis", url, *extra],
@@ -109,6 +115,7 @@ def shared_crawl(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=own_group,
     )
 
 

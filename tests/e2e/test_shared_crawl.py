@@ -714,6 +714,46 @@ def test_a_worker_gone_gives_back_the_politeness_tokens_it_held(redis_server: st
     assert scripts.acquire(**grant) == 0
 
 
+def test_a_shared_crawl_killed_with_its_workers_is_continued_at_once(
+    redis_server: str, tmp_path: Path
+) -> None:
+    # kill -9 of the crawl's process group (the OOM killer, a reboot), then the same command:
+    # it waited for the dead workers' heartbeats to lapse (15 s) to have their leases back, and
+    # for their politeness tokens to expire (a minute) to fetch again (fuzz_soak --shared, seed
+    # 322: 59 s). Workers of this machine whose process is gone are reaped at once now.
+    from newsarchive.distributed.shared import HEARTBEAT_TTL
+
+    url, client = _empty_database(redis_server, 7)
+    db = tmp_path / "archive.db"
+    two_at_a_time = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2")
+    with DemoServer(articles=20) as small:
+        answer = small.portal.response
+
+        def slowly(path: str) -> tuple:
+            time.sleep(0.3)  # requests in flight, holding the host's two tokens, at the kill
+            return answer(path)
+
+        small.portal.response = slowly
+        crawl = shared_crawl(
+            small, db, url, "--workers", "2", *FAST, *two_at_a_time, own_group=True
+        )
+        deadline = time.monotonic() + TIMEOUT
+        while len(small.requests) < 8:
+            assert crawl.poll() is None and time.monotonic() < deadline, "nothing crawled"
+            time.sleep(0.05)
+        os.killpg(crawl.pid, signal.SIGKILL)
+        crawl.communicate()
+        assert client.zcard("newsarchive:polite:127.0.0.1:active") > 0  # tokens the dead held
+        started = time.monotonic()
+        again = shared_crawl(small, db, url, "--workers", "2", *FAST, *two_at_a_time)
+        out, err = _finish(again)
+        took = time.monotonic() - started
+    assert again.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert "resuming the shared crawl" in err
+    assert len(_query(db, "SELECT id FROM articles")) == 20
+    assert took < HEARTBEAT_TTL, (took, err[-3000:])
+
+
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     url = f"redis://127.0.0.1:{port}/0"
