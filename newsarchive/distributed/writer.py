@@ -123,24 +123,18 @@ class WriterBusy(Busy):
     """Another writer is running this shared crawl (exit 75, as `run` refused)."""
 
 
-def _alive(pid: int) -> bool:
-    """Whether process `pid` of this machine is there (a zombie counts)."""
+def _alive_here(host: str, pid: str) -> bool | None:
+    """Whether process `pid` of `host` is there when `host` is this machine (a zombie counts);
+    None for another machine's (or no pid), which only its heartbeat tells of."""
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
     try:
-        os.kill(pid, 0)
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's: there
         return True
     return True
-
-
-def _gone_from_here(wid: str) -> bool:
-    """Whether worker `wid` (worker_id: host:pid:random) ran on this machine and its process is
-    gone: killed, its heartbeat still lasts up to HEARTBEAT_TTL, which a crawl continued at
-    once after a kill of its process group waited out before it had the leases back."""
-    host, _, rest = wid.partition(":")
-    pid = rest.partition(":")[0]
-    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
 
 def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
@@ -222,11 +216,11 @@ class Writer:
             raw = self.client.get(Keys.writer)
             holder = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
             pid, _, host = (holder or "").partition("@")
-            here = host == socket.gethostname() and pid.isdigit()
-            if holder and here and not _alive(int(pid)):
+            alive = _alive_here(host, pid)
+            if holder and alive is False:
                 self.client.delete(Keys.writer)
                 continue
-            if holder and (here or time.monotonic() >= deadline):
+            if holder and (alive or time.monotonic() >= deadline):
                 raise WriterBusy(
                     f"{self.where}: another writer (process {pid} on {host}) is running this "
                     "shared crawl; this command leaves it to that one"
@@ -459,7 +453,14 @@ class Writer:
                 self.client.sadd(Keys.workers, wid)
                 listed.add(wid)
         for wid in listed:
-            if not self.client.exists(Keys.alive(wid)) or _gone_from_here(wid):
+            # A worker of this machine whose process is gone (killed) is reaped at once: its
+            # heartbeat lasts up to HEARTBEAT_TTL more, which a crawl continued right after a
+            # kill of its process group waited out before it had the leases back.
+            host, _, rest = wid.partition(":")  # worker_id: host:pid:random
+            if (
+                not self.client.exists(Keys.alive(wid))
+                or _alive_here(host, rest.split(":")[0]) is False
+            ):
                 n = requeue_worker(self.client, self.scripts, wid)
                 logger.warning(
                     "worker %s stopped answering: %d requests back in the frontier", wid, n
