@@ -96,6 +96,23 @@ def crawl_demo(server: DemoServer, db: Path, *extra: str) -> subprocess.Complete
     )
 
 
+def start_crawl(
+    server: DemoServer, db: Path, *extra: str, site: str = "demo", own_group: bool = False
+) -> subprocess.Popen[str]:
+    """`newsarchive crawl SITE` of `server` into `db` with `extra`, started, output piped; with
+    `own_group`, in a process group of its own (os.killpg reaches its workers too)."""
+    cmd = [*CLI, "crawl", site, "--base-url", server.base_url, "--db", str(db)]
+    return subprocess.Popen(
+        [*cmd, *extra],
+        cwd=db.parent,
+        env=crawl_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=own_group,
+    )
+
+
 def shared_crawl(
     server: DemoServer,
     db: Path,
@@ -104,19 +121,9 @@ def shared_crawl(
     site: str = "demo",
     own_group: bool = False,
 ) -> subprocess.Popen[str]:
-    """`newsarchive crawl SITE --redis URL` of `server` into `db`, started (its writer and the
-    local workers `extra` asks for), output piped; with `own_group`, in a process group of its
-    own (os.killpg reaches its workers too)."""
-    cmd = [*CLI, "crawl", site, "--base-url", server.base_url, "--db", str(db)]
-    return subprocess.Popen(
-        [*cmd, "--redis", url, *extra],
-        cwd=db.parent,
-        env=crawl_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=own_group,
-    )
+    """`newsarchive crawl SITE --redis URL` (start_crawl): its writer and the local workers
+    `extra` asks for."""
+    return start_crawl(server, db, "--redis", url, *extra, site=site, own_group=own_group)
 
 
 def articles(db: Path) -> list[dict]:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import CLI, FAST, crawl_env, run_cli
+from e2e_helpers import CLI, FAST, crawl_env, run_cli, start_crawl
 from hostile_server import kill_group
 
 from newsarchive.demo import DemoServer
@@ -37,16 +37,8 @@ def _articles(db: Path) -> list[tuple[str, str]]:
 
 
 def _crawl(server: DemoServer, db: Path, *, resume: bool = True) -> subprocess.Popen:
-    cmd = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db)]
-    return subprocess.Popen(
-        [*cmd, *(["--resume"] if resume else []), *FAST, *SLOW],
-        cwd=db.parent,
-        env=crawl_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    resumed = ["--resume"] if resume else []
+    return start_crawl(server, db, *resumed, *FAST, *SLOW, own_group=True)
 
 
 def _until(predicate, timeout: float) -> bool:
