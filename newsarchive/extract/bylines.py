@@ -68,6 +68,14 @@ LABEL_ROLES: dict[str, str | None] = {
     "rep": "reporter",
     "red": "editor",
     "by": "author",
+    # The word for "author" in European languages (German, Polish, Czech, Spanish, Portuguese;
+    # Italian; French) and the Bosnian/Croatian/Serbian "writes", as labels with a colon.
+    "autor/in": "author",  # German's gender-inclusive form ("Autor/in: Korinna Hennig")
+    "autor": "author",
+    "autorin": "author",
+    "autore": "author",
+    "auteur": "author",
+    "pi\u0161e": "author",
     "sumber": None,
     "source": None,
 }
@@ -647,7 +655,7 @@ TEASER_MAX_TEXT = 400
 HEADLINE_LINK_WORDS = 4
 # Links to a person's page; other links (sections, tags) name no writer.
 PERSON_HREF = patterns.compile(
-    r"author|penulis|reporter|wartawan|writer|profil|user|kontributor", re.I
+    r"author|autor|penulis|reporter|wartawan|writer|profil|user|kontributor", re.I
 )
 # "Andi Saputra - 3 Maret 2018 20:15 wib": a name, a dash (or bar / bullet), then a date line.
 NAME_DATE_LINE = patterns.compile(
@@ -706,6 +714,8 @@ MAX_SIGNATURE_WORDS = 4
 MIN_SIGNED_TEXT = 400
 # A photographer's byline (not a caption's "Foto:" credit): on a photo story it names the author.
 PHOTO_BYLINE = patterns.compile(r"\s*(?:fotografer|photographer|pewarta foto)\b", re.I)
+# One letter and a dot: an initial, which a given name may end with.
+INITIAL = patterns.compile(r"^[A-Za-z]\.$")
 SKIP_TEXT_TAGS = frozenset({"script", "style", "noscript", "template", "textarea"})
 
 
@@ -1214,6 +1224,56 @@ def _closest_to_headline(
     return min(lines, key=distance)
 
 
+def _is_name_element(el: Any) -> bool:
+    """Marked as holding a credited name: microdata, a link relation, a byline class or tag, a
+    link to a person's page."""
+    if el.get("itemprop") in ("author", "name") or el.get("rel") == "author":
+        return True
+    if el.tag in BYLINE_TAGS or (el.tag == "a" and PERSON_HREF.search(el.get("href") or "")):
+        return True
+    marks = el.get("class")
+    return bool(marks and BYLINE_CLASS.search(marks) and not BYLINE_CLASS_EXCLUDE.search(marks))
+
+
+def _cut_at_name_elements(people: list[Contributor], block: Any) -> list[Contributor]:
+    """Names that run past the end of the element marked as holding them, cut there.
+
+    A byline block's text joins its elements, so the name in `<span class="author">` and the
+    outlet in the next element read as one name ("Trevor J. Mitchell Sioux Falls Argus Leader",
+    "KENNETH P. VOGEL The New York Times" from `<span itemprop="name">` then `<div
+    class="title">`). A name that begins with the last words of a name element's text ends where
+    that element ends. A head of one word, or ending in an initial, is left whole: given and
+    family names in elements of their own ("<span>Trevor J.</span> <span>Mitchell</span>").
+    """
+    ends: list[list[str]] | None = None
+    out = []
+    for person in people:
+        words = person.name.split()
+        if len(words) > 2:
+            if ends is None:
+                ends = [
+                    words_in
+                    for el in block.iterdescendants()
+                    if isinstance(el.tag, str)
+                    and _is_name_element(el)
+                    and len(words_in := _text(el).split()) > 1
+                ]
+            for end in ends:
+                k = next(
+                    (
+                        k
+                        for k in range(min(len(end), len(words) - 1), 1, -1)
+                        if words[:k] == end[-k:]
+                    ),
+                    0,
+                )
+                if k and not INITIAL.match(words[k - 1]):
+                    person = Contributor(" ".join(words[:k]), person.role)
+                    break
+        out.append(person)
+    return out
+
+
 def _strip_affiliation(person: Contributor, doc: Document, brand: str | None) -> Contributor:
     """ "Kevin McCoy USA TODAY", "Tom Davies Associated Press": a person's name followed by the
     outlet or agency they write for (printed in the same byline block) -> the person."""
@@ -1263,8 +1323,8 @@ def find_contributors(
     if not writers:
         lines = [(el, ps) for el, ps in credits.lines if any(p.role in WRITER_ROLES for p in ps)]
         if lines:
-            _, people = _closest_to_headline(doc, lines)
-            writers = [p for p in people if p.role in WRITER_ROLES]
+            block, people = _closest_to_headline(doc, lines)
+            writers = [p for p in _cut_at_name_elements(people, block) if p.role in WRITER_ROLES]
             source = "byline"
     # Placeholder accounts in JSON-LD/meta ("admin", "Redaksi") and bylines naming only a desk or
     # the site yield to any person named elsewhere; they are used, in this order, only when the
@@ -1279,7 +1339,9 @@ def find_contributors(
     if not writers:
         person, institution = _from_visible(doc, editors, brand)
         if person is not None:
-            writers = [p for p in person[1] if p.role in WRITER_ROLES]
+            writers = [
+                p for p in _cut_at_name_elements(person[1], person[0]) if p.role in WRITER_ROLES
+            ]
             extras.extend(p for p in person[1] if p.role not in WRITER_ROLES)
             source = "byline"
         elif institution is not None:

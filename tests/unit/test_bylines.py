@@ -89,6 +89,11 @@ FORMS = [
     ("By Associated Press November 19, 2019, 9:02 AM", [("Associated Press", G)]),
     # Undotted professional titles after commas stay with the name.
     ("By Rachael Link, MS, RD", [("Rachael Link, MS, RD", A)]),
+    # "Author" in European languages, and the Bosnian/Croatian/Serbian "writes", with a colon.
+    ("Autor: Jana Novakova", [("Jana Novakova", A)]),
+    ("Autor/in: Katrin Vogel", [("Katrin Vogel", A)]),
+    ("Auteur: Marie Dubois", [("Marie Dubois", A)]),
+    ("Pi\u0161e: Amir Hod\u017ei\u0107", [("Amir Hod\u017ei\u0107", A)]),
     # Attribution lines name no contributor.
     ("Sumber : Antara", []),
     ("Sumber: The Telegraph", []),
@@ -192,6 +197,39 @@ def test_unlabelled_bylines(body: str, expected: list[tuple[str, str]]) -> None:
 )
 def test_not_unlabelled_bylines(body: str, after: str) -> None:
     assert credits(body, after=after) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Rule: a name ends where the element marked as holding it ends; the byline block's
+        # next element (the outlet the writer works for) is not part of it.
+        (
+            '<div class="byline"><span class="author">Rina Wulandari and Budi Hartono</span>'
+            ' <span class="publication">Harian Pagi Sumatra Barat</span></div>',
+            [("Rina Wulandari", A), ("Budi Hartono", A)],
+        ),
+        (
+            '<div class="article-byline">By <span itemprop="author"><span itemprop="name">'
+            'BUDI S. HARTONO</span></span> <div class="title">The Straits Courier</div></div>',
+            [("BUDI S. HARTONO", A)],
+        ),
+        # ...and a link to the person's page marks the name too, before a bio in the same box.
+        (
+            '<div class="info"><h3>Autor</h3><h4><a href="/autor/rina-wulandari">Rina'
+            " Wulandari</a></h4> <p>Menulis Tentang Pangan</p></div>",
+            [("Rina Wulandari", A)],
+        ),
+        # A given and a family name in elements of their own stay one name.
+        (
+            '<div class="byline"><span class="author-first">Budi S.</span>'
+            ' <span class="author-last">Hartono Wijaya</span></div>',
+            [("Budi S. Hartono Wijaya", A)],
+        ),
+    ],
+)
+def test_a_name_ends_with_its_element(body: str, expected: list[tuple[str, str]]) -> None:
+    assert credits(body) == expected
 
 
 def test_site_name_in_writer_class_yields_to_a_person_in_meta() -> None:
