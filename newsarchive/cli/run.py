@@ -138,7 +138,9 @@ def health_command(
     failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row,
     raw pages of the site found damaged since its latest run started (`newsarchive verify`
     lists them), no complete run for 3 of the plan's periods, at least 12 hours (`overdue`:
-    runs killed, hanging or not started; read from the plan of the archive checked). Each
+    runs killed, hanging or not started; read from the plan of the archive checked), a run
+    whose process is gone before it finished (`died`: killed, by the OOM killer, a reboot, kill
+    -9; said until two more runs have started). Each
     alarm is one line: site, signal, before -> now, run id.
     """
     from newsarchive.runner import reading_archive

@@ -64,6 +64,7 @@ from newsarchive.distributed.worker import decode_item, encode_state
 from newsarchive.errors import ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
+from newsarchive.processes import alive_here
 from newsarchive.storage.archive import RunTally, stale_articles
 
 logger = logging.getLogger(__name__)
@@ -121,20 +122,6 @@ class Stopped(Exception):
 
 class WriterBusy(Busy):
     """Another writer is running this shared crawl (exit 75, as `run` refused)."""
-
-
-def _alive_here(host: str, pid: str) -> bool | None:
-    """Whether process `pid` of `host` is there when `host` is this machine (a zombie counts);
-    None for another machine's (or no pid), which only its heartbeat tells of."""
-    if host != socket.gethostname() or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's: there
-        return True
-    return True
 
 
 def _run_settings(crawl: SharedCrawl, site: str) -> dict[str, Any]:
@@ -216,7 +203,7 @@ class Writer:
             raw = self.client.get(Keys.writer)
             holder = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
             pid, _, host = (holder or "").partition("@")
-            alive = _alive_here(host, pid)
+            alive = alive_here(host, pid)
             if holder and alive is False:
                 self.client.delete(Keys.writer)
                 continue
@@ -272,6 +259,8 @@ class Writer:
                 existing = None
         if existing is not None:
             self.config = existing
+            # Ended as "died" by a crawl started while nobody wrote them: they go on now.
+            self.archive.reopen_runs(existing["run_ids"].values())
             logger.warning(
                 "resuming the shared crawl started %s (runs %s)",
                 existing["started"],
@@ -459,7 +448,7 @@ class Writer:
             host, _, rest = wid.partition(":")  # worker_id: host:pid:random
             if (
                 not self.client.exists(Keys.alive(wid))
-                or _alive_here(host, rest.split(":")[0]) is False
+                or alive_here(host, rest.split(":")[0]) is False
             ):
                 n = requeue_worker(self.client, self.scripts, wid)
                 logger.warning(

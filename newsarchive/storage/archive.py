@@ -53,6 +53,7 @@ from newsarchive.items import (
     lost_its_text,
     require_headline_and_body,
 )
+from newsarchive.processes import owner_alive, this_process
 from newsarchive.storage import opening
 from newsarchive.storage.compression import (
     BLOCK_BYTES,
@@ -123,6 +124,8 @@ SOFT_GONE_KINDS = frozenset({"listing", "other"})
 # extracting it raised (an extractor bug, or its worker died). `reextract` tries it again and
 # files it under what it then is.
 UNEXTRACTED = "unextracted"
+# The finish reason of a run whose process went away before it finished (Archive.dead_runs).
+DIED = "died"
 
 
 class StoreError(NewsarchiveError):
@@ -1493,12 +1496,14 @@ class Archive:
 
         self._check_writable()
         with self._lock, self._write(self.db, self.path):
+            self._end_dead_runs()
             return _insert(
                 self.db,
                 "crawl_runs",
                 {
                     "site": site,
                     "started": utc_now(),
+                    "owner": this_process(),
                     "settings": json.dumps(
                         settings, ensure_ascii=False, sort_keys=True, default=str
                     ),
@@ -1510,6 +1515,63 @@ class Archive:
                     ),
                 },
             )
+
+    def dead_runs(self, site: str | None = None) -> list[int]:
+        """Unfinished runs (of `site`) whose owner, a process of this machine, is gone: killed
+        (the OOM killer, a reboot, kill -9) before it could end its run. Another machine's runs
+        are not judged."""
+        try:
+            rows = self.db.execute(
+                "SELECT id, owner FROM crawl_runs WHERE finished IS NULL AND owner IS NOT NULL"
+                + (" AND site = ?" if site is not None else ""),
+                [site] if site is not None else [],
+            ).fetchall()
+        except sqlite3.OperationalError:  # an archive from before owners (read as it is)
+            return []
+        return [run_id for run_id, owner in rows if owner_alive(owner) is False]
+
+    def _end_dead_runs(self) -> None:
+        """End the dead runs as DIED (in the open write): at their last trace (a page stored, a
+        failure), with the pages they stored and the failures they met."""
+        for run_id in self.dead_runs():
+            (started,) = self.db.execute(
+                "SELECT started FROM crawl_runs WHERE id = ?", [run_id]
+            ).fetchone()
+            fetched, last_fetch = self.pages.execute(
+                "SELECT count(*), max(stored_at) FROM fetches WHERE run_id = ?", [run_id]
+            ).fetchone()
+            failed, last_failure = self.db.execute(
+                "SELECT count(*), max(at) FROM failures WHERE run_id = ?", [run_id]
+            ).fetchone()
+            _update(
+                self.db,
+                "crawl_runs",
+                run_id,
+                {
+                    "finished": max(t for t in (started, last_fetch, last_failure) if t),
+                    "finish_reason": DIED,
+                    "pages_fetched": fetched,
+                    "failures": failed,
+                },
+            )
+            logger.warning(
+                "run %d ended as %s: its process is gone before it finished", run_id, DIED
+            )
+
+    def reopen_runs(self, run_ids: Iterable[int]) -> None:
+        """This process continues `run_ids` (a shared crawl resumed): it owns them now, and one
+        ended as DIED while nobody wrote it is unfinished again."""
+        self._check_writable()
+        ids = list(run_ids)
+        with self._lock, self._write(self.db, self.path):
+            for run_id in ids:
+                self.db.execute(
+                    "UPDATE crawl_runs SET owner = ?, finished = CASE WHEN finish_reason = ? "
+                    "THEN NULL ELSE finished END, finish_reason = CASE WHEN finish_reason = ? "
+                    "THEN NULL ELSE finish_reason END WHERE id = ?",
+                    [this_process(), DIED, DIED, run_id],
+                )
+            self._commit()
 
     def finish_run(
         self,

@@ -19,7 +19,13 @@ from typing import Any
 
 from newsarchive.crawl_jobs import COMPLETE_REASONS
 from newsarchive.plan import format_interval
-from newsarchive.storage.archive import GONE_STATUSES, HEALTH_FIELDS, UNEXTRACTED, Archive
+from newsarchive.storage.archive import (
+    DIED,
+    GONE_STATUSES,
+    HEALTH_FIELDS,
+    UNEXTRACTED,
+    Archive,
+)
 from newsarchive.storage.records import parse_stored_time
 
 # How many earlier runs make the baseline (their median), and how few are enough to judge.
@@ -46,6 +52,9 @@ TAKEDOWN_ALARM = 10
 # periods, and in at least OVERDUE_MIN, is overdue: its runs are killed (the OOM killer, a
 # reboot), hang, or are not started at all (a lost crontab, a stopped timer, a machine down).
 # No run's own figures show that: the latest finished run stays as it was.
+# A run whose process is gone before it finished is said while it is among the site's last this
+# many runs: the run that ends it as DIED is the one after it.
+DIED_WINDOW = 2
 OVERDUE_PERIODS = 3
 OVERDUE_MIN = timedelta(hours=12)
 
@@ -54,7 +63,7 @@ OVERDUE_MIN = timedelta(hours=12)
 class Alarm:
     site: str
     # fill-rate:<field> | failures | no-new-articles | unreachable | damaged-pages |
-    # unextracted-pages | taken-down | overdue
+    # unextracted-pages | taken-down | overdue | died
     signal: str
     before: str
     now: str
@@ -88,6 +97,8 @@ def _runs(archive: Archive, site: str, limit: int) -> list[_Run]:
     rows = archive.db.execute(
         f"SELECT id, started, finished, pages_fetched, articles_new, {seen}, failures, {fills} "
         "FROM crawl_runs WHERE site = ? AND finished IS NOT NULL "
+        # A run that died has the counts of a part of a run: no measure of the site.
+        f"AND finish_reason IS NOT '{DIED}' "
         "ORDER BY finished DESC, id DESC LIMIT ?",
         [site, limit],
     ).fetchall()
@@ -181,6 +192,35 @@ def _overdue(archive: Archive, site: str, every: timedelta, now: datetime) -> Al
     )
 
 
+def _died(archive: Archive, site: str) -> Alarm | None:
+    """The died alarm: one of the site's last DIED_WINDOW runs (by start) ended with its process
+    gone, or is unfinished with it gone now. The run after it ends a dead one as DIED, so the
+    command that ran that next run (`run` for cron) still says it, once."""
+    try:
+        rows = archive.db.execute(
+            "SELECT id, finish_reason, owner FROM crawl_runs WHERE site = ? "
+            "ORDER BY started DESC, id DESC LIMIT ?",
+            [site, DIED_WINDOW],
+        ).fetchall()
+    except sqlite3.OperationalError:  # an archive from before owners (read as it is)
+        return None
+    dead = None
+    for run_id, reason, owner in rows:
+        if reason == DIED or (reason is None and run_id in archive.dead_runs(site)):
+            dead = (run_id, owner)
+            break
+    if dead is None:
+        return None
+    run_id, owner = dead
+    return Alarm(
+        site,
+        "died",
+        "a run that finishes",
+        f"its process ({owner}) gone before it finished: killed (out of memory? a reboot?)",
+        run_id,
+    )
+
+
 def _percent(value: float) -> str:
     return f"{value:.0f}%"
 
@@ -198,6 +238,9 @@ def site_alarms(
         overdue = _overdue(archive, site, every, now or datetime.now(UTC))
         if overdue is not None:
             alarms.append(overdue)
+    died = _died(archive, site)
+    if died is not None:
+        alarms.append(died)
     runs = _runs(archive, site, HISTORY_RUNS + 1)
     if not runs:
         return alarms

@@ -632,6 +632,15 @@ def _archive_v15(db: sqlite_utils.Database) -> None:
     )
 
 
+def _archive_v16(db: sqlite_utils.Database) -> None:
+    """Each run's owner ("host:pid" of the process writing it): a run whose owner is gone from
+    this machine before it finished was killed (the OOM killer, a reboot, kill -9), which its
+    row could not say; it is ended as "died" (Archive.end_dead_runs) and health says so."""
+    columns = {row[1] for row in db.conn.execute("PRAGMA table_info(crawl_runs)")}
+    if "owner" not in columns:  # a step run again is a no-op
+        db.conn.execute("ALTER TABLE crawl_runs ADD COLUMN owner TEXT")
+
+
 def index_queued(db: sqlite_utils.Database) -> None:
     """Write what the triggers queued (see _archive_v6) into the full-text index, inside the open
     transaction: stale entries out first (a reused rowid's old entry must go before its new one
@@ -709,6 +718,7 @@ ARCHIVE_MIGRATIONS: tuple[Migration, ...] = (
     _archive_v13,
     _archive_v14,
     _archive_v15,
+    _archive_v16,
 )
 
 

@@ -201,3 +201,60 @@ def test_ctrl_c_while_the_crawl_is_set_up_ends_it(server: DemoServer, tmp_path: 
     assert proc.returncode == 1
     assert "Traceback" not in err, err[-3000:]
     assert err.splitlines()[-1].startswith("Error: a crawl did not finish (stopped)")
+
+
+def _runs(db: Path) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(
+            "SELECT id, finish_reason, finished IS NOT NULL, pages_fetched, owner "
+            "FROM crawl_runs ORDER BY id"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def _health(db: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "health", "--db", str(db)],
+        cwd=db.parent,
+        env=crawl_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_run_killed_with_its_process_is_said_by_health_and_ended_as_died(
+    server: DemoServer, tmp_path: Path
+):
+    db = tmp_path / "died.db"
+    proc = _crawl(server, db, resume=False)
+    try:
+        assert _until(lambda: len(_articles(db)) >= 6 or proc.poll() is not None, 40)
+        assert proc.poll() is None, "the crawl ended before the kill"
+    finally:
+        kill_group(proc.pid)
+        proc.wait(timeout=30)
+    assert _until(lambda: _runs(db)[0][4] is not None, 5)
+    [(killed, reason, finished, _, owner)] = _runs(db)
+    assert (reason, finished) == (None, False)  # the row alone cannot tell: it looks unfinished
+
+    # health tells it at once, before anything has ended the run: one line, exit status 1.
+    said = _health(db)
+    assert said.returncode == 1, said.stdout + said.stderr
+    [line] = [line for line in said.stderr.splitlines() if ": died " in line]
+    assert f"({owner}) gone before it finished" in line and f"(run {killed})" in line
+
+    # The next crawl ends it as died, at its last page, with the pages it stored; and the
+    # command that ran that next crawl still says it (a cron mail carries it once).
+    run_cli("crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST, cwd=tmp_path)
+    (_, reason, finished, fetched, _), (_, next_reason, *_) = _runs(db)
+    assert (reason, finished, next_reason) == ("died", True, "finished")
+    assert fetched >= 6
+    said = _health(db)
+    assert said.returncode == 1 and "died a run that finishes -> " in said.stderr
+    # One complete run later the site is well again.
+    run_cli("crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST, cwd=tmp_path)
+    said = _health(db)
+    assert said.returncode == 0 and " died " not in said.stderr, said.stderr
