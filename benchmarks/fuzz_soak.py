@@ -761,6 +761,9 @@ def expected_alarms(
         # Found one recheck each: fewer than 10 a run can never make the alarm's 10 in a run.
         (must if per_run >= 10 else may).add("taken-down")
         may.add("failures")  # every recheck a 404
+    if history and history[-1].change == "killed":
+        # A run killed with its process: this run ended it as died, and says so.
+        may.add("died")
     if change_name != "publish":
         # Runs that usually bring new articles, then one that brings none: the site's quiet hour
         # looks the same to health as a site whose listings the crawler stopped reading.

@@ -1554,9 +1554,6 @@ class Archive:
                     "failures": failed,
                 },
             )
-            logger.warning(
-                "run %d ended as %s: its process is gone before it finished", run_id, DIED
-            )
 
     def reopen_runs(self, run_ids: Iterable[int]) -> None:
         """This process continues `run_ids` (a shared crawl resumed): it owns them now, and one
