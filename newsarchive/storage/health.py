@@ -216,7 +216,8 @@ def _died(archive: Archive, site: str) -> Alarm | None:
         site,
         "died",
         "a run that finishes",
-        f"its process ({owner}) gone before it finished: killed (out of memory? a reboot?)",
+        f"its process ({owner.partition(' ')[0]}) gone before it finished: killed (out of "
+        "memory? a reboot?)",
         run_id,
     )
 

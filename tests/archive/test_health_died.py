@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from archive_fixtures import add_run
 
-from newsarchive.processes import alive_here, this_process
+from newsarchive.processes import alive_here, owner_alive, this_process
 from newsarchive.storage import Archive
 from newsarchive.storage.health import health
 
@@ -35,6 +35,10 @@ def gone_process() -> Iterator[str]:
     child.wait()
 
 
+with open("/proc/sys/kernel/random/boot_id") as _boot:
+    BOOT = _boot.read()[:8]
+
+
 def _owned_by(archive: Archive, run_id: int, owner: str) -> None:
     with archive.db.conn:
         archive.db.conn.execute("UPDATE crawl_runs SET owner = ? WHERE id = ?", [owner, run_id])
@@ -53,8 +57,9 @@ def _signals(archive: Archive) -> list[tuple[str, int]]:
 
 
 def test_processes_gone_and_there() -> None:
-    host, _, pid = this_process().rpartition(":")
+    host, pid = this_process().split(" ")[0].split(":")
     assert alive_here(host, pid) is True
+    assert owner_alive(this_process()) is True
     assert alive_here("another-machine.example", pid) is None
 
 
@@ -91,10 +96,23 @@ def test_a_run_of_a_process_still_there_or_of_another_machine_is_left(tmp_path: 
         running = add_run(archive, "warta", "2026-11-04T10:00:00Z", None)
         elsewhere = add_run(archive, "kabar", "2026-11-04T10:00:00Z", None)
         _owned_by(archive, elsewhere, "another-machine.example:1")
+        # Another container given this machine's hostname: its pids are not this one's.
+        container = add_run(archive, "harian", "2026-11-04T10:00:00Z", None)
+        host, pid = this_process().split(" ")[0].split(":")
+        _owned_by(archive, container, f"{host}:{int(pid) + 999_999} (boot {BOOT}, pidns 12345)")
         add_run(archive, "suara", "2026-11-05T10:00:00Z", None)
-        assert _row(archive, running)[:2] == (None, None)
-        assert _row(archive, elsewhere)[:2] == (None, None)
+        for run_id in (running, elsewhere, container):
+            assert _row(archive, run_id)[:2] == (None, None)
         assert _signals(archive) == []
+
+
+def test_a_run_of_this_machine_before_its_last_boot_died(tmp_path: Path) -> None:
+    with Archive(tmp_path / "archive.db") as archive:
+        killed = add_run(archive, "warta", "2026-11-04T10:00:00Z", None)
+        # The same pid runs now (this process): a reboot since tells it is another one.
+        host_pid, machine = this_process().split(" ", 1)
+        _owned_by(archive, killed, f"{host_pid} {machine.replace(BOOT, 'b00710ad')}")
+        assert _signals(archive) == [("died", killed)]
 
 
 def test_a_died_run_continued_is_unfinished_again(tmp_path: Path, gone_process: str) -> None:

@@ -244,7 +244,9 @@ def test_a_run_killed_with_its_process_is_said_by_health_and_ended_as_died(
     said = _health(db)
     assert said.returncode == 1, said.stdout + said.stderr
     [line] = [line for line in said.stderr.splitlines() if ": died " in line]
-    assert f"({owner}) gone before it finished" in line and f"(run {killed})" in line
+    assert (
+        f"({owner.partition(' ')[0]}) gone before it finished" in line and f"(run {killed})" in line
+    )
 
     # The next crawl ends it as died, at its last page, with the pages it stored; and the
     # command that ran that next crawl still says it (a cron mail carries it once).
