@@ -1055,11 +1055,38 @@ def _is_page_text(text: str, descriptions: set[str], title: str) -> bool:
     )
 
 
+# A keyword that holds a contact rather than a topic: a URL ("https://twitter.com/AP_Sports",
+# "twitter.com/name") or an e-mail address.
+CONTACT_IN_KEYWORD = patterns.compile(r"://|^www\.|\.com/|\S@\S+\.[a-z]{2,}")
+# Entity-type codes a newsroom's tagger writes into its keywords ("Paul George
+# PROFESSIONAL_ATHLETE SPORTS_FIGURE PERSON"): capitals joined by underscores.
+ENTITY_CODE = patterns.compile(r"^[A-Z]+(?:_[A-Z]+)+$")
+# With such codes, the capitalised type words at the ends ("PERSON", "COACH") are codes too.
+CAPITALS_WORD = patterns.compile(r"^[A-Z]{4,}$")
+
+
+def _without_entity_codes(text: str) -> str:
+    """`text` without its entity-type codes (ENTITY_CODE): "" when it held nothing else."""
+    if "_" not in text:
+        return text
+    words = text.split()
+    kept = [word for word in words if not ENTITY_CODE.match(word)]
+    if len(kept) == len(words):
+        return text
+    while kept and CAPITALS_WORD.match(kept[0]):
+        kept.pop(0)
+    while kept and CAPITALS_WORD.match(kept[-1]):
+        kept.pop()
+    return " ".join(kept)
+
+
 def _is_not_tag(text: str, descriptions: set[str], title: str) -> bool:
     """A keyword that names no topic: a handle or CMS code ('@mlive-river'), a label ('News:'),
-    a credit written into the list ('Editor:B Kunto Wibisono': a byline label and a colon), or
-    the page's headline or description."""
+    a credit written into the list ('Editor:B Kunto Wibisono': a byline label and a colon), a
+    contact (a URL, an e-mail address), or the page's headline or description."""
     if text.startswith("@") or text.endswith(":"):
+        return True
+    if CONTACT_IN_KEYWORD.search(text):
         return True
     if ":" in text and (credit := LABEL.match(text)) is not None and credit.group(1):
         return True
@@ -1082,7 +1109,11 @@ def find_tags(doc: Document, selectors: dict[str, tuple[str, ...]]) -> list[str]
             texts = _keywords(_keyword_values(doc.meta_first("news_keywords")))
         if texts:
             descriptions, title = _not_tags(doc)
-            texts = [t for t in texts if not _is_not_tag(t, descriptions, title)]
+            texts = [
+                t
+                for t in map(_without_entity_codes, texts)
+                if t and not _is_not_tag(t, descriptions, title)
+            ]
     seen: dict[str, str] = {}
     for t in texts:
         t = t.lstrip("#").strip()

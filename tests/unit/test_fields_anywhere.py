@@ -184,6 +184,23 @@ def test_semicolon_separated_keywords_are_split_after_their_references_resolve()
     assert extract(html).tags == ["US", "MARKETS", "PG&E", "Gold"]
 
 
+def test_entity_codes_of_a_tagger_and_contacts_are_no_part_of_tags():
+    keywords = (
+        "Rina Wulandari POLITICAL_FIGURE PERSON, PERSON Budi Hartono GOVERNMENT_FIGURE PERSON, "
+        "NATIONAL_PARK NATURE_FIGURE, Gunung Rinjani, IKN, AP_Style, "
+        "https://twitter.com/kabar_daerah, redaksi@kabar.example twitter.com/kabardaerah"
+    )
+    html = page(head=f'<meta name="news_keywords" content="{keywords}">')
+    # Capitals at a keyword's ends go only with codes ("IKN" stays); "AP_Style" is no code.
+    assert extract(html).tags == [
+        "Rina Wulandari",
+        "Budi Hartono",
+        "Gunung Rinjani",
+        "IKN",
+        "AP_Style",
+    ]
+
+
 def test_a_keyword_list_nested_in_a_jsonld_list_is_flattened():
     html = page(
         jsonld=[{"@type": "NewsArticle", "headline": HEADLINE, "keywords": [["Brücke", "Stadt"]]}]
