@@ -1207,7 +1207,7 @@ def _contradicted_by_text(el: Any, attr: ParsedDate) -> bool:
     return gap > (MAX_TIME_TEXT_GAP if shown.has_time else 2 * MAX_TIME_TEXT_GAP)
 
 
-def _only_date(text: str) -> bool:
+def only_date(text: str) -> bool:
     """True when `text` (lower-cased) holds nothing but a date, a time, day/month names, a zone and
     separators: a date line, not a sentence or a widget that mentions a date."""
     return not _DATE_LINE_WORDS.sub("", text)
@@ -1228,15 +1228,15 @@ def _date_line_kind(el: Any, text: str, parsed: ParsedDate) -> str | None:
         return None
     low = text.lower()
     if el.tag == "time" and not el.get("datetime"):
-        return "<time> text" if _only_date(low) else None
+        return "<time> text" if only_date(low) else None
     m = _NAME_THEN_DATE.match(text)
-    if m and len(m.group(0).split()) <= 7 and _only_date(low[m.end() :]):
+    if m and len(m.group(0).split()) <= 7 and only_date(low[m.end() :]):
         return "byline date"
     if (
         el.tag in DATE_LINE_TAGS
         and DATE_LINE_CLASS.search(el.get("class") or "")
         and DAY_NAMES_ID.match(low)
-        and _only_date(low)
+        and only_date(low)
     ):
         return "date line"
     return None

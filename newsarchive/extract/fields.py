@@ -17,6 +17,7 @@ from lxml import etree
 
 from newsarchive.extract import patterns
 from newsarchive.extract.bylines import LABEL
+from newsarchive.extract.dates import only_date
 from newsarchive.extract.document import (
     Document,
     classed_matching,
@@ -532,6 +533,8 @@ def _section_label(doc: Document) -> str | None:
             0 < len(text) <= MAX_LABEL_LENGTH
             and len(_links(el, 2)) <= 1
             and not _IN_NOT_NAVIGATION(el)
+            # A date in the label's place (axios's span.time-rubric "Jan 18, 2019") names none.
+            and not (any(c.isdigit() for c in text) and only_date(text.lower()))
         ):
             return text
     return None

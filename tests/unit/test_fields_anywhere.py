@@ -151,6 +151,13 @@ def test_sections_listed_in_one_string_give_the_first():
     assert extract(html, None).category == "Verkehr"
 
 
+def test_a_date_where_a_section_label_sits_is_no_section():
+    dated = page(before="<div><span class='time-rubric'>Jan 18, 2019</span></div>")
+    assert extract(dated, None).category is None
+    labelled = page(before="<div><span class='time-rubric'>Verkehr</span></div>")
+    assert extract(labelled, None).category == "Verkehr"
+
+
 # --- the title ---------------------------------------------------------------------------------
 
 
