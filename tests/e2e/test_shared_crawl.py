@@ -754,6 +754,54 @@ def test_a_shared_crawl_killed_with_its_workers_is_continued_at_once(
     assert took < HEARTBEAT_TTL, (took, err[-3000:])
 
 
+def test_a_shared_crawl_ended_as_died_meanwhile_goes_on_when_continued(
+    redis_server: str, tmp_path: Path
+) -> None:
+    # A shared crawl killed with its writer, then another crawl into the archive: that one ends
+    # the dead run as "died" (its writer is gone), and the shared crawl continued later must
+    # make the run its own again rather than leave it "died" while it runs and after.
+    url, _ = _empty_database(redis_server, 0)
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=20) as small:
+        answer = small.portal.response
+
+        def slowly(path: str) -> tuple:
+            time.sleep(0.2)
+            return answer(path)
+
+        small.portal.response = slowly
+        crawl = shared_crawl(small, db, url, "--workers", "1", *FAST, own_group=True)
+        deadline = time.monotonic() + TIMEOUT
+        while len(_query(db, "SELECT id FROM articles")) < 3:
+            assert crawl.poll() is None and time.monotonic() < deadline, "nothing stored"
+            time.sleep(0.05)
+        os.killpg(crawl.pid, signal.SIGKILL)
+        crawl.communicate()
+        [(run_id, reason, dead)] = _query(db, "SELECT id, finish_reason, owner FROM crawl_runs")
+        assert reason is None
+        small.portal.response = answer
+        crawl_demo(small, db)
+        row = f"SELECT finish_reason, owner FROM crawl_runs WHERE id = {run_id}"
+        assert _query(db, row) == [("died", dead)]
+        small.portal.response = slowly
+        again = shared_crawl(small, db, url, "--workers", "1", *FAST)
+        # While it goes on, the run is its writer's: not "died", nor judged by the dead one.
+        while _query(db, row)[0][1] == dead:
+            assert again.poll() is None and time.monotonic() < deadline + TIMEOUT, "not resumed"
+            time.sleep(0.05)
+        assert _query(db, row)[0][0] is None
+        health = subprocess.run(
+            [*CLI, "health", "--db", str(db)], env=crawl_env(), capture_output=True, text=True
+        )
+        assert ": died " not in health.stderr, health.stderr
+        assert again.poll() is None, "ended before it was checked"
+        out, err = _finish(again)
+    assert again.returncode == 0, f"{out}\n{err[-3000:]}"
+    assert "resuming the shared crawl" in err
+    runs = _query(db, "SELECT id, finish_reason FROM crawl_runs ORDER BY id")
+    assert runs == [(run_id, "finished"), (run_id + 1, "finished")]
+
+
 def test_redis_unreachable_is_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     url = f"redis://127.0.0.1:{port}/0"
