@@ -806,6 +806,14 @@ def _site_names(doc: Document) -> frozenset[str]:
     return doc.cache["site_names"]
 
 
+def names_the_site(name: str, doc: Document) -> bool:
+    """Whether `name` is the site's own name: og:site_name, the JSON-LD publisher, or the host's
+    brand ("NZZ" on nzz.ch), written any way ("Automobilwoche" for "Automobilwoche.de"). Two
+    letters are too few to tell ("U.S.", Reuters's og:site_name, against the topic "US")."""
+    squashed = _squash(name)
+    return len(squashed) >= 3 and (squashed in _site_names(doc) or squashed == _brand(doc))
+
+
 def _is_placeholder(name: str, doc: Document, brand: str | None) -> bool:
     """An account or desk standing in for a writer ("admin", "Redaksi", "Redaksi Flores Kini")."""
     low = " ".join(name.lower().split())

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from newsarchive.extract import patterns
-from newsarchive.extract.bylines import LABEL
+from newsarchive.extract.bylines import LABEL, names_the_site
 from newsarchive.extract.dates import only_date
 from newsarchive.extract.document import (
     Document,
@@ -1098,8 +1098,9 @@ def _is_not_tag(text: str, descriptions: set[str], title: str) -> bool:
 
 def find_tags(doc: Document, selectors: dict[str, tuple[str, ...]]) -> list[str]:
     """The article's tags: the profile's, else article:tag metas, the visible tag list, JSON-LD
-    keywords, news_keywords. Not a tag: the page's headline or description repeated there, nor a
-    handle or CMS code ('@mlive-river').
+    keywords, news_keywords. Not a tag: the page's headline or description repeated there, a
+    handle or CMS code ('@mlive-river'), nor the site's own name (a site tagging its articles
+    with its name says nothing of their topic).
     """
     texts = profile_texts(doc, selectors, "tags")
     if not texts:
@@ -1115,7 +1116,7 @@ def find_tags(doc: Document, selectors: dict[str, tuple[str, ...]]) -> list[str]
             texts = [
                 t
                 for t in map(_without_entity_codes, texts)
-                if t and not _is_not_tag(t, descriptions, title)
+                if t and not _is_not_tag(t, descriptions, title) and not names_the_site(t, doc)
             ]
     seen: dict[str, str] = {}
     for t in texts:

@@ -208,6 +208,18 @@ def test_entity_codes_of_a_tagger_and_contacts_are_no_part_of_tags():
     ]
 
 
+def test_the_sites_own_name_is_no_tag():
+    site = '<meta property="og:site_name" content="Wochenblatt.de">'
+    keywords = '<meta name="news_keywords" content="Brücke, Wochenblatt, WOCHENBLATT-DE, Verkehr">'
+    assert extract(page(head=site + keywords)).tags == ["Brücke", "Verkehr"]
+    # The host's brand names the site too; two letters are too few to tell a site from a topic.
+    keywords = '<meta name="news_keywords" content="Brücke, Wochenblatt, US">'
+    assert extract(page(head=keywords + '<meta property="og:site_name" content="U.S.">')).tags == [
+        "Brücke",
+        "US",
+    ]
+
+
 def test_a_keyword_list_nested_in_a_jsonld_list_is_flattened():
     html = page(
         jsonld=[{"@type": "NewsArticle", "headline": HEADLINE, "keywords": [["Brücke", "Stadt"]]}]
