@@ -38,6 +38,9 @@ LABEL_ROLES: dict[str, str | None] = {
     "laporan wartawan": "reporter",
     "ditulis oleh": "author",
     "written by": "author",
+    "geschrieben von": "author",
+    "verfasst von": "author",
+    "erstellt von": "author",
     "reported by": "reporter",
     "edited by": "editor",
     "translated by": "translator",
@@ -94,6 +97,9 @@ BARE_LABELS = (
     "fotografer",
     "ditulis oleh",
     "written by",
+    "geschrieben von",
+    "verfasst von",
+    "erstellt von",
     "reported by",
     "edited by",
     "translated by",
@@ -216,7 +222,12 @@ DATE_LINE = patterns.compile(
 _DIGIT = patterns.compile(r"\d")
 # Stamps that follow a byline on the same line ("Umair Irfan Updated Nov 13").
 STAMP_WORDS = patterns.compile(
-    r"\b(?:updated|published|publish date|posted|last modified|diperbarui|diterbitkan)\b", re.I
+    r"\b(?:updated|published|publish date|posted|last modified|diperbarui|diterbitkan|"
+    # ...and in the European languages of the sites met ("Veröffentlicht am" before the date,
+    # in the element a WordPress theme classes "meta-prep-author").
+    r"ver\u00f6ffentlicht|aktualisiert|publi\u00e9|publicado|actualizado|atualizado|pubblicato|"
+    r"aggiornato|gepubliceerd|bijgewerkt)\b",
+    re.I,
 )
 # A month name left at the end once the day and year are cut ("Associated Press November").
 TRAILING_MONTH = patterns.compile(
@@ -251,7 +262,10 @@ _day_names_search = patterns.screened(
 _stamp_words_search = patterns.screened(
     STAMP_WORDS,
     ("updated", "published", "publish date", "posted", "last modified")
-    + ("diperbarui", "diterbitkan"),
+    + ("diperbarui", "diterbitkan")
+    # ASCII parts of the others' words: "publi" is in publié and publicado.
+    + ("ffentlicht", "aktualisiert", "publi", "actualizado", "atualizado", "pubblicato")
+    + ("aggiornato", "gepubliceerd", "bijgewerkt"),
     every_match=True,
 )
 _VALUE_END_CHARS = "|\u2022\u00b7-\u2013\u2014"
@@ -1251,26 +1265,30 @@ def _cut_at_name_elements(people: list[Contributor], block: Any) -> list[Contrib
     "KENNETH P. VOGEL The New York Times" from `<span itemprop="name">` then `<div
     class="title">`). A name that begins with the last words of a name element's text ends where
     that element ends. A head of one word, or ending in an initial, is left whole: given and
-    family names in elements of their own ("<span>Trevor J.</span> <span>Mitchell</span>").
+    family names in elements of their own ("<span>Trevor J.</span> <span>Mitchell</span>");
+    except a link to a person's page, whose one word is the whole name ("Erstellt von <a
+    href="/author/fabian/">Fabian</a> am Dienstag 6. Mai 2014").
     """
-    ends: list[list[str]] | None = None
+    ends: list[tuple[list[str], int]] | None = None
     out = []
     for person in people:
         words = person.name.split()
         if len(words) > 2:
             if ends is None:
-                ends = [
-                    words_in
-                    for el in block.iterdescendants()
-                    if isinstance(el.tag, str)
-                    and _is_name_element(el)
-                    and len(words_in := _text(el).split()) > 1
-                ]
-            for end in ends:
+                ends = []
+                for el in block.iterdescendants():
+                    if not isinstance(el.tag, str) or not _is_name_element(el):
+                        continue
+                    words_in = _text(el).split()
+                    if len(words_in) > 1:
+                        ends.append((words_in, 2))
+                    elif words_in and el.tag == "a" and PERSON_HREF.search(el.get("href") or ""):
+                        ends.append((words_in, 1))
+            for end, shortest in ends:
                 k = next(
                     (
                         k
-                        for k in range(min(len(end), len(words) - 1), 1, -1)
+                        for k in range(min(len(end), len(words) - 1), shortest - 1, -1)
                         if words[:k] == end[-k:]
                     ),
                     0,

@@ -93,6 +93,8 @@ FORMS = [
     ("Autor: Jana Novakova", [("Jana Novakova", A)]),
     ("Autor/in: Katrin Vogel", [("Katrin Vogel", A)]),
     ("Auteur: Marie Dubois", [("Marie Dubois", A)]),
+    ("Erstellt von Jana Novakova", [("Jana Novakova", A)]),
+    ("Geschrieben von: Jana Novakova", [("Jana Novakova", A)]),
     ("Pi\u0161e: Amir Hod\u017ei\u0107", [("Amir Hod\u017ei\u0107", A)]),
     # Attribution lines name no contributor.
     ("Sumber : Antara", []),
@@ -220,6 +222,12 @@ def test_not_unlabelled_bylines(body: str, after: str) -> None:
             " Wulandari</a></h4> <p>Menulis Tentang Pangan</p></div>",
             [("Rina Wulandari", A)],
         ),
+        # A link to the person's page holds the whole name, one word as well.
+        (
+            '<p class="date">Erstellt von <a href="/author/rina/">Rina</a> am Dienstag 6. Mai'
+            " 2014</p>",
+            [("Rina", A)],
+        ),
         # A given and a family name in elements of their own stay one name.
         (
             '<div class="byline"><span class="author-first">Budi S.</span>'
@@ -230,6 +238,17 @@ def test_not_unlabelled_bylines(body: str, after: str) -> None:
 )
 def test_a_name_ends_with_its_element(body: str, expected: list[tuple[str, str]]) -> None:
     assert credits(body) == expected
+
+
+def test_a_posted_on_prefix_in_an_author_class_is_no_writer() -> None:
+    # A WordPress theme's "Posted on" before the date, classed meta-prep-author, in German.
+    body = (
+        '<div class="entry-meta"><span class="meta-prep meta-prep-author">Ver\u00f6ffentlicht'
+        ' am</span> <span class="entry-date">6. Mai 2014</span> <span class="by-author">von'
+        ' <span class="author vcard"><a href="/author/rina/">Rina Wulandari</a></span></span>'
+        "</div>"
+    )
+    assert credits(body) == [("Rina Wulandari", A)]
 
 
 def test_site_name_in_writer_class_yields_to_a_person_in_meta() -> None:
