@@ -1136,21 +1136,52 @@ def find_description(doc: Document, selectors: dict[str, tuple[str, ...]]) -> st
     return jsonld_str((doc.jsonld_article() or {}).get("description"))
 
 
+# A site's stand-in for a lead image, which its pages name when the article has none: a blank,
+# a favicon or site icon, a placeholder, an avatar, the site's default share image or its logo.
+# Read on the file name (a directory "sites/default/files" is Drupal's for every image), and
+# "logo" only where the name is the logo's ("logo.png", "givewell_fb_logo.jpg",
+# "mw_logo_social.png"), not where it shows one ("alibaba-logo-getty-1024.jpg").
+STAND_IN_IMAGE_NAME = patterns.compile(
+    r"(?:^|[_.-])(?:blank|favicon|placeholder|spacer|no-?image|"
+    r"default-?(?:user|avatar|image|og|share|social|thumb)|"
+    r"(?:og|opengraph|share|social|fb)[_-]?(?:image[_-]?)?default)(?:[_.-]|$)|"
+    r"^logo|logo$|logo[_-](?:fb|facebook|twitter|social|og|share)|"
+    r"(?:fb|facebook|twitter|social|og|share)[_-]logo",
+    re.I,
+)
+# ...and WordPress.com's site icons, whose file name is a hash.
+STAND_IN_IMAGE_PATH = ("/blavatar/",)
+
+
+def is_stand_in_image(url: str) -> bool:
+    """Whether `url` names a site's stand-in image rather than the article's own."""
+    path = urlsplit(url).path
+    if any(part in path for part in STAND_IN_IMAGE_PATH):
+        return True
+    name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return bool(STAND_IN_IMAGE_NAME.search(name))
+
+
 def find_image(doc: Document, selectors: dict[str, tuple[str, ...]]) -> str | None:
+    """The lead image: the profile's, else og:image, twitter:image, JSON-LD image; the first
+    that is not a site's stand-in (is_stand_in_image). None rather than a logo."""
     for selector in selectors.get("image", ()):
         for el in css(doc.tree, selector):
             src = el.get("content") or el.get("src") or el.get("data-src") or el.get("href")
             if src:
                 return src.strip()
-    image = doc.meta_first("og:image", "og:image:url", "twitter:image", "twitter:image:src")
-    if image:
-        return image
+    for name in ("og:image", "og:image:url", "twitter:image", "twitter:image:src"):
+        for image in doc.meta.get(name, ()):
+            if image and image.strip() and not is_stand_in_image(image.strip()):
+                return image.strip()
     value = (doc.jsonld_article() or {}).get("image")
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
         value = value.get("url")
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if isinstance(value, str) and value.strip() and not is_stand_in_image(value.strip()):
+        return value.strip()
+    return None
 
 
 def find_canonical_url(doc: Document) -> str | None:

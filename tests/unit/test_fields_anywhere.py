@@ -1,4 +1,4 @@
-"""Title, category, tags and authors on pages from portals nobody wrote a rule for.
+"""Title, category, tags, authors and the lead image on pages from portals nobody wrote a rule for.
 
 Small hand-written pages modelled on the markup such sites print: WordPress/Yoast JSON-LD with
 escaped strings, keyword metas that hold a whole list, share boxes and teaser lists whose classes
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from typing import Any
+
+import pytest
 
 from newsarchive.extract import extract_article
 from newsarchive.extract.bylines import parse_byline
@@ -156,6 +158,41 @@ def test_a_date_where_a_section_label_sits_is_no_section():
     assert extract(dated, None).category is None
     labelled = page(before="<div><span class='time-rubric'>Verkehr</span></div>")
     assert extract(labelled, None).category == "Verkehr"
+
+
+# --- the lead image ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stand_in",
+    [
+        "https://s0.wp.example/i/blank.jpg",
+        "https://www.wochenblatt.example/img/pages/article/opengraph_default.png",
+        "https://www.wochenblatt.example/img/ogimagedefault.gif",
+        "https://www.wochenblatt.example/images/wochenblatt_fb_logo.jpg",
+        "https://www.wochenblatt.example/logos/wb_logo_social.png",
+        "https://www.wochenblatt.example/logo.svg",
+        "https://www.wochenblatt.example/uploads/cropped-wochenblatt-favicon.jpg?w=200",
+        "https://secure.gravatar.example/blavatar/55bf7238e39ec9fd72a2f40d67d77e99?s=200",
+        "https://www.wochenblatt.example/plugins/seo/images/default-user-image.png",
+    ],
+)
+def test_a_sites_stand_in_image_is_no_lead_image(stand_in: str) -> None:
+    html = page(head=f'<meta property="og:image" content="{stand_in}">')
+    assert extract(html).image is None
+    # The next source that names the article's own image is taken instead.
+    own = "https://www.wochenblatt.example/sites/default/files/2024/03/bruecke-eroeffnung.jpg"
+    html = page(
+        head=f'<meta property="og:image" content="{stand_in}">'
+        f'<meta name="twitter:image" content="{own}">'
+    )
+    assert extract(html).image == own
+
+
+def test_an_image_showing_a_logo_is_a_lead_image() -> None:
+    shown = "https://www.wochenblatt.example/uploads/2015/08/alibaba-logo-getty-1024-683.jpg"
+    html = page(head=f'<meta property="og:image" content="{shown}">')
+    assert extract(html).image == shown
 
 
 # --- the title ---------------------------------------------------------------------------------
