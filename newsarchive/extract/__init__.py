@@ -6,7 +6,6 @@ Scrapy: the crawl, `reextract`, the golden tests and the benchmarks all call the
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from urllib.parse import urljoin
 
@@ -101,13 +100,11 @@ def extract_article(
         art.sources["category"] = cat_source
     art.tags = find_tags(doc, selectors)
     art.description = find_description(doc, selectors)
-    art.image = find_image(doc, selectors)
-    art.canonical_url = find_canonical_url(doc)
+    # Both as absolute URLs: a record's "/nouvelle/1728875/..." names no page once apart from
+    # the page it came from.
+    art.image = _absolute(find_image(doc, selectors), url)
+    art.canonical_url = _absolute(find_canonical_url(doc), url)
     art.site_name = find_site_name(doc)
-    if art.image and url and not _plain_absolute_url(art.image):
-        # An unparseable page URL ('http://[::1'): keep the image URL as written.
-        with contextlib.suppress(ValueError):
-            art.image = urljoin(url, art.image)
 
     # Read before extract_body cuts chrome out of the tree, and only when classify_page uses them.
     teasers = teaser_texts(doc) if needs_teasers(doc) else set()
@@ -129,6 +126,17 @@ def extract_article(
         # Imported or re-extracted: the crawl fails such an answer before it gets here.
         art.page_kind, art.kind_reasons = OTHER, [bot_check_reason(checked)]
     return art
+
+
+def _absolute(link: str | None, page_url: str | None) -> str | None:
+    """`link` resolved against the page's URL; as written when it is absolute already, or when
+    either cannot be taken apart ('http://[::1')."""
+    if not link or not page_url or _plain_absolute_url(link):
+        return link
+    try:
+        return urljoin(page_url, link)
+    except ValueError:
+        return link
 
 
 def _plain_absolute_url(url: str) -> bool:

@@ -189,6 +189,18 @@ def test_a_sites_stand_in_image_is_no_lead_image(stand_in: str) -> None:
     assert extract(html).image == own
 
 
+def test_a_relative_canonical_url_and_image_are_made_absolute() -> None:
+    html = page(
+        head='<link rel="canonical" href="/region/2024/03/12/neue-bruecke-eroeffnet">'
+        '<meta property="og:image" content="../../bilder/bruecke.jpg">'
+    )
+    record = extract(html)
+    assert record.canonical_url == URL
+    assert record.image == "https://www.wochenblatt.example/region/2024/bilder/bruecke.jpg"
+    # Without the page's URL there is nothing to resolve them against: as written.
+    assert extract(html, None).canonical_url == "/region/2024/03/12/neue-bruecke-eroeffnet"
+
+
 def test_an_image_showing_a_logo_is_a_lead_image() -> None:
     shown = "https://www.wochenblatt.example/uploads/2015/08/alibaba-logo-getty-1024-683.jpg"
     html = page(head=f'<meta property="og:image" content="{shown}">')
