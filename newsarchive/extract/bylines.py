@@ -41,6 +41,10 @@ LABEL_ROLES: dict[str, str | None] = {
     "geschrieben von": "author",
     "verfasst von": "author",
     "erstellt von": "author",
+    # French interviews: "(Propos) recueillis par" the journalist who took the words down.
+    "propos recueillis par": "author",
+    "recueillis par": "author",
+    "recueilli par": "author",
     "reported by": "reporter",
     "edited by": "editor",
     "translated by": "translator",
@@ -100,6 +104,9 @@ BARE_LABELS = (
     "geschrieben von",
     "verfasst von",
     "erstellt von",
+    "propos recueillis par",
+    "recueillis par",
+    "recueilli par",
     "reported by",
     "edited by",
     "translated by",
@@ -293,8 +300,9 @@ def _role_of(label: str) -> str | None:
 
 def _clean_name(name: str) -> str:
     name = name.strip(" \t,;:|/()[]{}\"'\u201c\u201d\u2018\u2019-\u2013\u2014")
-    # A full stop after a word ("Budi.") ends a sentence; after an initial or title it is kept.
-    if name.endswith(".") and re.search(r"[a-z]{3}\.$", name):
+    # A full stop after a word ("Budi.", "ANGEVIN.") ends a sentence; after an initial, a title
+    # or a short acronym ("S.H.", "USA.") it is kept.
+    if name.endswith(".") and re.search(r"(?:[a-z]{3}|\b[A-Z]{4,})\.$", name):
         name = name[:-1]
     return name.strip()
 

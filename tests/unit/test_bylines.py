@@ -94,6 +94,8 @@ FORMS = [
     ("Autor/in: Katrin Vogel", [("Katrin Vogel", A)]),
     ("Auteur: Marie Dubois", [("Marie Dubois", A)]),
     ("Erstellt von Jana Novakova", [("Jana Novakova", A)]),
+    # A French interview's credit; a full stop after a surname in capitals ends the sentence.
+    ("Propos recueillis par Marie DUBOIS.", [("Marie DUBOIS", A)]),
     ("Geschrieben von: Jana Novakova", [("Jana Novakova", A)]),
     ("Pi\u0161e: Amir Hod\u017ei\u0107", [("Amir Hod\u017ei\u0107", A)]),
     # Attribution lines name no contributor.
