@@ -789,7 +789,14 @@ SECOND_LEVEL_LABELS = frozenset({"co", "or", "ac", "go", "web", "my", "sch", "co
 
 
 def _brand(doc: Document) -> str | None:
-    """The site's brand token from its host ("kompas" for regional.kompas.com)."""
+    """The site's brand token from its host ("kompas" for regional.kompas.com); read once a page
+    (every tag asks it)."""
+    if "brand" not in doc.cache:
+        doc.cache["brand"] = _host_brand(doc)
+    return doc.cache["brand"]
+
+
+def _host_brand(doc: Document) -> str | None:
     url = doc.url or doc.meta_first("og:url") or ""
     host = host_of(url)
     labels = [p for p in host.split(".") if p and p not in ("www", "m")]
@@ -832,8 +839,14 @@ def names_the_site(name: str, doc: Document) -> bool:
     """Whether `name` is the site's own name: og:site_name, the JSON-LD publisher, or the host's
     brand ("NZZ" on nzz.ch), written any way ("Automobilwoche" for "Automobilwoche.de"). Two
     letters are too few to tell ("U.S.", Reuters's og:site_name, against the topic "US")."""
+    names = doc.cache.get("site_identity")
+    if names is None:
+        brand = _brand(doc)
+        names = doc.cache["site_identity"] = _site_names(doc) | ({brand} if brand else set())
+    if not names:
+        return False
     squashed = _squash(name)
-    return len(squashed) >= 3 and (squashed in _site_names(doc) or squashed == _brand(doc))
+    return len(squashed) >= 3 and squashed in names
 
 
 def _is_placeholder(name: str, doc: Document, brand: str | None) -> bool:

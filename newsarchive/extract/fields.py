@@ -1149,17 +1149,23 @@ STAND_IN_IMAGE_NAME = patterns.compile(
     r"(?:fb|facebook|twitter|social|og|share)[_-]logo",
     re.I,
 )
+# Every match holds one of these (most image URLs none): the regex runs only on those that do.
+_stand_in_image_name_search = patterns.screened(
+    STAND_IN_IMAGE_NAME,
+    ("blank", "favicon", "placeholder", "spacer", "image", "default", "logo"),
+    every_match=True,
+)
 # ...and WordPress.com's site icons, whose file name is a hash.
 STAND_IN_IMAGE_PATH = ("/blavatar/",)
 
 
 def is_stand_in_image(url: str) -> bool:
     """Whether `url` names a site's stand-in image rather than the article's own."""
-    path = urlsplit(url).path
+    path = url.split("?", 1)[0].split("#", 1)[0]
     if any(part in path for part in STAND_IN_IMAGE_PATH):
         return True
     name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return bool(STAND_IN_IMAGE_NAME.search(name))
+    return _stand_in_image_name_search(name) is not None
 
 
 def find_image(doc: Document, selectors: dict[str, tuple[str, ...]]) -> str | None:
