@@ -1559,15 +1559,16 @@ class Archive:
         """This process continues `run_ids` (a shared crawl resumed): it owns them now, and one
         ended as DIED while nobody wrote it is unfinished again."""
         self._check_writable()
-        ids = list(run_ids)
-        with self._lock, self._write(self.db, self.path):
-            for run_id in ids:
-                self.db.execute(
+        owner = this_process()
+        with self._lock:
+            with self._write(self.db, self.path):
+                self.db.conn.executemany(
                     "UPDATE crawl_runs SET owner = ?, finished = CASE WHEN finish_reason = ? "
                     "THEN NULL ELSE finished END, finish_reason = CASE WHEN finish_reason = ? "
                     "THEN NULL ELSE finish_reason END WHERE id = ?",
-                    [this_process(), DIED, DIED, run_id],
+                    [(owner, DIED, DIED, run_id) for run_id in run_ids],
                 )
+            # Inside a batch: visible now, as a finished run is.
             self._commit()
 
     def finish_run(

@@ -52,11 +52,11 @@ TAKEDOWN_ALARM = 10
 # periods, and in at least OVERDUE_MIN, is overdue: its runs are killed (the OOM killer, a
 # reboot), hang, or are not started at all (a lost crontab, a stopped timer, a machine down).
 # No run's own figures show that: the latest finished run stays as it was.
+OVERDUE_PERIODS = 3
+OVERDUE_MIN = timedelta(hours=12)
 # A run whose process is gone before it finished is said while it is among the site's last this
 # many runs: the run that ends it as DIED is the one after it.
 DIED_WINDOW = 2
-OVERDUE_PERIODS = 3
-OVERDUE_MIN = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -204,14 +204,15 @@ def _died(archive: Archive, site: str) -> Alarm | None:
         ).fetchall()
     except sqlite3.OperationalError:  # an archive from before owners (read as it is)
         return None
-    dead = None
-    for run_id, reason, owner in rows:
-        if reason == DIED or (reason is None and run_id in archive.dead_runs(site)):
-            dead = (run_id, owner)
-            break
-    if dead is None:
+    unfinished_and_gone = set(archive.dead_runs(site))
+    died = [
+        (run_id, owner)
+        for run_id, reason, owner in rows
+        if reason == DIED or run_id in unfinished_and_gone
+    ]
+    if not died:
         return None
-    run_id, owner = dead
+    run_id, owner = max(died)  # the latest
     return Alarm(
         site,
         "died",
