@@ -1267,12 +1267,16 @@ def _closest_to_headline(
     return min(lines, key=distance)
 
 
+def _is_person_link(el: Any) -> bool:
+    return el.tag == "a" and PERSON_HREF.search(el.get("href") or "") is not None
+
+
 def _is_name_element(el: Any) -> bool:
     """Marked as holding a credited name: microdata, a link relation, a byline class or tag, a
     link to a person's page."""
     if el.get("itemprop") in ("author", "name") or el.get("rel") == "author":
         return True
-    if el.tag in BYLINE_TAGS or (el.tag == "a" and PERSON_HREF.search(el.get("href") or "")):
+    if el.tag in BYLINE_TAGS or _is_person_link(el):
         return True
     marks = el.get("class")
     return bool(marks and BYLINE_CLASS.search(marks) and not BYLINE_CLASS_EXCLUDE.search(marks))
@@ -1303,7 +1307,7 @@ def _cut_at_name_elements(people: list[Contributor], block: Any) -> list[Contrib
                     words_in = _text(el).split()
                     if len(words_in) > 1:
                         ends.append((words_in, 2))
-                    elif words_in and el.tag == "a" and PERSON_HREF.search(el.get("href") or ""):
+                    elif words_in and _is_person_link(el):
                         ends.append((words_in, 1))
             for end, shortest in ends:
                 k = next(
