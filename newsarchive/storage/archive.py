@@ -124,6 +124,12 @@ SOFT_GONE_KINDS = frozenset({"listing", "other"})
 # extracting it raised (an extractor bug, or its worker died). `reextract` tries it again and
 # files it under what it then is.
 UNEXTRACTED = "unextracted"
+# The text columns of a raw page's row (besides its body), as re-extraction reads them.
+_PAGE_TEXT_COLUMNS = (
+    "url", "final_url", "headers", "encoding", "fetched_at", "stored_at", "site", "sha256", "kind",
+)  # fmt: skip
+# ...of those, what article_pages reads.
+_ARTICLE_PAGE_TEXTS = ("url", "final_url", "headers", "fetched_at", "encoding", "sha256")
 # The finish reason of a run whose process went away before it finished (Archive.dead_runs).
 DIED = "died"
 
@@ -1805,39 +1811,55 @@ class Archive:
         return scratch
 
     def article_pages(self, page_id: int) -> list[RawPage]:
-        """The raw page `page_id` and, for a multi-page article, its later pages in order."""
-        rows = self.pages.execute(
-            "SELECT id, url, final_url, status, headers, fetched_at, encoding, compression, "
-            f"body, {self._block_columns()}, size, sha256 "
+        """The raw page `page_id` and, for a multi-page article, its later pages in order.
+        Raises PageDamaged for a page that cannot be read back as it was stored."""
+        texts = ", ".join(f"CAST({name} AS BLOB) AS {name}" for name in _ARTICLE_PAGE_TEXTS)
+        cursor = self.pages.execute(
+            f"SELECT id, status, compression, body, {self._block_columns()}, size, {texts} "
             "FROM pages WHERE id = ? OR part_of = ? ORDER BY coalesce(part, 1)",
             [page_id, page_id],
-        ).fetchall()
-        return [
-            RawPage(
-                url=url,
-                body=self._body(row_id, body, compression, block_id, block_offset, size, sha256),
-                final_url=final_url,
-                status=status,
-                headers=json.loads(headers),
-                fetched_at=parse_stored_time(fetched_at),
-                encoding=encoding,
+        )
+        names = [description[0] for description in cursor.description]
+        pages = []
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            self._decode_page_texts(row)
+            pages.append(
+                RawPage(
+                    url=row["url"],
+                    body=self._body(
+                        row["id"],
+                        row["body"],
+                        row["compression"],
+                        row["block_id"],
+                        row["block_offset"],
+                        row["size"],
+                        row["sha256"],
+                    ),  # fmt: skip
+                    final_url=row["final_url"],
+                    status=row["status"],
+                    headers=json.loads(row["headers"]),
+                    fetched_at=parse_stored_time(row["fetched_at"]),
+                    encoding=row["encoding"],
+                )
             )
-            for (
-                row_id,
-                url,
-                final_url,
-                status,
-                headers,
-                fetched_at,
-                encoding,
-                compression,
-                body,
-                block_id,
-                block_offset,
-                size,
-                sha256,
-            ) in rows
-        ]
+        return pages
+
+    def _decode_page_texts(self, row: dict[str, Any]) -> None:
+        """A raw page row's text columns, read as bytes (CAST AS BLOB), decoded in place.
+        Raises PageDamaged for one that is no longer UTF-8 (bytes garbled inside a page SQLite
+        still reads): sqlite3's own decoding raised an error that named no page and no file."""
+        for name in _PAGE_TEXT_COLUMNS:
+            value = row.get(name)
+            if isinstance(value, bytes):
+                try:
+                    row[name] = value.decode()
+                except UnicodeDecodeError:
+                    raise PageDamaged(
+                        f"{self.pages_path}: raw page {row['id']} is damaged (its {name} is no "
+                        "longer UTF-8 text)",
+                        row["id"],
+                    ) from None
 
     def article_row(self, article_id: int, *, lenient: bool = False) -> dict[str, Any] | None:
         return self._article_where("id = ?", [article_id], lenient=lenient)
@@ -1976,7 +1998,11 @@ class Archive:
         if self._has_blocks is None:
             columns = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
             self._has_blocks = "block_id" in columns
-        return "block_id, block_offset" if self._has_blocks else "NULL, NULL"
+        return (
+            "block_id, block_offset"
+            if self._has_blocks
+            else "NULL AS block_id, NULL AS block_offset"
+        )
 
     def _body(
         self,
@@ -2529,12 +2555,18 @@ class Archive:
             where.append(f"{when if join else 'coalesce(p.fetched_at, p.stored_at)'} >= ?")
             params.append(since)
         part = "p.part" if "part" in columns else "NULL"
+        # Text read as bytes and decoded here: a row whose text is no longer UTF-8 (bytes
+        # garbled inside a page SQLite still reads) is one damaged raw page, where sqlite3's own
+        # decoding raised out of the whole walk.
+        texts = [
+            f"CAST(p.{name} AS BLOB) AS {name}" if name in columns else f"NULL AS {name}"
+            for name in _PAGE_TEXT_COLUMNS
+        ]
         # Metadata only in the sorted query (the sorter would otherwise copy every body); each
         # body is read by its primary key as the rows stream.
         sql = (
-            f"SELECT p.id, p.url, p.final_url, p.status, p.headers, p.encoding, p.fetched_at, "
-            f"p.stored_at, p.site, p.sha256, p.size, {column('part_of')}, {column('part')}, "
-            f"{column('kind')} FROM pages p {join}"
+            f"SELECT p.id, p.status, p.size, {column('part_of')}, {column('part')}, "
+            f"{', '.join(texts)} FROM pages p {join}"
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + f" ORDER BY coalesce({part_of}, p.id), coalesce({part}, 1), p.id"
         )
@@ -2543,6 +2575,15 @@ class Archive:
         damaged_heads: set[int] = set()
         for values in cursor:
             row = dict(zip(names, values, strict=True))
+            try:
+                self._decode_page_texts(row)
+            except PageDamaged as damage:
+                if damaged is None:
+                    raise
+                damaged.append(damage)
+                if not row["part_of"]:
+                    damaged_heads.add(row["id"])
+                continue
             blob, codec, block_id, block_offset = self.pages.execute(
                 f"SELECT body, compression, {self._block_columns()} FROM pages WHERE id = ?",
                 [row["id"]],
@@ -2571,13 +2612,27 @@ class Archive:
         None or the damage found), in the order the file keeps them (block by block, each
         block inflated once), without keeping the bodies."""
         blocks = self._block_columns()
+        present = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
+        # Its text too, which SQLite hands back whatever bytes it holds (see _decode_page_texts).
+        texts = ", ".join(
+            f"CAST({name} AS BLOB) AS {name}" for name in _PAGE_TEXT_COLUMNS if name in present
+        )
         cursor = self.pages.conn.execute(
-            f"SELECT id, compression, size, sha256, {blocks} FROM pages "
+            f"SELECT id, compression, size, {blocks}, {texts} FROM pages "
             "ORDER BY block_id IS NOT NULL, block_id, block_offset, id"
             if self._has_blocks
-            else f"SELECT id, compression, size, sha256, {blocks} FROM pages ORDER BY id"
+            else f"SELECT id, compression, size, {blocks}, {texts} FROM pages ORDER BY id"
         )
-        for page_id, compression, size, sha256, block_id, block_offset in cursor:
+        names = [description[0] for description in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            page_id, compression, size = row["id"], row["compression"], row["size"]
+            try:
+                self._decode_page_texts(row)
+            except PageDamaged as damage:
+                yield page_id, size, damage
+                continue
+            sha256, block_id, block_offset = row["sha256"], row["block_id"], row["block_offset"]
             blob = b""
             if compression != IN_BLOCK:
                 blob = self.pages.execute(

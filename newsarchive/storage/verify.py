@@ -274,7 +274,11 @@ def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:
     if damaged:
         where = "; ".join(damaged)
     elif undecodable:
-        where = f"{db_path}: damaged: a record's text is no longer UTF-8 ({str(error)[:100]})"
+        # Both files hold text (a raw page's URL and headers too): the error names neither.
+        where = (
+            f"{db_path} or its raw pages file {pages_path}: damaged: stored text is no longer "
+            f"UTF-8 ({str(error)[:100]})"
+        )
     elif not said_damaged:
         return None
     elif db_path.exists() and search_index_problems(db_path):

@@ -355,3 +355,23 @@ def test_a_journal_there_for_a_moment_is_a_new_archive_turning_to_wal(archive_db
     journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + bytes(512))
     result = invoke("stats", "--db", str(archive_db))
     assert result.exit_code == 1 and "rollback journal beside it" in result.output, result.output
+
+
+def test_a_raw_page_whose_url_is_no_longer_utf8_is_a_damaged_raw_page(archive_db: Path) -> None:
+    """fuzz_archive seed 3602: bytes flipped in pages.db turned a raw page's URL into bytes that
+    are no UTF-8. `reextract` stopped at it, named archive.db as the damaged file and left the
+    records it had rebuilt before it: now that page is a damaged raw page like one whose body
+    no longer inflates (said, left out), and the rest are rebuilt."""
+    pages = default_pages_path(archive_db)
+    data = pages.read_bytes()
+    assert data.count(url(3).encode()) == 2  # the page's row and its (url, sha256) index entry
+    pages.write_bytes(data.replace(url(3).encode(), url(3).encode().replace(b"rita", b"r\xffta")))
+    db = ["--db", str(archive_db)]
+    result = invoke("reextract", *db)
+    line = cli_error(result, f"{pages}: raw page")
+    assert "no longer UTF-8" in line and str(archive_db) + ":" not in line
+    with Archive(archive_db) as archive:
+        assert archive.count() == 6  # no record lost
+    verified = invoke("verify", *db)
+    cli_error(verified, "problem(s)")
+    assert "no longer UTF-8" in verified.stdout
