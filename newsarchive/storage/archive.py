@@ -2575,19 +2575,6 @@ class Archive:
         damaged_heads: set[int] = set()
         for values in cursor:
             row = dict(zip(names, values, strict=True))
-            try:
-                self._decode_page_texts(row)
-            except PageDamaged as damage:
-                if damaged is None:
-                    raise
-                damaged.append(damage)
-                if not row["part_of"]:
-                    damaged_heads.add(row["id"])
-                continue
-            blob, codec, block_id, block_offset = self.pages.execute(
-                f"SELECT body, compression, {self._block_columns()} FROM pages WHERE id = ?",
-                [row["id"]],
-            ).fetchone()
             if row["part_of"] is not None and row["part_of"] in damaged_heads:
                 damaged.append(PageDamaged(
                     f"{self.pages_path}: raw page {row['id']} left out: a later page of an "
@@ -2595,6 +2582,11 @@ class Archive:
                 ))  # fmt: skip
                 continue
             try:
+                self._decode_page_texts(row)
+                blob, codec, block_id, block_offset = self.pages.execute(
+                    f"SELECT body, compression, {self._block_columns()} FROM pages WHERE id = ?",
+                    [row["id"]],
+                ).fetchone()
                 row["body"] = self._body(
                     row["id"], blob, codec, block_id, block_offset, row["size"], row["sha256"]
                 )
