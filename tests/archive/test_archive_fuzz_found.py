@@ -4,6 +4,7 @@ they were; `repair` does not call an archive repaired that `verify` then fails."
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import socket
@@ -375,3 +376,8 @@ def test_a_raw_page_whose_url_is_no_longer_utf8_is_a_damaged_raw_page(archive_db
     verified = invoke("verify", *db)
     cli_error(verified, "problem(s)")
     assert "no longer UTF-8" in verified.stdout
+    # The WARC export leaves it out and says so; the other pages are in it.
+    warc = archive_db.parent / "pages.warc.gz"
+    exported = invoke("export", "--format", "warc", "-o", str(warc), *db)
+    cli_error(exported, "damaged")
+    assert gzip.decompress(warc.read_bytes()).count(b"WARC-Type: response") == 5
