@@ -34,7 +34,8 @@ def repair_command(force: bool, db: Path) -> None:
     What it cannot rebuild it refuses, changing nothing: records that cannot be read (restore
     from a backup). A record whose text no longer matches its content hash is carried over as it
     is and named (`newsarchive reextract --site SITE` rebuilds it from its raw page). pages.db is
-    not touched: a raw page is the evidence itself. Needs the archive alone (no crawl, import,
+    not touched: a raw page is the evidence itself; a raw pages file found damaged (SQLite's
+    quick_check) is said in one line, exit 1 (`verify` lists its pages; a backup restores it). Needs the archive alone (no crawl, import,
     `run` or Datasette on it), room for a second archive.db beside the first, and about 130 MB
     per 100,000 articles in SQLite's temporary directory (/var/tmp unless SQLITE_TMPDIR names
     another); about a minute per 100,000 articles; a progress line every 10 s on a terminal.
@@ -79,4 +80,13 @@ def repair_command(force: bool, db: Path) -> None:
             f"{db}: {len(result.damaged_records)} record(s) damaged (listed above), carried "
             "over as they were: repair cannot rebuild records; `newsarchive reextract --site "
             "SITE` rebuilds them from their raw pages, or restore the archive from a backup"
+        )
+    if result.pages_problems:
+        from newsarchive.storage import default_pages_path
+
+        raise NewsarchiveError(
+            f"{default_pages_path(db)}: the raw pages file is damaged "
+            f"({result.pages_problems[0][:200]}): repair rebuilds archive.db alone, never the raw "
+            f"pages (the evidence); `newsarchive verify --db {db}` lists the damaged raw pages, "
+            "a backup restores them"
         )

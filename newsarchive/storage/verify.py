@@ -259,7 +259,7 @@ def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:
     undecodable = str(error).startswith("Could not decode to UTF-8")
     damaged = []
     for path in (db_path, pages_path):
-        problems = _file_problems(path)
+        problems = file_problems(path)
         if not problems:
             continue
         if said_damaged:
@@ -289,7 +289,7 @@ def damage_line(error: sqlite3.DatabaseError, db_path: Path) -> str | None:
     return f"{where}; the command stopped there. {WHAT_TO_DO.format(db=db_path)}"
 
 
-def _file_problems(path: Path) -> list[str]:
+def file_problems(path: Path) -> list[str]:
     """quick_check's first problems of the file at `path`; [] when it is sound, missing, or too
     big to read through here."""
     try:

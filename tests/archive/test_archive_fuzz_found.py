@@ -381,3 +381,22 @@ def test_a_raw_page_whose_url_is_no_longer_utf8_is_a_damaged_raw_page(archive_db
     exported = invoke("export", "--format", "warc", "-o", str(warc), *db)
     cli_error(exported, "damaged")
     assert gzip.decompress(warc.read_bytes()).count(b"WARC-Type: response") == 5
+
+
+def test_repair_beside_a_damaged_raw_pages_file_says_so(archive_db: Path) -> None:
+    """fuzz_archive seed 3602: a page of pages.db overwritten with garbage. repair said "nothing
+    to repair" with exit 0 (it rebuilds archive.db alone), and `repair && verify`, the README's
+    line, went on to a verify that failed. It now says the raw pages file is damaged, exit 1."""
+    pages = default_pages_path(archive_db)
+    [target] = _pages_of(pages, "blocks_site")
+    uri = f"file:{pages}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(pages.read_bytes())
+    data[(target - 1) * size : target * size] = bytes(range(256)) * (size // 256)
+    pages.write_bytes(bytes(data))
+    before = archive_db.read_bytes()
+    result = invoke("repair", "--db", str(archive_db))
+    line = cli_error(result, f"{pages}: the raw pages file is damaged")
+    assert "verify" in line and "backup" in line
+    assert archive_db.read_bytes() == before  # nothing to rebuild there: left as it was
