@@ -358,6 +358,12 @@ def inspect_file(
         if path.is_dir():
             raise NewsarchiveError(f"{path}: is a directory, not an archive file")
         exists = path.exists()
+        if exists and not path.is_file():
+            # Opened to read its header, a FIFO waits for ever for a writer (a plan's `db`
+            # naming one hung `run`; --db options are checked before, by usable_path).
+            raise NewsarchiveError(
+                f"{path}: not a regular file (a FIFO, device or socket), not an archive file"
+            )
     except PermissionError:
         raise NewsarchiveError(f"{path}: permission denied") from None
     if not exists:

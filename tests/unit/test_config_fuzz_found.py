@@ -187,6 +187,10 @@ def test_profile_values_found_by_the_fuzzer_are_profile_errors(
 def odd_paths(tmp_path: Path) -> Path:
     (tmp_path / "loop").symlink_to("loop")
     os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "fifo-db.toml").write_text(
+        'db = "fifo"\n\n[[sites]]\nname = "demo"\nsite = "demo"\nevery = "6h"\n'
+        'base_url = "http://127.0.0.1:9/"\n'
+    )
     return tmp_path
 
 
@@ -276,6 +280,9 @@ def test_an_import_site_name_no_plan_would_take_is_refused(
         ["schedule", "--plan", "fifo"],
         ["extract", "fifo"],
         ["import", "fifo", "--url", "https://warta.example.id/1", "--db", "a.db"],
+        # A plan's `db` naming one (fuzz_config seed 3604): no --db option checked it first.
+        ["run", "--plan", "fifo-db.toml", "--json"],
+        ["health", "--plan", "fifo-db.toml"],
     ],
 )
 def test_a_fifo_given_as_a_file_is_refused_not_waited_on(odd_paths: Path, args: list[str]) -> None:
