@@ -183,7 +183,8 @@ def _settings(table: Any, path: Path, key: str) -> dict[str, Any]:
             # The same check as `crawl -s`: typed against the setting's default.
             out[name] = check_setting(name, value if isinstance(value, str) else _toml_text(value))
         except NewsarchiveError as exc:
-            raise _fail(path, f"{key}.{name}", str(exc).split(": ", 1)[-1]) from None
+            where = f"{key}.{name}" if name else f'{key}.""'
+            raise _fail(path, where, str(exc).split(": ", 1)[-1]) from None
     return out
 
 

@@ -149,6 +149,10 @@ def _usable_number(name: str, number: float, value: str) -> float:
     return number
 
 
+# What a setting's name may be: letters, digits, underscores (and dots, for an extension's).
+SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
 def check_setting(name: str, value: str) -> Any:
     """`value` for the setting `name`, converted to its default's type; NewsarchiveError names
     the setting and what was expected when it does not convert, or when `name` is a near miss
@@ -158,6 +162,10 @@ def check_setting(name: str, value: str) -> Any:
     from scrapy.settings import Settings
 
     defaults = _default_settings()
+    if not SETTING_NAME.fullmatch(name):
+        # A plan's `"" = 1` or `"DOWNLOAD DELAY" = 2` reached the crawl as `-s =1` and was
+        # refused only there, by the crawl `run` started (`schedule` took the plan).
+        raise NewsarchiveError(f"-s {name!r}: not a setting's name (e.g. DOWNLOAD_DELAY)")
     if name not in defaults:
         close = difflib.get_close_matches(name, list(defaults), n=1, cutoff=0.85)
         if close:

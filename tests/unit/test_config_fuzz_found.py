@@ -113,6 +113,20 @@ def test_a_plan_setting_no_crawl_can_run_with_names_the_key(tmp_path: Path) -> N
         load_plan(write_plan(tmp_path, text))
 
 
+@pytest.mark.parametrize(
+    ("setting", "key"), [('"" = 1', r'settings\.""'), ('"DOWNLOAD DELAY" = 2', "DOWNLOAD DELAY")]
+)
+def test_a_plan_setting_that_is_no_settings_name_is_a_plan_error(
+    tmp_path: Path, setting: str, key: str
+) -> None:
+    # fuzz_config seed 3606: `schedule` took `"" = 1`, and the crawl `run` started was refused
+    # as "-s '=1': expected NAME=VALUE", an option the plan never wrote.
+    text = PLAN.format(site="https://warta.example.id/", every="6h")
+    text += f"settings = {{ {setting} }}\n"
+    with pytest.raises(PlanError, match=key):
+        load_plan(write_plan(tmp_path, text))
+
+
 def test_schedule_refuses_a_plan_whose_profile_file_is_missing(tmp_path: Path, invoke) -> None:
     # Before: a crontab line for a plan whose every run fails on this entry, exit 0.
     write_plan(tmp_path, PLAN.format(site="profiles/warta.toml", every="6h"))
