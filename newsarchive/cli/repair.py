@@ -35,10 +35,11 @@ def repair_command(force: bool, db: Path) -> None:
     from a backup). A record whose text no longer matches its content hash is carried over as it
     is and named (`newsarchive reextract --site SITE` rebuilds it from its raw page). pages.db is
     not touched: a raw page is the evidence itself; a raw pages file found damaged (SQLite's
-    quick_check) is said in one line, exit 1 (`verify` lists its pages; a backup restores it). Needs the archive alone (no crawl, import,
-    `run` or Datasette on it), room for a second archive.db beside the first, and about 130 MB
-    per 100,000 articles in SQLite's temporary directory (/var/tmp unless SQLITE_TMPDIR names
-    another); about a minute per 100,000 articles; a progress line every 10 s on a terminal.
+    quick_check) is said in one line, exit 1 (`verify` lists its pages; a backup restores it).
+    Needs the archive alone (no crawl, import, `run` or Datasette on it), room for a second
+    archive.db beside the first, and about 130 MB per 100,000 articles in SQLite's temporary
+    directory (/var/tmp unless SQLITE_TMPDIR names another); about a minute per 100,000
+    articles; a progress line every 10 s on a terminal.
     """
     from newsarchive.errors import NewsarchiveError
     from newsarchive.storage.repair import LISTED_RECORDS, RECORD_TABLES, repair_archive

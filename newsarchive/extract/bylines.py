@@ -1122,11 +1122,7 @@ def _names_a_section(doc: Document, name: str, line: Any) -> bool:
     low = name.lower()
     inside = set(line.iter())
     for link in body.iter("a") if body is not None else ():
-        if (
-            link not in inside
-            and _text(link).lower() == low
-            and not PERSON_HREF.search(link.get("href") or "")
-        ):
+        if link not in inside and _text(link).lower() == low and not _is_person_link(link):
             return True
     return False
 

@@ -130,6 +130,20 @@ _PAGE_TEXT_COLUMNS = (
 )  # fmt: skip
 # ...of those, what article_pages reads.
 _ARTICLE_PAGE_TEXTS = ("url", "final_url", "headers", "fetched_at", "encoding", "sha256")
+
+
+def _page_texts_as_bytes(
+    names: Sequence[str], present: Iterable[str] | None = None, table: str = ""
+) -> str:
+    """The select list that reads these text columns of `pages` as bytes, for
+    Archive._decode_page_texts; a column not `present` (an older pages file) reads as NULL."""
+    have = set(names if present is None else present)
+    return ", ".join(
+        f"CAST({table}{name} AS BLOB) AS {name}" if name in have else f"NULL AS {name}"
+        for name in names
+    )
+
+
 # The finish reason of a run whose process went away before it finished (Archive.dead_runs).
 DIED = "died"
 
@@ -1813,7 +1827,7 @@ class Archive:
     def article_pages(self, page_id: int) -> list[RawPage]:
         """The raw page `page_id` and, for a multi-page article, its later pages in order.
         Raises PageDamaged for a page that cannot be read back as it was stored."""
-        texts = ", ".join(f"CAST({name} AS BLOB) AS {name}" for name in _ARTICLE_PAGE_TEXTS)
+        texts = _page_texts_as_bytes(_ARTICLE_PAGE_TEXTS)
         cursor = self.pages.execute(
             f"SELECT id, status, compression, body, {self._block_columns()}, size, {texts} "
             "FROM pages WHERE id = ? OR part_of = ? ORDER BY coalesce(part, 1)",
@@ -1835,7 +1849,7 @@ class Archive:
                         row["block_offset"],
                         row["size"],
                         row["sha256"],
-                    ),  # fmt: skip
+                    ),
                     final_url=row["final_url"],
                     status=row["status"],
                     headers=json.loads(row["headers"]),
@@ -2558,15 +2572,12 @@ class Archive:
         # Text read as bytes and decoded here: a row whose text is no longer UTF-8 (bytes
         # garbled inside a page SQLite still reads) is one damaged raw page, where sqlite3's own
         # decoding raised out of the whole walk.
-        texts = [
-            f"CAST(p.{name} AS BLOB) AS {name}" if name in columns else f"NULL AS {name}"
-            for name in _PAGE_TEXT_COLUMNS
-        ]
+        texts = _page_texts_as_bytes(_PAGE_TEXT_COLUMNS, columns, "p.")
         # Metadata only in the sorted query (the sorter would otherwise copy every body); each
         # body is read by its primary key as the rows stream.
         sql = (
             f"SELECT p.id, p.status, p.size, {column('part_of')}, {column('part')}, "
-            f"{', '.join(texts)} FROM pages p {join}"
+            f"{texts} FROM pages p {join}"
             + (f" WHERE {' AND '.join(where)}" if where else "")
             + f" ORDER BY coalesce({part_of}, p.id), coalesce({part}, 1), p.id"
         )
@@ -2606,9 +2617,7 @@ class Archive:
         blocks = self._block_columns()
         present = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
         # Its text too, which SQLite hands back whatever bytes it holds (see _decode_page_texts).
-        texts = ", ".join(
-            f"CAST({name} AS BLOB) AS {name}" for name in _PAGE_TEXT_COLUMNS if name in present
-        )
+        texts = _page_texts_as_bytes(_PAGE_TEXT_COLUMNS, present)
         cursor = self.pages.conn.execute(
             f"SELECT id, compression, size, {blocks}, {texts} FROM pages "
             "ORDER BY block_id IS NOT NULL, block_id, block_offset, id"
