@@ -208,6 +208,47 @@ class _LazyGroup(click.Group):
         _register()
         return super().list_commands(ctx)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            import errno
+
+            if exc.errno != errno.EPIPE:
+                raise
+            if _stdout_closed():
+                # The reader stopped reading (`export | head`): it has what it asked for, so
+                # end quietly with 0 as ripgrep does; click's own handling exits 1, which fails
+                # a `set -o pipefail` script that did nothing wrong.
+                _drop_stdout()
+                ctx.exit(0)
+            # click would swallow any broken pipe into a bare exit 1; one that is not our
+            # output's (a connection, a child process) is a failure to say.
+            raise click.ClickException(f"a pipe closed under the command: {exc}") from None
+
+
+def _stdout_closed() -> bool:
+    """Whether the reading end of standard output has gone (a pipe or socket closed)."""
+    import select
+
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poll.poll(0)
+    except (AttributeError, OSError, ValueError):
+        return False
+    return any(event & (select.POLLERR | select.POLLHUP) for _, event in events)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's flush at exit does not meet the
+    closed pipe again (and print "Exception ignored ... BrokenPipeError")."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="newsarchive")

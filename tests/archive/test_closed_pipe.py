@@ -1,0 +1,84 @@
+"""Output read only in part (`newsarchive export | head`): the command ends quietly with 0 once
+the reader stops, and a broken pipe that is not its output's is said in one line. Real
+processes, real pipes, a real archive."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+from archive_fixtures import make_article, make_raw
+from click.testing import CliRunner
+
+from newsarchive.cli import _LazyGroup
+from newsarchive.storage import Archive
+
+# Far more output than a pipe's buffer (64 kB), so the command is still writing when the
+# reader goes.
+ARTICLES = 400
+
+
+@pytest.fixture(scope="module")
+def archive_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipe") / "archive.db"
+    body = "Air laut pasang menggenangi permukiman warga sejak Selasa pagi. " * 20
+    with Archive(path) as archive:
+        for number in range(ARTICLES):
+            article = make_article(f"https://warta.example.id/{number}", body=body)
+            archive.store(make_raw(article.url), article, site="warta")
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["export"], ["export", "--format", "csv"], ["search", "banjir", "--limit", "400"]],
+    ids=["jsonl", "csv", "search"],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly_with_0(archive_path, command):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "newsarchive", *command, "--db", str(archive_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = process.stdout.read(200)
+    process.stdout.close()  # what `head -c 200` does
+    _, errors = process.communicate(timeout=60)
+    assert len(first) == 200
+    assert errors == b""
+    assert process.returncode == 0
+
+
+def test_the_whole_output_read_is_unchanged(archive_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "export", "--db", str(archive_path)],
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert len(done.stdout.splitlines()) == ARTICLES
+    # The test above stops a command that would write this much.
+    assert len(done.stdout) > 4 * 65536
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_an_error_line():
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+
+    @click.group(cls=_LazyGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def send() -> None:
+        os.write(write_end, b"item")  # a child process or connection that has gone
+
+    try:
+        result = CliRunner().invoke(group, ["send"])
+    finally:
+        os.close(write_end)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == ["Error: a pipe closed under the command: [Errno 32] Broken pipe"]
