@@ -29,7 +29,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from newsarchive import crawl_jobs
-from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
+from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError
 from newsarchive.extract import extract_pages
 from newsarchive.items import (
     Article,
@@ -138,12 +138,18 @@ class ExtractPipeline:
             item.article = None
             item.missing = ["extraction"]
             item.extraction_error = "its extraction worker process ended while extracting it"
+        except NotHtmlError as exc:
+            # The page's own fault (empty, a PDF served as HTML): no extractor failed and a
+            # re-extraction would find the same, so it is another page with the reason, not a
+            # failed crawl. The crawl said "extraction failed", exit 1, and sent the user to
+            # `reextract`, which does not try such pages.
+            logger.warning("%s: kept as another page: %s", item.raw.url, exc)
+            item.article = Article(url=item.raw.url, page_kind="other", kind_reasons=[str(exc)])
         except Exception as exc:  # one broken page must not end the crawl
             logger.warning("%s: extraction failed: %s: %s", item.raw.url, type(exc).__name__, exc)
             item.article = None
             item.missing = ["extraction"]
-            if not isinstance(exc, NewsarchiveError):  # the page's own fault (not HTML) stays so
-                item.extraction_error = f"{type(exc).__name__}: {exc}"
+            item.extraction_error = f"{type(exc).__name__}: {exc}"
         return item
 
 

@@ -168,3 +168,33 @@ def test_a_page_its_extraction_worker_died_on_is_kept_unextracted(
     fixed = command("reextract", "--db", str(db), cwd=tmp_path, bug_dir=bug_dir, broken=[])
     assert fixed.returncode == 0, fixed.stderr
     assert any(row["title"] == portal.articles[-1].title for row in articles(db))
+
+
+def test_pages_that_are_no_html_are_other_pages_not_a_failed_crawl(tmp_path: Path):
+    """A portal serving an article's URL with a page cut short or blank: the page's own fault,
+    which no re-extraction mends. The crawl said "extraction failed", exit 1,
+    and sent the user to `reextract`, which does not try such pages."""
+    with DemoServer(articles=10) as server:
+        portal = server.portal
+        singles = [a for a in portal.articles if a.pages == 1]
+        cut, blank = portal.url(singles[0].path), portal.url(singles[1].path)
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        portal.pages[singles[0].path] = (200, html, b"<!DOCTYPE html")
+        portal.pages[singles[1].path] = (200, html, b"\n \n")
+        db = tmp_path / "archive.db"
+        crawl = subprocess.run(
+            [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST],
+            cwd=tmp_path, env=crawl_env(), capture_output=True, text=True, timeout=CRAWL_TIMEOUT,
+        )  # fmt: skip
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert "extraction failed" not in crawl.stderr
+    assert f"{cut}: kept as another page: not an HTML page" in crawl.stderr
+    with Archive(db, create=False) as archive:
+        reasons = dict(
+            archive.pages.execute(
+                "SELECT url, kind_reasons FROM pages WHERE url IN (?, ?)", [cut, blank]
+            ).fetchall()
+        )
+    assert kinds(db)[cut] == kinds(db)[blank] == "other"
+    assert "cannot parse it as HTML" in reasons[cut] and "the page is empty" in reasons[blank]
+    assert len(articles(db)) == len(portal.articles) - 2
