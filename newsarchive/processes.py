@@ -1,5 +1,5 @@
 """Processes named by host and pid: whether one that left its mark (a shared crawl's writer
-claim, a worker's id, a crawl run's owner) is still there."""
+claim, a worker's heartbeat, a crawl run's owner) is still there."""
 
 from __future__ import annotations
 

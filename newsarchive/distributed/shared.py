@@ -24,6 +24,7 @@ import redis
 
 from newsarchive import settings as defaults
 from newsarchive.errors import NewsarchiveError
+from newsarchive.processes import this_process
 from newsarchive.urls import split_url
 
 logger = logging.getLogger(__name__)
@@ -215,6 +216,7 @@ def describe(exc: BaseException) -> str:
 
 
 def worker_id() -> str:
+    """A worker's name in the crawl's keys: host, pid and a random part (a pid is reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
@@ -511,6 +513,10 @@ class WorkerState:
         self.config = config
         self.crawl_id: str = config["id"]
         self.wid = worker_id()
+        # What its heartbeat holds: who it is, with the boot and pid namespace, so the writer
+        # can tell its process gone (see Writer.reap) without taking another container of the
+        # same hostname for this one.
+        self.owner = this_process()
         self._next = 0
         self._later: list[Callable[[Any], Any]] = []
         # Sites this worker saw seeded (by itself or another): each must stay in Keys.seeded.
@@ -608,7 +614,7 @@ class WorkerState:
     def register(self) -> None:
         """Heartbeat: alive for HEARTBEAT_TTL more seconds, and in the worker set."""
         pipe = self.pipeline()
-        pipe.set(Keys.alive(self.wid), "1", ex=self.ttl)
+        pipe.set(Keys.alive(self.wid), self.owner, ex=self.ttl)
         pipe.sadd(Keys.workers, self.wid)
         self.execute(pipe)
 

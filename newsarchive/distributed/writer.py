@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -64,7 +63,7 @@ from newsarchive.distributed.worker import decode_item, encode_state
 from newsarchive.errors import ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.items import FetchFailure
 from newsarchive.pipelines import RECORDED_SETTINGS
-from newsarchive.processes import alive_here
+from newsarchive.processes import owner_alive, this_process
 from newsarchive.storage.archive import RunTally, stale_articles
 
 logger = logging.getLogger(__name__)
@@ -185,8 +184,9 @@ class Writer:
         self.archive: Any = None
         self.started = time.monotonic()
         self.redis_failing_since: float | None = None
-        # What the writer's claim on the crawl holds: `claim` sets it, its heartbeat keeps it.
-        self.pid_at_host = f"{os.getpid()}@{socket.gethostname()}"
+        # What the writer's claim on the crawl holds ("host:pid (boot B, pidns N)"): `claim`
+        # sets it, its heartbeat keeps it.
+        self.owner = this_process()
         self.heartbeat_stop = threading.Event()
         self.heartbeat: threading.Thread | None = None
 
@@ -199,18 +199,19 @@ class Writer:
         it lapses (WRITER_TTL), or not at all when it names a process of this machine that is
         gone (and refused at once when it is there)."""
         deadline = time.monotonic() + WRITER_TTL + 1
-        while not self.client.set(Keys.writer, self.pid_at_host, nx=True, ex=WRITER_TTL):
+        while not self.client.set(Keys.writer, self.owner, nx=True, ex=WRITER_TTL):
             raw = self.client.get(Keys.writer)
             holder = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-            pid, _, host = (holder or "").partition("@")
-            alive = alive_here(host, pid)
+            # Judged by host, pid, boot and pid namespace: a hostname alone took the live
+            # writer of another container given the same name for a gone one.
+            alive = owner_alive(holder) if holder else None
             if holder and alive is False:
                 self.client.delete(Keys.writer)
                 continue
             if holder and (alive or time.monotonic() >= deadline):
                 raise WriterBusy(
-                    f"{self.where}: another writer (process {pid} on {host}) is running this "
-                    "shared crawl; this command leaves it to that one"
+                    f"{self.where}: another writer ({holder}) is running this shared crawl; "
+                    "this command leaves it to that one"
                 )
             time.sleep(0.2)
         # From a thread of its own: the writer's work between two beats may take longer than
@@ -225,7 +226,7 @@ class Writer:
         while the process lives (a Redis failing meanwhile: the next beat tries again)."""
         while not self.heartbeat_stop.wait(1.0):
             with contextlib.suppress(redis.RedisError):
-                self.client.set(Keys.writer, self.pid_at_host, ex=WRITER_TTL)
+                self.client.set(Keys.writer, self.owner, ex=WRITER_TTL)
 
     def release(self) -> None:
         """Stop the heartbeat and give the claim up (the crawl ended or stopped: workers
@@ -445,11 +446,8 @@ class Writer:
             # A worker of this machine whose process is gone (killed) is reaped at once: its
             # heartbeat lasts up to HEARTBEAT_TTL more, which a crawl continued right after a
             # kill of its process group waited out before it had the leases back.
-            host, _, rest = wid.partition(":")  # worker_id: host:pid:random
-            if (
-                not self.client.exists(Keys.alive(wid))
-                or alive_here(host, rest.split(":")[0]) is False
-            ):
+            owner = self.client.get(Keys.alive(wid))  # the worker's this_process()
+            if owner is None or owner_alive(owner.decode(errors="replace")) is False:
                 n = requeue_worker(self.client, self.scripts, wid)
                 logger.warning(
                     "worker %s stopped answering: %d requests back in the frontier", wid, n
