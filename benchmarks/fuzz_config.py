@@ -891,7 +891,8 @@ def judge(
         failures.append(f"exit status {status}")
     stderr = [line for line in proc.stderr.splitlines() if line.strip()]
     said = [line for line in stderr if line.startswith("Error: ")]
-    if any(" ERROR" in line or "Spider error" in line for line in stderr):
+    logged = [line for line in stderr if not line.startswith("Error: ")]  # our own lines
+    if any(" ERROR" in line or "Spider error" in line for line in logged):
         failures.append("an ERROR line in the log")
     if status == 1 and not said:
         failures.append("exit 1 without an Error line")

@@ -23,6 +23,7 @@ file's directory, so cron can run it from anywhere.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tomllib
@@ -202,8 +203,23 @@ def _resolve_site(value: str, base: Path) -> str:
         return url
     if value.endswith(".toml") or "/" in value:
         candidate = Path(value)
-        return str(candidate if candidate.is_absolute() else (base / candidate).resolve())
+        candidate = candidate if candidate.is_absolute() else base / candidate
+        unusable_path(candidate)
+        return str(candidate.resolve())
     return value
+
+
+def unusable_path(path: Path) -> None:
+    """Raise NewsarchiveError when no file can be at `path`: a name too long, a symbolic link
+    loop, a file where a directory should be (pathlib's resolve() and is_dir() raise there,
+    where a missing file is only missing)."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENAMETOOLONG, errno.ENOTDIR):
+            raise NewsarchiveError(f"{str(path)[:300]}: {exc.strerror}") from None
 
 
 def parse_plan(data: dict[str, Any], path: Path) -> Plan:
@@ -214,6 +230,10 @@ def parse_plan(data: dict[str, Any], path: Path) -> Plan:
         raise _fail(path, "db", 'expected the archive\'s path, e.g. "data/archive.db"')
     db = Path(db_value)
     db = db if db.is_absolute() else base / db
+    try:
+        unusable_path(db)
+    except NewsarchiveError as exc:
+        raise _fail(path, "db", str(exc)) from None
     contact = data.get("contact")
     if contact is not None and (not isinstance(contact, str) or not contact.strip()):
         raise _fail(path, "contact", "expected your contact URL or e-mail, as a string")

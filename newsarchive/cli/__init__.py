@@ -148,7 +148,14 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 def _one_line(exc: NewsarchiveError, params: dict[str, Any]) -> str:
     """`exc` as one line, also when a cause quoted in it has several; a file found malformed
     gets what to do about it."""
-    message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    message = str(exc)
+    for value in params.values():
+        # A path or name given with a line break in it is shown quoted, so the line still
+        # names it ("'line\\nbreak.db'", not "line; break.db").
+        text = str(value) if isinstance(value, str | Path) else ""
+        if text and not text.isprintable() and text in message:
+            message = message.replace(text, repr(text))
+    message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
     db = params.get("db")
     if "database disk image is malformed" in message and "verify" not in message and db:
         from newsarchive.storage.verify import WHAT_TO_DO

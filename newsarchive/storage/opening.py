@@ -366,6 +366,10 @@ def inspect_file(
             )
     except PermissionError:
         raise NewsarchiveError(f"{path}: permission denied") from None
+    except OSError as exc:
+        # A name too long, a symbolic link loop: a plan's `db` meets these here (--db options
+        # are checked before, by usable_path).
+        raise NewsarchiveError(f"{path}: {exc.strerror}") from None
     if not exists:
         if must_exist:
             if role is ARCHIVE:

@@ -417,3 +417,52 @@ def test_home_page_says_a_site_of_the_plan_is_overdue(tmp_path):
         '<span class="na-alarm">overdue a complete run every 6h → none for '
     ), home[True]
     assert home[True].endswith(f"(run {run_id})</span>")
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        # Found by benchmarks/fuzz_browse.py: each was a 500 quoting Python and a traceback on
+        # the terminal of `newsarchive browse`, from Datasette's own reading of the parameter.
+        ("/archive/articles?_timelimit=2023-07-02", "_timelimit='2023-07-02': not a whole"),
+        ("/archive/articles_per_day?_timelimit=AND", "_timelimit='AND': not a whole"),
+        ("/archive/articles?_facet_day=%7Btitle", "_facet_day='{title': not a facet's JSON"),
+        ("/archive/articles?_facet_day=%7B%7D", "_facet_day='{}': a facet's JSON names"),
+        ("/archive/articles?_facet_date=a%00b", "a NUL character"),
+        ("/archive/crawl_runs?_where=a%00b", "a NUL character"),
+        ("/archive/versions?published_date__lte=9223372036854775808", "past the 64-bit"),
+        ("/archive/articles?_facet_size=-1", "_facet_size='-1': not a whole number of 0 or more"),
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True], ids=["html", "json"])
+def test_a_parameter_datasette_cannot_take_is_a_400_that_names_it(
+    served, capsys, url: str, named: str, as_json: bool
+):
+    if as_json:
+        path, _, query = url.partition("?")
+        url = f"{path}.json?{query}"
+    response = served(url)
+    assert response.status_code == 400
+    said = response.json()["error"] if as_json else html_text(response.text)
+    assert named in said
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_search_page_asked_of_a_database_not_served_is_a_404_that_says_so(served, capsys):
+    response = served("/-/search?db=nope&q=beras")
+    assert response.status_code == 404
+    assert "db='nope': no such archive here (it serves archive)" in html_text(response.text)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_search_words_that_look_like_huge_numbers_are_still_searched(served):
+    response = served("/-/search?q=99999999999999999999999")
+    assert response.status_code == 200
+    response = served("/archive/articles?_search=99999999999999999999999")
+    assert response.status_code == 200
+
+
+def html_text(page: str) -> str:
+    from html import unescape
+
+    return unescape(re.sub(r"<script.*?</script>|<[^>]+>", " ", page, flags=re.S))

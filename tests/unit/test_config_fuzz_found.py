@@ -201,9 +201,13 @@ def test_profile_values_found_by_the_fuzzer_are_profile_errors(
 def odd_paths(tmp_path: Path) -> Path:
     (tmp_path / "loop").symlink_to("loop")
     os.mkfifo(tmp_path / "fifo")
-    (tmp_path / "fifo-db.toml").write_text(
-        'db = "fifo"\n\n[[sites]]\nname = "demo"\nsite = "demo"\nevery = "6h"\n'
-        'base_url = "http://127.0.0.1:9/"\n'
+    for plan, db in [("fifo-db", "fifo"), ("long-db", "x" * 300 + ".db"), ("loop-db", "loop")]:
+        (tmp_path / f"{plan}.toml").write_text(
+            f'db = "{db}"\n\n[[sites]]\nname = "demo"\nsite = "demo"\nevery = "6h"\n'
+            'base_url = "http://127.0.0.1:9/"\n'
+        )
+    (tmp_path / "loop-site.toml").write_text(
+        '[[sites]]\nname = "demo"\nsite = "loop/demo.toml"\nevery = "6h"\n'
     )
     return tmp_path
 
@@ -220,6 +224,11 @@ def odd_paths(tmp_path: Path) -> Path:
         ["schedule", "--plan", "x" * 300 + ".toml"],
         ["backup", "x" * 300],  # before: OSError ("File name too long")
         ["backup", "loop/sub"],
+        # A plan's `db` (fuzz_config seed 3711): no --db option checked it first.
+        ["health", "--plan", "long-db.toml"],  # before: OSError ("File name too long")
+        ["health", "--plan", "loop-db.toml"],
+        ["run", "--plan", "loop-db.toml"],  # before: RuntimeError ("Symlink loop")
+        ["schedule", "--plan", "loop-site.toml"],
     ],
 )
 def test_paths_no_file_can_be_at_are_one_line(odd_paths: Path, args: list[str], invoke) -> None:
@@ -357,3 +366,16 @@ def test_a_url_nothing_would_show_of_is_quoted(tmp_path: Path, url: str, invoke)
     (tmp_path / "page.html").write_text("<h1>Banjir</h1><p>" + "Warga mengungsi. " * 40)
     line = one_error_line(invoke("extract", "page.html", "--url", url, cwd=tmp_path))
     assert line.startswith(f"Error: {url!r}: not a page's URL"), line
+
+
+@pytest.mark.parametrize("command", ["schedule", "health"])
+def test_a_path_with_a_line_break_is_named_quoted_in_the_error_line(
+    tmp_path: Path, command: str, invoke
+) -> None:
+    # Before: "Error: line; break.db: no such plan file": the line break joined as "; ", the
+    # file named nowhere (fuzz_config seed 3711).
+    line = one_error_line(invoke(command, "--plan", "line\nbreak.db", cwd=tmp_path))
+    assert line.startswith("Error: 'line\\nbreak.db': no such plan file"), line
+    (tmp_path / "pl\nan.toml").write_text("db = 5\n")
+    line = one_error_line(invoke(command, "--plan", "pl\nan.toml", cwd=tmp_path))
+    assert line.startswith("Error: 'pl\\nan.toml': db: expected"), line

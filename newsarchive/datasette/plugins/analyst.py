@@ -23,7 +23,7 @@ from typing import Any
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils import path_with_replaced_args, sqlite_timelimit
-from datasette.utils.asgi import Request, Response
+from datasette.utils.asgi import NotFound, Request, Response
 from markupsafe import Markup, escape
 
 from newsarchive.datasette import HEALTH_PLUGIN, facet_budget
@@ -332,6 +332,10 @@ async def _match_counts(
 
 async def search_page(request: Request, datasette: Any) -> Response:
     database = request.args.get("db") or _records_database(datasette)
+    if database not in datasette.databases or database == "_internal":
+        raise NotFound(
+            f"db={database[:80]!r}: no such archive here (it serves {_records_database(datasette)})"
+        )
     db = datasette.get_database(database)
     query = (request.args.get("q") or "").strip()
     errors: list[str] = []
