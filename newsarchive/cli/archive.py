@@ -766,13 +766,16 @@ def browse_command(
     from datasette.cli import cli as datasette_cli
     from datasette.views.base import DatasetteError
 
-    from newsarchive.datasette import PLUGINS_DIR, TEMPLATES_DIR, load_metadata
+    from newsarchive.datasette import ANNOUNCE_PLUGIN, PLUGINS_DIR, TEMPLATES_DIR, load_metadata
     from newsarchive.datasette import SETTINGS as DATASETTE_SETTINGS
 
     as_it_is = _servable_only_as_it_is(db)
     _check_listening(host, port)
     periods = plan_periods(db, plan_path)
-    with _metadata_file(load_metadata(db.stem, periods)) as metadata_path:
+    metadata = load_metadata(db.stem, periods)
+    announce = f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)"
+    metadata["plugins"][ANNOUNCE_PLUGIN] = {"line": announce}
+    with _metadata_file(metadata) as metadata_path:
         # Immutable: SQLite then reads the file alone, writing no -shm beside it.
         args = ["serve", *(["-i"] if as_it_is else []), str(db)]
         args += ["--metadata", metadata_path, "--host", host]
@@ -786,7 +789,6 @@ def browse_command(
             ]
         if open_browser:
             args.append("--open")
-        click.echo(f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
         # In this process, not a child: Ctrl-C and kill reach the server itself.
         try:
             datasette_cli.main(args=args, prog_name="datasette", standalone_mode=False)

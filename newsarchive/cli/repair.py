@@ -35,7 +35,8 @@ def repair_command(force: bool, db: Path) -> None:
     from a backup). A record whose text no longer matches its content hash is carried over as it
     is and named (`newsarchive reextract --site SITE` rebuilds it from its raw page). pages.db is
     not touched: a raw page is the evidence itself; a raw pages file found damaged (SQLite's
-    quick_check) is said in one line, exit 1 (`verify` lists its pages; a backup restores it).
+    quick_check), or missing beside records, is said in one line, exit 1 (`verify` lists its
+    pages; a backup restores it).
     Needs the archive alone (no crawl, import, `run` or Datasette on it), room for a second
     archive.db beside the first, and about 130 MB per 100,000 articles in SQLite's temporary
     directory (/var/tmp unless SQLITE_TMPDIR names another); about a minute per 100,000
@@ -84,7 +85,14 @@ def repair_command(force: bool, db: Path) -> None:
         )
     if result.pages_problems:
         from newsarchive.storage import default_pages_path
+        from newsarchive.storage.repair import PAGES_MISSING
 
+        if result.pages_problems == [PAGES_MISSING]:
+            raise NewsarchiveError(
+                f"{default_pages_path(db)}: missing: the raw pages of the records in {db} are "
+                "not beside it: repair rebuilds archive.db alone, never the raw pages (the "
+                "evidence); a backup restores them"
+            )
         raise NewsarchiveError(
             f"{default_pages_path(db)}: the raw pages file is damaged "
             f"({result.pages_problems[0][:200]}): repair rebuilds archive.db alone, never the raw "

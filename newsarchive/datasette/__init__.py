@@ -22,6 +22,9 @@ TEMPLATE_DATABASE = "archive"
 # The plugin configuration (metadata "plugins") the home page's health reads: the plan's period
 # of each site, in seconds, under "periods".
 HEALTH_PLUGIN = "newsarchive-health"
+# The line `newsarchive browse` prints once Datasette has started ("serving X at URL"), under
+# "line": after start-up, so an archive Datasette cannot open is one Error line alone.
+ANNOUNCE_PLUGIN = "newsarchive-announce"
 
 # Datasette settings for `newsarchive browse`, measured on a 100,000-article archive: facet
 # suggestions probe every column and cost seconds there (our facets are chosen in the metadata

@@ -183,9 +183,31 @@ def repair_archive(
     # A raw pages file damaged beside it is said, not mended: "nothing to repair" with exit 0
     # sent `repair && verify` on to a verify that failed (fuzz_archive: a pages.db page of
     # garbage).
-    result.pages_problems = file_problems(default_pages_path(path))
+    pages = default_pages_path(path)
+    if not pages.exists() and not pages.is_symlink() and _holds_records(path):
+        # Gone beside records that point at their pages: verify lists each as missing, and
+        # "nothing to repair", exit 0, sent `repair && verify` on to it (fuzz_archive).
+        result.pages_problems = [PAGES_MISSING]
+    else:
+        result.pages_problems = file_problems(pages)
     result.seconds = time.monotonic() - started
     return result
+
+
+PAGES_MISSING = "missing"
+
+
+def _holds_records(path: Path) -> bool:
+    """Whether the archive at `path` holds any article record (True when it cannot tell)."""
+
+    def read(uri: str) -> bool:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            return conn.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0] == 1
+
+    try:
+        return read_with_fallback(path, read)
+    except sqlite3.Error:
+        return True
 
 
 def _check_pages_file(path: Path) -> None:

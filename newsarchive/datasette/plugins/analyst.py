@@ -16,6 +16,7 @@ import asyncio
 import json
 import re
 import sqlite3
+import sys
 import time
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from datasette.utils import path_with_replaced_args, sqlite_timelimit
 from datasette.utils.asgi import NotFound, Request, Response
 from markupsafe import Markup, escape
 
-from newsarchive.datasette import HEALTH_PLUGIN, facet_budget
+from newsarchive.datasette import ANNOUNCE_PLUGIN, HEALTH_PLUGIN, facet_budget
 from newsarchive.errors import NewsarchiveError
 from newsarchive.storage.queries import SearchFilters, plain_query, plan_search
 from newsarchive.storage.records import parse_since
@@ -397,6 +398,30 @@ async def search_page(request: Request, datasette: Any) -> Response:
     return Response.html(
         await datasette.render_template("newsarchive_search.html", context, request=request)
     )
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    """Print the line `newsarchive browse` announces itself with once Datasette is ready to
+    serve: after its start-up checks (which open every table: damage met there is an Error line
+    alone, with no "serving" line before it)."""
+    line = (datasette.plugin_config(ANNOUNCE_PLUGIN) or {}).get("line")
+
+    def wrap(app: Any) -> Any:
+        async def announced(scope: dict, receive: Any, send: Any) -> None:
+            if scope.get("type") != "lifespan" or not line:
+                return await app(scope, receive, send)
+
+            async def send_then_say(message: dict) -> None:
+                await send(message)
+                if message.get("type") == "lifespan.startup.complete":
+                    print(line, file=sys.stderr, flush=True)
+
+            return await app(scope, receive, send_then_say)
+
+        return announced
+
+    return wrap
 
 
 @hookimpl
