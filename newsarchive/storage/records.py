@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.items import Article, iso_date
+from newsarchive.items import Article, iso_date, plain_value
 from newsarchive.storage.schema import CONTENT_COLUMNS, JSON_COLUMNS, RECORD_COLUMNS
 
 # Every stored instant is UTC in this one spelling, so text order is time order.
@@ -58,9 +57,10 @@ def _json(value: Any) -> str:
 
 def _plain(value: Any) -> Any:
     """JSON's fallback for the records nested in an Article (contributors, removed blocks)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    plain = plain_value(value)
+    if plain is value:
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    return plain
 
 
 # json.dumps with these options, made once: dumps builds an encoder on every call, and a record
