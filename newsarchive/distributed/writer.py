@@ -163,6 +163,31 @@ def _clear_crawl_keys(client: redis.Redis) -> None:
         client.delete(*batch)
 
 
+def reap_workers(client: redis.Redis, scripts: Scripts) -> None:
+    """Workers that stopped answering: their leased requests go back to the frontier. A worker
+    holding leases is put back in the worker set if it is missing there (the set deleted by
+    hand, a worker killed before its next heartbeat re-added it): the end of the crawl and this
+    reaping look for leases through that set, and its requests would never come back."""
+    listed = {
+        raw.decode() if isinstance(raw, bytes) else raw for raw in client.smembers(Keys.workers)
+    }
+    prefix = Keys.leases("")
+    for key in client.scan_iter(match=prefix + "*", count=1000):
+        wid = (key.decode() if isinstance(key, bytes) else key)[len(prefix) :]
+        if wid not in listed:
+            client.sadd(Keys.workers, wid)
+            listed.add(wid)
+    for wid in listed:
+        # A worker of this machine whose process is gone (killed) is reaped at once: its
+        # heartbeat lasts up to HEARTBEAT_TTL more, which a crawl continued right after a kill
+        # of its process group waited out before it had the leases back. One of another pid
+        # namespace given this hostname (a container) is judged by its heartbeat alone.
+        owner = client.get(Keys.alive(wid))  # the worker's this_process()
+        if owner is None or owner_alive(owner.decode(errors="replace")) is False:
+            n = requeue_worker(client, scripts, wid)
+            logger.warning("worker %s stopped answering: %d requests back in the frontier", wid, n)
+
+
 class Writer:
     def __init__(self, crawl: SharedCrawl) -> None:
         self.crawl = crawl
@@ -427,31 +452,7 @@ class Writer:
     # --- watching ------------------------------------------------------------------------------
 
     def reap(self) -> None:
-        """Workers that stopped answering: their leased requests go back to the frontier. A
-        worker holding leases is put back in the worker set if it is missing there (the set
-        deleted by hand, a worker killed before its next heartbeat re-added it): the end of
-        the crawl and this reaping look for leases through that set, and its requests would
-        never come back."""
-        listed = {
-            raw.decode() if isinstance(raw, bytes) else raw
-            for raw in self.client.smembers(Keys.workers)
-        }
-        prefix = Keys.leases("")
-        for key in self.client.scan_iter(match=prefix + "*", count=1000):
-            wid = (key.decode() if isinstance(key, bytes) else key)[len(prefix) :]
-            if wid not in listed:
-                self.client.sadd(Keys.workers, wid)
-                listed.add(wid)
-        for wid in listed:
-            # A worker of this machine whose process is gone (killed) is reaped at once: its
-            # heartbeat lasts up to HEARTBEAT_TTL more, which a crawl continued right after a
-            # kill of its process group waited out before it had the leases back.
-            owner = self.client.get(Keys.alive(wid))  # the worker's this_process()
-            if owner is None or owner_alive(owner.decode(errors="replace")) is False:
-                n = requeue_worker(self.client, self.scripts, wid)
-                logger.warning(
-                    "worker %s stopped answering: %d requests back in the frontier", wid, n
-                )
+        reap_workers(self.client, self.scripts)
 
     def drained(self) -> bool:
         keys = [Keys.workers, Keys.seeded, Keys.items, Keys.processing]

@@ -318,6 +318,40 @@ def test_a_writer_on_another_machine_is_waited_for_until_its_claim_lapses(
     assert _query(db, "SELECT articles_new, finish_reason FROM crawl_runs") == [(4, "finished")]
 
 
+def test_a_worker_of_a_container_of_the_same_hostname_is_not_reaped_while_it_beats(
+    redis_server: str,
+) -> None:
+    # Judged by hostname and pid alone ("host:pid:..." in its id), a live worker of another
+    # container given this hostname had a pid gone here: it was reaped at once, its leased
+    # requests handed out again while it still fetched them. Its heartbeat now names its boot
+    # and pid namespace (processes.this_process), as a run's owner does.
+    from newsarchive.distributed.shared import Keys, Scripts
+    from newsarchive.distributed.writer import reap_workers
+    from newsarchive.processes import this_process
+
+    _, client = _empty_database(redis_server, 15)
+    host, machine = this_process().split(":")[0], this_process().partition(" ")[2]
+    ours = machine.strip("()")
+    elsewhere = ours.rsplit("pidns ", 1)[0] + "pidns 1"
+    dead = _dead_pid()
+    heartbeats = {
+        "other-container": f"{host}:{dead} ({elsewhere})",
+        "gone-here": f"{host}:{dead} ({ours})",
+        "no-heartbeat": None,
+    }
+    for name, owner in heartbeats.items():
+        wid = f"{host}:{dead}:{name}"
+        client.sadd(Keys.workers, wid)
+        client.hset(Keys.leases(wid), f"r\tdemo\t{name}", f"0\nrequest of {name}")
+        if owner is not None:
+            client.set(Keys.alive(wid), owner, ex=30)
+    reap_workers(client, Scripts(client))
+    left = {raw.decode().rsplit(":", 1)[1] for raw in client.smembers(Keys.workers)}
+    assert left == {"other-container"}
+    frontier = {raw.decode() for raw in client.zrange("newsarchive:requests:demo", 0, -1)}
+    assert frontier == {"request of gone-here", "request of no-heartbeat"}
+
+
 def test_a_shared_crawl_stopped_at_its_end_says_so_in_one_line_and_is_finished_by_a_rerun(
     redis_server: str, tmp_path: Path
 ) -> None:
