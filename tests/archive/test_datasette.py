@@ -432,6 +432,8 @@ def test_home_page_says_a_site_of_the_plan_is_overdue(tmp_path):
         ("/archive/crawl_runs?_where=a%00b", "a NUL character"),
         ("/archive/versions?published_date__lte=9223372036854775808", "past the 64-bit"),
         ("/archive/articles?_facet_size=-1", "_facet_size='-1': not a whole number of 0 or more"),
+        # Not a 500: Datasette's "Invalid SQL" page quoting FTS5's syntax error and the SQL.
+        ("/archive/articles?_search=%22", "_search='\"': no word to search for"),
     ],
 )
 @pytest.mark.parametrize("as_json", [False, True], ids=["html", "json"])

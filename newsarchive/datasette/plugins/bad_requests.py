@@ -36,6 +36,10 @@ def request_problem(path: str, query_string: bytes) -> str | None:
         if name in WHOLE_NUMBERS and value and not _whole_number(value, WHOLE_NUMBERS[name]):
             allowed = "a whole number of 0 or more" + (" or max" if WHOLE_NUMBERS[name] else "")
             return f"{shown}: not {allowed}"
+        if name.startswith("_search") and value.strip() and not any(c.isalnum() for c in value):
+            # Datasette's quoting makes FTS5 syntax of a lone `"` that FTS5 refuses: an
+            # "Invalid SQL" page quoting the SQL.
+            return f"{shown}: no word to search for"
         if name in FACETS and value.startswith("{"):
             problem = _facet_config_problem(value)
             if problem:
