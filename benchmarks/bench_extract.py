@@ -76,6 +76,8 @@ def run(
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode == 127:
+        raise SystemExit(f"{command!r}: command not found (activate the virtual environment)")
     if proc.returncode not in (0, 1):  # 1: some page failed, still a full run
         raise SystemExit(f"{command!r} exited with {proc.returncode}")
     return wall, cpu, proc.stdout
@@ -165,6 +167,12 @@ def main() -> int:
     args = ap.parse_args()
 
     bench, corpora = args.shared / "bench", args.shared / "corpus"
+    if not (bench / "score_body.py").is_file() or not corpora.is_dir():
+        raise SystemExit(
+            f"--shared {args.shared}: no bench/ and corpus/ there (give the ../shared folder)"
+        )
+    if not Path(args.peer_python).is_file():
+        raise SystemExit(f"--peer-python {args.peer_python}: no such Python (one with trafilatura)")
     peer = f"{shlex.quote(args.peer_python)} {shlex.quote(str(bench / 'peers' / 'trafilatura_cmd.py'))}"
     scorer = load_scorer(bench)
     with tempfile.TemporaryDirectory(prefix="bench_extract_") as tmp:
