@@ -153,7 +153,7 @@ def _one_line(exc: NewsarchiveError, params: dict[str, Any]) -> str:
         # A path or name given with a line break in it is shown quoted, so the line still
         # names it ("'line\\nbreak.db'", not "line; break.db").
         text = str(value) if isinstance(value, str | Path) else ""
-        if text and not text.isprintable() and text in message:
+        if text.strip() and not text.isprintable() and text in message:
             message = message.replace(text, repr(text))
     message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
     db = params.get("db")
