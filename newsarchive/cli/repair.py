@@ -34,9 +34,10 @@ def repair_command(force: bool, db: Path) -> None:
     What it cannot rebuild it refuses, changing nothing: records that cannot be read (restore
     from a backup). A record whose text no longer matches its content hash is carried over as it
     is and named (`newsarchive reextract --site SITE` rebuilds it from its raw page). pages.db is
-    not touched: a raw page is the evidence itself; a raw pages file found damaged (SQLite's
-    quick_check), or missing beside records, is said in one line, exit 1 (`verify` lists its
-    pages; a backup restores it).
+    not touched: a raw page is the evidence itself. It is read whole as `verify` reads it
+    (about a minute per million pages), and raw pages damaged, missing for a record, or no
+    pages file beside the records are listed and said in one line, exit 1 (a backup restores
+    them): `repair && verify` goes on only when verify will find the archive sound.
     Needs the archive alone (no crawl, import, `run` or Datasette on it), room for a second
     archive.db beside the first, and about 130 MB per 100,000 articles in SQLite's temporary
     directory (/var/tmp unless SQLITE_TMPDIR names another); about a minute per 100,000
@@ -70,8 +71,7 @@ def repair_command(force: bool, db: Path) -> None:
     else:
         click.echo(
             f"{db}: nothing to repair: quick_check and the full-text index are sound "
-            "(--force rebuilds anyway; `newsarchive verify` also reads the raw pages, which "
-            "repair cannot rebuild)"
+            "(--force rebuilds anyway)"
         )
     if result.damaged_records:
         for line in result.damaged_records[:LISTED_RECORDS]:
@@ -93,9 +93,13 @@ def repair_command(force: bool, db: Path) -> None:
                 "not beside it: repair rebuilds archive.db alone, never the raw pages (the "
                 "evidence); a backup restores them"
             )
+        for line in result.pages_problems[:LISTED_RECORDS]:
+            click.echo(f"found: {line}")
+        if len(result.pages_problems) > LISTED_RECORDS:
+            click.echo(f"found: ... and {len(result.pages_problems) - LISTED_RECORDS} more")
         raise NewsarchiveError(
             f"{default_pages_path(db)}: the raw pages file is damaged "
-            f"({result.pages_problems[0][:200]}): repair rebuilds archive.db alone, never the raw "
-            f"pages (the evidence); `newsarchive verify --db {db}` lists the damaged raw pages, "
-            "a backup restores them"
+            f"({len(result.pages_problems)} problem(s), listed above): repair rebuilds "
+            f"archive.db alone, never the raw pages (the evidence); `newsarchive verify --db "
+            f"{db}` lists them again, a backup restores them"
         )

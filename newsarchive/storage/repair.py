@@ -58,7 +58,7 @@ from newsarchive.storage.schema import (
     PAGES_MIGRATIONS,
     build_search,
 )
-from newsarchive.storage.verify import content_matches, file_problems, search_index_damage
+from newsarchive.storage.verify import content_matches, search_index_damage, verify_archive
 
 # What archive.db records and nothing else holds, copied row for row; every other table (and
 # every index) of the schema is derived from these by its triggers and builders. article_urls is
@@ -180,21 +180,38 @@ def repair_archive(
             raise
         finally:
             remove_with_sidecars(temporary)  # swapped in, or never to be
-    # A raw pages file damaged beside it is said, not mended: "nothing to repair" with exit 0
-    # sent `repair && verify` on to a verify that failed (fuzz_archive: a pages.db page of
-    # garbage).
-    pages = default_pages_path(path)
-    if not pages.exists() and not pages.is_symlink() and _holds_records(path):
-        # Gone beside records that point at their pages: verify lists each as missing, and
-        # "nothing to repair", exit 0, sent `repair && verify` on to it (fuzz_archive).
-        result.pages_problems = [PAGES_MISSING]
-    else:
-        result.pages_problems = file_problems(pages)
+    # Raw pages damaged or missing beside it are said, not mended: "nothing to repair" with
+    # exit 0 sent `repair && verify` on to a verify that failed (fuzz_archive: a pages.db page
+    # of garbage or of another table, a garbled body, an older copy of the file, no file).
+    progress_line = progress or (lambda line: None)
+    result.pages_problems = _raw_page_problems(path, progress_line)
     result.seconds = time.monotonic() - started
     return result
 
 
 PAGES_MISSING = "missing"
+
+
+def _raw_page_problems(path: Path, progress: Callable[[str], None]) -> list[str]:
+    """What `verify` finds wrong with the raw pages of the archive at `path` (read whole, as
+    verify reads them: ~a minute per million pages): its lines about pages damaged, unreadable
+    or missing for a record; [PAGES_MISSING] for no pages file beside records; [] when sound."""
+    pages = default_pages_path(path)
+    if not pages.exists() and not pages.is_symlink():
+        return [PAGES_MISSING] if _holds_records(path) else []
+    try:
+        with Archive(path, readonly=True) as archive:
+            found = verify_archive(archive, progress=progress)
+    except (NewsarchiveError, sqlite3.DatabaseError) as exc:
+        # Damaged past opening: said as it is (archive.db was rebuilt, or found sound).
+        return [f"{pages}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"]
+    # Its lines about the raw pages: each starts with the pages file's path (its structure, a
+    # damaged or unreadable page), or names a record's page the file does not hold.
+    return [
+        line
+        for line in found.problems
+        if line.startswith(f"{archive.pages_path}: ") or "points at raw page" in line
+    ]
 
 
 def _holds_records(path: Path) -> bool:

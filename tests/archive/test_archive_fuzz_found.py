@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -425,3 +426,36 @@ def test_repair_of_records_alone_with_no_records_needs_no_raw_pages(tmp_path: Pa
     result = invoke("repair", "--db", str(db))
     assert result.exit_code == 0, result.output
     assert "nothing to repair" in result.output
+
+
+@pytest.mark.parametrize("damage", ["garbled block", "older pages file"])
+def test_repair_beside_raw_pages_only_verify_finds_damaged_says_so(
+    archive_db: Path, tmp_path: Path, damage: str
+) -> None:
+    """fuzz_archive (seeds 3602-3603, 3712): pages.db damage SQLite's own checks do not see —
+    bytes garbled inside a block of pages, an older copy of the file missing the newest pages.
+    repair said "nothing to repair", exit 0, and `repair && verify` went on to a verify that
+    failed. repair now reads the raw pages as verify does."""
+    pages = default_pages_path(archive_db)
+    if damage == "garbled block":
+        with closing(sqlite3.connect(pages)) as conn:
+            (block_id, data) = conn.execute("SELECT id, data FROM blocks LIMIT 1").fetchone()
+            garbled = bytearray(data)
+            garbled[len(garbled) // 2 : len(garbled) // 2 + 8] = b"\x00" * 8
+            conn.execute("UPDATE blocks SET data = ? WHERE id = ?", [bytes(garbled), block_id])
+            conn.commit()
+        expected = "is damaged"
+    else:
+        older = tmp_path / "older"
+        invoke("backup", str(older), "--db", str(archive_db))
+        with Archive(archive_db) as archive:
+            words = "Warga desa memanen padi lebih awal karena kemarau panjang tahun ini."
+            article = make_article(url(7), title="Panen awal di desa 7", body=words)
+            archive.store(make_raw(url(7), news_page("Panen awal", [words])), article, site="warta")
+        shutil.copy(older / pages.name, pages)
+        expected = "an older copy"
+    verified = invoke("verify", "--db", str(archive_db))
+    assert verified.exit_code == 1
+    result = invoke("repair", "--db", str(archive_db))
+    cli_error(result, f"{pages}: the raw pages file is damaged")
+    assert expected in result.stdout
