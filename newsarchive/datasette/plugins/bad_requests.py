@@ -20,11 +20,12 @@ WHOLE_NUMBERS = {"_timelimit": False, "_size": True, "_facet_size": True}
 # The facet parameters whose value may be a JSON object ({"column": ...}), as Datasette reads them.
 FACETS = ("_facet", "_facet_array", "_facet_date", "_facet_month", "_facet_day")
 INT64 = 2**63
+# The filters Datasette compares as numbers when their value looks like one.
+COMPARISONS = ("__gt", "__gte", "__lt", "__lte")
 
 
-def request_problem(path: str, query_string: bytes) -> str | None:
-    """What is wrong with the parameters of a request for `path`, for a person to read, or
-    None."""
+def request_problem(query_string: bytes) -> str | None:
+    """What is wrong with a request's parameters, for a person to read, or None."""
     try:
         pairs = parse_qsl(query_string.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
@@ -44,10 +45,9 @@ def request_problem(path: str, query_string: bytes) -> str | None:
             problem = _facet_config_problem(value)
             if problem:
                 return f"{shown}: {problem}"
-        table_filter = not name.startswith("_") and not path.startswith("/-/")
-        if table_filter and _is_int(value) and not -INT64 <= int(value) < INT64:
-            # Datasette binds a filter's number as one, which SQLite cannot hold (the search
-            # page's words stay words).
+        if name.endswith(COMPARISONS) and _is_int(value) and not -INT64 <= int(value) < INT64:
+            # Datasette binds a comparison's number as one, which SQLite cannot hold (other
+            # filters and the search page's words bind it as text).
             return f"{shown}: a number past the 64-bit integers SQLite compares"
     return None
 
@@ -91,7 +91,7 @@ def asgi_wrapper(datasette: Any) -> Any:
         async def checked(scope: dict, receive: Any, send: Any) -> None:
             if scope.get("type") == "http":
                 path = scope.get("path", "")
-                problem = request_problem(path, scope.get("query_string") or b"")
+                problem = request_problem(scope.get("query_string") or b"")
                 if problem is not None:
                     response = await bad_request(datasette, path, problem)
                     await response.asgi_send(send)
