@@ -431,7 +431,7 @@ def mutate_doc(doc: dict[str, Any], pools: dict[str, Pool], rng: random.Random, 
             verdict = None  # the right type after all (a list for a list)
         if name == "settings" or key.endswith(("_patterns", "start_urls", "sitemaps", "feeds")):
             verdict = verdict if not isinstance(value, str) else None  # a string is a list of one
-        if key.startswith(("selectors.", "chrome.remove")) and isinstance(value, str):
+        if key.startswith(("selectors.", "chrome.")) and isinstance(value, str):
             verdict = None
         table[name] = value
         case.labels.append(f"{key} wrong type {value!r}")

@@ -174,6 +174,12 @@ def check_setting(name: str, value: str) -> Any:
     default = defaults[name]
     if name == "LOG_LEVEL" and str(value).upper() not in LOG_LEVELS:
         raise NewsarchiveError(f"-s {name}={value!r}: expected one of {', '.join(LOG_LEVELS)}")
+    if name == "USER_AGENT" and any(char.isspace() and char != " " for char in str(value)):
+        # As for a contact: the header cannot hold a line break, and Twisted sends one as a
+        # space, so the site would see another User-Agent than the one written.
+        raise NewsarchiveError(
+            f"-s {name}={value!r}: a User-Agent is one line (no line break or tab)"
+        )
     try:
         probe = Settings({name: value})  # a dict setting's JSON is parsed here already
         if isinstance(default, bool):
