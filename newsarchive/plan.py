@@ -204,12 +204,12 @@ def _resolve_site(value: str, base: Path) -> str:
     if value.endswith(".toml") or "/" in value:
         candidate = Path(value)
         candidate = candidate if candidate.is_absolute() else base / candidate
-        unusable_path(candidate)
+        refuse_impossible_path(candidate)
         return str(candidate.resolve())
     return value
 
 
-def unusable_path(path: Path) -> None:
+def refuse_impossible_path(path: Path) -> None:
     """Raise NewsarchiveError when no file can be at `path`: a name too long, a symbolic link
     loop, a file where a directory should be (pathlib's resolve() and is_dir() raise there,
     where a missing file is only missing)."""
@@ -231,7 +231,7 @@ def parse_plan(data: dict[str, Any], path: Path) -> Plan:
     db = Path(db_value)
     db = db if db.is_absolute() else base / db
     try:
-        unusable_path(db)
+        refuse_impossible_path(db)
     except NewsarchiveError as exc:
         raise _fail(path, "db", str(exc)) from None
     contact = data.get("contact")

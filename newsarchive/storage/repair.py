@@ -183,8 +183,7 @@ def repair_archive(
     # Raw pages damaged or missing beside it are said, not mended: "nothing to repair" with
     # exit 0 sent `repair && verify` on to a verify that failed (fuzz_archive: a pages.db page
     # of garbage or of another table, a garbled body, an older copy of the file, no file).
-    progress_line = progress or (lambda line: None)
-    result.pages_problems = _raw_page_problems(path, progress_line)
+    result.pages_problems = _raw_page_problems(path, progress)
     result.seconds = time.monotonic() - started
     return result
 
@@ -192,7 +191,7 @@ def repair_archive(
 PAGES_MISSING = "missing"
 
 
-def _raw_page_problems(path: Path, progress: Callable[[str], None]) -> list[str]:
+def _raw_page_problems(path: Path, progress: Callable[[str], None] | None) -> list[str]:
     """What `verify` finds wrong with the raw pages of the archive at `path` (read whole, as
     verify reads them: ~a minute per million pages): its lines about pages damaged, unreadable
     or missing for a record; [PAGES_MISSING] for no pages file beside records; [] when sound."""
@@ -202,9 +201,12 @@ def _raw_page_problems(path: Path, progress: Callable[[str], None]) -> list[str]
     try:
         with Archive(path, readonly=True) as archive:
             found = verify_archive(archive, progress=progress)
-    except (NewsarchiveError, sqlite3.DatabaseError) as exc:
-        # Damaged past opening: said as it is (archive.db was rebuilt, or found sound).
-        return [f"{pages}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"]
+    except NewsarchiveError as exc:
+        # Not opened with it (an older copy of the file, damage past opening): said as the
+        # opening says it, naming the file (archive.db was rebuilt, or found sound).
+        return [str(exc).splitlines()[0]]
+    except sqlite3.DatabaseError as exc:
+        return [f"{pages}: {exc}"]
     # Its lines about the raw pages: each starts with the pages file's path (its structure, a
     # damaged or unreadable page), or names a record's page the file does not hold.
     return [
