@@ -275,6 +275,16 @@ def _dead_pid() -> int:
     return child.pid
 
 
+def _of_another_container(pid: int) -> str:
+    """A process mark (processes.this_process) of `pid` in another pid namespace of this host
+    and boot: a container given this hostname."""
+    from newsarchive.processes import this_process
+
+    host, _, machine = this_process().partition(" ")
+    boot = machine.strip("()").split(", ")[0]
+    return f"{host.rsplit(':', 1)[0]}:{pid} ({boot}, pidns 1)"
+
+
 @pytest.mark.parametrize("where", ["another machine", "a container of the same hostname"])
 def test_a_writer_on_another_machine_is_waited_for_until_its_claim_lapses(
     redis_server: str, tmp_path: Path, where: str
@@ -284,13 +294,10 @@ def test_a_writer_on_another_machine_is_waited_for_until_its_claim_lapses(
     # So too for one of another pid namespace given this hostname (containers named alike):
     # judged by hostname and pid alone, its pid not found here, it was taken for gone and two
     # writers shared the crawl.
-    from newsarchive.processes import this_process
-
     if where == "another machine":
         holder = "elsewhere.example:4242 (boot 1234abcd, pidns 4026531836)"
     else:
-        host = this_process().split(":")[0]
-        holder = f"{host}:{_dead_pid()} (boot {this_process().split('boot ')[1][:8]}, pidns 1)"
+        holder = _of_another_container(_dead_pid())
     url, client = _empty_database(redis_server, 14)
     db = tmp_path / "archive.db"
     beating = threading.Event()
@@ -330,13 +337,12 @@ def test_a_worker_of_a_container_of_the_same_hostname_is_not_reaped_while_it_bea
     from newsarchive.processes import this_process
 
     _, client = _empty_database(redis_server, 15)
-    host, machine = this_process().split(":")[0], this_process().partition(" ")[2]
-    ours = machine.strip("()")
-    elsewhere = ours.rsplit("pidns ", 1)[0] + "pidns 1"
+    host, _, machine = this_process().partition(" ")
+    host = host.rsplit(":", 1)[0]
     dead = _dead_pid()
     heartbeats = {
-        "other-container": f"{host}:{dead} ({elsewhere})",
-        "gone-here": f"{host}:{dead} ({ours})",
+        "other-container": _of_another_container(dead),
+        "gone-here": f"{host}:{dead} {machine}",
         "no-heartbeat": None,
     }
     for name, owner in heartbeats.items():
