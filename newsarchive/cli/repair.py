@@ -44,17 +44,14 @@ def repair_command(force: bool, db: Path) -> None:
     articles; a progress line every 10 s on a terminal.
     """
     from newsarchive.errors import NewsarchiveError
-    from newsarchive.storage.repair import LISTED_RECORDS, RECORD_TABLES, repair_archive
+    from newsarchive.storage.repair import RECORD_TABLES, repair_archive
 
     def progress(line: str) -> None:
         if sys.stderr.isatty():
             click.echo(line, err=True)
 
     result = repair_archive(db, force=force, progress=progress)
-    for problem in result.problems[:LISTED_RECORDS]:
-        click.echo(f"found: {problem}")
-    if len(result.problems) > LISTED_RECORDS:
-        click.echo(f"found: ... and {len(result.problems) - LISTED_RECORDS} more")
+    _echo_first(result.problems, prefix="found: ")
     if result.rebuilt:
         click.echo(
             f"{db}: rebuilt from its records in {result.seconds:,.0f} s: full-text index, "
@@ -74,10 +71,7 @@ def repair_command(force: bool, db: Path) -> None:
             "(--force rebuilds anyway)"
         )
     if result.damaged_records:
-        for line in result.damaged_records[:LISTED_RECORDS]:
-            click.echo(f"{line}: content does not match its content hash")
-        if len(result.damaged_records) > LISTED_RECORDS:
-            click.echo(f"... and {len(result.damaged_records) - LISTED_RECORDS} more")
+        _echo_first(result.damaged_records, suffix=": content does not match its content hash")
         raise NewsarchiveError(
             f"{db}: {len(result.damaged_records)} record(s) damaged (listed above), carried "
             "over as they were: repair cannot rebuild records; `newsarchive reextract --site "
@@ -93,13 +87,20 @@ def repair_command(force: bool, db: Path) -> None:
                 "not beside it: repair rebuilds archive.db alone, never the raw pages (the "
                 "evidence); a backup restores them"
             )
-        for line in result.pages_problems[:LISTED_RECORDS]:
-            click.echo(f"found: {line}")
-        if len(result.pages_problems) > LISTED_RECORDS:
-            click.echo(f"found: ... and {len(result.pages_problems) - LISTED_RECORDS} more")
+        _echo_first(result.pages_problems, prefix="found: ")
         raise NewsarchiveError(
             f"{default_pages_path(db)}: the raw pages file is damaged "
             f"({len(result.pages_problems)} problem(s), listed above): repair rebuilds "
             f"archive.db alone, never the raw pages (the evidence); `newsarchive verify --db "
             f"{db}` lists them again, a backup restores them"
         )
+
+
+def _echo_first(lines: list[str], *, prefix: str = "", suffix: str = "") -> None:
+    """The first LISTED_RECORDS of `lines`, each as prefix + line + suffix, then how many more."""
+    from newsarchive.storage.repair import LISTED_RECORDS
+
+    for line in lines[:LISTED_RECORDS]:
+        click.echo(f"{prefix}{line}{suffix}")
+    if len(lines) > LISTED_RECORDS:
+        click.echo(f"{prefix}... and {len(lines) - LISTED_RECORDS} more")
