@@ -134,7 +134,8 @@ def health_command(
         newsarchive health --json | jq '.[].signal'
 
     Signals: a field's fill-rate (title, authors, published, category, body) 20 points below
-    the median of the site's previous runs (a redesign the extractor does not read), a surge of
+    the median of the site's previous runs (a redesign the extractor does not read), the lead
+    image's or the tags' fill-rate falling to a quarter of a median of at least 40 %, a surge of
     failures, no new article where runs usually bring some, nothing fetched in 2 runs in a row,
     raw pages of the site found damaged since its latest run started (`newsarchive verify`
     lists them), no complete run for 3 of the plan's periods, at least 12 hours (`overdue`:

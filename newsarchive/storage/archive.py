@@ -475,6 +475,9 @@ def damage_lines(damaged: Sequence[PageDamaged], db: Path) -> list[str]:
 
 # The record fields whose fill-rate is a site's health signal (a redesign empties them silently).
 HEALTH_FIELDS = ("title", "authors", "published", "category", "body")
+# Fields a run's stories fill unevenly (a wire story without tags, a live report without a lead
+# image): their rate is kept beside the others, and only its collapse is a health signal.
+HEALTH_COLLAPSE_FIELDS = ("image", "tags")
 
 
 @dataclass
@@ -484,7 +487,9 @@ class RunTally:
     filled, and pages per kind."""
 
     articles: int = 0
-    filled: dict[str, int] = field(default_factory=lambda: dict.fromkeys(HEALTH_FIELDS, 0))
+    filled: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(HEALTH_FIELDS + HEALTH_COLLAPSE_FIELDS, 0)
+    )
     kinds: dict[str, int] = field(default_factory=dict)
 
     def add(self, article: Article | None, kind: str) -> None:
@@ -498,7 +503,7 @@ class RunTally:
         # the body of some articles shows as the body's fill-rate falling (a health alarm),
         # where leaving them out kept it at 100 %.
         self.articles += 1
-        for name in HEALTH_FIELDS:
+        for name in self.filled:
             if has_field(article, name):  # a caption or a share bar is no body
                 self.filled[name] += 1
 

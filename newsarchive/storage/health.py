@@ -22,6 +22,7 @@ from newsarchive.plan import format_interval
 from newsarchive.storage.archive import (
     DIED,
     GONE_STATUSES,
+    HEALTH_COLLAPSE_FIELDS,
     HEALTH_FIELDS,
     UNEXTRACTED,
     Archive,
@@ -35,6 +36,11 @@ MIN_HISTORY_RUNS = 1
 FILL_DROP_POINTS = 20.0
 # ...when the latest run saw enough articles for a rate to mean anything.
 MIN_ARTICLES_FOR_RATES = 5
+# The lead image and the tags (HEALTH_COLLAPSE_FIELDS) swing with a run's stories: an alarm only
+# when a rate of at least this much falls to at most this share of it (a redesign loses them
+# from every article; a run of wire stories without tags halves them).
+COLLAPSE_BASELINE = 40.0
+COLLAPSE_SHARE = 0.25
 # Failures per page fetched: an alarm when the share reaches this and at least doubles.
 FAILURE_SHARE_ALARM = 0.2
 # A run with no new article is an alarm for a site whose runs usually bring at least this many,
@@ -273,12 +279,16 @@ def site_alarms(
     if len(history) < MIN_HISTORY_RUNS:
         return alarms
     if latest.articles_seen >= MIN_ARTICLES_FOR_RATES:
-        for name in HEALTH_FIELDS:
+        for name in HEALTH_FIELDS + HEALTH_COLLAPSE_FIELDS:
             past = [r.fill_rates[name] for r in history if name in r.fill_rates]
             if not past or name not in latest.fill_rates:
                 continue
             baseline, now = statistics.median(past), latest.fill_rates[name]
-            if baseline - now >= FILL_DROP_POINTS:
+            if name in HEALTH_COLLAPSE_FIELDS:
+                fell = baseline >= COLLAPSE_BASELINE and now <= COLLAPSE_SHARE * baseline
+            else:
+                fell = baseline - now >= FILL_DROP_POINTS
+            if fell:
                 alarms.append(
                     Alarm(site, f"fill-rate:{name}", _percent(baseline), _percent(now), latest.id)
                 )

@@ -14,7 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -269,13 +269,11 @@ def test_a_redesign_fires_a_health_alarm(tmp_path: Path) -> None:
     ].items()
 
 
-def test_a_redesign_that_loses_the_article_text_fires_a_health_alarm(tmp_path: Path) -> None:
-    # The paragraphs gone from every article page (rendered by a script now, say): what is left
-    # is a caption or a share bar on some templates (records with a "body" of 30-40 characters),
-    # nothing on others (pages kept without a record). Before, neither moved the body's
-    # fill-rate (the short bodies counted as filled, the pages without text not at all) and the
-    # run said nothing.
-    plan = tmp_path / "newsarchive.toml"
+def run_after_a_redesign(
+    plan: Path, change: Callable[[bytes], bytes]
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """A healthy run of the demo portal, then one of the same site with `change` made to every
+    article page: the second run's result and its run id."""
     with DemoServer(articles=20) as healthy:
         write_plan(plan, {"portal": healthy.base_url})
         first = run(plan)
@@ -284,16 +282,46 @@ def test_a_redesign_that_loses_the_article_text_fires_a_health_alarm(tmp_path: P
         pages = redesigned.portal.pages
         for article in redesigned.portal.articles:
             status, headers, body = pages[article.path]
-            pages[article.path] = (status, headers, re.sub(rb"<p\b.*?</p>", b"", body, flags=re.S))
+            pages[article.path] = (status, headers, change(body))
         write_plan(plan, {"portal": redesigned.base_url})
         second = run(plan, "--force")
     assert second.returncode == 1, second.stdout + second.stderr
-    run_id = runs(plan)[-1]["id"]
+    return second, runs(plan)[-1]["id"]
+
+
+def test_a_redesign_that_loses_the_article_text_fires_a_health_alarm(tmp_path: Path) -> None:
+    # The paragraphs gone from every article page (rendered by a script now, say): what is left
+    # is a caption or a share bar on some templates (records with a "body" of 30-40 characters),
+    # nothing on others (pages kept without a record). Before, neither moved the body's
+    # fill-rate (the short bodies counted as filled, the pages without text not at all) and the
+    # run said nothing.
+    second, run_id = run_after_a_redesign(
+        tmp_path / "newsarchive.toml", lambda body: re.sub(rb"<p\b.*?</p>", b"", body, flags=re.S)
+    )
     found = re.search(
         rf"Error: portal: fill-rate:body 100% -> (\d+)% \(run {run_id}\)", second.stderr
     )
     assert found, second.stderr
     assert int(found[1]) <= 10  # a page or two keep text outside paragraphs
+
+
+def without_images_and_tags(body: bytes) -> bytes:
+    body = re.sub(rb'<meta property="og:image"[^>]*>|<img\b[^>]*>', b"", body)
+    return re.sub(rb'<a [^>]*rel="tag"[^>]*>.*?</a>', b"", body, flags=re.S)
+
+
+def test_a_redesign_that_loses_the_lead_images_and_tags_fires_a_health_alarm(
+    tmp_path: Path,
+) -> None:
+    # The pictures now come from a script, and the tag list is gone: every other field is as
+    # before. Before, the run said nothing (only five fields' rates were watched).
+    second, run_id = run_after_a_redesign(tmp_path / "newsarchive.toml", without_images_and_tags)
+    errors = {line for line in second.stderr.splitlines() if line.startswith("Error:")}
+    assert {
+        f"Error: portal: fill-rate:image 100% -> 0% (run {run_id})",
+        f"Error: portal: fill-rate:tags 100% -> 0% (run {run_id})",
+    } <= errors, second.stderr
+    assert not any("fill-rate:authors" in line for line in errors)
 
 
 def test_schedule_prints_a_crontab_line_and_systemd_units(tmp_path: Path) -> None:
