@@ -434,6 +434,10 @@ def test_home_page_says_a_site_of_the_plan_is_overdue(tmp_path):
         ("/archive/articles?_facet_size=-1", "_facet_size='-1': not a whole number of 0 or more"),
         # Not a 500: Datasette's "Invalid SQL" page quoting FTS5's syntax error and the SQL.
         ("/archive/articles?_search=%22", "_search='\"': no word to search for"),
+        # A 500 saying "Cannot sort table by nope": the page's fault, the status said.
+        ("/archive/articles?_sort=nope", "_sort='nope': not a column this table can be sorted"),
+        ("/archive/crawl_runs?_sort_desc=%3Cb%3E", "_sort_desc='<b>': not a column"),
+        ("/archive/articles?_sort=title&_sort_desc=site", "sorted by one of them at a time"),
     ],
 )
 @pytest.mark.parametrize("as_json", [False, True], ids=["html", "json"])

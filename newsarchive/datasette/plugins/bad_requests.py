@@ -3,7 +3,9 @@
 Datasette takes them as they come and fails deep inside (a ValueError from int(), a JSON
 error, SQLite refusing a NUL or a number past 64 bits): a 500 page quoting Python, and a
 traceback on the terminal of `newsarchive browse` for each request. These are checked before
-Datasette sees the request; anything else still reaches it.
+Datasette sees the request; anything else still reaches it. A sort Datasette cannot do (a column
+it cannot sort by, `_sort` with `_sort_desc`) it says itself, as a server error (500): that error
+becomes the 400 it is, naming the parameter (handle_exception).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from urllib.parse import parse_qsl
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
+from datasette.views.base import DatasetteError
 
 # Parameters Datasette reads with int(): "max" is allowed where Datasette allows it.
 WHOLE_NUMBERS = {"_timelimit": False, "_size": True, "_facet_size": True}
@@ -83,6 +86,31 @@ async def bad_request(datasette: Any, path: str, message: str) -> Response:
         dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(), menu_links=list)
     )
     return Response.html(page, status=400)
+
+
+def sort_problem(message: str, args: Any) -> str | None:
+    """Datasette's words for a sort it cannot do, which it sends as a server error (500), as
+    the parameter's problem; None for any other error."""
+    if message.startswith("Cannot use _sort and _sort_desc"):
+        return "_sort and _sort_desc: a table is sorted by one of them at a time"
+    if message.startswith("Cannot sort table by "):
+        name = "_sort" if args.get("_sort") else "_sort_desc"
+        return f"{name}={args.get(name, '')[:80]!r}: not a column this table can be sorted by"
+    return None
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    if not isinstance(exception, DatasetteError):
+        return None
+    problem = sort_problem(str(exception.message), request.args)
+    if problem is None:
+        return None
+
+    async def inner() -> Response:
+        return await bad_request(datasette, request.path, problem)
+
+    return inner
 
 
 @hookimpl
