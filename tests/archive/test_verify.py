@@ -273,3 +273,29 @@ def test_a_damaged_page_fetched_again_as_it_was_is_healed(archive_db: Path, tmp_
     conn.close()
     assert invoke("compact", "--db", str(archive_db)).exit_code == 0
     assert loose_pages(archive_db) == []
+
+
+def test_records_stored_while_the_raw_pages_are_read_are_not_said_to_lack_them(
+    archive_db: Path,
+) -> None:
+    # A crawl writing beside verify (a weekly verify from cron): it stores more articles while
+    # verify reads the raw pages. Their records, read after the pages, were said to be without
+    # their page, and verify failed on a sound archive.
+    from newsarchive.storage.verify import verify_archive
+
+    with Archive(archive_db, readonly=True) as reading:
+        read_pages = reading.check_pages
+
+        def pages_then_a_crawl_stores(*args, **kwargs):
+            yield from read_pages(*args, **kwargs)
+            with Archive(archive_db) as crawl:
+                for n in range(13, 16):
+                    html = news_page(f"Panen di desa {n}", ["Warga desa memanen padi.", "Lagi."])
+                    crawl.store(make_raw(url(n), html), make_article(url(n)), site="warta")
+
+        reading.check_pages = pages_then_a_crawl_stores
+        found = verify_archive(reading)
+    assert found.problems == []
+    assert (found.pages, found.articles) == (12, 12)
+    after = invoke("verify", "--db", str(archive_db))
+    assert after.exit_code == 0 and "sound: 15 raw pages" in after.output, after.output
