@@ -7,8 +7,9 @@ Each crawl serves a demo portal of its own (--articles, on 127.0.0.1) and crawls
 `newsarchive crawl` at a slow pace (2 requests at a time), with `newsarchive browse` serving the
 same archive. Until the crawl ends, commands are run one after another, each picked at random:
 `show` (the record) and `show --raw` (the page as fetched, compared byte for byte with what the
-portal served), `search`, `export` (JSON Lines, every line parsed; and WARC), `stats`, `health`,
-`verify`, `backup` (and `verify` of the copy), `reextract`, `compact`, and pages of `browse`.
+portal served), `search`, `export` (JSON Lines, every line parsed; and WARC), `import` of that WARC (a second
+writer; nothing in it is new), `stats`, `health`, `verify`, `backup` (and `verify` of the
+copy), `reextract`, `compact`, and pages of `browse`.
 A failure: a traceback anywhere, a read command's exit status other than 0 (1 for `health`,
 which may have an alarm), `verify` finding a problem in a sound archive, wrong raw bytes, a
 record without a title, a writing command (`reextract`, `compact`) failing with other than one
@@ -51,7 +52,7 @@ SLOW = {
 }
 COMMANDS = (
     "show", "raw", "search", "export", "warc", "stats", "health", "verify", "backup",
-    "reextract", "compact", "browse",
+    "reextract", "compact", "import", "browse",
 )  # fmt: skip
 BROWSE_PAGES = (
     "/",
@@ -135,11 +136,16 @@ class Case:
                 except ValueError:
                     self.fail(f"export: a line that is no JSON: {line[:200]!r}", proc)
                     break
-        elif kind == "warc":
+        elif kind in ("warc", "import"):
             target = self.work / "export.warc.gz"
             proc = self.run("export", "--format", "warc", "-o", str(target), *db)
             if proc.returncode != 0:
                 self.fail("export --format warc", proc)
+            elif kind == "import":
+                # The archive's own pages back into it, a second writer beside the crawl's.
+                again = self.run("import", str(target), *db)
+                if again.returncode != 0 or " new" in again.stdout.replace(" 0 new", ""):
+                    self.fail("import of the archive's own WARC", again)
             target.unlink(missing_ok=True)
         elif kind in ("stats", "verify"):
             proc = self.run(kind, *db)
