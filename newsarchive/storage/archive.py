@@ -289,16 +289,20 @@ SAME_STORY_WORDS = 0.5
 
 def _same_story(record: dict[str, Any], columns: dict[str, Any]) -> bool:
     """Whether an archived record and a newly extracted one tell one story; a headline or text
-    missing on either side says nothing against it."""
+    missing on either side says nothing either way (with neither to compare: one story). Before,
+    a text missing on one side made two headlines as different as two stories one story: a
+    page cut short at an archived article's URL merged that article into another."""
+    compared = False
     for field_name in ("title", "body"):
         words, others = (
             set(str(r.get(field_name) or "").casefold().split()) for r in (record, columns)
         )
         if not words or not others:
-            return True
+            continue
         if len(words & others) / len(words | others) >= SAME_STORY_WORDS:
             return True
-    return False
+        compared = True
+    return not compared
 
 
 def _redirected(raw: RawPage) -> bool:
@@ -1302,6 +1306,12 @@ class Archive:
                 aliases.add(key if url == source else normalize_url(url))
         seen = {"page_url": raw.url, "final_url": raw.final_url, "page_id": page_id}
         existing = self._find_article(key, aliases, lenient=True)
+        if existing is not None and existing["url"] != key and not _same_story(existing, columns):
+            # Found by the URL asked for alone, a page whose own (canonical) URL is another and
+            # whose story is another: the site now serves another article there (a reused
+            # URL, a page saved under a wrong name). That article gets a record of its own; the
+            # archived one keeps its own text (updating it gave one article's URL another's).
+            existing = None
         moved_from = None
         if _redirected(raw):
             # An archived article's URL now redirects. To the same story (its URL moved): one

@@ -488,6 +488,49 @@ def test_a_moved_article_with_a_new_headline_is_known_by_its_text(archive):
     assert (record["title"], record["gone_since"]) == ("Warga pesisir mengungsi ke masjid", None)
 
 
+def test_another_story_at_an_archived_articles_url_gets_a_record_of_its_own(archive):
+    # A page at an archived article's URL whose own (canonical) URL and story are another's: a
+    # reused URL, a page imported under a wrong URL (found by fuzz_import). Before, the archived
+    # record took that story's headline and text under its own URL.
+    url = "https://warta.example.id/berita/4/rob"
+    archive.store(make_raw(url), make_article(url), site="warta")
+    other = "https://warta.example.id/berita/9/harga-beras"
+    story = make_article(
+        other, title="Harga beras naik di pasar induk", body="Pedagang menaikkan harga beras."
+    )
+    assert archive.store(make_raw(url, fetched_at=LATER), story, site="warta") == "new"
+    assert archive.count() == 2
+    assert archive.article(url)["title"] == "Banjir rob genangi pesisir utara"
+    assert archive.article(other)["title"] == "Harga beras naik di pasar induk"
+    assert archive.db.execute("SELECT count(*) FROM versions").fetchone() == (0,)
+    # The same story under a new canonical URL (an edited headline) is still an update.
+    renamed = "https://warta.example.id/berita/4/rob-pesisir-utara"
+    edited = make_article(renamed, title="Banjir rob genangi pesisir utara Jawa")
+    assert archive.store(make_raw(url, fetched_at=LATER), edited, site="warta") == "updated"
+    assert archive.article(url)["title"] == "Banjir rob genangi pesisir utara Jawa"
+    assert archive.count() == 2
+
+
+def test_a_redirect_to_another_story_read_without_its_text_merges_nothing(archive):
+    # The archived article's URL redirects to another archived story, whose page came without
+    # its text (cut short): a headline as different as two stories was taken for one story,
+    # because the text missing on one side "said nothing against it", and the archived article
+    # was merged into the other and deleted (found by fuzz_import).
+    old = "https://warta.example.id/berita/5/rob"
+    archive.store(make_raw(old), make_article(old), site="warta")
+    new = "https://warta.example.id/berita/6/harga-beras"
+    title = "Harga beras naik di pasar induk"
+    archive.store(make_raw(new), make_article(new, title=title, body="Harga naik."), site="warta")
+    cut = make_article(new, title=title, body="")
+    archive.store(make_raw(old, final_url=new, fetched_at=LATER), cut, site="warta")
+    assert archive.count() == 2
+    record = archive.article(old)
+    assert (record["title"], record["gone_since"]) == (
+        "Banjir rob genangi pesisir utara",
+        "2024-04-01T00:00:00Z",
+    )
+
+
 def test_rechecks_go_in_rounds_that_end_though_the_rechecked_are_due_again(archive):
     # Two rechecks a run; the first run's fail (left where they were). Every article is due
     # again at once (a round outlasting recheck_days, on a large site): before, the rechecked
