@@ -1155,8 +1155,18 @@ _stand_in_image_name_search = patterns.screened(
     ("blank", "favicon", "placeholder", "spacer", "image", "default", "logo"),
     every_match=True,
 )
-# ...and WordPress.com's site icons, whose file name is a hash.
-STAND_IN_IMAGE_PATH = ("/blavatar/",)
+# ...and by where it lives: WordPress.com's site icons (a hash for a file name); a WordPress
+# theme's or plugin's own folder, or a Drupal theme's, which hold the site's artwork (its logo,
+# its default share picture: "wp-content/themes/tnb-aquarius/images/tnb-pill.png"), where every
+# article's pictures are uploads ("wp-content/uploads/", "sites/default/files/").
+STAND_IN_IMAGE_PATH = (
+    "/blavatar/",
+    "/wp-content/themes/",
+    "/wp-content/plugins/",
+    "/sites/all/themes/",
+    "/themes/custom/",
+    "/themes/contrib/",
+)
 
 
 def is_stand_in_image(url: str) -> bool:

@@ -175,6 +175,10 @@ def test_a_date_where_a_section_label_sits_is_no_section():
         "https://www.wochenblatt.example/uploads/cropped-wochenblatt-favicon.jpg?w=200",
         "https://secure.gravatar.example/blavatar/55bf7238e39ec9fd72a2f40d67d77e99?s=200",
         "https://www.wochenblatt.example/plugins/seo/images/default-user-image.png",
+        # A theme's or plugin's own artwork, whatever its file is called.
+        "https://www.wochenblatt.example/wp-content/themes/aquarius/images/wb-pill.png",
+        "https://www.wochenblatt.example/wp-content/plugins/sharer/assets/wb_fb.jpg",
+        "https://www.wochenblatt.example/sites/all/themes/wb/images/teaser.jpg",
     ],
 )
 def test_a_sites_stand_in_image_is_no_lead_image(stand_in: str) -> None:
@@ -201,8 +205,16 @@ def test_a_relative_canonical_url_and_image_are_made_absolute() -> None:
     assert extract(html, None).canonical_url == "/region/2024/03/12/neue-bruecke-eroeffnet"
 
 
-def test_an_image_showing_a_logo_is_a_lead_image() -> None:
-    shown = "https://www.wochenblatt.example/uploads/2015/08/alibaba-logo-getty-1024-683.jpg"
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "https://www.wochenblatt.example/uploads/2015/08/alibaba-logo-getty-1024-683.jpg",
+        # An upload of a WordPress site, a site's own assets folder: the article's pictures.
+        "https://www.wochenblatt.example/wp-content/uploads/2024/03/themes-der-woche.jpg",
+        "https://www.wochenblatt.example/assets/img/2016/12/08/cover-ibuprofen.jpg",
+    ],
+)
+def test_an_image_showing_a_logo_or_kept_among_uploads_is_a_lead_image(shown: str) -> None:
     html = page(head=f'<meta property="og:image" content="{shown}">')
     assert extract(html).image == shown
 
