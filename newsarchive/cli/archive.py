@@ -693,8 +693,9 @@ def export_command(
     published_date a date. An empty selection still writes the CSV header / Parquet schema.
     WARC holds the raw pages instead (every kind, once per stored body): request, metadata and
     response records (resource for imported files) dated by their fetch; there --since is the
-    fetch date. `newsarchive import` reads it back. A file given with -o appears whole or not
-    at all: an export stopped or failed (Ctrl-C, a full disk) leaves a file there before as it
+    fetch date. `newsarchive import` reads it back into records, without what the crawl learnt
+    from responses it kept no page of (a takedown's 404 or 410: JSON Lines keeps gone_since; a
+    refetch that found the page unchanged). A file given with -o appears whole or not at all: an export stopped or failed (Ctrl-C, a full disk) leaves a file there before as it
     was.
     """
     if fmt in ("parquet", "warc") and output is None:
