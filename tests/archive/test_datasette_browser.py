@@ -283,6 +283,18 @@ def test_dashboard_draws_its_charts(server):
     assert metric == "62"  # 60 demo articles + 2
 
 
+def test_crawl_runs_show_runs_on_the_first_screen(server):
+    # Datasette listed the column descriptions above the rows: the first screen was all of
+    # them, and each row as tall as its settings JSON wrapped.
+    base, shots, _ = server
+    page = render(f"{base}/{DB}/crawl_runs", shots / "crawl_runs.png")
+    [guide] = page.cssselect("details.na-column-guide")
+    assert _text(guide.cssselect("summary")[0]).startswith("Column guide (")
+    assert guide.cssselect("dl.column-descriptions dt")
+    assert not page.cssselect("details[open]")
+    assert page.cssselect("table.rows-and-columns td.col-settings")
+
+
 def test_home_says_what_the_archive_holds(server):
     base, shots, _ = server
     page = render(f"{base}/", shots / "home.png")
