@@ -1306,12 +1306,23 @@ class Archive:
                 aliases.add(key if url == source else normalize_url(url))
         seen = {"page_url": raw.url, "final_url": raw.final_url, "page_id": page_id}
         existing = self._find_article(key, aliases, lenient=True)
-        if existing is not None and existing["url"] != key and not _same_story(existing, columns):
-            # Found by the URL asked for alone, a page whose own (canonical) URL is another and
-            # whose story is another: the site now serves another article there (a reused
-            # URL, a page saved under a wrong name). That article gets a record of its own; the
-            # archived one keeps its own text (updating it gave one article's URL another's).
-            existing = None
+        if existing is not None and not _same_story(existing, columns):
+            own = aliases - {key}
+            if existing["url"] != key:
+                # Found by the URL asked for alone, a page whose own (canonical) URL is another
+                # and whose story is another: the site now serves another article there (a
+                # reused URL, a page saved under a wrong name). That article gets a record of
+                # its own; the archived one keeps its text (updating it gave one article's URL
+                # another's).
+                existing = None
+            elif own and not self._names_article(existing["id"], own):
+                # Found by the canonical URL alone, from another URL, with another story: a site
+                # pointing every page's canonical at a section front or at one article. Keyed
+                # by that, each article overwrote the one before. This one is keyed by its own
+                # URL; the canonical URL keeps naming the first.
+                key = normalize_url(raw.final_url or raw.url)
+                aliases = own
+                existing = self._find_article(key, aliases, lenient=True)
         moved_from = None
         if _redirected(raw):
             # An archived article's URL now redirects. To the same story (its URL moved): one
@@ -1494,6 +1505,17 @@ class Archive:
         if row is None:
             return None
         return dict(zip([column[0] for column in cursor.description], row, strict=True))
+
+    def _names_article(self, article_id: int, urls: set[str]) -> bool:
+        """Whether any of `urls` is one of the article's own (article_urls)."""
+        return (
+            self.db.conn.execute(
+                f"SELECT 1 FROM article_urls WHERE article_id = ? AND url IN "
+                f"({', '.join('?' for _ in urls)}) LIMIT 1",
+                [article_id, *sorted(urls)],
+            ).fetchone()
+            is not None
+        )
 
     def _add_aliases(self, article_id: int, aliases: set[str]) -> None:
         # First come, first kept: a URL already naming another article keeps naming it.

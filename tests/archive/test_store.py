@@ -511,6 +511,30 @@ def test_another_story_at_an_archived_articles_url_gets_a_record_of_its_own(arch
     assert archive.count() == 2
 
 
+def test_stories_claiming_one_canonical_url_each_keep_a_record(archive):
+    # A site pointing every article's canonical URL at its section front: keyed by it, each
+    # article overwrote the one before (which became a version of the next).
+    section = "https://warta.example.id/nasional/"
+    stories = [
+        ("https://warta.example.id/nasional/1/rob", "Banjir rob genangi pesisir utara", "Air."),
+        ("https://warta.example.id/nasional/2/beras", "Harga beras naik di pasar induk", "Beras."),
+        ("https://warta.example.id/nasional/3/jalan", "Jalan provinsi rusak di Bungo", "Jalan."),
+    ]
+    for url, title, body in stories:
+        story = make_article(section, title=title, body=body)  # its canonical: the section
+        assert archive.store(make_raw(url), story, site="warta") == "new"
+    assert archive.count() == 3
+    assert [archive.article(url)["title"] for url, _, _ in stories] == [t for _, t, _ in stories]
+    assert archive.db.execute("SELECT count(*) FROM versions").fetchone() == (0,)
+    # An article fetched again, edited, updates its own record.
+    url, title, _ = stories[1]
+    edited = make_article(section, title=title + " Jambi", body="Beras naik lagi.")
+    assert archive.store(make_raw(url, fetched_at=LATER), edited, site="warta") == "updated"
+    assert archive.article(url)["title"] == title + " Jambi"
+    assert archive.article(stories[0][0])["title"] == stories[0][1]
+    assert archive.count() == 3
+
+
 def test_a_redirect_to_another_story_read_without_its_text_merges_nothing(archive):
     # The archived article's URL redirects to another archived story, whose page came without
     # its text (cut short): a headline as different as two stories was taken for one story,
