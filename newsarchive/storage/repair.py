@@ -49,6 +49,7 @@ from newsarchive.storage.opening import (
     quick_check,
     read_with_fallback,
     remove_with_sidecars,
+    schema_problems,
     sync_path,
     unwritable,
 )
@@ -332,7 +333,11 @@ def _damage(conn: sqlite3.Connection, schema: str, path: Path) -> list[str]:
     """What verify's structural checks find in `schema` (integrity_check, the full-text index read
     whole through fts5vocab; see verify.search_index_problems), run through this connection,
     which alone may read the file while it holds it."""
-    problems = quick_check(conn, 100, schema, whole=True) + search_index_damage(conn, schema)
+    problems = (
+        quick_check(conn, 100, schema, whole=True)
+        + schema_problems(conn, schema)
+        + search_index_damage(conn, schema)
+    )
     return [f"{path}: {problem}" for problem in problems]
 
 

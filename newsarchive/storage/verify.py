@@ -32,6 +32,7 @@ from newsarchive.storage.opening import (
     lenient_text,
     quick_check,
     read_with_fallback,
+    schema_problems,
 )
 from newsarchive.storage.records import content_hash
 from newsarchive.storage.schema import CONTENT_COLUMNS, FTS_COLUMNS
@@ -72,6 +73,7 @@ def verify_archive(
     found = Verification()
     for db, path in ((archive.db, archive.path), (archive.pages, archive.pages_path)):
         found.problems.extend(f"{path}: {problem}" for problem in quick_check(db, 100, whole=True))
+        found.problems.extend(f"{path}: {problem}" for problem in schema_problems(db))
 
     with _records_as_they_are_now(archive.db.conn):
         _check_pages_then_records(archive, found, progress)

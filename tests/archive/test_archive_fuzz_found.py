@@ -88,6 +88,40 @@ def test_a_schema_statement_garbled_into_bytes_that_are_not_utf8(
     assert snapshot(archive_db.parent) == before
 
 
+@pytest.mark.parametrize("byte", [b"\xbf", b"x"], ids=["not utf-8", "another name"])
+def test_a_trigger_garbled_into_another_column_is_named_and_repaired(
+    archive_db: Path, byte: bytes
+) -> None:
+    """A byte flipped in a trigger's text in sqlite_master (fuzz_archive seed 3812: a column of
+    site_fills named `last_s\xbfen_max`): the schema still reads, quick_check passes, and the
+    trigger is compiled only by a write that fires it. `verify` said the archive was sound;
+    `reextract` failed on every record it updated with a UnicodeDecodeError (SQLite's message
+    quoted the garbled name), wrote a failures row each, and exit 1."""
+    garbled = b"last_s" + byte + b"en_max"
+    data = archive_db.read_bytes()
+    # The trigger run by an update of an article (its old and new values into site_fills).
+    start = data.index(b"CREATE TRIGGER site_fills_au ")
+    at = data.index(b"last_seen_max", start)
+    archive_db.write_bytes(data[:at] + garbled + data[at + len(garbled) :])
+    before = snapshot(archive_db.parent)
+    for command in (
+        ["reextract", "--jobs", "1"],
+        ["compact"],
+        ["import", __file__, "--url", url(9)],
+    ):
+        line = cli_error(invoke(*command, "--db", str(archive_db)), f"{archive_db}: ")
+        assert "the triggers of articles on UPDATE do not compile: no such column: last_s" in line
+    assert snapshot(archive_db.parent) == before
+    assert invoke("search", "panen", "--db", str(archive_db)).exit_code == 0  # reads need none
+    verify = invoke("verify", "--db", str(archive_db))
+    assert verify.exit_code == 1
+    assert "the triggers of articles on UPDATE do not compile" in verify.output
+    repair = invoke("repair", "--db", str(archive_db))
+    assert repair.exit_code == 0, repair.output + repair.stderr
+    assert invoke("verify", "--db", str(archive_db)).exit_code == 0
+    assert invoke("reextract", "--jobs", "1", "--db", str(archive_db)).exit_code == 0
+
+
 def _replace_pages_file(pages: Path, how: str, tmp_path: Path) -> None:
     pages.unlink()
     if how == "another archive's":
