@@ -399,6 +399,10 @@ class ImportSink:
         self.stored = 0
         self._in_process = 0
         self.pack_every = pack_every or BLOCK_BYTES  # the blocks packed as it goes
+        # Articles the input says were taken down: (URL, since when), marked once every page
+        # before is stored (finish). `taken_down`: how many were marked.
+        self._takedowns: list[tuple[str, str]] = []
+        self.taken_down = 0
 
     def __enter__(self) -> ImportSink:
         return self
@@ -420,11 +424,17 @@ class ImportSink:
         else:
             self._stored(self.pool.submit(item.shown, item.profile, tag))
 
+    def takedown(self, url: str, when: str) -> None:
+        """The article at `url` was taken down from its site at `when` (a stored time)."""
+        self._takedowns.append((url, when))
+
     def finish(self) -> None:
-        """Every item put stored. (The import's end packs the rest and merges the index, after
-        its batch: Archive.crawl_ended(None).)"""
+        """Every item put stored, then every takedown said marked. (The import's end packs the
+        rest and merges the index, after its batch: Archive.crawl_ended(None).)"""
         if self.pool is not None:
             self._stored(self.pool.drain())
+        takedowns, self._takedowns = self._takedowns, []
+        self.taken_down += sum(self.archive.mark_gone(url, when) for url, when in takedowns)
 
     def _stored(self, results: list[Extracted]) -> None:
         for result in results:

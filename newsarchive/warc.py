@@ -19,6 +19,11 @@ Export writes, per stored raw page (one `pages` row: one distinct body per URL),
 WARC-Date is the fetch time (imported files: the time they were stored). Every record with a
 payload gets a WARC-Payload-Digest (sha1, base32: what warcio, wget and Heritrix write).
 
+After the pages, a `metadata` record for each article the site took down (its `gone_since`),
+Target-URI the article's URL, WARC-Date and a `gone-since` field the time the crawl first met
+the 404, the 410 or the redirect away: the crawl kept no page of that answer, and without it
+an import gave the article back as live.
+
 Import streams a WARC (gzip per record, or plain) record by record and archives each HTML
 `response` (and HTML `resource`) through newsarchive.importing.import_fetched: URL, status,
 headers and fetch time (= WARC-Date) are kept in the raw page. Memory stays bounded however the
@@ -61,7 +66,7 @@ from newsarchive.items import RawPage
 from newsarchive.sites import SiteProfile, list_profiles
 from newsarchive.storage import Archive
 from newsarchive.storage.export import whole_file
-from newsarchive.storage.records import parse_stored_time
+from newsarchive.storage.records import parse_stored_time, utc_iso
 
 WARC_VERSION = "WARC/1.1"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -230,6 +235,20 @@ def export_warc(
                 # Parts follow their first page directly: only the latest head is needed.
                 head_ids = {row["id"]: record_id}
             count += 1
+        for url, gone_since in archive.taken_down(site=site, since=since):
+            facts = _fields({"gone-since": gone_since})
+            writer.write_record(
+                writer.create_warc_record(
+                    url,
+                    "metadata",
+                    payload=io.BytesIO(facts),
+                    length=len(facts),
+                    warc_content_type="application/warc-fields",
+                    warc_headers_dict={
+                        "WARC-Date": _warc_date({"fetched_at": gone_since, "stored_at": None})
+                    },
+                )
+            )
     return count
 
 
@@ -593,10 +612,13 @@ class _Importer:
             raise WarcBroken("a record without a Content-Length: where it ends is unknown")
         if kind == "metadata":
             concurrent = headers.get_header("WARC-Concurrent-To")
-            if concurrent and _media_type(record.content_type) == "application/warc-fields":
+            if _media_type(record.content_type) == "application/warc-fields":
                 data = _read_payload(record.content_stream(), 64 * 1024)
-                if data is not None:
-                    self._remember(self.notes, concurrent.strip(), _parse_fields(data))
+                facts = _parse_fields(data) if data is not None else {}
+                if concurrent:
+                    self._remember(self.notes, concurrent.strip(), facts)
+                elif target and facts.get("gone-since"):
+                    self._takedown(target, facts["gone-since"])
             return None
         if kind in ("warcinfo", "request", "conversion", "continuation"):
             return  # no page in them
@@ -686,6 +708,18 @@ class _Importer:
             fetched_at=_fetched_at(record),
         )
         return raw, record_id, facts, offset
+
+    def _takedown(self, url: str, since: str) -> None:
+        """A newsarchive export's word that the article at `url` was taken down at `since`."""
+        try:
+            when = parse_stored_time(since.strip())
+        except ValueError:
+            when = None
+        if when is None:
+            self.result.skipped["takedowns without a readable time"] += 1
+            return
+        self.flush()  # its article's page, if the WARC holds it, before it
+        self.sink.takedown(url, utc_iso(when))
 
     def place(self, raw: RawPage, record_id: str, facts: dict[str, str], offset: int) -> None:
         """A later page of the article being collected joins it; any other page stores that

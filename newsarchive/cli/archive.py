@@ -180,6 +180,7 @@ def import_pages(
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     skipped_files: Counter[str] = Counter()
+    taken_down = 0
     stopped: list[int] = []
     damage: list[str] = []
     try:
@@ -203,6 +204,7 @@ def import_pages(
                         _import_files(
                             sink, pages, url, site, limit, outcomes, skipped, skipped_files
                         )
+                        taken_down = sink.taken_down
             imported = sum(outcomes.values()) - outcomes["failed"]
             if imported and not stopped:
                 # As a crawl's end: the pages stored alone packed (all sites at once, so an
@@ -222,6 +224,8 @@ def import_pages(
         f"{outcomes['failed']} failed",
         err=batch,
     )
+    if taken_down:
+        click.echo(f"{taken_down} articles marked taken down, as the WARC says")
     if skipped:
         click.echo(
             f"skipped {sum(skipped.values())} WARC records that are no HTML page to keep: "
@@ -693,9 +697,9 @@ def export_command(
     published_date a date. An empty selection still writes the CSV header / Parquet schema.
     WARC holds the raw pages instead (every kind, once per stored body): request, metadata and
     response records (resource for imported files) dated by their fetch; there --since is the
-    fetch date. `newsarchive import` reads it back into records, without what the crawl learnt
-    from responses it kept no page of (a takedown's 404 or 410: JSON Lines keeps gone_since; a
-    refetch that found the page unchanged). A file given with -o appears whole or not at all: an export stopped or failed (Ctrl-C, a full disk) leaves a file there before as it
+    fetch date; after them, a metadata record for each article taken down (gone_since).
+    `newsarchive import` reads it back into records and takedowns (not the refetches that found
+    a page unchanged). A file given with -o appears whole or not at all: an export stopped or failed (Ctrl-C, a full disk) leaves a file there before as it
     was.
     """
     if fmt in ("parquet", "warc") and output is None:

@@ -1697,13 +1697,22 @@ class Archive:
             if status in GONE_STATUSES:
                 self._mark_gone(url, now)
 
-    def _mark_gone(self, url: str, when: str) -> None:
+    def mark_gone(self, url: str, when: str) -> bool:
+        """The archived article at `url` is gone from its site since `when` (a stored time), as
+        another archive's WARC export says; whether an article was marked (see _mark_gone)."""
+        self._check_writable()
+        with self._lock, self._write(self.db, self.path):
+            return self._mark_gone(url, when)
+
+    def _mark_gone(self, url: str, when: str) -> bool:
         """The archived article at `url`, if any, is gone from its site since `when` (unless it
         was already, or was fetched after `when`: an old capture imported late)."""
         key = normalize_url(url)
         found = self._find_article(key, {key}, lenient=True)
         if found is not None and found.get("gone_since") is None and found["last_seen"] <= when:
             _update(self.db, "articles", found["id"], {"gone_since": when})
+            return True
+        return False
 
     # --- a shared crawl's writer (newsarchive.distributed.writer) -------------------------
 
@@ -2570,6 +2579,21 @@ class Archive:
         self._known_damage.update(damage.page_id for damage in found)
 
     # --- raw pages for WARC export and `show` (newsarchive.warc, newsarchive.cli.archive) ------
+
+    def taken_down(
+        self, *, site: str | None = None, since: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(URL, gone_since) of every article its site took down; `site` and `since` select as
+        iter_raw_pages does, `since` compared with the time the crawl found it gone."""
+        where, params = ["gone_since IS NOT NULL"], []
+        if site is not None:
+            where.append("site = ?")
+            params.append(site)
+        if since is not None:
+            where.append("gone_since >= ?")
+            params.append(since)
+        sql = f"SELECT url, gone_since FROM articles WHERE {' AND '.join(where)} ORDER BY id"
+        return [(url, when) for url, when in self.db.execute(sql, params)]
 
     def iter_raw_pages(
         self,

@@ -194,6 +194,39 @@ def test_round_trip_keeps_urls_bodies_times_parts_and_records(source: Path, tmp_
     assert kinds == {f"{SITE}/hilang": "error"}
 
 
+def test_a_takedown_travels_through_export_and_import(source: Path, tmp_path: Path) -> None:
+    # The crawl keeps no page of the 404 or 410 it met at an archived article: before, its WARC
+    # held only the article's page, and importing it gave the article back as live.
+    gone = f"{SITE}/2024/03/05/sawah"
+    with Archive(source) as archive:
+        archive.record_failure(gone, "HTTP 410", status=410, site="warta")
+        [(url, since)] = archive.taken_down()
+        assert url == gone and since > FETCHED.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert archive.taken_down(site="nothing") == []
+    out = tmp_path / "crawl.warc.gz"
+    runner = CliRunner()
+    exported = runner.invoke(
+        cli, ["export", "--format", "warc", "-o", str(out), "--db", str(source)]
+    )
+    assert exported.exit_code == 0, exported.output
+    with out.open("rb") as handle:
+        said = [
+            (r.rec_headers.get_header("WARC-Target-URI"), r.content_stream().read())
+            for r in ArchiveIterator(handle)
+            if r.rec_type == "metadata" and not r.rec_headers.get_header("WARC-Concurrent-To")
+        ]
+    assert said == [(gone, f"gone-since: {since}\r\n".encode())]
+    copy = tmp_path / "copy.db"
+    imported = runner.invoke(cli, ["import", str(out), "--db", str(copy)])
+    assert imported.exit_code == 0, imported.output
+    assert "1 articles marked taken down, as the WARC says" in imported.output
+    with sqlite3.connect(copy) as conn:
+        marked = conn.execute("SELECT url, gone_since FROM articles WHERE gone_since IS NOT NULL")
+        assert marked.fetchall() == [(gone, since)]
+    again = runner.invoke(cli, ["import", str(out), "--db", str(copy)])
+    assert again.exit_code == 0 and "taken down" not in again.output
+
+
 def test_export_filters_by_site_and_fetch_time(source: Path, tmp_path: Path) -> None:
     out = tmp_path / "warta.warc.gz"
     with Archive(source, readonly=True) as archive:
