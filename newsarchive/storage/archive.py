@@ -1306,7 +1306,11 @@ class Archive:
                 aliases.add(key if url == source else normalize_url(url))
         seen = {"page_url": raw.url, "final_url": raw.final_url, "page_id": page_id}
         existing = self._find_article(key, aliases, lenient=True)
-        if existing is not None and not _same_story(existing, columns):
+        if (
+            existing is not None
+            and existing["content_hash"] != columns["content_hash"]  # a refetch as it was: no
+            and not _same_story(existing, columns)
+        ):
             own = aliases - {key}
             if existing["url"] != key:
                 # Found by the URL asked for alone, a page whose own (canonical) URL is another
