@@ -1308,7 +1308,7 @@ class Archive:
         existing = self._find_article(key, aliases, lenient=True)
         if (
             existing is not None
-            and existing["content_hash"] != columns["content_hash"]  # a refetch as it was: no
+            and existing["content_hash"] != columns["content_hash"]  # unchanged: one story
             and not _same_story(existing, columns)
         ):
             own = aliases - {key}
