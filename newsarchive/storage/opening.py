@@ -149,10 +149,11 @@ def schema_problems(
         f"SELECT DISTINCT tbl_name FROM {schema}.sqlite_master WHERE type = 'trigger' ORDER BY 1"
     ).fetchall()
     for (table,) in tables:
-        name = f"{schema}.[{table.replace(']', ']]')}]"
+        quoted = f"[{table.replace(']', ']]')}]"
+        name = f"{schema}.{quoted}"
         columns = [
             f"[{row[1].replace(']', ']]')}]"
-            for row in db.execute(f"PRAGMA {schema}.table_info([{table.replace(']', ']]')}])")
+            for row in db.execute(f"PRAGMA {schema}.table_info({quoted})")
         ]
         writes = {
             "INSERT": f"INSERT INTO {name} DEFAULT VALUES",
