@@ -279,6 +279,14 @@ def _header_problem(path: Path, head: bytes, size: int) -> str | None:
         return f"{path}: not an SQLite file (so not {ARCHIVE.what})"
     if len(head) < 100:
         return f"{path}: truncated: {size} bytes, shorter than an SQLite header"
+    if head[18] not in (1, 2) or head[19] not in (1, 2):
+        # The file format's write and read versions: 1 (rollback journal) or 2 (WAL). SQLite
+        # takes a file of another write version for read-only and reads it without its -wal:
+        # every command then saw an older archive and called it sound.
+        return (
+            f"{path}: truncated or corrupt (database disk image is malformed): its header's "
+            f"file format versions are {head[18]}/{head[19]}, not 1 or 2"
+        )
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(head[28:32], "big")
