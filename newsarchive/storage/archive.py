@@ -2481,6 +2481,10 @@ class Archive:
         result: PackResult,
         level: int = BLOCK_LEVEL,
     ) -> None:
+        # Where each page is now. Another writer of the archive (`compact`, or a crawl of
+        # another site packing shared blocks) may pack some of them while this one reads and
+        # compresses: a page it moved is not damaged, and this block is then not written.
+        places = self._page_places([page_id for page_id, _ in group])
         bodies, offsets, offset, readable, found = [], [], 0, [], []
         for page_id, size in group:
             if page_id in self._known_damage:
@@ -2488,7 +2492,8 @@ class Archive:
             try:
                 _, body = self.raw_page(page_id) or ({}, b"")
             except PageDamaged as damage:
-                found.append(damage)
+                if self._page_places([page_id]) == {page_id: places.get(page_id)}:
+                    found.append(damage)
                 continue
             readable.append((page_id, size))
             bodies.append(body)
@@ -2513,6 +2518,8 @@ class Archive:
             ids,
         ).fetchone()[0]
         with self._lock, self._write(self.pages, self.pages_path):
+            if self._page_places(ids) != {page_id: places[page_id] for page_id in ids}:
+                return  # packed meanwhile by another writer: its blocks hold them
             block_id = _insert(
                 self.pages,
                 "blocks",
@@ -2539,6 +2546,17 @@ class Archive:
         result.raw_bytes += offset
         result.stored_before += before
         result.stored_after += len(blob)
+
+    def _page_places(self, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+        """Where each page's body is: (compression, block_id, block_offset)."""
+        marks = ", ".join("?" for _ in ids)
+        return {
+            page_id: tuple(place)
+            for page_id, *place in self.pages.execute(
+                f"SELECT id, compression, block_id, block_offset FROM pages WHERE id IN ({marks})",
+                ids,
+            )
+        }
 
     def _known_damage_anywhere(self) -> bool:
         """Whether any page is known damaged (one read per opening until one is)."""

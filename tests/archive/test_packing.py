@@ -368,3 +368,40 @@ def test_compact_shrinks_the_file_with_one_vacuum_after_packing(tmp_path) -> Non
         assert archive.pages.execute("PRAGMA freelist_count").fetchone()[0] == 0
         _check_all(archive, bodies)
     assert default_pages_path(db).stat().st_size < before
+
+
+def test_pages_another_writer_packs_meanwhile_are_not_damaged(tmp_path) -> None:
+    # fuzz_beside_crawl seed 52: `compact` packed a crawl's pages while the crawl's writer was
+    # reading them to pack them too. A body read after `compact` moved it was "missing": the
+    # crawl exited 1 naming a damaged raw page, recorded it in damaged_pages (a health alarm),
+    # and the archive was sound.
+    db = tmp_path / "archive.db"
+    urls = [f"https://warta.example.id/2024/03/05/berita-{i}" for i in range(12)]
+    with Archive(db) as archive:
+        for i, url in enumerate(urls):
+            archive.store(make_raw(url, body=_page(i)), make_article(url), site="warta")
+    with Archive(db) as crawl:
+        read_body = crawl._body
+        first = []
+
+        def compact_packs_between_the_row_and_the_body(*args, **kwargs):
+            if not first:
+                first.append(True)
+                with Archive(db) as compact:
+                    assert compact.pack_pages(None).pages == len(urls)
+            return read_body(*args, **kwargs)
+
+        crawl._body = compact_packs_between_the_row_and_the_body
+        result = crawl.pack_whole_blocks("warta", block_bytes=1)
+        assert result.damaged == []
+        assert crawl.pages.execute("SELECT count(*) FROM damaged_pages").fetchone() == (0,)
+    with Archive(db, readonly=True) as after:
+        assert sorted(after.raw_page(after.page_id_for_url(url))[1] for url in urls) == sorted(
+            _page(i) for i in range(12)
+        )
+    verify = subprocess.run(
+        [sys.executable, "-m", "newsarchive", "verify", "--db", str(db)],
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
