@@ -96,8 +96,29 @@ def _record_id() -> str:
 
 
 def _warc_date(row: dict[str, Any]) -> str:
-    moment = parse_stored_time(row["fetched_at"] or row["stored_at"]) or datetime.now(UTC)
+    return _warc_time(row["fetched_at"] or row["stored_at"])
+
+
+def _warc_time(stored: str | None) -> str:
+    moment = parse_stored_time(stored) or datetime.now(UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_fields(
+    writer: WARCWriter, target: str, values: dict[str, Any], headers: dict[str, str]
+) -> None:
+    """A `metadata` record of newsarchive's facts about `target` (application/warc-fields)."""
+    facts = _fields(values)
+    writer.write_record(
+        writer.create_warc_record(
+            target,
+            "metadata",
+            payload=io.BytesIO(facts),
+            length=len(facts),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict=headers,
+        )
+    )
 
 
 def _clean(value: object) -> str:
@@ -156,7 +177,9 @@ def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": main_id},
         )
         writer.write_record(request)
-    facts = _fields(
+    _write_fields(
+        writer,
+        target,
         {
             "requested-url": row["url"]
             if row["final_url"] and row["final_url"] != row["url"]
@@ -165,17 +188,9 @@ def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str
             "kind": row["kind"],
             "part-of": head_ids.get(row["part_of"]) if row["part_of"] else None,
             "part": row["part"] if row["part_of"] else None,
-        }
+        },
+        {"WARC-Date": date, "WARC-Concurrent-To": main_id},
     )
-    metadata = writer.create_warc_record(
-        target,
-        "metadata",
-        payload=io.BytesIO(facts),
-        length=len(facts),
-        warc_content_type="application/warc-fields",
-        warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": main_id},
-    )
-    writer.write_record(metadata)
     if is_http:
         record = writer.create_warc_record(
             target,
@@ -236,18 +251,8 @@ def export_warc(
                 head_ids = {row["id"]: record_id}
             count += 1
         for url, gone_since in archive.taken_down(site=site, since=since):
-            facts = _fields({"gone-since": gone_since})
-            writer.write_record(
-                writer.create_warc_record(
-                    url,
-                    "metadata",
-                    payload=io.BytesIO(facts),
-                    length=len(facts),
-                    warc_content_type="application/warc-fields",
-                    warc_headers_dict={
-                        "WARC-Date": _warc_date({"fetched_at": gone_since, "stored_at": None})
-                    },
-                )
+            _write_fields(
+                writer, url, {"gone-since": gone_since}, {"WARC-Date": _warc_time(gone_since)}
             )
     return count
 
@@ -718,8 +723,7 @@ class _Importer:
         if when is None:
             self.result.skipped["takedowns without a readable time"] += 1
             return
-        self.flush()  # its article's page, if the WARC holds it, before it
-        self.sink.takedown(url, utc_iso(when))
+        self.sink.takedown(url, utc_iso(when))  # marked once every page is stored
 
     def place(self, raw: RawPage, record_id: str, facts: dict[str, str], offset: int) -> None:
         """A later page of the article being collected joins it; any other page stores that

@@ -699,8 +699,8 @@ def export_command(
     response records (resource for imported files) dated by their fetch; there --since is the
     fetch date; after them, a metadata record for each article taken down (gone_since).
     `newsarchive import` reads it back into records and takedowns (not the refetches that found
-    a page unchanged). A file given with -o appears whole or not at all: an export stopped or failed (Ctrl-C, a full disk) leaves a file there before as it
-    was.
+    a page unchanged). A file given with -o appears whole or not at all: an export stopped or
+    failed (Ctrl-C, a full disk) leaves a file there before as it was.
     """
     if fmt in ("parquet", "warc") and output is None:
         raise NewsarchiveError(f"{fmt.capitalize()} is binary: give a file with -o FILE")
