@@ -68,6 +68,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 A_SITE = "https://arsip.example.id"
+# Archive A's pages (make_base), which a revisit record of B may name.
+A_URLS = [f"{A_SITE}/2024/01/{n + 1:02d}/arsip-{n}" for n in range(12)]
+REVISIT_PROFILES = ["identical-payload-digest", "server-not-modified", "identical", ""]
+REVISIT_DATES = ["2024-02-03T03:15:00Z", "not a date", "2024-13-45T99:99:99Z", "", "\x00"]
+REVISIT_DIGESTS = ["sha1:" + "A" * 32, "md5:0", "sha1:not base32!", "sha256:" + "0" * 64, ""]
 B_SITE = "https://fuzz.example.id"
 # An import of one case takes seconds (the biggest, 90 pages, about 20): past this it hangs.
 IMPORT_SECONDS = 180
@@ -360,8 +365,14 @@ def other_record(rng: random.Random, url: str) -> Record:
         if rng.random() < 0.5:
             block += b"<html>revisit with a payload</html>"
         headers, block = _warc_record(url, "revisit", block, rng)
-        headers.append(("WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical"))
-        headers.append(("WARC-Refers-To-Target-URI", url))
+        profile = rng.choice(REVISIT_PROFILES)
+        headers.append(("WARC-Profile", f"http://netpreserve.org/warc/1.1/revisit/{profile}"))
+        # Of a page of A, of this file, or of none; at its time, another, or none given.
+        headers.append(("WARC-Refers-To-Target-URI", rng.choice([url, *A_URLS, ""])))
+        if rng.random() < 0.7:
+            headers.append(("WARC-Refers-To-Date", rng.choice(REVISIT_DATES)))
+        if rng.random() < 0.5:
+            headers.append(("WARC-Payload-Digest", rng.choice(REVISIT_DIGESTS)))
         return Record("revisit", _encode(headers, block))
     if what == 4:
         block = _http_block(b"HTTP/1.1 302 Found", [b"Location: /elsewhere"], b"")
@@ -639,7 +650,7 @@ def _newsarchive(*args: str, timeout: float = 600) -> subprocess.CompletedProces
 def make_base(root: Path, pages: list[bytes], rng: random.Random) -> tuple[Path, list[str]]:
     """Archive A: a clean WARC of a dozen corpus pages, imported."""
     warc = root / "a.warc.gz"
-    urls = [f"{A_SITE}/2024/01/{n + 1:02d}/arsip-{n}" for n in range(12)]
+    urls = A_URLS
     with warc.open("wb") as handle:
         writer = WARCWriter(handle, gzip=True)
         for url, body in zip(urls, rng.sample(pages, len(urls)), strict=True):

@@ -215,6 +215,26 @@ class ImportItem:
     site: str | None = None
     profile: SiteProfile | None = None
     web_url: str | None = None  # the URL that picks the profile and names the site
+    # A WARC revisit: `raw` (no body) is a refetch of this archived capture, read back to store.
+    revisit: RevisitOf | None = None
+
+
+@dataclass(frozen=True)
+class RevisitOf:
+    """The archived capture a WARC `revisit` record says a later fetch found again: stored under
+    one of `urls`, fetched at `when` (stored UTC text; None: the latest), with a body
+    `same_payload` accepts (None: not checked). See Archive.revisited_pages."""
+
+    urls: tuple[str, ...]
+    when: str | None
+    same_payload: Callable[[bytes], bool] | None
+
+
+# What a revisit whose capture cannot be read back from the archive counts as (the `done`
+# outcome of ImportSink.put): no page is stored for it.
+REVISIT_NOT_ARCHIVED = "revisits of a capture not in the archive"
+REVISIT_OF_LATER_PAGE = "revisits of a later page of an article (its first page's bring it)"
+REVISIT_OUTCOMES = (REVISIT_NOT_ARCHIVED, REVISIT_OF_LATER_PAGE)
 
 
 def saved_page_item(
@@ -445,6 +465,13 @@ class ImportSink:
         self, result: Extracted, item: ImportItem, done: Callable[[str | None, str | None], None]
     ) -> None:
         try:
+            if item.revisit is not None:
+                # Read back here, in order: the capture may be among the pages just stored.
+                revisited = self._revisited(item)
+                if isinstance(revisited, str):
+                    done(revisited, None)
+                    return
+                item, result = revisited, extract_item(revisited)
             outcome = store_item(self.archive, result._replace(tag=item))
         except ArchiveUnwritable:
             raise  # not this page's fault: the import stops (a full disk)
@@ -458,6 +485,31 @@ class ImportSink:
         self.stored += 1
         if self.on_stored is not None:
             self.on_stored(self.stored)
+
+    def _revisited(self, item: ImportItem) -> ImportItem | str:
+        """The revisit `item` as the page it found again (with the later pages of its article),
+        fetched at the revisit's time; else the REVISIT_OUTCOMES reason it cannot be."""
+        revisit = item.revisit
+        assert revisit is not None
+        pages = self.archive.revisited_pages(revisit.urls, revisit.when, revisit.same_payload)
+        if pages is None:
+            return REVISIT_NOT_ARCHIVED
+        if not pages:
+            return REVISIT_OF_LATER_PAGE
+        head, *parts = pages
+        headers = {
+            name: str(len(head.body)) if name.lower() == "content-length" else value
+            for name, value in (item.raw.headers or {}).items()
+        }
+        raw = replace(
+            item.raw,
+            body=head.body,
+            encoding=head.encoding,
+            headers=headers or head.headers,
+            status=item.raw.status or head.status,
+        )
+        later = [replace(part, fetched_at=raw.fetched_at) for part in parts]
+        return fetched_page_item(raw, continuations=later, site=item.site, profile=item.profile)
 
 
 # --- reextract ----------------------------------------------------------------------------

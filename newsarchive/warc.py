@@ -19,6 +19,15 @@ Export writes, per stored raw page (one `pages` row: one distinct body per URL),
 WARC-Date is the fetch time (imported files: the time they were stored). Every record with a
 payload gets a WARC-Payload-Digest (sha1, base32: what warcio, wget and Heritrix write).
 
+Each later fetch that found a page unchanged (a refetch: a row of `fetches`, no page of its own)
+is a `revisit` record (profile identical-payload-digest: WARC-Refers-To the page's record,
+WARC-Refers-To-Target-URI and -Date, the same payload digest, the HTTP head without the body),
+with its own metadata record before it. Records go out in the order the archive stored them:
+each refetch before the first page fetched after it. An import replays that order, so an
+article whose text changed and then went back ends with the text it went back to, as the
+archive's record did; with each page written once at its first fetch and the refetches left
+out (before 2026-12-07), it ended with the other text, and last_seen and fetch_count were lost.
+
 After the pages, a `metadata` record for each article the site took down (its `gone_since`),
 Target-URI the article's URL, WARC-Date and a `gone-since` field the time the crawl first met
 the 404, the 410 or the redirect away: the crawl kept no page of that answer, and without it
@@ -26,7 +35,10 @@ an import gave the article back as live.
 
 Import streams a WARC (gzip per record, or plain) record by record and archives each HTML
 `response` (and HTML `resource`) through newsarchive.importing.import_fetched: URL, status,
-headers and fetch time (= WARC-Date) are kept in the raw page. Memory stays bounded however the
+headers and fetch time (= WARC-Date) are kept in the raw page. A `revisit` record (identical
+payload, or HTTP 304; ours or another tool's) is stored as a refetch of the capture it names,
+read back from the archive when its turn comes (Archive.revisited_pages: by URL and time, else
+by payload digest); one naming a capture the archive does not hold is counted and skipped. Memory stays bounded however the
 file inflates: see _Guard. A record whose framing is sound costs at most its own page, however
 odd or damaged that page (its URL, status, encoding: see _RecordLoader, _Decoded); one whose
 framing is not stops the file there, with one line naming its offset.
@@ -34,17 +46,20 @@ framing is not stops the file there, with one line naming its offset.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import io
 import json
 import uuid
 import zlib
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from warcio.archiveiterator import ArchiveIterator, WARCIterator
@@ -57,7 +72,10 @@ from newsarchive import __version__
 from newsarchive.errors import NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
+    REVISIT_OUTCOMES,
+    ImportItem,
     ImportSink,
+    RevisitOf,
     check_html,
     fetched_page_item,
     format_size,
@@ -86,6 +104,11 @@ MAX_PARTS = 50
 # Redirects remembered (wget: a 3xx record, then the page it led to) and metadata records waiting
 # for their page: bounded, the oldest forgotten first.
 MAX_PENDING = 1000
+# Redirected pages remembered for the revisit records that may name them later in the file.
+MAX_KEPT_UNDER = 100_000
+# The revisit records whose capture can be read back from the archive: the same payload fetched
+# again (WARC-Payload-Digest), or an HTTP 304.
+REVISIT_PROFILES = ("/revisit/identical-payload-digest", "/revisit/server-not-modified")
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -136,6 +159,15 @@ def _response_headers(stored: dict[str, Any], body_length: int) -> list[tuple[st
     return headers
 
 
+def _stored_headers(row: dict[str, Any]) -> dict[str, Any]:
+    """A page row's HTTP headers as stored (JSON); none if they no longer read as an object."""
+    try:
+        stored = json.loads(row["headers"] or "{}")
+    except ValueError:
+        return {}
+    return stored if isinstance(stored, dict) else {}
+
+
 def _status_line(status: int | None) -> str:
     status = status or 200
     try:
@@ -156,12 +188,7 @@ def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str
     target = row["final_url"] or row["url"]
     date = _warc_date(row)
     main_id = _record_id()
-    try:
-        stored = json.loads(row["headers"] or "{}")
-    except ValueError:
-        stored = {}
-    if not isinstance(stored, dict):
-        stored = {}
+    stored = _stored_headers(row)
     parts = urlsplit(target)
     is_http = parts.scheme.lower() in ("http", "https")
     if is_http:
@@ -220,6 +247,141 @@ def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str
     return main_id
 
 
+class WarcExport(NamedTuple):
+    """What export_warc wrote: raw pages, and later fetches that found a page unchanged."""
+
+    pages: int
+    revisits: int
+
+
+def payload_digest(body: bytes) -> str:
+    """A payload's WARC-Payload-Digest as warcio writes it for a response: sha1, base32."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+def same_payload(digest: str | None) -> Callable[[bytes], bool] | None:
+    """A test that a body is the payload a WARC-Payload-Digest names (sha1 or sha256, in base32
+    or hex); None when it names another algorithm, or none, so cannot be checked."""
+    algorithm, _, value = (digest or "").strip().partition(":")
+    hashes = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha-256": hashlib.sha256}
+    hash_of = hashes.get(algorithm.lower())
+    if hash_of is None or not value:
+        return None
+    value = value.strip()
+    try:
+        wanted = (
+            bytes.fromhex(value)
+            if len(value) == 2 * hash_of().digest_size
+            else base64.b32decode(value.upper())
+        )
+    except ValueError:
+        return None
+    return lambda body: hash_of(body).digest() == wanted
+
+
+class _Refetches:
+    """The archive's later fetches of the exported pages (refetches that found a page unchanged),
+    as `revisit` records, each written where the archive stored it: before the first page first
+    fetched after it. So an import stores them in the archive's own order, and an article that
+    went back to an earlier text ends with that text, as the archive's record did."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        writer: WARCWriter,
+        site: str | None,
+        since: str | None,
+        damaged: list[PageDamaged] | None,
+    ) -> None:
+        self.archive = archive
+        self.writer = writer
+        self.damaged = damaged
+        self.rows = archive.later_fetches(site=site, since=since, damaged=damaged)
+        self.pending = next(self.rows, None)
+        # Page id -> [its record's WARC-Record-ID, WARC-Date, payload digest, fetches to come].
+        self.written: dict[int, list[Any]] = {}
+        self.count = 0
+
+    def before(self, row: dict[str, Any]) -> None:
+        """Called before a first page is written: the refetches stored before it."""
+        if self.pending is None:
+            return
+        first, fetches = self.archive.fetch_span(row["id"])
+        self.write_until(first)
+        if fetches > 1:
+            self.written[row["id"]] = [None, _warc_date(row), payload_digest(row["body"]), fetches]
+
+    def page_written(self, row: dict[str, Any], record_id: str) -> None:
+        known = self.written.get(row["id"])
+        if known is not None:
+            known[0] = record_id
+
+    def write_until(self, fetch_id: int | None = None) -> None:
+        """The refetches stored before fetch `fetch_id` (None: all the rest)."""
+        while self.pending is not None and (
+            fetch_id is None or self.pending["fetch_id"] < fetch_id
+        ):
+            self._write(self.pending)
+            self.pending = next(self.rows, None)
+
+    def _write(self, fetch: dict[str, Any]) -> None:
+        page_id = fetch["id"]
+        known = self.written.get(page_id)
+        if known is not None:
+            record_id, refers_date, digest, _left = known
+            known[3] -= 1
+            if known[3] <= 1:
+                del self.written[page_id]
+        else:
+            # Its page is not in this file (fetched before --since) or was left out damaged.
+            if self.damaged is not None and any(d.page_id == page_id for d in self.damaged):
+                return
+            try:
+                found = self.archive.raw_page(page_id)
+            except PageDamaged as damage:
+                if self.damaged is None:
+                    raise
+                self.damaged.append(damage)
+                return
+            if found is None:
+                return
+            record_id, refers_date, digest = None, _warc_date(fetch), payload_digest(found[1])
+        target = fetch["final_url"] or fetch["url"]
+        date = _warc_time(fetch["fetch_time"])
+        revisit_id = _record_id()
+        _write_fields(
+            self.writer,
+            target,
+            {
+                "requested-url": fetch["url"] if target != fetch["url"] else None,
+                "site": fetch["site"],
+                "kind": fetch["kind"],
+            },
+            {"WARC-Date": date, "WARC-Concurrent-To": revisit_id},
+        )
+        http_headers = None
+        if urlsplit(target).scheme.lower() in ("http", "https"):
+            http_headers = StatusAndHeaders(
+                _status_line(fetch["fetch_status"] or fetch["status"]),
+                _response_headers(_stored_headers(fetch), fetch["size"] or 0),
+                protocol="HTTP/1.1",
+            )
+        headers = {"WARC-Record-ID": revisit_id, "WARC-Date": date}
+        if record_id is not None:
+            headers["WARC-Refers-To"] = record_id
+        self.writer.write_record(
+            self.writer.create_revisit_record(
+                target,
+                digest,
+                target,
+                refers_date,
+                http_headers=http_headers,
+                warc_headers_dict=headers,
+            )
+        )
+        self.count += 1
+
+
 def export_warc(
     archive: Archive,
     output: str | Path,
@@ -227,12 +389,13 @@ def export_warc(
     site: str | None = None,
     since: str | None = None,
     damaged: list[PageDamaged] | None = None,
-) -> int:
+) -> WarcExport:
     """Write the archive's raw pages to `output` as WARC/1.1 (gzip per record when the name ends
-    in .gz); returns the number of pages written. Written to a temporary file beside `output` and
-    renamed at the end, so a failed export leaves no half file. `site` and `since` (fetch time, see
-    Archive.iter_raw_pages) select pages. A damaged page raises PageDamaged, or, given a
-    `damaged` list, is left out and added to it (Archive.iter_raw_pages)."""
+    in .gz), and its refetches that found a page unchanged as `revisit` records, in the order the
+    archive stored them. Written to a temporary file beside `output` and renamed at the end, so
+    a failed export leaves no half file. `site` and `since` (fetch time, see
+    Archive.iter_raw_pages) select pages and refetches. A damaged page raises PageDamaged, or,
+    given a `damaged` list, is left out and added to it (Archive.iter_raw_pages)."""
     output = Path(output)
     count = 0
     with whole_file(output) as partial, partial.open("wb") as out:
@@ -243,18 +406,23 @@ def export_warc(
             "description": f"raw pages of {archive.path}",
         }
         writer.write_record(writer.create_warcinfo_record(output.name, info))
+        refetches = _Refetches(archive, writer, site, since, damaged)
         head_ids: dict[int, str] = {}
         for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
+            if not row["part_of"]:
+                refetches.before(row)
             record_id = _write_page(writer, row, head_ids)
+            refetches.page_written(row, record_id)
             if not row["part_of"]:
                 # Parts follow their first page directly: only the latest head is needed.
                 head_ids = {row["id"]: record_id}
             count += 1
+        refetches.write_until()
         for url, gone_since in archive.taken_down(site=site, since=since):
             _write_fields(
                 writer, url, {"gone-since": gone_since}, {"WARC-Date": _warc_time(gone_since)}
             )
-    return count
+    return WarcExport(count, refetches.count)
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -371,6 +539,7 @@ class WarcImport:
     skipped: Counter[str] = field(default_factory=Counter)  # why a record was no page to keep
     errors: list[str] = field(default_factory=list)  # pages that failed; the import went on
     stopped: str | None = None  # why the file could not be read to its end
+    revisits: int = 0  # of the pages imported, refetches stored from revisit records
 
     @property
     def imported(self) -> int:
@@ -386,6 +555,7 @@ class _Group:
     site: str | None
     offset: int
     parts: list[RawPage] = field(default_factory=list)
+    revisit: RevisitOf | None = None  # a revisit record: `raw` (no body) found this again
 
 
 def _media_type(value: str | None) -> str:
@@ -540,8 +710,8 @@ def _profile_named(site: str | None) -> SiteProfile | None:
     return next((profile for profile in list_profiles() if profile.name == site), None)
 
 
-def _fetched_at(record: Any) -> datetime | None:
-    text = record.rec_headers.get_header("WARC-Date")
+def _warc_moment(text: str | None) -> datetime | None:
+    """A WARC-Date (or WARC-Refers-To-Date) value as an aware datetime; None if unreadable."""
     if not text:
         return None
     try:
@@ -549,6 +719,25 @@ def _fetched_at(record: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _fetched_at(record: Any) -> datetime | None:
+    return _warc_moment(record.rec_headers.get_header("WARC-Date"))
+
+
+def _time_text(value: str | None) -> str | None:
+    """A WARC time as the archive stores times (UTC text), None if unreadable."""
+    return utc_iso(_warc_moment(value))
+
+
+class _RevisitRead(NamedTuple):
+    """A revisit record read: the refetch (`raw`, no body yet) and the capture it found again."""
+
+    raw: RawPage
+    record_id: str
+    facts: dict[str, str]
+    offset: int
+    of: RevisitOf
 
 
 class _Importer:
@@ -561,6 +750,9 @@ class _Importer:
         self.group: _Group | None = None
         self.notes: OrderedDict[str, dict[str, str]] = OrderedDict()
         self.redirects: OrderedDict[str, str] = OrderedDict()
+        # The URL first asked for that a redirected response's page was kept under, by its
+        # Target-URI: where a later revisit of that URI finds the page.
+        self.kept_under: OrderedDict[str, str] = OrderedDict()
         self.too_big: str | None = None  # a page skipped for its size, said once read past
 
     def run(self, guard: _Guard, iterator: ArchiveIterator) -> None:
@@ -578,7 +770,9 @@ class _Importer:
                 page = self.read(record, offset, guard)
             if caught.text:
                 raise WarcBroken(caught.said())
-            if page is not None:
+            if isinstance(page, _RevisitRead):
+                self.place_revisit(*page)
+            elif page is not None:
                 self.place(*page)
         if caught.text:
             raise WarcBroken(caught.said())
@@ -591,10 +785,12 @@ class _Importer:
             self.too_big = None
 
     @staticmethod
-    def _remember(store: OrderedDict[str, Any], key: str, value: Any) -> None:
+    def _remember(
+        store: OrderedDict[str, Any], key: str, value: Any, most: int = MAX_PENDING
+    ) -> None:
         store[key] = value
         store.move_to_end(key)
-        while len(store) > MAX_PENDING:
+        while len(store) > most:
             store.popitem(last=False)
 
     def read(
@@ -628,8 +824,7 @@ class _Importer:
         if kind in ("warcinfo", "request", "conversion", "continuation"):
             return  # no page in them
         if kind == "revisit":
-            self.result.skipped["revisit records (no payload of their own)"] += 1
-            return None
+            return self._revisit(record, target, offset)
         if kind not in ("response", "resource"):
             self.result.skipped[f"{kind} records"] += 1
             return None
@@ -704,6 +899,8 @@ class _Importer:
         record_id = (headers.get_header("WARC-Record-ID") or "").strip()
         facts = self.notes.pop(record_id, {})
         requested = facts.get("requested-url") or self.redirects.pop(target, None)
+        if requested and requested != target:
+            self._remember(self.kept_under, target, requested, MAX_KEPT_UNDER)
         raw = RawPage(
             url=requested or target,
             body=body,
@@ -713,6 +910,56 @@ class _Importer:
             fetched_at=_fetched_at(record),
         )
         return raw, record_id, facts, offset
+
+    def _revisit(self, record: Any, target: str, offset: int) -> _RevisitRead | None:
+        """A `revisit` record: a later fetch that found a page it names again (identical payload,
+        or HTTP 304), stored as a refetch of that page once it is read back from the archive."""
+        headers = record.rec_headers
+        profile = (headers.get_header("WARC-Profile") or "").strip().rstrip("/")
+        if not profile.endswith(REVISIT_PROFILES):
+            self.result.skipped["revisit records of another profile"] += 1
+            return None
+        if not target:
+            self.result.skipped["records without a WARC-Target-URI"] += 1
+            return None
+        status, page_headers = None, {}
+        http = record.http_headers
+        if http is not None:
+            try:
+                status = int(http.get_statuscode())
+            except (TypeError, ValueError):
+                status = None
+            if status is not None and not 100 <= status <= 999:
+                status = None
+            if status is not None and 300 <= status < 400:
+                self.result.skipped["redirects"] += 1
+                return None
+            page_headers = _header_dict(http, 0)
+        while record.raw_stream.read(64 * 1024):
+            pass  # the rest of its block: no payload of its own
+        refers = (headers.get_header("WARC-Refers-To-Target-URI") or "").strip() or target
+        refers_date = _time_text(headers.get_header("WARC-Refers-To-Date"))
+        record_id = (headers.get_header("WARC-Record-ID") or "").strip()
+        facts = self.notes.pop(record_id, {})
+        requested = facts.get("requested-url") or self.redirects.pop(target, None)
+        # The capture revisited is kept under the URL its response was kept under: the URL
+        # first asked for, when a redirect led to it.
+        urls = [url for url in (requested if refers == target else None, refers) if url]
+        urls += [self.kept_under[refers]] if refers in self.kept_under else []
+        raw = RawPage(
+            url=requested or target,
+            body=b"",
+            final_url=target if requested and requested != target else None,
+            status=status,
+            headers=page_headers,
+            fetched_at=_fetched_at(record),
+        )
+        of = RevisitOf(
+            tuple(dict.fromkeys(urls)),
+            refers_date,
+            same_payload(headers.get_header("WARC-Payload-Digest")),
+        )
+        return _RevisitRead(raw, record_id, facts, offset, of)
 
     def _takedown(self, url: str, since: str) -> None:
         """A newsarchive export's word that the article at `url` was taken down at `since`."""
@@ -731,6 +978,7 @@ class _Importer:
         group = self.group
         if (
             group is not None
+            and group.revisit is None
             and facts.get("part-of") == group.record_id
             and len(group.parts) < MAX_PARTS
         ):
@@ -738,6 +986,12 @@ class _Importer:
             return
         self.flush()
         self.group = _Group(raw, record_id, facts.get("site") or None, offset)
+
+    def place_revisit(
+        self, raw: RawPage, record_id: str, facts: dict[str, str], offset: int, of: RevisitOf
+    ) -> None:
+        self.flush()
+        self.group = _Group(raw, record_id, facts.get("site") or None, offset, revisit=of)
 
     def flush(self) -> None:
         group, self.group = self.group, None
@@ -747,8 +1001,13 @@ class _Importer:
         result = self.result
 
         def done(outcome: str | None, error: str | None) -> None:
+            if outcome in REVISIT_OUTCOMES:
+                result.skipped[outcome] += 1
+                return
             if error is None:
                 result.outcomes[outcome or "page"] += 1
+                if group.revisit is not None:
+                    result.revisits += 1
                 return
             result.outcomes["failed"] += 1
             reason = error.removeprefix(f"{group.raw.url}: ")
@@ -756,9 +1015,19 @@ class _Importer:
                 f"{self.path}: record at offset {group.offset} ({group.raw.url}): {reason}"
             )
 
-        item = fetched_page_item(
-            group.raw, continuations=group.parts, site=site, profile=_profile_named(site)
-        )
+        if group.revisit is not None:
+            item = ImportItem(
+                raw=group.raw,
+                shown=None,
+                where=group.raw.url,
+                site=site,
+                profile=_profile_named(site),
+                revisit=group.revisit,
+            )
+        else:
+            item = fetched_page_item(
+                group.raw, continuations=group.parts, site=site, profile=_profile_named(site)
+            )
         self.sink.put(item, done)
 
 

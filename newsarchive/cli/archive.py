@@ -154,8 +154,10 @@ def import_pages(
     the files in it that are no HTML page (styles, scripts, images) are counted, not errors.
 
     A WARC (.warc or .warc.gz, recognised by its content) gives every HTML response in it, with
-    its URL, HTTP status, headers and fetch time (WARC-Date); other records are counted and
-    skipped. --max-size applies to each record's inflated payload.
+    its URL, HTTP status, headers and fetch time (WARC-Date), and every revisit record (the same
+    payload fetched again, or a 304) as a refetch of the page it names, read back from the
+    archive; other records are counted and skipped. --max-size applies to each record's
+    inflated payload.
 
     Importing a page again adds nothing: the same article stays one row (a changed page becomes
     a new version of it). In --batch mode each output line is {"id", "outcome", "url"} or
@@ -180,7 +182,7 @@ def import_pages(
     outcomes: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     skipped_files: Counter[str] = Counter()
-    taken_down = 0
+    taken_down = revisits = 0
     stopped: list[int] = []
     damage: list[str] = []
     try:
@@ -201,7 +203,7 @@ def import_pages(
                             archive, jobs, on_stored=progress.update, stop=lambda: bool(stopped)
                         ) as sink,
                     ):
-                        _import_files(
+                        revisits = _import_files(
                             sink, pages, url, site, limit, outcomes, skipped, skipped_files
                         )
                         taken_down = sink.taken_down
@@ -224,6 +226,11 @@ def import_pages(
         f"{outcomes['failed']} failed",
         err=batch,
     )
+    if revisits:
+        click.echo(
+            f"{revisits} of them refetches that found a page again (WARC revisit records), "
+            "stored as the crawl stores a refetch"
+        )
     if taken_down:
         click.echo(f"{taken_down} articles marked taken down, as the WARC says")
     if skipped:
@@ -253,9 +260,10 @@ def _import_files(
     outcomes: Counter[str],
     skipped: Counter[str],
     skipped_files: Counter[str],
-) -> None:
+) -> int:
     """Every file (every file below a directory) into `sink`; the counts are complete when this
-    returns (sink finished)."""
+    returns (sink finished). Returns how many of the pages imported came from WARC revisit
+    records."""
 
     def done(outcome: str | None, error: str | None) -> None:
         outcomes[outcome or "failed"] += 1
@@ -288,7 +296,9 @@ def _import_files(
         except NewsarchiveError as exc:
             done(None, str(exc))
     sink.finish()
+    revisits = 0
     for result in warcs:
+        revisits += result.revisits
         outcomes.update(result.outcomes)
         skipped.update(result.skipped)
         for error in result.errors:
@@ -296,6 +306,7 @@ def _import_files(
         if result.stopped:
             outcomes["failed"] += 1
             _error(result.stopped)
+    return revisits
 
 
 def _import_batch(
@@ -696,10 +707,11 @@ def export_command(
     stated in published_offset/modified_offset, contributors a list of {name, role} structs,
     published_date a date. An empty selection still writes the CSV header / Parquet schema.
     WARC holds the raw pages instead (every kind, once per stored body): request, metadata and
-    response records (resource for imported files) dated by their fetch; there --since is the
-    fetch date; after them, a metadata record for each article taken down (gone_since).
-    `newsarchive import` reads it back into records and takedowns (not the refetches that found
-    a page unchanged). A file given with -o appears whole or not at all: an export stopped or
+    response records (resource for imported files) dated by their fetch, and a revisit record
+    for each later fetch that found a page again, in the order the archive stored them; there
+    --since is the fetch date; after them, a metadata record for each article taken down
+    (gone_since). `newsarchive import` reads it back into the same records, versions, fetches
+    and takedowns. A file given with -o appears whole or not at all: an export stopped or
     failed (Ctrl-C, a full disk) leaves a file there before as it was.
     """
     if fmt in ("parquet", "warc") and output is None:
@@ -710,8 +722,13 @@ def export_command(
         damaged: list[PageDamaged] = []
         with Archive(db, readonly=True) as archive:
             check_site(archive, site)
-            count = export_warc(archive, output, site=site, since=_since(since), damaged=damaged)
-        click.echo(f"exported {count} raw pages to {output}", err=True)
+            written = export_warc(archive, output, site=site, since=_since(since), damaged=damaged)
+        refetches = (
+            f" and {written.revisits} refetches that found a page again (revisit records)"
+            if written.revisits
+            else ""
+        )
+        click.echo(f"exported {written.pages} raw pages{refetches} to {output}", err=True)
         if damaged:
             # The pages that read are worth having now; the damaged ones cannot be had anyway.
             for damage in damaged[:LISTED_PROBLEMS]:

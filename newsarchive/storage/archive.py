@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -2692,6 +2692,90 @@ class Archive:
                     damaged_heads.add(row["id"])
                 continue
             yield row
+
+    def fetch_span(self, page_id: int) -> tuple[int | None, int]:
+        """(id of the page's first fetch, how many times it was fetched): later fetches found
+        the page unchanged (a page row is one distinct body per URL)."""
+        first, count = self.pages.execute(
+            "SELECT min(id), count(*) FROM fetches WHERE page_id = ?", [page_id]
+        ).fetchone()
+        return first, count
+
+    def later_fetches(
+        self,
+        *,
+        site: str | None = None,
+        since: str | None = None,
+        damaged: list[PageDamaged] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every fetch of a stored page after its first (a refetch that found it unchanged), in
+        the order stored: `fetch_id`, `fetch_status`, `fetch_time` (fetch time, else stored
+        time) with the page's row (`id`, url, status, headers...; no body). The later pages of
+        a multi-page article are left out: each refetch of it fetched its first page too.
+        `site` selects as iter_raw_pages does, `since` by this fetch's time; a page whose row is
+        damaged raises PageDamaged, or, given a `damaged` list, is added to it once and left
+        out."""
+        present = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
+        texts = _page_texts_as_bytes(_PAGE_TEXT_COLUMNS, present, "p.")
+        where = ["f.id > (SELECT min(id) FROM fetches WHERE page_id = f.page_id)"]
+        params: list[Any] = []
+        if "part_of" in present:
+            where.append("p.part_of IS NULL")
+        if site is not None:
+            where.append("p.site = ?")
+            params.append(site)
+        if since is not None:
+            where.append("coalesce(f.fetched_at, f.stored_at) >= ?")
+            params.append(since)
+        cursor = self.pages.conn.execute(
+            "SELECT f.id AS fetch_id, f.status AS fetch_status, "
+            "coalesce(f.fetched_at, f.stored_at) AS fetch_time, "
+            f"p.id, p.status, p.size, {texts} FROM fetches f JOIN pages p ON p.id = f.page_id "
+            f"WHERE {' AND '.join(where)} ORDER BY f.id",
+            params,
+        )
+        names = [description[0] for description in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            try:
+                self._decode_page_texts(row)
+            except PageDamaged as damage:
+                if damaged is None:
+                    raise
+                if all(known.page_id != damage.page_id for known in damaged):
+                    damaged.append(damage)
+                continue
+            yield row
+
+    def revisited_pages(
+        self, urls: Sequence[str], when: str | None, same_payload: Callable[[bytes], bool] | None
+    ) -> list[RawPage] | None:
+        """The stored capture a WARC `revisit` record refers to, with the later pages of its
+        multi-page article (as article_pages): the page stored under one of `urls` fetched at
+        `when` (stored UTC text, to the second); without one fetched then, one whose body
+        `same_payload` accepts (the record's payload digest, where it can be checked); with
+        neither a time nor a digest to check, the latest. The digest does not overrule the time:
+        tools compute it over the payload as sent (gzip, chunks) where the archive keeps it
+        decoded. An empty list: the capture is a later page of an article (its first page's
+        revisit brings it). None: none is archived."""
+        rows = self.pages.execute(
+            "SELECT id, coalesce(fetched_at, stored_at), part_of FROM pages "
+            f"WHERE url IN ({', '.join('?' * len(urls))}) ORDER BY id DESC",
+            list(urls),
+        ).fetchall()
+        then = [row for row in rows if when and (row[1] or "")[:19] == when[:19]]
+        found = then[0] if then else None
+        if found is None and same_payload is not None:
+            found = next((row for row in rows if self._holds(row[0], same_payload)), None)
+        if found is None and when is None and same_payload is None and rows:
+            found = rows[0]
+        if found is None:
+            return None
+        return [] if found[2] is not None else self.article_pages(found[0])
+
+    def _holds(self, page_id: int, same_payload: Callable[[bytes], bool]) -> bool:
+        stored = self.raw_page(page_id)
+        return stored is not None and same_payload(stored[1])
 
     def check_pages(self) -> Iterator[tuple[int, int, PageDamaged | None]]:
         """Every stored raw page read back and checked against its sha256: (page id, size,

@@ -59,6 +59,25 @@ def _records(db: Path) -> dict[str, tuple]:
         }
 
 
+KERETA = f"{SITE}/2024/03/06/kereta"
+
+
+def _fetch_kereta(archive: Archive, when: datetime) -> None:
+    """A multi-page article fetched at `when`: page 2 is kept as a part of page 1."""
+    import_fetched(
+        archive,
+        _raw(KERETA, _page("Kereta cepat", KERETA), fetched_at=when),
+        continuations=[
+            _raw(
+                f"{KERETA}?page=2",
+                _page("Kereta cepat", KERETA, words="Penumpang halaman kedua"),
+                fetched_at=when,
+            )
+        ],
+        site="warta",
+    )
+
+
 @pytest.fixture
 def source(tmp_path: Path) -> Path:
     """An archive holding every kind of raw page a WARC must carry."""
@@ -80,19 +99,7 @@ def source(tmp_path: Path) -> Path:
             site="warta",
         )
         # A multi-page article: page 2 is kept as a part of page 1.
-        first = f"{SITE}/2024/03/06/kereta"
-        import_fetched(
-            archive,
-            _raw(first, _page("Kereta cepat", first), fetched_at=FETCHED),
-            continuations=[
-                _raw(
-                    f"{first}?page=2",
-                    _page("Kereta cepat", first, words="Penumpang halaman kedua"),
-                    fetched_at=FETCHED,
-                )
-            ],
-            site="warta",
-        )
+        _fetch_kereta(archive, FETCHED)
         # An error page, and a file imported without a URL (no fetch time, a file: URI).
         import_fetched(
             archive,
@@ -106,7 +113,7 @@ def source(tmp_path: Path) -> Path:
 def test_export_is_a_valid_warc_with_every_raw_page(source: Path, tmp_path: Path) -> None:
     out = tmp_path / "crawl.warc.gz"
     with Archive(source, readonly=True) as archive:
-        assert export_warc(archive, out) == 5
+        assert export_warc(archive, out) == (5, 0)  # no page fetched again
     assert out.read_bytes()[:2] == b"\x1f\x8b" and is_warc(out)
     with sqlite3.connect(default_pages_path(source)) as conn:
         stored = {
@@ -227,12 +234,168 @@ def test_a_takedown_travels_through_export_and_import(source: Path, tmp_path: Pa
     assert again.exit_code == 0 and "taken down" not in again.output
 
 
+def _fetches(db: Path) -> set[tuple]:
+    with sqlite3.connect(default_pages_path(db)) as conn:
+        return set(
+            conn.execute(
+                "SELECT p.url, p.sha256, f.fetched_at FROM fetches f JOIN pages p ON p.id = f.page_id"
+            )
+        )
+
+
+def _article_state(db: Path) -> tuple:
+    with sqlite3.connect(db) as conn:
+        return (
+            conn.execute(
+                "SELECT url, body, first_seen, last_seen, fetch_count, content_since FROM articles"
+            ).fetchall(),
+            conn.execute("SELECT content_hash, reason FROM versions ORDER BY id").fetchall(),
+        )
+
+
+def _day(day: int) -> datetime:
+    return datetime(2024, 3, day, 2, 0, tzinfo=UTC)
+
+
+def test_refetches_travel_as_revisit_records_in_the_order_stored(tmp_path: Path) -> None:
+    # An article whose text changed and then went back: its record ends with the first text. The
+    # WARC held each body once, so an import used to end with the second text, and lost every
+    # refetch that found the page unchanged (last_seen, fetch_count).
+    url = f"{SITE}/2024/03/01/sawah"
+    first, second = _page("Sawah", url), _page("Sawah", url, words="Petani menanam padi")
+    source = tmp_path / "source.db"
+    with Archive(source) as archive:
+        for body, day in [(first, 1), (first, 2), (second, 3), (first, 4), (first, 5)]:
+            import_fetched(archive, _raw(url, body, fetched_at=_day(day)), site="warta")
+    out = tmp_path / "sawah.warc.gz"
+    runner = CliRunner()
+    exported = runner.invoke(
+        cli, ["export", "--format", "warc", "-o", str(out), "--db", str(source)]
+    )
+    assert exported.exit_code == 0, exported.output
+    assert "exported 2 raw pages and 3 refetches" in exported.output
+    with out.open("rb") as handle:
+        records = [
+            (r.rec_type, dict(r.rec_headers.headers))
+            for r in ArchiveIterator(handle)
+            if r.rec_type in ("response", "revisit")
+        ]
+    assert [(kind, h["WARC-Date"][8:10]) for kind, h in records] == [
+        ("response", "01"), ("revisit", "02"), ("response", "03"), ("revisit", "04"),
+        ("revisit", "05"),
+    ]  # fmt: skip
+    first_record = records[0][1]
+    for kind, headers in records:
+        if kind == "revisit":
+            assert headers["WARC-Profile"].endswith("/revisit/identical-payload-digest")
+            assert headers["WARC-Refers-To"] == first_record["WARC-Record-ID"]
+            assert headers["WARC-Refers-To-Date"] == first_record["WARC-Date"]
+            assert headers["WARC-Payload-Digest"] == first_record["WARC-Payload-Digest"]
+    check = subprocess.run([*WARCIO, "check", "-v", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    copy = tmp_path / "copy.db"
+    imported = runner.invoke(cli, ["import", str(out), "--db", str(copy)])
+    assert imported.exit_code == 0, imported.output
+    assert "imported 5 pages" in imported.output and "3 of them refetches" in imported.output
+    assert _article_state(copy) == _article_state(source)
+    (_, body, *_), *_ = _article_state(copy)[0]
+    assert body.startswith("Petani menunggu hujan")
+    assert _fetches(copy) == _fetches(source)
+
+
+def test_a_multi_page_article_refetched_travels_as_one_revisit(
+    source: Path, tmp_path: Path
+) -> None:
+    first = KERETA
+    with Archive(source) as archive:
+        # Fetched again, both pages unchanged.
+        _fetch_kereta(archive, datetime(2024, 3, 9, 1, 0, tzinfo=UTC))
+        out = tmp_path / "kereta.warc"
+        assert export_warc(archive, out, site="warta") == (4, 1)
+    copy = tmp_path / "copy.db"
+    with Archive(copy) as archive:
+        result = import_warc(archive, out)
+        assert result.revisits == 1 and result.outcomes["unchanged"] == 1
+        kereta = archive.article(first)
+        assert (kereta["fetch_count"], kereta["last_seen"]) == (2, "2024-03-09T01:00:00Z")
+    # Both pages fetched twice, as in the source (the imported file is not of the site).
+    refetched = {f for f in _fetches(source) if f[0].startswith(first)}
+    assert len(refetched) == 4 and refetched <= _fetches(copy)
+
+    # Another tool's revisit of the later page alone brings nothing: the first page's does.
+    other = tmp_path / "part.warc"
+    with other.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        writer.write_record(
+            writer.create_revisit_record(
+                f"{first}?page=2",
+                "md5:0",
+                f"{first}?page=2",
+                FETCHED.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                warc_headers_dict={"WARC-Date": "2024-03-10T00:00:00Z"},
+            )
+        )
+    with Archive(copy) as archive:
+        result = import_warc(archive, other)
+        assert result.imported == 0
+        assert list(result.skipped) == [
+            "revisits of a later page of an article (its first page's bring it)"
+        ]
+
+
+def test_revisits_of_captures_the_archive_lacks_are_counted_not_stored(tmp_path: Path) -> None:
+    url = f"{SITE}/2024/03/01/sawah"
+    body = _page("Sawah", url)
+    source = tmp_path / "source.db"
+    with Archive(source) as archive:
+        import_fetched(archive, _raw(url, body, fetched_at=_day(1)), site="warta")
+        whole = tmp_path / "whole.warc.gz"
+        export_warc(archive, whole)
+        import_fetched(archive, _raw(url, body, fetched_at=_day(2)), site="warta")
+        # Only what was fetched since day 2: the refetch, its page in the earlier file.
+        since = tmp_path / "since.warc.gz"
+        assert export_warc(archive, since, since="2024-03-02") == (0, 1)
+    with Archive(tmp_path / "empty.db") as archive:
+        result = import_warc(archive, since)
+        assert result.imported == 0 and archive.count() == 0
+        assert dict(result.skipped) == {"revisits of a capture not in the archive": 1}
+    with Archive(tmp_path / "both.db") as archive:
+        import_warc(archive, whole)
+        assert import_warc(archive, since).revisits == 1
+    assert _article_state(tmp_path / "both.db") == _article_state(source)
+
+    # Another tool's revisits that name the archived page's URL but a time no capture of it
+    # has, with another payload's sha1 or a digest that cannot be checked, are not taken for
+    # refetches of it.
+    other = tmp_path / "other.warc"
+    with other.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        for digest, refers_date in [
+            ("sha1:" + "A" * 32, "2024-03-01T05:00:00Z"),
+            ("md5:0", "2024-03-07T02:00:00Z"),
+        ]:
+            writer.write_record(
+                writer.create_revisit_record(
+                    url,
+                    digest,
+                    url,
+                    refers_date,
+                    warc_headers_dict={"WARC-Date": "2024-03-08T00:00:00Z"},
+                )
+            )
+    with Archive(tmp_path / "both.db") as archive:
+        result = import_warc(archive, other)
+        assert dict(result.skipped) == {"revisits of a capture not in the archive": 2}
+    assert _article_state(tmp_path / "both.db") == _article_state(source)
+
+
 def test_export_filters_by_site_and_fetch_time(source: Path, tmp_path: Path) -> None:
     out = tmp_path / "warta.warc.gz"
     with Archive(source, readonly=True) as archive:
         # The multi-page article's part travels with its first page.
-        assert export_warc(archive, out, site="warta", since="2024-03-05") == 3 + 1
-        assert export_warc(archive, out, site="nothing") == 0
+        assert export_warc(archive, out, site="warta", since="2024-03-05").pages == 3 + 1
+        assert export_warc(archive, out, site="nothing").pages == 0
     with out.open("rb") as handle:
         assert [r.rec_type for r in ArchiveIterator(handle)] == ["warcinfo"]
 
@@ -308,6 +471,7 @@ def _warcio_file(path: Path, *, gzip_records: bool = True) -> None:
             digest=response.rec_headers.get_header("WARC-Payload-Digest"),
             refers_to_uri=f"{SITE}/2024/02/01/gempa",
             refers_to_date="2024-02-01T03:04:05Z",
+            warc_headers_dict={"WARC-Date": "2024-02-03T08:00:00Z"},
         )
         writer.write_record(revisit)
 
@@ -319,14 +483,12 @@ def test_import_warcio_written_warc(tmp_path: Path, gzip_records: bool) -> None:
     with Archive(tmp_path / "w.db") as archive:
         result = import_warc(archive, warc)
         assert result.stopped is None and result.errors == []
-        assert dict(result.outcomes) == {"new": 2}
-        assert dict(result.skipped) == {
-            "not HTML (image/png)": 1,
-            "redirects": 1,
-            "revisit records (no payload of their own)": 1,
-        }
+        # The revisit is the same page fetched again: a refetch, read back from the archive.
+        assert dict(result.outcomes) == {"new": 2, "unchanged": 1} and result.revisits == 1
+        assert dict(result.skipped) == {"not HTML (image/png)": 1, "redirects": 1}
         gempa = archive.article(f"{SITE}/2024/02/01/gempa")
         assert gempa["title"] == "Gempa Cianjur" and gempa["site"] == "warta.example.id"
+        assert gempa["fetch_count"] == 2 and gempa["last_seen"] == "2024-02-03T08:00:00Z"
         meta, body = archive.raw_page(gempa["page_id"])
         assert body == _page("Gempa Cianjur", f"{SITE}/2024/02/01/gempa")  # de-chunked, inflated
         assert meta["status"] == 200 and meta["fetched_at"] == "2024-02-01T03:04:05Z"
@@ -480,7 +642,7 @@ def test_too_big_page_is_skipped_with_an_error_and_the_rest_imported(tmp_path: P
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "offset 0" in errors[0] and f"{SITE}/besar" in errors[0]
     assert "past the 1 MB limit" in errors[0]
-    assert "imported 2 pages" in result.output and "1 failed" in result.output
+    assert "imported 3 pages" in result.output and "1 failed" in result.output
 
 
 def test_a_record_whose_url_urllib_cannot_take_apart_is_kept_and_the_rest_imported(
@@ -573,4 +735,4 @@ def test_a_warc_is_recognised_by_content_not_name(tmp_path: Path) -> None:
     html.write_bytes(gzip.compress(b"<html><body>WARC/</body></html>"))
     assert not is_warc(html) and not is_warc(tmp_path / "absent.warc")
     result = CliRunner().invoke(cli, ["import", str(misnamed), "--db", str(tmp_path / "m.db")])
-    assert result.exit_code == 0 and "imported 2 pages" in result.output
+    assert result.exit_code == 0 and "imported 3 pages" in result.output

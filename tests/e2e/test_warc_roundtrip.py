@@ -7,10 +7,11 @@ import hashlib
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import FirstCrawl, run_cli
+from e2e_helpers import FirstCrawl, Portal, crawl_demo, run_cli
 
 from newsarchive.storage import Archive, default_pages_path
 
@@ -64,3 +65,41 @@ def test_crawl_export_import_loses_no_page(first_crawl: FirstCrawl, tmp_path: Pa
     assert f"{len(original)} new" in proc.stdout
     with sqlite3.connect(default_pages_path(copy)) as conn:
         assert conn.execute("SELECT count(*) FROM pages WHERE part_of IS NOT NULL").fetchone()[0]
+
+
+def _fetch_history(db: Path) -> tuple[list[tuple], list[tuple]]:
+    """Each article's dates and fetch count, and every fetch of every raw page."""
+    with sqlite3.connect(db) as conn:
+        articles = conn.execute(
+            "SELECT url, first_seen, last_seen, fetch_count, content_since, content_hash, "
+            "gone_since FROM articles ORDER BY url"
+        ).fetchall()
+    with sqlite3.connect(default_pages_path(db)) as conn:
+        fetches = sorted(
+            conn.execute(
+                "SELECT p.url, p.sha256, f.fetched_at, f.status FROM fetches f "
+                "JOIN pages p ON p.id = f.page_id"
+            )
+        )
+    return articles, fetches
+
+
+def test_a_recrawl_s_refetches_travel_through_a_warc(
+    first_crawl: FirstCrawl, portal: Portal, tmp_path: Path
+) -> None:
+    # The crawl's second run rechecks every archived article; most come back unchanged. The WARC
+    # held each distinct body once: the refetches were lost on import (last_seen, fetch_count).
+    db = tmp_path / "recrawled" / "demo.db"
+    run_cli("backup", str(db.parent), "--db", str(first_crawl.db), cwd=tmp_path)
+    time.sleep(1.1)  # a second later: the refetches' times are not the first fetches'
+    crawl_demo(portal.server, db, "-s", "NEWSARCHIVE_RECHECK_DAYS=0")
+    articles, fetches = _fetch_history(db)
+    assert sum(count for *_, count, _since, _hash, _gone in articles) > len(articles) + 20
+    warc = tmp_path / "recrawl.warc.gz"
+    exported = run_cli("export", "--format", "warc", "-o", str(warc), "--db", str(db), cwd=tmp_path)
+    assert "refetches that found a page again" in exported.stderr
+    copy = tmp_path / "copy.db"
+    imported = run_cli("import", str(warc), "--db", str(copy), cwd=tmp_path)
+    assert "refetches that found a page again" in imported.stdout
+    assert _fetch_history(copy) == (articles, fetches)
+    assert _records(copy) == _records(db)
