@@ -79,7 +79,8 @@ IMPORT_SECONDS = 180
 # Lines `import` writes itself; any other is part of an error of more than one line (or a
 # library talking past it).
 OWN_LINES = re.compile(
-    r"^(imported \d+ pages into |skipped \d+ (WARC records|files in the directories) |Error: )"
+    r"^(imported \d+ pages into |skipped \d+ (WARC records|files in the directories) |Error: "
+    r"|\d+ of them refetches that found a page again |\d+ articles marked taken down)"
 )
 ODD_URIS = [
     "",

@@ -160,7 +160,9 @@ def import_pages(
     inflated payload.
 
     Importing a page again adds nothing: the same article stays one row (a changed page becomes
-    a new version of it). In --batch mode each output line is {"id", "outcome", "url"} or
+    a new version of it). A capture older than the article's latest one (a WARC of last year
+    imported into an archive crawled since) goes into the article's history, not its record.
+    In --batch mode each output line is {"id", "outcome", "url"} or
     {"id", "error"}. The exit status is 1 when any page failed.
     """
     if batch and pages:
@@ -220,9 +222,14 @@ def import_pages(
     if stopped:
         name = signal.Signals(stopped[0]).name
         click.echo(f"stopped by {name} after {imported} pages (all stored); the rest not read")
+    older = (
+        f", {outcomes['older']} older than their article's latest capture (kept in its history)"
+        if outcomes["older"]
+        else ""
+    )
     click.echo(
         f"imported {imported} pages into {db}: {outcomes['new']} new, {outcomes['updated']} updated, "
-        f"{outcomes['unchanged']} unchanged, {outcomes['page']} without an article; "
+        f"{outcomes['unchanged']} unchanged{older}, {outcomes['page']} without an article; "
         f"{outcomes['failed']} failed",
         err=batch,
     )

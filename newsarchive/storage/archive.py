@@ -1344,6 +1344,12 @@ class Archive:
                     moved_from = before
         if keep_later and existing is not None and (existing["page_id"] or 0) > page_id:
             return "older", existing["id"], existing["fetch_count"]
+        if existing is not None and moved_from is None and fetched < existing["last_seen"]:
+            # A capture from before the record's latest fetch: a backfill (an older WARC
+            # imported into an archive crawled since). Stored as the latest, it made an old
+            # text the article's current one, its page the one `reextract` reads.
+            self._add_aliases(existing["id"], aliases)
+            return "older", existing["id"], self._store_older(existing, columns, fetched)
         if existing is None:
             article_id = _insert(
                 self.db,
@@ -1375,21 +1381,85 @@ class Archive:
             if existing["content_hash"] == columns["content_hash"]:
                 outcome = "unchanged"
             else:
-                self._keep_version(existing, replaced_at=now, reason="refetch")
+                # When the site's new text was fetched (an import's capture time, not the
+                # import's).
+                self._keep_version(existing, replaced_at=fetched, reason="refetch")
                 update["content_since"] = fetched
                 outcome = "updated"
             _update(self.db, "articles", article_id, update)
         if moved_from is not None:
-            fetch_count = self._merge_moved(moved_from, article_id, now=now)
+            fetch_count = self._merge_moved(moved_from, article_id, when=fetched)
         self._add_aliases(article_id, aliases)
         return outcome, article_id, fetch_count
 
-    def _merge_moved(self, old: dict[str, Any], into: int, *, now: str) -> int:
+    def _store_older(self, record: dict[str, Any], columns: dict[str, Any], fetched: str) -> int:
+        """A capture fetched before the `record`'s latest fetch joins the article's history,
+        not its current record (which keeps the latest capture's text and page): the text is
+        known to have been there at `fetched`. Inside a stretch that held the same text, nothing
+        changes; else the stretch right after or right before it that held the same text
+        reaches back or on to it, or, with neither, it becomes a version of its own, replaced
+        when the next text was first seen. Returns the article's fetch_count now."""
+        conn = self.db.conn
+        digest = columns["content_hash"]
+        # Stretches of one text, each (first seen, last seen, content hash, version id): the
+        # versions the site's changes made, and the current text.
+        stretches = [
+            tuple(row)
+            for row in conn.execute(
+                "SELECT seen_from, seen_until, content_hash, id FROM versions "
+                "WHERE article_id = ? AND reason IN ('refetch', 'moved', 'older capture')",
+                [record["id"]],
+            )
+        ]
+        stretches.append(
+            (record["content_since"], record["last_seen"], record["content_hash"], None)
+        )
+        holding = [s for s in stretches if s[0] <= fetched <= s[1]]
+        after = min((s for s in stretches if s[0] > fetched), default=None)
+        before = max((s for s in stretches if s[1] < fetched), key=lambda s: s[1], default=None)
+        starts_here = False  # this text is the first seen from `fetched` on
+        if any(s[2] == digest for s in holding):
+            pass
+        elif not holding and after is not None and after[2] == digest:
+            if after[3] is None:
+                conn.execute(
+                    "UPDATE articles SET content_since = ? WHERE id = ?", [fetched, record["id"]]
+                )
+            else:
+                conn.execute("UPDATE versions SET seen_from = ? WHERE id = ?", [fetched, after[3]])
+            starts_here = True
+        elif not holding and before is not None and before[2] == digest and before[3] is not None:
+            conn.execute("UPDATE versions SET seen_until = ? WHERE id = ?", [fetched, before[3]])
+        else:
+            older = {
+                **columns,
+                "id": record["id"],
+                "url": record["url"],
+                "content_since": fetched,
+                "last_seen": fetched,
+            }
+            replaced = after[0] if after is not None else record["last_seen"]
+            self._keep_version(older, replaced_at=replaced, reason="older capture")
+            starts_here = not holding
+        if starts_here and before is not None and before[3] is not None:
+            # The text before was replaced by this one from then on, not later.
+            conn.execute(
+                "UPDATE versions SET replaced_at = min(replaced_at, ?) WHERE id = ?",
+                [fetched, before[3]],
+            )
+        conn.execute(
+            "UPDATE articles SET first_seen = min(first_seen, ?), fetch_count = fetch_count + 1 "
+            "WHERE id = ?",
+            [fetched, record["id"]],
+        )
+        return record["fetch_count"] + 1
+
+    def _merge_moved(self, old: dict[str, Any], into: int, *, when: str) -> int:
         """One story archived as two records (its URL moved, and the new URL was archived
         before the old one was seen redirecting to it): `old` becomes a version of `into`, its
         versions and URLs go to it, and it is deleted. Returns `into`'s fetch_count now."""
         conn = self.db.conn
-        self._keep_version(old, replaced_at=now, reason="moved")
+        self._keep_version(old, replaced_at=when, reason="moved")
         conn.execute("UPDATE versions SET article_id = ? WHERE article_id = ?", [into, old["id"]])
         conn.execute(
             "UPDATE article_urls SET article_id = ? WHERE article_id = ?", [into, old["id"]]

@@ -602,3 +602,60 @@ def test_an_imported_404_capture_marks_the_article_gone_since_it_was_captured(ar
     assert archive.article(url)["gone_since"] is None  # before the copy we have: says nothing
     archive.store(make_raw(url, status=410, fetched_at=LATER), None, site="warta")
     assert archive.article(url)["gone_since"] == "2024-04-01T00:00:00Z"
+
+
+def _capture(archive: Archive, day: int, body: str) -> str:
+    """The article at URL fetched on March `day` with `body` (its page's bytes differ by it)."""
+    raw = make_raw(
+        URL,
+        body=f"<html><p>{body}</p></html>".encode(),
+        fetched_at=datetime(2024, 3, day, tzinfo=UTC),
+    )
+    return archive.store(raw, make_article(URL, body=body), site="warta")
+
+
+def _history(archive: Archive) -> tuple[dict, list[tuple]]:
+    row = archive.article(URL)
+    versions = [
+        (
+            v["body"],
+            v["seen_from"][8:10],
+            v["seen_until"][8:10],
+            v["replaced_at"][8:10],
+            v["reason"],
+        )
+        for v in archive.versions(row["id"])
+    ]
+    return row, sorted(versions, key=lambda v: v[1])
+
+
+def test_older_captures_imported_later_join_the_history_not_the_record(archive):
+    # A backfill: last year's WARC imported into an archive crawled since. Each older capture
+    # was stored as the latest: the record took its old text and its page (which `reextract`
+    # then read), and the text crawled on the 20th became a version "replaced" at import time.
+    assert _capture(archive, 20, "Teks kini") == "new"
+    latest_page = archive.article(URL)["page_id"]
+    outcomes = [
+        _capture(archive, day, text)
+        for day, text in [(1, "Teks lama"), (2, "Teks lama"), (8, "Teks kini"), (4, "Teks ralat")]
+    ]
+    assert outcomes == ["older"] * 4
+    row, versions = _history(archive)
+    assert row["body"] == "Teks kini" and row["page_id"] == latest_page
+    assert (row["first_seen"][8:10], row["content_since"][8:10], row["last_seen"][8:10]) == (
+        "01", "08", "20",
+    )  # fmt: skip
+    assert row["fetch_count"] == 5
+    # The old text from the 1st to the 2nd, a correction seen on the 4th, each replaced when
+    # the next text was first seen.
+    assert versions == [
+        ("Teks lama", "01", "02", "04", "older capture"),
+        ("Teks ralat", "04", "04", "08", "older capture"),
+    ]
+    # A capture inside a stretch that held its text changes nothing but the count.
+    assert _capture(archive, 10, "Teks kini") == "older"
+    assert _history(archive) == ({**row, "fetch_count": 6}, versions)
+    # A later capture is the record again, as ever.
+    assert _capture(archive, 25, "Teks baru") == "updated"
+    row, versions = _history(archive)
+    assert row["body"] == "Teks baru" and versions[-1][:2] == ("Teks kini", "08")
