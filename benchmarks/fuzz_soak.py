@@ -678,6 +678,51 @@ def record_problems(site: Site, db: Path, lag: int) -> list[str]:
     return problems
 
 
+# What a WARC round trip must bring back, table by table (an article named by its URL).
+HISTORY = {
+    "articles": "SELECT url, site, title, body, first_seen, last_seen, fetch_count, "
+    "content_since, content_hash, gone_since FROM articles",
+    "versions": "SELECT a.url, v.content_hash, v.seen_from, v.seen_until, v.replaced_at, "
+    "v.reason FROM versions v JOIN articles a ON a.id = v.article_id",
+    "URLs": "SELECT u.url, a.url FROM article_urls u JOIN articles a ON a.id = u.article_id",
+}
+FETCHES = "SELECT p.url, p.sha256, f.fetched_at FROM fetches f JOIN pages p ON p.id = f.page_id"
+
+
+def history(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    found = {name: sorted(query(db, sql), key=repr) for name, sql in HISTORY.items()}
+    found["fetches"] = sorted(query(db.with_name("pages.db"), FETCHES), key=repr)
+    return found
+
+
+def round_trip_problems(case_dir: Path) -> list[str]:
+    """The archive exported as a WARC and imported into an empty one: the same articles (dates
+    and fetch counts too), versions, URLs and fetches."""
+    warc = case_dir / "round-trip.warc.gz"
+    copy = case_dir / "round-trip" / "archive.db"
+    copy.parent.mkdir(exist_ok=True)
+    exported = run_cli(
+        [*CLI, "export", "--format", "warc", "-o", str(warc), "--db", str(case_dir / "archive.db")],
+        case_dir,
+    )
+    if exported.returncode != 0:
+        return [f"round trip: export exited {exported.returncode}: {exported.stderr[-300:]}"]
+    imported = run_cli([*CLI, "import", str(warc), "--db", str(copy), "--jobs", "1"], case_dir)
+    if imported.returncode != 0:
+        return [f"round trip: import exited {imported.returncode}: {imported.stdout[-300:]}"]
+    before, after = history(case_dir / "archive.db"), history(copy)
+    problems = []
+    for name, rows in before.items():
+        lost, added = set(rows) - set(after[name]), set(after[name]) - set(rows)
+        if lost or added:
+            example = sorted(lost, key=repr)[:1] + sorted(added, key=repr)[:1]
+            problems.append(
+                f"round trip: {name} differ ({len(lost)} rows not brought back, {len(added)} "
+                f"others); e.g. {[masked(repr(row))[:300] for row in example]}"
+            )
+    return problems
+
+
 def health(case_dir: Path) -> tuple[list[str], list[str]]:
     """(alarm signals by --json, problems with the command itself)."""
     db = case_dir / "archive.db"
@@ -972,6 +1017,12 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
         creep = time_creep(records)
         if creep:
             print(f"  FAIL {creep}", flush=True)
+        if not records or not records[-1].problems:
+            # Through a WARC and back (on an archive the harness found sound).
+            trip = round_trip_problems(case_dir)
+            for problem in trip:
+                print(f"  FAIL {problem}", flush=True)
+            creep = "; ".join([creep, *trip]).strip("; ")
         if creep or any(r.problems for r in records) or KEEP_ALL:
             target = keep / f"case-{seed}"
             shutil.rmtree(target, ignore_errors=True)
