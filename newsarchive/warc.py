@@ -929,12 +929,13 @@ class _Importer:
                 status = int(http.get_statuscode())
             except (TypeError, ValueError):
                 status = None
-            if status is not None and not 100 <= status <= 999:
+            if status == 304 or (status is not None and not 100 <= status <= 999):
+                # 304 Not Modified: the page archived, unchanged (its own status is kept).
                 status = None
             if status is not None and 300 <= status < 400:
                 self.result.skipped["redirects"] += 1
                 return None
-            page_headers = _header_dict(http, 0)
+            page_headers = _header_dict(http, 0) if status is not None else {}
         while record.raw_stream.read(64 * 1024):
             pass  # the rest of its block: no payload of its own
         refers = (headers.get_header("WARC-Refers-To-Target-URI") or "").strip() or target

@@ -344,6 +344,46 @@ def test_a_multi_page_article_refetched_travels_as_one_revisit(
         ]
 
 
+def test_a_304_revisit_is_a_refetch_of_the_page_archived(tmp_path: Path) -> None:
+    # Heritrix and others record a conditional request answered "304 Not Modified" as a
+    # revisit of profile server-not-modified: the page archived, found unchanged.
+    url = f"{SITE}/2024/03/01/sawah"
+    warc = tmp_path / "conditional.warc"
+    with warc.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=False)
+        writer.write_record(
+            writer.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(_page("Sawah", url)),
+                http_headers=StatusAndHeaders(
+                    "200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"
+                ),
+                warc_headers_dict={"WARC-Date": "2024-03-01T02:00:00Z"},
+            )
+        )
+        revisit = writer.create_revisit_record(
+            url,
+            "sha1:" + "A" * 32,  # what no payload hashes to: the time decides
+            url,
+            "2024-03-01T02:00:00Z",
+            http_headers=StatusAndHeaders("304 Not Modified", [], protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": "2024-03-04T02:00:00Z"},
+        )
+        revisit.rec_headers.replace_header(
+            "WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+        )
+        writer.write_record(revisit)
+    with Archive(tmp_path / "a.db") as archive:
+        result = import_warc(archive, warc)
+        assert dict(result.outcomes) == {"new": 1, "unchanged": 1} and not result.skipped
+        row = archive.article(url)
+        assert (row["fetch_count"], row["last_seen"]) == (2, "2024-03-04T02:00:00Z")
+        assert archive.raw_page(row["page_id"])[0]["status"] == 200
+    with sqlite3.connect(default_pages_path(tmp_path / "a.db")) as conn:
+        assert conn.execute("SELECT status FROM fetches").fetchall() == [(200,), (200,)]
+
+
 def test_revisits_of_captures_the_archive_lacks_are_counted_not_stored(tmp_path: Path) -> None:
     url = f"{SITE}/2024/03/01/sawah"
     body = _page("Sawah", url)
