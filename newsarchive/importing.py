@@ -438,6 +438,13 @@ class ImportSink:
             return
         if self.pool is None:
             self.pool = ExtractionPool(self.jobs)
+        if item.revisit is not None and item.revisit.when is not None:
+            # The capture a revisit names is most often stored long before: read back now, the
+            # page is extracted by the workers like any other. (Else it is read back in its
+            # turn, once the pages before it are stored.)
+            early = self._revisited(item, at_that_time=True)
+            if isinstance(early, ImportItem):
+                item = early
         tag = (item, done)
         if item.shown is None:
             self._stored(self.pool.skip(tag))
@@ -486,12 +493,15 @@ class ImportSink:
         if self.on_stored is not None:
             self.on_stored(self.stored)
 
-    def _revisited(self, item: ImportItem) -> ImportItem | str:
+    def _revisited(self, item: ImportItem, *, at_that_time: bool = False) -> ImportItem | str:
         """The revisit `item` as the page it found again (with the later pages of its article),
-        fetched at the revisit's time; else the REVISIT_OUTCOMES reason it cannot be."""
+        fetched at the revisit's time; else the REVISIT_OUTCOMES reason it cannot be (see
+        Archive.revisited_pages for `at_that_time`)."""
         revisit = item.revisit
         assert revisit is not None
-        pages = self.archive.revisited_pages(revisit.urls, revisit.when, revisit.same_payload)
+        pages = self.archive.revisited_pages(
+            revisit.urls, revisit.when, revisit.same_payload, at_that_time=at_that_time
+        )
         if pages is None:
             return REVISIT_NOT_ARCHIVED
         if not pages:

@@ -2818,7 +2818,12 @@ class Archive:
             yield row
 
     def revisited_pages(
-        self, urls: Sequence[str], when: str | None, same_payload: Callable[[bytes], bool] | None
+        self,
+        urls: Sequence[str],
+        when: str | None,
+        same_payload: Callable[[bytes], bool] | None,
+        *,
+        at_that_time: bool = False,
     ) -> list[RawPage] | None:
         """The stored capture a WARC `revisit` record refers to, with the later pages of its
         multi-page article (as article_pages): the page stored under one of `urls` fetched at
@@ -2827,7 +2832,7 @@ class Archive:
         neither a time nor a digest to check, the latest. The digest does not overrule the time:
         tools compute it over the payload as sent (gzip, chunks) where the archive keeps it
         decoded. An empty list: the capture is a later page of an article (its first page's
-        revisit brings it). None: none is archived."""
+        revisit brings it). None: none is archived (`at_that_time`: none fetched at `when`)."""
         rows = self.pages.execute(
             "SELECT id, coalesce(fetched_at, stored_at), part_of FROM pages "
             f"WHERE url IN ({', '.join('?' * len(urls))}) ORDER BY id DESC",
@@ -2835,7 +2840,9 @@ class Archive:
         ).fetchall()
         then = [row for row in rows if when and (row[1] or "")[:19] == when[:19]]
         found = then[0] if then else None
-        if found is None and same_payload is not None:
+        if at_that_time:
+            pass
+        elif found is None and same_payload is not None:
             found = next((row for row in rows if self._holds(row[0], same_payload)), None)
         if found is None and when is None and same_payload is None and rows:
             found = rows[0]

@@ -25,7 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from newsarchive.cli import cli
 from newsarchive.demo import DemoServer
-from newsarchive.importing import import_fetched, import_page
+from newsarchive.importing import IN_PROCESS_FIRST, import_fetched, import_page
 from newsarchive.items import RawPage
 from newsarchive.storage import Archive, default_pages_path
 from newsarchive.warc import export_warc, import_warc, is_warc
@@ -301,6 +301,28 @@ def test_refetches_travel_as_revisit_records_in_the_order_stored(tmp_path: Path)
     assert _article_state(copy) == _article_state(source)
     (_, body, *_), *_ = _article_state(copy)[0]
     assert body.startswith("Petani menunggu hujan")
+    assert _fetches(copy) == _fetches(source)
+
+
+def test_refetches_replay_in_order_through_extraction_workers(tmp_path: Path) -> None:
+    # Past the first IN_PROCESS_FIRST pages an import extracts in worker processes, and a
+    # revisit whose capture is stored already is read back as it is read (not in its turn).
+    source = tmp_path / "source.db"
+    url = f"{SITE}/2024/03/01/sawah"
+    first, second = _page("Sawah", url), _page("Sawah", url, words="Petani menanam padi")
+    with Archive(source) as archive:
+        for n in range(IN_PROCESS_FIRST):
+            filler = f"{SITE}/2024/02/01/isi-{n}"
+            body = _page(f"Isi {n}", filler, words=f"Warga desa {n} menunggu")
+            import_fetched(archive, _raw(filler, body, fetched_at=_day(1)), site="warta")
+        for day, body in enumerate([first, first, second, first, first] * 2, start=6):
+            import_fetched(archive, _raw(url, body, fetched_at=_day(day)), site="warta")
+        out = tmp_path / "sawah.warc.gz"
+        assert export_warc(archive, out).revisits == 8
+    copy = tmp_path / "copy.db"
+    imported = CliRunner().invoke(cli, ["import", str(out), "--db", str(copy), "--jobs", "2"])
+    assert imported.exit_code == 0, imported.output
+    assert _article_state(copy) == _article_state(source)
     assert _fetches(copy) == _fetches(source)
 
 
