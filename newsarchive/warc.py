@@ -37,9 +37,9 @@ Import streams a WARC (gzip per record, or plain) record by record and archives 
 `response` (and HTML `resource`) through newsarchive.importing.import_fetched: URL, status,
 headers and fetch time (= WARC-Date) are kept in the raw page. A `revisit` record (identical
 payload, or HTTP 304; ours or another tool's) is stored as a refetch of the capture it names,
-read back from the archive when its turn comes (Archive.revisited_pages: by URL and time, else
-by payload digest); one naming a capture the archive does not hold is counted and skipped. Memory stays bounded however the
-file inflates: see _Guard. A record whose framing is sound costs at most its own page, however
+read back from the archive (Archive.revisited_pages: by URL and time, else by payload digest);
+one naming a capture the archive does not hold is counted and skipped. Memory stays bounded
+however the file inflates: see _Guard. A record whose framing is sound costs at most its own page, however
 odd or damaged that page (its URL, status, encoding: see _RecordLoader, _Decoded); one whose
 framing is not stops the file there, with one line naming its offset.
 """
@@ -795,9 +795,10 @@ class _Importer:
 
     def read(
         self, record: Any, offset: int, guard: _Guard
-    ) -> tuple[RawPage, str, dict[str, str], int] | None:
-        """The page in `record` with its record id, newsarchive facts and offset; None when the
-        record holds no page to keep (counted in `skipped`)."""
+    ) -> tuple[RawPage, str, dict[str, str], int] | _RevisitRead | None:
+        """The page in `record` with its record id, newsarchive facts and offset (a revisit: the
+        refetch and what it found again); None when the record holds no page to keep (counted
+        in `skipped`)."""
         kind = record.rec_type
         headers = record.rec_headers
         target = (headers.get_header("WARC-Target-URI") or "").strip()

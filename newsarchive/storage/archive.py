@@ -2840,12 +2840,11 @@ class Archive:
         ).fetchall()
         then = [row for row in rows if when and (row[1] or "")[:19] == when[:19]]
         found = then[0] if then else None
-        if at_that_time:
-            pass
-        elif found is None and same_payload is not None:
-            found = next((row for row in rows if self._holds(row[0], same_payload)), None)
-        if found is None and when is None and same_payload is None and rows:
-            found = rows[0]
+        if found is None and not at_that_time:
+            if same_payload is not None:
+                found = next((row for row in rows if self._holds(row[0], same_payload)), None)
+            elif when is None and rows:
+                found = rows[0]
         if found is None:
             return None
         return [] if found[2] is not None else self.article_pages(found[0])
