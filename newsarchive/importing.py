@@ -328,6 +328,7 @@ def store_item(archive: Archive, done: Extracted) -> str:
         site=_item_site(item, article),
         continuations=item.continuations,
         columns=columns,
+        replay=True,
     )
 
 

@@ -1208,6 +1208,7 @@ class Archive:
         continuations: Sequence[RawPage] = (),
         columns: dict[str, Any] | None = None,
         extraction_error: str | None = None,
+        replay: bool = False,
     ) -> str:
         """Keep the raw page and, if it is an article, its record.
 
@@ -1219,8 +1220,11 @@ class Archive:
         re-extraction can stitch them again. `columns`: `article_columns(article)` made already (by an
         extraction worker process, where that work runs beside this one). `extraction_error`:
         why extracting the page raised (`article` is then None): it is kept as "unextracted", for
-        `reextract` to try again. Atomic per item: on any error nothing of the item is kept, the
-        failure is recorded and StoreError is raised.
+        `reextract` to try again. `replay`: the page is a capture of the past (an import), so
+        one fetched before the article's latest fetch joins its history, not its record (outcome
+        'older'); a crawl's page was fetched now, the latest whatever the clock said before.
+        Atomic per item: on any error nothing of the item is kept, the failure is recorded and
+        StoreError is raised.
         """
         self._check_writable()
         with self._lock:
@@ -1253,7 +1257,13 @@ class Archive:
                         )
                     record = article if kind == "article" else None
                     outcome, article_id, fetch_count = self._store_article(
-                        raw, record, page_id=page_id, site=site, now=now, columns=columns
+                        raw,
+                        record,
+                        page_id=page_id,
+                        site=site,
+                        now=now,
+                        columns=columns,
+                        replay=replay,
                     )
                     if kind in SOFT_GONE_KINDS and _redirected(raw):
                         # An archived article's URL now leads to the home page or a section: the
@@ -1288,10 +1298,11 @@ class Archive:
         now: str,
         columns: dict[str, Any] | None = None,
         keep_later: bool = False,
+        replay: bool = False,
     ) -> tuple[str, int | None, int]:
         """(outcome, the article's id, its fetch_count now); no id for a page without a record.
         `keep_later` (a page extracted long after it was stored): a record of the article from
-        a later page is left as it is, outcome "older"."""
+        a later page is left as it is, outcome "older". `replay`: see store."""
         fetched = utc_iso(raw.fetched_at) or now
         if article is None:
             return "page", None, 0
@@ -1344,7 +1355,12 @@ class Archive:
                     moved_from = before
         if keep_later and existing is not None and (existing["page_id"] or 0) > page_id:
             return "older", existing["id"], existing["fetch_count"]
-        if existing is not None and moved_from is None and fetched < existing["last_seen"]:
+        if (
+            replay
+            and existing is not None
+            and moved_from is None
+            and fetched < existing["last_seen"]
+        ):
             # A capture from before the record's latest fetch: a backfill (an older WARC
             # imported into an archive crawled since). Stored as the latest, it made an old
             # text the article's current one, its page the one `reextract` reads.

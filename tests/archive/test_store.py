@@ -604,14 +604,15 @@ def test_an_imported_404_capture_marks_the_article_gone_since_it_was_captured(ar
     assert archive.article(url)["gone_since"] == "2024-04-01T00:00:00Z"
 
 
-def _capture(archive: Archive, day: int, body: str) -> str:
-    """The article at URL fetched on March `day` with `body` (its page's bytes differ by it)."""
+def _capture(archive: Archive, day: int, body: str, *, replay: bool = True) -> str:
+    """The article at URL captured on March `day` with `body` (its page's bytes differ by it),
+    imported (`replay`) or crawled."""
     raw = make_raw(
         URL,
         body=f"<html><p>{body}</p></html>".encode(),
         fetched_at=datetime(2024, 3, day, tzinfo=UTC),
     )
-    return archive.store(raw, make_article(URL, body=body), site="warta")
+    return archive.store(raw, make_article(URL, body=body), site="warta", replay=replay)
 
 
 def _history(archive: Archive) -> tuple[dict, list[tuple]]:
@@ -659,3 +660,6 @@ def test_older_captures_imported_later_join_the_history_not_the_record(archive):
     assert _capture(archive, 25, "Teks baru") == "updated"
     row, versions = _history(archive)
     assert row["body"] == "Teks baru" and versions[-1][:2] == ("Teks kini", "08")
+    # A crawl's page was fetched now, whatever the clock said before (set back since).
+    assert _capture(archive, 22, "Teks terbaru", replay=False) == "updated"
+    assert archive.article(URL)["body"] == "Teks terbaru"
