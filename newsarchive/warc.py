@@ -1008,7 +1008,7 @@ class _Importer:
                 return
             if error is None:
                 result.outcomes[outcome or "page"] += 1
-                if group.revisit is not None:
+                if group.revisit is not None and outcome != "known":
                     result.revisits += 1
                 return
             result.outcomes["failed"] += 1

@@ -159,8 +159,9 @@ def import_pages(
     archive; other records are counted and skipped. --max-size applies to each record's
     inflated payload.
 
-    Importing a page again adds nothing: the same article stays one row (a changed page becomes
-    a new version of it). A capture older than the article's latest one (a WARC of last year
+    Importing a page again adds nothing: the same capture (URL, bytes and fetch time) is
+    counted as archived already, and the same article stays one row (a changed page becomes a
+    new version of it). A capture older than the article's latest one (a WARC of last year
     imported into an archive crawled since) goes into the article's history, not its record.
     In --batch mode each output line is {"id", "outcome", "url"} or
     {"id", "error"}. The exit status is 1 when any page failed.
@@ -227,10 +228,11 @@ def import_pages(
         if outcomes["older"]
         else ""
     )
+    known = f", {outcomes['known']} archived already" if outcomes["known"] else ""
     click.echo(
         f"imported {imported} pages into {db}: {outcomes['new']} new, {outcomes['updated']} updated, "
-        f"{outcomes['unchanged']} unchanged{older}, {outcomes['page']} without an article; "
-        f"{outcomes['failed']} failed",
+        f"{outcomes['unchanged']} unchanged{older}, {outcomes['page']} without an article"
+        f"{known}; {outcomes['failed']} failed",
         err=batch,
     )
     if revisits:

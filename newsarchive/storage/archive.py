@@ -1235,43 +1235,22 @@ class Archive:
             try:
                 with self._item():
                     now = utc_now()
-                    page_id, _ = self._store_page(
+                    page_id, again = self._store_page(
                         raw, site=site, run_id=run_id, now=now, kind=kind, reasons=reasons
                     )
-                    for part, later in enumerate(continuations, start=2):
-                        part_id, _ = self._store_page(
-                            later,
-                            site=site,
-                            run_id=run_id,
-                            now=now,
-                            kind=kind,
-                            reasons=[f"page {part} of {raw.url}"],
-                        )
-                        # A page stored before on its own (the same URL and bytes, met alone
-                        # first) is linked too: else re-extraction stitched the article
-                        # without it.
-                        self.pages.execute(
-                            "UPDATE pages SET part_of = ?, part = ? "
-                            "WHERE id = ? AND part_of IS NULL AND id != ?",
-                            [page_id, part, part_id, page_id],
-                        )
-                    record = article if kind == "article" else None
-                    outcome, article_id, fetch_count = self._store_article(
+                    outcome, article_id, fetch_count = self._store_item_rest(
                         raw,
-                        record,
-                        page_id=page_id,
+                        article,
+                        kind,
+                        page_id,
+                        continuations,
                         site=site,
+                        run_id=run_id,
                         now=now,
                         columns=columns,
                         replay=replay,
+                        again=again,
                     )
-                    if kind in SOFT_GONE_KINDS and _redirected(raw):
-                        # An archived article's URL now leads to the home page or a section: the
-                        # site took it down without saying 404 (a "soft" takedown).
-                        self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
-                    elif kind == "error" and raw.status in GONE_STATUSES:
-                        # Its 404 kept as a page (an import of a later capture): gone since then.
-                        self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
             except Exception as exc:
                 fatal = self._stopping(exc)
                 if fatal is not None:
@@ -1288,6 +1267,61 @@ class Archive:
                 self._item_done()
             return outcome
 
+    def _store_item_rest(
+        self,
+        raw: RawPage,
+        article: Article | None,
+        kind: str,
+        page_id: int,
+        continuations: Sequence[RawPage],
+        *,
+        site: str,
+        run_id: int | None,
+        now: str,
+        columns: dict[str, Any] | None,
+        replay: bool,
+        again: bool,
+    ) -> tuple[str, int | None, int]:
+        """store()'s item past its first page: the later pages, the record, a takedown seen.
+        `again`: this very capture of the page was stored before (its fetch is logged)."""
+        for part, later in enumerate(continuations, start=2):
+            part_id, _ = self._store_page(
+                later,
+                site=site,
+                run_id=run_id,
+                now=now,
+                kind=kind,
+                reasons=[f"page {part} of {raw.url}"],
+            )
+            # A page stored before on its own (the same URL and bytes, met alone first) is
+            # linked too: else re-extraction stitched the article without it.
+            self.pages.execute(
+                "UPDATE pages SET part_of = ?, part = ? "
+                "WHERE id = ? AND part_of IS NULL AND id != ?",
+                [page_id, part, part_id, page_id],
+            )
+        record = article if kind == "article" else None
+        outcome, article_id, fetch_count = self._store_article(
+            raw,
+            record,
+            page_id=page_id,
+            site=site,
+            now=now,
+            columns=columns,
+            replay=replay,
+            again=again,
+        )
+        if again and outcome == "page":
+            outcome = "known"
+        if kind in SOFT_GONE_KINDS and _redirected(raw):
+            # An archived article's URL now leads to the home page or a section: the site
+            # took it down without saying 404 (a "soft" takedown).
+            self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
+        elif kind == "error" and raw.status in GONE_STATUSES:
+            # Its 404 kept as a page (an import of a later capture): gone since then.
+            self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
+        return outcome, article_id, fetch_count
+
     def _store_article(
         self,
         raw: RawPage,
@@ -1299,10 +1333,14 @@ class Archive:
         columns: dict[str, Any] | None = None,
         keep_later: bool = False,
         replay: bool = False,
+        again: bool = False,
     ) -> tuple[str, int | None, int]:
         """(outcome, the article's id, its fetch_count now); no id for a page without a record.
         `keep_later` (a page extracted long after it was stored): a record of the article from
-        a later page is left as it is, outcome "older". `replay`: see store."""
+        a later page is left as it is, outcome "older". `replay`: see store. `again`: this
+        capture was stored before; if its record shows it, outcome "known" and nothing changes
+        (a capture imported twice is no second fetch), else it is recorded now (the records
+        of a crawl whose pages were committed and whose records were not: a full disk)."""
         fetched = utc_iso(raw.fetched_at) or now
         if article is None:
             return "page", None, 0
@@ -1355,6 +1393,9 @@ class Archive:
                     moved_from = before
         if keep_later and existing is not None and (existing["page_id"] or 0) > page_id:
             return "older", existing["id"], existing["fetch_count"]
+        captured = utc_iso(raw.fetched_at)
+        if again and existing is not None and self._records_capture(existing, columns, captured):
+            return "known", existing["id"], existing["fetch_count"]
         if (
             replay
             and existing is not None
@@ -1407,6 +1448,24 @@ class Archive:
             fetch_count = self._merge_moved(moved_from, article_id, when=fetched)
         self._add_aliases(article_id, aliases)
         return outcome, article_id, fetch_count
+
+    def _records_capture(
+        self, record: dict[str, Any], columns: dict[str, Any], fetched: str | None
+    ) -> bool:
+        """Whether the article's record or one of its versions holds this capture's text over a
+        stretch of time that takes in `fetched` (None, a saved page's unknown fetch time: at
+        any time)."""
+        digest = columns["content_hash"]
+        if record["content_hash"] == digest:
+            return fetched is None or record["content_since"] <= fetched <= record["last_seen"]
+        return (
+            self.db.conn.execute(
+                "SELECT 1 FROM versions WHERE article_id = ? AND content_hash = ? "
+                "AND coalesce(? BETWEEN seen_from AND seen_until, 1) LIMIT 1",
+                [record["id"], digest, fetched],
+            ).fetchone()
+            is not None
+        )
 
     def _store_older(self, record: dict[str, Any], columns: dict[str, Any], fetched: str) -> int:
         """A capture fetched before the `record`'s latest fetch joins the article's history,
@@ -1498,7 +1557,9 @@ class Archive:
         kind: str,
         reasons: list[str],
     ) -> tuple[int, bool]:
-        """Keep the page (once per distinct body and URL) and log the fetch; (page id, is new).
+        """Keep the page (once per distinct body and URL) and log the fetch; (page id, whether
+        this very capture was archived already: the same page with a fetch at the same time, or
+        both without one, which is logged once).
 
         A page stored again keeps the kind it was first stored with (page rows are never
         updated, see the pages schema)."""
@@ -1507,44 +1568,47 @@ class Archive:
         found = self.pages.execute(
             "SELECT id FROM pages WHERE url = ? AND sha256 = ?", [raw.url, digest]
         ).fetchone()
+        fetched_at = utc_iso(raw.fetched_at)
         if found:
-            page_id, is_new = found[0], False
+            page_id = found[0]
             if self._known_damage_anywhere():
                 self._heal(page_id, body)
+            if self.pages.execute(
+                "SELECT 1 FROM fetches WHERE page_id = ? AND fetched_at IS ? LIMIT 1",
+                [page_id, fetched_at],
+            ).fetchone():
+                return page_id, True
         else:
             blob, codec = compress(body)
             headers = json.dumps(dict(raw.headers or {}), ensure_ascii=False, default=str)
-            page_id, is_new = (
-                _insert(
-                    self.pages,
-                    "pages",
-                    {
-                        "url": raw.url,
-                        "final_url": raw.final_url,
-                        "status": raw.status,
-                        "headers": headers,
-                        "encoding": raw.encoding,
-                        "fetched_at": utc_iso(raw.fetched_at),
-                        "stored_at": now,
-                        "site": site,
-                        "run_id": run_id,
-                        "size": len(body),
-                        "sha256": digest,
-                        "compression": codec,
-                        "kind": kind,
-                        "kind_reasons": json.dumps(reasons, ensure_ascii=False),
-                        "body": b"",  # in page_bodies until packed (see the pages schema, v4)
-                    },
-                ),
-                True,
+            page_id = _insert(
+                self.pages,
+                "pages",
+                {
+                    "url": raw.url,
+                    "final_url": raw.final_url,
+                    "status": raw.status,
+                    "headers": headers,
+                    "encoding": raw.encoding,
+                    "fetched_at": fetched_at,
+                    "stored_at": now,
+                    "site": site,
+                    "run_id": run_id,
+                    "size": len(body),
+                    "sha256": digest,
+                    "compression": codec,
+                    "kind": kind,
+                    "kind_reasons": json.dumps(reasons, ensure_ascii=False),
+                    "body": b"",  # in page_bodies until packed (see the pages schema, v4)
+                },
             )
             self.pages.execute(
                 "INSERT INTO page_bodies(page_id, data) VALUES (?, ?)", [page_id, blob]
             )
             self._unpacked[site] = self._unpacked.get(site, 0) + len(body)
-        fetch = {"page_id": page_id, "fetched_at": utc_iso(raw.fetched_at), "stored_at": now}
+        fetch = {"page_id": page_id, "fetched_at": fetched_at, "stored_at": now}
         _insert(self.pages, "fetches", {**fetch, "status": raw.status, "run_id": run_id})
-        return page_id, is_new
+        return page_id, False
 
     def _find_article(
         self, key: str, aliases: set[str], *, lenient: bool = False

@@ -29,13 +29,45 @@ def test_pages_file_sits_next_to_the_archive(tmp_path):
 def test_a_page_stored_twice_is_one_article(archive):
     raw = make_raw(URL)
     assert archive.store(raw, make_article(URL), site="warta") == "new"
-    assert archive.store(raw, make_article(URL), site="warta") == "unchanged"
+    refetch = make_raw(URL, fetched_at=raw.fetched_at + timedelta(hours=1))
+    assert archive.store(refetch, make_article(URL), site="warta") == "unchanged"
     assert archive.count("articles") == 1
     assert archive.count("pages") == 1  # identical bytes are kept once
     assert archive.count("fetches") == 2  # and each fetch of them is logged
     row = archive.article(URL)
     assert row["fetch_count"] == 2
     assert archive.versions(row["id"]) == []
+
+
+def test_the_same_capture_stored_again_is_no_second_fetch(archive, tmp_path):
+    # A WARC or a saved page imported again (an import run twice, or after a stop): each of
+    # its captures was counted as a fetch once more, its article's fetch_count doubled.
+    raw = make_raw(URL)
+    assert archive.store(raw, make_article(URL), site="warta") == "new"
+    assert archive.store(make_raw(URL), make_article(URL), site="warta") == "known"
+    saved = make_raw(URL + "/simpan", fetched_at=None)  # a saved file: no fetch time
+    assert archive.store(saved, make_article(URL + "/simpan"), site="warta") == "new"
+    assert archive.store(saved, make_article(URL + "/simpan"), site="warta") == "known"
+    assert archive.count("fetches") == 2
+    assert archive.article(URL)["fetch_count"] == 1
+    assert archive.article(URL + "/simpan")["fetch_count"] == 1
+    # A capture whose page went in and whose record did not (a full disk between the two
+    # files' commits) is recorded when stored again: it is no known capture to skip.
+    later = make_raw(URL, fetched_at=raw.fetched_at + timedelta(days=1))
+    edited = make_article(URL, title="Banjir rob meluas")
+    assert archive.store(later, edited, site="warta") == "updated"
+    row = archive.article(URL)
+    with archive.db.conn:
+        archive.db.conn.execute("DELETE FROM versions")
+        archive.db.conn.execute(
+            "UPDATE articles SET title = ?, content_hash = ?, last_seen = ?, fetch_count = 1 "
+            "WHERE id = ?",
+            [make_article(URL).title, "before", row["first_seen"], row["id"]],
+        )
+    assert archive.store(later, edited, site="warta") == "updated"
+    again = archive.article(URL)
+    assert again["title"] == "Banjir rob meluas" and again["fetch_count"] == 2
+    assert archive.count("fetches") == 3
 
 
 def test_tracking_and_one_page_variants_reach_the_same_article(archive):
@@ -63,9 +95,8 @@ def test_request_final_and_canonical_urls_all_lead_to_the_article(archive):
     # A later fetch by the redirecting URL alone still finds it, even without a canonical URL.
     article = make_article(URL)
     article.canonical_url = None
-    assert (
-        archive.store(make_raw(short, final_url=redirected), article, site="warta") == "unchanged"
-    )
+    refetch = make_raw(short, final_url=redirected, fetched_at=datetime(2024, 3, 6, tzinfo=UTC))
+    assert archive.store(refetch, article, site="warta") == "unchanged"
     assert archive.count("articles") == 1
 
 
@@ -506,7 +537,8 @@ def test_another_story_at_an_archived_articles_url_gets_a_record_of_its_own(arch
     # The same story under a new canonical URL (an edited headline) is still an update.
     renamed = "https://warta.example.id/berita/4/rob-pesisir-utara"
     edited = make_article(renamed, title="Banjir rob genangi pesisir utara Jawa")
-    assert archive.store(make_raw(url, fetched_at=LATER), edited, site="warta") == "updated"
+    edit_fetched = make_raw(url, fetched_at=LATER + timedelta(days=1))
+    assert archive.store(edit_fetched, edited, site="warta") == "updated"
     assert archive.article(url)["title"] == "Banjir rob genangi pesisir utara Jawa"
     assert archive.count() == 2
 
