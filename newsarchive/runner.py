@@ -522,7 +522,9 @@ def _read_run(plan: Plan, item: _Running) -> None:
                 alarm.line()  # the run's site is the entry's name
                 for alarm in site_alarms(archive, row[1], item.entry.every)
                 # Overdue: no complete run for periods, this one included (it failed too).
-                if alarm.run_id == row[0] or alarm.signal == "overdue"
+                # Died: the run before this one, killed with its process (and its `run`: the
+                # OOM killer, a reboot), which this run ended so; no other command can say it.
+                if alarm.run_id == row[0] or alarm.signal in ("overdue", "died")
             ]
 
 

@@ -379,3 +379,30 @@ def test_a_run_that_fails_again_says_the_site_is_overdue(tmp_path: Path) -> None
         timeout=60,
     )
     assert health.returncode == 1 and overdue[0] in health.stderr.splitlines(), health.stderr
+
+
+def test_the_run_after_a_run_killed_with_its_crawl_says_it_died(tmp_path: Path) -> None:
+    """A run killed with its whole process group (the OOM killer, `kill -9`, a reboot) cannot
+    say so itself. The next cron `run` ends its crawl's row as died and must say it: before, it
+    said only its own crawl's alarms and exited 0, and the kill reached no cron mail."""
+    plan = tmp_path / "newsarchive.toml"
+    with DemoServer(articles=30) as server:
+        write_plan(plan, {"portal": server.base_url}, delay=0.2)
+        with run_under_way(plan, server, requests=4):
+            pass  # its process group is killed at the end of the block
+        [killed] = runs(plan)
+        assert killed["finished"] is None
+        write_plan(plan, {"portal": server.base_url})
+        after = run(plan, "--force")
+    assert after.returncode == 1, after.stdout + after.stderr
+    errors = [line for line in after.stderr.splitlines() if line.startswith("Error:")]
+    died = [line for line in errors if " died " in line]
+    assert len(died) == 1, after.stderr
+    assert died[0].endswith(f"(run {killed['id']})")
+    first, second = runs(plan)
+    assert first["finish_reason"] == "died" and second["finish_reason"] == "finished"
+    # Said once: the run after that one is quiet again.
+    with DemoServer(articles=30) as server:
+        write_plan(plan, {"portal": server.base_url})
+        quiet = run(plan, "--force")
+    assert " died " not in quiet.stderr, quiet.stderr
