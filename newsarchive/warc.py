@@ -51,6 +51,7 @@ import contextlib
 import hashlib
 import io
 import json
+import sqlite3
 import uuid
 import zlib
 from collections import Counter, OrderedDict
@@ -182,12 +183,13 @@ def _fields(values: dict[str, Any]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str]) -> str:
-    """The records of one raw page; returns the WARC-Record-ID of its response/resource."""
+def _write_page(
+    writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str], main_id: str
+) -> None:
+    """The records of one raw page, its response (or resource) record named `main_id`."""
     body: bytes = row["body"]
     target = row["final_url"] or row["url"]
     date = _warc_date(row)
-    main_id = _record_id()
     stored = _stored_headers(row)
     parts = urlsplit(target)
     is_http = parts.scheme.lower() in ("http", "https")
@@ -244,7 +246,6 @@ def _write_page(writer: WARCWriter, row: dict[str, Any], head_ids: dict[int, str
             warc_headers_dict={"WARC-Record-ID": main_id, "WARC-Date": date},
         )
     writer.write_record(record)
-    return main_id
 
 
 class WarcExport(NamedTuple):
@@ -283,24 +284,33 @@ class _Refetches:
     """The archive's later fetches of the exported pages (refetches that found a page unchanged),
     as `revisit` records, each written where the archive stored it: before the first page first
     fetched after it. So an import stores them in the archive's own order, and an article that
-    went back to an earlier text ends with that text, as the archive's record did."""
+    went back to an earlier text ends with that text, as the archive's record did.
+
+    A refetch may come months after its page: the payload digest of each page fetched again is
+    kept on disk (a private temporary SQLite file) until the export ends, not in memory, and the
+    page's record is named from `page_record_id`, not remembered."""
 
     def __init__(
         self,
         archive: Archive,
         writer: WARCWriter,
+        page_record_id: Callable[[int], str],
         site: str | None,
         since: str | None,
         damaged: list[PageDamaged] | None,
     ) -> None:
         self.archive = archive
         self.writer = writer
+        self.page_record_id = page_record_id
         self.damaged = damaged
         self.rows = archive.later_fetches(site=site, since=since, damaged=damaged)
         self.pending = next(self.rows, None)
-        # Page id -> [its record's WARC-Record-ID, WARC-Date, payload digest, fetches to come].
-        self.written: dict[int, list[Any]] = {}
         self.count = 0
+        self.digests: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        if self.digests is not None:
+            self.digests.close()
 
     def before(self, row: dict[str, Any]) -> None:
         """Called before a first page is written: the refetches stored before it."""
@@ -309,12 +319,12 @@ class _Refetches:
         first, fetches = self.archive.fetch_span(row["id"])
         self.write_until(first)
         if fetches > 1:
-            self.written[row["id"]] = [None, _warc_date(row), payload_digest(row["body"]), fetches]
-
-    def page_written(self, row: dict[str, Any], record_id: str) -> None:
-        known = self.written.get(row["id"])
-        if known is not None:
-            known[0] = record_id
+            if self.digests is None:
+                self.digests = sqlite3.connect("")  # a temporary file, gone when closed
+                self.digests.execute("CREATE TABLE d (page INTEGER PRIMARY KEY, digest TEXT)")
+            self.digests.execute(
+                "INSERT OR REPLACE INTO d VALUES (?, ?)", [row["id"], payload_digest(row["body"])]
+            )
 
     def write_until(self, fetch_id: int | None = None) -> None:
         """The refetches stored before fetch `fetch_id` (None: all the rest)."""
@@ -324,16 +334,19 @@ class _Refetches:
             self._write(self.pending)
             self.pending = next(self.rows, None)
 
+    def _written_digest(self, page_id: int) -> str | None:
+        if self.digests is None:
+            return None
+        found = self.digests.execute("SELECT digest FROM d WHERE page = ?", [page_id]).fetchone()
+        return found[0] if found else None
+
     def _write(self, fetch: dict[str, Any]) -> None:
         page_id = fetch["id"]
-        known = self.written.get(page_id)
-        if known is not None:
-            record_id, refers_date, digest, _left = known
-            known[3] -= 1
-            if known[3] <= 1:
-                del self.written[page_id]
-        else:
+        digest = self._written_digest(page_id)
+        record_id: str | None = self.page_record_id(page_id)
+        if digest is None:
             # Its page is not in this file (fetched before --since) or was left out damaged.
+            record_id = None
             if self.damaged is not None and any(d.page_id == page_id for d in self.damaged):
                 return
             try:
@@ -345,7 +358,7 @@ class _Refetches:
                 return
             if found is None:
                 return
-            record_id, refers_date, digest = None, _warc_date(fetch), payload_digest(found[1])
+            digest = payload_digest(found[1])
         target = fetch["final_url"] or fetch["url"]
         date = _warc_time(fetch["fetch_time"])
         revisit_id = _record_id()
@@ -374,7 +387,7 @@ class _Refetches:
                 target,
                 digest,
                 target,
-                refers_date,
+                _warc_date(fetch),  # the page's first fetch: its own record's date
                 http_headers=http_headers,
                 warc_headers_dict=headers,
             )
@@ -406,18 +419,28 @@ def export_warc(
             "description": f"raw pages of {archive.path}",
         }
         writer.write_record(writer.create_warcinfo_record(output.name, info))
-        refetches = _Refetches(archive, writer, site, since, damaged)
-        head_ids: dict[int, str] = {}
-        for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
-            if not row["part_of"]:
-                refetches.before(row)
-            record_id = _write_page(writer, row, head_ids)
-            refetches.page_written(row, record_id)
-            if not row["part_of"]:
-                # Parts follow their first page directly: only the latest head is needed.
-                head_ids = {row["id"]: record_id}
-            count += 1
-        refetches.write_until()
+        # Each page's record named from its id: unique to this file, and known again to the
+        # revisit records that refer to it however much later they come.
+        namespace = uuid.uuid4()
+
+        def page_record_id(page_id: int) -> str:
+            return f"<urn:uuid:{uuid.uuid5(namespace, str(page_id))}>"
+
+        refetches = _Refetches(archive, writer, page_record_id, site, since, damaged)
+        try:
+            head_ids: dict[int, str] = {}
+            for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
+                if not row["part_of"]:
+                    refetches.before(row)
+                record_id = page_record_id(row["id"])
+                _write_page(writer, row, head_ids, record_id)
+                if not row["part_of"]:
+                    # Parts follow their first page directly: only the latest head is needed.
+                    head_ids = {row["id"]: record_id}
+                count += 1
+            refetches.write_until()
+        finally:
+            refetches.close()
         for url, gone_since in archive.taken_down(site=site, since=since):
             _write_fields(
                 writer, url, {"gone-since": gone_since}, {"WARC-Date": _warc_time(gone_since)}
