@@ -287,6 +287,15 @@ def _header_problem(path: Path, head: bytes, size: int) -> str | None:
             f"{path}: truncated or corrupt (database disk image is malformed): its header's "
             f"file format versions are {head[18]}/{head[19]}, not 1 or 2"
         )
+    encoding = int.from_bytes(head[56:60], "big")
+    if encoding not in (0, 1):
+        # UTF-8 (1; 0 before the first table), as the archive's files are made. Read as UTF-16
+        # every text is garbage, and SQLite refuses to attach the pages file to the archive
+        # (`compact` failed with a traceback: fuzz_archive seed 3960).
+        return (
+            f"{path}: truncated or corrupt (database disk image is malformed): its header's "
+            f"text encoding is {encoding}, not 1 (UTF-8)"
+        )
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(head[28:32], "big")

@@ -143,6 +143,27 @@ def test_a_header_of_another_file_format_version_is_named(
     assert snapshot(archive_db.parent) == before
 
 
+@pytest.mark.parametrize("encoding", [2, 3, 0xFB], ids=["UTF-16le", "UTF-16be", "none"])
+@pytest.mark.parametrize("which", ["archive.db", "pages.db"])
+def test_a_header_of_another_text_encoding_is_named(
+    archive_db: Path, which: str, encoding: int
+) -> None:
+    """A byte flipped in the header's text encoding (fuzz_archive seed 3960: pages.db said
+    UTF-16): `compact` attached the pages file to the archive and SQLite refused, a traceback;
+    read as UTF-16, every text of the file is garbage."""
+    path = archive_db if which == "archive.db" else default_pages_path(archive_db)
+    data = bytearray(path.read_bytes())
+    assert data[56:60] == b"\0\0\0\1"
+    data[59] = encoding
+    path.write_bytes(bytes(data))
+    before = snapshot(archive_db.parent)
+    writers = [["reextract", "--jobs", "1"], ["compact"], ["import", __file__, "--url", url(9)]]
+    for command in [*READ_COMMANDS, *writers, ["verify"]]:
+        line = cli_error(invoke(*command, "--db", str(archive_db)), f"{path}: ")
+        assert f"text encoding is {encoding}, not 1 (UTF-8)" in line, line
+    assert snapshot(archive_db.parent) == before
+
+
 def _replace_pages_file(pages: Path, how: str, tmp_path: Path) -> None:
     pages.unlink()
     if how == "another archive's":
