@@ -114,8 +114,19 @@ def is_empty(value: Any) -> bool:
 
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row with its JSON columns decoded into lists and dicts (for JSON Lines and Parquet)."""
-    return {
-        key: (json.loads(value) if key in JSON_COLUMNS and isinstance(value, str) else value)
-        for key, value in row.items()
-    }
+    """A row with its JSON columns decoded into lists and dicts (for JSON Lines and Parquet).
+    A column that no longer reads as JSON (bytes garbled on disk inside a page SQLite still
+    reads: it keeps no checksum) raises NewsarchiveError naming the article, in one line."""
+    decoded = dict(row)
+    for key, value in row.items():
+        if key in JSON_COLUMNS and isinstance(value, str):
+            try:
+                decoded[key] = json.loads(value)
+            except ValueError as exc:
+                raise NewsarchiveError(
+                    f"article {row.get('id')} ({row.get('url')}) is damaged: its {key} is no "
+                    f"longer JSON ({exc.msg if hasattr(exc, 'msg') else exc}), garbled on disk "
+                    "or edited outside newsarchive; `newsarchive verify` lists the damage, "
+                    "`newsarchive reextract` rebuilds the record from its raw page"
+                ) from None
+    return decoded

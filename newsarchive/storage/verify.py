@@ -16,6 +16,7 @@ friendly_errors): naming the file when a quick_check can tell which, and what to
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +36,11 @@ from newsarchive.storage.opening import (
     schema_problems,
 )
 from newsarchive.storage.records import content_hash
-from newsarchive.storage.schema import CONTENT_COLUMNS, FTS_COLUMNS
+from newsarchive.storage.schema import CONTENT_COLUMNS, FTS_COLUMNS, JSON_COLUMNS
+
+# A record's JSON columns outside its content hash (where the field came from, what was cut):
+# `show` and `export` decode them, so verify reads each as JSON.
+PROVENANCE_JSON = tuple(sorted(JSON_COLUMNS - set(CONTENT_COLUMNS)))
 
 # Problems listed one by one; past this, counted (a damaged block spoils every page after the
 # damage in it, hundreds of lines of the same cause).
@@ -156,8 +161,8 @@ def _check_records(
     total = archive.db.execute("SELECT count(*) FROM articles").fetchone()[0]
     last = time.monotonic()
     cursor = archive.db.execute(
-        f"SELECT id, url, page_id, content_hash, {', '.join(CONTENT_COLUMNS)} FROM articles "
-        "ORDER BY id"
+        f"SELECT id, url, page_id, content_hash, {', '.join(CONTENT_COLUMNS)}, "
+        f"{', '.join(PROVENANCE_JSON)} FROM articles ORDER BY id"
     )
     names = [column[0] for column in cursor.description]
     for values in cursor:
@@ -170,6 +175,13 @@ def _check_records(
                 f"{archive.path}: {article} is damaged (its content does not match the hash "
                 "stored with it), or was edited outside newsarchive"
             )
+        elif broken := next((name for name in PROVENANCE_JSON if not _json(row[name])), None):
+            # Outside the content hash, and read back by `show` and `export`.
+            found.damaged_records += 1
+            found.problems.append(
+                f"{archive.path}: {article} is damaged (its {broken} is no longer JSON), or was "
+                "edited outside newsarchive"
+            )
         page_id = row["page_id"]
         if page_id is not None and page_id not in page_ids and not found.unreadable:
             found.records_without_page += 1
@@ -180,6 +192,16 @@ def _check_records(
         if progress and time.monotonic() - last >= PROGRESS_SECONDS:
             last = time.monotonic()
             progress(f"verify: {found.articles:,} of {total:,} records read")
+
+
+def _json(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        json.loads(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def content_matches(row: dict) -> bool:

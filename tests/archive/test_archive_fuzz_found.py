@@ -535,3 +535,31 @@ def test_repair_beside_raw_pages_only_verify_finds_damaged_says_so(
     result = invoke("repair", "--db", str(archive_db))
     cli_error(result, f"{pages}: the raw pages file is damaged")
     assert expected in result.stdout
+
+
+def test_a_record_whose_provenance_is_no_longer_json(archive_db: Path) -> None:
+    """Bytes flipped into a record's `removed` (fuzz_archive seed 3960: a control character
+    inside its JSON): `export` raised a JSONDecodeError traceback, and `verify`, which checks
+    the content against its hash, said nothing of it (what was cut is no content)."""
+    db = ["--db", str(archive_db)]
+    assert invoke("reextract", "--jobs", "1", *db).exit_code == 0  # records as extracted
+    with closing(sqlite3.connect(archive_db)) as conn, conn:
+        conn.execute(
+            "UPDATE articles SET removed = ? WHERE url = ?",
+            ['[{"kind": "ad", "text": "Iklan\x01"}]', url(3)],
+        )
+    for command in (
+        ["export"],
+        ["export", "--format", "parquet", "-o", "x.parquet"],
+        ["show", url(3)],
+    ):
+        line = cli_error(invoke(*command, *db), "article ")
+        assert f"({url(3)}) is damaged: its removed is no longer JSON" in line, line
+    verified = invoke("verify", *db)
+    assert verified.exit_code == 1
+    assert f"({url(3)}) is damaged (its removed is no longer JSON)" in verified.output
+    # Its content unchanged, the record is rebuilt all the same (every column is compared).
+    rebuilt = invoke("reextract", "--jobs", "1", *db)
+    assert rebuilt.exit_code == 0 and "1 changes (0 new versions)" in rebuilt.output
+    assert invoke("verify", *db).exit_code == 0
+    assert invoke("export", *db).exit_code == 0
