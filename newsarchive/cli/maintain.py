@@ -74,8 +74,9 @@ def compact_command(site: str | None, level: int | None, db: Path) -> None:
 @friendly_errors
 def verify_command(db: Path) -> None:
     """Read the whole archive back: SQLite's structure of both files, every raw page against
-    the sha256 kept since it was fetched, every record's page present. Exit 1 when anything is
-    wrong, with the problems listed on stdout and one `Error:` line.
+    the sha256 kept since it was fetched, every record's content against its hash and its other
+    fields as JSON, every record's page present. Exit 1 when anything is wrong, with the
+    problems listed on stdout and one `Error:` line.
 
     \b
     Examples:
