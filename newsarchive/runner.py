@@ -243,6 +243,7 @@ class _Running:
     process: subprocess.Popen[str]
     started: float
     max_run_before: int
+    after_a_dead_run: bool = False  # see _crawl_all
     # The signal that stopped the run, once it was passed on to this crawl.
     stopped: str = ""
 
@@ -313,7 +314,14 @@ def run_plan(
         if unwritable:
             _not_crawled(waiting, outcomes, _until_room(unwritable))
         else:
-            _crawl_all(plan, waiting, outcomes, progress, progress_seconds)
+            _crawl_all(
+                plan,
+                waiting,
+                outcomes,
+                progress,
+                progress_seconds,
+                after_a_dead_run=lock.previous is not None,
+            )
     report.finished = utc_now()
     return report
 
@@ -362,7 +370,11 @@ def _crawl_all(
     outcomes: dict[str, SiteOutcome],
     progress: Callable[[str], None] | None,
     progress_seconds: float,
+    *,
+    after_a_dead_run: bool = False,
 ) -> None:
+    """`after_a_dead_run`: this run took over the lock of a run that is gone (killed with its
+    crawls: the OOM killer, a reboot), whose crawls it says died."""
     running: list[_Running] = []
     queue = list(waiting)
     last_progress = time.monotonic()
@@ -391,7 +403,9 @@ def _crawl_all(
                     preexec_fn=stop_with_the_run,
                 )
                 outcome.status = "running"
-                running.append(_Running(entry, outcome, process, time.monotonic(), before))
+                running.append(
+                    _Running(entry, outcome, process, time.monotonic(), before, after_a_dead_run)
+                )
             if stop.received:
                 for item in running:
                     if not item.stopped:
@@ -522,9 +536,12 @@ def _read_run(plan: Plan, item: _Running) -> None:
                 alarm.line()  # the run's site is the entry's name
                 for alarm in site_alarms(archive, row[1], item.entry.every)
                 # Overdue: no complete run for periods, this one included (it failed too).
-                # Died: the run before this one, killed with its process (and its `run`: the
-                # OOM killer, a reboot), which this run ended so; no other command can say it.
-                if alarm.run_id == row[0] or alarm.signal in ("overdue", "died")
+                # Died: the crawl of a `run` killed with it (the OOM killer, a reboot), whose
+                # lock this run took over: no other command can say it. (A crawl that stopped
+                # on a full disk and could not finish its row was said by its own run.)
+                if alarm.run_id == row[0]
+                or alarm.signal == "overdue"
+                or (alarm.signal == "died" and item.after_a_dead_run)
             ]
 
 
