@@ -932,11 +932,13 @@ def run_case(seed: int, runs: int, keep: Path, changes: list[str]) -> tuple[list
                     problems.append(f"alarm on an ordinary run: {sorted(unexpected)}")
                 site_failed = site.mode in ("down", "500", "503")
                 # `run` exits 1 on its own crawl's alarms; two at once, the alarms seen after
-                # may be the other command's run's. A died run it says when it took over the
-                # lock of a `run` killed with its crawl; one of a `crawl` is health's to say.
+                # may be the other command's run's. A died crawl it says when it took over the
+                # lock of a `run` killed with it (SIGKILL: it could say nothing); one a stopped
+                # `run` said itself, or one of a `crawl`, is health's to say.
                 run_says = set(alarms)
+                last = records[-1] if records else None
                 if not (
-                    records and records[-1].change == "killed" and records[-1].command == "run"
+                    last and last.change == "killed" and last.command == "run" and last.status == -9
                 ):
                     run_says.discard("died")
                 want_error = site_failed or (use_plan and bool(run_says) and name != "overlap")
