@@ -215,7 +215,8 @@ class ImportItem:
     site: str | None = None
     profile: SiteProfile | None = None
     web_url: str | None = None  # the URL that picks the profile and names the site
-    # A WARC revisit: `raw` (no body) is a refetch of this archived capture, read back to store.
+    # A WARC revisit: `raw` (no body) is a refetch of this archived capture, read back to store
+    # (`continuations` then: the refetches of its later pages, no body either).
     revisit: RevisitOf | None = None
 
 
@@ -519,7 +520,10 @@ class ImportSink:
             headers=headers or head.headers,
             status=item.raw.status or head.status,
         )
-        later = [replace(part, fetched_at=raw.fetched_at) for part in parts]
+        # Each later page at its own refetch's time when the WARC gave one (item.continuations:
+        # revisits of them, by URL), else at its first page's.
+        when = {part.url: part.fetched_at for part in item.continuations}
+        later = [replace(part, fetched_at=when.get(part.url, raw.fetched_at)) for part in parts]
         return fetched_page_item(raw, continuations=later, site=item.site, profile=item.profile)
 
 

@@ -307,6 +307,9 @@ class _Refetches:
         self.pending = next(self.rows, None)
         self.count = 0
         self.digests: sqlite3.Connection | None = None
+        # The first page's last revisit record (page id, record id): a later page's refetch,
+        # stored right after it, names it as its article's.
+        self.head_revisit: tuple[int, str] | None = None
 
     def close(self) -> None:
         if self.digests is not None:
@@ -362,6 +365,8 @@ class _Refetches:
         target = fetch["final_url"] or fetch["url"]
         date = _warc_time(fetch["fetch_time"])
         revisit_id = _record_id()
+        head = self.head_revisit
+        part_of = head[1] if fetch["part_of"] and head and head[0] == fetch["part_of"] else None
         _write_fields(
             self.writer,
             target,
@@ -369,9 +374,13 @@ class _Refetches:
                 "requested-url": fetch["url"] if target != fetch["url"] else None,
                 "site": fetch["site"],
                 "kind": fetch["kind"],
+                "part-of": part_of,
+                "part": fetch["part"] if part_of else None,
             },
             {"WARC-Date": date, "WARC-Concurrent-To": revisit_id},
         )
+        if not fetch["part_of"]:
+            self.head_revisit = (page_id, revisit_id)
         http_headers = None
         if urlsplit(target).scheme.lower() in ("http", "https"):
             http_headers = StatusAndHeaders(
@@ -1015,6 +1024,16 @@ class _Importer:
     def place_revisit(
         self, raw: RawPage, record_id: str, facts: dict[str, str], offset: int, of: RevisitOf
     ) -> None:
+        group = self.group
+        if (
+            group is not None
+            and group.revisit is not None
+            and facts.get("part-of") == group.record_id
+            and len(group.parts) < MAX_PARTS
+        ):
+            # A later page of the article fetched again with it: its own fetch time is kept.
+            group.parts.append(raw)
+            return
         self.flush()
         self.group = _Group(raw, record_id, facts.get("site") or None, offset, revisit=of)
 
@@ -1045,6 +1064,7 @@ class _Importer:
                 raw=group.raw,
                 shown=None,
                 where=group.raw.url,
+                continuations=group.parts,  # the later pages' refetches: their times
                 site=site,
                 profile=_profile_named(site),
                 revisit=group.revisit,

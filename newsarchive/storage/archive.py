@@ -2860,17 +2860,16 @@ class Archive:
     ) -> Iterator[dict[str, Any]]:
         """Every fetch of a stored page after its first (a refetch that found it unchanged), in
         the order stored: `fetch_id`, `fetch_status`, `fetch_time` (fetch time, else stored
-        time) with the page's row (`id`, url, status, headers...; no body). The later pages of
-        a multi-page article are left out: each refetch of it fetched its first page too.
-        `site` selects as iter_raw_pages does, `since` by this fetch's time; a page whose row is
-        damaged raises PageDamaged, or, given a `damaged` list, is added to it once and left
-        out."""
+        time) with the page's row (`id`, url, status, headers, `part_of`, `part`...; no body).
+        A later page of a multi-page article comes right after its first page's refetch (they
+        are stored together). `site` selects as iter_raw_pages does, `since` by this fetch's
+        time; a page whose row is damaged raises PageDamaged, or, given a `damaged` list, is
+        added to it once and left out."""
         present = {row[1] for row in self.pages.execute("PRAGMA table_info(pages)")}
         texts = _page_texts_as_bytes(_PAGE_TEXT_COLUMNS, present, "p.")
         where = ["f.id > (SELECT min(id) FROM fetches WHERE page_id = f.page_id)"]
         params: list[Any] = []
-        if "part_of" in present:
-            where.append("p.part_of IS NULL")
+        parts = "p.part_of, p.part" if "part_of" in present else "NULL AS part_of, NULL AS part"
         if site is not None:
             where.append("p.site = ?")
             params.append(site)
@@ -2880,7 +2879,8 @@ class Archive:
         cursor = self.pages.conn.execute(
             "SELECT f.id AS fetch_id, f.status AS fetch_status, "
             "coalesce(f.fetched_at, f.stored_at) AS fetch_time, "
-            f"p.id, p.status, p.size, {texts} FROM fetches f JOIN pages p ON p.id = f.page_id "
+            f"p.id, p.status, p.size, {parts}, {texts} FROM fetches f "
+            "JOIN pages p ON p.id = f.page_id "
             f"WHERE {' AND '.join(where)} ORDER BY f.id",
             params,
         )
