@@ -22,7 +22,8 @@ payload gets a WARC-Payload-Digest (sha1, base32: what warcio, wget and Heritrix
 Each later fetch that found a page unchanged (a refetch: a row of `fetches`, no page of its own)
 is a `revisit` record (profile identical-payload-digest: WARC-Refers-To the page's record,
 WARC-Refers-To-Target-URI and -Date, the same payload digest, the HTTP head without the body),
-with its own metadata record before it. Records go out in the order the archive stored them:
+with its own metadata record before it (a later page of a multi-page article: `part-of` its
+first page's revisit, as for its pages). Records go out in the order the archive stored them:
 each refetch before the first page fetched after it. An import replays that order, so an
 article whose text changed and then went back ends with the text it went back to, as the
 archive's record did; with each page written once at its first fetch and the refetches left
