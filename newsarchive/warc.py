@@ -317,11 +317,14 @@ class _Refetches:
             self.digests.close()
 
     def before(self, row: dict[str, Any]) -> None:
-        """Called before a first page is written: the refetches stored before it."""
+        """Called before each page is written: for a first page, the refetches stored before it
+        (a later page follows its first page at once); for any page fetched again, its payload
+        digest, kept for its revisits."""
         if self.pending is None:
             return
         first, fetches = self.archive.fetch_span(row["id"])
-        self.write_until(first)
+        if not row["part_of"]:
+            self.write_until(first)
         if fetches > 1:
             if self.digests is None:
                 self.digests = sqlite3.connect("")  # a temporary file, gone when closed
@@ -440,8 +443,7 @@ def export_warc(
         try:
             head_ids: dict[int, str] = {}
             for row in archive.iter_raw_pages(site=site, since=since, damaged=damaged):
-                if not row["part_of"]:
-                    refetches.before(row)
+                refetches.before(row)
                 record_id = page_record_id(row["id"])
                 _write_page(writer, row, head_ids, record_id)
                 if not row["part_of"]:

@@ -338,6 +338,20 @@ def test_a_multi_page_article_refetched_travels_as_revisits_of_each_page(
         _fetch_kereta(archive, datetime(2024, 3, 9, 1, 0, tzinfo=UTC), page_2_later=1)
         out = tmp_path / "kereta.warc"
         assert export_warc(archive, out, site="warta") == (4, 2)
+    with out.open("rb") as handle:
+        records = [r.rec_headers for r in ArchiveIterator(handle)]
+    # Each page's revisit names that page's own record.
+    responses = {
+        h.get_header("WARC-Target-URI"): h.get_header("WARC-Record-ID")
+        for h in records
+        if h.get_header("WARC-Type") == "response"
+    }
+    revisits = {
+        h.get_header("WARC-Target-URI"): h.get_header("WARC-Refers-To")
+        for h in records
+        if h.get_header("WARC-Type") == "revisit"
+    }
+    assert revisits == {url: responses[url] for url in (first, f"{first}?page=2")}
     copy = tmp_path / "copy.db"
     with Archive(copy) as archive:
         result = import_warc(archive, out)
