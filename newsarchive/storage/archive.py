@@ -1238,19 +1238,43 @@ class Archive:
                     page_id, again = self._store_page(
                         raw, site=site, run_id=run_id, now=now, kind=kind, reasons=reasons
                     )
-                    outcome, article_id, fetch_count = self._store_item_rest(
+                    for part, later in enumerate(continuations, start=2):
+                        part_id, _ = self._store_page(
+                            later,
+                            site=site,
+                            run_id=run_id,
+                            now=now,
+                            kind=kind,
+                            reasons=[f"page {part} of {raw.url}"],
+                        )
+                        # A page stored before on its own (the same URL and bytes, met alone
+                        # first) is linked too: else re-extraction stitched the article
+                        # without it.
+                        self.pages.execute(
+                            "UPDATE pages SET part_of = ?, part = ? "
+                            "WHERE id = ? AND part_of IS NULL AND id != ?",
+                            [page_id, part, part_id, page_id],
+                        )
+                    record = article if kind == "article" else None
+                    outcome, article_id, fetch_count = self._store_article(
                         raw,
-                        article,
-                        kind,
-                        page_id,
-                        continuations,
+                        record,
+                        page_id=page_id,
                         site=site,
-                        run_id=run_id,
                         now=now,
                         columns=columns,
                         replay=replay,
                         again=again,
                     )
+                    if again and outcome == "page":
+                        outcome = "known"  # this very capture, archived before
+                    if kind in SOFT_GONE_KINDS and _redirected(raw):
+                        # An archived article's URL now leads to the home page or a section: the
+                        # site took it down without saying 404 (a "soft" takedown).
+                        self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
+                    elif kind == "error" and raw.status in GONE_STATUSES:
+                        # Its 404 kept as a page (an import of a later capture): gone since then.
+                        self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
             except Exception as exc:
                 fatal = self._stopping(exc)
                 if fatal is not None:
@@ -1266,61 +1290,6 @@ class Archive:
             with contextlib.suppress(ArchiveUnwritable):
                 self._item_done()
             return outcome
-
-    def _store_item_rest(
-        self,
-        raw: RawPage,
-        article: Article | None,
-        kind: str,
-        page_id: int,
-        continuations: Sequence[RawPage],
-        *,
-        site: str,
-        run_id: int | None,
-        now: str,
-        columns: dict[str, Any] | None,
-        replay: bool,
-        again: bool,
-    ) -> tuple[str, int | None, int]:
-        """store()'s item past its first page: the later pages, the record, a takedown seen.
-        `again`: this very capture of the page was stored before (its fetch is logged)."""
-        for part, later in enumerate(continuations, start=2):
-            part_id, _ = self._store_page(
-                later,
-                site=site,
-                run_id=run_id,
-                now=now,
-                kind=kind,
-                reasons=[f"page {part} of {raw.url}"],
-            )
-            # A page stored before on its own (the same URL and bytes, met alone first) is
-            # linked too: else re-extraction stitched the article without it.
-            self.pages.execute(
-                "UPDATE pages SET part_of = ?, part = ? "
-                "WHERE id = ? AND part_of IS NULL AND id != ?",
-                [page_id, part, part_id, page_id],
-            )
-        record = article if kind == "article" else None
-        outcome, article_id, fetch_count = self._store_article(
-            raw,
-            record,
-            page_id=page_id,
-            site=site,
-            now=now,
-            columns=columns,
-            replay=replay,
-            again=again,
-        )
-        if again and outcome == "page":
-            outcome = "known"
-        if kind in SOFT_GONE_KINDS and _redirected(raw):
-            # An archived article's URL now leads to the home page or a section: the site
-            # took it down without saying 404 (a "soft" takedown).
-            self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
-        elif kind == "error" and raw.status in GONE_STATUSES:
-            # Its 404 kept as a page (an import of a later capture): gone since then.
-            self._mark_gone(raw.url, utc_iso(raw.fetched_at) or now)
-        return outcome, article_id, fetch_count
 
     def _store_article(
         self,
@@ -1393,7 +1362,7 @@ class Archive:
                     moved_from = before
         if keep_later and existing is not None and (existing["page_id"] or 0) > page_id:
             return "older", existing["id"], existing["fetch_count"]
-        captured = utc_iso(raw.fetched_at)
+        captured = fetched if raw.fetched_at is not None else None  # None: a saved file's
         if again and existing is not None and self._records_capture(existing, columns, captured):
             return "known", existing["id"], existing["fetch_count"]
         if (

@@ -122,10 +122,10 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
         if key in JSON_COLUMNS and isinstance(value, str):
             try:
                 decoded[key] = json.loads(value)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise NewsarchiveError(
                     f"article {row.get('id')} ({row.get('url')}) is damaged: its {key} is no "
-                    f"longer JSON ({exc.msg if hasattr(exc, 'msg') else exc}), garbled on disk "
+                    f"longer JSON ({exc.msg}), garbled on disk "
                     "or edited outside newsarchive; `newsarchive verify` lists the damage, "
                     "`newsarchive reextract` rebuilds the record from its raw page"
                 ) from None
