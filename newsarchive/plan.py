@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from newsarchive.errors import NewsarchiveError
-from newsarchive.urls import contact_address, web_address
+from newsarchive.urls import contact_address, meant_address, web_address
 
 DEFAULT_PLAN = Path("newsarchive.toml")
 PLAN_ENV = "NEWSARCHIVE_PLAN"
@@ -205,6 +205,14 @@ def _resolve_site(value: str, base: Path) -> str:
         candidate = Path(value)
         candidate = candidate if candidate.is_absolute() else base / candidate
         refuse_impossible_path(candidate)
+        meant = meant_address(value)
+        if meant and not candidate.exists():
+            # "127.0.0.1:8123/" or "kompas.com/news": an address without its scheme, read as
+            # a file beside the plan, would fail every run with a path the user never wrote.
+            raise NewsarchiveError(
+                f"{value}: no such profile file; to crawl a site by its address, give its "
+                f"URL: {meant}"
+            )
         return str(candidate.resolve())
     return value
 

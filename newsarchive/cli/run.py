@@ -207,9 +207,12 @@ def schedule_command(plan_path: Path | None, kind: str) -> None:
             f"--plan {plan_file}: a line break in the plan's path, which no crontab line or "
             "unit can hold: move the plan"
         )
-    for entry in plan.sites:
+    for number, entry in enumerate(plan.sites):
         if not web_address(entry.site):
-            load_profile(entry.site)  # every run would fail on it: said now, one line
+            try:
+                load_profile(entry.site)  # every run would fail on it: said now, one line
+            except NewsarchiveError as exc:
+                raise NewsarchiveError(f"{plan.path}: sites[{number}].site: {exc}") from None
     workdir = plan_file.parent
     program = shutil.which("newsarchive") or f"{sys.executable} -m newsarchive"
     command = f"{program} run --plan {shlex.quote(str(plan_file))} -q"

@@ -148,6 +148,31 @@ def test_schedule_refuses_a_plan_whose_profile_file_is_missing(tmp_path: Path, i
     write_plan(tmp_path, PLAN.format(site="profiles/warta.toml", every="6h"))
     line = one_error_line(invoke("schedule", "--plan", "plan.toml", cwd=tmp_path))
     assert "warta.toml" in line, line
+    # The plan and the entry's key, as every other mistake in a plan is named.
+    assert "plan.toml: sites[0].site: " in line, line
+
+
+@pytest.mark.parametrize("site", ["127.0.0.1:8123/", "warta.example.id/berita"])
+def test_an_address_without_its_scheme_in_a_plan_is_named_as_one(
+    tmp_path: Path, site: str, invoke
+) -> None:
+    # Read as a profile file beside the plan (it has a "/"): before, `schedule` and every `run`
+    # said only "/abs/path/127.0.0.1:8123: no such profile file", a path nobody wrote.
+    write_plan(tmp_path, PLAN.format(site=site, every="6h"))
+    with pytest.raises(PlanError) as raised:
+        load_plan(tmp_path / "plan.toml")
+    meant = ("http://" if site[0].isdigit() else "https://") + site
+    assert str(raised.value) == (
+        f"{tmp_path / 'plan.toml'}: sites[0].site: {site}: no such profile file; to crawl a "
+        f"site by its address, give its URL: {meant}"
+    )
+    for command in ("run", "schedule"):
+        line = one_error_line(invoke(command, "--plan", "plan.toml", cwd=tmp_path))
+        assert f"sites[0].site: {site}: " in line and meant in line, line
+    # A profile file of that name, if there is one, is what it means.
+    (tmp_path / site).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / site).write_text("name = 'x'\n")
+    assert load_plan(tmp_path / "plan.toml").sites[0].site == str((tmp_path / site).resolve())
 
 
 def test_a_percent_sign_in_the_plan_path_reaches_cron_and_systemd_escaped(
