@@ -246,9 +246,10 @@ def run_crawls(
     if not verbose:
         # What the command says itself at its end (a dead worker, a full disk) is not logged
         # on the terminal first. On the logger: Scrapy replaces the root handler per crawler.
-        logging.getLogger("newsarchive.pipelines").addFilter(
-            lambda record: not getattr(record, "newsarchive_reported", False)
-        )
+        for name in ("newsarchive.pipelines", "newsarchive.spiders.portal"):
+            logging.getLogger(name).addFilter(
+                lambda record: not getattr(record, "newsarchive_reported", False)
+            )
     # The first crawler created installs the reactor (asyncio); each crawler has its own copy of
     # the settings, so each site gets its own job directory.
     crawlers = []

@@ -43,7 +43,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 
-from newsarchive.errors import ProfileError
+from newsarchive.errors import ArchiveDamaged, ProfileError
 from newsarchive.items import CrawledPage, FetchFailure, RawPage
 from newsarchive.middlewares import RECHECK, BudgetSpent, RobotsTxt, Unfetchable
 from newsarchive.process_memory import fix_mmap_threshold, tune_gc, untune_gc
@@ -379,8 +379,24 @@ class PortalSpider(scrapy.Spider):
         if self.db_path and Path(self.db_path).exists():
             with Archive(self.db_path):
                 pass  # an older archive migrated before it is read
-            self.known = KnownUrls(self.db_path, self.site_name)
+            try:
+                self.known = KnownUrls(self.db_path, self.site_name, self._archive_damaged)
+            except ArchiveDamaged as exc:
+                self._archive_damaged(exc)
+                return
             logger.info("%s: %d articles already in the archive", self.site_name, len(self.known))
+
+    def _archive_damaged(self, error: ArchiveDamaged) -> None:
+        """A read of the archive met a damaged page: the crawl stops as when its writer meets
+        one (one line, finish reason archive_unwritable), the first time."""
+        from newsarchive.pipelines import ARCHIVE_UNWRITABLE, REPORTED, stop_crawl
+
+        stats = self.crawler.stats
+        if stats.get_value("newsarchive/unwritable"):
+            return
+        stats.set_value("newsarchive/unwritable", str(error))
+        logger.error("%s; stopping the crawl", error, extra=REPORTED)
+        stop_crawl(self.crawler, ARCHIVE_UNWRITABLE)
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -522,6 +538,8 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Request]:
         self._load_known()
+        if self.crawler.stats.get_value("newsarchive/unwritable"):
+            return  # the archive is damaged: stopping, nothing to ask for
         self._gc_thresholds = tune_gc()
         fix_mmap_threshold()
         base = self.base_url

@@ -190,7 +190,12 @@ class KnownUrls:
     articles (660,000 URLs) and grew with the archive. Only the articles there when it was made
     count (ids up to the largest then; new ones get larger ids): the archive as the crawl found
     it, not what the crawl stores as it goes (a listing's links stored from another listing are
-    still news to it). Read-only, its own connection; `close()` it."""
+    still news to it). Read-only, its own connection; `close()` it.
+
+    A damaged page met by a lookup (an index page quick_check passed) is ArchiveDamaged; given
+    `damaged`, it is told instead and the answer is "not known" (no archived article, nothing
+    stale), as SharedKnown answers when Redis fails: the spider stops the crawl in one line
+    where an exception in its callbacks was a traceback for every page."""
 
     _SQL = (
         "SELECT a.first_seen, a.last_seen, a.published, a.fetch_count, a.gone_since "
@@ -198,17 +203,44 @@ class KnownUrls:
         "WHERE u.url = ? AND a.site = ? AND a.id <= ?"
     )
 
-    def __init__(self, db_path: str | Path, site: str) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        site: str,
+        damaged: Callable[[ArchiveDamaged], None] | None = None,
+    ) -> None:
         self.site = site
-        self.db = connect(Path(db_path), readonly=True)
-        self.last_id = self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
-        # The site's articles then (an index counts them), for the crawl's log and stats.
-        self.count = self.db.execute(
-            "SELECT count(*) FROM articles WHERE site = ?", [site]
-        ).fetchone()[0]
+        self.path = Path(db_path)
+        self.damaged = damaged
+        self.db = connect(self.path, readonly=True)
+        try:
+            self.last_id = self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[
+                0
+            ]
+            # The site's articles then (an index counts them), for the crawl's log and stats.
+            self.count = self.db.execute(
+                "SELECT count(*) FROM articles WHERE site = ?", [site]
+            ).fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            if is_damage(exc):
+                raise damaged_archive(exc, self.path) from None
+            raise
+
+    def _met(self, exc: sqlite3.DatabaseError) -> None:
+        if not is_damage(exc):
+            raise exc
+        error = damaged_archive(exc, self.path)
+        if self.damaged is None:
+            raise error from None
+        self.damaged(error)
 
     def get(self, url: str) -> FetchState | None:
-        row = self.db.execute(self._SQL, [url, self.site, self.last_id]).fetchone()
+        try:
+            row = self.db.execute(self._SQL, [url, self.site, self.last_id]).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._met(exc)
+            return None
         return FetchState.from_stored(*row) if row else None
 
     def __contains__(self, url: object) -> bool:
@@ -216,13 +248,27 @@ class KnownUrls:
 
     def stale(self, fetched_before: datetime, limit: int) -> list[tuple[str, str]]:
         """What this crawl rechecks: see stale_articles."""
-        return stale_articles(self.db, self.site, fetched_before, limit, last_id=self.last_id)
+        try:
+            return stale_articles(self.db, self.site, fetched_before, limit, last_id=self.last_id)
+        except sqlite3.DatabaseError as exc:
+            self._met(exc)
+            return []
 
     def __len__(self) -> int:
         return self.count
 
     def close(self) -> None:
         self.db.close()
+
+
+def damaged_archive(exc: sqlite3.DatabaseError, path: Path) -> ArchiveDamaged:
+    """SQLite's `exc` met on a damaged page of the archive at `path`, as the error that stops a
+    crawl or import: nothing more is written to a damaged file."""
+    return ArchiveDamaged(
+        f"{path}: cannot write: the archive is damaged ({exc}); `newsarchive verify --db {path}` "
+        "lists the damage",
+        cause=exc,
+    )
 
 
 def stale_articles(
@@ -1119,11 +1165,7 @@ class Archive:
         too, each one line of warning, and the crawl would go on fetching for nothing)."""
         fatal = unwritable(exc, self.path)
         if fatal is None and is_damage(exc):
-            fatal = ArchiveDamaged(
-                f"{self.path}: cannot write: the archive is damaged ({exc}); `newsarchive verify "
-                f"--db {self.path}` lists the damage",
-                cause=exc,
-            )
+            fatal = damaged_archive(exc, self.path)
         return fatal
 
     def _became_unwritable(self, error: ArchiveUnwritable) -> ArchiveUnwritable:

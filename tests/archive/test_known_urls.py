@@ -3,12 +3,16 @@ every URL at its start (memory and start-up that grew with the archive)."""
 
 from __future__ import annotations
 
+import sqlite3
 import tracemalloc
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from archive_fixtures import make_article, make_raw
 
+from newsarchive.errors import ArchiveDamaged
 from newsarchive.storage import Archive, KnownUrls
 from newsarchive.urls import normalize_url
 
@@ -85,3 +89,56 @@ def test_making_it_holds_none_of_the_sites_urls_in_memory(tmp_path: Path) -> Non
     # ~900 URLs of this site loaded whole take hundreds of kB; asked one by one, nothing is held.
     assert loaded_peak > 200_000
     assert known_peak < 50_000, known_peak
+
+
+def _page_over(path: Path, source: str, target: str) -> None:
+    """The first leaf page of `source` written over the first page of `target` (a write that
+    went astray; fuzz_archive's "page 45 copied over it")."""
+    uri = f"file:{path}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = {
+            name: page
+            for name, page in conn.execute(
+                "SELECT name, min(pageno) FROM dbstat WHERE pagetype = 'leaf' GROUP BY name"
+            )
+        }
+    data = bytearray(path.read_bytes())
+    src, dst = pages[source], pages[target]
+    data[(dst - 1) * size : dst * size] = data[(src - 1) * size : src * size]
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_page_met_by_a_lookup_is_archive_damage_told_once_asked(tmp_path: Path) -> None:
+    """fuzz_archive seed 4040: a crawl's recheck query met an index page with another table's
+    page over it (quick_check passes such a page) and Scrapy printed a traceback; a lookup in a
+    page callback would have printed one for every page. Now the lookup raises ArchiveDamaged
+    naming the file, or tells the crawl's callback and answers "not known"."""
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for n in range(3):
+            url = f"https://warta.example.id/berita/{n}"
+            archive.store(make_raw(url), make_article(url), site="warta")
+    _page_over(path, "articles_fts_docsize", "articles_site_last_seen")
+    _page_over(path, "articles_fts_docsize", "article_urls")
+    before = datetime(2030, 1, 1, tzinfo=UTC)
+    url = normalize_url("https://warta.example.id/berita/1")
+
+    known = KnownUrls(path, "warta")
+    try:
+        for ask in (lambda: known.stale(before, 10), lambda: known.get(url)):
+            with pytest.raises(ArchiveDamaged) as raised:
+                ask()
+            assert str(raised.value).startswith(f"{path}: cannot write: the archive is damaged")
+            assert f"newsarchive verify --db {path}" in str(raised.value)
+    finally:
+        known.close()
+
+    told: list[ArchiveDamaged] = []
+    known = KnownUrls(path, "warta", told.append)
+    try:
+        assert known.stale(before, 10) == []
+        assert known.get(url) is None and url not in known
+        assert len(told) == 3 and all(isinstance(e.cause, sqlite3.DatabaseError) for e in told)
+    finally:
+        known.close()

@@ -51,3 +51,40 @@ def test_a_crawl_ending_on_a_damaged_page_of_its_site_fails_in_one_line(tmp_path
         loose = [i for (i,) in conn.execute("SELECT page_id FROM page_bodies")]
         packed = conn.execute("SELECT count(*) FROM pages WHERE block_id IS NOT NULL").fetchone()
     assert loose == [damaged] and packed[0] >= 5
+
+
+def test_a_crawl_whose_reads_meet_a_damaged_page_stops_in_one_line(tmp_path: Path) -> None:
+    """fuzz_archive seed 4040: an index the crawl reads to pick its rechecks had another table's
+    page written over it, a page PRAGMA quick_check passes, so the crawl started, and Scrapy
+    printed a traceback ("Error while reading start items") before the writer met the damage
+    too. Now the read stops the crawl as a write does: one `Error:` line naming the file and
+    `verify`, exit 1, the run row's finish reason archive_unwritable."""
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=5) as server:
+        first = run_cli("crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST,
+                        cwd=tmp_path)  # fmt: skip
+        assert first.returncode == 0, first.stderr[-2000:]
+        uri = f"file:{db}?mode=ro&immutable=1"
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+            [(source,)] = conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'articles_fts_docsize'"
+            ).fetchall()
+            [(target,)] = conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'articles_site_last_seen'"
+            ).fetchall()
+        data = bytearray(db.read_bytes())
+        data[(target - 1) * size : target * size] = data[(source - 1) * size : source * size]
+        db.write_bytes(bytes(data))
+        command = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST]
+        proc = run_on_small_disk(command, tmp_path, None)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"Error: {db}: cannot write: the archive is damaged"), lines
+    assert f"newsarchive verify --db {db}" in lines[0]
+    assert "archive_unwritable)" in proc.stdout, proc.stdout
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        reasons = [r for (r,) in conn.execute("SELECT finish_reason FROM crawl_runs ORDER BY id")]
+    assert reasons == ["finished", "archive_unwritable"], reasons
