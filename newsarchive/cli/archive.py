@@ -806,6 +806,9 @@ def browse_command(
     periods = plan_periods(db, plan_path)
     metadata = load_metadata(db.stem, periods)
     announce = f"serving {db} at http://{host}:{port}/ (Ctrl-C stops)"
+    if as_it_is:
+        # Said once Datasette has started: when its start-up meets damage, that is the one line.
+        announce = f"{as_it_is}; serving the archive read-only, as it is now\n{announce}"
     metadata["plugins"][ANNOUNCE_PLUGIN] = {"line": announce}
     with _metadata_file(metadata) as metadata_path:
         # Immutable: SQLite then reads the file alone, writing no -shm beside it.
@@ -891,18 +894,18 @@ def _write_all(fd: int, data: bytes) -> None:
         out.write(data)
 
 
-def _servable_only_as_it_is(db: Path) -> bool:
-    """Open `db` for writing (which migrates an older archive before Datasette reads it): False.
+def _servable_only_as_it_is(db: Path) -> str | None:
+    """Open `db` for writing (which migrates an older archive before Datasette reads it): None.
     When it cannot be written — a full disk, a file or directory the user may only read, a
     read-only mount (an analyst's copy on a shared drive) — an archive that needs no migration
     and whose main file holds every commit (an empty -wal) can still be served as it is,
-    read-only: True, and the reason said. Otherwise the one line of why it cannot be opened."""
+    read-only: why it cannot be written. Otherwise the one line of why it cannot be opened."""
     from newsarchive.storage.opening import has_wal_content
     from newsarchive.storage.schema import ARCHIVE_MIGRATIONS
 
     try:
         with Archive(db, create=False):
-            return False
+            return None
     except (ArchiveUnwritable, NewsarchiveError) as exc:
         unwritable = isinstance(exc, ArchiveUnwritable) or not (
             os.access(db, os.W_OK) and os.access(db.parent, os.W_OK | os.X_OK)
@@ -918,8 +921,7 @@ def _servable_only_as_it_is(db: Path) -> bool:
             ) from None
         if has_wal_content(db):
             raise
-        click.echo(f"{exc}; serving the archive read-only, as it is now", err=True)
-        return True
+        return str(exc)
 
 
 @cli.command("stats")
