@@ -939,6 +939,8 @@ def stats_command(as_json: bool, db: Path) -> None:
         numbers = stats(archive)
     if as_json:
         click.echo(json.dumps(asdict(numbers), indent=2))
+        if archive.pages_missing:
+            click.echo(f"note: {archive.pages_missing}", err=True)
         return
     raw_mb = numbers.page_bytes / 1e6
     on_disk = numbers.pages_file_bytes / numbers.page_bytes if numbers.page_bytes else 0.0
@@ -949,12 +951,17 @@ def stats_command(as_json: bool, db: Path) -> None:
         f"{numbers.archive_file_bytes / 1e6:.1f} MB on disk; search index in "
         f"{numbers.search_segments} segment(s)"
     )
-    click.echo(
-        f"{archive.pages_path}: {numbers.pages} raw pages ({numbers.fetches} fetches), "
-        f"{raw_mb:.1f} MB of HTML kept in "
-        f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size; the "
-        f"compressed pages alone {stored:.1%})"
-    )
+    if archive.pages_missing:
+        # Said where the raw pages' figures would be (all 0): the records alone are counted. A
+        # note, not an error: a copy of archive.db alone is a way to share the records.
+        click.echo(f"note: {archive.pages_missing}", err=True)
+    else:
+        click.echo(
+            f"{archive.pages_path}: {numbers.pages} raw pages ({numbers.fetches} fetches), "
+            f"{raw_mb:.1f} MB of HTML kept in "
+            f"{numbers.pages_file_bytes / 1e6:.1f} MB on disk ({on_disk:.1%} of the raw size; "
+            f"the compressed pages alone {stored:.1%})"
+        )
     if numbers.page_kinds:
         kinds = ", ".join(f"{kind} {count}" for kind, count in numbers.page_kinds.items())
         click.echo(f"raw pages by kind: {kinds}")

@@ -142,7 +142,8 @@ def health_command(
     runs killed, hanging or not started; read from the plan of the archive checked), a run
     whose process is gone before it finished (`died`: killed, by the OOM killer, a reboot, kill
     -9; said until two more runs have started). Each
-    alarm is one line: site, signal, before -> now, run id.
+    alarm is one line: site, signal, before -> now, run id. And for the whole archive: its raw
+    pages file missing (deleted, moved, left out of a restore).
     """
     from newsarchive.runner import reading_archive
     from newsarchive.storage.health import health
@@ -154,15 +155,20 @@ def health_command(
         check_site(archive, site)
         alarms = health(archive, site, every)
         sites = archive.db.execute("SELECT count(DISTINCT site) FROM crawl_runs").fetchone()[0]
+        # Every raw page gone at once (the file deleted, moved, or left out of a restore) is in
+        # no run's figures, and the next crawl would be the first to say it.
+        pages_missing = archive.pages_missing
     if as_json:
         click.echo(json.dumps([alarm.to_dict() for alarm in alarms], indent=2))
     else:
         for alarm in alarms:
             click.echo(f"Error: {alarm.line()}", err=True)
-        if not alarms:
+        if not alarms and not pages_missing:
             checked = f"site {site}" if site else f"{sites} sites"
             click.echo(f"{db}: {checked}, no alarm")
-    if alarms:
+    if pages_missing:
+        click.echo(f"Error: {pages_missing}", err=True)
+    if alarms or pages_missing:
         sys.exit(1)
 
 

@@ -772,6 +772,9 @@ class Archive:
         # file is open and checked (writes while opening store no page).
         self._pages_mark: int | None = None
         self._closed = False
+        # Opened read-only without the raw pages file its records point into: why, for the
+        # commands that report on the archive (stats, health) to say; records stay readable.
+        self.pages_missing: str | None = None
         self._has_blocks: bool | None = None
         self._blocks: dict[int, BlockReader] = {}
         self._known_damage: set[int] = set()  # damaged_pages, read at each pack
@@ -812,6 +815,9 @@ class Archive:
             else:
                 # Records stay readable without their pages (a copy of archive.db alone).
                 self.pages = _empty_pages()
+                stored = self._pages_stored()
+                if stored:
+                    self.pages_missing = self._missing_pages(stored)
                 return
         except BaseException:
             self.db.close()
@@ -851,9 +857,8 @@ class Archive:
                 stored = self._pages_stored()
                 if stored:
                     raise NewsarchiveError(
-                        f"{self.pages_path}: missing: {self.path} stored its raw pages there "
-                        f"(ids up to {stored}); put that file back beside it (a new one would "
-                        "give those ids to other pages)"
+                        f"{self._missing_pages(stored)} (a new one would give those ids to "
+                        "other pages)"
                     )
                 create_file(
                     self.pages_path,
@@ -901,6 +906,12 @@ class Archive:
             migrate(db, migrations, path)
 
         return build
+
+    def _missing_pages(self, stored: int) -> str:
+        return (
+            f"{self.pages_path}: missing: {self.path} stored its raw pages there (ids up to "
+            f"{stored}); put that file back beside it"
+        )
 
     def _pages_stored(self) -> int:
         """The highest raw page id this archive has stored in its pages file (schema v10), 0

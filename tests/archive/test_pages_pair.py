@@ -79,9 +79,16 @@ def test_archive_db_without_its_pages_file_is_refused_for_writing(tmp_path: Path
         assert "pages.db: missing" in error, command
     # Nothing was made in its place: the next run with the file put back finds it whole.
     assert snapshot(alone) == before
-    # The records stay readable alone (a copy of archive.db to browse).
+    # The records stay readable alone (a copy of archive.db to browse), and `stats` says what
+    # is missing where it counted "0 raw pages" (fuzz_archive seed 4042: pages.db missing).
     result = invoke("stats", "--db", str(alone / "archive.db"))
     assert result.exit_code == 0 and "3 articles" in result.output
+    missing = f"{alone / 'pages.db'}: missing: {alone / 'archive.db'} stored its raw pages there"
+    assert result.stderr.strip() == f"note: {missing} (ids up to 6); put that file back beside it"
+    assert "raw pages (" not in result.stdout
+    # `health`, which a cron mail carries, alarms: no run's figures show every page gone.
+    health = invoke("health", "--db", str(alone / "archive.db"))
+    assert health.exit_code == 1 and missing in cli_error(health)
     url = urls(0, 1)[0]
     assert invoke("show", url, "--db", str(alone / "archive.db")).exit_code == 0
     raw = invoke("show", url, "--raw", "--db", str(alone / "archive.db"))
