@@ -23,8 +23,10 @@ or saved files and directories (HTML, .gz/.xz/.bz2/.zst, cut or mutated, empty, 
 names, a WARC among them). A case fails on: a traceback; no end within IMPORT_SECONDS; an exit
 status other than 0 or 1; an output line that is none of import's own (an error of more than one
 line); exit 1 without an `Error:` line or 0 with one; any raw page or article of A gone, or
-`newsarchive verify` failing after B; an intact page of B not imported. The first input of each
-kind of failure is written to --out with what was expected (case.json).
+`newsarchive verify` failing after B; an intact page of B not imported (but one whose requested
+URL and body are an earlier record's: a page row is one requested URL and body, so it is a
+fetch of that page, which keeps the first one's final URL). The first input of each kind of
+failure is written to --out with what was expected (case.json).
 
 Not a test (random, minutes long): a search for what the tests do not think of. Before the first
 runs (2026-12-06) one record stopped the rest of its WARC from being imported when it was
@@ -45,6 +47,7 @@ import argparse
 import bz2
 import collections
 import gzip
+import hashlib
 import io
 import json
 import lzma
@@ -156,6 +159,11 @@ class Record:
     url: str | None = None  # the page's URL when it is an HTML page that should be imported
     damage: list[str] = field(default_factory=list)  # content damage: may be skipped itself
     copies: int = 1  # written this many times in a row (gzip: a member each)
+    # A page's row in the archive: the URL it was requested at and its body's digest. A page
+    # row is one (requested URL, body), so a later record with both equal to an earlier one's
+    # is a fetch of that page, which keeps the first one's final URL.
+    row: tuple[str, str] | None = None
+    requested: str | None = None  # a metadata record's requested-url
     start: int = 0  # its offset in the file
     end: int = 0
 
@@ -414,7 +422,12 @@ def facts_record(rng: random.Random, page: Record, previous: Record | None) -> R
     headers, block = _warc_record(page.url or "", "metadata", block, rng)
     found = re.search(rb"WARC-Record-ID: (<[^>\r\n]*>)", page.data)
     headers.append(("WARC-Concurrent-To", found.group(1).decode() if found else "<urn:x>"))
-    return Record("metadata", _encode(headers, block), damage=[f"facts {facts}"[:200]])
+    return Record(
+        "metadata",
+        _encode(headers, block),
+        damage=[f"facts {facts}"[:200]],
+        requested=facts.get("requested-url"),
+    )
 
 
 FRAMING = [
@@ -472,10 +485,15 @@ def warc_case(
         if rng.random() < 0.2:
             records.append(other_record(rng, url))
         damage = damaged_inside and rng.random() < 0.25
-        page = page_record(url, rng.choice(pages), rng, damage=damage)
+        body = rng.choice(pages)
+        page = page_record(url, body, rng, damage=damage)
+        requested = url
         if page.url and rng.random() < 0.15:
             previous = next((r for r in reversed(records) if r.url), None)
             records.append(facts_record(rng, page, previous))
+            requested = records[-1].requested or url
+        if not page.damage:
+            page.row = (requested, hashlib.sha256(body).hexdigest())
         records.append(page)
     notes = [f"{len(records)} records, {'gzip per record' if gz else 'plain'}, --jobs {jobs}"]
     framing = rng.choice(FRAMING) if rng.random() < 0.5 else None
@@ -524,9 +542,11 @@ def warc_case(
         notes.append("framing: every record in one gzip member")
     expected, after_damage = set(), set()
     damaged_before = False
+    rows: dict[tuple[str, str], str] = {}
     for record in records:
         intact = damage_at is None or record.end <= damage_at
-        if record.url and intact:
+        first = rows.setdefault(record.row, record.url or "") if record.row else record.url
+        if record.url and intact and first == record.url:
             (after_damage if damaged_before else expected).add(record.url)
         damaged_before = damaged_before or bool(record.damage)
         if record.damage:
