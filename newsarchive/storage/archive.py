@@ -214,13 +214,13 @@ class KnownUrls:
         self.damaged = damaged
         self.db = connect(self.path, readonly=True)
         try:
-            self.last_id = self.db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[
-                0
-            ]
+            (self.last_id,) = self.db.execute(
+                "SELECT coalesce(max(id), 0) FROM articles"
+            ).fetchone()
             # The site's articles then (an index counts them), for the crawl's log and stats.
-            self.count = self.db.execute(
+            (self.count,) = self.db.execute(
                 "SELECT count(*) FROM articles WHERE site = ?", [site]
-            ).fetchone()[0]
+            ).fetchone()
         except sqlite3.DatabaseError as exc:
             self.db.close()
             if is_damage(exc):
