@@ -136,6 +136,16 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             # bare "Aborted!" with 1. SQLite keeps what was committed.
             click.echo("Error: stopped (interrupted); what was stored before is kept", err=True)
             sys.exit(130)
+        except MemoryError:
+            # SQLite reading a garbled size (a full-text segment's, say) asks for gigabytes and
+            # fails so: what a damaged archive looks like to a read, said as damage.
+            db = kwargs.get("db")
+            if db is None:
+                raise
+            raise click.ClickException(
+                f"{db}: out of memory reading it, as a garbled size in a damaged file makes "
+                f"SQLite; `newsarchive verify --db {db}` lists the damage"
+            ) from None
         except Exception as exc:
             line = _damage_line(exc, kwargs)
             if line is None:
