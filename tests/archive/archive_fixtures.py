@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -161,3 +162,20 @@ def snapshot(directory: Path) -> dict[str, str]:
 def cli_error(result, *expected: str) -> str:
     """assert_one_error for the result of click's CliRunner."""
     return assert_one_error(result.exit_code, result.stderr, *expected)
+
+
+def pages_of(path: Path, name: str) -> list[int]:
+    """The page numbers of table or index `name` in the SQLite file at `path` (dbstat)."""
+    uri = f"file:{path}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        return [n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = ?", [name])]
+
+
+def copy_page(path: Path, source: int, target: int) -> None:
+    """Page `source` of the file written over page `target` (a write that went astray)."""
+    uri = f"file:{path}?mode=ro&immutable=1"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    data[(target - 1) * size : target * size] = data[(source - 1) * size : source * size]
+    path.write_bytes(bytes(data))

@@ -23,9 +23,11 @@ import pytest
 from archive_fixtures import (
     assert_one_error,
     cli_error,
+    copy_page,
     make_article,
     make_raw,
     news_page,
+    pages_of,
     snapshot,
 )
 from click.testing import CliRunner
@@ -224,22 +226,6 @@ def test_a_record_whose_text_is_no_longer_utf8(archive_db: Path, tmp_path: Path)
     assert f"({url(3)}) is damaged" in verified.stdout
 
 
-def _pages_of(path: Path, name: str) -> list[int]:
-    uri = f"file:{path}?mode=ro&immutable=1"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
-        return [n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = ?", [name])]
-
-
-def _copy_page(path: Path, source: int, target: int) -> None:
-    """Page `source` of the file written over page `target` (a write that went astray)."""
-    uri = f"file:{path}?mode=ro&immutable=1"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
-        size = conn.execute("PRAGMA page_size").fetchone()[0]
-    data = bytearray(path.read_bytes())
-    data[(target - 1) * size : target * size] = data[(source - 1) * size : source * size]
-    path.write_bytes(bytes(data))
-
-
 @pytest.mark.parametrize(
     ("target", "reader"),
     [
@@ -257,8 +243,8 @@ def test_verify_finds_a_page_overwritten_by_a_sound_page_of_another_table(
     `repair` "nothing to repair", and reextract, compact, import and crawl went on writing into
     it. (PRAGMA integrity_check meets the index's damage; neither it nor FTS5's integrity-check
     meets the lengths': reading articles_fts_docsize as FTS5 does, or `repair --force`, would.)"""
-    [page] = _pages_of(archive_db, target)
-    _copy_page(archive_db, _pages_of(archive_db, "articles_fts_data")[0], page)
+    [page] = pages_of(archive_db, target)
+    copy_page(archive_db, pages_of(archive_db, "articles_fts_data")[0], page)
     db = ["--db", str(archive_db)]
     cli_error(invoke(*reader, *db), "damaged")  # what the readers meet
     verified = invoke("verify", *db)
@@ -323,7 +309,7 @@ def test_browse_of_an_archive_whose_search_index_config_is_zeroed(
     seed 4040), its note "serving the archive read-only" came before that line: said now once
     Datasette has started, beside the "serving" line. (Run without root's power over
     permissions, as a user would be.)"""
-    [config] = _pages_of(archive_db, "articles_fts_config")
+    [config] = pages_of(archive_db, "articles_fts_config")
     uri = f"file:{archive_db}?mode=ro&immutable=1"
     with closing(sqlite3.connect(uri, uri=True)) as conn:
         size = conn.execute("PRAGMA page_size").fetchone()[0]
@@ -481,7 +467,7 @@ def test_repair_beside_a_damaged_raw_pages_file_says_so(archive_db: Path) -> Non
     to repair" with exit 0 (it rebuilds archive.db alone), and `repair && verify`, the README's
     line, went on to a verify that failed. It now says the raw pages file is damaged, exit 1."""
     pages = default_pages_path(archive_db)
-    [target] = _pages_of(pages, "blocks_site")
+    [target] = pages_of(pages, "blocks_site")
     uri = f"file:{pages}?mode=ro&immutable=1"
     with closing(sqlite3.connect(uri, uri=True)) as conn:
         size = conn.execute("PRAGMA page_size").fetchone()[0]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 import tracemalloc
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from archive_fixtures import make_article, make_raw
+from archive_fixtures import copy_page, make_article, make_raw, pages_of
 
 from newsarchive.errors import ArchiveDamaged
 from newsarchive.storage import Archive, KnownUrls
@@ -91,24 +90,6 @@ def test_making_it_holds_none_of_the_sites_urls_in_memory(tmp_path: Path) -> Non
     assert known_peak < 50_000, known_peak
 
 
-def _page_over(path: Path, source: str, target: str) -> None:
-    """The first leaf page of `source` written over the first page of `target` (a write that
-    went astray; fuzz_archive's "page 45 copied over it")."""
-    uri = f"file:{path}?mode=ro&immutable=1"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
-        size = conn.execute("PRAGMA page_size").fetchone()[0]
-        pages = {
-            name: page
-            for name, page in conn.execute(
-                "SELECT name, min(pageno) FROM dbstat WHERE pagetype = 'leaf' GROUP BY name"
-            )
-        }
-    data = bytearray(path.read_bytes())
-    src, dst = pages[source], pages[target]
-    data[(dst - 1) * size : dst * size] = data[(src - 1) * size : src * size]
-    path.write_bytes(bytes(data))
-
-
 def test_a_damaged_page_met_by_a_lookup_is_archive_damage_told_once_asked(tmp_path: Path) -> None:
     """fuzz_archive seed 4040: a crawl's recheck query met an index page with another table's
     page over it (quick_check passes such a page) and Scrapy printed a traceback; a lookup in a
@@ -119,8 +100,11 @@ def test_a_damaged_page_met_by_a_lookup_is_archive_damage_told_once_asked(tmp_pa
         for n in range(3):
             url = f"https://warta.example.id/berita/{n}"
             archive.store(make_raw(url), make_article(url), site="warta")
-    _page_over(path, "articles_fts_docsize", "articles_site_last_seen")
-    _page_over(path, "articles_fts_docsize", "article_urls")
+    # Another table's sound page over each (every one a single page in so small an archive).
+    [sizes] = pages_of(path, "articles_fts_docsize")
+    for target in ("articles_site_last_seen", "article_urls"):
+        [page] = pages_of(path, target)
+        copy_page(path, sizes, page)
     before = datetime(2030, 1, 1, tzinfo=UTC)
     url = normalize_url("https://warta.example.id/berita/1")
 
