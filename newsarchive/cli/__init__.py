@@ -225,6 +225,32 @@ class _LazyGroup(click.Group):
         _register()
         return super().list_commands(ctx)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Every write to standard output goes through a guard, so a failed one (`export >
+        # file` on a full disk, `> /dev/full`) is told from any other OSError: one line naming
+        # it, where it was a traceback (or, for what waited in the buffer, Python's "Exception
+        # ignored" at exit and status 120).
+        stdout = sys.stdout
+        if stdout is not None and not isinstance(stdout, GuardedOutput):
+            sys.stdout = GuardedOutput(stdout)
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+        except OutputUnwritable as exc:
+            import errno
+
+            if exc.errno == errno.EPIPE and _stdout_closed():
+                _drop_stdout()
+                sys.exit(0)  # the reader has what it asked for: see invoke
+            click.echo(f"Error: standard output: cannot write: {exc.strerror}", err=True)
+            _drop_stdout()
+            sys.exit(1)
+        finally:
+            sys.stdout = stdout
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -244,6 +270,45 @@ class _LazyGroup(click.Group):
             raise click.ClickException(f"a pipe closed under the command: {exc}") from None
 
 
+class OutputUnwritable(OSError):
+    """A write to standard output failed (errno and strerror are the write's own)."""
+
+
+class GuardedOutput:
+    """Standard output whose failed writes raise OutputUnwritable: a traceback cannot tell which
+    file a bare OSError came from, and the Error line must say it was the output. Everything
+    else is the stream's own (encoding, isatty, fileno); `buffer`, for bytes written as fetched,
+    is guarded the same way."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._stream.write(data)
+        except OSError as exc:
+            raise OutputUnwritable(exc.errno, exc.strerror) from exc
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputUnwritable(exc.errno, exc.strerror) from exc
+        except ValueError:
+            pass  # closed: nothing waits in it (click's test runner closes its own)
+
+    @property
+    def buffer(self) -> Any:
+        return GuardedOutput(self._stream.buffer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _stdout_closed() -> bool:
     """Whether the reading end of standard output has gone (a pipe or socket closed)."""
     import select
@@ -260,10 +325,15 @@ def _stdout_closed() -> bool:
 def _drop_stdout() -> None:
     """Point standard output at /dev/null, so the interpreter's flush at exit does not meet the
     closed pipe again (and print "Exception ignored ... BrokenPipeError")."""
+    import io
     import os
 
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return  # not a file (click's test runner): no flush at exit to meet
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, fileno)
     os.close(devnull)
 
 

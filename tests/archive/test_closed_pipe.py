@@ -1,9 +1,11 @@
 """Output read only in part (`newsarchive export | head`): the command ends quietly with 0 once
-the reader stops, and a broken pipe that is not its output's is said in one line. Real
-processes, real pipes, a real archive."""
+the reader stops, and a broken pipe that is not its output's is said in one line. Output that
+cannot be written at all (`> file` on a full disk; /dev/full is one) is one Error line naming
+standard output, exit 1. Real processes, real pipes, a real archive."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -82,3 +84,52 @@ def test_a_broken_pipe_that_is_not_the_output_is_an_error_line():
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert lines == ["Error: a pipe closed under the command: [Errno 32] Broken pipe"]
+
+
+FULL_DISK_LINE = "Error: standard output: cannot write: No space left on device"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export"],
+        ["export", "--format", "csv"],
+        # The CSV header alone: it waits in the buffer until the end, where Python's own flush
+        # at exit met the full disk ("Exception ignored", status 120).
+        ["export", "--format", "csv", "--since", "2999-01-01"],
+        ["search", "banjir"],
+        ["show", "--raw", "https://warta.example.id/7"],
+        ["stats"],
+        ["--version"],
+    ],
+    ids=["jsonl", "csv", "csv-header", "search", "show-raw", "stats", "version"],
+)
+def test_output_to_a_full_disk_is_one_error_line(archive_path, command):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "newsarchive", *command, "--db", str(archive_path)]
+            if command != ["--version"]
+            else [sys.executable, "-m", "newsarchive", *command],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    assert done.stderr.decode().splitlines() == [FULL_DISK_LINE]
+    assert done.returncode == 1
+
+
+def test_a_full_disk_that_is_not_the_output_is_not_called_the_output():
+    @click.group(cls=_LazyGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def store() -> None:
+        click.echo("stored 1")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # another file's write
+
+    result = CliRunner().invoke(group, ["store"])
+    assert result.output == "stored 1\n"
+    assert isinstance(result.exception, OSError)
+    assert result.exception.errno == errno.ENOSPC
+    assert "standard output" not in str(result.exception)
