@@ -6,7 +6,10 @@ into one-line messages: this package is the only place that does.
 
 from __future__ import annotations
 
+import errno
 import functools
+import io
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -60,7 +63,6 @@ def usable_directory(ctx: Any, param: Any, value: Path | None) -> Path | None:
 
 
 def _checked_path(param: Any, value: Path | None, *, directory: bool) -> Path | None:
-    import errno
     import stat
 
     if value is None:
@@ -231,7 +233,13 @@ class _LazyGroup(click.Group):
         # it, where it was a traceback (or, for what waited in the buffer, Python's "Exception
         # ignored" at exit and status 120).
         stdout = sys.stdout
-        if stdout is not None and not isinstance(stdout, GuardedOutput):
+        if None in (sys.stdin, stdout, sys.stderr):
+            _hold_closed_descriptors()
+        if stdout is None:
+            # Started with it closed (`>&-`): what the command says would be lost without a
+            # word, so its first line is the error.
+            sys.stdout = GuardedOutput(_ClosedOutput())
+        elif not isinstance(stdout, GuardedOutput):
             sys.stdout = GuardedOutput(stdout)
         try:
             try:
@@ -240,8 +248,6 @@ class _LazyGroup(click.Group):
                 if sys.stdout is not None:
                     sys.stdout.flush()
         except OutputUnwritable as exc:
-            import errno
-
             if exc.errno == errno.EPIPE and _stdout_closed():
                 _drop_stdout()
                 sys.exit(0)  # the reader has what it asked for: see invoke
@@ -255,8 +261,6 @@ class _LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OSError as exc:
-            import errno
-
             if exc.errno != errno.EPIPE:
                 raise
             if _stdout_closed():
@@ -268,6 +272,14 @@ class _LazyGroup(click.Group):
             # click would swallow any broken pipe into a bare exit 1; one that is not our
             # output's (a connection, a child process) is a failure to say.
             raise click.ClickException(f"a pipe closed under the command: {exc}") from None
+
+
+def standard_input() -> Any:
+    """sys.stdin for a command that reads it; a command started with it closed (`<&-`, a
+    daemon's way) finds None there, which was a TypeError traceback: one line instead."""
+    if sys.stdin is None:
+        raise NewsarchiveError("standard input is closed: nothing to read the pages from")
+    return sys.stdin
 
 
 class OutputUnwritable(OSError):
@@ -309,6 +321,30 @@ class GuardedOutput:
         return getattr(self._stream, name)
 
 
+class _ClosedOutput(io.TextIOBase):
+    """Standard output of a command started with it closed."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "it was closed when the command started")
+
+
+def _hold_closed_descriptors() -> None:
+    """Put /dev/null on each of descriptors 0-2 that is closed, as daemons do: otherwise the next
+    file opened takes its number, and a child process's output (which goes to descriptor 1)
+    would land in that file."""
+    while True:
+        descriptor = os.open(os.devnull, os.O_RDWR)
+        if descriptor > 2:
+            os.close(descriptor)
+            return
+
+
 def _stdout_closed() -> bool:
     """Whether the reading end of standard output has gone (a pipe or socket closed)."""
     import select
@@ -325,9 +361,6 @@ def _stdout_closed() -> bool:
 def _drop_stdout() -> None:
     """Point standard output at /dev/null, so the interpreter's flush at exit does not meet the
     closed pipe again (and print "Exception ignored ... BrokenPipeError")."""
-    import io
-    import os
-
     try:
         fileno = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):

@@ -21,7 +21,15 @@ from pathlib import Path
 
 import click
 
-from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, plan_option, usable_path
+from newsarchive.cli import (
+    FilePath,
+    Seconds,
+    cli,
+    friendly_errors,
+    plan_option,
+    standard_input,
+    usable_path,
+)
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
@@ -323,7 +331,7 @@ def _import_batch(
 ) -> None:
     from newsarchive.cli.extract import batch_requests  # the extractor: not for read commands
 
-    for request, error in batch_requests(sys.stdin):
+    for request, error in batch_requests(standard_input()):
         if request is None:
             outcomes["failed"] += 1
             click.echo(json.dumps({"id": None, "error": error}))

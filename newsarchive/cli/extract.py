@@ -10,7 +10,7 @@ from typing import TextIO
 
 import click
 
-from newsarchive.cli import FilePath, cli, friendly_errors
+from newsarchive.cli import FilePath, cli, friendly_errors, standard_input
 from newsarchive.errors import NewsarchiveError
 from newsarchive.extract import extract_article
 from newsarchive.importing import DEFAULT_MAX_SIZE, format_size, read_page
@@ -50,7 +50,7 @@ def extract(page: Path | None, url: str | None, batch: bool, compact: bool) -> N
     if batch:
         if page is not None:
             raise click.UsageError("--batch reads pages from stdin; do not pass PAGE too")
-        sys.exit(0 if run_batch(sys.stdin, sys.stdout) == 0 else 1)
+        sys.exit(0 if run_batch(standard_input(), sys.stdout) == 0 else 1)
     if page is None:
         raise click.UsageError("give a PAGE file, or --batch")
     if url is not None:
@@ -70,7 +70,7 @@ def read_stdin_page() -> bytes:
     with tempfile.TemporaryDirectory(prefix="newsarchive-extract-") as tmp:
         spool = Path(tmp) / "stdin"
         with spool.open("wb") as out:
-            stream = sys.stdin.buffer
+            stream = standard_input().buffer
             copied = 0
             while chunk := stream.read(1 << 16):
                 copied += len(chunk)

@@ -133,3 +133,48 @@ def test_a_full_disk_that_is_not_the_output_is_not_called_the_output():
     assert isinstance(result.exception, OSError)
     assert result.exception.errno == errno.ENOSPC
     assert "standard output" not in str(result.exception)
+
+
+def _run_with_closed(
+    descriptor: int, command: list[str], archive_path
+) -> subprocess.CompletedProcess:
+    """The command started with `descriptor` closed, as `>&-` or `<&-` start it."""
+    return subprocess.run(
+        [sys.executable, "-m", "newsarchive", *command, "--db", str(archive_path)],
+        stdout=subprocess.DEVNULL if descriptor != 1 else None,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(descriptor),
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("command", [["stats"], ["export"]], ids=["stats", "export"])
+def test_output_closed_from_the_start_is_one_error_line_not_silence(archive_path, command):
+    done = _run_with_closed(1, command, archive_path)
+    assert done.stderr.decode().splitlines() == [
+        "Error: standard output: cannot write: it was closed when the command started"
+    ]
+    assert done.returncode == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["extract", "--batch"], ["extract", "-"], ["import", "--batch"]],
+    ids=["extract-batch", "extract-stdin", "import-batch"],
+)
+def test_input_closed_from_the_start_is_one_error_line(archive_path, command):
+    if command[0] == "extract":
+        done = subprocess.run(
+            [sys.executable, "-m", "newsarchive", *command],
+            capture_output=True,
+            preexec_fn=lambda: os.close(0),
+            timeout=60,
+        )
+    else:
+        before = archive_path.read_bytes()
+        done = _run_with_closed(0, command, archive_path)
+        assert archive_path.read_bytes() == before
+    assert done.stderr.decode().splitlines() == [
+        "Error: standard input is closed: nothing to read the pages from"
+    ]
+    assert done.returncode == 1
