@@ -16,6 +16,9 @@
   from the queue past the budget go back into it, so that --resume fetches them), and turns
   redirect loops and endless redirect chains into failures with a reason (Scrapy's dupefilter
   would drop the looping hop without a word).
+
+And one spider middleware: SpiderErrors turns an exception out of a spider callback into a
+failures row for the page and one log line, counted for the crawl's exit status.
 """
 
 from __future__ import annotations
@@ -368,3 +371,37 @@ class Offsite(OffsiteMiddleware):
     def should_follow(self, request: Request, spider: Spider) -> bool:
         # host_regex is built from the spider's allowed_domains when it opens (they do not change).
         return bool(self.host_regex.search(urlsplit(request.url).hostname or ""))
+
+
+class SpiderErrors:
+    """A spider callback that raised on a page (an error in newsarchive, or the process out of
+    some resource): Scrapy logged a traceback and went on, the crawl ended with status 0, and the
+    page's links (a listing's articles, an article's later pages) were never followed, without a
+    word where cron looks. Now the page gets a failures row saying so, the log one line (the
+    traceback at DEBUG, for a report), and the crawl a count (`newsarchive/spider_errors`) that
+    makes it end with an `Error:` line and status 1. Pages of a multi-page article fetched before
+    are stored, as for any later page that fails."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SpiderErrors:
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> list | None:
+        from scrapy.exceptions import CloseSpider, DropItem
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        if isinstance(exception, CloseSpider | DropItem | HttpError | IgnoreRequest):
+            return None  # Scrapy's own ways out of a callback
+        spider = self.crawler.spider
+        ended = getattr(spider, "ended", None)
+        if ended is None:
+            return None
+        cause = f"{type(exception).__name__}: {exception}".strip().splitlines()
+        reason = f"the spider failed on this page ({cause[0] if cause else 'no message'})"
+        self.crawler.stats.inc_value("newsarchive/spider_errors")
+        logger.error("%s: %s; its links were not followed", response.url, reason)
+        logger.debug("the spider's error on %s", response.url, exc_info=exception)
+        return list(ended(response.request, reason, response.status))

@@ -68,6 +68,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Next to the network: the --max-pages budget (exact), redirect loops and endless chains.
     "newsarchive.middlewares.FetchGuard": 950,
 }
+# Next to the spider, so it sees what its callbacks raise first: a failures row and one line,
+# counted for the exit status, where Scrapy logged a traceback and the crawl ended 0.
+SPIDER_MIDDLEWARES = {"newsarchive.middlewares.SpiderErrors": 1000}
 # A moved article redirects once or twice; ten hops is a chain that will not end (Scrapy: 20).
 REDIRECT_MAX_TIMES = 10
 COOKIES_ENABLED = False

@@ -125,6 +125,34 @@ def _name_process() -> None:
 
 _forkserver_started = False
 
+# A crawl holds a socket for each request in flight, the archive's two files with their -wal and
+# -shm in more than one process, and a socket to each worker: under a soft limit of a few dozen,
+# fetches, imports and the forkserver's hand-over failed with "Too many open files" midway
+# (tracebacks, a listing's links lost). The soft limit is raised toward the hard one, as far as
+# this, and a hard limit under OPEN_FILES_NEEDED refuses the crawl before it starts.
+OPEN_FILES_WANTED = 4096
+OPEN_FILES_NEEDED = 64
+
+
+def raise_open_file_limit() -> None:
+    """Raise this process's soft limit on open files (children inherit it) toward the hard one;
+    NewsarchiveError when even the hard limit is too low for a crawl."""
+    import resource
+
+    from newsarchive.errors import NewsarchiveError
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ceiling = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_WANTED)
+    if soft != resource.RLIM_INFINITY and soft < ceiling:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+            soft = ceiling
+    if soft != resource.RLIM_INFINITY and soft < OPEN_FILES_NEEDED:
+        raise NewsarchiveError(
+            f"the limit on open files is {soft} (`ulimit -n`); a crawl needs at least "
+            f"{OPEN_FILES_NEEDED}"
+        )
+
 
 def start_forkserver() -> None:
     """Start multiprocessing's forkserver with SIGINT and SIGTERM ignored in it; the crawl calls

@@ -226,12 +226,13 @@ def run_crawls(
     from newsarchive.crawl_jobs import stop_reactor
     from newsarchive.spiders.portal import PortalSpider
     from newsarchive.storage import check_archive
-    from newsarchive.workers import start_forkserver
+    from newsarchive.workers import raise_open_file_limit, start_forkserver
 
     names = checked_names(sites, since=since, base_url=base_url, site_name=site_name)
     # A file that is not our archive (or a damaged one) is named in one line before Scrapy
     # starts, and is left as it was.
     check_archive(db, for_writing=True)
+    raise_open_file_limit()
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
     settings.set("LOG_LEVEL", "INFO" if verbose else "WARNING", priority="cmdline")
@@ -334,6 +335,13 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
                 problems.append(
                     f"{result.site}: no article found in {fetched} pages fetched "
                     f"({result.count('page')} kept as other pages, {failures} failures)"
+                )
+            spider_errors = result.count("spider_errors")
+            if spider_errors:
+                problems.append(
+                    f"{result.site}: the spider failed on {spider_errors} page(s), whose links "
+                    "were not followed (an error in newsarchive: the log above names each page, "
+                    "`failures` keeps them; -s LOG_LEVEL=DEBUG shows the tracebacks to report)"
                 )
             unextracted = result.count("missing/extraction")
             if unextracted:

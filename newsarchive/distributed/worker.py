@@ -382,7 +382,7 @@ def run_worker(
 
     from newsarchive.crawl_jobs import stop_reactor
     from newsarchive.spiders.portal import PortalSpider
-    from newsarchive.workers import start_forkserver
+    from newsarchive.workers import raise_open_file_limit, start_forkserver
 
     # Until Scrapy sets up logging, the joining's warnings (Redis gone and back) go to stderr
     # as the writer's do; Python's last-resort handler would print them without their level.
@@ -404,6 +404,7 @@ def run_worker(
     finally:
         logging.getLogger("newsarchive").removeHandler(joining)
     settings = worker_settings(config, url, verbose=verbose)
+    raise_open_file_limit()
     start_forkserver()  # before Scrapy and Twisted start threads (workers.start_forkserver)
     process = CrawlerProcess(settings)
     crawlers = []

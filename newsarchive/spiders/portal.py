@@ -999,7 +999,7 @@ class PortalSpider(scrapy.Spider):
         problem = not_html(response)
         if problem:
             # A PDF or an image is no page we archive: a failures row says what was there.
-            yield from self._ended(response.request, problem, response.status)
+            yield from self.ended(response.request, problem, response.status)
             return
         page = raw_page(response, requested if not meta.get("first_url") else response.url)
         links = disc.hrefs(response.body, response.url)
@@ -1075,9 +1075,10 @@ class PortalSpider(scrapy.Spider):
         """The URL as the crawl asked for it, before any redirect."""
         return (request.meta.get("redirect_urls") or [request.url])[0]
 
-    def _ended(self, request: Request, reason: str, status: int | None) -> Iterator[Any]:
-        """A request that gave no page: its failures row (and, for a later page of a multi-page
-        article, the pages already fetched)."""
+    def ended(self, request: Request, reason: str, status: int | None) -> Iterator[Any]:
+        """A request that gave no page, or a page the spider failed on (middlewares.SpiderErrors):
+        its failures row (and, for a later page of a multi-page article, the pages already
+        fetched)."""
         meta = request.meta
         url = self._first_url(request)
         if meta.get("first_url"):
@@ -1104,7 +1105,7 @@ class PortalSpider(scrapy.Spider):
                 return
             if message.startswith(OFFSITE):
                 if meta.get("redirect_urls"):
-                    yield from self._ended(
+                    yield from self.ended(
                         request, f"redirected off the site, to {request.url}", None
                     )
                 return
@@ -1115,4 +1116,4 @@ class PortalSpider(scrapy.Spider):
             # A guessed sitemap or feed location that does not exist: normal, not a failure.
             stats.inc_value("newsarchive/probe_missing")
             return
-        yield from self._ended(request, reason, status)
+        yield from self.ended(request, reason, status)
