@@ -66,3 +66,9 @@ class PageDamaged(NewsarchiveError):
 
     def __reduce__(self) -> tuple:
         return (type(self), (str(self), self.page_id))
+
+
+class GarbledValue(NewsarchiveError, ValueError):
+    """A value read back from the archive that newsarchive never writes (a stored time that is
+    no time): bytes garbled on disk inside a row, which SQLite's own checks pass, or an edit by
+    hand. A command given `--db` adds what lists the damage."""

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from newsarchive import __version__
-from newsarchive.errors import ArchiveDamaged, NewsarchiveError
+from newsarchive.errors import ArchiveDamaged, GarbledValue, NewsarchiveError
 
 
 class Seconds(click.FloatRange):
@@ -169,6 +169,9 @@ def _one_line(exc: NewsarchiveError, params: dict[str, Any]) -> str:
             message = message.replace(text, repr(text))
     message = "; ".join(line.strip() for line in message.splitlines() if line.strip())
     db = params.get("db")
+    if isinstance(exc, GarbledValue) and db:
+        message += f" (bytes damaged on disk, or an edit by hand); `newsarchive verify --db {db}`"
+        message += " lists the damage"
     if "database disk image is malformed" in message and "verify" not in message and db:
         from newsarchive.storage.verify import WHAT_TO_DO
 

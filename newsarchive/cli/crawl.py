@@ -336,6 +336,13 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
                     f"{result.site}: no article found in {fetched} pages fetched "
                     f"({result.count('page')} kept as other pages, {failures} failures)"
                 )
+            garbled = result.count("garbled_records")
+            if garbled:
+                problems.append(
+                    f"{result.site}: {garbled} archived record(s) held a garbled value (bytes "
+                    "damaged on disk; the warnings above name them), fetched again to be stored "
+                    f"afresh; `newsarchive verify --db {db}` lists any other damage"
+                )
             spider_errors = result.count("spider_errors")
             if spider_errors:
                 problems.append(

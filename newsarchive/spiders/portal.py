@@ -366,6 +366,9 @@ class PortalSpider(scrapy.Spider):
         return spider
 
     def _on_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        garbled = getattr(self.known, "garbled", None)
+        if garbled:
+            self.crawler.stats.set_value("newsarchive/garbled_records", len(garbled))
         close_known = getattr(self.known, "close", None)
         if close_known is not None:
             close_known()

@@ -44,7 +44,13 @@ from urllib.parse import urljoin
 import sqlite_utils
 import zstandard
 
-from newsarchive.errors import ArchiveDamaged, ArchiveUnwritable, NewsarchiveError, PageDamaged
+from newsarchive.errors import (
+    ArchiveDamaged,
+    ArchiveUnwritable,
+    GarbledValue,
+    NewsarchiveError,
+    PageDamaged,
+)
 from newsarchive.items import PAGE_KINDS as EXTRACTED_KINDS
 from newsarchive.items import (
     Article,
@@ -182,6 +188,33 @@ class FetchState:
         )
 
 
+def readable_state(stored: Sequence[Any]) -> FetchState | None:
+    """FetchState.from_stored(*stored), or None when a value does not read back: bytes garbled
+    on disk inside an article's row, which the file's structure checks pass. The crawl then
+    takes the article for one it has not met, and fetches it again; its store writes the row
+    afresh."""
+    try:
+        return FetchState.from_stored(*stored)
+    except (ValueError, TypeError):
+        return None
+
+
+def warn_garbled(path: Path, article_id: int, stored: Sequence[Any]) -> None:
+    """Say that an article's row (first_seen, last_seen, published, ...) does not read back."""
+    value = repr(list(stored))
+    for time_text in stored[:3]:
+        try:
+            parse_stored_time(time_text)
+        except (ValueError, TypeError):
+            value = repr(time_text)
+            break
+    logger.warning(
+        "%s: article %s holds a garbled value (%s); fetched again as a new one; "
+        "`newsarchive verify --db %s` lists the damage",
+        path, article_id, value, path,
+    )  # fmt: skip
+
+
 class KnownUrls:
     """What the archive has of one site, for a crawl's "fetch again?" and "anything new on this
     listing?" decisions: the FetchState of a normalised URL (requested, final or canonical URL of
@@ -198,7 +231,7 @@ class KnownUrls:
     where an exception in its callbacks was a traceback for every page."""
 
     _SQL = (
-        "SELECT a.first_seen, a.last_seen, a.published, a.fetch_count, a.gone_since "
+        "SELECT a.id, a.first_seen, a.last_seen, a.published, a.fetch_count, a.gone_since "
         "FROM article_urls u JOIN articles a ON a.id = u.article_id "
         "WHERE u.url = ? AND a.site = ? AND a.id <= ?"
     )
@@ -212,6 +245,8 @@ class KnownUrls:
         self.site = site
         self.path = Path(db_path)
         self.damaged = damaged
+        # Articles whose row held a value that does not read back, told once each.
+        self.garbled: set[int] = set()
         self.db = connect(self.path, readonly=True)
         try:
             (self.last_id,) = self.db.execute(
@@ -241,7 +276,14 @@ class KnownUrls:
         except sqlite3.DatabaseError as exc:
             self._met(exc)
             return None
-        return FetchState.from_stored(*row) if row else None
+        if row is None:
+            return None
+        article_id, *stored = row
+        state = readable_state(stored)
+        if state is None and article_id not in self.garbled:
+            self.garbled.add(article_id)
+            warn_garbled(self.path, article_id, stored)
+        return state
 
     def __contains__(self, url: object) -> bool:
         return isinstance(url, str) and self.get(url) is not None
@@ -1962,15 +2004,21 @@ class Archive:
         streamed (a shared crawl publishes it for its workers; a crawl in one process asks
         KnownUrls one URL at a time)."""
         sql = (
-            "SELECT u.url, a.first_seen, a.last_seen, a.published, a.fetch_count, a.gone_since "
-            "FROM article_urls u JOIN articles a ON a.id = u.article_id"
+            "SELECT u.url, a.id, a.first_seen, a.last_seen, a.published, a.fetch_count, "
+            "a.gone_since FROM article_urls u JOIN articles a ON a.id = u.article_id"
         )
         params: list[Any] = []
         if site is not None:
             sql += " WHERE a.site = ?"
             params.append(site)
-        for url, *row in self.db.execute(sql, params):
-            yield url, FetchState.from_stored(*row)
+        garbled: set[int] = set()
+        for url, article_id, *row in self.db.execute(sql, params):
+            state = readable_state(row)
+            if state is not None:
+                yield url, state
+            elif article_id not in garbled:  # fetched again, as KnownUrls.get answers
+                garbled.add(article_id)
+                warn_garbled(self.path, article_id, row)
 
     def article(self, url: str) -> dict[str, Any] | None:
         """The `articles` row reached by `url` (any of its URLs, any spelling), or None."""
@@ -2084,7 +2132,8 @@ class Archive:
     def _decode_page_texts(self, row: dict[str, Any]) -> None:
         """A raw page row's text columns, read as bytes (CAST AS BLOB), decoded in place.
         Raises PageDamaged for one that is no longer UTF-8 (bytes garbled inside a page SQLite
-        still reads): sqlite3's own decoding raised an error that named no page and no file."""
+        still reads): sqlite3's own decoding raised an error that named no page and no file; and
+        for a time among them that is no time."""
         for name in _PAGE_TEXT_COLUMNS:
             value = row.get(name)
             if isinstance(value, bytes):
@@ -2096,6 +2145,14 @@ class Archive:
                         "longer UTF-8 text)",
                         row["id"],
                     ) from None
+        for name in ("fetched_at", "stored_at"):  # read back as times (re-extraction, export)
+            try:
+                parse_stored_time(row.get(name))
+            except GarbledValue as exc:
+                raise PageDamaged(
+                    f"{self.pages_path}: raw page {row['id']} is damaged (its {name}: {exc})",
+                    row["id"],
+                ) from None
 
     def article_row(self, article_id: int, *, lenient: bool = False) -> dict[str, Any] | None:
         return self._article_where("id = ?", [article_id], lenient=lenient)
@@ -2984,10 +3041,33 @@ class Archive:
                 blob = self.pages.execute(
                     "SELECT body FROM pages WHERE id = ?", [page_id]
                 ).fetchone()[0]
+            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                # A garbled size column (NULL, text) that the sha256 of the body cannot see for
+                # a page stored alone: `stats` and `verify` sum it.
+                yield (
+                    page_id,
+                    0,
+                    PageDamaged(
+                        f"{self.pages_path}: raw page {page_id} is damaged (its size is {size!r})",
+                        page_id,
+                    ),
+                )
+                continue
             try:
-                self._body(page_id, blob, compression, block_id, block_offset, size, sha256)
+                body = self._body(page_id, blob, compression, block_id, block_offset, size, sha256)
             except PageDamaged as damage:
                 yield page_id, size, damage
+                continue
+            if len(body) != size:
+                yield (
+                    page_id,
+                    size,
+                    PageDamaged(
+                        f"{self.pages_path}: raw page {page_id} is damaged (its size says {size:,} "
+                        f"bytes, its body has {len(body):,})",
+                        page_id,
+                    ),
+                )
             else:
                 yield page_id, size, None
 

@@ -7,12 +7,11 @@ import csv
 import json
 import os
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from newsarchive.errors import NewsarchiveError
-from newsarchive.storage.records import decode_row, parse_stored_time
+from newsarchive.errors import GarbledValue, NewsarchiveError
+from newsarchive.storage.records import decode_row, parse_stored_time, read_stored_time
 
 FORMATS = ("csv", "jsonl", "parquet")
 
@@ -139,10 +138,8 @@ def parquet_schema(columns: list[str]):
 
 def _offset(text: str | None) -> str | None:
     """The offset an ISO-8601 time was written with: "+07:00", "+00:00" for Z, None without."""
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    if moment.utcoffset() is None:
+    moment = read_stored_time(text)
+    if moment is None or moment.utcoffset() is None:
         return None
     seconds = int(moment.utcoffset().total_seconds())
     sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
@@ -153,9 +150,8 @@ def _local(text: str | None) -> str | None:
     """The local wall time of a stored ISO-8601 value, without offset; a bare date stays one."""
     if not text:
         return None
-    if len(text) == 10:
-        return text
-    return datetime.fromisoformat(text).replace(tzinfo=None).isoformat()
+    moment = read_stored_time(text)
+    return text if len(text) == 10 else moment.replace(tzinfo=None).isoformat()
 
 
 def _strings_map(value: Any) -> list[tuple[str, str]] | None:
@@ -184,8 +180,14 @@ def _text(value: Any) -> str | None:
 
 def parquet_row(row: dict[str, Any]) -> dict[str, Any]:
     """One `articles` row as Python values of the Parquet schema's types."""
+    try:
+        return _parquet_values(decode_row(row))
+    except GarbledValue as exc:
+        raise GarbledValue(f"article {row.get('id')} ({row.get('url')}): {exc}") from None
+
+
+def _parquet_values(decoded: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    decoded = decode_row(row)
     for name, value in decoded.items():
         if name in OFFSET_TIME_COLUMNS:
             offset = _offset(value)
@@ -196,7 +198,7 @@ def parquet_row(row: dict[str, Any]) -> dict[str, Any]:
         elif name in TIME_COLUMNS:
             out[name] = parse_stored_time(value)
         elif name == "published_date":
-            out[name] = date.fromisoformat(value) if value else None
+            out[name] = read_stored_time(value).date() if value else None
         elif name in STRING_LIST_COLUMNS:
             out[name] = [str(item) for item in value or []]
         elif name == "contributors":

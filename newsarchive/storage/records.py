@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from newsarchive.errors import NewsarchiveError
+from newsarchive.errors import GarbledValue, NewsarchiveError
 from newsarchive.items import Article, iso_date, plain_value
 from newsarchive.storage.schema import CONTENT_COLUMNS, JSON_COLUMNS, RECORD_COLUMNS
 
@@ -32,10 +32,21 @@ def parse_stored_time(text: str | None) -> datetime | None:
     """A stored ISO-8601 value (UTC `...Z` or with an offset) back as an aware datetime. A value
     without offset (a published time or bare date whose page named no zone) is taken as UTC: an
     approximation within a day, good enough for the ages a recrawl schedule compares."""
+    moment = read_stored_time(text)
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_stored_time(text: str | None) -> datetime | None:
+    """A stored ISO-8601 value as it was written (naive when it named no zone; a bare date is
+    its midnight); GarbledValue for one that is no time."""
     if not text:
         return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise GarbledValue(f"a stored time is garbled: {text!r}") from None
 
 
 def parse_since(value: str) -> str:

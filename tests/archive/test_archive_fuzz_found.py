@@ -683,3 +683,58 @@ def test_a_garbled_position_list_of_the_search_index_is_found_by_verify(tmp_path
     assert repaired.exit_code == 0 and "rebuilt" in repaired.stdout, repaired.output
     assert not search_fails(db)
     assert invoke("verify", "--db", str(db)).exit_code == 0
+
+
+def test_a_raw_page_whose_size_is_garbled_is_named_by_verify(archive_db: Path) -> None:
+    """fuzz_archive seed 4140: bytes flipped in pages.db made a raw page's size NULL; `verify`
+    and `repair` summed the sizes and died on it (TypeError traceback). A size that no longer
+    matches its body is damage too: the body's sha256 cannot see it for a page stored alone."""
+    with Archive(archive_db) as archive:  # one page stored alone, beside the packed ones
+        html = news_page("Panen di desa 7", ["Warga desa 7 memanen padi.", "Harga gabah naik."])
+        archive.store(make_raw(url(7), html), make_article(url(7)), site="warta")
+    pages = default_pages_path(archive_db)
+    with closing(sqlite3.connect(pages)) as conn, conn:
+        alone = conn.execute("SELECT id FROM pages WHERE block_id IS NULL").fetchone()[0]
+        packed = conn.execute("SELECT min(id) FROM pages WHERE block_id IS NOT NULL").fetchone()[0]
+        conn.execute("UPDATE pages SET size = size + 3 WHERE id = ?", [alone])
+        # NULL in the fuzz's file (a record header garbled); NOT NULL keeps an UPDATE from it.
+        conn.execute("UPDATE pages SET size = 'x9' WHERE id = ?", [packed])
+    for command in ("verify", "repair"):
+        result = invoke(command, "--db", str(archive_db))
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+    verified = invoke("verify", "--db", str(archive_db))
+    cli_error(verified, "2 damaged raw page(s)")
+    assert f"raw page {packed} is damaged (its size is 'x9')" in verified.stdout
+    assert f"raw page {alone} is damaged (its size says" in verified.stdout
+
+
+def test_a_garbled_stored_time_is_damage_named_where_it_is_read(archive_db: Path) -> None:
+    """fuzz_archive seed 4140: a stored time garbled ('2S23-06-26...') was a ValueError traceback
+    out of `export --format parquet` (an article's time) and `--format warc` and `reextract`
+    (a raw page's fetch time), and `verify` called a raw page with one sound."""
+    pages = default_pages_path(archive_db)
+    with closing(sqlite3.connect(archive_db)) as conn, conn:
+        conn.execute("UPDATE articles SET published = '2S24-03-02T10:00:00+07:00' WHERE url = ?",
+                     [url(2)])  # fmt: skip
+    with closing(sqlite3.connect(pages)) as conn, conn:
+        conn.execute("UPDATE pages SET fetched_at = '2024-0X-02T03:00:00Z' WHERE url = ?", [url(4)])
+        [page] = conn.execute("SELECT id FROM pages WHERE url = ?", [url(4)]).fetchone()
+    db = ["--db", str(archive_db)]
+    parquet = archive_db.parent / "a.parquet"
+    line = cli_error(invoke("export", "--format", "parquet", "-o", str(parquet), *db), url(2))
+    assert "a stored time is garbled: '2S24-03-02T10:00:00+07:00'" in line
+    assert f"newsarchive verify --db {archive_db}" in line and not parquet.exists()
+
+    verified = invoke("verify", *db)
+    cli_error(verified, "1 damaged raw page(s)")
+    assert (
+        f"raw page {page} is damaged (its fetched_at: a stored time is garbled" in verified.stdout
+    )
+
+    warc = archive_db.parent / "a.warc.gz"
+    cli_error(invoke("export", "--format", "warc", "-o", str(warc), *db), "damaged")
+    assert gzip.decompress(warc.read_bytes()).count(b"WARC-Type: response") == 5
+    reextracted = invoke("reextract", *db)
+    cli_error(reextracted, url(4), "fetched_at")
+    assert "re-extracted 5 of 6 articles" in reextracted.stderr + reextracted.stdout

@@ -126,3 +126,34 @@ def test_a_damaged_page_met_by_a_lookup_is_archive_damage_told_once_asked(tmp_pa
         assert len(told) == 3 and all(isinstance(e.cause, sqlite3.DatabaseError) for e in told)
     finally:
         known.close()
+
+
+def test_an_article_whose_row_is_garbled_is_not_known_and_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """fuzz_archive seed 4140: a stored time garbled on disk raised out of every lookup of the
+    article (the spider's callbacks) and out of a shared crawl's published snapshot. Now the
+    article is one the crawl has not met (fetched again, stored afresh), said once."""
+    path = tmp_path / "archive.db"
+    with Archive(path) as archive:
+        for n in range(3):
+            url = f"https://warta.example.id/berita/{n}"
+            archive.store(make_raw(url), make_article(url), site="warta")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE articles SET last_seen = '2024-1X-01T00:00:00Z' WHERE id = 2")
+    garbled = normalize_url("https://warta.example.id/berita/1")
+    known = KnownUrls(path, "warta")
+    try:
+        with caplog.at_level("WARNING", logger="newsarchive.storage.archive"):
+            assert known.get(garbled) is None and known.get(garbled) is None
+            assert known.get(normalize_url("https://warta.example.id/berita/2")) is not None
+    finally:
+        known.close()
+    assert known.garbled == {2}
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "article 2 holds a garbled value ('2024-1X-01T00:00:00Z')" in said[0]
+    caplog.clear()
+    with Archive(path, create=False) as archive, caplog.at_level("WARNING"):
+        states = dict(archive.fetch_states("warta"))
+    assert garbled not in states and len(states) == 2
+    assert ["article 2 holds a garbled value" in r.getMessage() for r in caplog.records] == [True]

@@ -88,3 +88,43 @@ def test_a_crawl_whose_reads_meet_a_damaged_page_stops_in_one_line(tmp_path: Pat
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         reasons = [r for (r,) in conn.execute("SELECT finish_reason FROM crawl_runs ORDER BY id")]
     assert reasons == ["finished", "archive_unwritable"], reasons
+
+
+def test_a_crawl_meeting_a_garbled_record_fetches_it_again_and_says_so(tmp_path: Path) -> None:
+    """fuzz_archive seed 4140: bytes flipped inside an archived article's row garbled its
+    published time ('2S23-06-26...'), which the structure checks pass. The crawl's "fetch
+    again?" lookup raised on it for every listing, sitemap and feed linking the article: their
+    links were not followed. Now the article counts as one the crawl has not met: fetched again
+    and stored afresh, a warning naming it, one `Error:` line and exit 1 for the cron mail."""
+    db = tmp_path / "archive.db"
+    with DemoServer(articles=5) as server:
+        first = run_cli("crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST,
+                        cwd=tmp_path)  # fmt: skip
+        assert first.returncode == 0, first.stderr[-2000:]
+        with closing(sqlite3.connect(db)) as conn, conn:
+            article, published = conn.execute(
+                "SELECT id, published FROM articles ORDER BY id LIMIT 1"
+            ).fetchone()
+            garbled = "2S" + published[2:]
+            conn.execute("UPDATE articles SET published = ? WHERE id = ?", [garbled, article])
+        command = [*CLI, "crawl", "demo", "--base-url", server.base_url, "--db", str(db), *FAST]
+        proc = run_on_small_disk(command, tmp_path, None)
+        again = run_on_small_disk(command, tmp_path, None)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "spider failed" not in proc.stderr, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and f"article {article} holds a garbled value" in warnings[0]
+    assert repr(garbled) in warnings[0], warnings
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        "Error: demo: 1 archived record(s) held a garbled value (bytes damaged on disk; the "
+        "warnings above name them), fetched again to be stored afresh; "
+        f"`newsarchive verify --db {db}` lists any other damage"
+    ], proc.stderr
+    assert "1 unchanged" in proc.stdout, proc.stdout  # fetched again; the other four skipped
+    with closing(sqlite3.connect(db)) as conn:
+        stored = conn.execute("SELECT published FROM articles WHERE id = ?", [article]).fetchone()
+    assert stored == (published,)
+    assert again.returncode == 0 and "garbled" not in again.stderr, again.stderr
+    verified = run_on_small_disk([*CLI, "verify", "--db", str(db)], tmp_path, None)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
