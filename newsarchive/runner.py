@@ -33,7 +33,7 @@ from newsarchive.errors import ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.plan import Plan, PlanSite, format_interval
 from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
-from newsarchive.storage.records import parse_stored_time, utc_now
+from newsarchive.storage.records import parse_stored_time, utc_iso, utc_now
 
 # A site whose last run started a little less than `every` ago is due anyway: cron fires on the
 # minute, and last time's crawl started a few seconds after its tick.
@@ -195,11 +195,14 @@ class RunReport:
 def last_done(archive: Archive) -> dict[str, datetime]:
     """Per plan entry name, when its last run that ended by itself started. One pass over the
     runs for every entry: the name is inside each run's JSON, which no index reaches, and a pass
-    an entry took 41 ms at a year of hourly runs of 10 entries (87,600 runs)."""
+    an entry took 41 ms at a year of hourly runs of 10 entries (87,600 runs). A start garbled on
+    disk into no time is passed over: it would stop every `run` of the plan (and it sorts after
+    every real one)."""
     placeholders = ", ".join("?" for _ in COMPLETE_REASONS)
     rows = archive.db.execute(
         "SELECT json_extract(plan_entry, '$.name') AS name, max(started) FROM crawl_runs "
-        f"WHERE plan_entry IS NOT NULL AND finish_reason IN ({placeholders}) GROUP BY name",
+        f"WHERE plan_entry IS NOT NULL AND finish_reason IN ({placeholders}) "
+        "AND julianday(started) IS NOT NULL GROUP BY name",
         list(COMPLETE_REASONS),
     ).fetchall()
     return {name: parse_stored_time(started) for name, started in rows if name and started}
@@ -211,6 +214,10 @@ def due(entry: PlanSite, last: datetime | None, now: datetime) -> tuple[bool, st
         return True, "never crawled"
     tolerance = min(entry.every * DUE_TOLERANCE_SHARE, DUE_TOLERANCE_MAX)
     age = now - last
+    if age < -DUE_TOLERANCE_MAX:
+        # A clock set wrong then or now (a new machine before its time sync), or a start
+        # garbled on disk into another time: waiting for it would leave the site uncrawled.
+        return True, f"its last run started in the future ({utc_iso(last)}), by this clock"
     ago = format_interval(timedelta(seconds=int(age.total_seconds()) // 60 * 60)) or "0m"
     if age >= entry.every - tolerance:
         return True, f"last run {ago} ago, every {format_interval(entry.every)}"

@@ -174,7 +174,8 @@ def _overdue(archive: Archive, site: str, every: timedelta, now: datetime) -> Al
     """The overdue alarm of `site`, crawled `every` by its plan, or None."""
     marks = ", ".join("?" for _ in COMPLETE_REASONS)
     row = archive.db.execute(
-        f"SELECT id, finished FROM crawl_runs WHERE site = ? AND finished IS NOT NULL "
+        # A time garbled on disk into no time sorts after every real one: passed over.
+        f"SELECT id, finished FROM crawl_runs WHERE site = ? AND julianday(finished) IS NOT NULL "
         f"AND finish_reason IN ({marks}) AND pages_fetched > 0 "
         "ORDER BY finished DESC, id DESC LIMIT 1",
         [site, *COMPLETE_REASONS],
@@ -183,7 +184,9 @@ def _overdue(archive: Archive, site: str, every: timedelta, now: datetime) -> Al
     if row is None:
         said = "none since its first run began {} ago"
         row = archive.db.execute(
-            "SELECT max(id), min(started) FROM crawl_runs WHERE site = ?", [site]
+            "SELECT max(id), min(started) FROM crawl_runs WHERE site = ? "
+            "AND julianday(started) IS NOT NULL",
+            [site],
         ).fetchone()
     run_id, since = row
     since_time = parse_stored_time(since)

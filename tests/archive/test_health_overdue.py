@@ -92,3 +92,31 @@ def test_health_reads_the_periods_from_the_plan_of_the_archive_it_checks(tmp_pat
     result = runner.invoke(cli, ["health", "--plan", str(other), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert "no alarm" in result.output
+
+
+def test_a_run_start_garbled_on_disk_does_not_stop_the_plan(tmp_path: Path) -> None:
+    """A run row's start garbled into no time sorts after every real one: `run` read it as the
+    latest and stopped on it (a ValueError traceback, then a one-line error) at every call,
+    while `verify` calls the archive sound. It is passed over; the real latest start counts."""
+    from newsarchive.runner import last_done
+
+    with Archive(tmp_path / "archive.db") as archive:
+        good = _run(archive, T0, T0 + timedelta(minutes=5), "finished")
+        bad = _run(archive, T0 + timedelta(hours=6), T0 + timedelta(hours=6, minutes=5), "finished")
+        with archive.db.conn:
+            archive.db.conn.execute(
+                'UPDATE crawl_runs SET plan_entry = \'{"name": "warta"}\' WHERE id IN (?, ?)',
+                [good, bad],
+            )
+            archive.db.conn.execute(
+                "UPDATE crawl_runs SET started = '2S26-11-01T16:00:00Z' WHERE id = ?", [bad]
+            )
+        assert last_done(archive) == {"warta": T0}
+        # health's overdue signal reads the latest end the same way.
+        with archive.db.conn:
+            archive.db.conn.execute(
+                "UPDATE crawl_runs SET finished = '2S26-11-01T16:05:00Z' WHERE id = ?", [bad]
+            )
+        assert _overdue(archive, T0 + timedelta(days=1)) == [
+            ("a complete run every 6h", "none for 23h55m", good)
+        ]

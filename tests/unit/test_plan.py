@@ -166,3 +166,17 @@ def test_each_site_is_crawled_at_its_own_interval(everies: list[str], cron: bool
     for site in sites:
         late = [gap for gap in gaps[site.name] if abs(gap - site.every) > timedelta(minutes=5)]
         assert len(gaps[site.name]) >= 2 and not late, (site.every, period, late[:3])
+
+
+def test_a_last_run_in_the_future_is_due_not_waited_for(tmp_path: Path) -> None:
+    """A run row started "in the future": a new machine's clock set wrong before its time sync,
+    or a start garbled on disk into another year. Waited for, the site went uncrawled until
+    then, without a word."""
+    entry = load_plan(write(tmp_path, GOOD)).sites[0]  # every 6h
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert due(entry, datetime(2027, 1, 1, 12, 0, tzinfo=UTC), now) == (
+        True,
+        "its last run started in the future (2027-01-01T12:00:00Z), by this clock",
+    )
+    # A few minutes ahead is clock skew between machines or a leap: not due yet.
+    assert not due(entry, now + timedelta(minutes=3), now)[0]
