@@ -294,6 +294,15 @@ def run_crawls(
     return results
 
 
+def spider_errors_problem(site: str, count: int) -> str:
+    """The Error line for pages the spider failed on (middlewares.SpiderErrors)."""
+    return (
+        f"{site}: the spider failed on {count} page(s), whose links were not followed (an "
+        "error in newsarchive: the log above names each page, `failures` keeps them; "
+        "-s LOG_LEVEL=DEBUG shows the tracebacks to report)"
+    )
+
+
 def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
     """One line per site whose crawl should alarm whoever reads the cron mail: every request
     failed, or a first crawl that archived no article (a wrong URL, a site that blocks us, a
@@ -345,11 +354,7 @@ def crawl_problems(results: list[CrawlResult], db: Path) -> list[str]:
                 )
             spider_errors = result.count("spider_errors")
             if spider_errors:
-                problems.append(
-                    f"{result.site}: the spider failed on {spider_errors} page(s), whose links "
-                    "were not followed (an error in newsarchive: the log above names each page, "
-                    "`failures` keeps them; -s LOG_LEVEL=DEBUG shows the tracebacks to report)"
-                )
+                problems.append(spider_errors_problem(result.site, spider_errors))
             unextracted = result.count("missing/extraction")
             if unextracted:
                 # Before, only a warning in the log said so: the pages were filed as other pages.
@@ -586,6 +591,15 @@ def worker_command(redis_url: str, wait: float, redis_patience: float, verbose: 
     click.echo(report.summary())
     if report.problem:
         raise NewsarchiveError(report.problem)
+    failed = [
+        spider_errors_problem(site, int(stats.get("newsarchive/spider_errors", 0) or 0))
+        for site, stats in report.sites.items()
+        if stats.get("newsarchive/spider_errors")
+    ]
+    for line in failed:
+        click.echo(f"Error: {line}", err=True)
+    if failed:
+        raise SystemExit(1)
 
 
 @cli.command("demo")

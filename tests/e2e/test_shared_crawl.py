@@ -8,6 +8,7 @@ they are never skipped.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -35,6 +36,7 @@ from e2e_helpers import (
 
 import newsarchive.sites
 from newsarchive.demo import DemoServer
+from newsarchive.settings import SPIDER_MIDDLEWARES
 from newsarchive.storage import default_pages_path
 from newsarchive.storage.compression import IN_BLOCK
 
@@ -1068,3 +1070,32 @@ def test_a_stop_while_the_writer_opens_the_crawl_is_one_line_and_a_rerun_finishe
     assert again.returncode == 0, f"{out}\n{err[-3000:]}"
     assert "resuming the shared crawl" in err
     assert _query(db, "SELECT articles_new, finish_reason FROM crawl_runs") == [(4, "finished")]
+
+
+def test_a_page_a_workers_spider_fails_on_is_a_failure_and_the_workers_error_line(
+    server: DemoServer, redis_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spider callback raising in a worker of a shared crawl (a fault injected as
+    tests/e2e/test_spider_errors.py does): the writer stores the page's failures row, and the
+    worker, which ran the spider, ends with one `Error:` line and status 1."""
+    url, _client = _empty_database(redis_server, 9)
+    faults = str(Path(__file__).parent)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [faults, os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.setenv("NEWSARCHIVE_TEST_FAULT_ON", "/ekonomi/")
+    middlewares = json.dumps({**SPIDER_MIDDLEWARES, "spider_faults.RaiseOnPage": 1100})
+    db = tmp_path / "shared.db"
+    external = _worker(url, tmp_path)
+    crawl = shared_crawl(server, db, url, "--workers", "0", *FAST,
+                         "-s", f"SPIDER_MIDDLEWARES={middlewares}")  # fmt: skip
+    out, err = _finish(crawl)
+    ext_out, ext_err = _finish(external)
+    assert "Traceback" not in err + ext_err, (err + ext_err)[-3000:]
+    assert external.returncode == 1, ext_out + ext_err[-3000:]
+    errors = [line for line in ext_err.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith("Error: demo: the spider failed on 1 page(s)")
+    listing = f"{server.base_url}ekonomi/"
+    assert _query(db, f"SELECT reason FROM failures WHERE url = '{listing}'") == [
+        ("the spider failed on this page (RuntimeError: injected fault)",)
+    ]
