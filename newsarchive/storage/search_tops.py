@@ -544,6 +544,10 @@ def add(conn: sqlite3.Connection, rows: list[tuple], state: Upkeep | None = None
     entries = []
     if lists:
         avgdl = _stats(conn)[2]
+        if not isinstance(avgdl, float):
+            # Lists exist only once avgdl_ref is set: rows read as lists that are none (an index
+            # page of search_words overwritten by another table's page) are damage.
+            raise _damaged("search lists without their average length")
         floor_of = state.floors
         for article_id, freq, length in terms:
             shared = list(lists.keys() & freq.keys())
@@ -657,6 +661,12 @@ def merge(conn: sqlite3.Connection, state: Upkeep | None = None, most: int | Non
     _trim(conn, state, entries)
 
 
+def _damaged(what: str) -> sqlite3.DatabaseError:
+    """SQLite's own damage error for what reads back wrong without SQLite noticing, so that it
+    is said and stopped at as SQLite's is (opening.is_damage)."""
+    return sqlite3.DatabaseError(f"database disk image is malformed ({what})")
+
+
 def _listed_words(conn: sqlite3.Connection, state: Upkeep) -> dict[bytes, int]:
     """The listed words (UTF-8) with their list ids; their floors in state.floors."""
     if state.lists is None:
@@ -664,6 +674,8 @@ def _listed_words(conn: sqlite3.Connection, state: Upkeep) -> dict[bytes, int]:
         for word, list_id, floor in conn.execute(
             "SELECT word, list, floor FROM search_words WHERE list IS NOT NULL"
         ):
+            if not isinstance(word, str) or not isinstance(list_id, int):
+                raise _damaged(f"a search list row that is none: {word!r}, {list_id!r}")
             key = word.encode()
             state.lists[key] = list_id
             state.floors[key] = floor or 0.0

@@ -738,3 +738,27 @@ def test_a_garbled_stored_time_is_damage_named_where_it_is_read(archive_db: Path
     reextracted = invoke("reextract", *db)
     cli_error(reextracted, url(4), "fetched_at")
     assert "re-extracted 5 of 6 articles" in reextracted.stderr + reextracted.stdout
+
+
+def test_search_list_rows_where_no_list_can_be_are_damage_when_storing(tmp_path: Path) -> None:
+    """fuzz_archive seed 4141: the index of listed words (search_words_list) had a page of
+    article_tags written over it, so words read as listed in an archive too small for lists at
+    all (made here by setting a word's list by hand); the next store's list upkeep divided by
+    the missing average length: a TypeError traceback out of `import`. Now it is damage, said
+    as SQLite's is."""
+    db = tmp_path / "archive.db"
+    with Archive(db) as archive:
+        for n in range(1, 41):  # enough for words to be counted (sampled) in search_words
+            words = f"Warga desa {n} memanen padi lebih awal karena kemarau panjang tahun ini."
+            archive.store(make_raw(url(n), news_page(f"Panen {n}", [words])),
+                          make_article(url(n), body=words), site="warta")  # fmt: skip
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE search_words SET list = 7 WHERE word = (SELECT min(word) FROM "
+                     "search_words)")  # fmt: skip
+    saved = tmp_path / "baru.html"
+    saved.write_bytes(news_page("Jembatan baru dibuka", ["Warga menyambut jembatan baru."]))
+    result = invoke("import", str(saved), "--url", url(49), "--db", str(db))
+    line = cli_error(result, f"{db}: cannot write: the archive is damaged")
+    assert "search lists without their average length" in line and "newsarchive verify" in line
+    assert invoke("repair", "--db", str(db), "--force").exit_code == 0
+    assert invoke("import", str(saved), "--url", url(49), "--db", str(db)).exit_code == 0
