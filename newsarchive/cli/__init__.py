@@ -250,6 +250,17 @@ class _LazyGroup(click.Group):
             finally:
                 if sys.stdout is not None:
                     sys.stdout.flush()
+        except FileNotFoundError as exc:
+            if exc.filename is not None or _cwd_exists():
+                raise
+            # os.getcwd() failing, under any relative path: the shell's directory was deleted
+            # (a checkout removed and cloned again) since it entered it.
+            click.echo(
+                "Error: the current directory no longer exists (deleted after the shell went "
+                "into it): cd into one that does, or give absolute paths",
+                err=True,
+            )
+            sys.exit(1)
         except OutputUnwritable as exc:
             if exc.errno == errno.EPIPE and _stdout_closed():
                 _drop_stdout()
@@ -283,6 +294,14 @@ def standard_input() -> Any:
     if sys.stdin is None:
         raise NewsarchiveError("standard input is closed: nothing to read the pages from")
     return sys.stdin
+
+
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class OutputUnwritable(OSError):

@@ -178,3 +178,31 @@ def test_input_closed_from_the_start_is_one_error_line(archive_path, command):
         "Error: standard input is closed: nothing to read the pages from"
     ]
     assert done.returncode == 1
+
+
+def test_a_current_directory_deleted_under_the_shell_is_one_error_line(archive_path, tmp_path):
+    """A shell left in a directory since deleted (a checkout removed and cloned again): every
+    relative path failed in os.getcwd() with a FileNotFoundError traceback. One line now; with
+    absolute paths the command still works."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "newsarchive", *args],
+            cwd=gone,
+            capture_output=True,
+            text=True,
+            preexec_fn=lambda: os.rmdir(gone),  # in the child, once it is in it
+            timeout=60,
+        )
+
+    relative = run("stats")
+    assert relative.stderr.splitlines() == [
+        "Error: the current directory no longer exists (deleted after the shell went into it): "
+        "cd into one that does, or give absolute paths"
+    ]
+    assert relative.returncode == 1
+    gone.mkdir()
+    absolute = run("stats", "--db", str(archive_path))
+    assert absolute.returncode == 0 and "warta" in absolute.stdout, absolute.stderr
