@@ -420,3 +420,18 @@ def test_a_path_with_a_line_break_is_named_quoted_in_the_error_line(
     (tmp_path / "pl\nan.toml").write_text("db = 5\n")
     line = one_error_line(invoke(command, "--plan", "pl\nan.toml", cwd=tmp_path))
     assert line.startswith("Error: 'pl\\nan.toml': db: expected"), line
+
+
+@pytest.mark.parametrize("command", ["import", "reextract"])
+def test_a_count_of_workers_past_any_use_is_refused(tmp_path: Path, command: str, invoke) -> None:
+    """fuzz_config seed 4101: `import -j 99999999999999999999999` was taken (exit 0 for one page,
+    which a worker never sees); past a few dozen pages it forked workers until the machine gave
+    out. More than four per core is refused before anything starts."""
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>Judul</title></head><body><p>Isi.</p></body></html>")
+    limit = 4 * (os.cpu_count() or 1)
+    args = [command, "-j", str(limit + 1), "--db", str(tmp_path / "archive.db")]
+    result = invoke(*args, *([str(page)] if command == "import" else []), cwd=tmp_path)
+    assert result.exit_code == 2
+    assert f"{limit + 1} is not in the range 1<=x<={limit}" in result.output
+    assert not (tmp_path / "archive.db").exists()
