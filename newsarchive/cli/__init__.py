@@ -20,6 +20,11 @@ import click
 from newsarchive import __version__
 from newsarchive.errors import ArchiveDamaged, GarbledValue, NewsarchiveError
 
+# The most worker processes a command starts (`import -j`, `crawl --workers`): extraction and
+# crawling are CPU work, workers past the cores only wait, each with its own extractor in memory
+# (~100 MB), and a mistyped count (`-j 99999999`) forked until the machine gave out.
+PROCESSES_MAX = 4 * (os.cpu_count() or 1)
+
 
 class Seconds(click.FloatRange):
     """A number of seconds within the range, and finite: click's FloatRange lets nan through

@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from newsarchive.cli import (
+    PROCESSES_MAX,
     FilePath,
     Seconds,
     cli,
@@ -72,16 +73,11 @@ db_option = shared_db_option()
 site_option = click.option("--site", help="Only this site (profile name, or host for imports).")
 
 
-# Extraction is CPU work: workers past the cores only wait, each with its own extractor in
-# memory (~100 MB), and a mistyped count (`-j 99999999`) forked until the machine gave out.
-JOBS_MAX = 4 * (os.cpu_count() or 1)
-
-
 def jobs_option(also: str = "") -> Callable[[Callable], Callable]:
     return click.option(
         "--jobs",
         "-j",
-        type=click.IntRange(min=1, max=JOBS_MAX),
+        type=click.IntRange(min=1, max=PROCESSES_MAX),
         default=os.cpu_count() or 1,
         show_default="CPU count",
         help=f"Extract in this many worker processes (1: all in this process{also}; at most "

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from newsarchive.cli import FilePath, Seconds, cli, friendly_errors, usable_path
+from newsarchive.cli import PROCESSES_MAX, FilePath, Seconds, cli, friendly_errors, usable_path
 from newsarchive.cli import db_option as shared_db_option
 from newsarchive.crawl_jobs import COMPLETE_REASONS
 from newsarchive.errors import ArchiveUnwritable, NewsarchiveError
@@ -409,10 +409,10 @@ db_option = shared_db_option()
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=PROCESSES_MAX),
     default=2,
     show_default=True,
-    help="With --redis: crawl workers started on this machine.",
+    help="With --redis: crawl workers started on this machine (at most 4 times the CPU count).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's log.")
 @friendly_errors

@@ -422,16 +422,20 @@ def test_a_path_with_a_line_break_is_named_quoted_in_the_error_line(
     assert line.startswith("Error: 'pl\\nan.toml': db: expected"), line
 
 
-@pytest.mark.parametrize("command", ["import", "reextract"])
+@pytest.mark.parametrize("command", ["import", "reextract", "crawl"])
 def test_a_count_of_workers_past_any_use_is_refused(tmp_path: Path, command: str, invoke) -> None:
     """fuzz_config seed 4101: `import -j 99999999999999999999999` was taken (exit 0 for one page,
     which a worker never sees); past a few dozen pages it forked workers until the machine gave
-    out. More than four per core is refused before anything starts."""
+    out, as `crawl --redis URL --workers N` would. More than four per core is refused before
+    anything starts."""
     page = tmp_path / "page.html"
     page.write_text("<html><head><title>Judul</title></head><body><p>Isi.</p></body></html>")
     limit = 4 * (os.cpu_count() or 1)
-    args = [command, "-j", str(limit + 1), "--db", str(tmp_path / "archive.db")]
-    result = invoke(*args, *([str(page)] if command == "import" else []), cwd=tmp_path)
+    option = "--workers" if command == "crawl" else "-j"
+    args = [command, option, str(limit + 1), "--db", str(tmp_path / "archive.db")]
+    extra = {"import": [str(page)], "crawl": ["demo", "--redis", "redis://127.0.0.1:1/0"]}
+    result = invoke(*args, *extra.get(command, []), cwd=tmp_path)
     assert result.exit_code == 2
-    assert f"{limit + 1} is not in the range 1<=x<={limit}" in result.output
+    lowest = 0 if command == "crawl" else 1  # a shared crawl may have no local worker
+    assert f"{limit + 1} is not in the range {lowest}<=x<={limit}" in result.output
     assert not (tmp_path / "archive.db").exists()
