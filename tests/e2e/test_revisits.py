@@ -50,3 +50,13 @@ def test_archived_urls_are_skipped_unless_due_or_changed() -> None:
     assert not spider.should_fetch(url + "?utm_source=x")  # the same page, normalised
     assert spider.should_fetch(url, changed=NOW - timedelta(hours=2))  # sitemap lastmod is newer
     assert spider.should_fetch("https://news.example.id/2024/03/02/berita-lain/")
+
+
+def test_an_article_fetched_under_a_clock_set_ahead_is_due_again() -> None:
+    """Fetched while the machine's clock said a later year (a new machine before its time
+    sync): its last fetch is "in the future", and every revisit waited for that time."""
+    spider = _spider()
+    ahead = _state(timedelta(days=2), -timedelta(days=365))  # fetched "a year from now"
+    assert spider.revisit_due(ahead, NOW)
+    # Seconds ahead is two machines' clocks: the schedule holds.
+    assert not spider.revisit_due(_state(timedelta(days=400), -timedelta(minutes=2)), NOW)
