@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -479,3 +480,20 @@ def html_text(page: str) -> str:
     from html import unescape
 
     return unescape(re.sub(r"<script.*?</script>|<[^>]+>", " ", page, flags=re.S))
+
+
+def test_pages_show_a_date_that_is_no_text_as_it_is(tmp_path):
+    """fuzz_archive seed 4142: an index page of dates overwritten by another table's page (which
+    SQLite's checks can pass) handed the home page a number where a date was: a 500 and a
+    traceback out of `browse`. Such a value is shown as it is (`verify` names the damage)."""
+    path = tmp_path / "archive.db"
+    url = "https://warta.example.id/berita/1"
+    with Archive(path) as archive:
+        archive.store(make_raw(url), make_article(url), site="warta")
+    with sqlite3.connect(path) as conn:  # a number, as the garbled index handed over
+        conn.execute("UPDATE articles SET published = 20240305, modified = x'00ff'")
+    datasette = served_datasette(path)
+    for address in ("/", "/archive/articles/1", "/archive/articles"):
+        page = asyncio.run(datasette.client.get(address))
+        assert page.status_code == 200, (address, page.text[-500:])
+    assert "20240305" in asyncio.run(datasette.client.get("/archive/articles/1")).text

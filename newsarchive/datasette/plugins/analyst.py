@@ -46,9 +46,12 @@ DASHBOARD_SLUG = "archive"
 
 def local_time(value: str | None, with_time: bool = True) -> str:
     """'2023-07-02T19:17:00+07:00' as '2 Jul 2023, 19:17 WIB': the article's own clock, as its
-    readers saw it. Text that is not an ISO time is shown as it is."""
+    readers saw it. Text that is not an ISO time is shown as it is, and so is a value that is no
+    text (a number or bytes read from a damaged page, which SQLite's checks can pass)."""
     if not value:
         return ""
+    if not isinstance(value, str):
+        return str(value)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
