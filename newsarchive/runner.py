@@ -33,7 +33,12 @@ from newsarchive.errors import ArchiveUnwritable, Busy, NewsarchiveError
 from newsarchive.plan import Plan, PlanSite, format_interval
 from newsarchive.storage import Archive, default_pages_path
 from newsarchive.storage.health import site_alarms
-from newsarchive.storage.records import parse_stored_time, utc_iso, utc_now
+from newsarchive.storage.records import (
+    CLOCK_AHEAD_TOLERANCE,
+    parse_stored_time,
+    utc_iso,
+    utc_now,
+)
 
 # A site whose last run started a little less than `every` ago is due anyway: cron fires on the
 # minute, and last time's crawl started a few seconds after its tick.
@@ -214,9 +219,9 @@ def due(entry: PlanSite, last: datetime | None, now: datetime) -> tuple[bool, st
         return True, "never crawled"
     tolerance = min(entry.every * DUE_TOLERANCE_SHARE, DUE_TOLERANCE_MAX)
     age = now - last
-    if age < -DUE_TOLERANCE_MAX:
-        # A clock set wrong then or now (a new machine before its time sync), or a start
-        # garbled on disk into another time: waiting for it would leave the site uncrawled.
+    if age < -CLOCK_AHEAD_TOLERANCE:
+        # A clock set wrong then or now, or a start garbled on disk into another time: waiting
+        # for it would leave the site uncrawled.
         return True, f"its last run started in the future ({utc_iso(last)}), by this clock"
     ago = format_interval(timedelta(seconds=int(age.total_seconds()) // 60 * 60)) or "0m"
     if age >= entry.every - tolerance:

@@ -71,7 +71,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newsarchive import __version__
-from newsarchive.errors import GarbledValue, NewsarchiveError, NotHtmlError, PageDamaged
+from newsarchive.errors import NewsarchiveError, NotHtmlError, PageDamaged
 from newsarchive.importing import (
     DEFAULT_MAX_SIZE,
     REVISIT_OUTCOMES,
@@ -121,10 +121,7 @@ def _record_id() -> str:
 
 
 def _warc_date(row: dict[str, Any]) -> str:
-    try:
-        return _warc_time(row["fetched_at"] or row["stored_at"])
-    except GarbledValue as exc:
-        raise GarbledValue(f"raw page {row.get('id')} ({row.get('url')}): {exc}") from None
+    return _warc_time(row["fetched_at"] or row["stored_at"])
 
 
 def _warc_time(stored: str | None) -> str:

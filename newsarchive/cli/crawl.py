@@ -591,10 +591,11 @@ def worker_command(redis_url: str, wait: float, redis_patience: float, verbose: 
     click.echo(report.summary())
     if report.problem:
         raise NewsarchiveError(report.problem)
+    results = [CrawlResult(site, stats) for site, stats in report.sites.items()]
     failed = [
-        spider_errors_problem(site, int(stats.get("newsarchive/spider_errors", 0) or 0))
-        for site, stats in report.sites.items()
-        if stats.get("newsarchive/spider_errors")
+        spider_errors_problem(result.site, result.count("spider_errors"))
+        for result in results
+        if result.count("spider_errors")
     ]
     for line in failed:
         click.echo(f"Error: {line}", err=True)

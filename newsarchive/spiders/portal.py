@@ -50,7 +50,7 @@ from newsarchive.process_memory import fix_mmap_threshold, tune_gc, untune_gc
 from newsarchive.sites import SiteProfile, find_profile, load_profile
 from newsarchive.spiders import discovery as disc
 from newsarchive.spiders.reasons import OFFSITE, ROBOTS_FORBIDDEN, failure_reason, megabytes
-from newsarchive.storage.records import parse_since
+from newsarchive.storage.records import CLOCK_AHEAD_TOLERANCE, parse_since
 from newsarchive.urls import normalize_url, site_from_url, web_address, without_tracking
 
 logger = logging.getLogger(__name__)
@@ -91,9 +91,6 @@ PACKED_URLS_CHUNK = 1024
 # A sitemap's article URLs asked of the archive's snapshot together (a shared crawl's is in
 # Redis: one round trip for these instead of one each, ~0.1 ms apiece).
 DECIDE_TOGETHER = 500
-# An article last fetched more than this after the crawl's start was fetched under a clock set
-# wrong (clocks of one machine drift by seconds, not this): it is due again (revisit_due).
-FUTURE_FETCH_SKEW = timedelta(minutes=10)
 
 # Where sites without a robots.txt Sitemap line usually keep their sitemaps (WordPress/Yoast
 # `sitemap_index.xml` and `post-sitemap.xml`, the generic `sitemap.xml`), and their feed.
@@ -430,10 +427,9 @@ class PortalSpider(scrapy.Spider):
         base = state.published or state.first_seen
         if base is None or state.last_fetched is None:
             return False
-        if state.last_fetched > now + FUTURE_FETCH_SKEW:
-            # Fetched "later than now": the clock was set wrong then (a new machine before its
-            # time sync). Waiting for that time, its revisits would wait too; fetched again, it
-            # gets a true time.
+        if state.last_fetched > now + CLOCK_AHEAD_TOLERANCE:
+            # Fetched "later than now", under a clock set wrong: its revisits would wait for
+            # that time; fetched again, it gets a true one.
             return True
         passed = [h for h in self.revisit_hours if base + timedelta(hours=h) <= now]
         if not passed:

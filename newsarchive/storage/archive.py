@@ -195,7 +195,7 @@ def readable_state(stored: Sequence[Any]) -> FetchState | None:
     afresh."""
     try:
         return FetchState.from_stored(*stored)
-    except (ValueError, TypeError):
+    except GarbledValue:
         return None
 
 
@@ -205,7 +205,7 @@ def warn_garbled(path: Path, article_id: int, stored: Sequence[Any]) -> None:
     for time_text in stored[:3]:
         try:
             parse_stored_time(time_text)
-        except (ValueError, TypeError):
+        except GarbledValue:
             value = repr(time_text)
             break
     logger.warning(

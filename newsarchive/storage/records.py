@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from newsarchive.errors import GarbledValue, NewsarchiveError
@@ -13,6 +13,10 @@ from newsarchive.storage.schema import CONTENT_COLUMNS, JSON_COLUMNS, RECORD_COL
 
 # Every stored instant is UTC in this one spelling, so text order is time order.
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# A stored time later than now by more than this was written under a clock set wrong (a new
+# machine before its time sync), not by clocks that drift by seconds: what waits for it (a
+# site's next run, an article's revisit) is due instead.
+CLOCK_AHEAD_TOLERANCE = timedelta(minutes=10)
 
 
 def utc_iso(moment: datetime | None) -> str | None:
